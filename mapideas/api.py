@@ -1,0 +1,78 @@
+"""The JSON API: thin views over selectors (reads) and services (writes)."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework_gis.pagination import GeoJsonPagination
+
+from mapideas import selectors, services
+from mapideas.filters import IdeaFilter
+from mapideas.models import Idea
+from mapideas.serializers import (
+    CategorySerializer,
+    IdeaFeatureSerializer,
+    IdeaInputSerializer,
+    NeighborhoodFeatureSerializer,
+)
+
+
+class IdeaPagination(GeoJsonPagination):
+    """Pages of at most MAPIDEAS_MAX_PAGE_SIZE features; `count` and `next` say what is left."""
+
+    page_size = 500
+    page_size_query_param = "page_size"
+    max_page_size = settings.MAPIDEAS_MAX_PAGE_SIZE
+
+
+class CategoryList(generics.ListAPIView):
+    serializer_class = CategorySerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return selectors.categories()
+
+
+class IdeaListCreate(generics.ListAPIView):
+    """GET: a page of ideas as a FeatureCollection. POST: pin a new idea, routed on arrival."""
+
+    serializer_class = IdeaFeatureSerializer
+    filterset_class = IdeaFilter
+    pagination_class = IdeaPagination
+
+    def get_queryset(self):
+        return selectors.public_ideas()
+
+    def post(self, request: Request) -> Response:
+        given = IdeaInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        location = given.validated_data["location"]
+        try:
+            idea = services.idea_create(
+                kind=given.validated_data["kind"],
+                title=given.validated_data["title"],
+                description=given.validated_data["description"],
+                category=given.validated_data["category"],
+                location=location,
+                channel=Idea.Channel.API,
+                author=request.user,
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
+        return Response(IdeaFeatureSerializer(idea).data, status=status.HTTP_201_CREATED)
+
+
+class NeighborhoodList(generics.ListAPIView):
+    serializer_class = NeighborhoodFeatureSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return selectors.neighborhoods_with_counts()
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        response = super().list(request, *args, **kwargs)
+        # Boundaries change rarely; counts may be a minute stale for shared caches.
+        response["Cache-Control"] = "public, max-age=60"
+        return response

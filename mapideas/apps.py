@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MapIdeasConfig(AppConfig):
+    name = "mapideas"
+    verbose_name = "Ideas and issues"

@@ -1,0 +1,65 @@
+"""The filters shared by the ideas API, the maps and the exports.
+
+One FilterSet, so `/api/ideas/?team=x` and `/export/ideas.geojson?team=x` always agree.
+"""
+
+import django_filters
+from django import forms
+from django.contrib.gis.geos import Polygon
+from django.db.models import QuerySet
+
+from mapideas.models import Category, Idea
+from neighborhoods.models import Neighborhood, Team
+
+
+class BBoxField(forms.CharField):
+    """`minlon,minlat,maxlon,maxlat` in WGS84, as in RFC 7946 section 5."""
+
+    def clean(self, value: str | None) -> Polygon | None:
+        value = super().clean(value)
+        if not value:
+            return None
+        parts = value.split(",")
+        if len(parts) != 4:
+            raise forms.ValidationError("Give four numbers: minlon,minlat,maxlon,maxlat.")
+        try:
+            min_lon, min_lat, max_lon, max_lat = (float(p) for p in parts)
+        except ValueError:
+            raise forms.ValidationError("Give four numbers: minlon,minlat,maxlon,maxlat.") from None
+        numbers = (min_lon, min_lat, max_lon, max_lat)
+        if any(n != n or n in (float("inf"), float("-inf")) for n in numbers):
+            raise forms.ValidationError("The numbers must be finite.")
+        if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
+            raise forms.ValidationError("Longitudes must be between -180 and 180.")
+        if not (-90 <= min_lat <= 90 and -90 <= max_lat <= 90):
+            raise forms.ValidationError("Latitudes must be between -90 and 90.")
+        if min_lon > max_lon or min_lat > max_lat:
+            raise forms.ValidationError("The minimum must not be greater than the maximum.")
+        return Polygon.from_bbox(numbers)
+
+
+class BBoxFilter(django_filters.Filter):
+    field_class = BBoxField
+
+    def filter(self, qs: QuerySet, value: Polygon | None) -> QuerySet:
+        if value is None:
+            return qs
+        value.srid = 4326
+        return qs.filter(location__intersects=value)
+
+
+class IdeaFilter(django_filters.FilterSet):
+    bbox = BBoxFilter(label="Bounding box")
+    neighborhood = django_filters.ModelChoiceFilter(
+        queryset=Neighborhood.objects.all(), to_field_name="slug"
+    )
+    team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), to_field_name="slug")
+    category = django_filters.ModelChoiceFilter(
+        queryset=Category.objects.all(), to_field_name="slug"
+    )
+    status = django_filters.ChoiceFilter(choices=Idea.Status.choices)
+    kind = django_filters.ChoiceFilter(choices=Idea.Kind.choices)
+
+    class Meta:
+        model = Idea
+        fields = ["bbox", "neighborhood", "team", "category", "status", "kind"]

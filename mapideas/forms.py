@@ -1,0 +1,48 @@
+"""The citizen's pin form. Latitude and longitude are plain fields: a click on the map fills
+them, and keyboard or screen-reader users can type them."""
+
+from django import forms
+from django.contrib.gis.geos import Point
+from django.core.exceptions import ValidationError
+
+from mapideas.models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, Category, Idea
+from mapideas.services import location_from_lonlat
+
+
+class IdeaForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="Kind", choices=Idea.Kind.choices, widget=forms.RadioSelect, initial="idea"
+    )
+    title = forms.CharField(label="Title", max_length=TITLE_MAX_LENGTH)
+    description = forms.CharField(
+        label="Description",
+        max_length=DESCRIPTION_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    category = forms.ModelChoiceField(
+        label="Category", queryset=Category.objects.all(), to_field_name="slug"
+    )
+    latitude = forms.FloatField(
+        label="Latitude",
+        help_text="Click or tap the map to fill this in, or type it.",
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+    longitude = forms.FloatField(
+        label="Longitude",
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        lat, lon = cleaned.get("latitude"), cleaned.get("longitude")
+        if lat is not None and lon is not None:
+            try:
+                cleaned["location"] = location_from_lonlat(lon, lat)
+            except ValidationError as exc:
+                self.add_error("latitude", exc.message_dict["location"])
+        return cleaned
+
+    @property
+    def location(self) -> Point:
+        return self.cleaned_data["location"]

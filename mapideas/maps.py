@@ -1,0 +1,142 @@
+"""Leaflet maps built with folium, with every asset served locally.
+
+folium loads Leaflet, jQuery, Bootstrap and Font Awesome from CDNs by default. Each map here
+replaces those lists with the npm-installed copies under /static/vendor/, and adds only the
+assets the map really uses. Pages embed the three parts folium renders (header, body, script)
+in their own template, so the map sits beside forms and lists rather than in an iframe.
+"""
+
+import json
+import re
+from dataclasses import dataclass
+
+import folium
+from django.conf import settings
+from django.contrib.gis.geos import GEOSGeometry
+from django.db.models import QuerySet
+from django.templatetags.static import static
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from neighborhoods.models import Neighborhood
+
+LOCAL_JS = [
+    ("leaflet", "vendor/leaflet/leaflet.js"),
+    # folium's popups and tooltips call jQuery.
+    ("jquery", "vendor/jquery/jquery.min.js"),
+]
+LOCAL_CSS = [("leaflet_css", "vendor/leaflet/leaflet.css")]
+
+# About 10 m: outlines drawn in the browser need no more detail than that.
+OUTLINE_SIMPLIFY_DEGREES = 0.0001
+
+# folium's header pins the viewport to maximum-scale=1 (no pinch zoom), which fails WCAG
+# 1.4.4; the page template declares its own viewport instead.
+_FOLIUM_VIEWPORT = re.compile(r"<meta name=\"viewport\"[^>]*>", re.S)
+
+
+@dataclass(frozen=True)
+class RenderedMap:
+    name: str  # the global JS variable holding the Leaflet map
+    header: SafeString
+    html: SafeString
+    script: SafeString
+
+
+def new_map(*, bounds: tuple[float, float, float, float] | None = None) -> folium.Map:
+    """An empty map with local assets and the configured base-map tiles (if any)."""
+    fmap = folium.Map(tiles=None, control_scale=True, zoom_start=12, location=[0, 0])
+    fmap.default_js = [(name, static(path)) for name, path in LOCAL_JS]
+    fmap.default_css = [(name, static(path)) for name, path in LOCAL_CSS]
+    if settings.MAPIDEAS_TILE_URL:
+        folium.TileLayer(
+            tiles=settings.MAPIDEAS_TILE_URL,
+            attr=settings.MAPIDEAS_TILE_ATTRIBUTION,
+            name="Base map",
+            max_zoom=19,
+        ).add_to(fmap)
+    if bounds is not None:
+        min_x, min_y, max_x, max_y = bounds
+        fmap.fit_bounds([[min_y, min_x], [max_y, max_x]])
+    return fmap
+
+
+def extent(neighborhoods: QuerySet[Neighborhood]) -> tuple[float, float, float, float] | None:
+    """The bounding box of the given neighborhoods, or None when there are none."""
+    boxes = [n.geometry.extent for n in neighborhoods.only("geometry")]
+    if not boxes:
+        return None
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def add_neighborhood_outlines(
+    fmap: folium.Map, neighborhoods: QuerySet[Neighborhood], *, highlight: bool = False
+) -> None:
+    """Outlines with names, readable without any base map.
+
+    Names come from imported files and are user text: they are escaped here because Leaflet
+    tooltips and labels render HTML.
+    """
+    features = []
+    labels = []
+    for neighborhood in neighborhoods.select_related("team"):
+        outline = neighborhood.geometry.simplify(OUTLINE_SIMPLIFY_DEGREES, preserve_topology=True)
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": json.loads(outline.geojson),
+                "properties": {
+                    "name": escape(neighborhood.name),
+                    "team": escape(neighborhood.team.name),
+                },
+            }
+        )
+        anchor: GEOSGeometry = neighborhood.geometry.point_on_surface
+        labels.append((anchor.y, anchor.x, neighborhood.name))
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        name="Neighborhoods",
+        style_function=lambda _feature: {
+            "color": "#1d4ed8" if highlight else "#374151",
+            "weight": 2 if highlight else 1.5,
+            "fillColor": "#3b82f6" if highlight else "#9ca3af",
+            "fillOpacity": 0.12 if highlight else 0.05,
+        },
+        highlight_function=lambda _feature: {"weight": 3, "fillOpacity": 0.2},
+        tooltip=folium.GeoJsonTooltip(
+            fields=["name", "team"], aliases=["Neighborhood", "Team"], sticky=True
+        ),
+        # Clicks go through to the map, so a pin can be dropped inside a neighborhood.
+        interactive=True,
+        bubbling_mouse_events=True,
+    ).add_to(fmap)
+    label_layer = folium.FeatureGroup(name="Neighborhood names", control=False)
+    for lat, lon, name in labels:
+        folium.Marker(
+            location=[lat, lon],
+            icon=folium.DivIcon(
+                html=f'<span class="nb-label-text">{escape(name)}</span>',
+                class_name="nb-label",
+                icon_size=(0, 0),
+            ),
+            interactive=False,
+        ).add_to(label_layer)
+    label_layer.add_to(fmap)
+
+
+def render(fmap: folium.Map) -> RenderedMap:
+    root = fmap.get_root()
+    root.render()
+    header = _FOLIUM_VIEWPORT.sub("", root.header.render())
+    # folium's generated markup and script: built from escaped values above.
+    return RenderedMap(
+        name=fmap.get_name(),
+        header=mark_safe(header),  # noqa: S308
+        html=mark_safe(root.html.render()),  # noqa: S308
+        script=mark_safe(root.script.render()),  # noqa: S308
+    )

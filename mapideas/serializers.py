@@ -1,0 +1,86 @@
+"""JSON shapes of the public API. GeoJSON per RFC 7946: WGS84, lon,lat, no `crs` member."""
+
+from rest_framework import serializers
+from rest_framework_gis.fields import GeometryField
+from rest_framework_gis.serializers import GeoFeatureModelSerializer
+
+from mapideas.models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, Category, Idea
+from neighborhoods.models import Neighborhood
+
+# Six decimals is about 10 cm: more only leaks noise and bytes.
+COORDINATE_PRECISION = 6
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["slug", "name"]
+
+
+class IdeaInputSerializer(serializers.Serializer):
+    """What a client may send. Routing, status and team are decided by the server: any such
+    fields in the body are ignored."""
+
+    kind = serializers.ChoiceField(choices=Idea.Kind.choices)
+    title = serializers.CharField(max_length=TITLE_MAX_LENGTH)
+    description = serializers.CharField(
+        max_length=DESCRIPTION_MAX_LENGTH, allow_blank=True, required=False, default=""
+    )
+    category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all())
+    location = GeometryField()
+
+    def validate_location(self, value):
+        if value.geom_type != "Point":
+            raise serializers.ValidationError(
+                f'Send a GeoJSON Point ({{"type": "Point", "coordinates": [lon, lat]}}), '
+                f"not a {value.geom_type}."
+            )
+        return value
+
+
+class IdeaFeatureSerializer(GeoFeatureModelSerializer):
+    """An idea as a GeoJSON Feature. Only public fields: never the author."""
+
+    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    category_name = serializers.CharField(source="category.name", read_only=True)
+    neighborhood = serializers.CharField(source="neighborhood.name", read_only=True)
+    neighborhood_slug = serializers.CharField(source="neighborhood.slug", read_only=True)
+    team = serializers.CharField(source="team.name", read_only=True)
+    team_slug = serializers.CharField(source="team.slug", read_only=True)
+    location = GeometryField(precision=COORDINATE_PRECISION)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Idea
+        geo_field = "location"
+        fields = [
+            "id",
+            "kind",
+            "title",
+            "description",
+            "category",
+            "category_name",
+            "status",
+            "channel",
+            "neighborhood",
+            "neighborhood_slug",
+            "team",
+            "team_slug",
+            "created_at",
+            "url",
+        ]
+
+    def get_url(self, idea: Idea) -> str:
+        return idea.get_absolute_url()
+
+
+class NeighborhoodFeatureSerializer(GeoFeatureModelSerializer):
+    team = serializers.CharField(source="team.name", read_only=True)
+    team_slug = serializers.CharField(source="team.slug", read_only=True)
+    idea_count = serializers.IntegerField(read_only=True)
+    geometry = GeometryField(precision=COORDINATE_PRECISION)
+
+    class Meta:
+        model = Neighborhood
+        geo_field = "geometry"
+        fields = ["name", "slug", "team", "team_slug", "population", "idea_count"]

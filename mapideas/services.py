@@ -1,0 +1,73 @@
+"""Writes for ideas. Every pin, whatever door it came through, is created by `idea_create`."""
+
+import math
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.gis.geos import Point
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from mapideas.models import Category, Idea
+from neighborhoods.routing import route
+
+OUTSIDE_MESSAGE = (
+    "This place is outside every neighborhood the city serves. "
+    "Move the pin inside the city's neighborhoods."
+)
+
+
+def location_from_lonlat(lon: object, lat: object, *, field: str = "location") -> Point:
+    """A WGS84 point from longitude and latitude, or a ValidationError naming `field`.
+
+    Refuses what is not a finite number and what lies off the globe, so that NaN or a swapped
+    pair never reaches the database.
+    """
+    try:
+        lon_f, lat_f = float(lon), float(lat)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValidationError({field: ["Longitude and latitude must be numbers."]}) from None
+    if not (math.isfinite(lon_f) and math.isfinite(lat_f)):
+        raise ValidationError({field: ["Longitude and latitude must be finite numbers."]})
+    if not -90 <= lat_f <= 90:
+        raise ValidationError({field: [f"Latitude must be between -90 and 90, not {lat_f}."]})
+    if not -180 <= lon_f <= 180:
+        raise ValidationError({field: [f"Longitude must be between -180 and 180, not {lon_f}."]})
+    return Point(lon_f, lat_f, srid=4326)
+
+
+@transaction.atomic
+def idea_create(
+    *,
+    kind: str,
+    title: str,
+    description: str = "",
+    category: Category,
+    location: Point,
+    channel: str = Idea.Channel.WEB,
+    author: AbstractBaseUser | None = None,
+    created_at: datetime | None = None,
+) -> Idea:
+    """Route the pin and store it; a pin that cannot be routed is refused, nothing written."""
+    if location.srid not in (None, 4326):
+        location = location.transform(4326, clone=True)
+    location = location_from_lonlat(location.x, location.y)
+    routed = route(location, category.slug)
+    if routed is None:
+        raise ValidationError({"location": [OUTSIDE_MESSAGE]})
+    idea = Idea(
+        kind=kind,
+        title=title.strip(),
+        description=description.strip(),
+        category=category,
+        location=location,
+        neighborhood=routed.neighborhood,
+        team=routed.team,
+        channel=channel,
+        author=author if author is not None and author.is_authenticated else None,
+    )
+    if created_at is not None:
+        idea.created_at = created_at
+    idea.full_clean()
+    idea.save()
+    return idea

@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from geodata import views as geodata_views
+from mapideas import api, views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("ideas/<int:pk>/", views.idea_detail, name="idea-detail"),
+    path("teams/", views.my_teams, name="my-teams"),
+    path("teams/<slug:slug>/", views.team_workspace, name="team-workspace"),
+    path("planner/", geodata_views.planner, name="planner"),
+    path("export/<str:layer>.geojson", geodata_views.export_layer, name="export-layer"),
+    path("api/categories/", api.CategoryList.as_view(), name="api-categories"),
+    path("api/ideas/", api.IdeaListCreate.as_view(), name="api-ideas"),
+    path("api/neighborhoods/", api.NeighborhoodList.as_view(), name="api-neighborhoods"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class NeighborhoodsConfig(AppConfig):
+    name = "neighborhoods"
+    verbose_name = "Neighborhoods and district teams"

@@ -1,0 +1,56 @@
+"""route(): the place decides the team, on every backend, for every awkward shape."""
+
+import pytest
+from django.contrib.gis.geos import Point
+
+from neighborhoods.routing import route
+from tests.conftest import (
+    IN_EAST,
+    IN_EMPTY_HOLE,
+    IN_ENCLAVE,
+    IN_WEST,
+    ON_ISLAND,
+    ON_SHARED_BORDER,
+    OUTSIDE_CITY,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_routes_a_point_inside_a_neighborhood_to_its_team(city):
+    routed = route(IN_EAST, "parks-green-space")
+    assert routed.neighborhood == city.east
+    assert routed.team == city.east_team
+
+
+def test_it_returns_none_outside_every_neighborhood(city):
+    assert route(OUTSIDE_CITY) is None
+
+
+def test_it_routes_a_point_on_a_shared_border_to_exactly_one_neighborhood_every_time(city):
+    answers = {route(ON_SHARED_BORDER).neighborhood.slug for _ in range(5)}
+    # Both polygons cover the border; the alphabetically first slug wins.
+    assert answers == {"east-side"}
+
+
+def test_it_routes_a_point_on_an_island_of_a_multipolygon(city):
+    routed = route(ON_ISLAND)
+    assert routed.neighborhood == city.harbor
+    assert routed.team == city.harbor_team
+
+
+def test_it_routes_a_point_in_a_hole_to_the_neighborhood_that_fills_it(city):
+    assert route(IN_ENCLAVE).neighborhood == city.enclave
+
+
+def test_it_does_not_route_a_point_in_an_unfilled_hole(city):
+    assert route(IN_EMPTY_HOLE) is None
+
+
+def test_it_routes_a_point_on_an_outer_corner(city):
+    assert route(Point(4.000, 50.000, srid=4326)).neighborhood == city.west
+
+
+def test_it_accepts_a_point_in_another_crs(city):
+    web_mercator = IN_WEST.transform(3857, clone=True)
+    assert route(web_mercator).neighborhood == city.west
