@@ -101,6 +101,8 @@ _SPATIAL_ENGINES = {
 
 def _database() -> dict:
     url = env_str("DATABASE_URL", "") or _DEFAULT_DATABASE_URL
+    if url.startswith("spatialite:"):
+        return _spatialite(url)
     try:
         config = dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
     except Exception as exc:  # dj_database_url raises bare ValueErrors/KeyErrors on odd URLs
@@ -110,9 +112,18 @@ def _database() -> dict:
             "DATABASE_URL must use postgis:// or spatialite:/// (MapIdeas needs a spatial "
             f"database); got {url.split(':', 1)[0]}://"
         )
-    if config["ENGINE"].endswith("spatialite"):
-        Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     return config
+
+
+def _spatialite(url: str) -> dict:
+    """spatialite:///abs/path.sqlite3 names an absolute path (dj-database-url would read three
+    slashes as a relative one); spatialite://relative/path is relative to the project."""
+    rest = url.removeprefix("spatialite:").removeprefix("//")
+    if not rest or rest == "/":
+        raise ImproperlyConfigured("DATABASE_URL spatialite:// needs a file path.")
+    path = Path("/" + rest.lstrip("/")) if rest.startswith("/") else BASE_DIR / rest
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return {"ENGINE": "django.contrib.gis.db.backends.spatialite", "NAME": str(path)}
 
 
 DATABASES = {"default": _database()}

@@ -1,0 +1,39 @@
+# MapIdeas: build, run and test. The work is done by the scripts in scripts/.
+SHELL := /bin/bash
+ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup test run lint format clean distclean
+
+help:
+	@echo "make setup      install system packages, .venv and node_modules (idempotent)"
+	@echo "make test       ruff check, then pytest on SpatiaLite and on PostGIS (ARGS='-k x' for pytest)"
+	@echo "make run        migrate, load the demo city if empty, serve on http://127.0.0.1:\$${PORT:-8000}/"
+	@echo "make lint       ruff check + ruff format --check"
+	@echo "make format     ruff format + ruff check --fix"
+	@echo "make clean      remove var/ (databases, private PostgreSQL cluster) and staticfiles/"
+	@echo "make distclean  clean, and remove .venv and node_modules"
+
+setup:
+	@bash scripts/setup.sh
+
+test: setup
+	@bash scripts/test.sh $(ARGS)
+
+run: setup
+	@bash scripts/run.sh
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format: setup
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+clean:
+	@bash scripts/postgis.sh stop || true
+	rm -rf var staticfiles .pytest_cache .ruff_cache test-results
+
+distclean: clean
+	rm -rf .venv node_modules *.egg-info

@@ -1,0 +1,159 @@
+/*
+ * MapIdeas' own map code, run after folium has built the Leaflet map.
+ *
+ * - Loads the pins in view from /api/ideas/ (bounded by bbox and page size) and lists them
+ *   beside the map as a text alternative.
+ * - On the citizen page, a click or tap fills the latitude/longitude fields and shows where the
+ *   pin will go; typing coordinates moves that marker, so no mouse is needed.
+ * - Popups and lists are built with textContent: pin titles are user text and never become HTML.
+ */
+(function () {
+  "use strict";
+  var options = document.currentScript.dataset;
+  var map = window[options.map];
+  if (!map) {
+    return;
+  }
+  var pins = L.layerGroup().addTo(map);
+  var list = document.getElementById("pins-in-view");
+  var status = document.getElementById("pins-status");
+  var pageSize = parseInt(options.pageSize || "500", 10);
+  var pending = null;
+
+  function el(tag, text, className) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) {
+      node.textContent = text;
+    }
+    if (className) {
+      node.className = className;
+    }
+    return node;
+  }
+
+  function popupFor(props) {
+    var box = el("div", null, "pin-popup");
+    box.appendChild(el("strong", props.title));
+    box.appendChild(el("div", (props.kind === "issue" ? "Issue" : "Idea") + " · " + props.category_name));
+    box.appendChild(el("div", "Team: " + props.team));
+    box.appendChild(el("div", "Status: " + props.status.replace("_", " ")));
+    var link = el("a", "Open");
+    link.href = props.url;
+    box.appendChild(link);
+    return box;
+  }
+
+  function show(collection) {
+    pins.clearLayers();
+    if (list) {
+      list.textContent = "";
+    }
+    collection.features.forEach(function (feature) {
+      var props = feature.properties;
+      var coords = feature.geometry.coordinates;
+      var marker = L.circleMarker([coords[1], coords[0]], {
+        radius: 7,
+        weight: 2,
+        color: "#ffffff",
+        fillColor: props.kind === "issue" ? "#c2410c" : "#1d4ed8",
+        fillOpacity: 0.9,
+        bubblingMouseEvents: false,
+      });
+      marker.bindPopup(popupFor(props));
+      marker.addTo(pins);
+      if (list) {
+        var item = el("li");
+        var link = el("a", props.title);
+        link.href = props.url;
+        item.appendChild(link);
+        item.appendChild(el("span", " — " + props.team + ", " + props.neighborhood, "muted"));
+        list.appendChild(item);
+      }
+    });
+    if (status) {
+      var shown = collection.features.length;
+      status.textContent =
+        collection.count > shown
+          ? "Showing the newest " + shown + " of " + collection.count + " pins in view. Zoom in to see the others."
+          : shown + (shown === 1 ? " pin" : " pins") + " in view.";
+    }
+  }
+
+  function load() {
+    var b = map.getBounds();
+    var bbox = [
+      Math.max(b.getWest(), -180), Math.max(b.getSouth(), -90),
+      Math.min(b.getEast(), 180), Math.min(b.getNorth(), 90),
+    ].map(function (n) { return n.toFixed(6); }).join(",");
+    var params = new URLSearchParams({ bbox: bbox, page_size: String(pageSize) });
+    if (options.team) {
+      params.set("team", options.team);
+    }
+    if (pending) {
+      pending.abort();
+    }
+    pending = new AbortController();
+    fetch(options.api + "?" + params.toString(), {
+      headers: { Accept: "application/json" },
+      signal: pending.signal,
+    })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("HTTP " + response.status);
+        }
+        return response.json();
+      })
+      .then(show)
+      .catch(function (error) {
+        if (error.name !== "AbortError" && status) {
+          status.textContent = "The pins could not be loaded (" + error.message + ").";
+        }
+      });
+  }
+
+  // Neighborhood names are readable from zoom 12; below that they would pile up.
+  function toggleLabels() {
+    map.getContainer().classList.toggle("labels-hidden", map.getZoom() < 12);
+  }
+
+  map.on("moveend", load);
+  map.on("zoomend", toggleLabels);
+  toggleLabels();
+  load();
+
+  if (options.focusLat && options.focusLon) {
+    var here = [parseFloat(options.focusLat), parseFloat(options.focusLon)];
+    L.marker(here, { title: "This pin", keyboard: true }).addTo(map);
+    map.setView(here, Math.max(map.getZoom(), 15));
+  }
+
+  var form = options.form && document.getElementById(options.form);
+  if (form) {
+    var lat = form.querySelector("[name=latitude]");
+    var lon = form.querySelector("[name=longitude]");
+    var draft = null;
+
+    var placeDraft = function (latlng) {
+      if (draft) {
+        draft.setLatLng(latlng);
+      } else {
+        draft = L.marker(latlng, { title: "Your new pin", keyboard: false }).addTo(map);
+      }
+    };
+    var fromFields = function () {
+      var y = parseFloat(lat.value);
+      var x = parseFloat(lon.value);
+      if (isFinite(y) && isFinite(x) && Math.abs(y) <= 90 && Math.abs(x) <= 180) {
+        placeDraft([y, x]);
+      }
+    };
+    map.on("click", function (event) {
+      lat.value = event.latlng.lat.toFixed(6);
+      lon.value = event.latlng.lng.toFixed(6);
+      placeDraft(event.latlng);
+    });
+    lat.addEventListener("change", fromFields);
+    lon.addEventListener("change", fromFields);
+    fromFields();
+  }
+})();
