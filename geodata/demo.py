@@ -55,7 +55,7 @@ SIDE_WEIGHT = {
     "Far Southwest Side": 0.2,
     "Far Southeast Side": 0.1,
 }
-NAME_FIXES = {"Mckinley Park": "McKinley Park", "O'hare": "O'Hare"}
+NAME_FIXES = {"Mckinley Park": "McKinley Park", "Ohare": "O'Hare"}
 
 PIN_TEXTS: dict[str, list[tuple[str, str, str]]] = {
     "streets-sidewalks": [

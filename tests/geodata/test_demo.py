@@ -1,0 +1,62 @@
+"""load_demo_city: a real city from a registry package, uneven pins, optional demo accounts."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db.models import Count
+
+from mapideas.models import Idea
+from neighborhoods.models import Neighborhood, Team
+from neighborhoods.roles import is_planner
+from neighborhoods.routing import route
+
+pytestmark = pytest.mark.django_db
+
+
+def load(*args: str) -> str:
+    out = StringIO()
+    call_command("load_demo_city", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_it_loads_chicagos_77_community_areas_as_nine_district_teams():
+    output = load("--ideas", "60")
+    assert Neighborhood.objects.count() == 77
+    assert Team.objects.count() == 9
+    assert "77 neighborhoods, 9 teams, 60 pins" in output
+    loop = Neighborhood.objects.get(name="Loop")
+    assert loop.team.name == "Central team"
+    # Reprojected from Illinois State Plane feet: the Loop lies around 41.88 N, 87.63 W.
+    x0, y0, x1, y1 = loop.geometry.extent
+    assert -87.65 < x0 < x1 < -87.60 and 41.86 < y0 < y1 < 41.90
+    assert Neighborhood.objects.get(name="O'Hare").team.name == "Far North Side team"
+
+
+def test_it_spreads_pins_unevenly_and_routes_each_one():
+    load("--ideas", "300", "--seed", "5")
+    per_team = dict(Idea.objects.values_list("team__name").annotate(n=Count("id")))
+    # The far south is meant to be thin: the heatmap must have something to show.
+    assert per_team.get("Far Southeast Side team", 0) * 5 < per_team["Central team"]
+    for idea in Idea.objects.select_related("neighborhood", "team")[:40]:
+        routed = route(idea.location)
+        assert (routed.neighborhood, routed.team) == (idea.neighborhood, idea.team)
+
+
+def test_it_does_nothing_with_if_empty_when_neighborhoods_exist():
+    load("--ideas", "5")
+    output = load("--if-empty", "--ideas", "5")
+    assert "not loaded" in output
+    assert Idea.objects.count() == 5
+
+
+def test_it_creates_demo_accounts_only_when_asked():
+    load("--ideas", "0")
+    assert not get_user_model().objects.exists()
+    load("--ideas", "0", "--demo-users")
+    planner = get_user_model().objects.get(username="planner")
+    assert is_planner(planner)
+    assert planner.check_password("demo")
+    member = get_user_model().objects.get(username="central-team")
+    assert list(member.teams.values_list("name", flat=True)) == ["Central team"]
