@@ -13,6 +13,7 @@ from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
 
 from mapideas.models import Idea
 from mapideas.serializers import COORDINATE_PRECISION
@@ -23,8 +24,9 @@ CHUNK_SIZE = 2000
 
 
 def _iso(value: datetime) -> str:
-    # The same form as the API (Django REST framework writes UTC as "Z").
-    text = value.isoformat()
+    # The same form as the API: DRF writes times in the current time zone (settings.TIME_ZONE),
+    # with UTC as "Z"; the database hands back UTC, so convert first.
+    text = timezone.localtime(value).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 

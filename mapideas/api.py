@@ -24,7 +24,16 @@ class IdeaPagination(GeoJsonPagination):
 
     page_size = 500
     page_size_query_param = "page_size"
-    max_page_size = settings.MAPIDEAS_MAX_PAGE_SIZE
+
+    @property
+    def max_page_size(self) -> int:
+        # Read per request, not frozen at import.
+        return settings.MAPIDEAS_MAX_PAGE_SIZE
+
+    def get_page_size(self, request: Request) -> int | None:
+        # DRF caps only an asked-for page_size; cap the default too, for a setting below 500.
+        size = super().get_page_size(request)
+        return min(size, self.max_page_size) if size else size
 
 
 class CategoryList(generics.ListAPIView):

@@ -5,7 +5,7 @@ One FilterSet, so `/api/ideas/?team=x` and `/export/ideas.geojson?team=x` always
 
 import django_filters
 from django import forms
-from django.contrib.gis.geos import Polygon
+from django.contrib.gis.geos import LineString, Point, Polygon
 from django.db.models import QuerySet
 
 from mapideas.models import Category, Idea
@@ -44,6 +44,15 @@ class BBoxFilter(django_filters.Filter):
     def filter(self, qs: QuerySet, value: Polygon | None) -> QuerySet:
         if value is None:
             return qs
+        min_lon, min_lat, max_lon, max_lat = value.extent
+        if min_lon == max_lon or min_lat == max_lat:
+            # A bbox with no area (one point, or a line) is valid RFC 7946, but as a polygon it
+            # is invalid and PostGIS and SpatiaLite disagree on what it intersects: query the
+            # point or line it really is.
+            if (min_lon, min_lat) == (max_lon, max_lat):
+                value = Point(min_lon, min_lat)
+            else:
+                value = LineString((min_lon, min_lat), (max_lon, max_lat))
         value.srid = 4326
         return qs.filter(location__intersects=value)
 

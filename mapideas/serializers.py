@@ -70,6 +70,11 @@ class IdeaFeatureSerializer(GeoFeatureModelSerializer):
             "url",
         ]
 
+    def get_properties(self, instance: Idea, fields) -> dict:
+        # rest_framework_gis moves `id` to the Feature's top-level "id" and drops it from the
+        # properties; keep it in both, as the export does (clients and GIS tools read either).
+        return {"id": instance.pk, **super().get_properties(instance, fields)}
+
     def get_url(self, idea: Idea) -> str:
         return idea.get_absolute_url()
 

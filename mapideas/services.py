@@ -4,7 +4,8 @@ import math
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.contrib.gis.geos import Point
+from django.contrib.gis.gdal import GDALException
+from django.contrib.gis.geos import GEOSException, Point
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -49,8 +50,16 @@ def idea_create(
     created_at: datetime | None = None,
 ) -> Idea:
     """Route the pin and store it; a pin that cannot be routed is refused, nothing written."""
+    # An empty point (`POINT EMPTY`, or NaNs, which GEOS treats as empty) has no x to read.
+    if location.empty:
+        raise ValidationError({"location": ["Give a point with a longitude and a latitude."]})
     if location.srid not in (None, 4326):
-        location = location.transform(4326, clone=True)
+        try:
+            location = location.transform(4326, clone=True)
+        except (GDALException, GEOSException):
+            raise ValidationError(
+                {"location": [f"Unknown coordinate reference system (SRID {location.srid})."]}
+            ) from None
     location = location_from_lonlat(location.x, location.y)
     routed = route(location, category.slug)
     if routed is None:

@@ -1,0 +1,64 @@
+"""Configuration from the environment: DATABASE_URL and the typed readers."""
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from mapideas import settings as project_settings
+from mapideas.env import env_bool, env_int, env_list
+
+
+def database_for(monkeypatch, url: str) -> dict:
+    monkeypatch.setenv("DATABASE_URL", url)
+    return project_settings._database()
+
+
+def test_it_reads_spatialite_urls_with_three_slashes_as_absolute_paths(monkeypatch, tmp_path):
+    config = database_for(monkeypatch, f"spatialite://{tmp_path}/db/city.sqlite3")
+    assert config["ENGINE"] == "django.contrib.gis.db.backends.spatialite"
+    assert config["NAME"] == f"{tmp_path}/db/city.sqlite3"
+    assert (tmp_path / "db").is_dir()
+
+
+def test_it_reads_relative_spatialite_paths_from_the_project(monkeypatch):
+    config = database_for(monkeypatch, "spatialite://var/other.sqlite3")
+    assert config["NAME"] == str(project_settings.BASE_DIR / "var" / "other.sqlite3")
+
+
+def test_it_reads_postgis_urls(monkeypatch):
+    config = database_for(monkeypatch, "postgis://u:p@db.example:6543/city")
+    assert config["ENGINE"] == "django.contrib.gis.db.backends.postgis"
+    assert (config["HOST"], config["PORT"], config["NAME"], config["USER"]) == (
+        "db.example",
+        6543,
+        "city",
+        "u",
+    )
+
+
+@pytest.mark.parametrize("url", ["sqlite:///x.db", "postgres://u@h/db", "mysql://u@h/db"])
+def test_it_refuses_non_spatial_databases(monkeypatch, url):
+    with pytest.raises(ImproperlyConfigured, match="postgis:// or spatialite"):
+        database_for(monkeypatch, url)
+
+
+def test_it_refuses_a_spatialite_url_without_a_path(monkeypatch):
+    with pytest.raises(ImproperlyConfigured, match="needs a file path"):
+        database_for(monkeypatch, "spatialite://")
+
+
+def test_it_names_the_variable_when_a_value_is_malformed(monkeypatch):
+    monkeypatch.setenv("DEBUG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="DEBUG must be true or false"):
+        env_bool("DEBUG", False)
+    monkeypatch.setenv("MAPIDEAS_MAX_PAGE_SIZE", "many")
+    with pytest.raises(ImproperlyConfigured, match="MAPIDEAS_MAX_PAGE_SIZE must be a whole"):
+        env_int("MAPIDEAS_MAX_PAGE_SIZE", 1000)
+
+
+def test_it_splits_lists_and_keeps_defaults(monkeypatch):
+    monkeypatch.setenv("ALLOWED_HOSTS", " ideas.example.org, ,localhost ")
+    assert env_list("ALLOWED_HOSTS", []) == ["ideas.example.org", "localhost"]
+    monkeypatch.delenv("ALLOWED_HOSTS")
+    assert env_list("ALLOWED_HOSTS", ["127.0.0.1"]) == ["127.0.0.1"]
+    monkeypatch.setenv("DEBUG", "TRUE")
+    assert env_bool("DEBUG", False) is True
