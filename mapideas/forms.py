@@ -6,7 +6,8 @@ from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 
 from mapideas.models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, Category, Idea
-from mapideas.services import location_from_lonlat
+from mapideas.services import OUTSIDE_MESSAGE, location_from_lonlat
+from neighborhoods.routing import route
 
 
 class IdeaForm(forms.Form):
@@ -25,11 +26,15 @@ class IdeaForm(forms.Form):
     )
     latitude = forms.FloatField(
         label="Latitude",
+        min_value=-90,
+        max_value=90,
         help_text="Click or tap the map to fill this in, or type it.",
         widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
     )
     longitude = forms.FloatField(
         label="Longitude",
+        min_value=-180,
+        max_value=180,
         widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
     )
 
@@ -38,9 +43,15 @@ class IdeaForm(forms.Form):
         lat, lon = cleaned.get("latitude"), cleaned.get("longitude")
         if lat is not None and lon is not None:
             try:
-                cleaned["location"] = location_from_lonlat(lon, lat)
+                location = location_from_lonlat(lon, lat)
             except ValidationError as exc:
                 self.add_error("latitude", exc.message_dict["location"])
+                return cleaned
+            cleaned["location"] = location
+            # Said now, with any other mistakes, rather than after they are fixed;
+            # idea_create routes again when the pin is written.
+            if route(location) is None:
+                self.add_error("latitude", OUTSIDE_MESSAGE)
         return cleaned
 
     @property

@@ -57,7 +57,8 @@ def new_map(*, bounds: tuple[float, float, float, float] | None = None) -> foliu
         ).add_to(fmap)
     if bounds is not None:
         min_x, min_y, max_x, max_y = bounds
-        fmap.fit_bounds([[min_y, min_x], [max_y, max_x]])
+        # Padding keeps the outermost outlines and their names off the screen's edge.
+        fmap.fit_bounds([[min_y, min_x], [max_y, max_x]], padding=(12, 12))
     return fmap
 
 
@@ -98,6 +99,10 @@ def add_neighborhood_outlines(
         )
         anchor: GEOSGeometry = neighborhood.geometry.point_on_surface
         labels.append((anchor.y, anchor.x, neighborhood.name))
+    if not features:
+        # Nothing to draw, and folium's tooltip raises on a collection with no features
+        # (it checks its fields against the first one): a fresh install would get a 500.
+        return
     folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
         name="Neighborhoods",
@@ -125,6 +130,8 @@ def add_neighborhood_outlines(
                 icon_size=(0, 0),
             ),
             interactive=False,
+            # Labels are text, not controls: no tab stop per neighborhood.
+            keyboard=False,
         ).add_to(label_layer)
     label_layer.add_to(fmap)
 

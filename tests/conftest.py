@@ -131,3 +131,9 @@ def east_member(city, make_user):
 @pytest.fixture
 def planner(city, make_user):
     return make_user("paula", planner=True)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """PBKDF2 costs ~0.3 s a password by design; tests need no such cost."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

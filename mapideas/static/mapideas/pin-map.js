@@ -155,5 +155,13 @@
     lat.addEventListener("change", fromFields);
     lon.addEventListener("change", fromFields);
     fromFields();
+    // After a refused submission the errors sit below the map, out of sight on a phone:
+    // bring the first field that needs fixing into view.
+    var firstError = form.querySelector(
+      ".has-error input, .has-error textarea, .has-error select"
+    );
+    if (firstError) {
+      firstError.focus();
+    }
   }
 })();
