@@ -1,10 +1,13 @@
 """Reading neighborhood boundaries from real files: GeoJSON, Shapefile (bare or zipped),
 GeoPackage, in any CRS, with invalid polygons repaired and reported.
 
-This module only reads and cleans; neighborhoods.services.neighborhoods_import writes.
+`read_boundaries` reads and cleans; `import_boundaries` stores the result as a new boundary
+version (neighborhoods.services) and activates it, re-routing open pins (mapideas.services),
+or does all that in a transaction it rolls back, for a dry run.
 """
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,10 +15,16 @@ import geopandas as gpd
 import pyogrio
 import shapely
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
+from django.db import transaction
+from django.db.models import Count, F
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from neighborhoods.services import NeighborhoodInput
+from mapideas.models import RoutingEvent
+from mapideas.rerouting import RerouteResult
+from mapideas.services import boundaries_activate
+from neighborhoods.models import BoundaryVersion
+from neighborhoods.services import BoundaryChanges, NeighborhoodInput, boundary_version_create
 
 SUPPORTED_SUFFIXES = (".geojson", ".json", ".shp", ".zip", ".gpkg")
 
@@ -39,19 +48,23 @@ def read_boundaries(
     name_field: str,
     population_field: str | None = None,
     team_field: str | None = None,
+    priority_field: str | None = None,
     source_srid: int | None = None,
     repair: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> BoundaryFile:
     frame = _read_frame(path)
-    _require_fields(frame, path, name_field, population_field, team_field)
+    _require_fields(frame, path, name_field, population_field, team_field, priority_field)
     frame, source_crs = _to_wgs84(frame, source_srid)
     return _neighborhoods(
         frame,
         name_field=name_field,
         population_field=population_field,
         team_field=team_field,
+        priority_field=priority_field,
         repair=repair,
         source_crs=source_crs,
+        progress=progress,
     )
 
 
@@ -143,19 +156,37 @@ def _population(value: object, name: str, population_field: str) -> int | None:
     return round(number)
 
 
+def _priority(value: object, name: str, priority_field: str) -> int:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+        return 0
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise BoundaryFileError(f"{name}: {priority_field} is {value!r}, not a number.") from None
+    if not number.is_integer() or not -32768 <= number <= 32767:
+        raise BoundaryFileError(f"{name}: {priority_field} is {value!r}, not a whole number.")
+    return int(number)
+
+
 def _neighborhoods(
     frame: gpd.GeoDataFrame,
     *,
     name_field: str,
     population_field: str | None,
     team_field: str | None,
+    priority_field: str | None,
     repair: bool,
     source_crs: str,
+    progress: Callable[[int, int], None] | None,
 ) -> BoundaryFile:
     result = BoundaryFile(items=[], source_crs=source_crs)
     by_name: dict[str, dict] = {}
-    for position, row in enumerate(frame.itertuples(index=False), start=1):
-        record = row._asdict()
+    total = len(frame)
+    columns = list(frame.columns)
+    for position, values in enumerate(frame.itertuples(index=False, name=None), start=1):
+        if progress is not None and (position % 100 == 0 or position == total):
+            progress(position, total)
+        record = dict(zip(columns, values, strict=True))
         raw_name = record.get(name_field)
         name = "" if raw_name is None or raw_name != raw_name else str(raw_name).strip()
         if not name:
@@ -184,6 +215,9 @@ def _neighborhoods(
         )
         team = record.get(team_field) if team_field else None
         team_name = None if team is None or team != team else str(team).strip() or None
+        priority = (
+            _priority(record.get(priority_field), name, priority_field) if priority_field else 0
+        )
         if name in by_name:
             # Several features with one name are one neighborhood drawn in pieces.
             entry = by_name[name]
@@ -192,7 +226,12 @@ def _neighborhoods(
                 entry["population"] = (entry["population"] or 0) + population
             result.merged.append(f"{name}: feature {position} merged into the earlier one")
         else:
-            by_name[name] = {"parts": [polygons], "population": population, "team": team_name}
+            by_name[name] = {
+                "parts": [polygons],
+                "population": population,
+                "team": team_name,
+                "priority": priority,
+            }
     for name, entry in by_name.items():
         merged = entry["parts"][0]
         if len(entry["parts"]) > 1:
@@ -205,6 +244,7 @@ def _neighborhoods(
                 geometry=_to_geos(merged),
                 population=entry["population"],
                 team_name=entry["team"],
+                priority=entry["priority"],
             )
         )
     return result
@@ -215,3 +255,94 @@ def _to_geos(geometry: shapely.MultiPolygon) -> MultiPolygon:
     if not isinstance(geos, MultiPolygon):
         geos = MultiPolygon(geos, srid=4326)
     return geos
+
+
+@dataclass
+class MovedIdeas:
+    """Open pins a boundary change sends to another team (or neighborhood)."""
+
+    total: int = 0
+    team_changed: int = 0
+    by_teams: list[tuple[str, str, int]] = field(default_factory=list)  # from, to, count
+    examples: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BoundaryImport:
+    file: BoundaryFile
+    changes: BoundaryChanges
+    moved: MovedIdeas | None  # None when the version was stored without activating it
+    version: BoundaryVersion | None  # None after a dry run: nothing was written
+    committed: bool
+
+
+class _DryRun(Exception):
+    def __init__(self, result: BoundaryImport) -> None:
+        self.result = result
+
+
+def _moved(version: BoundaryVersion, reroute: RerouteResult) -> MovedIdeas:
+    events = RoutingEvent.objects.filter(
+        boundary_version=version, cause=RoutingEvent.Cause.BOUNDARY_CHANGE
+    )
+    by_teams = (
+        events.exclude(from_team=F("to_team"))
+        .values_list("from_team__name", "to_team__name")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+    )
+    examples = [
+        f"#{e.idea_id} {e.idea.title!r}: {e.from_team.name if e.from_team else '-'} -> "
+        f"{e.to_team.name}"
+        for e in events.exclude(from_team=F("to_team")).select_related(
+            "idea", "from_team", "to_team"
+        )[:20]
+    ]
+    return MovedIdeas(
+        total=reroute.moved,
+        team_changed=reroute.team_changed,
+        by_teams=[(a, b, n) for a, b, n in by_teams],
+        examples=examples,
+    )
+
+
+def _report_text(boundaries: BoundaryFile, changes: BoundaryChanges) -> str:
+    lines = [f"Source CRS: {boundaries.source_crs}"]
+    lines += boundaries.repairs + boundaries.merged
+    lines += [f"Overlap: {o.first} / {o.second}: {o.area_m2:,.0f} m²" for o in changes.overlaps]
+    lines += [
+        f"Gap near {', '.join(g.near) or 'no neighborhood'}: {g.area_m2:,.0f} m² "
+        f"at ({g.where[0]:.6f}, {g.where[1]:.6f})"
+        for g in changes.gaps
+    ]
+    return "\n".join(lines)
+
+
+def import_boundaries(
+    boundaries: BoundaryFile, *, label: str, commit: bool, activate: bool = True
+) -> BoundaryImport:
+    """Store `boundaries` as a new version and (by default) activate it, re-routing open pins.
+
+    Without `commit` everything is done inside a transaction that is then rolled back: the
+    report (changes, overlaps, gaps, pins that would move) is exact, and nothing is written.
+    """
+    try:
+        with transaction.atomic():
+            version, changes = boundary_version_create(
+                label=label, items=boundaries.items, report=""
+            )
+            version.report = _report_text(boundaries, changes)
+            version.save(update_fields=["report"])
+            moved = None
+            if activate:
+                reroute = boundaries_activate(version=version, reason=f"New boundaries: {label}")
+                moved = _moved(version, reroute)
+            result = BoundaryImport(
+                file=boundaries, changes=changes, moved=moved, version=version, committed=commit
+            )
+            if not commit:
+                raise _DryRun(result)
+    except _DryRun as dry_run:
+        dry_run.result.version = None
+        return dry_run.result
+    return result

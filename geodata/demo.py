@@ -23,10 +23,11 @@ from django.utils import timezone
 
 from geodata.boundaries import read_boundaries
 from mapideas.models import Category, Idea
-from mapideas.services import idea_create
+from mapideas.services import boundaries_activate, idea_create
 from neighborhoods.models import Neighborhood, Team
 from neighborhoods.roles import planners_group
-from neighborhoods.services import NeighborhoodInput, neighborhoods_import
+from neighborhoods.selectors import active_neighborhoods
+from neighborhoods.services import NeighborhoodInput, boundary_version_create
 
 CHICAGO_SRID = 3435  # NAD83 / Illinois East (ftUS)
 
@@ -142,7 +143,7 @@ def _random_point_in(neighborhood: Neighborhood, rng: random.Random) -> Point:
 
 
 def _demo_ideas(count: int, rng: random.Random) -> int:
-    neighborhoods = list(Neighborhood.objects.select_related("team"))
+    neighborhoods = list(active_neighborhoods().select_related("team"))
     side_weight = {f"{side} team": weight for side, weight in SIDE_WEIGHT.items()}
     # Area in the local projected CRS (ft²) is proportional to km²: fine for weighting.
     weights = [
@@ -194,13 +195,16 @@ def load_demo_city(
     *, ideas: int = 400, seed: int = 77, demo_password: str | None = None
 ) -> DemoLoaded:
     """Import the demo neighborhoods and pins (and demo accounts when a password is given)."""
-    neighborhoods_import(items=demo_neighborhoods())
+    version, _changes = boundary_version_create(
+        label="Chicago community areas (libpysal demo)", items=demo_neighborhoods()
+    )
+    boundaries_activate(version=version, reason="Demo city loaded.")
     rng = random.Random(seed)  # noqa: S311 - demo data, not security
     created = _demo_ideas(ideas, rng)
     users = _demo_users(demo_password) if demo_password else []
     return DemoLoaded(
-        neighborhoods=Neighborhood.objects.count(),
-        teams=Team.objects.count(),
+        neighborhoods=active_neighborhoods().count(),
+        teams=Team.objects.filter(is_triage=False).count(),
         ideas=created,
         demo_users=users,
     )

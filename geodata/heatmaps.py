@@ -8,7 +8,7 @@ from folium.plugins import HeatMap
 
 from mapideas import maps
 from mapideas.models import Idea
-from neighborhoods.models import Neighborhood
+from neighborhoods.selectors import active_neighborhoods
 
 
 def heatmap(ideas: QuerySet[Idea]) -> tuple[folium.Map, int, bool]:
@@ -18,7 +18,7 @@ def heatmap(ideas: QuerySet[Idea]) -> tuple[folium.Map, int, bool]:
     pins were drawn, and whether the set was cut so the page can say so.
     """
     limit = settings.MAPIDEAS_HEATMAP_MAX_POINTS
-    neighborhoods = Neighborhood.objects.all()
+    neighborhoods = active_neighborhoods()
     fmap = maps.new_map(bounds=maps.extent(neighborhoods))
     maps.add_neighborhood_outlines(fmap, neighborhoods)
     points = [

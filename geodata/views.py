@@ -9,8 +9,8 @@ from django.utils import timezone
 from geodata import exports, heatmaps
 from mapideas import maps, selectors
 from mapideas.filters import IdeaFilter
-from neighborhoods.models import Neighborhood
 from neighborhoods.roles import is_planner
+from neighborhoods.selectors import active_neighborhoods
 
 
 def _filtered_ideas(request: HttpRequest) -> IdeaFilter:
@@ -39,7 +39,7 @@ def planner(request: HttpRequest) -> HttpResponse:
             "drawn": drawn,
             "truncated": truncated,
             "total": ideas.qs.count(),
-            "neighborhood_count": Neighborhood.objects.count(),
+            "neighborhood_count": active_neighborhoods().count(),
             "query": request.GET.urlencode(),
         },
     )
@@ -53,7 +53,7 @@ def export_layer(request: HttpRequest, layer: str) -> HttpResponse:
             return JsonResponse(ideas.errors, status=400)
         features = exports.idea_features(ideas.qs)
     elif layer == "neighborhoods":
-        features = exports.neighborhood_features(Neighborhood.objects.all())
+        features = exports.neighborhood_features(active_neighborhoods())
     else:
         raise Http404(f"No layer named {layer!r}; layers: {', '.join(exports.LAYERS)}.")
     response = StreamingHttpResponse(

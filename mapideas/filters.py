@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 
 from mapideas.models import Category, Idea
 from neighborhoods.models import Neighborhood, Team
+from neighborhoods.selectors import active_neighborhoods
 
 
 class BBoxField(forms.CharField):
@@ -59,8 +60,9 @@ class BBoxFilter(django_filters.Filter):
 
 class IdeaFilter(django_filters.FilterSet):
     bbox = BBoxFilter(label="Bounding box")
+    # By slug, so pins routed by an earlier boundary version (closed ones keep theirs) match.
     neighborhood = django_filters.ModelChoiceFilter(
-        queryset=Neighborhood.objects.all(), to_field_name="slug"
+        queryset=active_neighborhoods(), to_field_name="slug", method="filter_neighborhood"
     )
     team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), to_field_name="slug")
     category = django_filters.ModelChoiceFilter(
@@ -72,3 +74,6 @@ class IdeaFilter(django_filters.FilterSet):
     class Meta:
         model = Idea
         fields = ["bbox", "neighborhood", "team", "category", "status", "kind"]
+
+    def filter_neighborhood(self, qs: QuerySet, name: str, value: Neighborhood) -> QuerySet:
+        return qs.filter(neighborhood__slug=value.slug)

@@ -61,9 +61,14 @@ class Idea(models.Model):
     )
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="ideas")
     location = models.PointField(srid=4326)
-    # Set by routing at creation, never taken from the client.
-    neighborhood = models.ForeignKey(Neighborhood, on_delete=models.PROTECT, related_name="ideas")
+    # Set by routing (at creation, and on re-routing), never taken from the client. No
+    # neighborhood means the pin fell in a gap inside the service area: the triage team has it.
+    neighborhood = models.ForeignKey(
+        Neighborhood, on_delete=models.PROTECT, related_name="ideas", null=True, blank=True
+    )
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="ideas")
+    # Teams of the other neighborhoods covering the pin, where polygons overlap.
+    also_in_teams = models.ManyToManyField(Team, related_name="ideas_also_in_area", blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
     # Personal data: never serialised into public pages, the API or exports.
@@ -86,8 +91,77 @@ class Idea(models.Model):
             models.Index(fields=["-created_at"], name="idea_newest"),
         ]
 
+    # Open pins follow boundary changes; closed ones keep the team that closed them.
+    OPEN_STATUSES = (
+        Status.NEW,
+        Status.ACKNOWLEDGED,
+        Status.UNDER_REVIEW,
+        Status.PLANNED,
+        Status.IN_PROGRESS,
+    )
+
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
     def get_absolute_url(self) -> str:
         return reverse("idea-detail", args=[self.pk])
+
+
+class RoutingEvent(models.Model):
+    """Where an idea was sent, and every time it moved: the audit trail of routing."""
+
+    class Cause(models.TextChoices):
+        CREATED = "created", "Routed when pinned"
+        BOUNDARY_CHANGE = "boundary_change", "Boundaries redrawn"
+        MANUAL = "manual", "Re-assigned by staff"
+
+    idea = models.ForeignKey(Idea, on_delete=models.CASCADE, related_name="routing_events")
+    cause = models.CharField(max_length=20, choices=Cause.choices)
+    from_neighborhood = models.ForeignKey(
+        Neighborhood, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_neighborhood = models.ForeignKey(
+        Neighborhood, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    from_team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    boundary_version = models.ForeignKey(
+        "neighborhoods.BoundaryVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reason = models.TextField(blank=True)
+    # Staff who re-assigned by hand. Personal data: public pages say "staff", never who.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["idea", "created_at"], name="routing_event_idea_time")]
+
+    def __str__(self) -> str:
+        return f"{self.idea_id}: {self.from_team_id} -> {self.to_team_id} ({self.cause})"
+
+
+class RerouteStaging(models.Model):
+    """Scratch rows of one bulk re-route (mapideas.rerouting); empty between re-routes.
+
+    Plain integer columns, no foreign keys: it is written and read by set-based SQL only.
+    """
+
+    batch = models.CharField(max_length=32, db_index=True)
+    idea_id = models.BigIntegerField()
+    from_neighborhood_id = models.BigIntegerField(null=True)
+    from_team_id = models.BigIntegerField()
+    to_neighborhood_id = models.BigIntegerField(null=True)
+    to_team_id = models.BigIntegerField(null=True)

@@ -2,8 +2,9 @@
 
 from django.db.models import Count, QuerySet
 
-from mapideas.models import Category, Idea
+from mapideas.models import Category, Idea, RoutingEvent
 from neighborhoods.models import Neighborhood, Team
+from neighborhoods.selectors import active_neighborhoods
 
 
 def public_ideas() -> QuerySet[Idea]:
@@ -24,7 +25,15 @@ def categories() -> QuerySet[Category]:
 def neighborhoods_with_counts() -> QuerySet[Neighborhood]:
     """Neighborhoods with their team and the number of ideas routed to them."""
     return (
-        Neighborhood.objects.select_related("team")
+        active_neighborhoods()
+        .select_related("team")
         .annotate(idea_count=Count("ideas"))
         .order_by("name")
     )
+
+
+def routing_history(*, idea: Idea) -> QuerySet[RoutingEvent]:
+    """Where the pin was routed and every move since, oldest first (for its public page)."""
+    return idea.routing_events.select_related(
+        "from_neighborhood", "to_neighborhood", "from_team", "to_team"
+    ).order_by("created_at", "id")

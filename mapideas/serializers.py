@@ -43,8 +43,11 @@ class IdeaFeatureSerializer(GeoFeatureModelSerializer):
 
     category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     category_name = serializers.CharField(source="category.name", read_only=True)
-    neighborhood = serializers.CharField(source="neighborhood.name", read_only=True)
-    neighborhood_slug = serializers.CharField(source="neighborhood.slug", read_only=True)
+    # None for a pin in a gap between neighborhoods (the triage team has it).
+    neighborhood = serializers.CharField(source="neighborhood.name", read_only=True, default=None)
+    neighborhood_slug = serializers.CharField(
+        source="neighborhood.slug", read_only=True, default=None
+    )
     team = serializers.CharField(source="team.name", read_only=True)
     team_slug = serializers.CharField(source="team.slug", read_only=True)
     location = GeometryField(precision=COORDINATE_PRECISION)

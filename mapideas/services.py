@@ -9,8 +9,11 @@ from django.contrib.gis.geos import GEOSException, Point
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from mapideas.models import Category, Idea
+from mapideas.models import Category, Idea, RoutingEvent
+from mapideas.rerouting import RerouteResult, reroute_open_ideas
+from neighborhoods.models import BoundaryVersion, Team
 from neighborhoods.routing import route
+from neighborhoods.services import version_switch
 
 OUTSIDE_MESSAGE = (
     "This place is outside every neighborhood the city serves. "
@@ -79,4 +82,59 @@ def idea_create(
         idea.created_at = created_at
     idea.full_clean()
     idea.save()
+    if routed.also_in:
+        idea.also_in_teams.set(routed.also_in)
+    RoutingEvent.objects.create(
+        idea=idea,
+        cause=RoutingEvent.Cause.CREATED,
+        to_neighborhood=routed.neighborhood,
+        to_team=routed.team,
+        boundary_version=routed.neighborhood.version if routed.neighborhood else None,
+        reason=routed.reason,
+        created_at=idea.created_at,
+    )
     return idea
+
+
+@transaction.atomic
+def boundaries_activate(*, version: BoundaryVersion, reason: str = "") -> RerouteResult:
+    """Switch routing to `version` and re-route the open pins, all in one transaction.
+
+    Closed pins keep the neighborhood and team that closed them (and their history).
+    """
+    previous = version_switch(version)
+    reason = reason or (
+        f"Boundaries changed from {previous.label!r} to {version.label!r}."
+        if previous
+        else f"Boundaries set to {version.label!r}."
+    )
+    return reroute_open_ideas(version=version, reason=reason)
+
+
+@transaction.atomic
+def idea_reassign(
+    *, idea: Idea, team: Team, reason: str, actor: AbstractBaseUser | None = None
+) -> RoutingEvent:
+    """Staff send one pin to another team by hand, with a reason, recorded like any re-route.
+
+    The pin keeps its neighborhood (the place did not change, only who answers for it).
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": ["Say why the pin goes to another team."]})
+    if team.pk == idea.team_id:
+        raise ValidationError({"team": [f"The pin is already with {team.name}."]})
+    idea = Idea.objects.select_for_update().get(pk=idea.pk)
+    event = RoutingEvent.objects.create(
+        idea=idea,
+        cause=RoutingEvent.Cause.MANUAL,
+        from_neighborhood_id=idea.neighborhood_id,
+        to_neighborhood_id=idea.neighborhood_id,
+        from_team_id=idea.team_id,
+        to_team=team,
+        reason=reason,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+    )
+    idea.team = team
+    idea.save(update_fields=["team", "updated_at"])
+    return event

@@ -173,6 +173,9 @@ MAPIDEAS_TILE_ATTRIBUTION = env_str(
     "MAPIDEAS_TILE_ATTRIBUTION",
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
 )
+# Pins outside every neighborhood but within this many metres of one go to the city-wide
+# triage team; farther out they are refused.
+MAPIDEAS_SERVICE_AREA_BUFFER_M = env_int("MAPIDEAS_SERVICE_AREA_BUFFER_M", 250)
 # The most pins one API page or one map request carries; the response says when it is cut.
 MAPIDEAS_MAX_PAGE_SIZE = env_int("MAPIDEAS_MAX_PAGE_SIZE", 1000)
 # The most points the planner heatmap draws in the browser (newest first).

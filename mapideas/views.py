@@ -14,6 +14,7 @@ from mapideas.forms import IdeaForm
 from mapideas.models import Idea
 from neighborhoods.models import Neighborhood, Team
 from neighborhoods.roles import can_view_team, is_planner
+from neighborhoods.selectors import active_neighborhoods
 
 TEAM_PAGE_SIZE = 50
 
@@ -40,17 +41,18 @@ def home(request: HttpRequest) -> HttpResponse:
                     if field != "location":
                         form.add_error(field if field in form.fields else None, errors)
             else:
+                where = idea.neighborhood.name if idea.neighborhood else "between neighborhoods"
                 messages.success(
                     request,
                     f"Thank you. Your {idea.get_kind_display().lower()} was sent to "
-                    f"{idea.team.name} ({idea.neighborhood.name}).",
+                    f"{idea.team.name} ({where}).",
                 )
                 return redirect(idea)
         status = 400
     else:
         form = IdeaForm()
         status = 200
-    neighborhoods = Neighborhood.objects.all()
+    neighborhoods = active_neighborhoods()
     fmap = maps.new_map(bounds=maps.extent(neighborhoods))
     maps.add_neighborhood_outlines(fmap, neighborhoods)
     return render(
@@ -69,9 +71,20 @@ def home(request: HttpRequest) -> HttpResponse:
 def idea_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A pin's public page: where it is, which team has it, its status."""
     idea = get_object_or_404(selectors.public_ideas(), pk=pk)
-    fmap = maps.new_map(bounds=idea.neighborhood.geometry.extent)
-    maps.add_neighborhood_outlines(fmap, Neighborhood.objects.filter(pk=idea.neighborhood_id))
-    return render(request, "mapideas/idea_detail.html", {"idea": idea, "map": maps.render(fmap)})
+    if idea.neighborhood is not None:
+        fmap = maps.new_map(bounds=idea.neighborhood.geometry.extent)
+        maps.add_neighborhood_outlines(fmap, Neighborhood.objects.filter(pk=idea.neighborhood_id))
+    else:  # a pin in a gap between neighborhoods: show its surroundings
+        fmap = maps.new_map(bounds=idea.location.buffer(0.005).extent)
+    return render(
+        request,
+        "mapideas/idea_detail.html",
+        {
+            "idea": idea,
+            "map": maps.render(fmap),
+            "routing_events": selectors.routing_history(idea=idea),
+        },
+    )
 
 
 @login_required
@@ -80,7 +93,7 @@ def team_workspace(request: HttpRequest, slug: str) -> HttpResponse:
     team = get_object_or_404(Team, slug=slug)
     if not can_view_team(request.user, team):
         raise PermissionDenied("Only members of this team and planners can open its workspace.")
-    area = Neighborhood.objects.filter(team=team)
+    area = active_neighborhoods().filter(team=team)
     fmap = maps.new_map(bounds=maps.extent(area))
     maps.add_neighborhood_outlines(fmap, area, highlight=True)
     page = Paginator(selectors.team_ideas(team=team), TEAM_PAGE_SIZE).get_page(

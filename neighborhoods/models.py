@@ -1,10 +1,14 @@
-"""Neighborhood polygons and the district teams that answer for them.
+"""Neighborhood polygons, their versions, and the district teams that answer for them.
 
 This app knows places and teams, never pins: ideas point at neighborhoods, not the reverse.
+Boundaries are versioned (as mapit does with generations): an import creates a new version
+next to the active one, and routing only ever sees the active version. Old versions are kept,
+so a pin's history can always say which polygon it was routed by.
 """
 
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.db.models import Q
 
 
 class Team(models.Model):
@@ -13,6 +17,9 @@ class Team(models.Model):
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=200, unique=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+    # The city-wide team that receives pins inside the service area but outside every
+    # neighborhood (gaps between polygons, the buffer along the city limit).
+    is_triage = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]
@@ -21,13 +28,53 @@ class Team(models.Model):
         return self.name
 
 
-class Neighborhood(models.Model):
-    """One polygon (or several, for islands) of the city, owned by one team."""
+class BoundaryVersion(models.Model):
+    """One complete set of neighborhood polygons, as imported from one file."""
 
+    label = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=False)
+    # The union of the neighborhoods grown by MAPIDEAS_SERVICE_AREA_BUFFER_M: pins inside it
+    # but outside every neighborhood go to the triage team; pins outside it are refused.
+    service_area = models.MultiPolygonField(srid=4326, null=True, blank=True)
+    # What the import reported (repairs, merges, overlaps and gaps with their areas).
+    report = models.TextField(blank=True)
+    # Total area where two neighborhoods overlap, and of the holes between them (m²). Re-routing
+    # recomputes "also in their area" only when there are overlaps.
+    overlap_area_m2 = models.FloatField(default=0)
+    gap_area_m2 = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"],
+                condition=Q(is_active=True),
+                name="one_active_boundary_version",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.label}{' (active)' if self.is_active else ''}"
+
+
+class Neighborhood(models.Model):
+    """One polygon (or several, for islands) of the city in one boundary version."""
+
+    version = models.ForeignKey(
+        BoundaryVersion, on_delete=models.PROTECT, related_name="neighborhoods"
+    )
     name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=200, unique=True)
+    # Stable across versions (derived from the name): how a neighborhood is followed through
+    # redrawn boundaries, and how category rules name neighborhoods.
+    slug = models.SlugField(max_length=200)
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="neighborhoods")
     population = models.PositiveIntegerField(null=True, blank=True)
+    # Where polygons overlap, the highest priority owns the pin; then the smallest area.
+    priority = models.SmallIntegerField(default=0)
+    # Geodesic area, computed at import: the tie-breaker for overlaps, and per-km² rates.
+    area_m2 = models.FloatField(default=0)
     # WGS84, exterior rings counter-clockwise (normalised at import, as RFC 7946 wants).
     geometry = models.MultiPolygonField(srid=4326)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -35,6 +82,39 @@ class Neighborhood(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "slug"], name="neighborhood_slug_per_version"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class CategoryRule(models.Model):
+    """Send one category to a given team, city-wide or within named neighborhoods.
+
+    The category is named by its slug: this app knows nothing of the ideas domain. Rules
+    override the neighborhood's own team, for new pins and on every re-route.
+    """
+
+    category = models.SlugField(max_length=100, help_text="slug of the category")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="category_rules")
+    neighborhood_slugs = models.TextField(
+        blank=True,
+        help_text="Neighborhood slugs, one per line or comma-separated; empty means city-wide.",
+    )
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["category", "id"]
+
+    def __str__(self) -> str:
+        where = ", ".join(self.slugs) or "city-wide"
+        return f"{self.category} → {self.team} ({where})"
+
+    @property
+    def slugs(self) -> list[str]:
+        parts = self.neighborhood_slugs.replace(",", "\n").split("\n")
+        return [p.strip() for p in parts if p.strip()]

@@ -1,17 +1,21 @@
-"""Writes for neighborhoods and teams: boundary imports and team membership."""
+"""Writes for neighborhoods and teams: boundary versions and team membership."""
 
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import shapely
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
-from django.contrib.gis.geos import MultiPolygon
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
-from neighborhoods.models import Neighborhood, Team
+from neighborhoods import geometry
+from neighborhoods.models import BoundaryVersion, Neighborhood, Team
 from neighborhoods.roles import planners_group
 
 
@@ -23,15 +27,20 @@ class NeighborhoodInput:
     geometry: MultiPolygon
     population: int | None = None
     team_name: str | None = None
+    priority: int = 0
 
 
 @dataclass
-class NeighborhoodImportResult:
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
+class BoundaryChanges:
+    """What a new boundary version changes against the active one, by neighborhood name."""
+
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    overlaps: list[geometry.Overlap] = field(default_factory=list)
+    gaps: list[geometry.Gap] = field(default_factory=list)
     teams_created: list[str] = field(default_factory=list)
-    # Neighborhoods already in the database that the file does not mention: kept as they are.
-    untouched: list[str] = field(default_factory=list)
 
 
 def slug_for(name: str, fallback: str) -> str:
@@ -56,14 +65,24 @@ def team_get_or_create(*, name: str) -> tuple[Team, bool]:
     return team, True
 
 
-@transaction.atomic
-def neighborhoods_import(*, items: Iterable[NeighborhoodInput]) -> NeighborhoodImportResult:
-    """Create or update neighborhoods (matched by slug of their name), all or nothing.
+def _shape(multipolygon: MultiPolygon) -> shapely.Geometry:
+    return shapely.from_wkb(bytes(multipolygon.wkb))
 
+
+@transaction.atomic
+def boundary_version_create(
+    *, label: str, items: Iterable[NeighborhoodInput], report: str = ""
+) -> tuple[BoundaryVersion, BoundaryChanges]:
+    """Store a complete set of neighborhoods as a new, inactive boundary version.
+
+    The active version is not touched: routing changes only when the new version is
+    activated (mapideas.services.boundaries_activate, which also re-routes open pins).
     Without a team name, each neighborhood gets a team of its own named after it.
     """
-    result = NeighborhoodImportResult()
-    seen: set[str] = set()
+    version = BoundaryVersion.objects.create(label=label[:300], report=report)
+    changes = BoundaryChanges()
+    seen: dict[str, str] = {}
+    shapes: dict[str, shapely.Geometry] = {}
     for index, item in enumerate(items, start=1):
         name = item.name.strip()
         if not name:
@@ -71,28 +90,71 @@ def neighborhoods_import(*, items: Iterable[NeighborhoodInput]) -> NeighborhoodI
         slug = slug_for(name, f"neighborhood-{index}")
         if slug in seen:
             raise ValidationError(
-                {"name": [f"Feature {index}: the name {name!r} appears more than once."]}
+                {"name": [f"Feature {index}: {name!r} and {seen[slug]!r} have the same slug."]}
             )
-        seen.add(slug)
+        seen[slug] = name
         team, team_created = team_get_or_create(name=item.team_name or name)
         if team_created:
-            result.teams_created.append(team.name)
-        neighborhood = Neighborhood.objects.filter(slug=slug).first()
-        if neighborhood is None:
-            neighborhood = Neighborhood(slug=slug)
-            result.created.append(name)
-        else:
-            result.updated.append(name)
-        neighborhood.name = name
-        neighborhood.team = team
-        neighborhood.population = item.population
-        neighborhood.geometry = item.geometry
-        neighborhood.full_clean()
+            changes.teams_created.append(team.name)
+        shape = _shape(item.geometry)
+        shapes[name] = shape
+        neighborhood = Neighborhood(
+            version=version,
+            name=name,
+            slug=slug,
+            team=team,
+            population=item.population,
+            priority=item.priority,
+            area_m2=geometry.area_m2(shape),
+            geometry=item.geometry,
+        )
+        neighborhood.full_clean(exclude=["version"])
         neighborhood.save()
-    result.untouched = list(
-        Neighborhood.objects.exclude(slug__in=seen).order_by("name").values_list("name", flat=True)
+    if not shapes:
+        raise ValidationError({"name": ["The boundary set holds no neighborhoods."]})
+    changes.overlaps = geometry.overlaps(shapes)
+    changes.gaps = geometry.gaps(shapes)
+    service_area = geometry.buffered_union(
+        list(shapes.values()), settings.MAPIDEAS_SERVICE_AREA_BUFFER_M
     )
-    return result
+    version.service_area = GEOSGeometry(memoryview(shapely.to_wkb(service_area)), srid=4326)
+    version.overlap_area_m2 = sum(o.area_m2 for o in changes.overlaps)
+    version.gap_area_m2 = sum(g.area_m2 for g in changes.gaps)
+    version.save()
+    _compare(BoundaryVersion.objects.filter(is_active=True).first(), version, changes)
+    return version, changes
+
+
+def _compare(old: BoundaryVersion | None, new: BoundaryVersion, changes: BoundaryChanges) -> None:
+    before = {} if old is None else {n.slug: n for n in old.neighborhoods.all()}
+    for neighborhood in new.neighborhoods.all():
+        previous = before.pop(neighborhood.slug, None)
+        if previous is None:
+            changes.new.append(neighborhood.name)
+        elif (
+            previous.team_id != neighborhood.team_id
+            or previous.population != neighborhood.population
+            or previous.priority != neighborhood.priority
+            or not previous.geometry.equals_exact(neighborhood.geometry, tolerance=1e-9)
+        ):
+            changes.changed.append(neighborhood.name)
+        else:
+            changes.unchanged.append(neighborhood.name)
+    changes.removed = sorted(n.name for n in before.values())
+
+
+def version_switch(version: BoundaryVersion) -> BoundaryVersion | None:
+    """Make `version` the one routing uses; returns the version it replaces.
+
+    Only flips the flags: call mapideas.services.boundaries_activate, which does this and
+    re-routes the open pins in the same transaction.
+    """
+    previous = BoundaryVersion.objects.filter(is_active=True).exclude(pk=version.pk).first()
+    BoundaryVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(is_active=False)
+    version.is_active = True
+    version.activated_at = timezone.now()
+    version.save(update_fields=["is_active", "activated_at"])
+    return previous
 
 
 @dataclass(frozen=True)

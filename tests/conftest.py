@@ -5,10 +5,13 @@
            |        [empty   |   East Side     |  Harbor         |      |island|
            |  [Enclave] hole]|                 |  (mainland)     |      |      |
     50.000 +-----------------+-----------------+-----------------+      +------+
-         4.000             4.010             4.020             4.030  4.050  4.060
+         3.998             4.010             4.020             4.030  4.050  4.060
 
-West Side has two holes: one filled by the Enclave neighborhood, one that nobody covers.
-West Side and East Side share the border x = 4.010. Harbor is a MultiPolygon with an island.
+West Side has two holes: one filled by the Enclave neighborhood, one that nobody covers (a
+gap inside the service area: pins there go to the city-wide triage team).
+West Side and East Side share the border x = 4.010; East Side is the smaller, so it owns the
+border (overlapping or touching neighborhoods: highest priority, then smallest area).
+Harbor is a MultiPolygon with an island.
 Teams: West Team (West Side + Enclave), East Team (East Side), Harbor Team (Harbor).
 """
 
@@ -19,9 +22,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 
 from mapideas.models import Category
+from mapideas.services import boundaries_activate
 from neighborhoods.models import Neighborhood, Team
 from neighborhoods.roles import planners_group
-from neighborhoods.services import NeighborhoodInput, neighborhoods_import
+from neighborhoods.services import NeighborhoodInput, boundary_version_create
 
 ENCLAVE_HOLE = ((4.002, 50.002), (4.004, 50.002), (4.004, 50.004), (4.002, 50.004))
 EMPTY_HOLE = ((4.006, 50.006), (4.008, 50.006), (4.008, 50.008), (4.006, 50.008))
@@ -33,7 +37,8 @@ ON_SHARED_BORDER = Point(4.010, 50.005, srid=4326)
 ON_ISLAND = Point(4.055, 50.005, srid=4326)
 IN_ENCLAVE = Point(4.003, 50.003, srid=4326)
 IN_EMPTY_HOLE = Point(4.007, 50.007, srid=4326)
-OUTSIDE_CITY = Point(4.040, 50.005, srid=4326)  # between Harbor's mainland and its island
+# Between Harbor's mainland and its island, ~700 m from both: beyond the 250 m service area.
+OUTSIDE_CITY = Point(4.040, 50.005, srid=4326)
 
 
 def square(x0: float, y0: float, x1: float, y1: float, holes=()) -> Polygon:
@@ -55,8 +60,9 @@ class City:
 @pytest.fixture
 def city(db) -> City:
     # Holes are clockwise, exteriors counter-clockwise, as the importer writes them.
-    west = square(4.000, 50.000, 4.010, 50.010, holes=(ENCLAVE_HOLE[::-1], EMPTY_HOLE[::-1]))
-    neighborhoods_import(
+    west = square(3.998, 50.000, 4.010, 50.010, holes=(ENCLAVE_HOLE[::-1], EMPTY_HOLE[::-1]))
+    version, _changes = boundary_version_create(
+        label="test city",
         items=[
             NeighborhoodInput(
                 name="West Side",
@@ -85,8 +91,9 @@ def city(db) -> City:
                 ),
                 team_name="Harbor Team",
             ),
-        ]
+        ],
     )
+    boundaries_activate(version=version)
     by_slug = {n.slug: n for n in Neighborhood.objects.select_related("team")}
     return City(
         west_team=Team.objects.get(name="West Team"),

@@ -1,6 +1,7 @@
 """import_neighborhoods: real boundary files in any format and CRS, messy ones included."""
 
 import zipfile
+from io import StringIO
 from pathlib import Path
 
 import geopandas as gpd
@@ -10,7 +11,8 @@ from django.core.management import CommandError, call_command
 from shapely.geometry import MultiPolygon, Polygon, box
 
 from mapideas.models import Idea
-from neighborhoods.models import Neighborhood, Team
+from mapideas.services import idea_create
+from neighborhoods.models import BoundaryVersion, Neighborhood, Team
 from neighborhoods.routing import route
 from tests.conftest import IN_EAST
 
@@ -37,11 +39,11 @@ def two_districts(crs: str | int = 4326) -> gpd.GeoDataFrame:
     return frame.to_crs(crs)
 
 
-def run(path: Path, *args: str) -> str:
-    from io import StringIO
-
+def run(path: Path, *args: str, commit: bool = True) -> str:
     out = StringIO()
-    call_command("import_neighborhoods", str(path), *args, stdout=out)
+    call_command(
+        "import_neighborhoods", str(path), *args, *(["--commit"] if commit else []), stdout=out
+    )
     return out.getvalue()
 
 
@@ -57,7 +59,7 @@ def test_it_imports_a_geojson_with_one_team_per_neighborhood(tmp_path):
 def test_it_groups_neighborhoods_into_teams_and_reads_population(tmp_path):
     path = write(two_districts(), tmp_path / "city.geojson")
     run(path, "--name-field", "NAME", "--team-field", "DISTRICT", "--population-field", "POP")
-    assert Team.objects.get().name == "North"
+    assert Team.objects.get(neighborhoods__name="Riverside").name == "North"
     assert Neighborhood.objects.get(name="Riverside").population == 3400
 
 
@@ -179,7 +181,7 @@ def test_it_refuses_a_bad_population_value_and_writes_nothing(tmp_path):
             "POP",
         )
     assert not Neighborhood.objects.exists()
-    assert not Team.objects.exists()
+    assert not Team.objects.filter(is_triage=False).exists()
 
 
 def test_it_leaves_the_database_as_it_was_when_a_later_feature_fails(tmp_path, city):
@@ -205,20 +207,92 @@ def test_it_refuses_points_and_unsupported_files(tmp_path):
         run(tmp_path / "missing.gpkg", "--name-field", "NAME")
 
 
-def test_it_updates_a_neighborhood_in_place_and_its_pins_keep_their_team(tmp_path, city):
-    ideas_before = Idea.objects.count()
+def test_it_writes_nothing_without_commit_and_says_so(tmp_path):
+    output = run(
+        write(two_districts(), tmp_path / "city.geojson"), "--name-field", "NAME", commit=False
+    )
+
+    assert "2 new" in output
+    assert "Dry run: nothing was written" in output
+    assert not Neighborhood.objects.exists()
+    assert not BoundaryVersion.objects.exists()
+
+
+def test_it_keeps_the_old_version_and_re_routes_open_pins_to_the_new_one(tmp_path, city, category):
+    open_pin = idea_create(kind="idea", title="Open", category=category, location=IN_EAST)
+    closed_pin = idea_create(kind="idea", title="Closed", category=category, location=IN_EAST)
+    Idea.objects.filter(pk=closed_pin.pk).update(status=Idea.Status.DONE)
+    old_version = BoundaryVersion.objects.get(is_active=True)
+    # The city redraws: East Side now belongs to the West Team.
     frame = gpd.GeoDataFrame(
-        {"NAME": ["East Side"], "TEAM": ["East Team"]},
-        geometry=[box(4.010, 50.000, 4.021, 50.010)],
+        {"NAME": ["East Side"], "TEAM": ["West Team"]},
+        geometry=[box(4.010, 50.000, 4.020, 50.010)],
         crs=4326,
     )
-    output = run(
-        write(frame, tmp_path / "e.geojson"), "--name-field", "NAME", "--team-field", "TEAM"
+    path = write(frame, tmp_path / "e.geojson")
+
+    preview = run(path, "--name-field", "NAME", "--team-field", "TEAM", commit=False)
+    assert "Open pins that would move to another team: 1" in preview
+    assert "East Team -> West Team: 1" in preview
+    assert Idea.objects.get(pk=open_pin.pk).team == city.east_team
+
+    output = run(path, "--name-field", "NAME", "--team-field", "TEAM")
+    assert "Open pins that move to another team: 1" in output
+    assert "removed (3): Enclave, Harbor, West Side" in output
+    new_version = BoundaryVersion.objects.get(is_active=True)
+    assert new_version != old_version
+    assert old_version.neighborhoods.count() == 4  # kept, not edited in place
+    open_pin.refresh_from_db()
+    closed_pin.refresh_from_db()
+    assert (open_pin.team, open_pin.neighborhood.version) == (city.west_team, new_version)
+    assert (closed_pin.team, closed_pin.neighborhood) == (city.east_team, city.east)
+    move = open_pin.routing_events.get(cause="boundary_change")
+    assert (move.from_team, move.to_team, move.to_neighborhood.slug) == (
+        city.east_team,
+        city.west_team,
+        "east-side",
     )
-    assert "1 updated" in output
-    assert "were kept" in output
-    assert route(IN_EAST).team == city.east_team
-    assert Idea.objects.count() == ideas_before
+    assert move.boundary_version == new_version
+    assert not closed_pin.routing_events.filter(cause="boundary_change").exists()
+
+
+def test_it_reports_overlaps_and_gaps_with_their_area(tmp_path):
+    frame = gpd.GeoDataFrame(
+        {"NAME": ["A", "B", "C"]},
+        geometry=[
+            box(4.000, 50.000, 4.011, 50.010),  # overlaps B by 0.001 degree of longitude
+            box(4.010, 50.000, 4.020, 50.010),
+            box(4.000, 50.010, 4.020, 50.020).difference(box(4.005, 50.009, 4.006, 50.011)),
+        ],
+        crs=4326,
+    )
+    output = run(write(frame, tmp_path / "abc.geojson"), "--name-field", "NAME", commit=False)
+
+    assert "Overlaps above 1 m² (1):" in output
+    assert "  A / B: 79,7" in output  # ~71.7 m x 1,112 m
+    assert "Gaps above 1 m² between neighborhoods (0)" not in output
+
+
+def test_it_brings_an_earlier_version_back_with_activate_boundaries(tmp_path, city, category):
+    pin = idea_create(kind="idea", title="Bench", category=category, location=IN_EAST)
+    first = BoundaryVersion.objects.get(is_active=True)
+    frame = gpd.GeoDataFrame(
+        {"NAME": ["East Side"], "TEAM": ["Harbor Team"]},
+        geometry=[box(4.010, 50.000, 4.020, 50.010)],
+        crs=4326,
+    )
+    run(write(frame, tmp_path / "e.geojson"), "--name-field", "NAME", "--team-field", "TEAM")
+    assert Idea.objects.get(pk=pin.pk).team == city.harbor_team
+
+    out = StringIO()
+    call_command("activate_boundaries", str(first.pk), "--reason", "Wrong file", stdout=out)
+
+    pin.refresh_from_db()
+    assert (pin.team, pin.neighborhood) == (city.east_team, city.east)
+    assert pin.routing_events.last().reason == "Wrong file"
+    listing = StringIO()
+    call_command("activate_boundaries", stdout=listing)
+    assert f"#{first.pk} * test city" in listing.getvalue()
 
 
 @pytest.mark.skipif(not SHARED_DATA.exists(), reason="shared/data is not on this machine")

@@ -90,12 +90,19 @@ def test_it_routes_a_pin_on_a_shared_border_to_the_same_neighborhood_every_time(
     assert set(Idea.objects.values_list("neighborhood__slug", flat=True)) == {"east-side"}
 
 
-@pytest.mark.parametrize("point", [IN_EMPTY_HOLE, OUTSIDE_CITY], ids=["empty-hole", "outside"])
-def test_it_refuses_a_pin_outside_every_neighborhood(city, category, point):
-    response = post(body(point))
+def test_it_refuses_a_pin_outside_the_service_area(city, category):
+    response = post(body(OUTSIDE_CITY))
 
     assert_refused(response, "location")
     assert "outside every neighborhood" in response.json()["location"][0]
+
+
+def test_it_sends_a_pin_in_a_gap_inside_the_service_area_to_city_wide_triage(city, category):
+    response = post(body(IN_EMPTY_HOLE))
+
+    assert response.status_code == 201
+    properties = response.json()["properties"]
+    assert (properties["neighborhood"], properties["team"]) == (None, "City-wide triage")
 
 
 def test_it_refuses_every_pin_while_the_city_has_no_neighborhoods(category):

@@ -54,10 +54,9 @@ def test_it_routes_and_stores_the_idea(city, category, point, neighborhood, team
     assert (idea.location.x, idea.location.y) == (point.x, point.y)
 
 
-@pytest.mark.parametrize("point", [IN_EMPTY_HOLE, OUTSIDE_CITY], ids=["empty-hole", "outside"])
-def test_it_refuses_a_point_no_neighborhood_covers_and_writes_nothing(city, category, point):
+def test_it_refuses_a_point_outside_the_service_area_and_writes_nothing(city, category):
     with pytest.raises(ValidationError) as refused:
-        create(category, point)
+        create(category, OUTSIDE_CITY)
 
     assert list(refused.value.message_dict) == ["location"]
     assert Idea.objects.count() == 0
@@ -184,3 +183,14 @@ def test_it_names_the_field_it_is_given():
         location_from_lonlat("x", 1, field="latitude")
 
     assert list(refused.value.message_dict) == ["latitude"]
+
+
+def test_it_sends_a_point_in_a_gap_to_the_triage_team_and_records_why(city, category):
+    idea = create(category, IN_EMPTY_HOLE)
+
+    assert idea.neighborhood is None
+    assert idea.team.is_triage
+    event = idea.routing_events.get()
+    assert event.cause == "created"
+    assert event.to_team == idea.team
+    assert "triage" in event.reason

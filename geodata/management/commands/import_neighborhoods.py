@@ -1,18 +1,25 @@
-"""import_neighborhoods PATH --name-field F [...]: load a city's neighborhood polygons."""
+"""import_neighborhoods PATH --name-field F [...]: a new boundary version from a file.
 
+A dry run by default: it reports what would change and writes nothing. --commit applies.
+"""
+
+import sys
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
-from geodata.boundaries import BoundaryFileError, read_boundaries
-from neighborhoods.services import neighborhoods_import
+from geodata.boundaries import BoundaryFileError, BoundaryImport, import_boundaries, read_boundaries
+
+SHOWN = 15  # names listed per kind of change before "and N more"
 
 
 class Command(BaseCommand):
     help = (
         "Import neighborhood polygons from a GeoJSON, Shapefile (bare or zipped) or GeoPackage, "
-        "in any CRS. Without --team-field each neighborhood gets a team named after it."
+        "in any CRS, as a new boundary version. Without --commit, only reports what would "
+        "change. Without --team-field each neighborhood gets a team named after it."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -20,6 +27,10 @@ class Command(BaseCommand):
         parser.add_argument("--name-field", required=True, help="attribute holding the name")
         parser.add_argument("--population-field", help="attribute holding the population")
         parser.add_argument("--team-field", help="attribute naming the district team")
+        parser.add_argument(
+            "--priority-field",
+            help="attribute with a whole number: where polygons overlap, the highest owns the pin",
+        )
         parser.add_argument(
             "--source-srid",
             type=int,
@@ -30,34 +41,101 @@ class Command(BaseCommand):
             action="store_true",
             help="refuse invalid polygons instead of repairing them with make_valid",
         )
+        parser.add_argument(
+            "--commit", action="store_true", help="apply: store and activate the new version"
+        )
+        parser.add_argument(
+            "--no-activate",
+            action="store_true",
+            help="with --commit: store the version without switching routing to it "
+            "(activate later with activate_boundaries)",
+        )
 
     def handle(self, *args, **options) -> None:
+        path: Path = options["path"]
+
+        def progress(done: int, total: int) -> None:
+            if total >= 200 and options["verbosity"] >= 1:
+                sys.stderr.write(f"\r  checked {done:,} of {total:,} features")
+                if done == total:
+                    sys.stderr.write("\n")
+
         try:
             boundaries = read_boundaries(
-                options["path"],
+                path,
                 name_field=options["name_field"],
                 population_field=options["population_field"],
                 team_field=options["team_field"],
+                priority_field=options["priority_field"],
                 source_srid=options["source_srid"],
                 repair=not options["no_repair"],
+                progress=progress,
             )
-            result = neighborhoods_import(items=boundaries.items)
+            result = import_boundaries(
+                boundaries,
+                label=f"{path.name}, {timezone.now():%Y-%m-%d %H:%M}",
+                commit=options["commit"],
+                activate=not options["no_activate"],
+            )
         except BoundaryFileError as exc:
             raise CommandError(str(exc)) from exc
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
+        self._report(result)
+
+    def _names(self, label: str, names: list[str]) -> None:
+        if names:
+            shown = ", ".join(names[:SHOWN]) + (
+                f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
+            )
+            self.stdout.write(f"  {label} ({len(names)}): {shown}")
+
+    def _report(self, result: BoundaryImport) -> None:
+        boundaries, changes = result.file, result.changes
+        self.stdout.write(
+            f"Read {len(boundaries.items)} neighborhoods ({boundaries.source_crs}, "
+            f"reprojected to WGS84)."
+        )
         for note in boundaries.repairs + boundaries.merged:
             self.stdout.write(f"  {note}")
         self.stdout.write(
-            self.style.SUCCESS(
-                f"Imported {len(boundaries.items)} neighborhoods from {boundaries.source_crs}: "
-                f"{len(result.created)} new, {len(result.updated)} updated, "
-                f"{len(result.teams_created)} new teams, {len(boundaries.repairs)} repaired."
-            )
+            f"Against the active boundaries: {len(changes.new)} new, {len(changes.changed)} "
+            f"changed, {len(changes.removed)} removed, {len(changes.unchanged)} unchanged."
         )
-        if result.untouched:
+        self._names("new", changes.new)
+        self._names("changed", changes.changed)
+        self._names("removed", changes.removed)
+        self._names("new teams", changes.teams_created)
+        if changes.overlaps:
+            self.stdout.write(f"Overlaps above 1 m² ({len(changes.overlaps)}):")
+            for overlap in changes.overlaps[:SHOWN]:
+                self.stdout.write(
+                    f"  {overlap.first} / {overlap.second}: {overlap.area_m2:,.0f} m²"
+                )
+        if changes.gaps:
+            self.stdout.write(f"Gaps above 1 m² between neighborhoods ({len(changes.gaps)}):")
+            for gap in changes.gaps[:SHOWN]:
+                self.stdout.write(
+                    f"  {gap.area_m2:,.0f} m² near {', '.join(gap.near) or '-'} "
+                    f"(at {gap.where[1]:.6f}, {gap.where[0]:.6f})"
+                )
+        if result.moved is not None:
+            moved = result.moved
+            verb = "move" if result.committed else "would move"
             self.stdout.write(
-                f"{len(result.untouched)} neighborhoods already in the database are not in this "
-                f"file and were kept: {', '.join(result.untouched[:10])}"
-                + (" …" if len(result.untouched) > 10 else "")
+                f"Open pins that {verb} to another team: {moved.team_changed}"
+                f" (re-routed in all: {moved.total})."
+            )
+            for from_team, to_team, count in moved.by_teams[:SHOWN]:
+                self.stdout.write(f"  {from_team} -> {to_team}: {count}")
+        if result.committed:
+            state = "active" if result.moved is not None else "stored, not active"
+            self.stdout.write(
+                self.style.SUCCESS(f"Committed as boundary version #{result.version.pk} ({state}).")
+            )
+        else:
+            self.stdout.write(
+                self.style.WARNING(
+                    "Dry run: nothing was written. Run again with --commit to apply."
+                )
             )
