@@ -80,7 +80,9 @@ def idea_create(
     )
     if created_at is not None:
         idea.created_at = created_at
-    idea.full_clean()
+    # The related objects come from the database (routing, the caller's category): checking
+    # that they exist would cost a query each for nothing.
+    idea.full_clean(exclude=["category", "neighborhood", "team", "author"])
     idea.save()
     if routed.also_in:
         idea.also_in_teams.set(routed.also_in)
@@ -89,7 +91,7 @@ def idea_create(
         cause=RoutingEvent.Cause.CREATED,
         to_neighborhood=routed.neighborhood,
         to_team=routed.team,
-        boundary_version=routed.neighborhood.version if routed.neighborhood else None,
+        boundary_version_id=routed.neighborhood.version_id if routed.neighborhood else None,
         reason=routed.reason,
         created_at=idea.created_at,
     )

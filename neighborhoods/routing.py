@@ -16,11 +16,14 @@ rules in SQL, in the same order:
 5. A point outside the service area is not routed (None): the caller refuses it.
 """
 
+import math
 from dataclasses import dataclass, field
 
-from django.contrib.gis.geos import Point
+import shapely
+from django.contrib.gis.geos import Point, Polygon
 from django.db.models import QuerySet
 
+from neighborhoods import geometry
 from neighborhoods.models import BoundaryVersion, CategoryRule, Neighborhood, Team
 
 # The ownership order of rule 2, shared with the bulk re-route.
@@ -45,7 +48,9 @@ class Route:
 
 
 def active_version() -> BoundaryVersion | None:
-    return BoundaryVersion.objects.filter(is_active=True).first()
+    # Without the service area and report: routing a pin needs neither in Python (the
+    # service-area test runs in the database), and the area can be megabytes.
+    return BoundaryVersion.objects.filter(is_active=True).defer("service_area", "report").first()
 
 
 def covering(point: Point, version: BoundaryVersion) -> QuerySet[Neighborhood]:
@@ -107,3 +112,68 @@ def route(point: Point, category: str | None = None) -> Route | None:
         rule = category_rule(category, None)
         return Route(neighborhood=None, team=rule.team if rule else triage_team(), rule=rule)
     return None
+
+
+@dataclass(frozen=True)
+class NearbyNeighborhood:
+    neighborhood: Neighborhood
+    distance_m: float
+
+
+# A degree of latitude is at least 110.57 km, one of longitude at least 111.32 km × cos(lat)
+# (WGS84): rounded down, so the search window below is never too small.
+_METRES_PER_DEGREE_MIN = 110_000
+
+
+def nearest_other_neighborhood(
+    point: Point,
+    owner: Neighborhood | None,
+    *,
+    within_m: float,
+    version: BoundaryVersion | None = None,
+) -> NearbyNeighborhood | None:
+    """The closest neighborhood other than `owner` within `within_m` metres of `point`.
+
+    For the "near a border" hint: which neighborhood the pin would go to had it been placed a
+    few metres over. `version` defaults to the owner's (else the active one). A neighborhood
+    whose interior holds the point is not "the other side" (the polygons overlap there and
+    route() lists its team in `also_in`); one whose border the point lies on is, at 0 m.
+
+    One query: the database picks the neighborhoods meeting a box around the point (GiST index
+    on PostGIS); the few that do are measured in metres in Python (geometry.distance_m).
+    """
+    if point.srid not in (None, 4326):
+        point = point.transform(4326, clone=True)
+    version_id = owner.version_id if owner is not None else None
+    if version_id is None:
+        version = version or active_version()
+        if version is None:
+            return None
+        version_id = version.pk
+    margin = max(within_m, 0) * 1.5 + 1
+    dlat = margin / _METRES_PER_DEGREE_MIN
+    cos_lat = math.cos(math.radians(min(abs(point.y) + dlat, 90)))
+    dlon = min(margin / (_METRES_PER_DEGREE_MIN * cos_lat), 180) if cos_lat > 1e-9 else 180
+    box = (point.x - dlon, point.y - dlat, point.x + dlon, point.y + dlat)
+    candidates = Neighborhood.objects.filter(
+        version_id=version_id, geometry__intersects=Polygon.from_bbox(box)
+    ).only("pk", "name", "slug", "version_id", "geometry")
+    if owner is not None:
+        candidates = candidates.exclude(pk=owner.pk)
+    here = shapely.Point(point.x, point.y)
+    nearest: NearbyNeighborhood | None = None
+    for candidate in candidates:
+        # Only the part near the point matters; clipping keeps the projection cheap for
+        # neighborhoods drawn with thousands of vertices.
+        shape = shapely.clip_by_rect(shapely.from_wkb(bytes(candidate.geometry.wkb)), *box)
+        if shape.is_empty or shapely.contains(shape, here):
+            continue
+        distance = geometry.distance_m(here, shape)
+        if distance > within_m:
+            continue
+        if nearest is None or (distance, candidate.slug) < (
+            nearest.distance_m,
+            nearest.neighborhood.slug,
+        ):
+            nearest = NearbyNeighborhood(neighborhood=candidate, distance_m=distance)
+    return nearest

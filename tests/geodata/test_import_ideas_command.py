@@ -1,0 +1,138 @@
+"""manage.py import_ideas: options in, a readable report out."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from mapideas.models import Idea
+from tests.conftest import IN_EAST, IN_WEST, OUTSIDE_CITY
+
+pytestmark = pytest.mark.django_db
+
+
+def latlon(point) -> str:
+    return f"{point.y},{point.x}"
+
+
+def write_csv(tmp_path, text: str, name: str = "forms.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run(path, *args: str) -> str:
+    out = io.StringIO()
+    call_command(
+        "import_ideas", str(path), "--lat-field", "LAT", "--lon-field", "LON", *args, stdout=out
+    )
+    return out.getvalue()
+
+
+def test_it_imports_the_rows_and_says_how_many(tmp_path, city):
+    path = write_csv(tmp_path, f"LAT,LON,TITLE\n{latlon(IN_WEST)},Bench\n{latlon(IN_EAST)},Tree\n")
+
+    output = run(path, "--title-field", "TITLE", "--channel", "event", "--kind", "issue")
+
+    assert output == "Imported 2 ideas.\n"
+    assert set(Idea.objects.values_list("channel", "kind")) == {("event", "issue")}
+    assert Idea.objects.get(title="Tree").team == city.east_team
+
+
+def test_it_lists_each_problem_by_line_and_field_then_counts_them_by_reason(tmp_path, city):
+    path = write_csv(
+        tmp_path,
+        "LAT,LON\n"
+        f"{latlon(IN_EAST)}\n"
+        f"95,{IN_EAST.x}\n"
+        f"{latlon(OUTSIDE_CITY)}\n"
+        f"{latlon(OUTSIDE_CITY)}\n",
+    )
+
+    output = run(path)
+
+    assert output.splitlines() == [
+        "Imported 1 idea.",
+        "3 rows could not be imported (3 problems):",
+        "line 3: LAT: Latitude must be between -90 and 90, not 95.",
+        "line 4: LAT/LON: Latitude 50.005, longitude 4.04 is outside every neighborhood the "
+        "city serves.",
+        "line 5: LAT/LON: Latitude 50.005, longitude 4.04 is outside every neighborhood the "
+        "city serves.",
+        "Problems by reason:",
+        "        2  outside every neighborhood",
+        "        1  latitude out of range",
+    ]
+    assert Idea.objects.get().title == "Paper form, line 2"
+
+
+def test_it_caps_the_list_of_problems(tmp_path, city):
+    bad_rows = "".join(f"x,{IN_EAST.x}\n" for _ in range(60))
+    path = write_csv(tmp_path, f"LAT,LON\n{latlon(IN_EAST)}\n{bad_rows}")
+
+    output = run(path)
+
+    assert output.count("is not a number") == 50
+    assert "… and 10 more." in output
+    assert "       60  latitude not a number" in output
+    assert Idea.objects.count() == 1
+
+
+def test_it_lists_the_categories_once_when_rows_name_unknown_ones(tmp_path, city):
+    path = write_csv(
+        tmp_path,
+        "LAT,LON,CAT\n"
+        f"{latlon(IN_EAST)},Pothole\n"
+        f"{latlon(IN_EAST)},Pothole\n"
+        f"{latlon(IN_EAST)},Streets and sidewalks\n",
+    )
+
+    output = run(path, "--category-field", "CAT")
+
+    assert "line 2: CAT: Unknown category 'Pothole'" in output
+    assert "line 3: CAT: Unknown category 'Pothole'" in output
+    assert output.count("Categories (slug: name): ") == 1
+    assert "streets-sidewalks: Streets and sidewalks" in output
+    assert Idea.objects.get().category.slug == "streets-sidewalks"
+
+
+def test_it_says_nothing_was_written_on_a_dry_run(tmp_path, city):
+    path = write_csv(tmp_path, f"LAT,LON\n{latlon(IN_EAST)}\n")
+
+    output = run(path, "--dry-run")
+
+    assert output == "Dry run: 1 idea would be imported; nothing was written.\n"
+    assert not Idea.objects.exists()
+
+
+def test_it_fails_when_no_row_could_be_imported(tmp_path, city):
+    path = write_csv(tmp_path, f"LAT,LON\n{latlon(OUTSIDE_CITY)}\n")
+
+    with pytest.raises(CommandError, match="No row could be imported"):
+        run(path)
+
+
+def test_it_turns_a_missing_column_into_a_command_error_listing_the_columns(tmp_path, city):
+    path = write_csv(tmp_path, "latitude,longitude\n1,2\n")
+
+    with pytest.raises(CommandError, match="Its columns are: 'latitude', 'longitude'"):
+        run(path)
+
+
+def test_it_turns_an_unknown_channel_into_a_command_error(tmp_path, city):
+    path = write_csv(tmp_path, f"LAT,LON\n{latlon(IN_EAST)}\n")
+
+    with pytest.raises(CommandError, match="Unknown channel 'fax'"):
+        run(path, "--channel", "fax")
+
+
+def test_it_reports_a_missing_file(tmp_path, city):
+    with pytest.raises(CommandError, match="No such file"):
+        run(tmp_path / "missing.csv")
+
+
+def test_it_requires_the_coordinate_columns(tmp_path, city):
+    path = write_csv(tmp_path, f"LAT,LON\n{latlon(IN_EAST)}\n")
+
+    with pytest.raises(CommandError, match="--lat-field"):
+        call_command("import_ideas", str(path), "--lon-field", "LON")
