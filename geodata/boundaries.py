@@ -7,6 +7,7 @@ or does all that in a transaction it rolls back, for a dry run.
 """
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,11 +27,20 @@ from mapideas.services import boundaries_activate
 from neighborhoods.models import BoundaryVersion
 from neighborhoods.services import BoundaryChanges, NeighborhoodInput, boundary_version_create
 
+THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.0*)?$")
 SUPPORTED_SUFFIXES = (".geojson", ".json", ".shp", ".zip", ".gpkg")
 
 
 class BoundaryFileError(Exception):
-    """The file cannot be imported as it is; the message says why and what to do."""
+    """The file cannot be imported as it is; the message says why and what to do.
+
+    `field` names the `read_boundaries` argument at fault ("path" for the file itself), so a
+    form can show the message next to the field to change.
+    """
+
+    def __init__(self, message: str, *, field: str = "path") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass
@@ -54,7 +64,14 @@ def read_boundaries(
     progress: Callable[[int, int], None] | None = None,
 ) -> BoundaryFile:
     frame = _read_frame(path)
-    _require_fields(frame, path, name_field, population_field, team_field, priority_field)
+    _require_fields(
+        frame,
+        path,
+        name_field=name_field,
+        population_field=population_field,
+        team_field=team_field,
+        priority_field=priority_field,
+    )
     frame, source_crs = _to_wgs84(frame, source_srid)
     return _neighborhoods(
         frame,
@@ -87,12 +104,13 @@ def _read_frame(path: Path) -> gpd.GeoDataFrame:
     return frame
 
 
-def _require_fields(frame: gpd.GeoDataFrame, path: Path, *fields: str | None) -> None:
+def _require_fields(frame: gpd.GeoDataFrame, path: Path, **fields: str | None) -> None:
     columns = [c for c in frame.columns if c != frame.geometry.name]
-    for wanted in fields:
+    for argument, wanted in fields.items():
         if wanted is not None and wanted not in frame.columns:
             raise BoundaryFileError(
-                f"{path}: no field {wanted!r}. Fields in the file: {', '.join(columns)}."
+                f"{path}: no field {wanted!r}. Fields in the file: {', '.join(columns)}.",
+                field=argument,
             )
 
 
@@ -101,13 +119,16 @@ def _to_wgs84(frame: gpd.GeoDataFrame, source_srid: int | None) -> tuple[gpd.Geo
         try:
             crs = CRS.from_epsg(source_srid)
         except CRSError as exc:
-            raise BoundaryFileError(f"--source-srid {source_srid}: unknown EPSG code.") from exc
+            raise BoundaryFileError(
+                f"--source-srid {source_srid}: unknown EPSG code.", field="source_srid"
+            ) from exc
         # An explicit --source-srid wins over whatever the file says (e.g. a wrong .prj).
         frame = frame.set_crs(crs, allow_override=True)
     elif frame.crs is None:
         raise BoundaryFileError(
             "The file does not say which coordinate reference system it uses (no or unreadable "
-            ".prj). Give it with --source-srid, e.g. --source-srid 4326 for longitude/latitude."
+            ".prj). Give it with --source-srid, e.g. --source-srid 4326 for longitude/latitude.",
+            field="source_srid",
         )
     source = frame.crs.to_string()
     frame = frame.to_crs(4326)
@@ -118,7 +139,8 @@ def _to_wgs84(frame: gpd.GeoDataFrame, source_srid: int | None) -> tuple[gpd.Geo
         raise BoundaryFileError(
             f"Reprojected from {source}, the coordinates fall off the globe "
             f"({min_x:.1f}, {min_y:.1f}, {max_x:.1f}, {max_y:.1f}): the file's CRS is wrong. "
-            "Give the right one with --source-srid."
+            "Give the right one with --source-srid.",
+            field="source_srid",
         )
     return frame, source
 
@@ -145,15 +167,23 @@ def _polygonal(geometry: shapely.Geometry) -> shapely.MultiPolygon | None:
 def _population(value: object, name: str, population_field: str) -> int | None:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
         return None
+    text = str(value).strip()
+    # Thousands separators ("12,345") are fine; a decimal comma ("1,5") is not a head count.
+    if THOUSANDS.match(text):
+        text = text.replace(",", "")
     try:
-        number = float(str(value).replace(",", "").strip())
+        number = float(text)
     except ValueError:
         raise BoundaryFileError(
-            f"{name}: {population_field} is {value!r}, not a number of residents."
+            f"{name}: {population_field} is {value!r}, not a number of residents.",
+            field="population_field",
         ) from None
-    if not math.isfinite(number) or number < 0:
-        raise BoundaryFileError(f"{name}: {population_field} is {value!r}, not a population.")
-    return round(number)
+    if not math.isfinite(number) or number < 0 or not number.is_integer():
+        raise BoundaryFileError(
+            f"{name}: {population_field} is {value!r}, not a whole number of residents.",
+            field="population_field",
+        )
+    return int(number)
 
 
 def _priority(value: object, name: str, priority_field: str) -> int:
@@ -162,9 +192,13 @@ def _priority(value: object, name: str, priority_field: str) -> int:
     try:
         number = float(str(value).strip())
     except ValueError:
-        raise BoundaryFileError(f"{name}: {priority_field} is {value!r}, not a number.") from None
+        raise BoundaryFileError(
+            f"{name}: {priority_field} is {value!r}, not a number.", field="priority_field"
+        ) from None
     if not number.is_integer() or not -32768 <= number <= 32767:
-        raise BoundaryFileError(f"{name}: {priority_field} is {value!r}, not a whole number.")
+        raise BoundaryFileError(
+            f"{name}: {priority_field} is {value!r}, not a whole number.", field="priority_field"
+        )
     return int(number)
 
 
@@ -190,7 +224,9 @@ def _neighborhoods(
         raw_name = record.get(name_field)
         name = "" if raw_name is None or raw_name != raw_name else str(raw_name).strip()
         if not name:
-            raise BoundaryFileError(f"Feature {position}: {name_field} is empty.")
+            raise BoundaryFileError(
+                f"Feature {position}: {name_field} is empty.", field="name_field"
+            )
         geometry = record.get(frame.geometry.name)
         if geometry is None or geometry.is_empty:
             raise BoundaryFileError(f"{name} (feature {position}): no geometry.")
@@ -199,7 +235,8 @@ def _neighborhoods(
             if not repair:
                 raise BoundaryFileError(
                     f"{name} (feature {position}): invalid polygon ({reason}). "
-                    "Fix the file or import without --no-repair."
+                    "Fix the file or import without --no-repair.",
+                    field="repair",
                 )
             geometry = shapely.make_valid(geometry)
             result.repairs.append(f"{name}: repaired ({reason})")

@@ -6,6 +6,7 @@ from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework_gis.pagination import GeoJsonPagination
 
 from mapideas import selectors, services
@@ -16,6 +17,8 @@ from mapideas.serializers import (
     IdeaFeatureSerializer,
     IdeaInputSerializer,
     NeighborhoodFeatureSerializer,
+    RoutePreviewSerializer,
+    RouteQuerySerializer,
 )
 
 
@@ -85,3 +88,24 @@ class NeighborhoodList(generics.ListAPIView):
         # Boundaries change rarely; counts may be a minute stale for shared caches.
         response["Cache-Control"] = "public, max-age=60"
         return response
+
+
+class RoutePreviewView(APIView):
+    """GET: where a pin at lon/lat (with a category, if chosen) would go; nothing is written.
+
+    The pin form asks this as the citizen places the pin, so they see the team, and the
+    neighborhood over the border when the pin is within MAPIDEAS_BORDER_HINT_M of one.
+    """
+
+    def get(self, request: Request) -> Response:
+        given = RouteQuerySerializer(data=request.query_params)
+        given.is_valid(raise_exception=True)
+        location = services.location_from_lonlat(
+            given.validated_data["lon"], given.validated_data["lat"]
+        )
+        preview = selectors.route_preview(
+            location=location, category=given.validated_data.get("category")
+        )
+        if preview is None:
+            raise ValidationError({"location": [services.OUTSIDE_MESSAGE]})
+        return Response(RoutePreviewSerializer(preview).data)

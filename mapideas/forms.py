@@ -6,8 +6,11 @@ from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 
 from mapideas.models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, Category, Idea
-from mapideas.services import OUTSIDE_MESSAGE, location_from_lonlat
+from mapideas.services import OUTSIDE_MESSAGE, REASSIGN_REASON_MESSAGE, location_from_lonlat
+from neighborhoods.models import Team
 from neighborhoods.routing import route
+
+REASSIGN_REASON_MAX_LENGTH = 1000
 
 
 class IdeaForm(forms.Form):
@@ -57,3 +60,26 @@ class IdeaForm(forms.Form):
     @property
     def location(self) -> Point:
         return self.cleaned_data["location"]
+
+
+class ReassignForm(forms.Form):
+    """Staff send one pin to another team by hand (mapideas.services.idea_reassign)."""
+
+    team = forms.ModelChoiceField(
+        label="Send to",
+        queryset=Team.objects.none(),
+        to_field_name="slug",
+        empty_label="Choose a team",
+    )
+    reason = forms.CharField(
+        label="Reason",
+        max_length=REASSIGN_REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Shown with the move on the pin's public page (who moved it is not).",
+        error_messages={"required": REASSIGN_REASON_MESSAGE},
+    )
+
+    def __init__(self, *args, idea: Idea, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Every team but the one that has the pin now, the triage team included.
+        self.fields["team"].queryset = Team.objects.exclude(pk=idea.team_id).order_by("name")

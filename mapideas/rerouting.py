@@ -7,12 +7,13 @@ It applies the rules of neighborhoods.routing.route() in SQL, in the same order:
    team when no neighborhood covers it (an open pin is never dropped: the city shrank, a
    person must look at it);
 2. one UPDATE per category rule overrides the team (city-wide rules first, so that rules for
-   named neighborhoods win);
+   named neighborhoods win; within each kind the newest first, so that the oldest matching
+   rule has the last word, as in `category_rule()`);
 3. one INSERT ... SELECT writes a RoutingEvent for every pin whose team or neighborhood
    (by slug) changes, with the reason given;
 4. one UPDATE ... FROM moves the pins; one DELETE empties the staging rows;
-5. where the new version has overlapping neighborhoods, "also in their area" is recomputed
-   with one spatial join.
+5. where the new version has overlapping neighborhoods, or open pins still carry "also in
+   their area" teams from an earlier version, those are recomputed with one spatial join.
 
 The caller holds the transaction (mapideas.services.boundaries_activate).
 
@@ -78,8 +79,10 @@ def reroute_open_ideas(
             params,
         )
         open_count = cursor.rowcount
-        # 2. Category rules override the team: city-wide first, named neighborhoods last.
-        rules = sorted(CategoryRule.objects.all(), key=lambda r: (bool(r.slugs), r.pk))
+        # 2. Category rules override the team: city-wide first, named neighborhoods last, and
+        # within each the newest first: the last UPDATE that matches a pin wins, and it must
+        # be the rule route() picks (the oldest rule for that neighborhood, else city-wide).
+        rules = sorted(CategoryRule.objects.all(), key=lambda r: (bool(r.slugs), -r.pk))
         for rule in rules:
             where = ""
             rule_params = {"batch": batch, "team": rule.team_id, "category": rule.category}
@@ -131,8 +134,11 @@ def reroute_open_ideas(
             params,
         )
         cursor.execute("DELETE FROM mapideas_reroutestaging WHERE batch = %(batch)s", params)
-        # 5. "Also in their area", only where this version has overlapping neighborhoods.
-        if version.overlap_area_m2 > 0:
+        # 5. "Also in their area", where this version has overlapping neighborhoods, or where
+        # open pins carry teams from the version before (which may no longer overlap there).
+        if version.overlap_area_m2 > 0 or (
+            Idea.also_in_teams.through.objects.filter(idea__status__in=open_statuses).exists()
+        ):
             _recompute_also_in(cursor, version, status_list, params)
     return RerouteResult(open_ideas=open_count, moved=moved, team_changed=team_changed)
 
@@ -144,11 +150,14 @@ def _recompute_also_in(cursor, version: BoundaryVersion, status_list: str, param
         f" (SELECT id FROM mapideas_idea WHERE status IN ({status_list}))",
         params,
     )
+    # The other covering neighborhoods' teams, as in route(): not the owner's (whose team a
+    # category rule may have overridden), and not the team the pin went to.
     cursor.execute(
         f"INSERT INTO {through} (idea_id, team_id)"
         " SELECT DISTINCT i.id, n.team_id FROM mapideas_idea i"
         " JOIN neighborhoods_neighborhood n ON n.version_id = %(version)s"
         " AND ST_Covers(n.geometry, i.location)"
-        f" WHERE i.status IN ({status_list}) AND n.team_id <> i.team_id",
+        f" WHERE i.status IN ({status_list}) AND n.team_id <> i.team_id"
+        " AND n.id <> i.neighborhood_id",
         params,
     )

@@ -92,3 +92,36 @@ class NeighborhoodFeatureSerializer(GeoFeatureModelSerializer):
         model = Neighborhood
         geo_field = "geometry"
         fields = ["name", "slug", "team", "team_slug", "population", "idea_count"]
+
+
+class RouteQuerySerializer(serializers.Serializer):
+    """GET /api/route/'s query: where the pin is and, if chosen yet, its category."""
+
+    lon = serializers.FloatField(min_value=-180, max_value=180)
+    lat = serializers.FloatField(min_value=-90, max_value=90)
+    # Optional: the form asks as soon as a pin is placed, usually before a category is picked
+    # (without one, no category rule applies). An empty `category=` is "not chosen yet".
+    category = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Category.objects.all(), required=False, allow_null=True
+    )
+
+
+class RoutePreviewSerializer(serializers.Serializer):
+    """GET /api/route/'s answer (a mapideas.selectors.RoutePreview)."""
+
+    neighborhood = serializers.CharField(source="route.neighborhood.name", default=None)
+    neighborhood_slug = serializers.CharField(source="route.neighborhood.slug", default=None)
+    team = serializers.CharField(source="route.team.name")
+    team_slug = serializers.CharField(source="route.team.slug")
+    reason = serializers.CharField(source="route.reason")
+    also_in = serializers.SerializerMethodField()
+    near_border = serializers.BooleanField()
+    # Metres to the other side's border, when the pin is within MAPIDEAS_BORDER_HINT_M of it.
+    border_distance_m = serializers.SerializerMethodField()
+    other_side = serializers.CharField(source="nearby.neighborhood.name", default=None)
+
+    def get_also_in(self, preview) -> list[str]:
+        return [team.name for team in preview.route.also_in]
+
+    def get_border_distance_m(self, preview) -> float | None:
+        return round(preview.nearby.distance_m, 1) if preview.nearby is not None else None

@@ -19,6 +19,7 @@ OUTSIDE_MESSAGE = (
     "This place is outside every neighborhood the city serves. "
     "Move the pin inside the city's neighborhoods."
 )
+REASSIGN_REASON_MESSAGE = "Say why the pin goes to another team."
 
 
 def location_from_lonlat(lon: object, lat: object, *, field: str = "location") -> Point:
@@ -91,7 +92,7 @@ def idea_create(
         cause=RoutingEvent.Cause.CREATED,
         to_neighborhood=routed.neighborhood,
         to_team=routed.team,
-        boundary_version_id=routed.neighborhood.version_id if routed.neighborhood else None,
+        boundary_version=routed.version,
         reason=routed.reason,
         created_at=idea.created_at,
     )
@@ -123,10 +124,11 @@ def idea_reassign(
     """
     reason = reason.strip()
     if not reason:
-        raise ValidationError({"reason": ["Say why the pin goes to another team."]})
+        raise ValidationError({"reason": [REASSIGN_REASON_MESSAGE]})
+    # Lock first, then check: two staff re-assigning at once must not both pass the check.
+    idea = Idea.objects.select_for_update().get(pk=idea.pk)
     if team.pk == idea.team_id:
         raise ValidationError({"team": [f"The pin is already with {team.name}."]})
-    idea = Idea.objects.select_for_update().get(pk=idea.pk)
     event = RoutingEvent.objects.create(
         idea=idea,
         cause=RoutingEvent.Cause.MANUAL,

@@ -176,6 +176,18 @@ MAPIDEAS_TILE_ATTRIBUTION = env_str(
 # Pins outside every neighborhood but within this many metres of one go to the city-wide
 # triage team; farther out they are refused.
 MAPIDEAS_SERVICE_AREA_BUFFER_M = env_int("MAPIDEAS_SERVICE_AREA_BUFFER_M", 250)
+
+
+def _border_hint_m() -> int:
+    metres = env_int("MAPIDEAS_BORDER_HINT_M", 15)
+    if metres < 0:
+        raise ImproperlyConfigured(f"MAPIDEAS_BORDER_HINT_M must be 0 or more, not {metres}")
+    return metres
+
+
+# The pin form warns when a pin lies within this many metres of another neighborhood, naming
+# it, so a pin dropped a little off can be moved before it is sent (0 turns the hint off).
+MAPIDEAS_BORDER_HINT_M = _border_hint_m()
 # The most pins one API page or one map request carries; the response says when it is cut.
 MAPIDEAS_MAX_PAGE_SIZE = env_int("MAPIDEAS_MAX_PAGE_SIZE", 1000)
 # The most points the planner heatmap draws in the browser (newest first).

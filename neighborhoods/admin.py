@@ -1,11 +1,13 @@
 from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
 
-from neighborhoods.models import Neighborhood, Team
+from neighborhoods.models import BoundaryVersion, Neighborhood, Team
 
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug"]
+    list_display = ["name", "slug", "is_triage"]
     search_fields = ["name"]
     filter_horizontal = ["members"]
 
@@ -15,6 +17,67 @@ class NeighborhoodAdmin(admin.ModelAdmin):
     # Boundaries change through import_neighborhoods, never by hand-editing; the GIS widget
     # would also load OpenLayers from a CDN.
     exclude = ["geometry"]
-    list_display = ["name", "team", "population"]
-    list_filter = ["team"]
+    # Team, priority and version decide routing: changing them in place would bypass
+    # re-routing and the pins' history. Import a new boundary version instead.
+    readonly_fields = ["version", "slug", "team", "priority", "area_m2"]
+    list_display = ["name", "team", "population", "version"]
+    list_filter = ["version", "team"]
     search_fields = ["name"]
+
+
+@admin.register(BoundaryVersion)
+class BoundaryVersionAdmin(admin.ModelAdmin):
+    """Read-only: versions are created by import_neighborhoods and switched on by
+    activate_boundaries (which re-routes open pins). No map widget: GeoDjango's loads
+    OpenLayers from a CDN."""
+
+    list_display = [
+        "label",
+        "is_active",
+        "created_at",
+        "activated_at",
+        "neighborhood_count",
+        "team_count",
+        "overlap_area_m2",
+        "gap_area_m2",
+    ]
+    list_filter = ["is_active"]
+    fields = [
+        "label",
+        "is_active",
+        "created_at",
+        "activated_at",
+        "neighborhood_count",
+        "team_count",
+        "overlap_area_m2",
+        "gap_area_m2",
+        "report",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BoundaryVersion]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _neighborhoods=Count("neighborhoods", distinct=True),
+                _teams=Count("neighborhoods__team", distinct=True),
+            )
+        )
+
+    @admin.display(description="Neighborhoods", ordering="_neighborhoods")
+    def neighborhood_count(self, version: BoundaryVersion) -> int:
+        return version._neighborhoods
+
+    @admin.display(description="Teams", ordering="_teams")
+    def team_count(self, version: BoundaryVersion) -> int:
+        return version._teams
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

@@ -30,8 +30,16 @@ def _local_projection(geometry: shapely.Geometry) -> tuple[Transformer, Transfor
 
 
 def buffered_union(parts: list[shapely.Geometry], metres: float) -> shapely.MultiPolygon:
-    """The union of `parts` grown by `metres`, as a WGS84 MultiPolygon."""
+    """The union of `parts` with its holes filled, grown by `metres`, as a WGS84 MultiPolygon.
+
+    Holes are filled because a gap enclosed by the city is the city's to sort out (the triage
+    team gets its pins), however wide it is; the import reports each gap with its area.
+    """
     union = shapely.union_all(parts)
+    polygons = union.geoms if hasattr(union, "geoms") else [union]
+    union = shapely.union_all(
+        [shapely.Polygon(p.exterior) for p in polygons if isinstance(p, shapely.Polygon)]
+    )
     if metres > 0:
         to_local, to_wgs84 = _local_projection(union)
         grown = shapely.transform(union, to_local.transform, interleaved=False).buffer(metres)
@@ -93,3 +101,16 @@ def gaps(named: dict[str, shapely.Geometry]) -> list[Gap]:
             inside = hole.representative_point()
             found.append(Gap(near=near, area_m2=size, where=(inside.x, inside.y)))
     return sorted(found, key=lambda g: -g.area_m2)
+
+
+def distance_m(point: shapely.Point, geometry: shapely.Geometry) -> float:
+    """Metres from `point` to the nearest part of `geometry` (0 if it covers it), both WGS84.
+
+    Measured in an azimuthal equidistant projection centred on the point, where distances from
+    the centre are true on the ellipsoid: exact at the centimetre level for the few metres to
+    kilometres a border hint looks at.
+    """
+    local = CRS.from_proj4(f"+proj=aeqd +lat_0={point.y} +lon_0={point.x} +datum=WGS84 +units=m")
+    to_local = Transformer.from_crs(4326, local, always_xy=True)
+    projected = shapely.transform(geometry, to_local.transform, interleaved=False)
+    return float(shapely.distance(shapely.Point(0, 0), projected))

@@ -36,6 +36,8 @@ class Route:
     team: Team
     also_in: tuple[Team, ...] = field(default=())
     rule: CategoryRule | None = None
+    # The boundary version that decided (also for a pin in a gap, which has no neighborhood).
+    version: BoundaryVersion | None = None
 
     @property
     def reason(self) -> str:
@@ -107,10 +109,17 @@ def route(point: Point, category: str | None = None) -> Route | None:
         for other in candidates[1:]:
             if other.team != team and other.team not in also_in:
                 also_in.append(other.team)
-        return Route(neighborhood=owner, team=team, also_in=tuple(also_in), rule=rule)
+        return Route(
+            neighborhood=owner, team=team, also_in=tuple(also_in), rule=rule, version=version
+        )
     if in_service_area(point, version):
         rule = category_rule(category, None)
-        return Route(neighborhood=None, team=rule.team if rule else triage_team(), rule=rule)
+        return Route(
+            neighborhood=None,
+            team=rule.team if rule else triage_team(),
+            rule=rule,
+            version=version,
+        )
     return None
 
 

@@ -79,6 +79,13 @@ def boundary_version_create(
     activated (mapideas.services.boundaries_activate, which also re-routes open pins).
     Without a team name, each neighborhood gets a team of its own named after it.
     """
+    # A file without populations keeps the ones the current boundaries have (by slug), e.g.
+    # from import_population: redrawn boundaries should not forget who lives there.
+    known_population = dict(
+        Neighborhood.objects.filter(version__is_active=True, population__isnull=False).values_list(
+            "slug", "population"
+        )
+    )
     version = BoundaryVersion.objects.create(label=label[:300], report=report)
     changes = BoundaryChanges()
     seen: dict[str, str] = {}
@@ -103,7 +110,9 @@ def boundary_version_create(
             name=name,
             slug=slug,
             team=team,
-            population=item.population,
+            population=(
+                item.population if item.population is not None else known_population.get(slug)
+            ),
             priority=item.priority,
             area_m2=geometry.area_m2(shape),
             geometry=item.geometry,
@@ -155,6 +164,63 @@ def version_switch(version: BoundaryVersion) -> BoundaryVersion | None:
     version.activated_at = timezone.now()
     version.save(update_fields=["is_active", "activated_at"])
     return previous
+
+
+# Neighborhood.population's range on every database (a PostgreSQL integer).
+MAX_POPULATION = 2_147_483_647
+
+
+@transaction.atomic
+def population_set(*, values: dict[int, int]) -> list[Neighborhood]:
+    """Set the population of neighborhoods of the active version, by neighborhood id.
+
+    All or nothing: an id that is not a neighborhood of the active version, or a value that is
+    not a population, refuses the whole set. Returns the neighborhoods whose population changed.
+    """
+    # Locks the active version's row: a concurrent activation (version_switch updates that
+    # row) waits, so the ids cannot turn into an inactive version's half-way through.
+    version = BoundaryVersion.objects.select_for_update().filter(is_active=True).first()
+    if version is None:
+        raise ValidationError({"population": ["No boundary version is active."]})
+    neighborhoods = list(
+        Neighborhood.objects.select_for_update()
+        .filter(version=version, pk__in=list(values))
+        .order_by("pk")
+    )
+    unknown = sorted(set(values) - {n.pk for n in neighborhoods})
+    if unknown:
+        raise ValidationError(
+            {
+                "neighborhood": [
+                    "Not neighborhoods of the active boundaries: "
+                    + ", ".join(f"#{pk}" for pk in unknown)
+                    + "."
+                ]
+            }
+        )
+    field_ = Neighborhood._meta.get_field("population")
+    now = timezone.now()
+    changed = []
+    for neighborhood in neighborhoods:
+        value = values[neighborhood.pk]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(
+                {"population": [f"{neighborhood.name}: {value!r} is not a whole number."]}
+            )
+        try:
+            field_.clean(value, neighborhood)
+            if value > MAX_POPULATION:  # SQLite would store it; PostgreSQL's integer would not
+                raise ValidationError(f"{value} is more than {MAX_POPULATION:,}.")
+        except ValidationError as exc:
+            raise ValidationError(
+                {"population": [f"{neighborhood.name}: {m}" for m in exc.messages]}
+            ) from None
+        if neighborhood.population != value:
+            neighborhood.population = value
+            neighborhood.updated_at = now
+            changed.append(neighborhood)
+    Neighborhood.objects.bulk_update(changed, ["population", "updated_at"], batch_size=500)
+    return changed
 
 
 @dataclass(frozen=True)

@@ -303,3 +303,34 @@ def test_it_imports_bostons_real_file_repairing_its_four_invalid_polygons():
     assert Neighborhood.objects.count() == 26
     assert output.count("repaired (") == 4
     assert all(n.geometry.valid for n in Neighborhood.objects.all())
+
+
+def test_it_keeps_known_populations_when_a_new_file_has_none(tmp_path):
+    path = write(two_districts(), tmp_path / "city.geojson")
+    run(path, "--name-field", "NAME", "--population-field", "POP")
+
+    output = run(path, "--name-field", "NAME")
+
+    assert Neighborhood.objects.get(version__is_active=True, name="Riverside").population == 3400
+    assert "0 changed" in output
+
+
+@pytest.mark.parametrize("value", ["1,5", "12.5", "-3"])
+def test_it_refuses_a_population_that_is_not_a_whole_head_count(tmp_path, value):
+    frame = two_districts()
+    frame["POP"] = ["12,345", value]
+    with pytest.raises(CommandError, match=f"Riverside: POP is '{value}'"):
+        run(
+            write(frame, tmp_path / "c.geojson"),
+            "--name-field",
+            "NAME",
+            "--population-field",
+            "POP",
+        )
+
+
+def test_it_reads_thousands_separators_in_populations(tmp_path):
+    frame = two_districts()
+    frame["POP"] = ["12,345", "1,234,567"]
+    run(write(frame, tmp_path / "c.geojson"), "--name-field", "NAME", "--population-field", "POP")
+    assert Neighborhood.objects.get(name="Riverside").population == 1234567

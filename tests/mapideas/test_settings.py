@@ -62,3 +62,13 @@ def test_it_splits_lists_and_keeps_defaults(monkeypatch):
     assert env_list("ALLOWED_HOSTS", ["127.0.0.1"]) == ["127.0.0.1"]
     monkeypatch.setenv("DEBUG", "TRUE")
     assert env_bool("DEBUG", False) is True
+
+
+def test_it_reads_the_border_hint_distance_and_refuses_a_negative_one(monkeypatch):
+    monkeypatch.delenv("MAPIDEAS_BORDER_HINT_M", raising=False)
+    assert project_settings._border_hint_m() == 15
+    monkeypatch.setenv("MAPIDEAS_BORDER_HINT_M", "40")
+    assert project_settings._border_hint_m() == 40
+    monkeypatch.setenv("MAPIDEAS_BORDER_HINT_M", "-5")
+    with pytest.raises(ImproperlyConfigured, match="MAPIDEAS_BORDER_HINT_M must be 0 or more"):
+        project_settings._border_hint_m()

@@ -57,3 +57,30 @@ def test_it_routes_a_point_on_an_outer_corner(city):
 def test_it_accepts_a_point_in_another_crs(city):
     web_mercator = IN_WEST.transform(3857, clone=True)
     assert route(web_mercator).neighborhood == city.west
+
+
+def test_it_sends_a_point_deep_inside_a_wide_enclosed_gap_to_triage(db):
+    # A ring of neighborhoods around a 2 km hole: its middle is ~1 km from any polygon, far
+    # beyond the 250 m buffer, yet enclosed by the city, so the city must sort it out.
+    from django.contrib.gis.geos import MultiPolygon
+
+    from mapideas.services import boundaries_activate
+    from neighborhoods.services import NeighborhoodInput, boundary_version_create
+    from tests.conftest import square
+
+    outer = square(
+        4.00,
+        50.00,
+        4.06,
+        50.04,
+        holes=[((4.02, 50.01), (4.02, 50.03), (4.04, 50.03), (4.04, 50.01))],
+    )
+    version, changes = boundary_version_create(
+        label="ring",
+        items=[NeighborhoodInput(name="Ring", geometry=MultiPolygon(outer, srid=4326))],
+    )
+    boundaries_activate(version=version)
+
+    assert len(changes.gaps) == 1
+    routed = route(Point(4.03, 50.02, srid=4326))
+    assert routed.neighborhood is None and routed.team.is_triage

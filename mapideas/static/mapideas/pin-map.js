@@ -4,7 +4,9 @@
  * - Loads the pins in view from /api/ideas/ (bounded by bbox and page size) and lists them
  *   beside the map as a text alternative.
  * - On the citizen page, a click or tap fills the latitude/longitude fields and shows where the
- *   pin will go; typing coordinates moves that marker, so no mouse is needed.
+ *   pin will go; typing coordinates moves that marker, so no mouse is needed. Wherever the pin
+ *   is placed, /api/route/ says which team and neighborhood it will go to, and names the
+ *   neighborhood over the border when the pin is within a few metres of one.
  * - Popups and lists are built with textContent: pin titles are user text and never become HTML.
  */
 (function () {
@@ -131,7 +133,92 @@
   if (form) {
     var lat = form.querySelector("[name=latitude]");
     var lon = form.querySelector("[name=longitude]");
+    var category = form.querySelector("[name=category]");
+    var hint = document.getElementById("route-hint");
     var draft = null;
+    var routeTimer = null;
+    var routePending = null;
+    var routeAsked = 0; // answers to any but the latest question are stale and dropped
+
+    var coordinates = function () {
+      var y = parseFloat(lat.value);
+      var x = parseFloat(lon.value);
+      if (isFinite(y) && isFinite(x) && Math.abs(y) <= 90 && Math.abs(x) <= 180) {
+        return [y, x];
+      }
+      return null;
+    };
+    var sayRoute = function (answer) {
+      hint.textContent = "";
+      hint.className = "route-hint";
+      hint.appendChild(el("p",
+        "This pin will go to " + answer.team + " (" +
+        (answer.neighborhood || "outside every neighborhood: the city-wide team sorts it out") +
+        ")."));
+      if (answer.also_in.length) {
+        hint.appendChild(el("p", "It lies in the area of " + answer.also_in.join(", ") +
+          " too, who will see it."));
+      }
+      if (answer.near_border) {
+        var metres = Math.max(1, Math.ceil(answer.border_distance_m));
+        hint.appendChild(el("p", "It is within " + metres + " m of " + answer.other_side +
+          ": move the pin if it belongs there.", "route-hint-border"));
+      }
+    };
+    var sayRefusal = function (text) {
+      hint.textContent = "";
+      hint.className = "route-hint route-hint-refused";
+      hint.appendChild(el("p", text));
+    };
+    var askRoute = function () {
+      if (!hint || !options.routeApi) {
+        return;
+      }
+      window.clearTimeout(routeTimer);
+      var here = coordinates();
+      if (!here) {
+        routeAsked += 1;
+        hint.textContent = "";
+        return;
+      }
+      routeTimer = window.setTimeout(function () {
+        var asked = (routeAsked += 1);
+        var params = new URLSearchParams({ lon: here[1].toFixed(6), lat: here[0].toFixed(6) });
+        if (category && category.value) {
+          params.set("category", category.value);
+        }
+        if (routePending) {
+          routePending.abort();
+        }
+        routePending = new AbortController();
+        fetch(options.routeApi + "?" + params.toString(), {
+          headers: { Accept: "application/json" },
+          signal: routePending.signal,
+        })
+          .then(function (response) {
+            return response.json().then(function (body) {
+              return { ok: response.ok, status: response.status, body: body };
+            });
+          })
+          .then(function (result) {
+            if (asked !== routeAsked) {
+              return;
+            }
+            if (result.ok) {
+              sayRoute(result.body);
+            } else if (result.status === 400 && result.body && result.body.location) {
+              sayRefusal(result.body.location.join(" "));
+            } else {
+              throw new Error("HTTP " + result.status);
+            }
+          })
+          .catch(function (error) {
+            if (error.name !== "AbortError" && asked === routeAsked) {
+              sayRefusal("Where this pin goes could not be checked (" + error.message + ").");
+            }
+          });
+      }, 250);
+    };
 
     var placeDraft = function (latlng) {
       if (draft) {
@@ -141,20 +228,27 @@
       }
     };
     var fromFields = function () {
-      var y = parseFloat(lat.value);
-      var x = parseFloat(lon.value);
-      if (isFinite(y) && isFinite(x) && Math.abs(y) <= 90 && Math.abs(x) <= 180) {
-        placeDraft([y, x]);
+      var here = coordinates();
+      if (here) {
+        placeDraft(here);
       }
     };
     map.on("click", function (event) {
       lat.value = event.latlng.lat.toFixed(6);
       lon.value = event.latlng.lng.toFixed(6);
       placeDraft(event.latlng);
+      askRoute();
     });
     lat.addEventListener("change", fromFields);
     lon.addEventListener("change", fromFields);
+    // While typing: asked once the typing pauses (askRoute waits, and drops stale answers).
+    lat.addEventListener("input", askRoute);
+    lon.addEventListener("input", askRoute);
+    if (category) {
+      category.addEventListener("change", askRoute); // category rules may send it elsewhere
+    }
     fromFields();
+    askRoute();
     // After a refused submission the errors sit below the map, out of sight on a phone:
     // bring the first field that needs fixing into view.
     var firstError = form.querySelector(

@@ -1,0 +1,102 @@
+"""import_population CSV --key-field F --population-field F [--commit]: population from a CSV.
+
+A dry run by default: it reports what would change and writes nothing. The work is in
+geodata.population.
+"""
+
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from geodata.population import PopulationFileError, PopulationImport, population_import_csv
+
+SHOWN = 50  # changes and unmatched keys listed before "and N more"; bad values are all listed
+
+
+class Command(BaseCommand):
+    help = (
+        "Set the population of the active neighborhoods from a CSV file (.csv or .csv.gz, "
+        "UTF-8): each row's key is matched, ignoring case, to a neighborhood's name or slug. "
+        "Without --commit, only reports what would change. A bad population value refuses the "
+        "whole file; keys that match no neighborhood are reported and skipped."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("csv", type=Path, help="The CSV file (.csv or .csv.gz).")
+        parser.add_argument(
+            "--key-field", required=True, help="Column naming the neighborhood (name or slug)."
+        )
+        parser.add_argument(
+            "--population-field", required=True, help="Column holding the population."
+        )
+        parser.add_argument("--commit", action="store_true", help="Apply: write the populations.")
+
+    def handle(self, *args: object, **options: object) -> None:
+        try:
+            result = population_import_csv(
+                path=options["csv"],
+                key_field=options["key_field"],
+                population_field=options["population_field"],
+                commit=options["commit"],
+            )
+        except PopulationFileError as exc:
+            raise CommandError(str(exc)) from exc
+        except ValidationError as exc:
+            raise CommandError("; ".join(exc.messages)) from exc
+        self._report(result, commit=options["commit"])
+        if result.bad and options["commit"]:
+            raise CommandError(
+                f"{len(result.bad)} bad population value{'s' if len(result.bad) != 1 else ''}: "
+                "nothing was written. Fix the lines listed and run again."
+            )
+
+    def _more(self, total: int) -> None:
+        if total > SHOWN:
+            self.stdout.write(f"  … and {total - SHOWN} more.")
+
+    def _report(self, result: PopulationImport, *, commit: bool) -> None:
+        version = result.version
+        self.stdout.write(
+            f"Read {result.rows} row{'s' if result.rows != 1 else ''} against boundary version "
+            f"#{version.pk} ({version.label})."
+        )
+        verb = "changed" if result.committed else "would change"
+        self.stdout.write(
+            f"Matched {result.matched} neighborhood{'s' if result.matched != 1 else ''}; "
+            f"{len(result.changes)} {verb}."
+        )
+        for change in result.changes[:SHOWN]:
+            before = "none" if change.before is None else f"{change.before:,}"
+            self.stdout.write(f"  {change.name}: {before} -> {change.after:,}")
+        self._more(len(result.changes))
+        if result.unmatched:
+            self.stdout.write(f"Keys that match no neighborhood ({len(result.unmatched)}):")
+            for unmatched in result.unmatched[:SHOWN]:
+                self.stdout.write(f"  line {unmatched.line}: {unmatched.key!r}")
+            self._more(len(result.unmatched))
+        if result.without_row:
+            shown = ", ".join(result.without_row[:SHOWN])
+            more = len(result.without_row) - SHOWN
+            self.stdout.write(
+                f"Neighborhoods with no row ({len(result.without_row)}): {shown}"
+                + (f" and {more} more" if more > 0 else "")
+            )
+        if result.bad:
+            self.stdout.write(f"Bad population values ({len(result.bad)}):")
+            for bad in result.bad:
+                self.stdout.write(f"  line {bad.line}: {bad.key!r}: {bad.value!r} ({bad.reason})")
+        if result.committed:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Committed: population set for {len(result.changes)} "
+                    f"neighborhood{'s' if len(result.changes) != 1 else ''}."
+                )
+            )
+        elif not commit:
+            then = (
+                "--commit refuses this file until the bad values are fixed."
+                if result.bad
+                else "Run again with --commit to apply."
+            )
+            self.stdout.write(self.style.WARNING(f"Dry run: nothing was written. {then}"))
