@@ -1,32 +1,30 @@
 """Bulk import of offline input (paper forms, workshops, phone notes) from a CSV file.
 
-Every row goes through `mapideas.services.idea_create`, so it is routed exactly like a pin
-dropped on the web map. Rows that cannot be imported are reported with the physical line they
-start on (the header is line 1) and the others are imported, all in one transaction.
+Rows are checked one by one in Python, inserted in bulk, then routed all at once by
+`mapideas.rerouting.route_new_ideas`: the rules of `neighborhoods.routing.route()` in set-based
+SQL (the tests hold the two to the same answers), with a RoutingEvent per pin as `idea_create`
+writes. A 121k-row file takes seconds instead of minutes. Rows that cannot be imported are
+reported with the physical line they start on (the header is line 1) and the others are
+imported, all in one transaction.
 
 The file is streamed: a 121k-row export never sits in memory.
 """
 
-import codecs
-import csv
-import gzip
 import math
 import re
-import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 from django.contrib.gis.geos import Point
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
+from geodata.csv_files import csv_rows
 from mapideas.models import Category, Idea
-from mapideas.services import OUTSIDE_MESSAGE, idea_create, location_from_lonlat
+from mapideas.rerouting import route_new_ideas
+from mapideas.services import OUTSIDE_MESSAGE, location_from_lonlat
+from neighborhoods.routing import active_version, triage_team
 
-GZIP_MAGIC = b"\x1f\x8b"
 # A decimal comma ("50,85"): unambiguous for a coordinate, since a thousands separator would
 # mean a number of 1000 or more, which no latitude or longitude is.
 DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
@@ -109,8 +107,21 @@ def ideas_import_csv(
     channel_label = str(Idea.Channel(channel).label)
     result = IdeaImportResult()
 
-    with _text_lines(path) as lines, transaction.atomic():
-        rows = _csv_rows(lines, path)
+    version = active_version()
+    if version is None:
+        raise IdeaImportError("No neighborhoods are loaded: import boundaries first.")
+    placeholder_team = triage_team()
+    line_of: dict[int, int] = {}
+    pending: list[tuple[int, Idea]] = []
+
+    def flush() -> None:
+        created = Idea.objects.bulk_create([idea for _line, idea in pending], batch_size=2000)
+        for (row_line, _idea), saved in zip(pending, created, strict=True):
+            line_of[saved.pk] = row_line
+        pending.clear()
+
+    with csv_rows(path, error=IdeaImportError) as csv_file, transaction.atomic():
+        rows = csv_file.rows
         header_line, header = next(rows, (0, None))
         if header is None:
             raise IdeaImportError(f"{path.name} is empty: it has no header line.")
@@ -134,20 +145,39 @@ def ideas_import_csv(
             except _RowRejected as rejected:
                 result.problems.extend(rejected.problems)
                 continue
+            idea = Idea(
+                kind=data["kind"],
+                title=data["title"].strip(),
+                description=data["description"].strip(),
+                category=data["category"],
+                location=data["location"],
+                channel=channel,
+                # Routed below, for the whole file at once, by the same rules as route().
+                team=placeholder_team,
+            )
             try:
-                # A savepoint per row: a row refused half-way rolls back only itself.
-                with transaction.atomic():
-                    idea_create(**data, channel=channel)
+                idea.full_clean(exclude=["category", "neighborhood", "team", "author"])
             except ValidationError as exc:
                 result.problems.extend(
                     _problems_from_validation(exc, line, columns, data["location"])
                 )
                 continue
-            result.imported += 1
+            pending.append((line, idea))
+            if len(pending) >= 2000:
+                flush()
         if not saw_row:
             raise IdeaImportError(
                 f"{path.name} has a header (line {header_line}) but no rows to import."
             )
+        flush()
+        routed = route_new_ideas(idea_ids=list(line_of), version=version)
+        if routed.refused_ids:
+            refused = Idea.objects.filter(pk__in=routed.refused_ids)
+            for idea_id, point in refused.values_list("pk", "location"):
+                result.problems.append(_outside(line_of[idea_id], columns, point))
+            refused.delete()
+            result.problems.sort(key=lambda problem: problem.line)
+        result.imported = routed.routed
         if dry_run:
             transaction.set_rollback(True)
     return result
@@ -162,89 +192,6 @@ def _categories_by_key() -> dict[str, Category]:
     for category in all_categories:
         by_key[category.slug.casefold()] = category
     return by_key
-
-
-@contextmanager
-def _text_lines(path: Path) -> Iterator[Iterator[str]]:
-    """The file's lines as text, gzip recognised by its magic number whatever the name."""
-    try:
-        with open(path, "rb") as probe:
-            magic = probe.read(2)
-        file = gzip.open(path, "rb") if magic == GZIP_MAGIC else open(path, "rb")  # noqa: SIM115
-    except FileNotFoundError:
-        raise IdeaImportError(f"No such file: {path}") from None
-    except IsADirectoryError:
-        raise IdeaImportError(f"{path} is a directory, not a CSV file.") from None
-    except OSError as exc:
-        raise IdeaImportError(f"Cannot read {path}: {exc.strerror or exc}") from None
-    with file:
-        yield _decoded_lines(file, path.name)
-
-
-def _decoded_lines(file: BinaryIO, name: str) -> Iterator[str]:
-    """Decode line by line, so that an encoding error can name its line.
-
-    Splitting the bytes on b"\\n" is safe in UTF-8: no multi-byte character contains that byte.
-    """
-    line = 0
-    try:
-        for raw in file:
-            line += 1
-            if line == 1:
-                if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-                    raise IdeaImportError(
-                        f"{name} is in UTF-16; save it as CSV in UTF-8 and try again."
-                    )
-                raw = raw.removeprefix(codecs.BOM_UTF8)
-            try:
-                yield raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise IdeaImportError(
-                    f"{name}, line {line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at "
-                    f"character {exc.start + 1}). Save the file as CSV in UTF-8 and try again."
-                ) from None
-    except (OSError, EOFError, zlib.error) as exc:  # a damaged or truncated gzip, a bad disk
-        raise IdeaImportError(f"{name}, after line {line}: cannot read the file ({exc}).") from None
-
-
-def _csv_rows(lines: Iterator[str], path: Path) -> Iterator[tuple[int, list[str]]]:
-    """(line where the row starts, cells) for every non-blank row, the header first.
-
-    The delimiter is a comma, or a semicolon or tab when the header holds no comma at all
-    (spreadsheets in many European locales save "CSV" with semicolons).
-    """
-    first: list[str] = []
-    for text in lines:
-        first.append(text)
-        if text.strip():
-            break
-    if not first or not first[-1].strip():
-        return
-    header_text = first[-1]
-    delimiter = ","
-    if "," not in header_text:
-        if ";" in header_text:
-            delimiter = ";"
-        elif "\t" in header_text:
-            delimiter = "\t"
-
-    def replay() -> Iterator[str]:
-        yield from first
-        yield from lines
-
-    reader = csv.reader(replay(), delimiter=delimiter)
-    while True:
-        start = reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise IdeaImportError(
-                f"{path.name}, line {start}: cannot read the CSV: {exc}."
-            ) from None
-        if any(cell.strip() for cell in cells):
-            yield start, cells
 
 
 def _column_index(header: list[str], columns: dict[str, str | None], path: Path) -> dict[str, int]:
@@ -377,6 +324,16 @@ def _idea_data(
     }
 
 
+def _outside(line: int, columns: dict[str, str | None], location: Point) -> RowProblem:
+    return RowProblem(
+        line,
+        f"{columns['lat']}/{columns['lon']}",
+        f"Latitude {location.y}, longitude {location.x} is outside every "
+        "neighborhood the city serves.",
+        "outside every neighborhood",
+    )
+
+
 def _problems_from_validation(
     exc: ValidationError, line: int, columns: dict[str, str | None], location: Point
 ) -> list[RowProblem]:
@@ -398,15 +355,7 @@ def _problems_from_validation(
         for error in errors:
             message = " ".join(error.messages)
             if model_field == "location" and message == OUTSIDE_MESSAGE:
-                problems.append(
-                    RowProblem(
-                        line,
-                        column,
-                        f"Latitude {location.y}, longitude {location.x} is outside every "
-                        "neighborhood the city serves.",
-                        "outside every neighborhood",
-                    )
-                )
+                problems.append(_outside(line, columns, location))
                 continue
             label = model_field if model_field != NON_FIELD_ERRORS else "row"
             reason = {"blank": "empty", "max_length": "too long", "required": "empty"}.get(

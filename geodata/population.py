@@ -6,24 +6,17 @@ non-negative number refuses the whole file, every bad line listed. Writing goes 
 `neighborhoods.services.population_set`, in one transaction; without `commit` nothing is written.
 """
 
-import codecs
-import csv
-import gzip
 import re
-import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import BinaryIO
 
 from django.db import transaction
 
+from geodata.csv_files import csv_rows
 from neighborhoods.models import BoundaryVersion, Neighborhood
 from neighborhoods.services import MAX_POPULATION, population_set
 
-GZIP_MAGIC = b"\x1f\x8b"
 # "12,345" or "1,234,567": thousands separated by commas, as spreadsheets write them. Any other
 # comma ("1,5") is left alone and refused as not a number.
 THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
@@ -86,8 +79,8 @@ def population_import_csv(
         values: dict[int, int] = {}
         first_line: dict[int, int] = {}  # neighborhood id -> line of its (good) row
         seen: set[int] = set()  # neighborhoods with a row, good or bad
-        with _text_lines(path) as lines:
-            delimiter, rows = _csv_rows(lines, path)
+        with csv_rows(path, error=PopulationFileError) as csv_file:
+            delimiter, rows = csv_file.delimiter, csv_file.rows
             _header_line, header = next(rows, (0, None))
             if header is None:
                 raise PopulationFileError(f"{path.name} is empty: it has no header line.")
@@ -177,81 +170,3 @@ def _column_index(header: list[str], wanted: list[str], path: Path) -> list[int]
             f"{path.name} has more than one column named {', '.join(map(repr, doubled))}."
         )
     return [names.index(name) for name in wanted]
-
-
-@contextmanager
-def _text_lines(path: Path) -> Iterator[Iterator[str]]:
-    """The file's lines as text; gzip is recognised by its magic number, whatever the name."""
-    try:
-        with open(path, "rb") as probe:
-            magic = probe.read(2)
-        file = gzip.open(path, "rb") if magic == GZIP_MAGIC else open(path, "rb")  # noqa: SIM115
-    except FileNotFoundError:
-        raise PopulationFileError(f"No such file: {path}") from None
-    except IsADirectoryError:
-        raise PopulationFileError(f"{path} is a directory, not a CSV file.") from None
-    except OSError as exc:
-        raise PopulationFileError(f"Cannot read {path}: {exc.strerror or exc}") from None
-    with file:
-        yield _decoded_lines(file, path.name)
-
-
-def _decoded_lines(file: BinaryIO, name: str) -> Iterator[str]:
-    """UTF-8 lines (a byte-order mark on the first is dropped); errors name their line."""
-    line = 0
-    try:
-        for raw in file:
-            line += 1
-            if line == 1:
-                if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-                    raise PopulationFileError(
-                        f"{name} is in UTF-16; save it as CSV in UTF-8 and try again."
-                    )
-                raw = raw.removeprefix(codecs.BOM_UTF8)
-            try:
-                yield raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise PopulationFileError(
-                    f"{name}, line {line}: not valid UTF-8. Save the file as CSV in UTF-8."
-                ) from None
-    except (OSError, EOFError, zlib.error) as exc:  # a damaged or truncated gzip
-        raise PopulationFileError(f"{name}, after line {line}: cannot read ({exc}).") from None
-
-
-def _csv_rows(lines: Iterator[str], path: Path) -> tuple[str, Iterator[tuple[int, list[str]]]]:
-    """The delimiter, and (line where the row starts, cells) for every non-blank row, the
-    header first.
-
-    Comma-separated, or semicolon/tab-separated when the header has no comma (spreadsheets in
-    many European locales save "CSV" with semicolons).
-    """
-    first: list[str] = []
-    for text in lines:
-        first.append(text)
-        if text.strip():
-            break
-    header = first[-1] if first else ""
-    delimiter = ","
-    if "," not in header:
-        delimiter = ";" if ";" in header else "\t" if "\t" in header else ","
-
-    def replay() -> Iterator[str]:
-        yield from first
-        yield from lines
-
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        reader = csv.reader(replay(), delimiter=delimiter)
-        while True:
-            start = reader.line_num + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                raise PopulationFileError(
-                    f"{path.name}, line {start}: not readable CSV ({exc})."
-                ) from None
-            if any(cell.strip() for cell in cells):
-                yield start, cells
-
-    return delimiter, rows()

@@ -333,24 +333,31 @@ def test_it_writes_nothing_on_a_dry_run_but_reports_what_would_happen(tmp_path, 
 
 
 def test_it_writes_nothing_when_an_unexpected_error_happens_mid_file(tmp_path, city):
-    real_create = idea_import.idea_create
-    calls = []
-
-    def create_then_crash(**kwargs):
-        calls.append(kwargs)
-        if len(calls) == 3:
-            raise RuntimeError("disk full")
-        return real_create(**kwargs)
-
+    # Routing fails after every row was inserted: the whole file rolls back.
     rows = "".join(f"{latlon(IN_EAST)},Row {n}\n" for n in range(5))
     with (
-        mock.patch.object(idea_import, "idea_create", side_effect=create_then_crash),
+        mock.patch.object(idea_import, "route_new_ideas", side_effect=RuntimeError("disk full")),
         pytest.raises(RuntimeError, match="disk full"),
     ):
         run_import(tmp_path, HEADER + rows)
 
-    assert len(calls) == 3
     assert not Idea.objects.exists()
+
+
+def test_it_routes_every_row_as_route_would_and_records_why(tmp_path, city):
+    from neighborhoods.routing import route
+
+    points = [IN_WEST, IN_EAST, ON_ISLAND, IN_ENCLAVE, IN_EMPTY_HOLE]
+    rows = "".join(f"{latlon(p)},Pin {n}\n" for n, p in enumerate(points))
+    result = run_import(tmp_path, HEADER + rows)
+
+    assert result.imported == len(points)
+    for n, point in enumerate(points):
+        idea = Idea.objects.get(title=f"Pin {n}")
+        expected = route(point, idea.category.slug)
+        assert (idea.neighborhood, idea.team) == (expected.neighborhood, expected.team)
+        event = idea.routing_events.get()
+        assert (event.cause, event.reason, event.to_team) == ("created", expected.reason, idea.team)
 
 
 def test_it_keeps_the_rows_before_and_after_a_refused_row(tmp_path, city):
@@ -372,3 +379,20 @@ def test_it_keeps_the_rows_before_and_after_a_refused_row(tmp_path, city):
         )
     ]
     assert set(Idea.objects.values_list("title", flat=True)) == {"Before", "After"}
+
+
+def test_it_applies_category_rules_like_route(tmp_path, city):
+    from neighborhoods.models import CategoryRule
+    from neighborhoods.routing import route
+
+    CategoryRule.objects.create(category="other", team=city.harbor_team)
+    CategoryRule.objects.create(category="other", team=city.east_team, neighborhood_slugs="enclave")
+    rows = f"{latlon(IN_WEST)},Anywhere\n{latlon(IN_ENCLAVE)},In the enclave\n"
+    run_import(tmp_path, HEADER + rows)
+
+    for title, point in (("Anywhere", IN_WEST), ("In the enclave", IN_ENCLAVE)):
+        idea = Idea.objects.get(title=title)
+        expected = route(point, "other")
+        assert idea.team == expected.team
+        assert idea.routing_events.get().reason == expected.reason
+    assert Idea.objects.get(title="In the enclave").team == city.east_team

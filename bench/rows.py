@@ -1,0 +1,303 @@
+"""The measurements: one function per row, each returning the product's figure and its floor.
+
+A row function takes the Context (the city and the run settings) and returns a Measurement:
+`value` (what MapIdeas does) and `floor` (the bare database operation on the same data,
+measured in the same run), in the row's unit. Add a row by writing one more function with
+the @row decorator; run_rows() does the rest (ratio, target, met).
+
+The floors' SQL, which differs by backend, is kept in one place (FLOOR_SQL).
+"""
+
+import contextlib
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.contrib.gis.geos import Point
+from django.db import DatabaseError, connection, transaction
+
+from bench.data import City, Log
+from mapideas.services import boundaries_activate
+from neighborhoods.models import BoundaryVersion
+from neighborhoods.routing import active_version, route
+from neighborhoods.services import version_switch
+
+FLOOR_SQL = {
+    # The bare re-route: every idea to the neighborhood of version %s covering it.
+    "reroute": {
+        "postgresql": (
+            "UPDATE mapideas_idea AS i SET neighborhood_id = n.id, team_id = n.team_id"
+            " FROM neighborhoods_neighborhood n"
+            " WHERE n.version_id = %s AND ST_Covers(n.geometry, i.location)"
+        ),
+        "sqlite": (
+            "UPDATE mapideas_idea AS i SET neighborhood_id = n.id, team_id = n.team_id"
+            " FROM neighborhoods_neighborhood n"
+            " WHERE n.version_id = %s AND ST_Covers(n.geometry, i.location)"
+        ),
+    },
+    # The bare point lookup, sent through the driver as a prepared statement (psycopg with
+    # prepare=True; Python's sqlite3 keeps its statements prepared in a cache).
+    "route": {
+        "postgresql": (
+            "SELECT id FROM neighborhoods_neighborhood WHERE version_id = %s"
+            " AND ST_Covers(geometry, ST_SetSRID(ST_MakePoint(%s, %s), 4326)) LIMIT 1"
+        ),
+        "sqlite": (
+            "SELECT id FROM neighborhoods_neighborhood WHERE version_id = ?"
+            " AND ST_Covers(geometry, MakePoint(?, ?, 4326)) LIMIT 1"
+        ),
+    },
+}
+
+
+@dataclass(frozen=True)
+class Context:
+    city: City
+    runs: int  # timed runs per measurement (median reported)
+    calls: int  # single-point lookups timed (median reported)
+    log: Log
+
+
+@dataclass(frozen=True)
+class Measurement:
+    value: float
+    floor: float
+    details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RowSpec:
+    name: str
+    unit: str
+    # Highest acceptable value/floor ratio, or None to report only. Targets apply to the
+    # production backend (PostGIS); SpatiaLite rows are reported without one.
+    target: float | None
+    value: str  # what is timed
+    floor: str  # what it is compared with
+    measure: Callable[[Context], Measurement]
+
+
+ROWS: list[RowSpec] = []
+
+
+def row(name: str, *, unit: str, value: str, floor: str, target: float | None = None):
+    def register(measure: Callable[[Context], Measurement]):
+        ROWS.append(RowSpec(name, unit, target, value, floor, measure))
+        return measure
+
+    return register
+
+
+def run_rows(context: Context, *, backend: str, only: set[str] | None = None) -> list[dict]:
+    """Measure every row (or those named in `only`) and return them as JSON-ready dicts."""
+    results = []
+    for spec in ROWS:
+        if only is not None and spec.name not in only:
+            continue
+        context.log(f"row {spec.name}: {spec.value} vs {spec.floor}")
+        load_before = os.getloadavg()[0]
+        measured = spec.measure(context)
+        # Other work on the machine slows value and floor alike, but widens their spread.
+        measured.details["load_avg_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+        target = spec.target if backend == "postgis" else None
+        ratio = measured.value / measured.floor if measured.floor > 0 else None
+        results.append(
+            {
+                "name": spec.name if backend == "postgis" else f"{backend}/{spec.name}",
+                "value": round(measured.value, 4),
+                "floor": round(measured.floor, 4),
+                "ratio": None if ratio is None else round(ratio, 3),
+                "target": target,
+                "met": None if target is None or ratio is None else ratio <= target,
+                "unit": spec.unit,
+                "backend": backend,
+                "ideas": context.city.ideas,
+                "runs": context.runs,
+                "measures": f"{spec.value} vs floor: {spec.floor}",
+                "details": measured.details,
+                "note": "",
+            }
+        )
+        context.log(
+            f"row {spec.name}: value {measured.value:.4g} {spec.unit}, floor "
+            f"{measured.floor:.4g} {spec.unit}, ratio {results[-1]['ratio']}"
+        )
+    return results
+
+
+def _settle() -> None:
+    """Start each timed run from the same state: dead rows of the previous run vacuumed away
+    and dirty pages flushed, so no run pays for another's clean-up."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "VACUUM mapideas_idea, mapideas_reroutestaging, mapideas_routingevent,"
+            " mapideas_idea_also_in_teams"
+        )
+        # Superuser (or pg_checkpoint) only; without it the timings are only less steady.
+        with contextlib.suppress(DatabaseError):
+            cursor.execute("CHECKPOINT")
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+@row(
+    "reroute_1m",
+    unit="s",
+    target=1.5,
+    value="boundaries_activate(), all ideas open, to a version that moves ~1/3 to other teams",
+    floor="bare UPDATE ... FROM ... ST_Covers to a version, same ideas",
+)
+def reroute(context: Context) -> Measurement:
+    """Runs alternate with their floors so that load from elsewhere hits both alike.
+
+    Each run starts with version A active and the ideas routed by it. The product run
+    activates B (every idea to B's polygon, ~1/3 to another team, with their events); the
+    floor run sends every idea back to A's polygons with the bare UPDATE; then A is made the
+    active version again (flags only, untimed). So every product run and every floor run
+    does the same work as the others of its kind.
+    """
+    city = context.city
+    a, b = city.version_a, city.version_b
+    if not BoundaryVersion.objects.filter(pk=a.pk, is_active=True).exists():
+        raise RuntimeError("the bench city must start with version A active")
+    product, floor = [], []
+    for run in range(1, context.runs + 1):
+        _settle()
+        started = time.perf_counter()
+        result = boundaries_activate(version=b, reason="Benchmark switch.")
+        product.append(time.perf_counter() - started)
+        if result.open_ideas != city.ideas or result.team_changed != city.team_changes:
+            raise RuntimeError(f"re-route {run} did unexpected work: {result}")
+        _settle()
+        started = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(FLOOR_SQL["reroute"][connection.vendor], [a.pk])
+            updated = cursor.rowcount
+        floor.append(time.perf_counter() - started)
+        if updated != city.ideas:
+            raise RuntimeError(f"floor run {run} updated {updated} ideas, not {city.ideas}")
+        with transaction.atomic():
+            version_switch(BoundaryVersion.objects.get(pk=a.pk))
+        context.log(
+            f"  run {run}: boundaries_activate {product[-1]:.2f} s ({result.moved:,} moved),"
+            f" bare UPDATE {floor[-1]:.2f} s"
+        )
+    return Measurement(
+        value=_median(product),
+        floor=_median(floor),
+        details={
+            "runs_s": [round(t, 3) for t in product],
+            "floor_runs_s": [round(t, 3) for t in floor],
+            "moved": result.moved,
+            "team_changed": result.team_changed,
+            "neighborhoods": city.neighborhoods,
+        },
+    )
+
+
+class _PreparedCover:
+    """The floor of a point lookup: one prepared statement, straight through the driver."""
+
+    def __init__(self, version_id: int):
+        connection.ensure_connection()
+        self.version_id = version_id
+        self.sql = FLOOR_SQL["route"][connection.vendor]
+        raw = connection.connection
+        if connection.vendor == "postgresql":
+            import psycopg
+
+            # A server-side-binding cursor (Django's own binds on the client, unprepared).
+            self.cursor = psycopg.Cursor(raw)
+            self.prepare = {"prepare": True}
+        else:
+            self.cursor = raw.cursor()
+            self.prepare = {}
+
+    def __call__(self, x: float, y: float) -> int | None:
+        self.cursor.execute(self.sql, (self.version_id, x, y), **self.prepare)
+        found = self.cursor.fetchone()
+        return None if found is None else found[0]
+
+
+def _sample_points(count: int) -> list[tuple[float, float]]:
+    """Where pins really are: the first `count` ideas (generated in random order)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ST_X(location), ST_Y(location) FROM mapideas_idea ORDER BY id LIMIT %s",
+            [count],
+        )
+        return [(float(x), float(y)) for x, y in cursor.fetchall()]
+
+
+@row(
+    "route_single_point",
+    unit="ms",
+    value="neighborhoods.routing.route(point), one call",
+    floor="prepared SELECT id ... ST_Covers ... LIMIT 1",
+)
+def route_single_point(context: Context) -> Measurement:
+    version = active_version()
+    if version is None:
+        raise RuntimeError("no active boundary version")
+    points = _sample_points(context.calls)
+    lookup = _PreparedCover(version.pk)
+    for x, y in points[:50]:  # warm caches, let psycopg prepare the statement
+        route(Point(x, y, srid=4326))
+        lookup(x, y)
+    product, floor, disagree = [], [], 0
+    for x, y in points:
+        point = Point(x, y, srid=4326)
+        started = time.perf_counter()
+        routed = route(point)
+        between = time.perf_counter()
+        found = lookup(x, y)
+        floor.append(time.perf_counter() - between)
+        product.append(between - started)
+        if routed is None or routed.neighborhood is None or routed.neighborhood.pk != found:
+            disagree += 1
+    if disagree:
+        raise RuntimeError(f"route() and the bare lookup disagree on {disagree} points")
+    return Measurement(
+        value=_median(product) * 1000,
+        floor=_median(floor) * 1000,
+        details={
+            "calls": len(points),
+            "p90_ms": round(statistics.quantiles(product, n=10)[-1] * 1000, 4),
+            "floor_p90_ms": round(statistics.quantiles(floor, n=10)[-1] * 1000, 4),
+            "neighborhoods": context.city.neighborhoods,
+        },
+    )
+
+
+# SQLite's default busy timeout (Python's sqlite3, used by Django): how long a web request
+# waits for the write lock that a re-route holds for its whole transaction.
+SQLITE_BUSY_TIMEOUT_S = 5.0
+
+
+def spatialite_note(rows: list[dict]) -> str:
+    """Where SpatiaLite stops being enough, from its own figures in this run."""
+    by_name = {r["name"].split("/", 1)[-1]: r for r in rows}
+    reroute_row, route_row = by_name.get("reroute_1m"), by_name.get("route_single_point")
+    if reroute_row is None or route_row is None:
+        return ""
+    ideas = reroute_row["ideas"]
+    per_idea_us = reroute_row["value"] / ideas * 1e6
+    per_million_s = per_idea_us  # 1 us per idea is 1 s per million ideas
+    limit = SQLITE_BUSY_TIMEOUT_S / (reroute_row["value"] / ideas)
+    return (
+        f"SpatiaLite re-routes {ideas:,} ideas in {reroute_row['value']:.1f} s "
+        f"({per_idea_us:.0f} us per idea, about {per_million_s:,.0f} s per 1M if linear) and "
+        f"holds SQLite's only write lock all that time: web pins wait at most "
+        f"{SQLITE_BUSY_TIMEOUT_S:.0f} s for it, so beyond about {limit:,.0f} open ideas a "
+        f"boundary switch makes pin submissions fail. A point lookup takes "
+        f"{route_row['value']:.2f} ms through route() ({route_row['floor']:.2f} ms bare) with "
+        f"{route_row['details'].get('neighborhoods')} polygons, growing with the polygon "
+        "count: its spatial index is not used."
+    )

@@ -1,0 +1,98 @@
+"""Reading the CSV files people really have: streamed, gzip or not, UTF-8 with or without a
+byte-order mark, comma- or (European spreadsheets) semicolon- or tab-separated, with every
+error naming the line it is on. Shared by import_ideas and import_population.
+"""
+
+import codecs
+import csv
+import gzip
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass
+class CsvRows:
+    delimiter: str
+    # (line where the row starts, cells) for every non-blank row, the header first. Lines are
+    # physical: a quoted field over several lines does not shift the numbers after it.
+    rows: Iterator[tuple[int, list[str]]]
+
+
+@contextmanager
+def csv_rows(path: Path, *, error: type[Exception]) -> Iterator[CsvRows]:
+    """Open `path` for reading as CSV; any problem with the file raises `error`."""
+    try:
+        with open(path, "rb") as probe:
+            magic = probe.read(2)
+        file = gzip.open(path, "rb") if magic == GZIP_MAGIC else open(path, "rb")  # noqa: SIM115
+    except FileNotFoundError:
+        raise error(f"No such file: {path}") from None
+    except IsADirectoryError:
+        raise error(f"{path} is a directory, not a CSV file.") from None
+    except OSError as exc:
+        raise error(f"Cannot read {path}: {exc.strerror or exc}") from None
+    with file:
+        yield _rows(_decoded_lines(file, path.name, error), path.name, error)
+
+
+def _decoded_lines(file: BinaryIO, name: str, error: type[Exception]) -> Iterator[str]:
+    """Decode line by line, so that an encoding error can name its line.
+
+    Splitting the bytes on b"\\n" is safe in UTF-8: no multi-byte character contains that byte.
+    """
+    line = 0
+    try:
+        for raw in file:
+            line += 1
+            if line == 1:
+                if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                    raise error(f"{name} is in UTF-16; save it as CSV in UTF-8 and try again.")
+                raw = raw.removeprefix(codecs.BOM_UTF8)
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise error(
+                    f"{name}, line {line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at "
+                    f"character {exc.start + 1}). Save the file as CSV in UTF-8 and try again."
+                ) from None
+    except (OSError, EOFError, zlib.error) as exc:  # a damaged or truncated gzip, a bad disk
+        raise error(f"{name}, after line {line}: cannot read the file ({exc}).") from None
+
+
+def _rows(lines: Iterator[str], name: str, error: type[Exception]) -> CsvRows:
+    first: list[str] = []
+    for text in lines:
+        first.append(text)
+        if text.strip():
+            break
+    header = first[-1] if first else ""
+    delimiter = ","
+    if "," not in header:
+        delimiter = ";" if ";" in header else "\t" if "\t" in header else ","
+
+    def replay() -> Iterator[str]:
+        yield from first
+        yield from lines
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        if not header.strip():
+            return
+        reader = csv.reader(replay(), delimiter=delimiter)
+        while True:
+            start = reader.line_num + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise error(f"{name}, line {start}: cannot read the CSV: {exc}.") from None
+            if any(cell.strip() for cell in cells):
+                yield start, cells
+
+    return CsvRows(delimiter=delimiter, rows=rows())
