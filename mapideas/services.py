@@ -13,7 +13,7 @@ from mapideas.models import Category, Idea, RoutingEvent
 from mapideas.rerouting import RerouteResult, reroute_open_ideas
 from neighborhoods.models import BoundaryVersion, Team
 from neighborhoods.routing import route
-from neighborhoods.services import version_switch
+from neighborhoods.services import version_hold, version_switch
 
 OUTSIDE_MESSAGE = (
     "This place is outside every neighborhood the city serves. "
@@ -65,9 +65,15 @@ def idea_create(
                 {"location": [f"Unknown coordinate reference system (SRID {location.srid})."]}
             ) from None
     location = location_from_lonlat(location.x, location.y)
-    routed = route(location, category.slug)
-    if routed is None:
-        raise ValidationError({"location": [OUTSIDE_MESSAGE]})
+    for _attempt in range(3):
+        routed = route(location, category.slug)
+        if routed is None:
+            raise ValidationError({"location": [OUTSIDE_MESSAGE]})
+        # Boundaries switched while routing: route again by the new ones.
+        if version_hold(routed.version):
+            break
+    else:
+        raise ValidationError({"location": ["Boundaries are being changed; try again."]})
     idea = Idea(
         kind=kind,
         title=title.strip(),

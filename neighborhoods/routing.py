@@ -97,12 +97,17 @@ def route(point: Point, category: str | None = None) -> Route | None:
         point = point.transform(4326, clone=True)
     elif point.srid is None:
         point = Point(point.x, point.y, srid=4326)
-    version = active_version()
-    if version is None:
-        return None
-    candidates = list(covering(point, version).select_related("team"))
+    # One query for the usual case: the covering neighborhoods of whatever version is active
+    # (the version itself only when no neighborhood covers the point).
+    candidates = list(
+        Neighborhood.objects.filter(version__is_active=True, geometry__covers=point)
+        .select_related("team", "version")
+        .defer("geometry", "version__service_area", "version__report")
+        .order_by(*OWNER_ORDER)
+    )
     if candidates:
         owner = candidates[0]
+        version = owner.version
         rule = category_rule(category, owner.slug)
         team = rule.team if rule else owner.team
         also_in: list[Team] = []
@@ -112,7 +117,8 @@ def route(point: Point, category: str | None = None) -> Route | None:
         return Route(
             neighborhood=owner, team=team, also_in=tuple(also_in), rule=rule, version=version
         )
-    if in_service_area(point, version):
+    version = active_version()
+    if version is not None and in_service_area(point, version):
         rule = category_rule(category, None)
         return Route(
             neighborhood=None,

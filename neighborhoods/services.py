@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -150,6 +150,26 @@ def _compare(old: BoundaryVersion | None, new: BoundaryVersion, changes: Boundar
         else:
             changes.unchanged.append(neighborhood.name)
     changes.removed = sorted(n.name for n in before.values())
+
+
+def version_hold(version: BoundaryVersion) -> bool:
+    """Keep `version` the active one until the caller's transaction ends; False if it is not
+    active (any more).
+
+    A pin routed by the active version must not be written after a switch to another version
+    has re-routed the open pins, or it would stay routed by the old boundaries. On PostgreSQL a
+    shared row lock does it: pins hold it together, a switch (which updates the row) waits for
+    them, and a pin that waited for a switch sees it has lost. SQLite serialises every write
+    transaction anyway.
+    """
+    if connection.vendor != "postgresql":
+        return BoundaryVersion.objects.filter(pk=version.pk, is_active=True).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM neighborhoods_boundaryversion WHERE id = %s AND is_active FOR SHARE",
+            [version.pk],
+        )
+        return cursor.fetchone() is not None
 
 
 def version_switch(version: BoundaryVersion) -> BoundaryVersion | None:

@@ -194,3 +194,38 @@ def test_it_sends_a_point_in_a_gap_to_the_triage_team_and_records_why(city, cate
     assert event.cause == "created"
     assert event.to_team == idea.team
     assert "triage" in event.reason
+
+
+def test_it_routes_again_when_the_boundaries_switch_while_it_routes(city, category, monkeypatch):
+    from django.contrib.gis.geos import MultiPolygon
+
+    from mapideas import services
+    from mapideas.services import boundaries_activate
+    from neighborhoods.services import NeighborhoodInput, boundary_version_create
+    from tests.conftest import square
+
+    redrawn, _ = boundary_version_create(
+        label="East Side to the West Team",
+        items=[
+            NeighborhoodInput(
+                name="East Side",
+                geometry=MultiPolygon(square(4.010, 50.000, 4.020, 50.010), srid=4326),
+                team_name="West Team",
+            )
+        ],
+    )
+    routes = []
+    real_route = services.route
+
+    def route_then_switch(point, category_slug):
+        routed = real_route(point, category_slug)
+        if not routes:  # a switch lands between routing and writing the pin
+            boundaries_activate(version=redrawn)
+        routes.append(routed)
+        return routed
+
+    monkeypatch.setattr(services, "route", route_then_switch)
+    idea = create(category, IN_EAST)
+
+    assert len(routes) == 2
+    assert (idea.team, idea.neighborhood.version) == (city.west_team, redrawn)
