@@ -1,4 +1,6 @@
-"""Streamed GeoJSON layers (RFC 7946): the same bytes for the download and export_layer.
+"""The public rows of each layer, and streamed GeoJSON (RFC 7946) made from them: the same
+bytes for the download and export_layer. The other formats (geodata.export_formats) are written
+from the same rows.
 
 Geometry is written by the database (AsGeoJSON, 6 decimals) and rows are read in chunks, so
 memory stays flat however many pins a layer holds. Only public fields are written: no author,
@@ -7,6 +9,7 @@ email, name or IP ever reaches a layer.
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.gis.db.models.functions import AsGeoJSON
@@ -30,8 +33,40 @@ def _iso(value: datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def idea_features(ideas: QuerySet[Idea]) -> Iterator[str]:
-    """One GeoJSON Feature string per idea; the properties match the API's Feature."""
+# The public properties of each layer, in the API's order: every format writes these and only
+# these (GeoJSON and KML as they are, CSV as columns, the OGR formats as fields).
+IDEA_PROPERTIES = (
+    "id",
+    "kind",
+    "title",
+    "description",
+    "category",
+    "category_name",
+    "status",
+    "channel",
+    "neighborhood",
+    "neighborhood_slug",
+    "team",
+    "team_slug",
+    "created_at",
+    "url",
+)
+NEIGHBORHOOD_PROPERTIES = ("name", "slug", "team", "team_slug", "population", "idea_count")
+# The properties that are whole numbers (the others are text), for formats with typed fields.
+INTEGER_PROPERTIES = frozenset({"id", "population", "idea_count"})
+
+
+@dataclass(frozen=True)
+class Row:
+    """One feature of a layer: its id, its public properties, its geometry as GeoJSON text."""
+
+    id: int | str
+    properties: dict[str, object]
+    geometry: str
+
+
+def idea_rows(ideas: QuerySet[Idea]) -> Iterator[Row]:
+    """One Row per idea, newest first; the properties match the API's Feature."""
     url_prefix = reverse("idea-detail", args=[0])[: -len("0/")]
     rows = (
         ideas.order_by("-created_at", "-id")
@@ -62,28 +97,12 @@ def idea_features(ideas: QuerySet[Idea]) -> Iterator[str]:
         )
     )
     for row in rows.iterator(chunk_size=CHUNK_SIZE):
-        properties = {
-            "kind": row[1],
-            "title": row[2],
-            "description": row[3],
-            "category": row[4],
-            "category_name": row[5],
-            "status": row[6],
-            "channel": row[7],
-            "neighborhood": row[8],
-            "neighborhood_slug": row[9],
-            "team": row[10],
-            "team_slug": row[11],
-            "created_at": _iso(row[12]),
-            "url": f"{url_prefix}{row[0]}/",
-        }
-        yield (
-            f'{{"type":"Feature","id":{row[0]},"geometry":{row[13]},'
-            f'"properties":{json.dumps({"id": row[0], **properties}, ensure_ascii=False)}}}'
-        )
+        values = (*row[:12], _iso(row[12]), f"{url_prefix}{row[0]}/")
+        yield Row(row[0], dict(zip(IDEA_PROPERTIES, values, strict=True)), row[13])
 
 
-def neighborhood_features(neighborhoods: QuerySet[Neighborhood]) -> Iterator[str]:
+def neighborhood_rows(neighborhoods: QuerySet[Neighborhood]) -> Iterator[Row]:
+    """One Row per neighborhood, by name, with the number of pins routed to it."""
     rows = (
         neighborhoods.order_by("name")
         .annotate(
@@ -103,23 +122,27 @@ def neighborhood_features(neighborhoods: QuerySet[Neighborhood]) -> Iterator[str
                 Value(0),
             ),
         )
-        .values_list("slug", "name", "team_name", "team_key", "population", "idea_count", "geojson")
+        .values_list("name", "slug", "team_name", "team_key", "population", "idea_count", "geojson")
     )
-    for slug, name, team, team_slug, population, idea_count, geometry in rows.iterator(
-        chunk_size=CHUNK_SIZE
-    ):
-        properties = {
-            "name": name,
-            "slug": slug,
-            "team": team,
-            "team_slug": team_slug,
-            "population": population,
-            "idea_count": idea_count,
-        }
+    for row in rows.iterator(chunk_size=CHUNK_SIZE):
+        yield Row(row[1], dict(zip(NEIGHBORHOOD_PROPERTIES, row[:6], strict=True)), row[6])
+
+
+def features(rows: Iterator[Row]) -> Iterator[str]:
+    """One GeoJSON Feature string per row."""
+    for row in rows:
         yield (
-            f'{{"type":"Feature","id":{json.dumps(slug)},"geometry":{geometry},'
-            f'"properties":{json.dumps(properties, ensure_ascii=False)}}}'
+            f'{{"type":"Feature","id":{json.dumps(row.id)},"geometry":{row.geometry},'
+            f'"properties":{json.dumps(row.properties, ensure_ascii=False)}}}'
         )
+
+
+def idea_features(ideas: QuerySet[Idea]) -> Iterator[str]:
+    return features(idea_rows(ideas))
+
+
+def neighborhood_features(neighborhoods: QuerySet[Neighborhood]) -> Iterator[str]:
+    return features(neighborhood_rows(neighborhoods))
 
 
 def feature_collection(features: Iterator[str]) -> Iterator[str]:

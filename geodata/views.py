@@ -1,6 +1,8 @@
-"""The planner page, the GeoJSON downloads, and the staff page for boundary files."""
+"""The planner page, the layer downloads, and the staff page for boundary files."""
 
 import secrets
+import shutil
+import tempfile
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -9,12 +11,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotFound,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from geodata import exports, heatmaps, uploads
+from geodata import export_formats, exports, heatmaps, uploads
 from geodata.boundaries import BoundaryFileError, BoundaryImport, import_boundaries, read_boundaries
 from geodata.forms import BoundaryActivateForm, BoundaryUploadForm
 from mapideas import maps, selectors
@@ -41,7 +50,12 @@ def planner(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "geodata/planner.html",
-            {"filter": ideas, "map": None, "query": request.GET.urlencode()},
+            {
+                "filter": ideas,
+                "map": None,
+                "query": request.GET.urlencode(),
+                "export_formats": export_formats.FORMATS.values(),
+            },
             status=400,
         )
     fmap, drawn, truncated = heatmaps.heatmap(ideas.qs)
@@ -56,26 +70,48 @@ def planner(request: HttpRequest) -> HttpResponse:
             "total": ideas.qs.count(),
             "neighborhood_count": active_neighborhoods().count(),
             "query": request.GET.urlencode(),
+            "export_formats": export_formats.FORMATS.values(),
         },
     )
 
 
-def export_layer(request: HttpRequest, layer: str) -> HttpResponse:
-    """`/export/<layer>.geojson`: a streamed FeatureCollection, public fields only."""
+def export_layer(request: HttpRequest, layer: str, extension: str) -> HttpResponse:
+    """`/export/<layer>.<extension>`: the layer in one of export_formats.FORMATS.
+
+    GeoJSON and CSV stream as they are read. The OGR formats are written to a temporary file
+    first (a GeoPackage cannot be streamed while it is written), then sent from that file.
+    """
+    fmt = export_formats.FORMATS.get(extension)
+    if layer not in exports.LAYERS or fmt is None:
+        return HttpResponseNotFound(
+            f"No export /export/{layer}.{extension}. Layers: {', '.join(exports.LAYERS)}; "
+            f"formats: {export_formats.supported()}.\n",
+            content_type="text/plain; charset=utf-8",
+        )
     if layer == "ideas":
         ideas = _filtered_ideas(request)
         if not ideas.is_valid():
             return JsonResponse(ideas.errors, status=400)
-        features = exports.idea_features(ideas.qs)
-    elif layer == "neighborhoods":
-        features = exports.neighborhood_features(active_neighborhoods())
+        rows = exports.idea_rows(ideas.qs)
     else:
-        raise Http404(f"No layer named {layer!r}; layers: {', '.join(exports.LAYERS)}.")
-    response = StreamingHttpResponse(
-        exports.feature_collection(features), content_type="application/geo+json"
-    )
-    stamp = timezone.now().strftime("%Y%m%d")
-    response["Content-Disposition"] = f'attachment; filename="mapideas-{layer}-{stamp}.geojson"'
+        rows = exports.neighborhood_rows(active_neighborhoods())
+    filename = f"mapideas-{layer}-{timezone.now():%Y%m%d}.{fmt.extension}"
+    if fmt.extension == "geojson":
+        response = StreamingHttpResponse(export_formats.geojson_chunks(rows))
+    elif fmt.extension == "csv":
+        response = StreamingHttpResponse(export_formats.csv_chunks(layer, rows))
+    else:
+        directory = Path(tempfile.mkdtemp(prefix="mapideas-export-"))
+        try:
+            written = export_formats.write_ogr(fmt, layer, rows, directory)
+            handle = open(written, "rb")  # noqa: SIM115 - FileResponse closes it when sent
+        finally:
+            # Deleted before the first byte is sent: the open handle keeps the data readable
+            # (POSIX), and nothing is left behind if the client goes away mid-download.
+            shutil.rmtree(directory)
+        response = FileResponse(handle)
+    response["Content-Type"] = fmt.content_type
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 

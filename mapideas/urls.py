@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, re_path
 
 from geodata import views as geodata_views
 from mapideas import api, views
@@ -12,7 +12,12 @@ urlpatterns = [
     path("teams/", views.my_teams, name="my-teams"),
     path("teams/<slug:slug>/", views.team_workspace, name="team-workspace"),
     path("planner/", geodata_views.planner, name="planner"),
-    path("export/<str:layer>.geojson", geodata_views.export_layer, name="export-layer"),
+    # The layer has no dot, the extension may have one (`ideas.shp.zip`).
+    re_path(
+        r"^export/(?P<layer>[^/.]+)\.(?P<extension>[^/]+)$",
+        geodata_views.export_layer,
+        name="export-layer",
+    ),
     path("staff/boundaries/", geodata_views.boundaries, name="boundaries"),
     path("staff/boundaries/commit/", geodata_views.boundaries_commit, name="boundaries-commit"),
     path("staff/boundaries/discard/", geodata_views.boundaries_discard, name="boundaries-discard"),

@@ -1,4 +1,5 @@
-"""manage.py export_layer: the HTTP export's GeoJSON, written whole or not at all."""
+"""manage.py export_layer: the HTTP export, written whole or not at all (GeoJSON here; the
+other formats in test_export_formats.py)."""
 
 import io
 import json
@@ -128,9 +129,9 @@ def test_it_writes_the_neighborhoods_layer(tmp_path, city, ideas):
     assert counts == {"east-side": 1, "enclave": 0, "harbor": 0, "west-side": 1}
 
 
-@pytest.mark.parametrize("name", ["ideas.shp", "ideas.gpkg", "ideas"])
+@pytest.mark.parametrize("name", ["ideas.shp", "ideas.zip", "ideas.xlsx", "ideas", ".gpkg"])
 def test_it_refuses_formats_it_cannot_write_naming_the_supported_ones(tmp_path, city, name):
-    with pytest.raises(CommandError, match=r"\.geojson, \.json"):
+    with pytest.raises(CommandError, match=r"\.geojson, \.gpkg, \.shp\.zip, \.csv, \.fgb, \.kml"):
         export("ideas", str(tmp_path / name))
     assert list(tmp_path.iterdir()) == []
 
@@ -155,17 +156,21 @@ def test_it_refuses_a_missing_directory(tmp_path, city):
         export("ideas", str(tmp_path / "nowhere" / "ideas.geojson"))
 
 
-def test_it_leaves_the_previous_file_untouched_when_the_export_fails(tmp_path, ideas, monkeypatch):
-    path = tmp_path / "ideas.geojson"
+@pytest.mark.parametrize("name", ["ideas.geojson", "ideas.csv", "ideas.gpkg", "ideas.shp.zip"])
+def test_it_leaves_the_previous_file_untouched_when_the_export_fails(
+    tmp_path, ideas, monkeypatch, name
+):
+    path = tmp_path / name
     path.write_text("previous export", encoding="utf-8")
+    real_rows = exports.idea_rows
 
-    def failing_features(queryset):
-        yield '{"type":"Feature"}'
+    def failing_rows(queryset):
+        yield next(real_rows(queryset))
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(exports, "idea_features", failing_features)
+    monkeypatch.setattr(exports, "idea_rows", failing_rows)
     with pytest.raises(RuntimeError, match="database went away"):
         export("ideas", str(path))
 
     assert path.read_text(encoding="utf-8") == "previous export"
-    assert [p.name for p in tmp_path.iterdir()] == ["ideas.geojson"]
+    assert [p.name for p in tmp_path.iterdir()] == [name]

@@ -36,8 +36,9 @@ def test_it_draws_the_heatmap_with_a_local_script_and_links_the_exports(client, 
     assertContains(response, f"[{IN_EAST.y}, {IN_EAST.x}]")
     assertContains(response, f"[{ON_ISLAND.y}, {ON_ISLAND.x}]")
     assertContains(response, "4 pins match across 4 neighborhoods.")
-    assertContains(response, 'href="/export/ideas.geojson"')
-    assertContains(response, 'href="/export/neighborhoods.geojson"')
+    for extension in ("geojson", "gpkg", "shp.zip", "csv", "fgb", "kml"):
+        assertContains(response, f'href="/export/ideas.{extension}"')
+        assertContains(response, f'href="/export/neighborhoods.{extension}"')
 
 
 def test_it_filters_the_heatmap_and_the_pins_export_alike(client, city, planner, ideas):
@@ -48,6 +49,7 @@ def test_it_filters_the_heatmap_and_the_pins_export_alike(client, city, planner,
     assert response.status_code == 200
     assertContains(response, "2 pins match across 4 neighborhoods.")
     assertContains(response, 'href="/export/ideas.geojson?team=east-team&amp;kind=idea"')
+    assertContains(response, 'href="/export/ideas.gpkg?team=east-team&amp;kind=idea"')
     assertNotContains(response, f"[{ON_ISLAND.y}, {ON_ISLAND.x}]")
     # The team filter keeps its value in the form.
     assertContains(response, '<option value="east-team" selected>East Team</option>', html=True)

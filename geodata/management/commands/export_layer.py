@@ -1,35 +1,36 @@
-"""`manage.py export_layer ideas ideas.geojson [filters]`: the HTTP export, written to a file.
+"""`manage.py export_layer ideas ideas.gpkg [filters]`: the HTTP export, written to a file.
 
-The same streamed FeatureCollection as `/export/<layer>.geojson` (geodata.exports) with the same
-filters (mapideas.filters.IdeaFilter), so a file and a download of one query never differ.
+The same rows and formats as `/export/<layer>.<extension>` (geodata.exports, export_formats) with
+the same filters (mapideas.filters.IdeaFilter), so a file and a download of one query never
+differ. The format comes from the file name: .geojson/.json, .gpkg, .shp.zip, .csv, .fgb, .kml.
 """
 
 import os
-import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from geodata import exports
+from geodata import export_formats, exports
 from mapideas import selectors
 from mapideas.filters import IdeaFilter
 from neighborhoods.selectors import active_neighborhoods
 
-SUPPORTED_SUFFIXES = (".geojson", ".json")
 IDEA_FILTERS = ("bbox", "neighborhood", "team", "category", "status", "kind")
 
 
 class Command(BaseCommand):
     help = (
-        "Write a layer (ideas or neighborhoods) to a GeoJSON file (RFC 7946, WGS84), public "
-        "fields only. The file appears complete or not at all."
+        "Write a layer (ideas or neighborhoods) to a file in WGS84, public fields only; the "
+        "format comes from the file name. The file appears complete or not at all."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("layer", choices=exports.LAYERS)
         parser.add_argument(
-            "path", type=Path, help=f"Output file: {' or '.join(SUPPORTED_SUFFIXES)}."
+            "path", type=Path, help=f"Output file: {', '.join(export_formats.SUFFIXES)}."
         )
         parser.add_argument("--bbox", help="minlon,minlat,maxlon,maxlat (ideas only).")
         parser.add_argument("--neighborhood", help="Neighborhood slug (ideas only).")
@@ -40,10 +41,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         path: Path = options["path"]
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        fmt = export_formats.format_for_suffix(path.name)
+        if fmt is None:
             raise CommandError(
-                f"Cannot write {path.name!r}: supported formats are GeoJSON "
-                f"({', '.join(SUPPORTED_SUFFIXES)})."
+                f"Cannot write {path.name!r}: supported formats are "
+                f"{', '.join(export_formats.SUFFIXES)}."
             )
         if path.is_dir():
             raise CommandError(f"{path} is a directory; give a file name.")
@@ -60,18 +62,18 @@ class Command(BaseCommand):
                         for name, messages in idea_filter.errors.items()
                     )
                 )
-            features = exports.idea_features(idea_filter.qs)
+            rows = exports.idea_rows(idea_filter.qs)
         else:
             if filters:
                 raise CommandError(
                     "Filters apply to the ideas layer only; the neighborhoods layer is "
                     "always written whole."
                 )
-            features = exports.neighborhood_features(active_neighborhoods())
+            rows = exports.neighborhood_rows(active_neighborhoods())
 
         count = 0
 
-        def counted(items: Iterator[str]) -> Iterator[str]:
+        def counted(items: Iterator[exports.Row]) -> Iterator[exports.Row]:
             nonlocal count
             for item in items:
                 count += 1
@@ -79,22 +81,29 @@ class Command(BaseCommand):
 
         # Write next to the target and rename at the end: the rename is atomic on one file
         # system, so readers see the old file or the new one, never half of one.
-        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        layer = options["layer"]
+        directory = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
         try:
-            with open(temporary, "x", encoding="utf-8") as out:
-                for piece in exports.feature_collection(counted(features)):
-                    out.write(piece)
-                out.flush()
-                os.fsync(out.fileno())
+            if fmt.driver is None:
+                temporary = directory / path.name
+                chunks = (
+                    export_formats.geojson_chunks(counted(rows))
+                    if fmt.extension == "geojson"
+                    else export_formats.csv_chunks(layer, counted(rows))
+                )
+                # newline="": the csv module writes its own line ends (\r\n, as RFC 4180 asks).
+                with open(temporary, "x", encoding="utf-8", newline="") as out:
+                    for piece in chunks:
+                        out.write(piece)
+            else:
+                temporary = export_formats.write_ogr(fmt, layer, counted(rows), directory)
+            with open(temporary, "rb") as written:
+                os.fsync(written.fileno())
             os.replace(temporary, path)
         except OSError as exc:
-            temporary.unlink(missing_ok=True)
             raise CommandError(f"Cannot write {path}: {exc.strerror or exc}") from exc
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
 
         noun = "feature" if count == 1 else "features"
-        self.stdout.write(
-            self.style.SUCCESS(f"Wrote {count} {noun} ({options['layer']}) to {path}.")
-        )
+        self.stdout.write(self.style.SUCCESS(f"Wrote {count} {noun} ({layer}) to {path}."))
