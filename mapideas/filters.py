@@ -70,10 +70,23 @@ class IdeaFilter(django_filters.FilterSet):
     )
     status = django_filters.ChoiceFilter(choices=Idea.Status.choices)
     kind = django_filters.ChoiceFilter(choices=Idea.Kind.choices)
+    channel = django_filters.ChoiceFilter(choices=Idea.Channel.choices)
+    # ?created_after=YYYY-MM-DD&created_before=YYYY-MM-DD, both days included (whole days in
+    # the site's TIME_ZONE).
+    created = django_filters.DateFromToRangeFilter(field_name="created_at", label="Pinned between")
 
     class Meta:
         model = Idea
-        fields = ["bbox", "neighborhood", "team", "category", "status", "kind"]
+        fields = [
+            "bbox",
+            "neighborhood",
+            "team",
+            "category",
+            "status",
+            "kind",
+            "channel",
+            "created",
+        ]
 
     def filter_neighborhood(self, qs: QuerySet, name: str, value: Neighborhood) -> QuerySet:
         return qs.filter(neighborhood__slug=value.slug)

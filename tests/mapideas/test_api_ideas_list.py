@@ -225,3 +225,37 @@ def test_it_reads_ideas_in_a_constant_number_of_queries(ideas, django_assert_max
         "East Team",
         "Harbor Team",
     }
+
+
+def test_it_filters_by_channel_and_by_days_pinned_both_included(city, category):
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    from mapideas.services import idea_create
+
+    def pin(title, day, channel):
+        idea_create(
+            kind="idea",
+            title=title,
+            category=category,
+            location=IN_EAST,
+            channel=channel,
+            created_at=timezone.make_aware(datetime(2026, 3, day, 23, 30)),
+        )
+
+    pin("March 1", 1, "web")
+    pin("March 2", 2, "paper")
+    pin("March 3", 3, "web")
+
+    def titles(query):
+        response = APIClient().get(f"/api/ideas/?{query}")
+        assert response.status_code == 200
+        return sorted(f["properties"]["title"] for f in response.json()["features"])
+
+    assert titles("created_after=2026-03-02&created_before=2026-03-03") == ["March 2", "March 3"]
+    assert titles("channel=paper") == ["March 2"]
+    assert titles("channel=web&created_before=2026-03-01") == ["March 1"]
+    bad = APIClient().get("/api/ideas/?created_after=yesterday&channel=pigeon")
+    assert bad.status_code == 400
+    assert set(bad.json()) == {"created", "channel"}
