@@ -19,7 +19,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mapideas.models import Idea
-from mapideas.serializers import COORDINATE_PRECISION
+from mapideas.serializers import (
+    COORDINATE_PRECISION,
+    IdeaFeatureSerializer,
+    NeighborhoodFeatureSerializer,
+)
 from neighborhoods.models import Neighborhood
 
 LAYERS = ("ideas", "neighborhoods")
@@ -33,25 +37,11 @@ def _iso(value: datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-# The public properties of each layer, in the API's order: every format writes these and only
-# these (GeoJSON and KML as they are, CSV as columns, the OGR formats as fields).
-IDEA_PROPERTIES = (
-    "id",
-    "kind",
-    "title",
-    "description",
-    "category",
-    "category_name",
-    "status",
-    "channel",
-    "neighborhood",
-    "neighborhood_slug",
-    "team",
-    "team_slug",
-    "created_at",
-    "url",
-)
-NEIGHBORHOOD_PROPERTIES = ("name", "slug", "team", "team_slug", "population", "idea_count")
+# The public properties of each layer, exactly the API's (its serializers are the one list):
+# every format writes these and only these (GeoJSON and KML as they are, CSV as columns, the
+# OGR formats as fields).
+IDEA_PROPERTIES = tuple(IdeaFeatureSerializer.Meta.fields)
+NEIGHBORHOOD_PROPERTIES = tuple(NeighborhoodFeatureSerializer.Meta.fields)
 # The properties that are whole numbers (the others are text), for formats with typed fields.
 INTEGER_PROPERTIES = frozenset({"id", "population", "idea_count"})
 
