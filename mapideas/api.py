@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -47,6 +48,17 @@ class CategoryList(generics.ListAPIView):
         return selectors.categories()
 
 
+@extend_schema_view(
+    get=extend_schema(summary="Ideas in view, as a GeoJSON FeatureCollection, a page at a time"),
+    post=extend_schema(
+        summary="Pin a new idea; it is routed to its neighborhood's team on arrival",
+        request=IdeaInputSerializer,
+        responses={
+            201: IdeaFeatureSerializer,
+            400: OpenApiResponse(description="A field is missing or wrong; the body names it."),
+        },
+    ),
+)
 class IdeaListCreate(generics.ListAPIView):
     """GET: a page of ideas as a FeatureCollection. POST: pin a new idea, routed on arrival."""
 
@@ -90,6 +102,14 @@ class NeighborhoodList(generics.ListAPIView):
         return response
 
 
+@extend_schema(
+    summary="Where a pin would go (neighborhood, team, border hint); nothing is written",
+    parameters=[RouteQuerySerializer],
+    responses={
+        200: RoutePreviewSerializer,
+        400: OpenApiResponse(description="Bad coordinates, or a place outside the city."),
+    },
+)
 class RoutePreviewView(APIView):
     """GET: where a pin at lon/lat (with a category, if chosen) would go; nothing is written.
 

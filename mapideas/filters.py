@@ -7,6 +7,8 @@ import django_filters
 from django import forms
 from django.contrib.gis.geos import LineString, Point, Polygon
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from mapideas.models import Category, Idea
 from neighborhoods.models import Neighborhood, Team
@@ -39,6 +41,7 @@ class BBoxField(forms.CharField):
         return Polygon.from_bbox(numbers)
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class BBoxFilter(django_filters.Filter):
     field_class = BBoxField
 

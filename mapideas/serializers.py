@@ -1,5 +1,6 @@
 """JSON shapes of the public API. GeoJSON per RFC 7946: WGS84, lon,lat, no `crs` member."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
@@ -17,6 +18,28 @@ class CategorySerializer(serializers.ModelSerializer):
         fields = ["slug", "name"]
 
 
+# The OpenAPI schema of a GeoJSON Point in WGS84 (RFC 7946 section 3.1.2).
+GEOJSON_POINT_SCHEMA = {
+    "type": "object",
+    "required": ["type", "coordinates"],
+    "properties": {
+        "type": {"type": "string", "enum": ["Point"]},
+        "coordinates": {
+            "type": "array",
+            "items": {"type": "number"},
+            "minItems": 2,
+            "maxItems": 3,
+            "example": [-87.6298, 41.8781],
+        },
+    },
+}
+
+
+@extend_schema_field(GEOJSON_POINT_SCHEMA)
+class PointField(GeometryField):
+    """A GeoJSON geometry in; the serializer refuses anything but a Point."""
+
+
 class IdeaInputSerializer(serializers.Serializer):
     """What a client may send. Routing, status and team are decided by the server: any such
     fields in the body are ignored."""
@@ -27,7 +50,7 @@ class IdeaInputSerializer(serializers.Serializer):
         max_length=DESCRIPTION_MAX_LENGTH, allow_blank=True, required=False, default=""
     )
     category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all())
-    location = GeometryField()
+    location = PointField()
 
     def validate_location(self, value):
         if value.geom_type != "Point":
