@@ -1,7 +1,10 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from mapideas.models import Category, Idea
+from mapideas.models import Category, Idea, Open311Client
+from mapideas.services import open311_client_create, open311_client_revoke
 from neighborhoods.models import CategoryRule
 from neighborhoods.routing import active_version
 from neighborhoods.selectors import active_neighborhoods
@@ -18,8 +21,19 @@ class IdeaAdmin(admin.ModelAdmin):
     list_display = ["title", "kind", "category", "status", "team", "neighborhood", "created_at"]
     list_filter = ["status", "kind", "category", "team", "channel"]
     search_fields = ["title", "description"]
-    # Routing decides these; the location widget would load OpenLayers from a CDN.
-    readonly_fields = ["neighborhood", "team", "created_at", "updated_at"]
+    # Routing decides these; the location widget would load OpenLayers from a CDN. What an
+    # Open311 client sent about the reporter is shown to staff as it came, never edited.
+    readonly_fields = [
+        "neighborhood",
+        "team",
+        "created_at",
+        "updated_at",
+        "open311_client",
+        "media_url",
+        "contact_email",
+        "contact_name",
+        "contact_phone",
+    ]
     exclude = ["location"]
     raw_id_fields = ["author"]
 
@@ -75,3 +89,73 @@ class CategoryRuleAdmin(admin.ModelAdmin):
     @admin.display(description="Where")
     def where(self, rule: CategoryRule) -> str:
         return ", ".join(rule.slugs) or "city-wide"
+
+
+class Open311ClientForm(forms.ModelForm):
+    class Meta:
+        model = Open311Client
+        fields = ["name"]
+
+    def clean_name(self) -> str:
+        # The model's one-live-key-per-name constraint reads revoked_at, which this form does
+        # not edit, so Django's form validation skips it: check it here, to say it in the form.
+        name = self.cleaned_data["name"].strip()
+        live = Open311Client.objects.filter(name=name, revoked_at__isnull=True)
+        if live.exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("An Open311 client with this name has a live key.")
+        return name
+
+
+@admin.register(Open311Client)
+class Open311ClientAdmin(admin.ModelAdmin):
+    """Staff issue a key per application (shown once, on saving) and revoke it.
+
+    Never deleted: pins keep saying which client sent them. The key itself is never stored,
+    only its SHA-256 and first characters.
+    """
+
+    form = Open311ClientForm
+    list_display = ["name", "key_prefix", "created_at", "created_by", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "key_prefix"]
+    actions = ["revoke"]
+
+    def get_fields(self, request: HttpRequest, obj: Open311Client | None = None) -> list[str]:
+        if obj is None:
+            return ["name"]  # the key is made by open311_client_create on saving
+        return ["name", "key_prefix", "created_at", "created_by", "revoked_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Open311Client | None = None):
+        if obj is None:
+            return []
+        return ["key_prefix", "created_at", "created_by", "revoked_at"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Open311Client | None = None):
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Open311Client, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        issued = open311_client_create(name=obj.name, created_by=request.user)
+        # The admin goes on with `obj` (its log entry, its redirect): make it the new row.
+        obj.pk = issued.client.pk
+        obj.refresh_from_db()
+        self.message_user(
+            request,
+            f"The key for {issued.client.name} is {issued.key} — copy it now: it is shown "
+            "only this once (only its first characters are kept).",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Revoke the selected clients' keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Open311Client]) -> None:
+        revoked = [
+            open311_client_revoke(client=client)
+            for client in queryset.filter(revoked_at__isnull=True)
+        ]
+        self.message_user(
+            request,
+            f"Revoked {len(revoked)} key(s): " + (", ".join(c.name for c in revoked) or "none"),
+            messages.SUCCESS,
+        )

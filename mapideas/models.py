@@ -1,8 +1,10 @@
 """Ideas and issues that citizens pin on the map."""
 
+import hashlib
+
 from django.conf import settings
 from django.contrib.gis.db import models
-from django.core.validators import MaxLengthValidator
+from django.core.validators import MaxLengthValidator, URLValidator
 from django.urls import reverse
 from django.utils import timezone
 
@@ -10,6 +12,11 @@ from neighborhoods.models import Neighborhood, Team
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 5000
+MEDIA_URL_MAX_LENGTH = 2000
+# A link shown to staff and returned by the Open311 API: never javascript:, data: or file:.
+media_url_validator = URLValidator(
+    schemes=["http", "https"], message="Give an http:// or https:// URL."
+)
 
 
 class Category(models.Model):
@@ -81,6 +88,25 @@ class Idea(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # A photo or page about the pin, sent by an Open311 client (public: the Open311 API
+    # returns it).
+    # The database defaults let set-based SQL (bench, bulk imports) insert pins without them.
+    media_url = models.URLField(
+        max_length=MEDIA_URL_MAX_LENGTH,
+        blank=True,
+        default="",
+        db_default="",
+        validators=[media_url_validator],
+    )
+    # Personal data sent by an Open311 client so staff can reach the reporter: never
+    # serialised into public pages, the API, the Open311 API or exports.
+    contact_email = models.EmailField(blank=True, default="", db_default="")
+    contact_name = models.CharField(max_length=200, blank=True, default="", db_default="")
+    contact_phone = models.CharField(max_length=50, blank=True, default="", db_default="")
+    # The Open311 client whose key sent the pin; for staff, never shown publicly.
+    open311_client = models.ForeignKey(
+        "Open311Client", on_delete=models.PROTECT, null=True, blank=True, related_name="ideas"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -109,6 +135,53 @@ class Idea(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("idea-detail", args=[self.pk])
+
+
+class Open311Client(models.Model):
+    """An application allowed to post pins through the Open311 API, with its own key.
+
+    Only the key's SHA-256 is kept (a leaked database leaks no key) and its first characters,
+    so staff can tell keys apart. A key is shown once, when issued; a lost key is revoked and
+    a new client issued. Revoked rather than deleted: pins keep saying which client sent them.
+    """
+
+    PREFIX_LENGTH = 8
+
+    name = models.CharField(max_length=200)
+    key_prefix = models.CharField(max_length=PREFIX_LENGTH, db_index=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name", "-created_at"]
+        verbose_name = "Open311 client"
+        constraints = [
+            # One live key per client name, so `open311_key --revoke NAME` means one key; a
+            # revoked client's name may be issued again.
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="open311_client_active_name",
+                violation_error_message="An Open311 client with this name has a live key.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key_prefix}…{', revoked' if self.revoked_at else ''})"
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        """What is stored of a key: its SHA-256. Keys are 192 random bits, so no salt or slow
+        hash is needed (nothing to guess), and a lookup by hash stays one indexed query."""
+        return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
 
 
 class RoutingEvent(models.Model):

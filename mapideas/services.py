@@ -1,6 +1,9 @@
 """Writes for ideas. Every pin, whatever door it came through, is created by `idea_create`."""
 
 import math
+import re
+import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -8,8 +11,9 @@ from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, Point
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from mapideas.models import Category, Idea, RoutingEvent
+from mapideas.models import TITLE_MAX_LENGTH, Category, Idea, Open311Client, RoutingEvent
 from mapideas.rerouting import RerouteResult, reroute_open_ideas
 from neighborhoods.models import BoundaryVersion, Team
 from neighborhoods.routing import route
@@ -52,8 +56,16 @@ def idea_create(
     channel: str = Idea.Channel.WEB,
     author: AbstractBaseUser | None = None,
     created_at: datetime | None = None,
+    media_url: str = "",
+    contact_email: str = "",
+    contact_name: str = "",
+    contact_phone: str = "",
+    open311_client: Open311Client | None = None,
 ) -> Idea:
-    """Route the pin and store it; a pin that cannot be routed is refused, nothing written."""
+    """Route the pin and store it; a pin that cannot be routed is refused, nothing written.
+
+    The contact fields are personal data (kept for staff, never published).
+    """
     # An empty point (`POINT EMPTY`, or NaNs, which GEOS treats as empty) has no x to read.
     if location.empty:
         raise ValidationError({"location": ["Give a point with a longitude and a latitude."]})
@@ -84,12 +96,17 @@ def idea_create(
         team=routed.team,
         channel=channel,
         author=author if author is not None and author.is_authenticated else None,
+        media_url=media_url.strip(),
+        contact_email=contact_email.strip(),
+        contact_name=contact_name.strip(),
+        contact_phone=contact_phone.strip(),
+        open311_client=open311_client,
     )
     if created_at is not None:
         idea.created_at = created_at
     # The related objects come from the database (routing, the caller's category): checking
     # that they exist would cost a query each for nothing.
-    idea.full_clean(exclude=["category", "neighborhood", "team", "author"])
+    idea.full_clean(exclude=["category", "neighborhood", "team", "author", "open311_client"])
     idea.save()
     if routed.also_in:
         idea.also_in_teams.set(routed.also_in)
@@ -148,3 +165,90 @@ def idea_reassign(
     idea.team = team
     idea.save(update_fields=["team", "updated_at"])
     return event
+
+
+# --- Open311 GeoReport v2 (mapideas/open311/) -------------------------------------------------
+
+
+def title_from_description(description: str, *, fallback: str) -> str:
+    """A pin title for input that has none (Open311 sends only a description).
+
+    The first non-empty line, whitespace collapsed, cut at a word boundary with "…" to fit
+    TITLE_MAX_LENGTH; `fallback` (the category's name) when the description is empty.
+    """
+    first_line = next((line for line in description.splitlines() if line.strip()), "")
+    title = re.sub(r"\s+", " ", first_line).strip() or fallback.strip()
+    if len(title) <= TITLE_MAX_LENGTH:
+        return title
+    cut = title[: TITLE_MAX_LENGTH - 1]
+    # Cut at the last space unless that would throw away most of the line (one long word).
+    if " " in cut[TITLE_MAX_LENGTH // 2 :]:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip() + "…"
+
+
+def open311_request_create(
+    *,
+    client: Open311Client,
+    category: Category,
+    location: Point,
+    description: str = "",
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    phone: str = "",
+    media_url: str = "",
+) -> Idea:
+    """An Open311 service request, pinned like any other: an issue, through the API channel.
+
+    Open311 has no title: it is made from the description (title_from_description).
+    """
+    return idea_create(
+        kind=Idea.Kind.ISSUE,
+        title=title_from_description(description, fallback=category.name),
+        description=description,
+        category=category,
+        location=location,
+        channel=Idea.Channel.API,
+        media_url=media_url,
+        contact_email=email,
+        contact_name=" ".join(part.strip() for part in (first_name, last_name) if part.strip()),
+        contact_phone=phone,
+        open311_client=client,
+    )
+
+
+@dataclass(frozen=True)
+class IssuedOpen311Key:
+    client: Open311Client
+    # The only time the key exists in clear: show it once, store it nowhere.
+    key: str
+
+
+def open311_client_create(
+    *, name: str, created_by: AbstractBaseUser | None = None
+) -> IssuedOpen311Key:
+    """Issue a key to a new Open311 client. Refused if a client of that name has a live key."""
+    # Hex, so a key never starts with "-" (a command-line option) nor needs URL-escaping.
+    key = secrets.token_hex(24)
+    client = Open311Client(
+        name=name.strip(),
+        key_prefix=key[: Open311Client.PREFIX_LENGTH],
+        key_hash=Open311Client.hash_key(key),
+        created_by=created_by if created_by is not None and created_by.is_authenticated else None,
+    )
+    # Checks the name and the one-live-key-per-name constraint; a concurrent twin still
+    # meets the database's unique index.
+    client.full_clean(exclude=["created_by"])
+    client.save()
+    return IssuedOpen311Key(client=client, key=key)
+
+
+@transaction.atomic
+def open311_client_revoke(*, client: Open311Client) -> Open311Client:
+    """Revoke the client's key at once; revoking twice keeps the first time."""
+    Open311Client.objects.filter(pk=client.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    client.refresh_from_db(fields=["revoked_at"])
+    return client

@@ -195,6 +195,21 @@ MAPIDEAS_MAX_PAGE_SIZE = env_int("MAPIDEAS_MAX_PAGE_SIZE", 1000)
 # The most points the planner heatmap draws in the browser (newest first).
 MAPIDEAS_HEATMAP_MAX_POINTS = env_int("MAPIDEAS_HEATMAP_MAX_POINTS", 50000)
 
+# --- Open311 GeoReport v2 (mapideas/open311/) -------------------------------------------------
+
+
+def _open311_jurisdiction() -> str:
+    jurisdiction = env_str("MAPIDEAS_OPEN311_JURISDICTION", "mapideas").strip()
+    if not jurisdiction:
+        raise ImproperlyConfigured("MAPIDEAS_OPEN311_JURISDICTION must not be empty")
+    return jurisdiction
+
+
+# The one jurisdiction this endpoint serves: a request naming another one gets a 404.
+MAPIDEAS_OPEN311_JURISDICTION = _open311_jurisdiction()
+# Who client developers write to, for a key or help: discovery.json's `contact`.
+MAPIDEAS_OPEN311_CONTACT = env_str("MAPIDEAS_OPEN311_CONTACT", "").strip()
+
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from geodata import views as geodata_views
@@ -31,6 +31,7 @@ urlpatterns = [
     path("api/ideas/", api.IdeaListCreate.as_view(), name="api-ideas"),
     path("api/neighborhoods/", api.NeighborhoodList.as_view(), name="api-neighborhoods"),
     path("api/route/", api.RoutePreviewView.as_view(), name="api-route"),
+    path("open311/v2/", include("mapideas.open311.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

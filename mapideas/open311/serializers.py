@@ -1,0 +1,384 @@
+"""What Open311 clients send and get back. Field names are the spec's, not ours.
+
+Nothing here reads or writes the pin's contact fields except the POST input: no output
+serializer has an email, a name or a phone.
+"""
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from mapideas.models import (
+    DESCRIPTION_MAX_LENGTH,
+    MEDIA_URL_MAX_LENGTH,
+    Category,
+    Idea,
+    media_url_validator,
+)
+from mapideas.serializers import COORDINATE_PRECISION
+
+# The spec's defaults and limits for GET requests ("Response Volume").
+MAX_SPAN = timedelta(days=90)
+MAX_REQUESTS = 1000
+# Ids beyond a 64-bit integer are no pin's (and would overflow the database's bigint).
+MAX_ID = 2**63 - 1
+
+
+def open311_status(idea: Idea) -> str:
+    """Open311 knows "open" and "closed": our open statuses are the ones boundary changes
+    still move (Idea.OPEN_STATUSES); done, declined and duplicate are closed."""
+    return "open" if idea.is_open else "closed"
+
+
+def comma_list(value: str) -> list[str]:
+    """`a,b, c` (the spec's "comma delimited"), empty items dropped."""
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _encodable(value: str) -> bool:
+    # A JSON body may carry a lone surrogate ("\ud800"), which no database can store.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class W3CDateTimeField(serializers.DateTimeField):
+    """A date-time as the spec writes it: W3C/ISO 8601 to the second, with its zone
+    (Z for UTC)."""
+
+    def to_representation(self, value):
+        text = timezone.localtime(value).replace(microsecond=0).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+# --- Errors ---------------------------------------------------------------------------------
+
+
+# Every response with a 4xx status is a list of these (OpenAPI schema: drf-spectacular wraps
+# only 2xx responses in arrays, so the list is spelt out).
+ERRORS_SCHEMA = {
+    "type": "array",
+    "minItems": 1,
+    "items": {
+        "type": "object",
+        "required": ["code", "description"],
+        "properties": {
+            "code": {"type": "integer", "description": "The HTTP status: 400, 403, 404…"},
+            "description": {
+                "type": "string",
+                "description": "The field at fault and why: `field: reason`.",
+            },
+        },
+    },
+}
+
+
+# --- Discovery ------------------------------------------------------------------------------
+
+
+class EndpointSerializer(serializers.Serializer):
+    specification = serializers.CharField()
+    url = serializers.CharField()
+    changeset = serializers.CharField()
+    type = serializers.ChoiceField(choices=["production", "test"])
+    formats = serializers.ListField(child=serializers.CharField())
+
+
+class DiscoverySerializer(serializers.Serializer):
+    changeset = serializers.CharField()
+    contact = serializers.CharField(allow_null=True)
+    key_service = serializers.CharField(allow_null=True)
+    endpoints = EndpointSerializer(many=True)
+
+
+# --- Services -------------------------------------------------------------------------------
+
+
+class ServiceSerializer(serializers.Serializer):
+    """A category as an Open311 service: service_code is the category's slug."""
+
+    service_code = serializers.CharField(source="slug")
+    service_name = serializers.CharField(source="name")
+    description = serializers.SerializerMethodField()
+    metadata = serializers.SerializerMethodField()
+    type = serializers.SerializerMethodField()
+    keywords = serializers.SerializerMethodField()
+    group = serializers.SerializerMethodField()
+
+    def get_description(self, category: Category) -> str | None:
+        return None  # categories have a name only
+
+    def get_metadata(self, category: Category) -> bool:
+        return False  # no extra attributes: lat/long and a description are all we ask
+
+    def get_type(self, category: Category) -> str:
+        return "realtime"  # the POST answers with the new pin's id at once
+
+    def get_keywords(self, category: Category) -> str | None:
+        return None
+
+    def get_group(self, category: Category) -> str | None:
+        return None
+
+
+class AttributeValueSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+
+
+class AttributeSerializer(serializers.Serializer):
+    """The spec's attribute; we define none (documented so clients know the shape)."""
+
+    variable = serializers.BooleanField()
+    code = serializers.CharField()
+    datatype = serializers.CharField()
+    required = serializers.BooleanField()
+    datatype_description = serializers.CharField(allow_null=True)
+    order = serializers.IntegerField()
+    description = serializers.CharField()
+    values = AttributeValueSerializer(many=True)
+
+
+class ServiceDefinitionSerializer(serializers.Serializer):
+    service_code = serializers.CharField(source="slug")
+    attributes = serializers.SerializerMethodField()
+
+    @extend_schema_field(AttributeSerializer(many=True))
+    def get_attributes(self, category: Category) -> list:
+        return []  # no service asks for more than the spec's own fields
+
+
+# --- Service requests out -------------------------------------------------------------------
+
+
+class ServiceRequestSerializer(serializers.Serializer):
+    """A pin as an Open311 service request: public fields only, never the contact fields."""
+
+    service_request_id = serializers.IntegerField(source="pk")
+    status = serializers.SerializerMethodField(help_text="open or closed")
+    status_notes = serializers.CharField(
+        source="get_status_display", help_text="Our finer status: New, In progress, Declined…"
+    )
+    service_name = serializers.CharField(source="category.name")
+    service_code = serializers.CharField(source="category.slug")
+    description = serializers.CharField()
+    agency_responsible = serializers.CharField(source="team.name", help_text="The district team")
+    service_notice = serializers.SerializerMethodField()
+    requested_datetime = W3CDateTimeField(source="created_at")
+    updated_datetime = W3CDateTimeField(source="updated_at")
+    expected_datetime = serializers.SerializerMethodField()
+    address = serializers.SerializerMethodField()
+    address_id = serializers.SerializerMethodField()
+    zipcode = serializers.SerializerMethodField()
+    lat = serializers.SerializerMethodField()
+    long = serializers.SerializerMethodField()
+    media_url = serializers.SerializerMethodField()
+
+    def get_status(self, idea: Idea) -> str:
+        return open311_status(idea)
+
+    def get_service_notice(self, idea: Idea) -> str:
+        return service_notice(idea)
+
+    def get_expected_datetime(self, idea: Idea) -> str | None:
+        return None  # no service levels yet
+
+    def get_address(self, idea: Idea) -> str | None:
+        return None  # no geocoder: pins are points, not addresses
+
+    def get_address_id(self, idea: Idea) -> str | None:
+        return None
+
+    def get_zipcode(self, idea: Idea) -> str | None:
+        return None
+
+    def get_lat(self, idea: Idea) -> float:
+        return round(idea.location.y, COORDINATE_PRECISION)
+
+    def get_long(self, idea: Idea) -> float:
+        return round(idea.location.x, COORDINATE_PRECISION)
+
+    def get_media_url(self, idea: Idea) -> str | None:
+        return idea.media_url or None
+
+
+def service_notice(idea: Idea) -> str:
+    where = f" for {idea.neighborhood.name}" if idea.neighborhood_id else ""
+    return f"Sent to {idea.team.name}{where}."
+
+
+class ServiceRequestCreatedSerializer(serializers.Serializer):
+    service_request_id = serializers.IntegerField(source="pk")
+    service_notice = serializers.SerializerMethodField()
+    account_id = serializers.SerializerMethodField()
+
+    def get_service_notice(self, idea: Idea) -> str:
+        return service_notice(idea)
+
+    def get_account_id(self, idea: Idea) -> str | None:
+        return None  # no citizen accounts through Open311
+
+
+# --- Queries and the POST body in -----------------------------------------------------------
+
+
+class JurisdictionQuerySerializer(serializers.Serializer):
+    jurisdiction_id = serializers.CharField(
+        required=False,
+        help_text="Optional: this endpoint serves one jurisdiction (see discovery); "
+        "another one is a 404.",
+    )
+
+
+class RequestsQuerySerializer(JurisdictionQuerySerializer):
+    """GET requests.{format}'s query. Repeated parameters are joined by commas first."""
+
+    service_request_id = serializers.CharField(
+        required=False,
+        max_length=30_000,
+        help_text="Comma-separated ids; overrides every other filter.",
+    )
+    service_code = serializers.CharField(
+        required=False, max_length=10_000, help_text="Comma-separated service codes."
+    )
+    start_date = serializers.DateTimeField(
+        required=False, help_text="W3C date-time, e.g. 2026-01-01T00:00:00Z (inclusive)."
+    )
+    end_date = serializers.DateTimeField(
+        required=False, help_text="W3C date-time (inclusive); at most 90 days after start_date."
+    )
+    status = serializers.CharField(
+        required=False, max_length=100, help_text="Comma-separated: open, closed."
+    )
+
+    def validate_service_request_id(self, value: str) -> list[int]:
+        ids = []
+        for item in comma_list(value):
+            if not item.isascii() or not item.isdigit() or not 0 < int(item) <= MAX_ID:
+                raise serializers.ValidationError(
+                    f"{item!r} is not a service request id (a positive whole number)."
+                )
+            ids.append(int(item))
+        if len(ids) > MAX_REQUESTS:
+            raise serializers.ValidationError(f"Ask for at most {MAX_REQUESTS} ids at once.")
+        return ids
+
+    def validate_service_code(self, value: str) -> list[str]:
+        return comma_list(value)
+
+    def validate_status(self, value: str) -> list[str]:
+        statuses = comma_list(value)
+        unknown = [s for s in statuses if s not in ("open", "closed")]
+        if unknown:
+            raise serializers.ValidationError(
+                f"{unknown[0]!r} is not a status: use open or closed (or both, comma-separated)."
+            )
+        return statuses
+
+    def validate(self, attrs: dict) -> dict:
+        """The spec's window: 90 days at most, the last 90 days by default."""
+        start, end = attrs.get("start_date"), attrs.get("end_date")
+        try:
+            if start is None and end is None:
+                end = timezone.now()
+                start = end - MAX_SPAN
+            elif start is None:
+                start = end - MAX_SPAN
+            elif end is None:
+                end = start + MAX_SPAN
+        except OverflowError:
+            # Within 90 days of year 1 or 9999: the window runs to the end of the calendar.
+            start = start or datetime.min.replace(tzinfo=UTC)
+            end = end or datetime.max.replace(tzinfo=UTC)
+        if end < start:
+            raise serializers.ValidationError({"end_date": ["end_date is before start_date."]})
+        if end - start > MAX_SPAN:
+            raise serializers.ValidationError(
+                {"end_date": ["From start_date to end_date is at most 90 days (the spec's limit)."]}
+            )
+        attrs["start_date"], attrs["end_date"] = start, end
+        return attrs
+
+
+class ServiceRequestInputSerializer(serializers.Serializer):
+    """POST requests.{format}'s form (application/x-www-form-urlencoded, or JSON).
+
+    `email`, `first_name`, `last_name` and `phone` are kept for staff only and never returned.
+    `device_id`, `account_id` and `attribute[…]` are accepted and ignored.
+    """
+
+    api_key = serializers.CharField(help_text="The key staff issued to your application.")
+    jurisdiction_id = serializers.CharField(required=False, allow_blank=True)
+    service_code = serializers.CharField(
+        max_length=100, help_text="A service_code from services.{format}."
+    )
+    lat = serializers.FloatField(
+        min_value=-90, max_value=90, required=False, allow_null=True, help_text="WGS84"
+    )
+    long = serializers.FloatField(
+        min_value=-180, max_value=180, required=False, allow_null=True, help_text="WGS84"
+    )
+    address_string = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=1000,
+        help_text="Not enough alone: there is no geocoder yet, so lat and long are required.",
+    )
+    address_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    device_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    account_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    first_name = serializers.CharField(required=False, allow_blank=True, max_length=99)
+    last_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=50)
+    description = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=DESCRIPTION_MAX_LENGTH,
+        trim_whitespace=True,
+        help_text="The first line becomes the pin's title.",
+    )
+    media_url = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=MEDIA_URL_MAX_LENGTH,
+        validators=[media_url_validator],
+        help_text="An http(s) URL of a photo or page.",
+    )
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            bad = {
+                name: ["Send text that is valid UTF-8."]
+                for name in self.fields
+                if isinstance(data.get(name), str) and not _encodable(data.get(name))
+            }
+            if bad:
+                raise serializers.ValidationError(bad)
+        return super().to_internal_value(data)
+
+    def validate(self, attrs: dict) -> dict:
+        lat, lon = attrs.get("lat"), attrs.get("long")
+        if lat is None and lon is None:
+            if attrs.get("address_string") or attrs.get("address_id"):
+                raise serializers.ValidationError(
+                    {
+                        "lat": [
+                            "lat and long are required: this server has no geocoder yet, so an "
+                            "address_string or address_id alone cannot be placed on the map."
+                        ]
+                    }
+                )
+            raise serializers.ValidationError(
+                {"lat": ["lat and long are required (WGS84 degrees)."]}
+            )
+        if lat is None:
+            raise serializers.ValidationError({"lat": ["Send lat with long."]})
+        if lon is None:
+            raise serializers.ValidationError({"long": ["Send long with lat."]})
+        return attrs
