@@ -5,7 +5,7 @@ One FilterSet, so `/api/ideas/?team=x` and `/export/ideas.geojson?team=x` always
 
 import django_filters
 from django import forms
-from django.contrib.gis.geos import LineString, Point, Polygon
+from django.contrib.gis.geos import GEOSGeometry, LineString, Point, Polygon
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -41,6 +41,23 @@ class BBoxField(forms.CharField):
         return Polygon.from_bbox(numbers)
 
 
+def bbox_geometry(box: Polygon) -> GEOSGeometry:
+    """The geometry to intersect with for a cleaned bbox (BBoxField), in WGS84.
+
+    A bbox with no area (one point, or a line) is valid RFC 7946, but as a polygon it is
+    invalid and PostGIS and SpatiaLite disagree on what it intersects: query the point or line
+    it really is.
+    """
+    min_lon, min_lat, max_lon, max_lat = box.extent
+    geometry: GEOSGeometry = box
+    if (min_lon, min_lat) == (max_lon, max_lat):
+        geometry = Point(min_lon, min_lat)
+    elif min_lon == max_lon or min_lat == max_lat:
+        geometry = LineString((min_lon, min_lat), (max_lon, max_lat))
+    geometry.srid = 4326
+    return geometry
+
+
 @extend_schema_field(OpenApiTypes.STR)
 class BBoxFilter(django_filters.Filter):
     field_class = BBoxField
@@ -48,17 +65,7 @@ class BBoxFilter(django_filters.Filter):
     def filter(self, qs: QuerySet, value: Polygon | None) -> QuerySet:
         if value is None:
             return qs
-        min_lon, min_lat, max_lon, max_lat = value.extent
-        if min_lon == max_lon or min_lat == max_lat:
-            # A bbox with no area (one point, or a line) is valid RFC 7946, but as a polygon it
-            # is invalid and PostGIS and SpatiaLite disagree on what it intersects: query the
-            # point or line it really is.
-            if (min_lon, min_lat) == (max_lon, max_lat):
-                value = Point(min_lon, min_lat)
-            else:
-                value = LineString((min_lon, min_lat), (max_lon, max_lat))
-        value.srid = 4326
-        return qs.filter(location__intersects=value)
+        return qs.filter(location__intersects=bbox_geometry(value))
 
 
 class IdeaFilter(django_filters.FilterSet):

@@ -63,13 +63,17 @@ def new_map(*, bounds: tuple[float, float, float, float] | None = None) -> foliu
     return fmap
 
 
-def extent(neighborhoods: QuerySet[Neighborhood]) -> tuple[float, float, float, float] | None:
-    """The bounding box of the given neighborhoods, or None when there are none.
+def extent(
+    neighborhoods: QuerySet, *, field: str = "geometry"
+) -> tuple[float, float, float, float] | None:
+    """The bounding box of the given neighborhoods (or of any rows' `field`), or None when
+    there are none.
 
     Computed by the database (Extent aggregate, PostGIS and SpatiaLite alike): the page then
-    reads the polygons once, to draw them, not a second time to measure them.
+    reads the polygons once, to draw them, not a second time to measure them. The OGC API's
+    collection extents (geodata.ogc_collections) come from here too.
     """
-    box = neighborhoods.aggregate(box=Extent("geometry"))["box"]
+    box = neighborhoods.order_by().aggregate(box=Extent(field))["box"]
     return tuple(box) if box else None
 
 
