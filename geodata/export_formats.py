@@ -1,9 +1,9 @@
 """The export formats: GeoJSON and CSV streamed as text, the OGR formats written by pyogrio.
 
-Every format is written from the same rows (geodata.exports: `idea_rows`, `neighborhood_rows`),
-so the properties are defined once and no format can carry a field the others do not (and no
-personal data: the rows hold public fields only). Coordinates are WGS84 (EPSG:4326) with the
-database's 6 decimals everywhere.
+Every format is written from the same rows (geodata.exports: `idea_rows`, `neighborhood_rows`,
+`engagement_rows`), so the properties are defined once and no format can carry a field the
+others do not (and no personal data: the rows hold public fields only). Coordinates are WGS84
+(EPSG:4326) with the database's 6 decimals everywhere.
 
 The OGR formats (GeoPackage, Shapefile, FlatGeobuf, KML) are written to a file chunk by chunk:
 the first chunk creates the layer and each further one is appended (pyogrio `append=True`), so
@@ -29,14 +29,7 @@ import pyogrio.raw
 import shapely
 
 from geodata import exports
-from geodata.exports import (
-    IDEA_PROPERTIES,
-    INTEGER_PROPERTIES,
-    NEIGHBORHOOD_PROPERTIES,
-    Row,
-    feature_collection,
-    features,
-)
+from geodata.exports import LAYER_SPECS, Row, feature_collection, features
 from mapideas.serializers import COORDINATE_PRECISION
 
 
@@ -62,8 +55,8 @@ FORMATS = {
 # File names export_layer accepts, and the format each one means.
 SUFFIXES = {f".{extension}": extension for extension in FORMATS} | {".json": "geojson"}
 
-PROPERTIES = {"ideas": IDEA_PROPERTIES, "neighborhoods": NEIGHBORHOOD_PROPERTIES}
-GEOMETRY_TYPES = {"ideas": "Point", "neighborhoods": "MultiPolygon"}
+PROPERTIES = {name: spec.properties for name, spec in LAYER_SPECS.items()}
+GEOMETRY_TYPES = {name: spec.geometry_type for name, spec in LAYER_SPECS.items()}
 # Drivers whose appends are slow and grow with the file: written via a GeoPackage (see above).
 VIA_GEOPACKAGE = frozenset({"FlatGeobuf", "KML"})
 
@@ -74,6 +67,12 @@ SHAPEFILE_FIELDS = {
     "category_name": "cat_name",
     "neighborhood": "nbhd",
     "neighborhood_slug": "nbhd_slug",
+    # The engagement layers (geodata.engagement).
+    "offline_count": "offl_count",
+    "offline_share": "offl_share",
+    "count_current": "cnt_curr",
+    "count_previous": "cnt_prev",
+    "significance": "signif",
 }
 
 # A spreadsheet runs a cell that starts with one of these as a formula ("CSV injection"): a
@@ -122,7 +121,7 @@ def csv_chunks(layer: str, rows: Iterable[Row]) -> Iterator[str]:
     the geometry as `wkt` (both layers).
     """
     writer = csv.writer(_Line())
-    points = layer == "ideas"
+    points = GEOMETRY_TYPES[layer] == "Point"
     header = [*PROPERTIES[layer], *(("longitude", "latitude") if points else ()), "wkt"]
     yield "\ufeff" + writer.writerow(header)
     for row in rows:
@@ -138,13 +137,18 @@ def csv_chunks(layer: str, rows: Iterable[Row]) -> Iterator[str]:
 # --- OGR formats, written to a file by pyogrio -------------------------------------------------
 
 
-def _columns(names: tuple[str, ...], chunk: list[Row]) -> tuple[list[np.ndarray], list]:
+def _columns(layer: str, chunk: list[Row]) -> tuple[list[np.ndarray], list]:
+    spec = LAYER_SPECS[layer]
     data, masks = [], []
-    for name in names:
+    for name in spec.properties:
         values = [row.properties[name] for row in chunk]
         missing = np.array([v is None for v in values], dtype=bool)
-        if name in INTEGER_PROPERTIES:
+        if name in spec.integers:
             data.append(np.array([0 if v is None else v for v in values], dtype=np.int64))
+        elif name in spec.floats:
+            data.append(np.array([np.nan if v is None else v for v in values], dtype=np.float64))
+        elif name in spec.booleans:
+            data.append(np.array([bool(v) for v in values], dtype=bool))
         else:
             data.append(np.array(values, dtype=object))
         masks.append(missing if missing.any() else None)
@@ -163,13 +167,15 @@ def write_ogr(fmt: Format, layer: str, rows: Iterable[Row], directory: Path) -> 
         fields = [SHAPEFILE_FIELDS.get(name, name) for name in names]
         options["encoding"] = "UTF-8"  # written to the .cpg, so GIS read accents right
     target = directory / f"{layer}.{fmt.extension.removesuffix('.zip')}"
+    # Inside the file: KML (XML) refuses "-" in a layer name, so every format gets "_".
+    layer_name = layer.replace("-", "_")
     if fmt.driver in VIA_GEOPACKAGE:
         staging = write_ogr(FORMATS["gpkg"], layer, rows, directory)
         with pyogrio.raw.open_arrow(staging, batch_size=exports.CHUNK_SIZE) as (meta, stream):
             pyogrio.raw.write_arrow(
                 stream,
                 target,
-                layer=layer,
+                layer=layer_name,
                 driver=fmt.driver,
                 geometry_name=meta["geometry_name"],
                 geometry_type=GEOMETRY_TYPES[layer],
@@ -184,7 +190,7 @@ def write_ogr(fmt: Format, layer: str, rows: Iterable[Row], directory: Path) -> 
         if not chunk and not first:
             break
         # An empty layer still gets its file: the first write creates the fields.
-        data, masks = _columns(names, chunk)
+        data, masks = _columns(layer, chunk)
         geometry = shapely.to_wkb(shapely.from_geojson([row.geometry for row in chunk]))
         pyogrio.raw.write(
             target,
@@ -192,7 +198,7 @@ def write_ogr(fmt: Format, layer: str, rows: Iterable[Row], directory: Path) -> 
             data,
             fields,
             field_mask=masks if any(m is not None for m in masks) else None,
-            layer=layer,
+            layer=layer_name,
             driver=fmt.driver,
             geometry_type=GEOMETRY_TYPES[layer],
             crs="EPSG:4326",

@@ -10,7 +10,7 @@ email, name or IP ever reaches a layer.
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Value
@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
+from geodata import engagement
 from mapideas.models import Idea
 from mapideas.serializers import (
     COORDINATE_PRECISION,
@@ -26,14 +27,14 @@ from mapideas.serializers import (
 )
 from neighborhoods.models import Neighborhood
 
-LAYERS = ("ideas", "neighborhoods")
 CHUNK_SIZE = 2000
 
 
-def _iso(value: datetime) -> str:
+def _iso(value: datetime, zone: tzinfo | None = None) -> str:
     # The same form as the API: DRF writes times in the current time zone (settings.TIME_ZONE),
-    # with UTC as "Z"; the database hands back UTC, so convert first.
-    text = timezone.localtime(value).isoformat()
+    # with UTC as "Z"; the database hands back UTC, so convert first. A long export passes the
+    # zone it looked up once: looking it up per row costs more than the formatting.
+    text = value.astimezone(zone or timezone.get_current_timezone()).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
@@ -44,6 +45,38 @@ IDEA_PROPERTIES = tuple(IdeaFeatureSerializer.Meta.fields)
 NEIGHBORHOOD_PROPERTIES = tuple(NeighborhoodFeatureSerializer.Meta.fields)
 # The properties that are whole numbers (the others are text), for formats with typed fields.
 INTEGER_PROPERTIES = frozenset({"id", "population", "idea_count"})
+
+
+@dataclass(frozen=True)
+class Layer:
+    """What a layer's features carry: every format writes these properties and no others."""
+
+    properties: tuple[str, ...]
+    geometry_type: str  # every feature's, as OGR names it
+    integers: frozenset[str]  # typed fields for the OGR formats; the rest is text
+    floats: frozenset[str] = frozenset()
+    booleans: frozenset[str] = frozenset()
+    # Computed from the pins with the engagement parameters (geodata.engagement), not a table.
+    engagement: bool = False
+
+
+LAYER_SPECS: dict[str, Layer] = {
+    "ideas": Layer(IDEA_PROPERTIES, "Point", INTEGER_PROPERTIES & set(IDEA_PROPERTIES)),
+    "neighborhoods": Layer(
+        NEIGHBORHOOD_PROPERTIES, "MultiPolygon", INTEGER_PROPERTIES & set(NEIGHBORHOOD_PROPERTIES)
+    ),
+} | {
+    name: Layer(
+        fields.names,
+        engagement.LAYER_GEOMETRY_TYPES[name],
+        fields.integers,
+        fields.floats,
+        fields.booleans,
+        engagement=True,
+    )
+    for name, fields in engagement.LAYER_FIELDS.items()
+}
+LAYERS = tuple(LAYER_SPECS)
 
 
 @dataclass(frozen=True)
@@ -58,6 +91,7 @@ class Row:
 def idea_rows(ideas: QuerySet[Idea]) -> Iterator[Row]:
     """One Row per idea, newest first; the properties match the API's Feature."""
     url_prefix = reverse("idea-detail", args=[0])[: -len("0/")]
+    zone = timezone.get_current_timezone()
     rows = (
         ideas.order_by("-created_at", "-id")
         .annotate(
@@ -87,7 +121,7 @@ def idea_rows(ideas: QuerySet[Idea]) -> Iterator[Row]:
         )
     )
     for row in rows.iterator(chunk_size=CHUNK_SIZE):
-        values = (*row[:12], _iso(row[12]), f"{url_prefix}{row[0]}/")
+        values = (*row[:12], _iso(row[12], zone), f"{url_prefix}{row[0]}/")
         yield Row(row[0], dict(zip(IDEA_PROPERTIES, values, strict=True)), row[13])
 
 
@@ -118,12 +152,27 @@ def neighborhood_rows(neighborhoods: QuerySet[Neighborhood]) -> Iterator[Row]:
         yield Row(row[1], dict(zip(NEIGHBORHOOD_PROPERTIES, row[:6], strict=True)), row[6])
 
 
+# One encoder for every row (json.dumps would build one per call); compact, UTF-8 as is.
+_PROPERTIES_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def engagement_rows(layer: engagement.EngagementLayer) -> Iterator[Row]:
+    """One Row per feature of a computed engagement layer (neighborhoods, hexagons...)."""
+    geometries = layer.frame["geojson"].tolist()
+    for (feature_id, properties), geometry in zip(
+        engagement.plain_properties(layer), geometries, strict=True
+    ):
+        yield Row(feature_id, properties, geometry)
+
+
 def features(rows: Iterator[Row]) -> Iterator[str]:
     """One GeoJSON Feature string per row."""
+    encode = _PROPERTIES_JSON.encode
     for row in rows:
+        feature_id = row.id if isinstance(row.id, int) else encode(row.id)
         yield (
-            f'{{"type":"Feature","id":{json.dumps(row.id)},"geometry":{row.geometry},'
-            f'"properties":{json.dumps(row.properties, ensure_ascii=False)}}}'
+            f'{{"type":"Feature","id":{feature_id},"geometry":{row.geometry},'
+            f'"properties":{encode(row.properties)}}}'
         )
 
 

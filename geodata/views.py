@@ -22,8 +22,9 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from rest_framework.exceptions import ValidationError as BadParameters
 
-from geodata import export_formats, exports, heatmaps, uploads
+from geodata import engagement, engagement_api, export_formats, exports, heatmaps, uploads
 from geodata.boundaries import BoundaryFileError, BoundaryImport, import_boundaries, read_boundaries
 from geodata.forms import BoundaryActivateForm, BoundaryUploadForm
 from mapideas import maps, selectors
@@ -93,6 +94,13 @@ def export_layer(request: HttpRequest, layer: str, extension: str) -> HttpRespon
         if not ideas.is_valid():
             return JsonResponse(ideas.errors, status=400)
         rows = exports.idea_rows(ideas.qs)
+    elif exports.LAYER_SPECS[layer].engagement:
+        # Same parameters as /api/engagement/...; computed before the response starts.
+        try:
+            selection, options = engagement_api.parse_query(layer, request.GET)
+        except BadParameters as exc:
+            return JsonResponse(exc.detail, status=400)
+        rows = exports.engagement_rows(engagement.engagement_layer(layer, selection, options))
     else:
         rows = exports.neighborhood_rows(active_neighborhoods())
     filename = f"mapideas-{layer}-{timezone.now():%Y%m%d}.{fmt.extension}"

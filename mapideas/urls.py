@@ -31,6 +31,7 @@ urlpatterns = [
     path("api/ideas/", api.IdeaListCreate.as_view(), name="api-ideas"),
     path("api/neighborhoods/", api.NeighborhoodList.as_view(), name="api-neighborhoods"),
     path("api/route/", api.RoutePreviewView.as_view(), name="api-route"),
+    path("api/engagement/", include("geodata.engagement_urls")),
     path("open311/v2/", include("mapideas.open311.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

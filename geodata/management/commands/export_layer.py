@@ -3,6 +3,8 @@
 The same rows and formats as `/export/<layer>.<extension>` (geodata.exports, export_formats) with
 the same filters (mapideas.filters.IdeaFilter), so a file and a download of one query never
 differ. The format comes from the file name: .geojson/.json, .gpkg, .shp.zip, .csv, .fgb, .kml.
+The engagement layers (engagement-neighborhoods, engagement-hexagons, coldspots, outreach) take
+the parameters of /api/engagement/... (geodata.engagement_api.parse_query).
 """
 
 import os
@@ -12,19 +14,34 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from rest_framework.exceptions import ValidationError
 
-from geodata import export_formats, exports
+from geodata import engagement, engagement_api, export_formats, exports
 from mapideas import selectors
 from mapideas.filters import IdeaFilter
 from neighborhoods.selectors import active_neighborhoods
 
-IDEA_FILTERS = ("bbox", "neighborhood", "team", "category", "status", "kind")
+IDEA_FILTERS = (
+    "bbox",
+    "neighborhood",
+    "team",
+    "category",
+    "status",
+    "kind",
+    "channel",
+    "created_after",
+    "created_before",
+)
+# The engagement layers take the city-wide filters and their own parameters (the API's).
+ENGAGEMENT_FILTERS = engagement_api.FILTER_PARAMS
+ENGAGEMENT_OPTIONS = ("thin_below", "trend_days", "resolution", "weights", "alpha", "limit")
 
 
 class Command(BaseCommand):
     help = (
-        "Write a layer (ideas or neighborhoods) to a file in WGS84, public fields only; the "
-        "format comes from the file name. The file appears complete or not at all."
+        "Write a layer (ideas, neighborhoods or an engagement layer) to a file in WGS84, "
+        "public fields only; the format comes from the file name. The file appears complete "
+        "or not at all."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -38,6 +55,18 @@ class Command(BaseCommand):
         parser.add_argument("--category", help="Category slug (ideas only).")
         parser.add_argument("--status", help="Status, e.g. new or planned (ideas only).")
         parser.add_argument("--kind", help="idea or issue (ideas only).")
+        parser.add_argument("--channel", help="web, api, paper, event...")
+        parser.add_argument("--created-after", help="First day, YYYY-MM-DD (included).")
+        parser.add_argument("--created-before", help="Last day, YYYY-MM-DD (included).")
+        engagement_only = "engagement layers only"
+        parser.add_argument(
+            "--thin-below", help=f"Thin below this ratio to the city rate ({engagement_only})."
+        )
+        parser.add_argument("--trend-days", help=f"Trend period in days ({engagement_only}).")
+        parser.add_argument("--resolution", help="H3 resolution 7-9 (engagement-hexagons).")
+        parser.add_argument("--weights", help="queen or distance (coldspots).")
+        parser.add_argument("--alpha", help="False discovery rate (coldspots).")
+        parser.add_argument("--limit", help="At most this many (outreach).")
 
     def handle(self, *args: object, **options: object) -> None:
         path: Path = options["path"]
@@ -53,7 +82,31 @@ class Command(BaseCommand):
             raise CommandError(f"The directory {path.parent} does not exist.")
 
         filters = {name: options[name] for name in IDEA_FILTERS if options[name] is not None}
-        if options["layer"] == "ideas":
+        tuning = {name: options[name] for name in ENGAGEMENT_OPTIONS if options[name] is not None}
+        if tuning and not exports.LAYER_SPECS[options["layer"]].engagement:
+            raise CommandError(
+                f"--{next(iter(tuning)).replace('_', '-')} applies to the engagement layers only."
+            )
+        if exports.LAYER_SPECS[options["layer"]].engagement:
+            city_wide = {k: v for k, v in filters.items() if k in ENGAGEMENT_FILTERS}
+            if city_wide != filters:
+                raise CommandError(
+                    "The engagement layers are city-wide: --bbox, --neighborhood and --team "
+                    "apply to the ideas layer only."
+                )
+            try:
+                selection, tuned = engagement_api.parse_query(options["layer"], city_wide | tuning)
+            except ValidationError as exc:
+                raise CommandError(
+                    "; ".join(
+                        f"--{name.replace('_', '-')}: {' '.join(str(m) for m in messages)}"
+                        for name, messages in exc.detail.items()
+                    )
+                ) from exc
+            rows = exports.engagement_rows(
+                engagement.engagement_layer(options["layer"], selection, tuned)
+            )
+        elif options["layer"] == "ideas":
             idea_filter = IdeaFilter(filters, queryset=selectors.public_ideas())
             if not idea_filter.is_valid():
                 raise CommandError(
