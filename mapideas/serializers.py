@@ -1,5 +1,7 @@
 """JSON shapes of the public API. GeoJSON per RFC 7946: WGS84, lon,lat, no `crs` member."""
 
+import re
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
@@ -7,6 +9,9 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from mapideas.models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, Category, Idea
 from neighborhoods.models import Neighborhood
+
+# What Django's SlugField accepts (Unicode letters included).
+SLUG_PATTERN = re.compile(r"[-\w]+")
 
 # Six decimals is about 10 cm: more only leaks noise and bytes.
 COORDINATE_PRECISION = 6
@@ -40,6 +45,19 @@ class PointField(GeometryField):
     """A GeoJSON geometry in; the serializer refuses anything but a Point."""
 
 
+class CategorySlugField(serializers.SlugRelatedField):
+    """A category by its slug. Text that cannot be a slug (a NUL byte, say, which PostgreSQL
+    refuses outright) is "no such category" without asking the database."""
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="slug", queryset=Category.objects.all(), **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not SLUG_PATTERN.fullmatch(data):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data)[:100])
+        return super().to_internal_value(data)
+
+
 class IdeaInputSerializer(serializers.Serializer):
     """What a client may send. Routing, status and team are decided by the server: any such
     fields in the body are ignored."""
@@ -49,7 +67,7 @@ class IdeaInputSerializer(serializers.Serializer):
     description = serializers.CharField(
         max_length=DESCRIPTION_MAX_LENGTH, allow_blank=True, required=False, default=""
     )
-    category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all())
+    category = CategorySlugField()
     location = PointField()
 
     def validate_location(self, value):
@@ -124,9 +142,7 @@ class RouteQuerySerializer(serializers.Serializer):
     lat = serializers.FloatField(min_value=-90, max_value=90)
     # Optional: the form asks as soon as a pin is placed, usually before a category is picked
     # (without one, no category rule applies). An empty `category=` is "not chosen yet".
-    category = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Category.objects.all(), required=False, allow_null=True
-    )
+    category = CategorySlugField(required=False, allow_null=True)
 
 
 class RoutePreviewSerializer(serializers.Serializer):
