@@ -43,10 +43,13 @@ class Command(BaseCommand):
             issued = open311_client_create(name=name)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
-        self.stdout.write(f"Open311 key for {issued.client.name}: {issued.key}")
-        self.stdout.write(
-            "It is shown only this once (only its first characters, "
-            f"{issued.client.key_prefix}, are kept): pass it on privately."
+        # The key alone on standard output, so `KEY=$(manage.py open311_key NAME)` works;
+        # what it is for goes to standard error, for the person at the terminal.
+        self.stdout.write(issued.key)
+        self.stderr.write(
+            f"That is the Open311 key for {issued.client.name}. It is shown only this once "
+            f"(only its first characters, {issued.client.key_prefix}, are kept): pass it on "
+            "privately."
         )
 
     def _revoke(self, given: str) -> None:
