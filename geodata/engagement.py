@@ -36,8 +36,10 @@ import h3.api.basic_int as h3_int
 import libpysal
 import numpy as np
 import pandas as pd
+import psycopg
 import shapely
 from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.db import connection
 from django.db.models import Count, F, FloatField, Func, Q, QuerySet
 from django.utils import timezone
 from pyproj import CRS, Transformer
@@ -64,8 +66,15 @@ WEIGHTS = ("queen", "distance")
 # What the outreach score multiplies by (see `outreach`).
 NO_OFFLINE_BOOST = 1.5
 THINNING_BOOST = 1.25
-# Pins are read from the database this many at a time for the hexagon counts.
+# Pins are read from the database this many at a time for the hexagon counts (SpatiaLite).
 CHUNK_SIZE = 20000
+
+try:
+    # The compiled function under h3.api.basic_int.latlng_to_cell (which only passes its
+    # integer through): the same cell, a third faster per call, for a million calls a request.
+    from h3._cy import latlng_to_cell as _latlng_to_cell
+except ImportError:  # h3 moved its internals: the public function gives the same cells
+    _latlng_to_cell = h3_int.latlng_to_cell
 
 POPULATION_UNKNOWN_MESSAGE = (
     "{missing} of {total} neighborhoods have no population: figures are pins per km² only, "
@@ -615,7 +624,11 @@ def coldspots(
 
 
 def _lon_lat(ideas: QuerySet[Idea]) -> Iterator[np.ndarray]:
-    """The pins' coordinates, CHUNK_SIZE rows at a time, as (n, 2) arrays of lon, lat."""
+    """The pins' coordinates as (n, 2) arrays of lon, lat: on PostgreSQL all at once, else
+    CHUNK_SIZE rows at a time."""
+    if connection.vendor == "postgresql":
+        yield _lon_lat_postgresql(ideas)
+        return
     rows = (
         ideas.order_by()
         .annotate(
@@ -629,21 +642,35 @@ def _lon_lat(ideas: QuerySet[Idea]) -> Iterator[np.ndarray]:
         yield np.array(chunk, dtype=float)
 
 
+def _lon_lat_postgresql(ideas: QuerySet[Idea]) -> np.ndarray:
+    """Every pin's lon, lat in one row of two float8 arrays, read in binary: 16 bytes a pin
+    and no Python object per row (a row per pin through the ORM took 3x as long)."""
+    sql, params = ideas.order_by().values_list("location").query.sql_with_params()
+    # The ORM's own SQL as a subquery; its values are bound by compose_sql.
+    arrays = f"SELECT array_agg(ST_X(p.location)), array_agg(ST_Y(p.location)) FROM ({sql}) p"  # noqa: S608
+    query = connection.ops.compose_sql(arrays, params)
+    connection.ensure_connection()
+    # A server-binding cursor of the same connection (and transaction): Django's own
+    # cursors bind on the client, and those cannot return binary results. The parameters
+    # were bound above, by the driver's own quoting (compose_sql), as Django's cursor does.
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(query, binary=True)
+        lon, lat = cursor.fetchone()
+    if lon is None:
+        return np.empty((0, 2), dtype=float)
+    return np.column_stack((np.array(lon, dtype=float), np.array(lat, dtype=float)))
+
+
 def pin_cells(ideas: QuerySet[Idea], resolution: int) -> pd.Series:
     """Pins per H3 cell (index: the cell as an integer).
 
     h3-py 4 has no vectorised latlng_to_cell (v3's h3.unstable.vect is gone), so the C call
-    is mapped over each chunk's coordinates with no Python work in between: about 0.9 s per
-    million pins on one core, under what reading those pins from the database takes.
+    is mapped over the coordinates with no Python work in between: about 0.75 s per million
+    pins on one core (the compiled function itself; the public wrapper adds a third).
     """
     cells = [
         np.fromiter(
-            map(
-                h3_int.latlng_to_cell,
-                chunk[:, 1].tolist(),
-                chunk[:, 0].tolist(),
-                repeat(resolution),
-            ),
+            map(_latlng_to_cell, chunk[:, 1].tolist(), chunk[:, 0].tolist(), repeat(resolution)),
             dtype=np.uint64,
             count=len(chunk),
         )

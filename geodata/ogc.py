@@ -9,6 +9,8 @@ They are DRF views with extend_schema so the project's OpenAPI document (/api/sc
 landing page's service-desc) describes them, as the OAS 3.0 conformance class requires.
 """
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
@@ -20,6 +22,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
+from rest_framework import serializers
 from rest_framework.exceptions import APIException
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
@@ -29,13 +32,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geodata import ogc_documents as documents
-from geodata.ogc_collections import COLLECTIONS, CRS84, Collection
+from geodata.ogc_collections import COLLECTIONS, CRS84, AnyCollection, ComputedCollection
 from geodata.ogc_query import (
     DEFAULT_LIMIT,
     FORMAT_PARAMETER,
     FORMATS,
     MAX_OFFSET,
     OgcError,
+    feature_parameters,
     find_feature,
     items_parameters,
     not_found,
@@ -180,40 +184,80 @@ FEATURE_ID = OpenApiParameter(
     "featureId",
     str,
     OpenApiParameter.PATH,
-    description="The feature's id: an idea's number, a neighborhood's slug.",
+    description=(
+        "The feature's id: an idea's number, a neighborhood's slug (also in "
+        "engagement-neighborhoods and coldspots), a hexagon's H3 cell index."
+    ),
 )
 
 
-def _collections_taking(name: str) -> str:
-    return ", ".join(c.id for c in COLLECTIONS.values() if name in c.filters)
+def _collections_taking(name: str, *, computed_only: bool = False) -> str:
+    return ", ".join(
+        c.id
+        for c in COLLECTIONS.values()
+        if name in c.filters and (isinstance(c, ComputedCollection) or not computed_only)
+    )
 
 
-def _filter_parameters() -> list[OpenApiParameter]:
-    """The collections' extra filters, typed from their FilterSets (choices become enums)."""
+def _filterset_parameter(collection, name: str) -> tuple[object, list | None, str]:
+    """A FilterSet filter's type, enum and description (choices become enums)."""
+    choices = getattr(collection.filterset.base_filters[name].field, "choices", None)
+    enum = (
+        [value for value, _label in choices if value != ""]
+        if choices is not None and not hasattr(choices, "queryset")
+        else None
+    )
+    return str, enum, f"As in /api/ideas/ ({'one of the values' if enum else 'a slug'})"
+
+
+def _serializer_parameter(
+    collection: ComputedCollection, name: str
+) -> tuple[object, list | None, str]:
+    """A computed collection's parameter, typed from its /api/engagement/ serializer."""
+    field = collection.parameters().fields[name]
+    schema: dict = {}
+    if isinstance(field, serializers.IntegerField | serializers.FloatField):
+        schema["type"] = "integer" if isinstance(field, serializers.IntegerField) else "number"
+        if field.min_value is not None:
+            schema["minimum"] = field.min_value
+        if field.max_value is not None:
+            schema["maximum"] = field.max_value
+    elif isinstance(field, serializers.DateField):
+        schema = {"type": "string", "format": "date"}
+    enum = list(field.choices) if isinstance(field, serializers.ChoiceField) else None
+    if field.default is not serializers.empty:
+        schema = {"type": "string", **schema, "default": field.default}
+    described = str(field.help_text or "").rstrip(".") or ("one of the values" if enum else "")
+    return (schema or str), enum, f"As in /api/engagement/ ({described})"
+
+
+def _filter_parameters(*, computed_only: bool = False) -> list[OpenApiParameter]:
+    """The collections' extra parameters, typed from their FilterSets or serializers: one
+    per name, saying which collections take it."""
     parameters = []
     seen: set[str] = set()
     for collection in COLLECTIONS.values():
-        if collection.filterset is None:
+        computed = isinstance(collection, ComputedCollection)
+        if not computed and (computed_only or collection.filterset is None):
             continue
         for name in collection.filters:
             if name in seen:
                 continue
             seen.add(name)
-            choices = getattr(collection.filterset.base_filters[name].field, "choices", None)
-            enum = (
-                [value for value, _label in choices if value != ""]
-                if choices is not None and not hasattr(choices, "queryset")
-                else None
+            kind, enum, description = (
+                _serializer_parameter(collection, name)
+                if computed
+                else _filterset_parameter(collection, name)
             )
+            taken_by = _collections_taking(name, computed_only=computed_only)
             parameters.append(
                 OpenApiParameter(
                     name,
-                    str,
+                    kind,
                     enum=enum,
                     allow_blank=False,
                     description=(
-                        f"As in /api/ideas/ ({'one of the values' if enum else 'a slug'}); "
-                        f"taken by: {_collections_taking(name)}. Other collections answer 400."
+                        f"{description}; taken by: {taken_by}. Other collections answer 400."
                     ),
                 )
             )
@@ -256,7 +300,8 @@ ITEMS_QUERY_PARAMETERS = [
         description=(
             "An RFC 3339 instant or date (a whole day), or an interval start/end with `..` "
             "for an open end, on when a pin was created. Collections without time (the "
-            "neighborhoods) check the value and match every feature."
+            "neighborhoods and the computed engagement layers) check the value and match "
+            "every feature."
         ),
     ),
     *_filter_parameters(),
@@ -352,7 +397,7 @@ def ogc_error(status: int, code: str, description: str) -> Response:
     )
 
 
-def collection_or_404(collection_id: str) -> Collection:
+def collection_or_404(collection_id: str) -> AnyCollection:
     collection = COLLECTIONS.get(collection_id)
     if collection is None:
         raise not_found(
@@ -471,6 +516,13 @@ class ItemsView(OgcView):
             context={
                 "collection": collection,
                 "query": query,
+                # A computed layer's feature pages show the figures for the same parameters.
+                "feature_query": urlencode(
+                    {
+                        "f": "html",
+                        **(query.filters if isinstance(collection, ComputedCollection) else {}),
+                    }
+                ),
                 "rows": [
                     (feature["id"], documents.feature_title(collection, feature))
                     for feature in document["features"]
@@ -485,7 +537,12 @@ class ItemsView(OgcView):
         operation_id="getFeature",
         summary="One feature of a collection",
         tags=["ogc"],
-        parameters=[COLLECTION_ID, FEATURE_ID, F_PARAMETER],
+        parameters=[
+            COLLECTION_ID,
+            FEATURE_ID,
+            F_PARAMETER,
+            *_filter_parameters(computed_only=True),
+        ],
         responses=_responses(FEATURE_SCHEMA, documents.GEOJSON, found=True),
     )
 )
@@ -494,11 +551,12 @@ class FeatureView(OgcView):
 
     def get(self, request: Request, collectionId: str, featureId: str) -> HttpResponse:
         collection = collection_or_404(collectionId)
-        _values, fmt = self.read_format(request)
-        row = find_feature(collection, featureId)
-        if row is None:
+        values, fmt = self.read_format(request, feature_parameters(collection))
+        params = {name: values[name] for name in collection.filters if name in values}
+        found = find_feature(collection, featureId, params)
+        if found is None:
             raise not_found(f"No feature {featureId!r} in the collection {collection.id!r}.")
-        document = documents.feature_document(request, collection, row, fmt)
+        document = documents.feature_document(request, collection, found, fmt, params)
         return self.answer(
             request,
             fmt,

@@ -6,6 +6,7 @@ Links are absolute (clients such as GDAL and QGIS follow them as they are). Each
 `self` link is the format asked for and `alternate` the other one, as Part 1 asks.
 """
 
+import json
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -14,8 +15,21 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.request import Request
 
-from geodata.ogc_collections import CRS84, GREGORIAN, Collection, collection_extent
-from geodata.ogc_query import ItemsQuery, feature_id, select_features
+from geodata.ogc_collections import (
+    CRS84,
+    GREGORIAN,
+    AnyCollection,
+    Collection,
+    ComputedCollection,
+    collection_extent,
+)
+from geodata.ogc_computed import ComputedFeature
+from geodata.ogc_query import (
+    ItemsQuery,
+    feature_id,
+    select_computed,
+    select_features,
+)
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
@@ -98,7 +112,7 @@ def conformance_document() -> dict:
     return {"conformsTo": CONFORMANCE_CLASSES}
 
 
-def collection_document(request: Request, collection: Collection, fmt: str | None) -> dict:
+def collection_document(request: Request, collection: AnyCollection, fmt: str | None) -> dict:
     """One collection's description. `fmt` None: as an entry of /collections (no self link
     of its own format, but a link to its page)."""
     path = reverse("ogc-collection", args=[collection.id])
@@ -137,7 +151,7 @@ def collection_document(request: Request, collection: Collection, fmt: str | Non
     return document
 
 
-def collections_document(request: Request, collections: list[Collection], fmt: str) -> dict:
+def collections_document(request: Request, collections: list[AnyCollection], fmt: str) -> dict:
     return {
         "links": self_links(request, reverse("ogc-collections"), fmt),
         "collections": [collection_document(request, c, None) for c in collections],
@@ -159,16 +173,41 @@ def features(collection: Collection, rows: list[Model]) -> list[dict]:
     ]
 
 
-def items_document(request: Request, collection: Collection, query: ItemsQuery, fmt: str) -> dict:
-    """One page of the collection's features, with numberMatched and the paging links."""
-    selected = select_features(collection, query)
-    matched = selected.count()
-    rows = list(selected[query.offset : query.offset + query.limit]) if matched else []
+def computed_feature(feature: ComputedFeature) -> dict:
+    """A computed layer's feature (its properties are already JSON-ready)."""
+    return {
+        "type": "Feature",
+        "id": feature.id,
+        "geometry": json.loads(feature.geometry),
+        "properties": feature.properties,
+    }
+
+
+def _page(collection: AnyCollection, query: ItemsQuery) -> tuple[int, list[dict], dict]:
+    """numberMatched, the page's Features, and a computed layer's figures (else {})."""
+    start, stop = query.offset, query.offset + query.limit
+    if isinstance(collection, ComputedCollection):
+        # One computation for the count, the page and the figures (held for the next pages).
+        layer, selected = select_computed(collection, query)
+        return len(selected), [computed_feature(f) for f in selected[start:stop]], layer.about
+    rows = select_features(collection, query)
+    matched = rows.count()
+    page = list(rows[start:stop]) if matched else []
+    return matched, features(collection, page), {}
+
+
+def items_document(
+    request: Request, collection: AnyCollection, query: ItemsQuery, fmt: str
+) -> dict:
+    """One page of the collection's features, with numberMatched and the paging links; for a
+    computed layer, its figures (city rate, basis, message...) as the foreign member
+    `engagement`, as /api/engagement/... gives them."""
+    matched, page, about = _page(collection, query)
     path = reverse("ogc-items", args=[collection.id])
     page_type = HTML if fmt == "html" else GEOJSON
     paging = {**query.given, "limit": str(query.limit)}
     links = self_links(request, path, fmt, GEOJSON, {**paging, **_offset(query.offset)})
-    if query.offset + len(rows) < matched:
+    if query.offset + len(page) < matched:
         links.append(
             link(
                 request,
@@ -176,7 +215,7 @@ def items_document(request: Request, collection: Collection, query: ItemsQuery, 
                 "next",
                 page_type,
                 "The next page",
-                {"f": fmt, **paging, "offset": str(query.offset + len(rows))},
+                {"f": fmt, **paging, "offset": str(query.offset + len(page))},
             )
         )
     if query.offset > 0:
@@ -201,25 +240,38 @@ def items_document(request: Request, collection: Collection, query: ItemsQuery, 
             {"f": "json"},
         )
     )
-    return {
+    document = {
         "type": "FeatureCollection",
-        "features": features(collection, rows),
+        "features": page,
         "numberMatched": matched,
-        "numberReturned": len(rows),
+        "numberReturned": len(page),
         "timeStamp": iso(timezone.now()),
         "links": links,
     }
+    if about:
+        document["engagement"] = about
+    return document
 
 
 def _offset(offset: int) -> dict[str, str]:
     return {"offset": str(offset)} if offset else {}
 
 
-def feature_document(request: Request, collection: Collection, row: Model, fmt: str) -> dict:
-    document = features(collection, [row])[0]
+def feature_document(
+    request: Request,
+    collection: AnyCollection,
+    found: Model | ComputedFeature,
+    fmt: str,
+    params: dict[str, str] | None = None,
+) -> dict:
+    """One feature; `params` (a computed collection's parameters) are repeated in its links."""
+    if isinstance(found, ComputedFeature):
+        document = computed_feature(found)
+    else:
+        document = features(collection, [found])[0]
     path = reverse("ogc-feature", args=[collection.id, document["id"]])
     document["links"] = [
-        *self_links(request, path, fmt, GEOJSON),
+        *self_links(request, path, fmt, GEOJSON, params),
         link(
             request,
             reverse("ogc-collection", args=[collection.id]),
@@ -232,7 +284,7 @@ def feature_document(request: Request, collection: Collection, row: Model, fmt: 
     return document
 
 
-def feature_title(collection: Collection, feature: dict) -> str:
+def feature_title(collection: AnyCollection, feature: dict) -> str:
     """What an HTML page calls a feature: its title property, else its id (user text: the
     templates escape it)."""
     value = (feature.get("properties") or {}).get(collection.title_property)

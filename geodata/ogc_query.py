@@ -12,14 +12,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
+import shapely
 from django.conf import settings
 from django.contrib.gis.geos import Polygon
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import QueryDict
 from django.utils import timezone as django_timezone
+from rest_framework.exceptions import ValidationError as ApiValidationError
 
-from geodata.ogc_collections import CRS84, Collection
+from geodata.ogc_collections import CRS84, AnyCollection, Collection, ComputedCollection
+from geodata.ogc_computed import ComputedFeature, ComputedFeatures
 from mapideas.filters import BBoxField, bbox_geometry
 
 DEFAULT_LIMIT = 10
@@ -210,11 +213,19 @@ class ItemsQuery:
     given: dict[str, str]
 
 
-def items_parameters(collection: Collection) -> tuple[str, ...]:
+def items_parameters(collection: AnyCollection) -> tuple[str, ...]:
     return ITEMS_PARAMETERS + collection.filters
 
 
-def parse_items_query(collection: Collection, values: dict[str, str]) -> ItemsQuery:
+def feature_parameters(collection: AnyCollection) -> tuple[str, ...]:
+    """What /items/{featureId} takes: `f`, and a computed collection's parameters (its
+    figures depend on them: a neighborhood's ratio with `category=...`, say)."""
+    if isinstance(collection, ComputedCollection):
+        return (FORMAT_PARAMETER, *collection.filters)
+    return (FORMAT_PARAMETER,)
+
+
+def parse_items_query(collection: AnyCollection, values: dict[str, str]) -> ItemsQuery:
     """Check an /items request's parameters (already reduced to single values)."""
     limit = DEFAULT_LIMIT
     if "limit" in values:
@@ -267,8 +278,46 @@ def select_features(collection: Collection, query: ItemsQuery) -> QuerySet:
     return rows.order_by(*collection.ordering)
 
 
-def find_feature(collection: Collection, feature_id: str) -> Model | None:
-    """The public feature with this id, or None (also for an id that cannot be one)."""
+def computed_layer(collection: ComputedCollection, params: dict[str, str]) -> ComputedFeatures:
+    """The computed layer for the request's parameters; a bad one is a 400 naming it (the
+    checks of /api/engagement/..., turned into the OGC exception)."""
+    try:
+        return collection.features(params)
+    except ApiValidationError as exc:
+        detail = exc.detail
+        if isinstance(detail, dict) and detail:
+            name, messages = next(iter(detail.items()))
+        else:
+            name, messages = "parameters", detail
+        if not isinstance(messages, list | tuple):
+            messages = [messages]
+        raise invalid(name, " ".join(str(message) for message in messages)) from None
+
+
+def select_computed(
+    collection: ComputedCollection, query: ItemsQuery
+) -> tuple[ComputedFeatures, list[ComputedFeature]]:
+    """The computed layer (computed once for the whole request), and its features the query
+    selects, in the layer's order (not paged).
+
+    `bbox` keeps the features whose geometry intersects it (shapely, the same test as the
+    database's for the table collections); `datetime` was checked and matches every feature.
+    """
+    layer = computed_layer(collection, query.filters)
+    if query.bbox is None:
+        return layer, list(layer.features)
+    box = shapely.from_wkb(bytes(bbox_geometry(query.bbox).wkb))
+    return layer, layer.intersecting(box)
+
+
+def find_feature(
+    collection: AnyCollection, feature_id: str, params: dict[str, str] | None = None
+) -> Model | ComputedFeature | None:
+    """The public feature with this id, or None (also for an id that cannot be one). A
+    computed collection's feature is looked up in the layer for `params`."""
+    if isinstance(collection, ComputedCollection):
+        implied = collection.id_parameters(feature_id) if collection.id_parameters else {}
+        return computed_layer(collection, {**implied, **(params or {})}).by_id.get(feature_id)
     value: Any = feature_id
     if collection.id_is_integer:
         if not _INTEGER_ID.fullmatch(feature_id):

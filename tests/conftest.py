@@ -144,3 +144,14 @@ def planner(city, make_user):
 def fast_password_hashing(settings):
     """PBKDF2 costs ~0.3 s a password by design; tests need no such cost."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_computed_layers():
+    """The OGC API holds computed layers for a few seconds (geodata.ogc_computed): a layer
+    computed by an earlier test, on other data, must not answer a later one."""
+    from geodata.ogc_computed import clear_cache
+
+    clear_cache()
+    yield
+    clear_cache()

@@ -23,6 +23,7 @@ from mapideas import selectors
 from mapideas.models import Category, Idea
 from mapideas.serializers import IdeaFeatureSerializer
 from mapideas.services import idea_create
+from neighborhoods.models import Neighborhood
 from tests.conftest import IN_EAST, IN_ENCLAVE, IN_WEST, ON_ISLAND
 
 pytestmark = pytest.mark.django_db
@@ -133,7 +134,23 @@ def test_the_service_desc_describes_the_ogc_paths_and_their_parameters(city):
     parameters = {p["name"]: p for p in items_get["parameters"]}
     assert {"f", "limit", "offset", "bbox", "bbox-crs", "datetime"} <= set(parameters)
     assert {"category", "status", "kind", "neighborhood", "team", "channel"} <= set(parameters)
-    assert parameters["collectionId"]["schema"]["enum"] == ["ideas", "neighborhoods"]
+    assert set(parameters["collectionId"]["schema"]["enum"]) == {
+        "ideas",
+        "neighborhoods",
+        "engagement-neighborhoods",
+        "engagement-hexagons",
+        "engagement-hexagons-7",
+        "engagement-hexagons-9",
+        "coldspots",
+    }
+    # The engagement layers' own parameters, typed as in /api/engagement/.
+    assert parameters["resolution"]["schema"]["minimum"] == 7
+    assert parameters["resolution"]["schema"]["maximum"] == 9
+    assert set(parameters["weights"]["schema"]["enum"]) == {"queen", "distance"}
+    feature_get = schema["paths"]["/ogc/collections/{collectionId}/items/{featureId}"]["get"]
+    assert {"resolution", "thin_below", "category"} <= {
+        p["name"] for p in feature_get["parameters"]
+    }
     assert "done" in parameters["status"]["schema"]["enum"]
     assert parameters["limit"]["schema"]["minimum"] == 1
     assert "application/geo+json" in items_get["responses"]["200"]["content"]
@@ -164,7 +181,8 @@ def test_collections_lists_ideas_and_neighborhoods_with_their_extents(ideas):
     body = get("/ogc/collections").json()
 
     by_id = {c["id"]: c for c in body["collections"]}
-    assert list(by_id) == ["ideas", "neighborhoods"]
+    # Then the engagement layers (tests/geodata/test_ogc_engagement.py).
+    assert list(by_id)[:2] == ["ideas", "neighborhoods"]
     assert rel(body, "self", "application/json")
     ideas_collection = by_id["ideas"]
     assert ideas_collection["itemType"] == "feature"
@@ -560,19 +578,51 @@ def ogrinfo(*args: str) -> str:
 
 
 def test_gdal_lists_the_collections_and_reads_every_feature(live_ogc_url, city, category):
+    """Also the computed engagement layers: listed with their counts and typed fields, and
+    read page after page like any other."""
     # More pins than GDAL's page of 10, so it must follow the next links.
     for n in range(11):
         idea_create(kind="idea", title=f"Tree {n}", category=category, location=IN_WEST)
     idea_create(
         kind="issue", title="Café «éclairage»", category=category, location=Point(4.015, 50.005)
     )
+    # Every neighborhood with residents: the engagement layers give rates per 1,000.
+    Neighborhood.objects.filter(pk=city.harbor.pk).update(population=5000)
 
     summary = ogrinfo("-al", "-so", f"OAPIF:{live_ogc_url}")
     assert "Layer name: ideas" in summary
     assert "Layer name: neighborhoods" in summary
-    counts = dict(re.findall(r"Layer name: (\w+).*?Feature Count: (\d+)", summary, re.S))
-    assert counts == {"ideas": "12", "neighborhoods": "4"}
-    assert "title: String" in summary
+    layers = dict(re.findall(r"Layer name: ([\w-]+)\n(.*?)(?=Layer name: |\Z)", summary, re.S))
+    counts = {name: re.search(r"Feature Count: (\d+)", text)[1] for name, text in layers.items()}
+    hexagons = {
+        resolution: len(
+            APIClient().get(f"/api/engagement/hexagons/?resolution={resolution}").json()["features"]
+        )
+        for resolution in (7, 8, 9)
+    }
+    assert counts == {
+        "ideas": "12",
+        "neighborhoods": "4",
+        "engagement-neighborhoods": "4",
+        "engagement-hexagons": str(hexagons[8]),
+        "engagement-hexagons-7": str(hexagons[7]),
+        "engagement-hexagons-9": str(hexagons[9]),
+        "coldspots": "4",
+    }
+    assert "title: String" in layers["ideas"]
+    for field in ("count: Integer", "per_1000: Real", "ratio: Real", "thin: Integer(Boolean)"):
+        assert field in layers["engagement-neighborhoods"], field
+    for field in ("z_score: Real", "p_value: Real", "significance: String"):
+        assert field in layers["coldspots"], field
+    assert "Geometry: Multi Polygon" in layers["coldspots"]
+    assert "Geometry: Polygon" in layers["engagement-hexagons"]
+
+    figures = ogrinfo(f"OAPIF:{live_ogc_url}", "engagement-neighborhoods")
+    assert figures.count("OGRFeature(engagement-neighborhoods):") == 4
+    # West Side: 11 trees, 12,000 residents.
+    assert "name (String) = West Side" in figures
+    assert "count (Integer) = 11" in figures
+    assert f"per_1000 (Real) = {11 / 12000 * 1000:.6f}".rstrip("0") in figures
 
     features = ogrinfo(f"OAPIF:{live_ogc_url}", "ideas")
     assert features.count("OGRFeature(ideas):") == 12
