@@ -24,10 +24,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError as BadParameters
 
-from geodata import engagement, engagement_api, export_formats, exports, heatmaps, uploads
+from geodata import engagement, engagement_api, export_formats, exports, uploads
+from geodata import planner as planner_page
 from geodata.boundaries import BoundaryFileError, BoundaryImport, import_boundaries, read_boundaries
 from geodata.forms import BoundaryActivateForm, BoundaryUploadForm
-from mapideas import maps, selectors
+from mapideas import selectors
 from mapideas.filters import IdeaFilter
 from mapideas.services import boundaries_activate
 from neighborhoods.models import BoundaryVersion
@@ -44,36 +45,17 @@ def _filtered_ideas(request: HttpRequest) -> IdeaFilter:
 
 @login_required
 def planner(request: HttpRequest) -> HttpResponse:
+    """Where people speak up and where engagement is thin: figures from geodata.planner."""
     if not is_planner(request.user):
         raise PermissionDenied("The planner page is for planners.")
-    ideas = _filtered_ideas(request)
-    if not ideas.is_valid():
-        return render(
-            request,
-            "geodata/planner.html",
-            {
-                "filter": ideas,
-                "map": None,
-                "query": request.GET.urlencode(),
-                "export_formats": export_formats.FORMATS.values(),
-            },
-            status=400,
-        )
-    fmap, drawn, truncated = heatmaps.heatmap(ideas.qs)
-    return render(
-        request,
-        "geodata/planner.html",
-        {
-            "filter": ideas,
-            "map": maps.render(fmap),
-            "drawn": drawn,
-            "truncated": truncated,
-            "total": ideas.qs.count(),
-            "neighborhood_count": active_neighborhoods().count(),
-            "query": request.GET.urlencode(),
-            "export_formats": export_formats.FORMATS.values(),
-        },
-    )
+    form = planner_page.PlannerForm(request.GET)
+    asked = form.selection()
+    context = {"form": form, "export_formats": export_formats.FORMATS.values()}
+    if asked is None:
+        return render(request, "geodata/planner.html", {**context, "page": None}, status=400)
+    selection, options = asked
+    page = planner_page.planner_page(selection, options, form.parameters())
+    return render(request, "geodata/planner.html", {**context, "page": page})
 
 
 def export_layer(request: HttpRequest, layer: str, extension: str) -> HttpResponse:

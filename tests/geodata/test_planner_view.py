@@ -1,4 +1,5 @@
-"""`/planner/`: the heatmap of pins and the export links, for planners only."""
+"""`/planner/`: the heatmap of pins and the export links, for planners only (the engagement
+parts of the page: tests/geodata/test_planner_maps.py)."""
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -42,17 +43,31 @@ def test_it_draws_the_heatmap_with_a_local_script_and_links_the_exports(client, 
 
 
 def test_it_filters_the_heatmap_and_the_pins_export_alike(client, city, planner, ideas):
+    ideas[0].kind = "issue"
+    ideas[0].save()
+    ideas[3].kind = "issue"
+    ideas[3].save()
     client.force_login(planner)
 
-    response = client.get("/planner/", {"team": city.east_team.slug, "kind": "idea"})
+    response = client.get("/planner/", {"kind": "idea", "channel": "web"})
 
     assert response.status_code == 200
     assertContains(response, "2 pins match across 4 neighborhoods.")
-    assertContains(response, 'href="/export/ideas.geojson?team=east-team&amp;kind=idea"')
-    assertContains(response, 'href="/export/ideas.gpkg?team=east-team&amp;kind=idea"')
+    assertContains(response, 'href="/export/ideas.geojson?kind=idea&amp;channel=web"')
+    assertContains(response, 'href="/export/ideas.gpkg?kind=idea&amp;channel=web"')
     assertNotContains(response, f"[{ON_ISLAND.y}, {ON_ISLAND.x}]")
-    # The team filter keeps its value in the form.
-    assertContains(response, '<option value="east-team" selected>East Team</option>', html=True)
+    # The filter keeps its value in the form.
+    assertContains(response, '<option value="idea" selected>Idea</option>', html=True)
+
+
+def test_it_says_the_filters_that_need_one_area_are_not_applied(client, city, planner, ideas):
+    client.force_login(planner)
+
+    response = client.get("/planner/", {"team": city.east_team.slug})
+
+    assert response.status_code == 200
+    assertContains(response, "4 pins match across 4 neighborhoods.")
+    assertContains(response, "This page counts the whole city: team is not applied here")
 
 
 def test_it_says_when_the_heatmap_draws_only_the_newest_pins(client, planner, ideas, settings):
@@ -68,12 +83,12 @@ def test_it_says_when_the_heatmap_draws_only_the_newest_pins(client, planner, id
 def test_it_refuses_a_bad_filter_and_says_what_is_wrong(client, planner, ideas):
     client.force_login(planner)
 
-    response = client.get("/planner/", {"bbox": "4.0,50.0", "team": "no-such-team"})
+    response = client.get("/planner/", {"created_after": "2026-13-01", "category": "no-such"})
 
     assert response.status_code == 400
-    assertContains(response, "Give four numbers: minlon,minlat,maxlon,maxlat.", status_code=400)
+    assertContains(response, "Enter a valid date.", status_code=400)
     assertContains(response, "Select a valid choice.", status_code=400)
-    assertContains(response, "Fix the filters to see the heatmap.", status_code=400)
+    assertContains(response, "Fix the filters to see the heatmap", status_code=400)
     assertNotContains(response, HEAT_JS, status_code=400)
 
 
