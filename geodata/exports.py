@@ -117,12 +117,15 @@ def idea_rows(ideas: QuerySet[Idea]) -> Iterator[Row]:
             "team_name",
             "team_key",
             "created_at",
+            "answer",
+            "answer_at",
             "geojson",
         )
     )
     for row in rows.iterator(chunk_size=CHUNK_SIZE):
-        values = (*row[:12], _iso(row[12], zone), f"{url_prefix}{row[0]}/")
-        yield Row(row[0], dict(zip(IDEA_PROPERTIES, values, strict=True)), row[13])
+        answered = _iso(row[14], zone) if row[14] is not None else None
+        values = (*row[:12], _iso(row[12], zone), row[13], answered, f"{url_prefix}{row[0]}/")
+        yield Row(row[0], dict(zip(IDEA_PROPERTIES, values, strict=True)), row[15])
 
 
 def neighborhood_rows(neighborhoods: QuerySet[Neighborhood]) -> Iterator[Row]:

@@ -23,6 +23,8 @@ class IdeaAdmin(admin.ModelAdmin):
     search_fields = ["title", "description"]
     # Routing decides these; the location widget would load OpenLayers from a CDN. What an
     # Open311 client sent about the reporter is shown to staff as it came, never edited.
+    # The workflow's fields change only through its services (the pin's page), which check
+    # the transition and record the step in the pin's history.
     readonly_fields = [
         "neighborhood",
         "team",
@@ -33,6 +35,12 @@ class IdeaAdmin(admin.ModelAdmin):
         "contact_email",
         "contact_name",
         "contact_phone",
+        "status",
+        "assignee",
+        "duplicate_of",
+        "first_response_at",
+        "answer",
+        "answer_at",
     ]
     exclude = ["location"]
     raw_id_fields = ["author"]

@@ -149,3 +149,42 @@ def render(fmap: folium.Map) -> RenderedMap:
         html=mark_safe(root.html.render()),  # noqa: S308
         script=mark_safe(root.script.render()),  # noqa: S308
     )
+
+
+def add_pins(fmap: folium.Map, ideas, *, name: str = "Pins", color: str = "#1d4ed8") -> None:
+    """The given pins as circle markers, with their title, status and a link in a tooltip
+    and popup: the same queryset as the list beside the map, so both show one set.
+
+    Titles are user text: escaped here, as Leaflet renders tooltips and popups as HTML.
+    Overdue pins (an `is_overdue` annotation, mapideas.selectors.team_queue) are drawn red.
+    """
+    features = []
+    for idea in ideas:
+        features.append(
+            {
+                "type": "Feature",
+                # folium keys each feature's style by its id.
+                "id": idea.pk,
+                "geometry": {"type": "Point", "coordinates": [idea.location.x, idea.location.y]},
+                "properties": {
+                    "title": escape(idea.title),
+                    "status": escape(idea.get_status_display())
+                    + (" (overdue)" if getattr(idea, "is_overdue", False) else ""),
+                    "link": f'<a href="{escape(idea.get_absolute_url())}">#{idea.pk}</a>',
+                    "overdue": bool(getattr(idea, "is_overdue", False)),
+                },
+            }
+        )
+    if not features:
+        return  # folium's tooltip raises on an empty collection (see above)
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        name=name,
+        marker=folium.CircleMarker(radius=7, weight=2, fill=True, fill_opacity=0.9),
+        style_function=lambda feature: {
+            "color": "#ffffff",
+            "fillColor": "#b91c1c" if feature["properties"]["overdue"] else color,
+        },
+        tooltip=folium.GeoJsonTooltip(fields=["title", "status"], aliases=["Pin", "Status"]),
+        popup=folium.GeoJsonPopup(fields=["title", "status", "link"], aliases=["", "", ""]),
+    ).add_to(fmap)

@@ -107,6 +107,29 @@ class Idea(models.Model):
     open311_client = models.ForeignKey(
         "Open311Client", on_delete=models.PROTECT, null=True, blank=True, related_name="ideas"
     )
+    # The team's workflow (mapideas.workflow; written only by the services, which record each
+    # change in IdeaUpdate or IdeaNote). The member of the pin's team working on it: staff
+    # only, never public (a name is personal data).
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_ideas",
+    )
+    # Set with status "duplicate": the pin this one repeats (its page points there).
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="duplicates"
+    )
+    # The first answer: the first status change away from "new", or the first public answer.
+    # None while the pin waits; the response-time commitment (Team.response_target_days) is
+    # measured to it. Denormalised from IdeaUpdate, so the queue's "overdue" is one WHERE.
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    # The latest public answer and when it was given (public: pin page, API, exports).
+    # Denormalised from IdeaUpdate (written in the same transaction), so the API and the
+    # exports read it without a subquery per pin.
+    answer = models.TextField(blank=True, default="", db_default="")
+    answer_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -224,6 +247,79 @@ class RoutingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.idea_id}: {self.from_team_id} -> {self.to_team_id} ({self.cause})"
+
+
+ANSWER_MAX_LENGTH = 5000
+NOTE_MAX_LENGTH = 5000
+
+
+class IdeaUpdate(models.Model):
+    """One step of a pin's public timeline: a status change, a public answer, or both.
+
+    Public: shown on the pin's page, merged in time with its routing history. Signed by the
+    team that answered, never by the person (`actor` is kept for staff and audits only).
+    """
+
+    idea = models.ForeignKey(Idea, on_delete=models.CASCADE, related_name="updates")
+    from_status = models.CharField(max_length=20, choices=Idea.Status.choices)
+    # The same as from_status for an answer without a status change.
+    to_status = models.CharField(max_length=20, choices=Idea.Status.choices)
+    answer = models.TextField(blank=True, validators=[MaxLengthValidator(ANSWER_MAX_LENGTH)])
+    # The team that had the pin when it answered: the public author of the answer.
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    # For to_status "duplicate": the pin it was merged into.
+    duplicate_of = models.ForeignKey(
+        Idea, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Personal data: never shown publicly.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["idea", "created_at"], name="idea_update_idea_time")]
+
+    def __str__(self) -> str:
+        return f"{self.idea_id}: {self.from_status} -> {self.to_status}"
+
+    @property
+    def changes_status(self) -> bool:
+        return self.from_status != self.to_status
+
+
+class IdeaNote(models.Model):
+    """Staff-only: an internal note on a pin, or a change of who works on it.
+
+    Never public: not on the pin's public timeline, the API, the exports, OGC or Open311.
+    Seen by the members of the pin's team and of the teams it is "also in the area" of,
+    planners and administrators (mapideas.roles.can_see_internal).
+    """
+
+    class Kind(models.TextChoices):
+        NOTE = "note", "Note"
+        ASSIGNED = "assigned", "Assigned"
+        UNASSIGNED = "unassigned", "Unassigned"
+
+    idea = models.ForeignKey(Idea, on_delete=models.CASCADE, related_name="notes")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.NOTE)
+    text = models.TextField(blank=True, validators=[MaxLengthValidator(NOTE_MAX_LENGTH)])
+    # For assignments: who the pin was given to.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["idea", "created_at"], name="idea_note_idea_time")]
+
+    def __str__(self) -> str:
+        return f"{self.idea_id}: {self.kind}"
 
 
 class RerouteStaging(models.Model):

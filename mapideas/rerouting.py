@@ -147,7 +147,10 @@ def _reroute_staged(
     # 4. Move the pins (every open pin now points at the new version's polygon).
     cursor.execute(
         "UPDATE mapideas_idea SET neighborhood_id = st.to_neighborhood_id,"
-        " team_id = st.to_team_id, updated_at = %(now)s"
+        " team_id = st.to_team_id, updated_at = %(now)s,"
+        # A pin that changes team leaves its assignee behind (a member of the old team).
+        " assignee_id = CASE WHEN st.to_team_id <> mapideas_idea.team_id THEN NULL"
+        " ELSE mapideas_idea.assignee_id END"
         " FROM mapideas_reroutestaging st"
         " WHERE st.batch = %(batch)s AND st.idea_id = mapideas_idea.id",
         params,
@@ -219,7 +222,11 @@ def _reroute_postgresql(
         # data-modifying CTE always runs to completion, read or not.
         " moved AS ("
         " UPDATE mapideas_idea SET neighborhood_id = m.to_nb, team_id = m.to_team,"
-        " updated_at = %(now)s FROM moves m WHERE m.idea_id = mapideas_idea.id)"
+        " updated_at = %(now)s,"
+        # A pin that changes team leaves its assignee behind (a member of the old team).
+        " assignee_id = CASE WHEN m.to_team <> m.from_team THEN NULL"
+        " ELSE mapideas_idea.assignee_id END"
+        " FROM moves m WHERE m.idea_id = mapideas_idea.id)"
         " SELECT (SELECT COUNT(*) FROM moves), (SELECT COUNT(*) FROM events),"
         " (SELECT COUNT(*) FROM moves WHERE from_team <> to_team)",
         params,

@@ -1,10 +1,22 @@
-"""Who may change where an idea goes. (Who may see a team's work: neighborhoods.roles.)"""
+"""Who may change a pin: where it goes (re-assign) and its workflow (status, answers, notes,
+assignment, duplicates). Who may see a team's work: neighborhoods.roles.
+
+Planners read everything (every team's queue, internal notes) but do not change the workflow:
+answering citizens is the district teams' job, and a planner's word on a pin would speak for
+a team they are not in. They keep the right to re-assign a pin to another team (routing
+corrections, as before). Superusers can do everything.
+"""
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q
 
 from mapideas.models import Idea
 from neighborhoods.roles import is_planner
+
+WORK_FORBIDDEN = (
+    "Only members of the pin's team (or of a team whose area it lies in too, while it is "
+    "open) and administrators can change it; planners read only."
+)
 
 
 def can_reassign(user: AbstractBaseUser | AnonymousUser, idea: Idea) -> bool:
@@ -22,3 +34,33 @@ def can_reassign(user: AbstractBaseUser | AnonymousUser, idea: Idea) -> bool:
     if idea.neighborhood_id is None:
         mine |= Q(is_triage=True)
     return user.teams.filter(mine).exists()
+
+
+def _team_ids_of(idea: Idea, *, open_only_for_also_in: bool) -> Q:
+    mine = Q(pk=idea.team_id)
+    if idea.is_open or not open_only_for_also_in:
+        mine |= Q(ideas_also_in_area=idea)
+    return mine
+
+
+def can_work_on(user: AbstractBaseUser | AnonymousUser, idea: Idea) -> bool:
+    """Who may change a pin's workflow: status and answers, notes, assignment, duplicates.
+
+    Superusers; members of the pin's team; members of a team the pin lies "also in the area"
+    of while it is open (their workspace shows it to them). Not planners (read-only).
+    """
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    return user.teams.filter(_team_ids_of(idea, open_only_for_also_in=True)).exists()
+
+
+def can_see_internal(user: AbstractBaseUser | AnonymousUser, idea: Idea) -> bool:
+    """Who may read a pin's internal notes and assignment: planners and superusers, members
+    of its team and of the teams it lies in the area of."""
+    if not user.is_authenticated:
+        return False
+    if is_planner(user):
+        return True
+    return user.teams.filter(_team_ids_of(idea, open_only_for_also_in=False)).exists()

@@ -92,6 +92,10 @@ class IdeaFeatureSerializer(GeoFeatureModelSerializer):
     team = serializers.CharField(source="team.name", read_only=True)
     team_slug = serializers.CharField(source="team.slug", read_only=True)
     location = GeometryField(precision=COORDINATE_PRECISION)
+    # The team's latest public answer and when it came ("" and null before any). Never the
+    # internal notes, the assignee or who answered.
+    answer = serializers.CharField(read_only=True)
+    answer_at = serializers.DateTimeField(read_only=True, allow_null=True)
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -111,6 +115,8 @@ class IdeaFeatureSerializer(GeoFeatureModelSerializer):
             "team",
             "team_slug",
             "created_at",
+            "answer",
+            "answer_at",
             "url",
         ]
 

@@ -9,12 +9,24 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, Point
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from mapideas.models import TITLE_MAX_LENGTH, Category, Idea, Open311Client, RoutingEvent
+from mapideas import workflow
+from mapideas.models import (
+    ANSWER_MAX_LENGTH,
+    NOTE_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Category,
+    Idea,
+    IdeaNote,
+    IdeaUpdate,
+    Open311Client,
+    RoutingEvent,
+)
 from mapideas.rerouting import RerouteResult, reroute_open_ideas
+from mapideas.roles import WORK_FORBIDDEN, can_reassign, can_work_on
 from neighborhoods.models import BoundaryVersion, Team
 from neighborhoods.routing import route
 from neighborhoods.services import version_hold, version_switch
@@ -24,6 +36,10 @@ OUTSIDE_MESSAGE = (
     "Move the pin inside the city's neighborhoods."
 )
 REASSIGN_REASON_MESSAGE = "Say why the pin goes to another team."
+REASSIGN_FORBIDDEN = (
+    "Only the pin's team, the city-wide triage team (for pins outside every neighborhood) "
+    "and planners can re-assign it."
+)
 
 
 def location_from_lonlat(lon: object, lat: object, *, field: str = "location") -> Point:
@@ -143,15 +159,28 @@ def idea_reassign(
 ) -> RoutingEvent:
     """Staff send one pin to another team by hand, with a reason, recorded like any re-route.
 
-    The pin keeps its neighborhood (the place did not change, only who answers for it).
+    This is also the workflow's "not our responsibility": the routing history stays one
+    timeline. The pin keeps its neighborhood (the place did not change, only who answers for
+    it) and its status; its assignee, a member of the old team, is unassigned. An `actor` is
+    checked (mapideas.roles.can_reassign); without one (commands, tests) the caller decided.
     """
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": [REASSIGN_REASON_MESSAGE]})
     # Lock first, then check: two staff re-assigning at once must not both pass the check.
     idea = Idea.objects.select_for_update().get(pk=idea.pk)
+    if actor is not None and not can_reassign(actor, idea):
+        raise PermissionDenied(REASSIGN_FORBIDDEN)
     if team.pk == idea.team_id:
         raise ValidationError({"team": [f"The pin is already with {team.name}."]})
+    if idea.assignee_id is not None and not team.members.filter(pk=idea.assignee_id).exists():
+        IdeaNote.objects.create(
+            idea=idea,
+            kind=IdeaNote.Kind.UNASSIGNED,
+            text=f"Unassigned: the pin went to {team.name}.",
+            author=_person(actor),
+        )
+        idea.assignee = None
     event = RoutingEvent.objects.create(
         idea=idea,
         cause=RoutingEvent.Cause.MANUAL,
@@ -163,8 +192,289 @@ def idea_reassign(
         actor=actor if actor is not None and actor.is_authenticated else None,
     )
     idea.team = team
-    idea.save(update_fields=["team", "updated_at"])
+    idea.save(update_fields=["team", "assignee", "updated_at"])
     return event
+
+
+# --- The district teams' workflow (mapideas.workflow) -----------------------------------------
+#
+# Every write locks the pin first, then checks who may (mapideas.roles.can_work_on) and what
+# (mapideas.workflow), then writes the change and its timeline entry in one transaction:
+# public steps in IdeaUpdate, internal ones in IdeaNote.
+
+ANSWER_REQUIRED_MESSAGE = "Tell the citizen why: a public answer is required for {status}."
+NOTE_REQUIRED_MESSAGE = "Write the note."
+
+
+def _person(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
+    return user if user is not None and user.is_authenticated else None
+
+
+def _locked(idea: Idea) -> Idea:
+    return Idea.objects.select_for_update().select_related("team").get(pk=idea.pk)
+
+
+def _check_may_work_on(actor: AbstractBaseUser | None, idea: Idea) -> None:
+    if actor is None or not can_work_on(actor, idea):
+        raise PermissionDenied(WORK_FORBIDDEN)
+
+
+def _clean_text(text: str, *, field: str, max_length: int) -> str:
+    text = (text or "").strip()
+    if len(text) > max_length:
+        raise ValidationError({field: [f"At most {max_length} characters, not {len(text)}."]})
+    return text
+
+
+def _check_status_change(idea: Idea, status: str, answer: str) -> None:
+    """What idea_status_change refuses, without writing: a ValidationError naming the field."""
+    if status == Idea.Status.DUPLICATE:
+        raise ValidationError(
+            {"status": ["Mark the pin as a duplicate of another one instead (give duplicate_of)."]}
+        )
+    if status == idea.status:
+        if not answer:
+            raise ValidationError(
+                {"status": [f"The pin is already {workflow.label(status)}: change it, or answer."]}
+            )
+        return  # an answer without a status change
+    workflow.check_transition(idea.status, status)
+    if status in workflow.ANSWER_REQUIRED and not answer:
+        raise ValidationError(
+            {"answer": [ANSWER_REQUIRED_MESSAGE.format(status=workflow.label(status))]}
+        )
+
+
+def _record_update(
+    idea: Idea,
+    *,
+    status: str,
+    answer: str,
+    actor: AbstractBaseUser | None,
+    duplicate_of: Idea | None = None,
+    now: datetime | None = None,
+) -> IdeaUpdate:
+    """Write one public step on a locked pin: the IdeaUpdate, the status and what follows."""
+    now = now or timezone.now()
+    update = IdeaUpdate.objects.create(
+        idea=idea,
+        from_status=idea.status,
+        to_status=status,
+        answer=answer,
+        team_id=idea.team_id,
+        duplicate_of=duplicate_of,
+        actor=_person(actor),
+        created_at=now,
+    )
+    fields = ["status", "updated_at"]
+    if idea.first_response_at is None and (status != Idea.Status.NEW or answer):
+        idea.first_response_at = now
+        fields.append("first_response_at")
+    if answer:
+        idea.answer, idea.answer_at = answer, now
+        fields += ["answer", "answer_at"]
+    if status != Idea.Status.DUPLICATE and idea.duplicate_of_id is not None:
+        idea.duplicate_of = None  # un-merged
+        fields.append("duplicate_of")
+    if duplicate_of is not None:
+        idea.duplicate_of = duplicate_of
+        fields.append("duplicate_of")
+    idea.status = status
+    idea.save(update_fields=fields)
+    return update
+
+
+@transaction.atomic
+def idea_status_change(
+    *, idea: Idea, status: str, answer: str = "", actor: AbstractBaseUser | None
+) -> IdeaUpdate:
+    """A team moves a pin along the workflow (mapideas.workflow.TRANSITIONS), with a public
+    answer (required for done and declined). The same status with an answer is an answer
+    alone. "Duplicate" goes through idea_mark_duplicate; "not our responsibility" through
+    idea_reassign."""
+    answer = _clean_text(answer, field="answer", max_length=ANSWER_MAX_LENGTH)
+    idea = _locked(idea)
+    _check_may_work_on(actor, idea)
+    _check_status_change(idea, status, answer)
+    return _record_update(idea, status=status, answer=answer, actor=actor)
+
+
+@transaction.atomic
+def idea_note_add(*, idea: Idea, text: str, author: AbstractBaseUser | None) -> IdeaNote:
+    """An internal note on a pin, for staff only (mapideas.roles.can_see_internal)."""
+    text = _clean_text(text, field="text", max_length=NOTE_MAX_LENGTH)
+    if not text:
+        raise ValidationError({"text": [NOTE_REQUIRED_MESSAGE]})
+    idea = _locked(idea)
+    _check_may_work_on(author, idea)
+    return IdeaNote.objects.create(idea=idea, kind=IdeaNote.Kind.NOTE, text=text, author=author)
+
+
+def _check_assignee(idea: Idea, assignee: AbstractBaseUser | None) -> None:
+    if assignee is None:
+        if idea.assignee_id is None:
+            raise ValidationError({"assignee": ["The pin is not assigned to anyone."]})
+        return
+    if assignee.pk == idea.assignee_id:
+        raise ValidationError(
+            {"assignee": [f"The pin is already assigned to {assignee.get_username()}."]}
+        )
+    if not idea.team.members.filter(pk=assignee.pk).exists():
+        raise ValidationError(
+            {
+                "assignee": [
+                    f"{assignee.get_username()} is not a member of {idea.team.name}, "
+                    "which has the pin."
+                ]
+            }
+        )
+
+
+def _record_assignment(
+    idea: Idea, assignee: AbstractBaseUser | None, actor: AbstractBaseUser | None
+) -> IdeaNote:
+    if assignee is None:
+        note = IdeaNote(kind=IdeaNote.Kind.UNASSIGNED, assignee=idea.assignee)
+    else:
+        note = IdeaNote(kind=IdeaNote.Kind.ASSIGNED, assignee=assignee)
+    note.idea, note.author = idea, _person(actor)
+    note.save()
+    idea.assignee = assignee
+    idea.save(update_fields=["assignee", "updated_at"])
+    return note
+
+
+@transaction.atomic
+def idea_assign(
+    *, idea: Idea, assignee: AbstractBaseUser | None, actor: AbstractBaseUser | None
+) -> IdeaNote:
+    """Give a pin to a member of its team (None: unassign). Internal: recorded as a note."""
+    idea = _locked(idea)
+    _check_may_work_on(actor, idea)
+    _check_assignee(idea, assignee)
+    return _record_assignment(idea, assignee, actor)
+
+
+def duplicate_answer(original: Idea) -> str:
+    return f"This is the same as pin #{original.pk}, “{original.title}”: follow it there."
+
+
+@transaction.atomic
+def idea_mark_duplicate(
+    *, idea: Idea, original: Idea, answer: str = "", actor: AbstractBaseUser | None
+) -> IdeaUpdate:
+    """Merge a pin into another: status "duplicate", `duplicate_of` the original, and a public
+    answer (by default one pointing at the original). Pins that were duplicates of this one
+    now point at the original too, so nobody follows a chain.
+
+    The hook for what merging carries over: when pins get supporters and followers, move them
+    to the original here, in this transaction.
+    """
+    answer = _clean_text(answer, field="answer", max_length=ANSWER_MAX_LENGTH)
+    if original.pk == idea.pk:
+        raise ValidationError({"duplicate_of": ["A pin cannot be a duplicate of itself."]})
+    # Both locked, in id order, so two merges of the same pair cannot deadlock or cross.
+    locked = {
+        i.pk: i
+        for i in Idea.objects.select_for_update()
+        .select_related("team")
+        .filter(pk__in=[idea.pk, original.pk])
+        .order_by("pk")
+    }
+    if original.pk not in locked:
+        raise ValidationError({"duplicate_of": ["No such pin."]})
+    idea, original = locked[idea.pk], locked[original.pk]
+    _check_may_work_on(actor, idea)
+    if original.status == Idea.Status.DUPLICATE:
+        raise ValidationError(
+            {
+                "duplicate_of": [
+                    f"Pin #{original.pk} is itself a duplicate of pin #{original.duplicate_of_id}: "
+                    f"mark this one as a duplicate of #{original.duplicate_of_id}."
+                ]
+            }
+        )
+    workflow.check_transition(idea.status, Idea.Status.DUPLICATE)
+    update = _record_update(
+        idea,
+        status=Idea.Status.DUPLICATE,
+        answer=answer or duplicate_answer(original),
+        actor=actor,
+        duplicate_of=original,
+    )
+    Idea.objects.filter(duplicate_of=idea).update(duplicate_of=original)
+    return update
+
+
+_UNCHANGED = object()
+
+
+def _already_assigned(idea: Idea, assignee: object) -> bool:
+    return idea.assignee_id == getattr(assignee, "pk", None)
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    ideas: list[Idea]
+    updates: list[IdeaUpdate]
+    notes: list[IdeaNote]
+
+
+@transaction.atomic
+def ideas_bulk_update(
+    *,
+    ideas: list[int] | list[Idea],
+    actor: AbstractBaseUser | None,
+    status: str | None = None,
+    answer: str = "",
+    assignee: AbstractBaseUser | None | object = _UNCHANGED,
+) -> BulkResult:
+    """One change to a selection of pins from a team's queue: a status (with one answer for
+    all) and/or an assignee (None: unassign). All or nothing: every pin is locked and checked
+    (who may, which transition, which assignee) before anything is written; one refusal
+    refuses the lot, naming the pins.
+    """
+    ids = sorted({i.pk if isinstance(i, Idea) else int(i) for i in ideas})
+    if not ids:
+        raise ValidationError({"ideas": ["Select at least one pin."]})
+    if status is None and assignee is _UNCHANGED:
+        raise ValidationError({"action": ["Choose a status or an assignee."]})
+    answer = _clean_text(answer, field="answer", max_length=ANSWER_MAX_LENGTH)
+    locked = list(
+        Idea.objects.select_for_update().select_related("team").filter(pk__in=ids).order_by("pk")
+    )
+    missing = sorted(set(ids) - {i.pk for i in locked})
+    if missing:
+        raise ValidationError({"ideas": [f"No such pin: {', '.join(f'#{m}' for m in missing)}."]})
+    forbidden = [i.pk for i in locked if actor is None or not can_work_on(actor, i)]
+    if forbidden:
+        raise PermissionDenied(
+            f"{WORK_FORBIDDEN} Not yours: {', '.join(f'#{pk}' for pk in forbidden)}."
+        )
+    problems: dict[str, list[str]] = {}
+    for idea in locked:
+        checks = []
+        if status is not None:
+            checks.append(lambda idea=idea: _check_status_change(idea, status, answer))
+        if assignee is not _UNCHANGED and not _already_assigned(idea, assignee):
+            checks.append(lambda idea=idea: _check_assignee(idea, assignee))  # type: ignore[arg-type]
+        for check in checks:
+            try:
+                check()
+            except ValidationError as exc:
+                for field, messages in exc.message_dict.items():
+                    problems.setdefault(field, []).extend(f"#{idea.pk}: {m}" for m in messages)
+    if problems:
+        raise ValidationError(problems)
+    now = timezone.now()
+    updates, notes = [], []
+    for idea in locked:
+        if status is not None:
+            updates.append(_record_update(idea, status=status, answer=answer, actor=actor, now=now))
+        # Pins already with that person (or already unassigned) are left as they are.
+        if assignee is not _UNCHANGED and not _already_assigned(idea, assignee):
+            notes.append(_record_assignment(idea, assignee, actor))  # type: ignore[arg-type]
+    return BulkResult(ideas=locked, updates=updates, notes=notes)
 
 
 # --- Open311 GeoReport v2 (mapideas/open311/) -------------------------------------------------

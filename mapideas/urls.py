@@ -10,8 +10,13 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("ideas/<int:pk>/", views.idea_detail, name="idea-detail"),
     path("ideas/<int:pk>/reassign/", views.idea_reassign, name="idea-reassign"),
+    path("ideas/<int:pk>/status/", views.idea_status, name="idea-status"),
+    path("ideas/<int:pk>/notes/", views.idea_note, name="idea-note"),
+    path("ideas/<int:pk>/assign/", views.idea_assign, name="idea-assign"),
+    path("ideas/<int:pk>/duplicate/", views.idea_duplicate, name="idea-duplicate"),
     path("teams/", views.my_teams, name="my-teams"),
     path("teams/<slug:slug>/", views.team_workspace, name="team-workspace"),
+    path("teams/<slug:slug>/bulk/", views.team_bulk, name="team-bulk"),
     path("planner/", geodata_views.planner, name="planner"),
     # The layer has no dot, the extension may have one (`ideas.shp.zip`).
     re_path(

@@ -8,17 +8,30 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from mapideas import maps, selectors, services
-from mapideas.forms import IdeaForm, ReassignForm
+from mapideas import maps, selectors, services, workflow
+from mapideas.forms import (
+    AssignForm,
+    BulkForm,
+    DuplicateForm,
+    IdeaForm,
+    NoteForm,
+    QueueFilterForm,
+    ReassignForm,
+    StatusForm,
+)
 from mapideas.models import Idea
-from mapideas.roles import can_reassign
+from mapideas.roles import WORK_FORBIDDEN, can_reassign, can_see_internal, can_work_on
 from neighborhoods.models import Neighborhood, Team
 from neighborhoods.roles import can_view_team, is_planner
 from neighborhoods.selectors import active_neighborhoods
 
 TEAM_PAGE_SIZE = 50
+# The most pins the workspace map draws (the newest of the filtered queue; the page says so).
+MAP_PIN_LIMIT = 2000
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -71,24 +84,32 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def idea_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """A pin's public page: where it is, which team has it, its status, its routing history.
+    """A pin's public page: where it is, which team has it, its status, its public timeline
+    (routing and the team's answers), its duplicates.
 
-    Staff who may re-assign the pin also see the form to do so.
-    """
+    Staff who may work on the pin also see the workflow forms; staff who may read its
+    internal notes see them (never anyone else: mapideas.roles)."""
     idea = get_object_or_404(selectors.public_ideas(), pk=pk)
-    form = ReassignForm(idea=idea) if can_reassign(request.user, idea) else None
-    return _idea_page(request, idea, reassign_form=form)
+    return _idea_page(request, idea)
+
+
+def _post_target(request: HttpRequest, pk: int) -> Idea:
+    return get_object_or_404(selectors.public_ideas(), pk=pk)
+
+
+def _form_errors(form, exc: ValidationError) -> None:
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
 
 
 @require_POST
 def idea_reassign(request: HttpRequest, pk: int) -> HttpResponse:
-    """Staff send the pin to another team, with a reason; back to its page with a message."""
-    idea = get_object_or_404(selectors.public_ideas(), pk=pk)
+    """Staff send the pin to another team, with a reason; back to its page with a message.
+
+    The workflow's "not our responsibility"."""
+    idea = _post_target(request, pk)
     if not can_reassign(request.user, idea):
-        raise PermissionDenied(
-            "Only the pin's team, the city-wide triage team (for pins outside every "
-            "neighborhood) and planners can re-assign it."
-        )
+        raise PermissionDenied(services.REASSIGN_FORBIDDEN)
     form = ReassignForm(request.POST, idea=idea)
     if form.is_valid():
         try:
@@ -99,53 +120,155 @@ def idea_reassign(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user,
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            _form_errors(form, exc)
         else:
             messages.success(request, f"Re-assigned to {event.to_team.name}.")
             return redirect(idea)
-    return _idea_page(request, idea, reassign_form=form, status=400)
+    return _idea_page(request, idea, forms={"reassign_form": form}, status=400)
+
+
+def _workflow_post(request: HttpRequest, pk: int, form_name: str, make_form, write) -> HttpResponse:
+    """The shape of every workflow POST: 403 unless the person may work on the pin, then the
+    form, then the service (which checks again, under a lock); back to the page or a 400."""
+    idea = _post_target(request, pk)
+    if not can_work_on(request.user, idea):
+        raise PermissionDenied(WORK_FORBIDDEN)
+    form = make_form(idea, request.POST)
+    if form.is_valid():
+        try:
+            message = write(idea, form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, message)
+            return redirect(idea)
+    return _idea_page(request, idea, forms={form_name: form}, status=400)
+
+
+@require_POST
+def idea_status(request: HttpRequest, pk: int) -> HttpResponse:
+    def write(idea: Idea, data: dict) -> str:
+        update = services.idea_status_change(
+            idea=idea, status=data["status"], answer=data["answer"], actor=request.user
+        )
+        if update.changes_status:
+            return f"Status: {update.get_to_status_display()}."
+        return "Answer published."
+
+    return _workflow_post(
+        request, pk, "status_form", lambda idea, d: StatusForm(d, idea=idea), write
+    )
+
+
+@require_POST
+def idea_note(request: HttpRequest, pk: int) -> HttpResponse:
+    def write(idea: Idea, data: dict) -> str:
+        services.idea_note_add(idea=idea, text=data["text"], author=request.user)
+        return "Internal note added."
+
+    return _workflow_post(request, pk, "note_form", lambda idea, d: NoteForm(d), write)
+
+
+@require_POST
+def idea_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    def write(idea: Idea, data: dict) -> str:
+        assignee = data["assignee"]
+        services.idea_assign(idea=idea, assignee=assignee, actor=request.user)
+        return f"Assigned to {assignee.get_username()}." if assignee else "Unassigned."
+
+    return _workflow_post(
+        request, pk, "assign_form", lambda idea, d: AssignForm(d, team=idea.team), write
+    )
+
+
+@require_POST
+def idea_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
+    def write(idea: Idea, data: dict) -> str:
+        original = data["duplicate_of"]
+        services.idea_mark_duplicate(
+            idea=idea, original=original, answer=data["answer"], actor=request.user
+        )
+        return f"Marked as a duplicate of #{original.pk}."
+
+    return _workflow_post(request, pk, "duplicate_form", lambda idea, d: DuplicateForm(d), write)
 
 
 def _idea_page(
-    request: HttpRequest, idea: Idea, *, reassign_form: ReassignForm | None, status: int = 200
+    request: HttpRequest, idea: Idea, *, forms: dict | None = None, status: int = 200
 ) -> HttpResponse:
     if idea.neighborhood is not None:
         fmap = maps.new_map(bounds=idea.neighborhood.geometry.extent)
         maps.add_neighborhood_outlines(fmap, Neighborhood.objects.filter(pk=idea.neighborhood_id))
     else:  # a pin in a gap between neighborhoods: show its surroundings
         fmap = maps.new_map(bounds=idea.location.buffer(0.005).extent)
-    return render(
-        request,
-        "mapideas/idea_detail.html",
-        {
-            "idea": idea,
-            "map": maps.render(fmap),
-            "routing_events": selectors.routing_history(idea=idea),
-            "reassign_form": reassign_form,
-        },
-        status=status,
-    )
+    forms = forms or {}
+    context: dict = {
+        "idea": idea,
+        "map": maps.render(fmap),
+        "timeline": selectors.idea_timeline(idea=idea),
+        "duplicate_of": (
+            selectors.public_ideas().filter(pk=idea.duplicate_of_id).first()
+            if idea.duplicate_of_id
+            else None
+        ),
+        "duplicates": selectors.idea_duplicates(idea=idea),
+        "reassign_form": None,
+    }
+    user = request.user
+    if can_reassign(user, idea):
+        context["reassign_form"] = forms.get("reassign_form") or ReassignForm(idea=idea)
+    if can_see_internal(user, idea):
+        context["notes"] = selectors.idea_notes(idea=idea)
+        context["assignee"] = idea.assignee
+        context["sees_internal"] = True
+    if can_work_on(user, idea):
+        context["status_form"] = forms.get("status_form") or StatusForm(idea=idea)
+        context["note_form"] = forms.get("note_form") or NoteForm()
+        context["assign_form"] = forms.get("assign_form") or AssignForm(
+            team=idea.team, initial={"assignee": idea.assignee}
+        )
+        if Idea.Status.DUPLICATE in workflow.next_statuses(idea.status):
+            context["duplicate_form"] = forms.get("duplicate_form") or DuplicateForm()
+    return render(request, "mapideas/idea_detail.html", context, status=status)
 
 
 @login_required
 def team_workspace(request: HttpRequest, slug: str) -> HttpResponse:
-    """A district team's area on a map, the ideas routed to it, newest first, and the open
-    ideas another team owns that lie in its area too. For the city-wide triage team, the
-    ideas routed to it are its queue of pins outside every neighborhood."""
+    """A district team's workspace: a map of its area and, beside it, its queue (the pins
+    routed to it, filtered, sorted, paged, overdue ones flagged), then the open pins another
+    team owns that lie in its area too, and how it keeps its response-time commitment.
+    For the city-wide triage team, the pins routed to it are its queue of pins outside every
+    neighborhood. The map draws the same filtered pins as the lists (the same querysets)."""
     team = get_object_or_404(Team, slug=slug)
     if not can_view_team(request.user, team):
         raise PermissionDenied("Only members of this team and planners can open its workspace.")
+    return _workspace_page(request, team)
+
+
+def _workspace_page(
+    request: HttpRequest, team: Team, *, bulk_form: BulkForm | None = None, status: int = 200
+) -> HttpResponse:
+    now = timezone.now()
+    filter_form = QueueFilterForm(request.GET, team=team)
+    filters = filter_form.filters()
+    queue = selectors.team_queue(team=team, filters=filters, now=now)
+    also_in = selectors.team_also_in_area_queue(team=team, filters=filters, now=now)
+    page = Paginator(queue, TEAM_PAGE_SIZE).get_page(request.GET.get("page"))
     area = active_neighborhoods().filter(team=team)
     fmap = maps.new_map(bounds=maps.extent(area if not team.is_triage else active_neighborhoods()))
     if team.is_triage:  # no area of its own: the city it fills the gaps of
         maps.add_neighborhood_outlines(fmap, active_neighborhoods())
     else:
         maps.add_neighborhood_outlines(fmap, area, highlight=True)
-    page = Paginator(selectors.team_ideas(team=team), TEAM_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    also_in = selectors.team_also_in_area_ideas(team=team)
+    map_pins = list(queue[:MAP_PIN_LIMIT])
+    maps.add_pins(fmap, map_pins, name="Routed to this team")
+    also_in_shown = list(also_in[:TEAM_PAGE_SIZE])
+    maps.add_pins(fmap, also_in_shown, name="Also in your area", color="#6b7280")
+    # The query string without the page, for the pager's links (filters kept).
+    params = request.GET.copy()
+    params.pop("page", None)
+    user = request.user
+    may_work = user.is_superuser or team.members.filter(pk=user.pk).exists()
     return render(
         request,
         "mapideas/team_workspace.html",
@@ -153,13 +276,51 @@ def team_workspace(request: HttpRequest, slug: str) -> HttpResponse:
             "team": team,
             "neighborhoods": area.order_by("name"),
             "page": page,
-            # The newest; overlaps are small areas, so one screenful is usually all of them.
-            "also_in": also_in[:TEAM_PAGE_SIZE],
+            "also_in": also_in_shown,
             "also_in_count": also_in.count(),
             "map": maps.render(fmap),
-            "is_planner": is_planner(request.user),
+            "map_pin_count": len(map_pins),
+            "map_pin_limit": MAP_PIN_LIMIT,
+            "is_planner": is_planner(user),
+            "filter_form": filter_form,
+            "query": params.urlencode(),
+            "stats": selectors.team_response_stats(team=team, now=now),
+            "bulk_form": bulk_form or (BulkForm(team=team) if may_work else None),
+            "server_pins": True,
+            "oldest_first": filters.sort == selectors.QueueSort.OLDEST,
         },
+        status=status,
     )
+
+
+@require_POST
+def team_bulk(request: HttpRequest, slug: str) -> HttpResponse:
+    """One change to the pins ticked in the queue: all or nothing, each pin checked."""
+    team = get_object_or_404(Team, slug=slug)
+    if not request.user.is_authenticated or not (
+        request.user.is_superuser or team.members.filter(pk=request.user.pk).exists()
+    ):
+        raise PermissionDenied(WORK_FORBIDDEN)
+    form = BulkForm(request.POST, team=team)
+    if form.is_valid():
+        data = form.cleaned_data
+        kwargs: dict = {}
+        if data["action"] == "status":
+            kwargs = {"status": data["status"], "answer": data["answer"]}
+        elif data["action"] == "assign":
+            kwargs = {"assignee": data["assignee"]}
+        else:
+            kwargs = {"assignee": None}
+        try:
+            result = services.ideas_bulk_update(ideas=data["ideas"], actor=request.user, **kwargs)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, f"Changed {len(result.ideas)} pin(s).")
+            url = reverse("team-workspace", args=[team.slug])
+            back = request.POST.get("query", "")
+            return redirect(f"{url}?{back}" if back else url)
+    return _workspace_page(request, team, bulk_form=form, status=400)
 
 
 @login_required

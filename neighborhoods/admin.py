@@ -7,7 +7,7 @@ from neighborhoods.models import BoundaryVersion, Neighborhood, Team
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "is_triage"]
+    list_display = ["name", "slug", "is_triage", "response_target_days"]
     search_fields = ["name"]
     filter_horizontal = ["members"]
 

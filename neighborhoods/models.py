@@ -8,6 +8,7 @@ so a pin's history can always say which polygon it was routed by.
 
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 
 
@@ -20,6 +21,15 @@ class Team(models.Model):
     # The city-wide team that receives pins inside the service area but outside every
     # neighborhood (gaps between polygons, the buffer along the city limit).
     is_triage = models.BooleanField(default=False)
+    # The response-time commitment: a pin gets its first answer (a status change away from
+    # "new", or a public answer) within this many working days (Mon-Fri), or it is overdue.
+    response_target_days = models.PositiveSmallIntegerField(
+        "response target (working days)",
+        default=5,
+        db_default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text="First answer due within this many working days (Monday to Friday).",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -161,8 +161,11 @@ class ServiceRequestSerializer(serializers.Serializer):
 
     service_request_id = serializers.IntegerField(source="pk")
     status = serializers.SerializerMethodField(help_text="open or closed")
-    status_notes = serializers.CharField(
-        source="get_status_display", help_text="Our finer status: New, In progress, Declined…"
+    status_notes = serializers.SerializerMethodField(
+        help_text=(
+            "Our finer status (New, In progress, Declined…) and the team's latest public "
+            "answer, when there is one"
+        )
     )
     service_name = serializers.CharField(source="category.name")
     service_code = serializers.CharField(source="category.slug")
@@ -178,6 +181,12 @@ class ServiceRequestSerializer(serializers.Serializer):
     lat = serializers.SerializerMethodField()
     long = serializers.SerializerMethodField()
     media_url = serializers.SerializerMethodField()
+
+    def get_status_notes(self, idea) -> str:
+        # The spec: "why status was changed to current state or more details on current status
+        # than conveyed with status alone": the public answer says why.
+        label = idea.get_status_display()
+        return f"{label}: {idea.answer}" if idea.answer else label
 
     def get_status(self, idea: Idea) -> str:
         return open311_status(idea)

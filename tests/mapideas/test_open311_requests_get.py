@@ -93,6 +93,16 @@ def test_our_workflow_maps_to_open_and_closed(city, category, status, open311):
     assert request["status_notes"] == Idea.Status(status).label
 
 
+def test_status_notes_carry_the_teams_public_answer(city, category):
+    idea = pin(category, status=Idea.Status.DECLINED)
+    Idea.objects.filter(pk=idea.pk).update(answer="Private land: we passed it to the owner.")
+
+    [request] = get(f"requests/{idea.pk}").json()
+
+    assert request["status"] == "closed"
+    assert request["status_notes"] == "Declined: Private land: we passed it to the owner."
+
+
 def test_it_filters_by_status(city, category):
     new = pin(category)
     done = pin(category, status=Idea.Status.DONE)

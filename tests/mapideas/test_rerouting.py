@@ -94,6 +94,19 @@ def test_it_moves_open_pins_where_new_pins_would_go(pins):
     assert (result.open_ideas, result.moved, result.team_changed) == (5, 4, 4)
 
 
+def test_a_pin_that_changes_team_leaves_its_assignee_behind(pins, city, make_user):
+    west_member = make_user("wanda", teams=[city.west_team])
+    east_member = make_user("ed", teams=[city.east_team])
+    Idea.objects.filter(pk=pins["enclave"].pk).update(assignee=west_member)
+    Idea.objects.filter(pk=pins["east"].pk).update(assignee=east_member)
+
+    boundaries_activate(version=layered_version())
+
+    # Enclave -> Market Team: nobody there was assigned it. East Side stays with East Team.
+    assert Idea.objects.get(pk=pins["enclave"].pk).assignee is None
+    assert Idea.objects.get(pk=pins["east"].pk).assignee == east_member
+
+
 def test_it_points_unmoved_open_pins_at_the_new_versions_polygon(pins):
     version = layered_version()
 

@@ -55,8 +55,11 @@ def test_it_shows_a_member_the_team_pins_newest_first_and_no_others(
     assertContains(response, "<h1>East Team</h1>", html=True)
     assertContains(response, '<span class="count">(3)</span>', html=True)
     assertContains(response, f'href="/ideas/{ideas["Newest east"].pk}/"')
-    # The map asks the API for this team's pins only.
-    assertContains(response, 'data-team="east-team"')
+    # The map draws the same pins as the list, from the same queryset, and asks the API for
+    # none on top (tests/mapideas/test_views_team_queue.py filters both).
+    assertContains(response, 'data-server-pins="true"')
+    assertNotContains(response, "data-team=")
+    assert '"title": "Newest east"' in response.context["map"].script
 
 
 def test_it_lists_every_neighborhood_of_the_team(client, city, west_member, category):

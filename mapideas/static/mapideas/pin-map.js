@@ -2,7 +2,8 @@
  * MapIdeas' own map code, run after folium has built the Leaflet map.
  *
  * - Loads the pins in view from /api/ideas/ (bounded by bbox and page size) and lists them
- *   beside the map as a text alternative.
+ *   beside the map as a text alternative; not on a team's workspace (data-server-pins),
+ *   whose map is drawn from its filtered queue on the server.
  * - On the citizen page, a click or tap fills the latitude/longitude fields and shows where the
  *   pin will go; typing coordinates moves that marker, so no mouse is needed. Wherever the pin
  *   is placed, /api/route/ says which team and neighborhood it will go to, and names the
@@ -118,10 +119,14 @@
     map.getContainer().classList.toggle("labels-hidden", map.getZoom() < 12);
   }
 
-  map.on("moveend", load);
   map.on("zoomend", toggleLabels);
   toggleLabels();
-  load();
+  // A team's workspace draws its filtered queue on the server (the same queryset as its
+  // list): loading pins from the API on top would show another set.
+  if (!options.serverPins) {
+    map.on("moveend", load);
+    load();
+  }
 
   if (options.focusLat && options.focusLon) {
     var here = [parseFloat(options.focusLat), parseFloat(options.focusLon)];

@@ -1,0 +1,129 @@
+"""The district teams' workflow: which status may follow which, and when an answer is due.
+
+Pure rules, no database: the services (mapideas.services) apply them, the selectors measure
+the response-time commitment with them, the forms offer only what they allow.
+"""
+
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from mapideas.models import Idea
+
+S = Idea.Status
+
+# Every allowed status change, from -> to. Forward steps may be skipped (a quick fix goes from
+# new to done); going back is limited to what a team really does: a plan dropped back to
+# review, work paused back to planned, a pin reopened (done -> in progress), a refusal or a
+# merge reconsidered (-> under review). Nothing goes back to "new": once answered, a pin has
+# been answered. "Not our responsibility" is no status: it re-routes the pin to another team
+# (mapideas.services.idea_reassign), which keeps the routing history one timeline.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.NEW: frozenset(
+        {
+            S.ACKNOWLEDGED,
+            S.UNDER_REVIEW,
+            S.PLANNED,
+            S.IN_PROGRESS,
+            S.DONE,
+            S.DECLINED,
+            S.DUPLICATE,
+        }
+    ),
+    S.ACKNOWLEDGED: frozenset(
+        {S.UNDER_REVIEW, S.PLANNED, S.IN_PROGRESS, S.DONE, S.DECLINED, S.DUPLICATE}
+    ),
+    S.UNDER_REVIEW: frozenset({S.PLANNED, S.IN_PROGRESS, S.DONE, S.DECLINED, S.DUPLICATE}),
+    S.PLANNED: frozenset({S.UNDER_REVIEW, S.IN_PROGRESS, S.DONE, S.DECLINED, S.DUPLICATE}),
+    S.IN_PROGRESS: frozenset({S.PLANNED, S.DONE, S.DECLINED}),
+    S.DONE: frozenset({S.IN_PROGRESS}),
+    S.DECLINED: frozenset({S.UNDER_REVIEW}),
+    S.DUPLICATE: frozenset({S.UNDER_REVIEW}),
+}
+
+# The citizen is owed a reason (public answer) for these. A duplicate gets a default answer
+# pointing at the original when the team gives none (services.idea_mark_duplicate).
+ANSWER_REQUIRED = frozenset({S.DONE, S.DECLINED, S.DUPLICATE})
+
+# Statuses a team sets with a plain status change; "duplicate" needs the original pin
+# (services.idea_mark_duplicate).
+PLAIN_STATUSES = tuple(status for status in S if status != S.DUPLICATE)
+
+
+def label(status: str) -> str:
+    return S(status).label.lower()
+
+
+def next_statuses(current: str, *, plain: bool = False) -> list[str]:
+    """What `current` may become, in the workflow's order (without "duplicate" if `plain`)."""
+    allowed = TRANSITIONS.get(current, frozenset())
+    return [s for s in S if s in allowed and not (plain and s == S.DUPLICATE)]
+
+
+def check_transition(current: str, new: str, *, field: str = "status") -> None:
+    """A ValidationError naming `field` unless `current` may become `new`."""
+    if new not in S.values:
+        raise ValidationError({field: [f"{new!r} is not a status."]})
+    if new in TRANSITIONS.get(current, frozenset()):
+        return
+    allowed = ", ".join(label(s) for s in next_statuses(current)) or "nothing"
+    raise ValidationError(
+        {
+            field: [
+                f"A pin that is {label(current)} cannot become {label(new)}; "
+                f"it can become: {allowed}."
+            ]
+        }
+    )
+
+
+# --- working days ---------------------------------------------------------------------------
+#
+# The response-time commitment counts working time: Monday to Friday, whole days, in the
+# site's TIME_ZONE, no public holidays. W(t) is the working time from a fixed Monday to t;
+# the working time between a and b is W(b) - W(a). Weekends add nothing, so a pin pinned on
+# Saturday starts its clock on Monday at 00:00.
+
+_EPOCH = date(2001, 1, 1)  # a Monday
+_DAY = 86400
+_WEEK = 5 * _DAY
+
+
+def _working_seconds(moment: datetime, zone: tzinfo) -> float:
+    local = timezone.localtime(moment, zone)
+    days = (local.date() - _EPOCH).days
+    weeks, weekday = divmod(days, 7)  # floor division: right before the epoch too
+    into_day = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
+    return weeks * _WEEK + min(weekday, 5) * _DAY + (into_day if weekday < 5 else 0)
+
+
+def _from_working_seconds(seconds: float, zone: tzinfo) -> datetime:
+    """The earliest moment t with W(t) == seconds (a week boundary is Friday's midnight)."""
+    weeks, rest = divmod(seconds, _WEEK)
+    weeks = int(weeks)
+    if rest == 0:  # the weekend is flat: the earliest such moment is Saturday 00:00
+        day = _EPOCH + timedelta(days=7 * (weeks - 1) + 5)
+        return timezone.make_aware(datetime.combine(day, time.min), zone)
+    whole_days, into_day = divmod(rest, _DAY)
+    day = _EPOCH + timedelta(days=7 * weeks + int(whole_days))
+    return timezone.make_aware(datetime.combine(day, time.min), zone) + timedelta(seconds=into_day)
+
+
+def working_time_between(start: datetime, end: datetime, zone: tzinfo | None = None) -> timedelta:
+    """Monday-to-Friday time from `start` to `end` (negative if end is before start)."""
+    zone = zone or timezone.get_current_timezone()
+    return timedelta(seconds=_working_seconds(end, zone) - _working_seconds(start, zone))
+
+
+def working_days_before(moment: datetime, days: int, zone: tzinfo | None = None) -> datetime:
+    """The cutoff: a pin pinned before it has had more than `days` working days by `moment`.
+
+    working_time_between(t, moment) > days  <=>  t < working_days_before(moment, days).
+    """
+    zone = zone or timezone.get_current_timezone()
+    return _from_working_seconds(_working_seconds(moment, zone) - days * _DAY, zone)
+
+
+def within_target(created_at: datetime, answered_at: datetime, days: int) -> bool:
+    return working_time_between(created_at, answered_at) <= timedelta(days=days)
