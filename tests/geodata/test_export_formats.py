@@ -15,6 +15,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from geodata import export_formats, exports
+from mapideas.models import Idea, IdeaNote
 from mapideas.services import idea_create
 from tests.conftest import IN_EAST, IN_ENCLAVE, IN_WEST, ON_ISLAND
 
@@ -23,15 +24,19 @@ pytestmark = pytest.mark.django_db
 EXTENSIONS = list(export_formats.FORMATS)
 SECRET_USERNAME = "zz-private-person"
 SECRET_EMAIL = "zz-private-person@example.org"
+# What an Open311 client sends about the reporter, and what staff write to each other.
+SECRET_CONTACT = ("zz-contact@example.org", "Zz Contactname", "+1 555 0199 77")
+SECRET_NOTE = "zz-internal-note: the caller sounded upset"
 FORMULA_TITLES = ("=HYPERLINK(1)", "+1+2", "-3+4", "@SUM(A1)")
 
 
 @pytest.fixture
 def ideas(city, category):
-    """Four pins by an author whose name and email must never leave the database."""
+    """Four pins whose author, reporter contact and internal notes must never leave the
+    database."""
     # No password: hashing one would only slow the tests down.
     author = get_user_model().objects.create(username=SECRET_USERNAME, email=SECRET_EMAIL)
-    return [
+    pins = [
         idea_create(
             kind="idea", title="Bench by the pond", category=category, location=IN_WEST,
             author=author,
@@ -49,6 +54,11 @@ def ideas(city, category):
             author=author,
         ),
     ]  # fmt: skip
+    email, name, phone = SECRET_CONTACT
+    Idea.objects.update(contact_email=email, contact_name=name, contact_phone=phone)
+    for pin in pins:
+        IdeaNote.objects.create(idea=pin, text=SECRET_NOTE, author=author)
+    return pins
 
 
 def download(layer: str, extension: str, **params) -> tuple[object, bytes]:
@@ -165,8 +175,8 @@ def test_it_leaks_no_personal_data_in_any_format(tmp_path, ideas, extension):
             if extension in ("gpkg", "fgb"):
                 blobs.append(" ".join(_fields_and_values(path)).encode())
             for blob in blobs:
-                assert SECRET_USERNAME.encode() not in blob
-                assert SECRET_EMAIL.encode() not in blob
+                for secret in (SECRET_USERNAME, SECRET_EMAIL, SECRET_NOTE, *SECRET_CONTACT):
+                    assert secret.encode() not in blob, (layer, secret)
                 # No author field either ("AUTHORITY" is the CRS's, in the OGR formats).
                 assert not re.search(rb"(?i)author(?!ity)", blob)
 
