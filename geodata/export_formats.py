@@ -67,6 +67,7 @@ SHAPEFILE_FIELDS = {
     "category_name": "cat_name",
     "neighborhood": "nbhd",
     "neighborhood_slug": "nbhd_slug",
+    "support_count": "supports",
     # The engagement layers (geodata.engagement).
     "offline_count": "offl_count",
     "offline_share": "offl_share",

@@ -44,7 +44,7 @@ def _iso(value: datetime, zone: tzinfo | None = None) -> str:
 IDEA_PROPERTIES = tuple(IdeaFeatureSerializer.Meta.fields)
 NEIGHBORHOOD_PROPERTIES = tuple(NeighborhoodFeatureSerializer.Meta.fields)
 # The properties that are whole numbers (the others are text), for formats with typed fields.
-INTEGER_PROPERTIES = frozenset({"id", "population", "idea_count"})
+INTEGER_PROPERTIES = frozenset({"id", "population", "idea_count", "support_count"})
 
 
 @dataclass(frozen=True)
@@ -119,13 +119,23 @@ def idea_rows(ideas: QuerySet[Idea]) -> Iterator[Row]:
             "created_at",
             "answer",
             "answer_at",
+            # Denormalised on the pin (services keep it under the pin's lock): a column, not
+            # a count per pin.
+            "support_count",
             "geojson",
         )
     )
     for row in rows.iterator(chunk_size=CHUNK_SIZE):
         answered = _iso(row[14], zone) if row[14] is not None else None
-        values = (*row[:12], _iso(row[12], zone), row[13], answered, f"{url_prefix}{row[0]}/")
-        yield Row(row[0], dict(zip(IDEA_PROPERTIES, values, strict=True)), row[15])
+        values = (
+            *row[:12],
+            _iso(row[12], zone),
+            row[13],
+            answered,
+            row[15],
+            f"{url_prefix}{row[0]}/",
+        )
+        yield Row(row[0], dict(zip(IDEA_PROPERTIES, values, strict=True)), row[16])
 
 
 def neighborhood_rows(neighborhoods: QuerySet[Neighborhood]) -> Iterator[Row]:

@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from mapideas.models import Category, Idea, Open311Client
+from mapideas.models import Category, EmailOutbox, Idea, Open311Client
 from mapideas.services import open311_client_create, open311_client_revoke
 from neighborhoods.models import CategoryRule
 from neighborhoods.routing import active_version
@@ -167,3 +167,30 @@ class Open311ClientAdmin(admin.ModelAdmin):
             f"Revoked {len(revoked)} key(s): " + (", ".join(c.name for c in revoked) or "none"),
             messages.SUCCESS,
         )
+
+
+@admin.register(EmailOutbox)
+class EmailOutboxAdmin(admin.ModelAdmin):
+    """What send_notifications sent, is to send, or gave up on (with the last error).
+    Written by mapideas.notifications only: read-only here."""
+
+    list_display = ["subject", "to", "created_at", "sent_at", "attempts", "next_attempt_at"]
+    list_filter = [("sent_at", admin.EmptyFieldListFilter)]
+    search_fields = ["to", "subject"]
+    readonly_fields = [
+        "to",
+        "subject",
+        "body",
+        "unsubscribe_url",
+        "created_at",
+        "sent_at",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: EmailOutbox | None = None) -> bool:
+        return False

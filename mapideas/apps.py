@@ -1,5 +1,15 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.conf import settings
+from django.db.models import F
+from django.db.models.signals import post_migrate, pre_delete
+
+
+def _uncount_supports_of_deleted_user(sender, instance, **kwargs) -> None:
+    """A deleted account's supports go with it (CASCADE, no service involved): take them off
+    the pins' stored counts in the same transaction, before the rows disappear."""
+    from mapideas.models import Idea
+
+    Idea.objects.filter(supports__user=instance).update(support_count=F("support_count") - 1)
 
 
 class MapIdeasConfig(AppConfig):
@@ -11,3 +21,8 @@ class MapIdeasConfig(AppConfig):
 
         # Database plumbing, not domain logic: see mapideas/spatialite.py for why.
         post_migrate.connect(ensure_spatial_indexes_after_migrate, sender=self)
+        pre_delete.connect(
+            _uncount_supports_of_deleted_user,
+            sender=settings.AUTH_USER_MODEL,
+            dispatch_uid="mapideas.uncount_supports_of_deleted_user",
+        )

@@ -43,3 +43,27 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+_RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def env_rate(name: str, default: str) -> tuple[int, int]:
+    """A rate limit such as `30/h` (also `/s`, `/m`, `/d`, or `/10m`): (requests, seconds).
+
+    `0/h` allows nothing; the window is fixed (mapideas.ratelimit)."""
+    raw = os.environ.get(name)
+    text = default if raw is None or raw.strip() == "" else raw.strip()
+    count, _, per = text.partition("/")
+    number, unit = per[:-1], per[-1:]
+    try:
+        requests = int(count)
+        seconds = (int(number) if number else 1) * _RATE_UNITS[unit]
+    except (ValueError, KeyError):
+        raise ImproperlyConfigured(
+            f"{name} must look like 30/h (a number, '/', an optional number and s, m, h or d), "
+            f"not {text!r}"
+        ) from None
+    if requests < 0 or seconds <= 0:
+        raise ImproperlyConfigured(f"{name} must be a number of requests per time, not {text!r}")
+    return requests, seconds

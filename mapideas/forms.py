@@ -9,7 +9,9 @@ from django.core.exceptions import ValidationError
 from mapideas import workflow
 from mapideas.models import (
     ANSWER_MAX_LENGTH,
+    COMMENT_MAX_LENGTH,
     DESCRIPTION_MAX_LENGTH,
+    HIDE_REASON_MAX_LENGTH,
     NOTE_MAX_LENGTH,
     TITLE_MAX_LENGTH,
     Category,
@@ -17,6 +19,8 @@ from mapideas.models import (
 )
 from mapideas.selectors import QueueFilters, QueueSort
 from mapideas.services import (
+    COMMENT_REQUIRED_MESSAGE,
+    HIDE_REASON_MESSAGE,
     NOTE_REQUIRED_MESSAGE,
     OUTSIDE_MESSAGE,
     REASSIGN_REASON_MESSAGE,
@@ -298,3 +302,49 @@ class BulkForm(_PageForm):
         if action == "assign" and cleaned.get("assignee") is None:
             self.add_error("assignee", "Choose who to assign the pins to.")
         return cleaned
+
+
+# --- Citizens follow what happens ------------------------------------------------------------
+
+
+class CommentForm(_PageForm):
+    """A signed-in person's public comment (services.comment_add)."""
+
+    AUTO_ID = "comment_%s"
+
+    text = forms.CharField(
+        label="Your comment",
+        max_length=COMMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=(
+            f"Public, at most {COMMENT_MAX_LENGTH} characters. Signed “Citizen #…”, never with "
+            "your name."
+        ),
+        error_messages={"required": COMMENT_REQUIRED_MESSAGE},
+    )
+
+
+class HideCommentForm(_PageForm):
+    """Moderators hide a comment, with the reason the page shows (services.comment_hide)."""
+
+    AUTO_ID = "hide_%s"
+
+    reason = forms.CharField(
+        label="Reason",
+        max_length=HIDE_REASON_MAX_LENGTH,
+        error_messages={"required": HIDE_REASON_MESSAGE},
+    )
+
+
+class FollowForm(_PageForm):
+    """Follow a pin by email without an account (services.follow)."""
+
+    AUTO_ID = "follow_%s"
+
+    email = forms.EmailField(
+        label="Your email",
+        help_text=(
+            "Kept private. We send a link to confirm first; every email has a one-click "
+            "link to stop."
+        ),
+    )

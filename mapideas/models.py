@@ -1,6 +1,7 @@
 """Ideas and issues that citizens pin on the map."""
 
 import hashlib
+import hmac
 
 from django.conf import settings
 from django.contrib.gis.db import models
@@ -130,6 +131,10 @@ class Idea(models.Model):
     # exports read it without a subquery per pin.
     answer = models.TextField(blank=True, default="", db_default="")
     answer_at = models.DateTimeField(null=True, blank=True)
+    # How many people support the pin (Support rows; public: page, API, exports). Kept by
+    # the services under the pin's row lock, so the API and the exports read a column, not
+    # a count per pin.
+    support_count = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -334,3 +339,186 @@ class RerouteStaging(models.Model):
     from_team_id = models.BigIntegerField()
     to_neighborhood_id = models.BigIntegerField(null=True)
     to_team_id = models.BigIntegerField(null=True)
+
+
+# --- Citizens follow what happens: support, comments, follow, email notifications -----------
+
+COMMENT_MAX_LENGTH = 2000
+HIDE_REASON_MAX_LENGTH = 500
+
+
+def keyed_hash(purpose: str, value: str) -> str:
+    """HMAC-SHA256 of `value` keyed with SECRET_KEY, hex: what is kept of a token or an IP
+    address (never the raw value). `purpose` separates uses, so one hash says nothing of
+    another."""
+    key = f"mapideas.{purpose}:{settings.SECRET_KEY}".encode()
+    return hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
+class Support(models.Model):
+    """One person's support of a pin ("me too"): one row per (pin, user) for signed-in
+    people, one per (pin, cookie token) for anonymous ones. The token is kept only as a
+    keyed hash; no IP address is stored. Idea.support_count counts these rows."""
+
+    idea = models.ForeignKey(Idea, on_delete=models.CASCADE, related_name="supports")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="supports",
+    )
+    # keyed_hash("supporter", token) of the anonymous supporter's signed cookie; "" for users.
+    token_hash = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idea", "user"],
+                condition=models.Q(user__isnull=False),
+                name="support_one_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["idea", "token_hash"],
+                condition=~models.Q(token_hash=""),
+                name="support_one_per_token",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False) | ~models.Q(token_hash=""),
+                name="support_has_a_supporter",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"support of {self.idea_id}"
+
+
+class Comment(models.Model):
+    """A signed-in person's comment on a pin, public unless moderators hid it.
+
+    The author is personal data: the page shows a neutral label (public_author), or the
+    team's name when the author spoke for the pin's team (`team`, set when they could work
+    on it)."""
+
+    idea = models.ForeignKey(Idea, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    # The team the author answered for (a staff reply), else None (a citizen's comment).
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    text = models.TextField(validators=[MaxLengthValidator(COMMENT_MAX_LENGTH)])
+    created_at = models.DateTimeField(default=timezone.now)
+    # Moderation: hidden comments leave the public page; the reason is shown in their place.
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_reason = models.CharField(max_length=HIDE_REASON_MAX_LENGTH, blank=True, default="")
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        # The pin's page lists its comments oldest first.
+        indexes = [models.Index(fields=["idea", "created_at"], name="comment_idea_time")]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on {self.idea_id}"
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None
+
+    @property
+    def public_author(self) -> str:
+        """Who the page says wrote it: the team for a staff reply, else "Citizen #<hash>",
+        the same for one person on one pin and unlinkable across pins (never a name)."""
+        if self.team_id is not None:
+            return self.team.name
+        if self.author_id is None:
+            return "A neighbor"
+        return "Citizen #" + keyed_hash("commenter", f"{self.idea_id}:{self.author_id}")[:6]
+
+
+class Follower(models.Model):
+    """Who gets an email when a pin's status changes or its team answers.
+
+    A signed-in person (their account's email), or an email address given by someone not
+    signed in: private (never shown), and only written to once confirmed by the link sent to
+    it. Authors with an email follow their pins from the start. Unfollowing deletes the row.
+    """
+
+    idea = models.ForeignKey(Idea, on_delete=models.CASCADE, related_name="followers")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="follows",
+    )
+    # Personal data: never shown publicly. "" for signed-in followers (their account's email).
+    email = models.EmailField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    # None until the address is confirmed (signed-in followers are confirmed at once).
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idea", "user"],
+                condition=models.Q(user__isnull=False),
+                name="follower_one_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["idea", "email"],
+                condition=~models.Q(email=""),
+                name="follower_one_per_email",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False) | ~models.Q(email=""),
+                name="follower_has_an_address",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"follower {self.pk} of {self.idea_id}"
+
+    @property
+    def address(self) -> str:
+        """Where notifications go ("" when a signed-in follower has no email)."""
+        return self.user.email if self.user_id is not None else self.email
+
+
+class EmailOutbox(models.Model):
+    """An email waiting to be sent, written in the transaction of what it tells.
+
+    `manage.py send_notifications` sends pending rows through Django's email backend, outside
+    any request, and retries failures with a back-off up to a cap (attempts)."""
+
+    to = models.EmailField()
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    # The one-click unsubscribe URL (also the List-Unsubscribe header); "" for confirmations.
+    unsubscribe_url = models.CharField(max_length=1000, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        verbose_name = "email in the outbox"
+        verbose_name_plural = "email outbox"
+        # send_notifications reads the pending rows due now, oldest first.
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                condition=models.Q(sent_at__isnull=True),
+                name="outbox_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({'sent' if self.sent_at else 'pending'})"

@@ -23,7 +23,17 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from mapideas import workflow
-from mapideas.models import Category, Idea, IdeaNote, IdeaUpdate, Open311Client, RoutingEvent
+from mapideas.models import (
+    Category,
+    Comment,
+    Follower,
+    Idea,
+    IdeaNote,
+    IdeaUpdate,
+    Open311Client,
+    RoutingEvent,
+    Support,
+)
 from neighborhoods.models import Neighborhood, Team
 from neighborhoods.routing import NearbyNeighborhood, Route, nearest_other_neighborhood, route
 from neighborhoods.selectors import active_neighborhoods
@@ -314,6 +324,28 @@ def _median(values: list[timedelta]) -> timedelta | None:
     if len(values) % 2:
         return values[middle]
     return (values[middle - 1] + values[middle]) / 2
+
+
+# --- Citizens follow what happens ---------------------------------------------------------
+
+
+def idea_comments(*, idea: Idea) -> QuerySet[Comment]:
+    """The pin's comments, oldest first, hidden ones included (the page shows their reason
+    in their place). Their authors are not loaded: the page never names them."""
+    return idea.comments.select_related("team").order_by("created_at", "id")
+
+
+def idea_supported(*, idea: Idea, user, token_hash: str = "") -> bool:
+    """Whether this person (or this browser's anonymous token) supports the pin."""
+    if user.is_authenticated:
+        return Support.objects.filter(idea=idea, user=user).exists()
+    if token_hash:
+        return Support.objects.filter(idea=idea, token_hash=token_hash).exists()
+    return False
+
+
+def idea_followed(*, idea: Idea, user) -> bool:
+    return user.is_authenticated and Follower.objects.filter(idea=idea, user=user).exists()
 
 
 # --- Open311 GeoReport v2 -----------------------------------------------------------------

@@ -96,6 +96,8 @@ class IdeaFeatureSerializer(GeoFeatureModelSerializer):
     # internal notes, the assignee or who answered.
     answer = serializers.CharField(read_only=True)
     answer_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    # How many people support the pin (a count, never who).
+    support_count = serializers.IntegerField(read_only=True)
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -117,6 +119,7 @@ class IdeaFeatureSerializer(GeoFeatureModelSerializer):
             "created_at",
             "answer",
             "answer_at",
+            "support_count",
             "url",
         ]
 

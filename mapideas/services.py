@@ -4,29 +4,37 @@ import math
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, Point
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from mapideas import workflow
+from mapideas import notifications, workflow
 from mapideas.models import (
     ANSWER_MAX_LENGTH,
+    COMMENT_MAX_LENGTH,
+    HIDE_REASON_MAX_LENGTH,
     NOTE_MAX_LENGTH,
     TITLE_MAX_LENGTH,
     Category,
+    Comment,
+    Follower,
     Idea,
     IdeaNote,
     IdeaUpdate,
     Open311Client,
     RoutingEvent,
+    Support,
 )
 from mapideas.rerouting import RerouteResult, reroute_open_ideas
-from mapideas.roles import WORK_FORBIDDEN, can_reassign, can_work_on
+from mapideas.roles import WORK_FORBIDDEN, can_reassign, can_see_internal, can_work_on
 from neighborhoods.models import BoundaryVersion, Team
 from neighborhoods.routing import route
 from neighborhoods.services import version_hold, version_switch
@@ -135,6 +143,11 @@ def idea_create(
         reason=routed.reason,
         created_at=idea.created_at,
     )
+    # A signed-in author with an email hears of every change to their pin (notifications).
+    if idea.author is not None and idea.author.email:
+        Follower.objects.create(idea=idea, user=idea.author, confirmed_at=timezone.now())
+    # Its team hears of it, if it asked for an email per new pin (Team.notify).
+    notifications.notify_team_new_pin(idea)
     return idea
 
 
@@ -281,6 +294,9 @@ def _record_update(
         fields.append("duplicate_of")
     idea.status = status
     idea.save(update_fields=fields)
+    # Its followers are told (an outbox row each, in this transaction: send_notifications
+    # sends them after the commit; a rollback takes them back with the change).
+    notifications.notify_followers(idea, update)
     return update
 
 
@@ -367,8 +383,8 @@ def idea_mark_duplicate(
     answer (by default one pointing at the original). Pins that were duplicates of this one
     now point at the original too, so nobody follows a chain.
 
-    The hook for what merging carries over: when pins get supporters and followers, move them
-    to the original here, in this transaction.
+    Its supports and followers move to the original, one per person (after they are told of
+    the merge).
     """
     answer = _clean_text(answer, field="answer", max_length=ANSWER_MAX_LENGTH)
     if original.pk == idea.pk:
@@ -403,6 +419,7 @@ def idea_mark_duplicate(
         duplicate_of=original,
     )
     Idea.objects.filter(duplicate_of=idea).update(duplicate_of=original)
+    _move_supporters_and_followers(idea, original)
     return update
 
 
@@ -475,6 +492,234 @@ def ideas_bulk_update(
         if assignee is not _UNCHANGED and not _already_assigned(idea, assignee):
             notes.append(_record_assignment(idea, assignee, actor))  # type: ignore[arg-type]
     return BulkResult(ideas=locked, updates=updates, notes=notes)
+
+
+# --- Citizens follow what happens: support, comments, follow --------------------------------
+#
+# Support and follow are idempotent (doing it twice is doing it once); each write locks the
+# pin first, so the denormalised support_count cannot drift under concurrent clicks.
+
+COMMENT_REQUIRED_MESSAGE = "Write a comment."
+COMMENT_FORBIDDEN = "Sign in to comment: anonymous comments are off."
+HIDE_FORBIDDEN = (
+    "Only staff who work on the pin (its team, the teams it lies in the area of, planners) "
+    "and administrators can hide a comment."
+)
+HIDE_REASON_MESSAGE = "Say why the comment is hidden: the page shows the reason."
+DUPLICATE_SUPPORT_MESSAGE = "This pin is a duplicate of pin #{pk}: support that one."
+
+
+def _supporter(user: AbstractBaseUser | None, token_hash: str) -> dict:
+    person = _person(user)
+    if person is not None:
+        return {"user": person}
+    if not token_hash:
+        raise PermissionDenied("Anonymous support needs the supporter cookie.")
+    return {"user": None, "token_hash": token_hash}
+
+
+@transaction.atomic
+def idea_support(*, idea: Idea, user: AbstractBaseUser | None = None, token_hash: str = "") -> bool:
+    """One person supports a pin: a signed-in user (one row per pin and user), else the
+    anonymous cookie's token (its keyed hash, models.keyed_hash). Supporting again changes
+    nothing. True if the support is new. A duplicate's supporters belong to the original."""
+    who = _supporter(user, token_hash)
+    idea = _locked(idea)
+    if idea.status == Idea.Status.DUPLICATE and idea.duplicate_of_id is not None:
+        raise ValidationError(
+            {"support": [DUPLICATE_SUPPORT_MESSAGE.format(pk=idea.duplicate_of_id)]}
+        )
+    _support, created = Support.objects.get_or_create(idea=idea, **who)
+    if created:
+        Idea.objects.filter(pk=idea.pk).update(support_count=F("support_count") + 1)
+    return created
+
+
+@transaction.atomic
+def idea_unsupport(*, idea: Idea, user: AbstractBaseUser | None) -> bool:
+    """A signed-in user takes their support back (anonymous support cannot be: the cookie
+    proves nothing worth trusting with that). True if there was one."""
+    if _person(user) is None:
+        raise PermissionDenied("Sign in to take back a support.")
+    idea = _locked(idea)
+    deleted, _ = Support.objects.filter(idea=idea, user=user).delete()
+    if deleted:
+        Idea.objects.filter(pk=idea.pk).update(support_count=F("support_count") - deleted)
+    return bool(deleted)
+
+
+def _recount_supports(idea_id: int) -> None:
+    Idea.objects.filter(pk=idea_id).update(
+        support_count=Coalesce(
+            Subquery(
+                Support.objects.filter(idea=OuterRef("pk"))
+                .order_by()
+                .values("idea")
+                .annotate(n=Count("id"))
+                .values("n"),
+                output_field=IntegerField(),
+            ),
+            Value(0),
+        )
+    )
+
+
+@transaction.atomic
+def comment_add(*, idea: Idea, author: AbstractBaseUser | None, text: str) -> Comment:
+    """A signed-in person's public comment. A member of a team that may work on the pin
+    speaks for the pin's team: the page signs the comment with the team's name."""
+    if _person(author) is None:
+        raise PermissionDenied(COMMENT_FORBIDDEN)
+    text = _clean_text(text, field="text", max_length=COMMENT_MAX_LENGTH)
+    if not text:
+        raise ValidationError({"text": [COMMENT_REQUIRED_MESSAGE]})
+    idea = _locked(idea)
+    team = idea.team if can_work_on(author, idea) else None
+    return Comment.objects.create(idea=idea, author=author, team=team, text=text)
+
+
+@transaction.atomic
+def comment_hide(*, comment: Comment, reason: str, actor: AbstractBaseUser | None) -> Comment:
+    """Moderators take a comment off the public page, with a reason shown in its place."""
+    reason = _clean_text(reason, field="reason", max_length=HIDE_REASON_MAX_LENGTH)
+    comment = Comment.objects.select_for_update().select_related("idea").get(pk=comment.pk)
+    if actor is None or not can_see_internal(actor, comment.idea):
+        raise PermissionDenied(HIDE_FORBIDDEN)
+    if not reason:
+        raise ValidationError({"reason": [HIDE_REASON_MESSAGE]})
+    if comment.is_hidden:
+        raise ValidationError({"reason": ["The comment is already hidden."]})
+    comment.hidden_at = timezone.now()
+    comment.hidden_reason = reason
+    comment.hidden_by = actor
+    comment.save(update_fields=["hidden_at", "hidden_reason", "hidden_by"])
+    return comment
+
+
+@dataclass(frozen=True)
+class FollowResult:
+    follower: Follower
+    # An email address still to confirm: a confirmation email was queued (or one recently).
+    needs_confirmation: bool
+
+
+@transaction.atomic
+def follow(*, idea: Idea, user: AbstractBaseUser | None = None, email: str = "") -> FollowResult:
+    """Follow a pin: a signed-in person at once (their account's email), anyone else with an
+    email address, which gets a confirmation link first; nothing is sent to it before.
+    Following again changes nothing (an unconfirmed address gets a new link, at most one a
+    day)."""
+    idea = _locked(idea)
+    person = _person(user)
+    now = timezone.now()
+    if person is not None:
+        follower, _ = Follower.objects.get_or_create(
+            idea=idea, user=person, defaults={"confirmed_at": now}
+        )
+        return FollowResult(follower, needs_confirmation=False)
+    email = _clean_email(email)
+    follower, _ = Follower.objects.get_or_create(idea=idea, email=email)
+    if follower.confirmed_at is not None:
+        return FollowResult(follower, needs_confirmation=False)
+    if follower.confirmation_sent_at is None or follower.confirmation_sent_at < now - timedelta(
+        days=1
+    ):
+        notifications.queue_confirmation(follower)
+        follower.confirmation_sent_at = now
+        follower.save(update_fields=["confirmation_sent_at"])
+    return FollowResult(follower, needs_confirmation=True)
+
+
+def _clean_email(email: str) -> str:
+    email = (email or "").strip()
+    if not email:
+        raise ValidationError({"email": ["Give your email address."]})
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": ["Give a valid email address."]}) from None
+    local, _, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+@transaction.atomic
+def follow_confirm(*, token: str) -> Follower | None:
+    """Confirm an address from the link it was sent; None if the link is bad or expired
+    (or the follower is gone). Confirming twice is confirming once."""
+    pk = notifications.follower_id_from(
+        token, salt=notifications.CONFIRM_SALT, max_age=notifications.CONFIRM_MAX_AGE
+    )
+    follower = Follower.objects.select_for_update().filter(pk=pk).first() if pk else None
+    if follower is None:
+        return None
+    if follower.confirmed_at is None:
+        follower.confirmed_at = timezone.now()
+        follower.save(update_fields=["confirmed_at"])
+    return follower
+
+
+@transaction.atomic
+def unfollow(
+    *, idea: Idea | None = None, user: AbstractBaseUser | None = None, token: str = ""
+) -> bool:
+    """Stop following: a signed-in person, a pin; or anyone with the one-click link of an
+    email (`token`, no login). True if someone stopped following."""
+    if token:
+        pk = notifications.follower_id_from(token, salt=notifications.UNSUBSCRIBE_SALT)
+        if pk is None:
+            raise ValidationError({"token": ["This unsubscribe link is damaged."]})
+        deleted, _ = Follower.objects.filter(pk=pk).delete()
+        return bool(deleted)
+    if _person(user) is None or idea is None:
+        raise PermissionDenied("Sign in to unfollow, or use the link in the email.")
+    deleted, _ = Follower.objects.filter(idea=idea, user=user).delete()
+    return bool(deleted)
+
+
+@transaction.atomic
+def team_notifications_stop(*, token: str) -> Team | None:
+    """The one-click link of a team's new-pin emails: the team gets no more (Team.notify
+    becomes "none"; the admin sets it again). None if the link is bad or the team's address
+    changed since."""
+    team = notifications.team_from_stop_token(token)
+    if team is None:
+        return None
+    Team.objects.filter(pk=team.pk).update(notify=Team.Notify.NONE)
+    team.notify = Team.Notify.NONE
+    return team
+
+
+def _move_supporters_and_followers(idea: Idea, original: Idea) -> None:
+    """On a merge: the duplicate's supports and followers go to the original, one per person
+    (someone who supported or followed both keeps one; a confirmed address stays confirmed),
+    and both support counts are recounted."""
+    supports = Support.objects.filter(idea=idea)
+    supports.filter(
+        user__in=Support.objects.filter(idea=original, user__isnull=False).values("user")
+    ).delete()
+    supports.exclude(token_hash="").filter(
+        token_hash__in=Support.objects.filter(idea=original)
+        .exclude(token_hash="")
+        .values("token_hash")
+    ).delete()
+    supports.update(idea=original)
+    _recount_supports(idea.pk)
+    _recount_supports(original.pk)
+
+    followers = Follower.objects.filter(idea=idea)
+    followers.filter(
+        user__in=Follower.objects.filter(idea=original, user__isnull=False).values("user")
+    ).delete()
+    theirs = {f.email: f for f in Follower.objects.filter(idea=original).exclude(email="")}
+    for follower in followers.exclude(email=""):
+        kept = theirs.get(follower.email)
+        if kept is None:
+            continue
+        if kept.confirmed_at is None and follower.confirmed_at is not None:
+            kept.confirmed_at = follower.confirmed_at
+            kept.save(update_fields=["confirmed_at"])
+        follower.delete()
+    followers.update(idea=original)
 
 
 # --- Open311 GeoReport v2 (mapideas/open311/) -------------------------------------------------

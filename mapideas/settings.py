@@ -10,7 +10,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from mapideas.env import env_bool, env_int, env_list, env_str
+from mapideas.env import env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -209,6 +209,60 @@ def _open311_jurisdiction() -> str:
 MAPIDEAS_OPEN311_JURISDICTION = _open311_jurisdiction()
 # Who client developers write to, for a key or help: discovery.json's `contact`.
 MAPIDEAS_OPEN311_CONTACT = env_str("MAPIDEAS_OPEN311_CONTACT", "").strip()
+
+# --- Following a pin: support, comments, follow, email (mapideas.notifications) --------------
+# Anonymous supports and follow-by-email requests allowed per client IP address ("30/h":
+# requests per s, m, h or d), counted in Django's cache under a keyed hash of the address.
+MAPIDEAS_RATE_SUPPORT = env_rate("MAPIDEAS_RATE_SUPPORT", "30/h")
+MAPIDEAS_RATE_FOLLOW = env_rate("MAPIDEAS_RATE_FOLLOW", "10/h")
+
+
+def _site_url() -> str:
+    url = env_str("MAPIDEAS_SITE_URL", "http://127.0.0.1:8000").strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ImproperlyConfigured(f"MAPIDEAS_SITE_URL must start with http(s)://, not {url!r}")
+    return url
+
+
+# The site's address as people reach it: the links in emails start with it.
+MAPIDEAS_SITE_URL = _site_url()
+# An email that keeps failing is tried this many times (send_notifications), then kept unsent.
+MAPIDEAS_EMAIL_MAX_ATTEMPTS = env_int("MAPIDEAS_EMAIL_MAX_ATTEMPTS", 5)
+
+_EMAIL_BACKENDS = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+}
+
+
+def _email_backend() -> str:
+    """EMAIL_BACKEND: console, file, smtp or a backend's dotted path. Unset: SMTP when
+    EMAIL_HOST is set, else the console with DEBUG, else files in var/mail."""
+    name = env_str("EMAIL_BACKEND", "").strip()
+    if not name:
+        if env_str("EMAIL_HOST", ""):
+            return _EMAIL_BACKENDS["smtp"]
+        return _EMAIL_BACKENDS["console" if DEBUG else "file"]
+    if name in _EMAIL_BACKENDS:
+        return _EMAIL_BACKENDS[name]
+    if "." not in name:
+        raise ImproperlyConfigured(
+            f"EMAIL_BACKEND must be console, file, smtp or a dotted path, not {name!r}"
+        )
+    return name
+
+
+EMAIL_BACKEND = _email_backend()
+EMAIL_FILE_PATH = VAR_DIR / "mail"
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "MapIdeas <noreply@localhost>")
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": [

@@ -1,6 +1,8 @@
 """Pages for citizens and district teams. Thin: reads come from selectors, writes from
 services, maps from mapideas.maps."""
 
+import secrets
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,20 +12,24 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from mapideas import maps, selectors, services, workflow
+from mapideas import maps, ratelimit, selectors, services, workflow
 from mapideas.forms import (
     AssignForm,
     BulkForm,
+    CommentForm,
     DuplicateForm,
+    FollowForm,
+    HideCommentForm,
     IdeaForm,
     NoteForm,
     QueueFilterForm,
     ReassignForm,
     StatusForm,
 )
-from mapideas.models import Idea
+from mapideas.models import HIDE_REASON_MAX_LENGTH, Comment, Idea, keyed_hash
 from mapideas.roles import WORK_FORBIDDEN, can_reassign, can_see_internal, can_work_on
 from neighborhoods.models import Neighborhood, Team
 from neighborhoods.roles import can_view_team, is_planner
@@ -214,6 +220,7 @@ def _idea_page(
         "duplicates": selectors.idea_duplicates(idea=idea),
         "reassign_form": None,
     }
+    context.update(_following_context(request, idea, forms))
     user = request.user
     if can_reassign(user, idea):
         context["reassign_form"] = forms.get("reassign_form") or ReassignForm(idea=idea)
@@ -230,6 +237,209 @@ def _idea_page(
         if Idea.Status.DUPLICATE in workflow.next_statuses(idea.status):
             context["duplicate_form"] = forms.get("duplicate_form") or DuplicateForm()
     return render(request, "mapideas/idea_detail.html", context, status=status)
+
+
+# --- Citizens follow what happens: support, comments, follow ---------------------------------
+
+SUPPORTER_COOKIE = "mapideas_supporter"
+SUPPORTER_SALT = "mapideas.supporter"
+SUPPORTER_COOKIE_AGE = 365 * 24 * 3600
+
+
+def _supporter_token(request: HttpRequest) -> str | None:
+    """The anonymous supporter's random token, from its signed cookie (None without one)."""
+    return request.get_signed_cookie(SUPPORTER_COOKIE, default=None, salt=SUPPORTER_SALT)
+
+
+def _token_hash(token: str | None) -> str:
+    return keyed_hash("supporter", token) if token else ""
+
+
+def _too_many(retry_after: int) -> HttpResponse:
+    response = HttpResponse(
+        f"Too many requests from your network: try again in {retry_after} seconds.",
+        status=429,
+        content_type="text/plain; charset=utf-8",
+    )
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _following_context(request: HttpRequest, idea: Idea, forms: dict) -> dict:
+    """What the page's support, follow and comments sections need."""
+    user = request.user
+    signed_in = user.is_authenticated
+    token_hash = "" if signed_in else _token_hash(_supporter_token(request))
+    return {
+        "comments": selectors.idea_comments(idea=idea),
+        "supported": selectors.idea_supported(idea=idea, user=user, token_hash=token_hash),
+        "following": signed_in and selectors.idea_followed(idea=idea, user=user),
+        "comment_form": (forms.get("comment_form") or CommentForm()) if signed_in else None,
+        "follow_form": None if signed_in else (forms.get("follow_form") or FollowForm()),
+        "may_moderate": can_see_internal(user, idea),
+        "hide_form": forms.get("hide_form"),
+        "hide_reason_max": HIDE_REASON_MAX_LENGTH,
+    }
+
+
+@require_POST
+def idea_support(request: HttpRequest, pk: int) -> HttpResponse:
+    """Support a pin: once per signed-in person; anonymously once per browser (a random token
+    in a signed cookie) and at most MAPIDEAS_RATE_SUPPORT supports per IP address."""
+    idea = _post_target(request, pk)
+    token = None
+    if not request.user.is_authenticated:
+        retry_after = ratelimit.hit(request, "support", settings.MAPIDEAS_RATE_SUPPORT)
+        if retry_after is not None:
+            return _too_many(retry_after)
+        token = _supporter_token(request) or secrets.token_urlsafe(24)
+    try:
+        created = services.idea_support(idea=idea, user=request.user, token_hash=_token_hash(token))
+    except ValidationError as exc:
+        for errors in exc.message_dict.values():
+            for error in errors:
+                messages.error(request, error)
+    else:
+        messages.success(
+            request, "Thank you for your support." if created else "You already support this pin."
+        )
+    response = redirect(idea)
+    if token is not None:
+        response.set_signed_cookie(
+            SUPPORTER_COOKIE,
+            token,
+            salt=SUPPORTER_SALT,
+            max_age=SUPPORTER_COOKIE_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
+    return response
+
+
+@require_POST
+def idea_unsupport(request: HttpRequest, pk: int) -> HttpResponse:
+    idea = _post_target(request, pk)
+    if not request.user.is_authenticated:
+        raise PermissionDenied("Sign in to take back a support.")
+    services.idea_unsupport(idea=idea, user=request.user)
+    messages.success(request, "You no longer support this pin.")
+    return redirect(idea)
+
+
+@require_POST
+def comment_add(request: HttpRequest, pk: int) -> HttpResponse:
+    idea = _post_target(request, pk)
+    if not request.user.is_authenticated:
+        raise PermissionDenied(services.COMMENT_FORBIDDEN)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            services.comment_add(idea=idea, author=request.user, text=form.cleaned_data["text"])
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Comment published.")
+            return redirect(idea)
+    return _idea_page(request, idea, forms={"comment_form": form}, status=400)
+
+
+@require_POST
+def comment_hide(request: HttpRequest, pk: int, comment_pk: int) -> HttpResponse:
+    idea = _post_target(request, pk)
+    comment = get_object_or_404(Comment, pk=comment_pk, idea=idea)
+    if not can_see_internal(request.user, idea):
+        raise PermissionDenied(services.HIDE_FORBIDDEN)
+    form = HideCommentForm(request.POST)
+    if form.is_valid():
+        try:
+            services.comment_hide(
+                comment=comment, reason=form.cleaned_data["reason"], actor=request.user
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Comment hidden.")
+            return redirect(idea)
+    return _idea_page(request, idea, forms={"hide_form": form}, status=400)
+
+
+@require_POST
+def idea_follow(request: HttpRequest, pk: int) -> HttpResponse:
+    """Follow a pin: signed-in people at once; others give an email address to confirm
+    (at most MAPIDEAS_RATE_FOLLOW a client IP address)."""
+    idea = _post_target(request, pk)
+    if request.user.is_authenticated:
+        services.follow(idea=idea, user=request.user)
+        if request.user.email:
+            messages.success(request, "You follow this pin: we email you when it changes.")
+        else:
+            messages.warning(
+                request, "You follow this pin, but your account has no email address to write to."
+            )
+        return redirect(idea)
+    retry_after = ratelimit.hit(request, "follow", settings.MAPIDEAS_RATE_FOLLOW)
+    if retry_after is not None:
+        return _too_many(retry_after)
+    form = FollowForm(request.POST)
+    if form.is_valid():
+        try:
+            services.follow(idea=idea, email=form.cleaned_data["email"])
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            # The same words whether or not the address already followed: nothing to learn.
+            messages.success(
+                request,
+                "Almost done: open the link we sent to your email address to confirm.",
+            )
+            return redirect(idea)
+    return _idea_page(request, idea, forms={"follow_form": form}, status=400)
+
+
+@require_POST
+def idea_unfollow(request: HttpRequest, pk: int) -> HttpResponse:
+    idea = _post_target(request, pk)
+    if not request.user.is_authenticated:
+        raise PermissionDenied("Sign in to unfollow, or use the link in an email.")
+    services.unfollow(idea=idea, user=request.user)
+    messages.success(request, "You no longer follow this pin.")
+    return redirect(idea)
+
+
+def follow_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link of the confirmation email: a page with one button (a link opened by a mail
+    scanner must not confirm by itself); the button confirms."""
+    if request.method == "POST":
+        follower = services.follow_confirm(token=token)
+        if follower is None:
+            return render(request, "mapideas/follow_confirm.html", {"bad": True}, status=400)
+        messages.success(request, "Confirmed: we email you when this pin changes.")
+        return redirect(follower.idea)
+    return render(request, "mapideas/follow_confirm.html", {"token": token})
+
+
+@csrf_exempt  # the signed token is the authority; mail clients POST it without a session
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """The one-click link of every email (and its List-Unsubscribe header, RFC 8058): a
+    page with one button; the POST (the button, or the mail client) unfollows. No login."""
+    if request.method == "POST":
+        try:
+            services.unfollow(token=token)
+        except ValidationError:
+            return render(request, "mapideas/unsubscribe.html", {"bad": True}, status=400)
+        return render(request, "mapideas/unsubscribe.html", {"done": True})
+    return render(request, "mapideas/unsubscribe.html", {"token": token})
+
+
+@csrf_exempt  # as unsubscribe: the signed token is the authority
+def team_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """The one-click link of a team's new-pin emails: stops them for the whole team."""
+    if request.method == "POST":
+        if services.team_notifications_stop(token=token) is None:
+            return render(request, "mapideas/unsubscribe.html", {"bad": True}, status=400)
+        return render(request, "mapideas/unsubscribe.html", {"done": True})
+    return render(request, "mapideas/unsubscribe.html", {"token": token})
 
 
 @login_required

@@ -31,6 +31,30 @@ class Team(models.Model):
         help_text="First answer due within this many working days (Monday to Friday).",
     )
 
+    class Notify(models.TextChoices):
+        NONE = "none", "No email"
+        EACH = "each", "An email for each new pin"
+        DAILY = "daily", "A daily digest of new pins"
+
+    # How the team hears of new pins routed to it (mapideas.notifications): an email each, or
+    # a daily digest (`send_notifications --digest`), to notify_email.
+    notify = models.CharField(
+        "email about new pins",
+        max_length=10,
+        choices=Notify.choices,
+        default=Notify.NONE,
+        db_default=Notify.NONE,
+    )
+    notify_email = models.EmailField(
+        "team email",
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Where new-pin emails go (a shared mailbox; nothing is sent without one).",
+    )
+    # The end of the period the last daily digest covered: the next one starts there.
+    digest_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     class Meta:
         ordering = ["name"]
 

@@ -155,3 +155,14 @@ def _fresh_computed_layers():
     clear_cache()
     yield
     clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate limits count in Django's cache (mapideas.ratelimit): one test's requests must not
+    use up another's allowance."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -1,34 +1,57 @@
 """Who may do what with a team's pins, every way round: anonymous, a citizen, a member of the
 pin's team, a member of another team, a planner, an administrator × view the queue, change
-the status, add a note, assign, a bulk change, mark a duplicate. Refused means 403 (or, for
-pages, the login page) and nothing written."""
+the status, add a note, assign, a bulk change, mark a duplicate; and what citizens do on a
+pin's page: support, comment, follow, and moderators hiding a comment. Refused means 403
+(or, for pages, the login page) and nothing written."""
 
 import pytest
 from django.contrib.auth import get_user_model
 
-from mapideas.models import Idea, IdeaNote, IdeaUpdate
-from mapideas.services import idea_create
+from mapideas.models import Comment, Follower, Idea, IdeaNote, IdeaUpdate, Support
+from mapideas.services import comment_add, idea_create
 from tests.conftest import IN_EAST, IN_WEST
 
 pytestmark = pytest.mark.django_db
 
 PEOPLE = ["anonymous", "citizen", "owner_member", "other_member", "planner", "admin"]
-ACTIONS = ["view_queue", "change_status", "add_note", "assign", "bulk", "mark_duplicate"]
+ACTIONS = [
+    "view_queue",
+    "change_status",
+    "add_note",
+    "assign",
+    "bulk",
+    "mark_duplicate",
+    "support",
+    "comment",
+    "hide_comment",
+    "follow",
+]
 
-# Who may: the pin's team and administrators change; planners read only (mapideas.roles).
+# Anyone supports and follows a pin (anonymously: once per browser, with an email to
+# confirm); signed-in people comment; staff who see the pin's internals moderate.
+EVERYONE = {"support", "follow"}
+SIGNED_IN = EVERYONE | {"comment"}
+
+# Who may: the pin's team and administrators change; planners read only (mapideas.roles),
+# but moderate comments.
 ALLOWED = {
+    "anonymous": EVERYONE,
+    "citizen": SIGNED_IN,
+    "other_member": SIGNED_IN,
     "owner_member": set(ACTIONS),
     "admin": set(ACTIONS),
-    "planner": {"view_queue"},
+    "planner": {"view_queue", "hide_comment"} | SIGNED_IN,
 }
 
 
 @pytest.fixture
-def pins(city, category):
+def pins(city, category, make_user):
+    pin = idea_create(kind="issue", title="Swing", category=category, location=IN_EAST)
     return {
-        "pin": idea_create(kind="issue", title="Swing", category=category, location=IN_EAST),
+        "pin": pin,
         "original": idea_create(kind="issue", title="Swing 1", category=category, location=IN_EAST),
         "west": idea_create(kind="issue", title="West", category=category, location=IN_WEST),
+        "comment": comment_add(idea=pin, author=make_user("cora"), text="Rude words"),
     }
 
 
@@ -63,6 +86,15 @@ def do(client, action: str, pins: dict):
         )
     if action == "mark_duplicate":
         return client.post(f"/ideas/{pin.pk}/duplicate/", {"duplicate_of": pins["original"].pk})
+    if action == "support":
+        return client.post(f"/ideas/{pin.pk}/support/")
+    if action == "comment":
+        return client.post(f"/ideas/{pin.pk}/comments/", {"text": "Me too."})
+    if action == "hide_comment":
+        comment = pins["comment"]
+        return client.post(f"/ideas/{pin.pk}/comments/{comment.pk}/hide/", {"reason": "Rude."})
+    if action == "follow":
+        return client.post(f"/ideas/{pin.pk}/follow/", {"email": "someone@mail.example"})
     raise AssertionError(action)
 
 
@@ -73,6 +105,10 @@ def snapshot() -> list:
         ),
         IdeaUpdate.objects.count(),
         IdeaNote.objects.count(),
+        list(Idea.objects.order_by("pk").values_list("support_count", flat=True)),
+        Support.objects.count(),
+        list(Comment.objects.order_by("pk").values_list("hidden_at", flat=True)),
+        Follower.objects.count(),
     ]
 
 

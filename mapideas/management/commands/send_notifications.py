@@ -1,0 +1,50 @@
+"""`manage.py send_notifications`: send the pending emails of the outbox.
+
+Run it from cron or a systemd timer every minute (README, "Following a pin"); `make run`
+does not. Only reads options and prints; the work is in mapideas.notifications.
+"""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import connection
+
+from mapideas import notifications
+
+
+class Command(BaseCommand):
+    help = (
+        "Send the pending notification emails (mapideas.models.EmailOutbox) through the "
+        "email backend; failed ones are retried on later runs, up to MAPIDEAS_EMAIL_MAX_ATTEMPTS."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--batch-size", type=int, default=50, help="Emails locked and sent per transaction."
+        )
+        parser.add_argument(
+            "--digest",
+            action="store_true",
+            help="First queue the daily digest of new pins of each team that asked for one "
+            "(run it so once a day, e.g. at 07:00).",
+        )
+
+    def handle(self, *args: object, **options: object) -> None:
+        batch_size = max(1, int(options["batch_size"]))  # type: ignore[arg-type]
+        if options["digest"]:
+            self.stdout.write(f"Queued {notifications.queue_digests()} team digest(s).")
+        if connection.features.has_select_for_update_skip_locked:
+            result = notifications.send_pending(batch_size=batch_size)
+        else:
+            # SQLite has no row locks to skip: one sender at a time, by a file lock.
+            lock = settings.VAR_DIR / "send_notifications.lock"
+            with notifications.single_runner(lock) as alone:
+                if not alone:
+                    self.stdout.write("Another send_notifications is running; nothing done.")
+                    return
+                result = notifications.send_pending(batch_size=batch_size)
+        self.stdout.write(f"Sent {result.sent}, failed {result.failed}.")
+        if result.failed:
+            self.stderr.write(
+                f"{result.failed} email(s) failed; they are retried later (see last_error in "
+                "the admin's email outbox)."
+            )
