@@ -295,7 +295,8 @@ def route_single_point(context: Context) -> Measurement:
 EXPORT_FLOOR_SQL = (
     "SELECT i.id, i.kind, i.title, i.description, c.slug AS category, c.name AS category_name,"
     " i.status, i.channel, n.name AS neighborhood, n.slug AS neighborhood_slug,"
-    " t.name AS team, t.slug AS team_slug, i.created_at, i.location"
+    " t.name AS team, t.slug AS team_slug, i.created_at, i.answer, i.answer_at,"
+    " i.support_count, i.location"
     " FROM mapideas_idea i JOIN mapideas_category c ON c.id = i.category_id"
     " LEFT JOIN neighborhoods_neighborhood n ON n.id = i.neighborhood_id"
     " JOIN neighborhoods_team t ON t.id = i.team_id"
