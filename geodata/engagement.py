@@ -115,29 +115,8 @@ COLDSPOT_FIELDS = (
     "island",
 )
 HEXAGON_FIELDS = ("cell", "count", "population", "area_km2", "per_1000", "per_km2", "ratio", "thin")
-OUTREACH_FIELDS = (
-    "rank",
-    "name",
-    "slug",
-    "team",
-    "team_slug",
-    "population",
-    "area_km2",
-    "count",
-    "per_1000",
-    "per_km2",
-    "ratio",
-    "thin",
-    "offline_count",
-    "offline_share",
-    "count_current",
-    "count_previous",
-    "change",
-    "thinning",
-    "missing",
-    "score",
-    "reason",
-)
+# The outreach list is the neighborhood layer, ranked, with why each one is suggested.
+OUTREACH_FIELDS = ("rank", *NEIGHBORHOOD_FIELDS, "missing", "score", "reason")
 
 
 @dataclass(frozen=True)
