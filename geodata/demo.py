@@ -153,7 +153,11 @@ def _demo_ideas(count: int, rng: random.Random) -> int:
     ]
     categories = {c.slug: c for c in Category.objects.filter(slug__in=PIN_TEXTS)}
     now = timezone.now()
-    channels = [Idea.Channel.WEB] * 17 + [Idea.Channel.PAPER, Idea.Channel.EVENT, Idea.Channel.API]
+    channels = [Idea.Channel.WEB] * 17 + [
+        Idea.Channel.PAPER,
+        Idea.Channel.MEETING,
+        Idea.Channel.API,
+    ]
     for _ in range(count):
         neighborhood = rng.choices(neighborhoods, weights=weights)[0]
         slug = rng.choice(sorted(categories))

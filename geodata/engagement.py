@@ -39,20 +39,20 @@ import pandas as pd
 import psycopg
 import shapely
 from django.contrib.gis.db.models.functions import AsGeoJSON
-from django.db import connection
+from django.db import connections
 from django.db.models import Count, F, FloatField, Func, Q, QuerySet
 from django.utils import timezone
 from pyproj import CRS, Transformer
 
+from mapideas.cells import CELL_FIELDS
 from mapideas.models import Idea
 from mapideas.serializers import COORDINATE_PRECISION
 from neighborhoods.models import Neighborhood
 from neighborhoods.selectors import active_neighborhoods
 
-# Input gathered offline and entered by staff: every channel but the web map and the API.
-OFFLINE_CHANNELS = tuple(
-    c for c in Idea.Channel.values if c not in (Idea.Channel.WEB, Idea.Channel.API)
-)
+# Input gathered offline (phone, meetings, paper, letters, imports...): the model's one list,
+# so the offline share and the staff entry form (services.STAFF_ENTRY_CHANNELS) agree.
+OFFLINE_CHANNELS = tuple(str(c) for c in Idea.OFFLINE_CHANNELS)
 THIN_BELOW = 0.5  # a neighborhood below half the city rate is thin
 TREND_DAYS = 90  # the trend period when no date range is given
 ALPHA = 0.05  # false discovery rate of the cold/hot spot test
@@ -605,7 +605,7 @@ def coldspots(
 def _lon_lat(ideas: QuerySet[Idea]) -> Iterator[np.ndarray]:
     """The pins' coordinates as (n, 2) arrays of lon, lat: on PostgreSQL all at once, else
     CHUNK_SIZE rows at a time."""
-    if connection.vendor == "postgresql":
+    if connections[ideas.db].vendor == "postgresql":
         yield _lon_lat_postgresql(ideas)
         return
     rows = (
@@ -627,6 +627,8 @@ def _lon_lat_postgresql(ideas: QuerySet[Idea]) -> np.ndarray:
     sql, params = ideas.order_by().values_list("location").query.sql_with_params()
     # The ORM's own SQL as a subquery; its values are bound by compose_sql.
     arrays = f"SELECT array_agg(ST_X(p.location)), array_agg(ST_Y(p.location)) FROM ({sql}) p"  # noqa: S608
+    # The queryset's own database: the replica when it was asked for (mapideas.db_routers).
+    connection = connections[ideas.db]
     query = connection.ops.compose_sql(arrays, params)
     connection.ensure_connection()
     # A server-binding cursor of the same connection (and transaction): Django's own
@@ -641,11 +643,38 @@ def _lon_lat_postgresql(ideas: QuerySet[Idea]) -> np.ndarray:
 
 
 def pin_cells(ideas: QuerySet[Idea], resolution: int) -> pd.Series:
-    """Pins per H3 cell (index: the cell as an integer).
+    """Pins per H3 cell at `resolution` (index: the cell as an unsigned integer).
+
+    One GROUP BY on the cell stored with each pin at that resolution (mapideas.cells). Pins
+    stored without cells (rows written by raw SQL) come back as the NULL group; only then
+    are their coordinates read and binned here.
+    """
+    field = CELL_FIELDS[resolution]
+    counts: dict[int, int] = {}
+    unbinned = 0
+    for cell, pins in ideas.order_by().values_list(field).annotate(pins=Count("*")):
+        if cell is None:
+            unbinned = pins
+        else:
+            counts[cell] = pins
+    if unbinned:
+        for cell, pins in _cells_from_coordinates(
+            ideas.filter(**{f"{field}__isnull": True}), resolution
+        ).items():
+            counts[cell] = counts.get(cell, 0) + pins
+    if not counts:
+        return pd.Series(dtype=np.int64)
+    series = pd.Series(counts, dtype=np.int64)
+    series.index = series.index.astype(np.uint64)
+    return series.sort_index()
+
+
+def _cells_from_coordinates(ideas: QuerySet[Idea], resolution: int) -> dict[int, int]:
+    """Pins per cell computed from their coordinates (for pins stored without a cell).
 
     h3-py 4 has no vectorised latlng_to_cell (v3's h3.unstable.vect is gone), so the C call
     is mapped over the coordinates with no Python work in between: about 0.75 s per million
-    pins on one core (the compiled function itself; the public wrapper adds a third).
+    pins on one core.
     """
     cells = [
         np.fromiter(
@@ -656,9 +685,9 @@ def pin_cells(ideas: QuerySet[Idea], resolution: int) -> pd.Series:
         for chunk in _lon_lat(ideas)
     ]
     if not cells:
-        return pd.Series(dtype=np.int64)
+        return {}
     unique, counts = np.unique(np.concatenate(cells), return_counts=True)
-    return pd.Series(counts.astype(np.int64), index=unique)
+    return {int(cell): int(n) for cell, n in zip(unique, counts, strict=True)}
 
 
 def _covering_cells(geometry: shapely.Geometry, resolution: int) -> list[int]:
@@ -774,8 +803,8 @@ def outreach(engagement: NeighborhoodEngagement, *, limit: int | None = None) ->
 
     missing = city rate × the neighborhood's residents (or km² without population) − its pins:
     the pins it lacks to reach the city rate. Only neighborhoods below the city rate are listed.
-    score = missing × 1.5 when nothing came from offline channels yet (paper, events, phone,
-            email, kiosk: nobody has gone there in person)
+    score = missing × 1.5 when nothing came from offline channels yet (Idea.OFFLINE_CHANNELS:
+            phone, meetings, paper...: nobody has gone there in person)
                     × 1.25 when it is getting thinner (fewer pins than the previous period).
     Ties: the larger `missing`, then the name.
     """

@@ -20,6 +20,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
 from geodata.csv_files import csv_rows
+from mapideas.cells import pin_cells
 from mapideas.models import Category, Idea
 from mapideas.rerouting import route_new_ideas
 from mapideas.services import OUTSIDE_MESSAGE, location_from_lonlat
@@ -68,19 +69,28 @@ def ideas_import_csv(
     kind_field: str | None = None,
     default_category: str = "other",
     default_kind: str = Idea.Kind.IDEA,
-    channel: str = Idea.Channel.PAPER,
+    channel: str = Idea.Channel.IMPORT,
+    event_name: str = "",
     dry_run: bool = False,
 ) -> IdeaImportResult:
     """Create one idea per CSV row; report the rows that cannot be, import the others.
 
     Empty category or kind cells take the defaults. Without a title column each idea gets a
-    title like "Paper form, line 12", which points back to the source. All rows are written in
-    one transaction (a row that fails rolls back only itself); an unexpected error writes
-    nothing, and so does `dry_run`, which still validates and routes every row.
+    title like "Paper form, line 12", which points back to the source. Every row gets
+    `channel` and `event_name` (the meeting or campaign the file comes from, public). All
+    rows are written in one transaction (a row that fails rolls back only itself); an
+    unexpected error writes nothing, and so does `dry_run`, which still validates and routes
+    every row.
     """
     if channel not in Idea.Channel.values:
         raise IdeaImportError(
             f"Unknown channel {channel!r}; use one of: {', '.join(Idea.Channel.values)}."
+        )
+    event_name = event_name.strip()
+    event_max = Idea._meta.get_field("event_name").max_length
+    if len(event_name) > event_max:
+        raise IdeaImportError(
+            f"The event name has {len(event_name)} characters; at most {event_max}."
         )
     kinds = {value.casefold(): value for value in Idea.Kind.values}
     kinds.update({str(label).casefold(): value for value, label in Idea.Kind.choices})
@@ -151,7 +161,10 @@ def ideas_import_csv(
                 description=data["description"].strip(),
                 category=data["category"],
                 location=data["location"],
+                # bulk_create skips Idea.save(), which keeps the cells with the location.
+                **pin_cells(data["location"].x, data["location"].y),
                 channel=channel,
+                event_name=event_name,
                 # Routed below, for the whole file at once, by the same rules as route().
                 team=placeholder_team,
             )

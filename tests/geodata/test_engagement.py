@@ -14,6 +14,8 @@ from pyproj import Geod
 from geodata import engagement
 from geodata.engagement_api import parse_query
 from mapideas.models import Idea
+from mapideas.services import idea_create
+from tests.conftest import IN_EAST
 from tests.geodata import engagement_city as grid
 
 pytestmark = pytest.mark.django_db
@@ -360,3 +362,20 @@ def test_no_boundaries_no_pins_gives_empty_layers(db):
         result = layer(name)
         assert len(result.frame) == 0
         assert result.about["population_known"] is False
+
+
+def test_every_offline_channel_counts_in_the_offline_share_and_each_splits(city, category):
+    for channel in Idea.Channel.values:
+        idea_create(
+            kind="idea", title=channel, category=category, location=IN_EAST, channel=channel
+        )
+
+    frame = by_slug(layer("engagement-neighborhoods"))
+    phone_only = by_slug(layer("engagement-neighborhoods", channel="phone"))
+
+    assert tuple(Idea.OFFLINE_CHANNELS) == engagement.OFFLINE_CHANNELS
+    assert frame.loc["east-side", "count"] == len(Idea.Channel.values)
+    # Every channel but the web map and the API: the model's list, new channels included.
+    assert frame.loc["east-side", "offline_count"] == len(Idea.OFFLINE_CHANNELS)
+    assert phone_only.loc["east-side", "count"] == 1
+    assert phone_only.loc["east-side", "offline_count"] == 1

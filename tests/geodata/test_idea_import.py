@@ -8,6 +8,7 @@ import pytest
 
 from geodata import idea_import
 from geodata.idea_import import IdeaImportError, RowProblem, ideas_import_csv
+from mapideas.cells import CELL_FIELDS, pin_cells
 from mapideas.models import TITLE_MAX_LENGTH, Idea
 from tests.conftest import IN_EAST, IN_EMPTY_HOLE, IN_ENCLAVE, IN_WEST, ON_ISLAND, OUTSIDE_CITY
 
@@ -46,20 +47,44 @@ def test_it_routes_each_row_to_the_team_of_its_neighborhood(tmp_path, city):
         "Jetty on the island": (city.harbor, city.harbor_team),
         "Trees in the enclave": (city.enclave, city.west_team),
     }
+    # Imported in bulk (no Idea.save()), each still keeps its H3 cells for the heatmaps.
+    for idea in Idea.objects.all():
+        stored = {field: getattr(idea, field) for field in CELL_FIELDS.values()}
+        assert stored == pin_cells(idea.location.x, idea.location.y)
 
 
 def test_it_stores_the_channel_the_input_came_through(tmp_path, city):
-    run_import(tmp_path, HEADER + f"{latlon(IN_EAST)},From the workshop\n", channel="event")
+    run_import(tmp_path, HEADER + f"{latlon(IN_EAST)},From the workshop\n", channel="meeting")
 
-    assert Idea.objects.get().channel == Idea.Channel.EVENT
+    assert Idea.objects.get().channel == Idea.Channel.MEETING
 
 
-def test_it_stores_paper_as_the_default_channel_and_no_author(tmp_path, city):
-    run_import(tmp_path, HEADER + f"{latlon(IN_EAST)},From a form\n")
+def test_it_stores_import_as_the_default_channel_no_event_and_no_author(tmp_path, city):
+    run_import(tmp_path, HEADER + f"{latlon(IN_EAST)},From a file\n")
 
     idea = Idea.objects.get()
-    assert idea.channel == Idea.Channel.PAPER
+    assert idea.channel == Idea.Channel.IMPORT
+    assert idea.event_name == ""
     assert idea.author is None
+
+
+def test_it_stores_the_event_the_input_was_gathered_at_with_every_row(tmp_path, city):
+    run_import(
+        tmp_path,
+        HEADER + f"{latlon(IN_EAST)},Crossing\n{latlon(IN_WEST)},Bench\n",
+        channel="meeting",
+        event_name="Town hall, 3 March",
+    )
+
+    assert set(Idea.objects.values_list("channel", "event_name")) == {
+        ("meeting", "Town hall, 3 March")
+    }
+
+
+def test_it_refuses_an_event_name_too_long_up_front(tmp_path, city):
+    with pytest.raises(IdeaImportError, match="at most 200"):
+        run_import(tmp_path, HEADER + f"{latlon(IN_EAST)},Bench\n", event_name="x" * 201)
+    assert not Idea.objects.exists()
 
 
 def test_it_gives_a_readable_title_naming_the_channel_and_line_without_a_title_column(
@@ -69,6 +94,7 @@ def test_it_gives_a_readable_title_naming_the_channel_and_line_without_a_title_c
         tmp_path,
         f"lat,lon\n{latlon(IN_WEST)}\n{latlon(IN_EAST)}\n",
         title_field=None,
+        channel="paper",
     )
 
     assert sorted(Idea.objects.values_list("title", flat=True)) == [
