@@ -1,20 +1,24 @@
 """`manage.py send_notifications`: send the pending emails of the outbox.
 
 Run it from cron or a systemd timer every minute (README, "Following a pin"); `make run`
-does not. Only reads options and prints; the work is in mapideas.notifications.
+does not. Every run first queues the area alerts that are due (mapideas.alerts), so immediate
+alerts go out within a minute and weekly ones once a week. Only reads options and prints;
+the work is in mapideas.notifications and mapideas.alerts.
 """
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
-from mapideas import notifications
+from mapideas import alerts, notifications
 
 
 class Command(BaseCommand):
     help = (
-        "Send the pending notification emails (mapideas.models.EmailOutbox) through the "
-        "email backend; failed ones are retried on later runs, up to MAPIDEAS_EMAIL_MAX_ATTEMPTS."
+        "Queue the area alerts that are due (immediate ones on every run, weekly ones a week "
+        "after their last), then send the pending notification emails "
+        "(mapideas.models.EmailOutbox) through the email backend; failed ones are retried on "
+        "later runs, up to MAPIDEAS_EMAIL_MAX_ATTEMPTS. Run it every minute."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,6 +37,7 @@ class Command(BaseCommand):
         if options["digest"]:
             self.stdout.write(f"Queued {notifications.queue_digests()} team digest(s).")
         if connection.features.has_select_for_update_skip_locked:
+            self._queue_alerts()
             result = notifications.send_pending(batch_size=batch_size)
         else:
             # SQLite has no row locks to skip: one sender at a time, by a file lock.
@@ -41,6 +46,8 @@ class Command(BaseCommand):
                 if not alone:
                     self.stdout.write("Another send_notifications is running; nothing done.")
                     return
+                # Inside the lock: without row locks, two runs could queue one alert twice.
+                self._queue_alerts()
                 result = notifications.send_pending(batch_size=batch_size)
         self.stdout.write(f"Sent {result.sent}, failed {result.failed}.")
         if result.failed:
@@ -48,3 +55,6 @@ class Command(BaseCommand):
                 f"{result.failed} email(s) failed; they are retried later (see last_error in "
                 "the admin's email outbox)."
             )
+
+    def _queue_alerts(self) -> None:
+        self.stdout.write(f"Queued {alerts.queue_area_alerts()} area alert email(s).")
