@@ -141,6 +141,49 @@ def queue_confirmation(follower: Follower) -> EmailOutbox:
     return EmailOutbox.objects.create(to=follower.email, subject=subject, body=body)
 
 
+# --- a pin sent with an email address: the link that publishes it (services.idea_submit) -----
+
+IDEA_CONFIRM_SALT = "mapideas.idea-confirm"
+
+
+def idea_confirm_token(idea: Idea) -> str:
+    # The address is signed too: the link works only for the address the pin was sent with.
+    return signing.dumps([idea.pk, idea.contact_email], salt=IDEA_CONFIRM_SALT)
+
+
+def idea_from_confirm_token(token: str) -> tuple[int, str] | None:
+    """The pin id and address a confirmation link names, or None if it is forged, damaged
+    or older than CONFIRM_MAX_AGE."""
+    try:
+        pk, email = signing.loads(token, salt=IDEA_CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
+    except (signing.BadSignature, TypeError, ValueError):  # SignatureExpired is one too
+        return None
+    if not isinstance(pk, int) or not isinstance(email, str):
+        return None
+    return pk, email
+
+
+def queue_idea_confirmation(idea: Idea) -> EmailOutbox:
+    """The email that asks the address a pin was sent with to confirm it, which puts the pin
+    on the public map. Called by services.idea_create, in the transaction that writes it."""
+    link = absolute(reverse("idea-confirm", args=[idea_confirm_token(idea)]))
+    body = "\n".join(
+        [
+            f"Thank you for your {idea.get_kind_display().lower()}, {_pin_line(idea)}.",
+            f"It is already with {idea.team.name}, the team that answers for that place.",
+            "",
+            "To show it on the public map, and to get an email when its status changes or",
+            f"its team answers, open this link within {CONFIRM_MAX_AGE.days} days: {link}",
+            "",
+            "Your email address is never shown to anyone but the city's staff.",
+            "If you did not send this pin, ignore this email: it will not be published, and",
+            "nothing more will be sent to you.",
+        ]
+    )
+    subject = email_subject(f"Confirm your pin #{idea.pk} “{idea.title}” on MapIdeas")
+    return EmailOutbox.objects.create(to=idea.contact_email, subject=subject, body=body)
+
+
 # --- the teams: an email for each new pin, or a daily digest (Team.notify) -------------------
 
 # The most pins one digest lists; the rest are in the team's queue.
@@ -193,13 +236,13 @@ def notify_team_new_pin(idea: Idea) -> EmailOutbox | None:
     lines += _team_footer(team, stop)
     return EmailOutbox.objects.create(
         to=team.notify_email,
-        subject=_subject(f"New pin #{idea.pk} for {team.name}: “{idea.title}”"),
+        subject=email_subject(f"New pin #{idea.pk} for {team.name}: “{idea.title}”"),
         body="\n".join(lines),
         unsubscribe_url=stop,
     )
 
 
-def _subject(text: str) -> str:
+def email_subject(text: str) -> str:
     subject = one_line(text)
     if len(subject) > SUBJECT_MAX_LENGTH:
         subject = subject[: SUBJECT_MAX_LENGTH - 1] + "…"
@@ -244,7 +287,7 @@ def queue_digests(*, now=None) -> int:
                 lines += _team_footer(team, stop)
                 EmailOutbox.objects.create(
                     to=team.notify_email,
-                    subject=_subject(f"{team.name}: {total} new pin(s) by {now:%d %b %Y}"),
+                    subject=email_subject(f"{team.name}: {total} new pin(s) by {now:%d %b %Y}"),
                     body="\n".join(lines),
                     unsubscribe_url=stop,
                 )
