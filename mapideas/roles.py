@@ -19,6 +19,22 @@ WORK_FORBIDDEN = (
 )
 
 
+OFFLINE_FORBIDDEN = (
+    "Only members of a team and administrators can enter input on a resident's behalf; "
+    "planners read only."
+)
+
+
+def can_enter_offline(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Who may enter input gathered offline (a phone call, a meeting, a paper form) on a
+    resident's behalf: superusers and members of any team, whichever team the pin is then
+    routed to. Not planners who are in no team: as with answers, entering input speaks to
+    residents for the city, which is the district teams' job."""
+    if not user.is_authenticated:
+        return False
+    return user.is_superuser or user.teams.exists()
+
+
 def can_reassign(user: AbstractBaseUser | AnonymousUser, idea: Idea) -> bool:
     """Who may send one pin to another team by hand.
 

@@ -32,10 +32,10 @@ def run(path, *args: str) -> str:
 def test_it_imports_the_rows_and_says_how_many(tmp_path, city):
     path = write_csv(tmp_path, f"LAT,LON,TITLE\n{latlon(IN_WEST)},Bench\n{latlon(IN_EAST)},Tree\n")
 
-    output = run(path, "--title-field", "TITLE", "--channel", "event", "--kind", "issue")
+    output = run(path, "--title-field", "TITLE", "--channel", "meeting", "--kind", "issue")
 
     assert output == "Imported 2 ideas.\n"
-    assert set(Idea.objects.values_list("channel", "kind")) == {("event", "issue")}
+    assert set(Idea.objects.values_list("channel", "kind")) == {("meeting", "issue")}
     assert Idea.objects.get(title="Tree").team == city.east_team
 
 
@@ -63,7 +63,9 @@ def test_it_lists_each_problem_by_line_and_field_then_counts_them_by_reason(tmp_
         "        2  outside every neighborhood",
         "        1  latitude out of range",
     ]
-    assert Idea.objects.get().title == "Paper form, line 2"
+    # Without --channel the rows came from an imported file, and the title says so.
+    assert Idea.objects.get().title == "Imported file, line 2"
+    assert Idea.objects.get().channel == Idea.Channel.IMPORT
 
 
 def test_it_caps_the_list_of_problems(tmp_path, city):
@@ -117,6 +119,34 @@ def test_it_turns_a_missing_column_into_a_command_error_listing_the_columns(tmp_
 
     with pytest.raises(CommandError, match="Its columns are: 'latitude', 'longitude'"):
         run(path)
+
+
+def test_it_stores_the_event_with_every_row(tmp_path, city):
+    path = write_csv(tmp_path, f"LAT,LON\n{latlon(IN_WEST)}\n{latlon(IN_EAST)}\n")
+
+    output = run(path, "--channel", "meeting", "--event", "  Town hall, 3 March ")
+
+    assert output == "Imported 2 ideas.\n"
+    assert set(Idea.objects.values_list("channel", "event_name")) == {
+        ("meeting", "Town hall, 3 March")
+    }
+
+
+def test_it_refuses_an_event_name_too_long_to_store(tmp_path, city):
+    path = write_csv(tmp_path, f"LAT,LON\n{latlon(IN_EAST)}\n")
+
+    with pytest.raises(CommandError, match="at most 200"):
+        run(path, "--event", "x" * 201)
+    assert not Idea.objects.exists()
+
+
+def test_its_help_names_the_default_channel_and_the_event(capsys):
+    with pytest.raises(SystemExit):
+        call_command("import_ideas", "--help")
+
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "(default: import;" in help_text
+    assert "--event NAME" in help_text
 
 
 def test_it_turns_an_unknown_channel_into_a_command_error(tmp_path, city):

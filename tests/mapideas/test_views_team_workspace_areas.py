@@ -215,3 +215,97 @@ def test_it_forbids_the_queue_to_a_district_team_member(client, city, category, 
 
     assert response.status_code == 403
     assert Team.objects.filter(is_triage=True).count() == 1
+
+
+# --- bulk changes on the pins "also in your area" -----------------------------------------
+
+
+def pick_box(idea: Idea, *, also_in: bool) -> str:
+    # The "also in" boxes sit outside the <form> element, tied to it by its id.
+    form = ' form="bulk-form"' if also_in else ""
+    return (
+        f'<input type="checkbox" name="ideas" value="{idea.pk}" id="pick-{idea.pk}"{form} '
+        f'aria-label="Select #{idea.pk}">'
+    )
+
+
+def test_a_member_ticks_pins_also_in_the_area_and_changes_them_with_the_team_pins(
+    client, city, overlapping, category, west_member
+):
+    theirs = pin(category, IN_OVERLAP, "Bench on the overlap")
+    ours = pin(category, IN_WEST, "West bench")
+    client.force_login(west_member)
+
+    page = client.get(f"/teams/{city.west_team.slug}/")
+    response = client.post(
+        f"/teams/{city.west_team.slug}/bulk/",
+        {
+            "ideas": [theirs.pk, ours.pk],
+            "action": "status",
+            "status": "acknowledged",
+            "answer": "Seen by the district teams.",
+        },
+    )
+
+    assertContains(page, pick_box(theirs, also_in=True), html=True)
+    assertContains(page, pick_box(ours, also_in=False), html=True)
+    assert response.status_code == 302
+    assert set(Idea.objects.values_list("status", "answer")) == {
+        (Idea.Status.ACKNOWLEDGED, "Seen by the district teams.")
+    }
+    # The owner still signs its pin's answer (the public author is the pin's team).
+    assert theirs.updates.get().team == city.east_team
+
+
+def test_the_bulk_form_is_there_when_only_pins_also_in_the_area_are(
+    client, city, overlapping, category, west_member
+):
+    theirs = pin(category, IN_OVERLAP, "Bench on the overlap")
+    client.force_login(west_member)
+
+    page = client.get(f"/teams/{city.west_team.slug}/")
+    response = client.post(
+        f"/teams/{city.west_team.slug}/bulk/",
+        {"ideas": [theirs.pk], "action": "status", "status": "under_review"},
+    )
+
+    assert routed_titles(page) == []
+    assertContains(page, 'id="bulk-form"', count=1)
+    assertContains(page, pick_box(theirs, also_in=True), html=True)
+    assert response.status_code == 302
+    assert Idea.objects.get().status == Idea.Status.UNDER_REVIEW
+
+
+def test_a_pin_also_in_the_area_stays_with_its_team_members_and_the_refusal_names_it(
+    client, city, overlapping, category, west_member
+):
+    theirs = pin(category, IN_OVERLAP, "Bench on the overlap")
+    client.force_login(west_member)
+
+    response = client.post(
+        f"/teams/{city.west_team.slug}/bulk/",
+        {"ideas": [theirs.pk], "action": "assign", "assignee": west_member.username},
+    )
+
+    assert response.status_code == 400
+    assertContains(response, f"#{theirs.pk}: wendy is not a member of East Team", status_code=400)
+    assert Idea.objects.get().assignee is None
+
+
+def test_planners_get_no_boxes_on_pins_also_in_the_area(
+    client, city, overlapping, category, planner
+):
+    theirs = pin(category, IN_OVERLAP, "Bench on the overlap")
+    client.force_login(planner)
+
+    page = client.get(f"/teams/{city.west_team.slug}/")
+
+    assert also_in_titles(page) == ["Bench on the overlap"]
+    assertNotContains(page, f'id="pick-{theirs.pk}"')
+    assert (
+        client.post(
+            f"/teams/{city.west_team.slug}/bulk/",
+            {"ideas": [theirs.pk], "action": "status", "status": "under_review"},
+        ).status_code
+        == 403
+    )

@@ -48,8 +48,18 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--channel",
-            default=Idea.Channel.PAPER.value,
-            help=f"How the input was gathered: {', '.join(Idea.Channel.values)} (default: paper).",
+            default=Idea.Channel.IMPORT.value,
+            help=(
+                f"How the input was gathered: {', '.join(Idea.Channel.values)} (default: "
+                "import; say paper, meeting, phone... when the file is a transcript of those)."
+            ),
+        )
+        parser.add_argument(
+            "--event",
+            default="",
+            metavar="NAME",
+            help='The meeting or campaign the input was gathered at, e.g. "Town hall, 3 March": '
+            "stored with every row (public, on each pin's page).",
         )
         parser.add_argument(
             "--dry-run",
@@ -70,6 +80,7 @@ class Command(BaseCommand):
                 default_category=options["category"],
                 default_kind=options["kind"],
                 channel=options["channel"],
+                event_name=options["event"],
                 dry_run=options["dry_run"],
             )
         except IdeaImportError as exc:
