@@ -19,7 +19,7 @@ from mapideas.services import (
     idea_support,
     idea_unsupport,
 )
-from mapideas.views import SUPPORTER_COOKIE
+from mapideas.supporters import SUPPORTER_COOKIE
 from tests.conftest import IN_EAST
 
 pytestmark = pytest.mark.django_db
