@@ -1,14 +1,15 @@
 """A fixed-window rate limit per client IP address, in Django's cache.
 
 The address is never stored: the cache key holds its keyed hash (HMAC with SECRET_KEY).
-With the default local-memory cache each server process counts on its own, so with
-WEB_CONCURRENCY workers a client gets up to that many times the limit.
+The cache is shared by every server process (CACHE_URL: the database by default, or Redis),
+so a client gets the limit however many workers or machines serve it.
 """
 
 import time
 
+from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from mapideas.models import keyed_hash
 
@@ -19,13 +20,25 @@ def client_address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
+def client_identity(request: HttpRequest) -> str:
+    """Who is counted: a signed-in person by account (wherever they are), anyone else by
+    IP address; kept only as a keyed hash."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return keyed_hash("account", str(user.pk))
+    return keyed_hash("ip", client_address(request))
+
+
 def hit(request: HttpRequest, bucket: str, rate: tuple[int, int]) -> int | None:
     """Count one request of this client in `bucket`; None if allowed, else the seconds to
-    wait (for Retry-After) until the window ends."""
+    wait (for Retry-After) until the window ends. Always None with MAPIDEAS_RATE_LIMITS off
+    (load tests)."""
+    if not settings.MAPIDEAS_RATE_LIMITS:
+        return None
     limit, period = rate
     now = time.time()
     window = int(now // period)
-    key = f"mapideas:rate:{bucket}:{keyed_hash('ip', client_address(request))}:{window}"
+    key = f"mapideas:rate:{bucket}:{client_identity(request)}:{window}"
     cache.add(key, 0, timeout=period + 1)
     try:
         count = cache.incr(key)
@@ -35,3 +48,14 @@ def hit(request: HttpRequest, bucket: str, rate: tuple[int, int]) -> int | None:
     if count <= limit:
         return None
     return max(1, int((window + 1) * period - now + 0.999))
+
+
+def too_many_response(retry_after: int) -> HttpResponse:
+    """The pages' 429 (the API raises DRF's Throttled instead), with Retry-After."""
+    response = HttpResponse(
+        f"Too many requests from your network: try again in {retry_after} seconds.",
+        status=429,
+        content_type="text/plain; charset=utf-8",
+    )
+    response["Retry-After"] = str(retry_after)
+    return response

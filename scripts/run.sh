@@ -43,10 +43,14 @@ fi
 
 log "database: $masked"
 "$PY" manage.py migrate --noinput
+# The rate-limit counters' table (CACHE_URL unset or db://); a no-op when it exists.
+"$PY" manage.py createcachetable
 "$PY" manage.py load_demo_city --if-empty --demo-users
 "$PY" manage.py collectstatic --noinput >/dev/null
 
 PORT="${PORT:-8000}"
+# Each worker keeps its database connection between requests (and checks it before reuse).
+export DB_CONN_MAX_AGE="${DB_CONN_MAX_AGE:-60}"
 echo
 echo "MapIdeas is starting on http://127.0.0.1:${PORT}/  (Ctrl-C to stop)"
 echo

@@ -158,11 +158,22 @@ def _fresh_computed_layers():
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
+def _photo_root(settings, tmp_path_factory):
+    """No test writes a pin's photo into the project's var/photos (mapideas.photos)."""
+    settings.MAPIDEAS_PHOTO_ROOT = tmp_path_factory.getbasetemp() / "photos"
+
+
+LOCAL_CACHE = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(settings):
     """Rate limits count in Django's cache (mapideas.ratelimit): one test's requests must not
-    use up another's allowance."""
+    use up another's allowance. Tests count in memory, which tests without a database can
+    clear too; tests/mapideas/test_shared_cache.py covers the database and Redis caches."""
     from django.core.cache import cache
 
+    settings.CACHES = LOCAL_CACHE
     cache.clear()
     yield
     cache.clear()

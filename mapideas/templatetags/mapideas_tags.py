@@ -1,10 +1,27 @@
 """Template filters of the MapIdeas pages."""
 
+import re
 from datetime import timedelta
 
 from django import template
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
+
+# An inline script: <script> with no attributes (folium writes its files as <script src=...>,
+# which script-src 'self' allows already).
+_INLINE_SCRIPT_TAG = re.compile(r"<script(?=\s*>)")
+
+
+@register.filter
+def with_nonce(markup: SafeString, nonce: str) -> SafeString:
+    """Markup this site generated (folium's map header), with the page's CSP nonce on each of
+    its inline <script> tags, so the Content-Security-Policy lets them run. Only for markup already
+    marked safe: user text in it was escaped, so no <script> tag can have come from a user."""
+    if not isinstance(markup, SafeString):
+        return escape(markup)
+    return mark_safe(_INLINE_SCRIPT_TAG.sub(f'<script nonce="{escape(nonce)}"', markup))  # noqa: S308
 
 
 @register.filter

@@ -4,7 +4,8 @@
 - The live server is a thread of this process, so `settings` overrides reach it, and with
   SpatiaLite it is handed the in-memory test database.
 - Every test gets the `traffic` record: requests to any host but the live server are aborted
-  (no CDN, no tile server, no network at all) and fail the test, as do JavaScript exceptions.
+  (no CDN, no tile server, no network at all) and fail the test, as do JavaScript exceptions
+  and anything the Content-Security-Policy refuses.
 """
 
 import importlib
@@ -126,6 +127,9 @@ def traffic(page) -> Iterator[Traffic]:
     yield record
     assert record.blocked == [], "the page tried to leave the live server"
     assert record.page_errors == [], "JavaScript raised"
+    # Every page runs under the Content-Security-Policy: a script it refused is a bug.
+    refused = [text for text in record.console_errors if "Content Security Policy" in text]
+    assert refused == [], "the Content-Security-Policy refused something the page needs"
 
 
 @pytest.fixture

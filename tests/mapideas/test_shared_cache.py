@@ -1,0 +1,126 @@
+"""Rate-limit counters are shared by every server process (CACHE_URL), not kept per process.
+
+Each hit here runs in its own Python process, as two gunicorn workers or two machines would:
+the second process must see the first one's count.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+
+from mapideas import settings as project_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# One rate-limited hit from a fresh process: prints None (allowed) or the seconds to wait.
+HIT = """
+import django
+django.setup()
+from django.core.management import call_command
+from django.test import RequestFactory
+from mapideas import ratelimit
+if {create_table}:
+    call_command("createcachetable")
+request = RequestFactory().post("/", REMOTE_ADDR="203.0.113.9")
+print(ratelimit.hit(request, {bucket!r}, (2, 3600)))
+"""
+
+
+def hit_in_new_process(env: dict[str, str], bucket: str, *, create_table: bool = False) -> str:
+    code = HIT.format(bucket=bucket, create_table=create_table)
+    # The code is this module's own template, with a bucket name made here.
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "mapideas.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
+def database_url_of_this_test(tmp_path: Path) -> str:
+    """The PostGIS test database itself; for SpatiaLite, whose test database lives in this
+    process's memory, a file of its own (the cache table is all the hits need)."""
+    if connection.vendor == "postgresql":
+        db = connection.settings_dict
+        return (
+            f"postgis://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
+    return f"spatialite:///{tmp_path / 'cache.sqlite3'}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_processes_count_together_in_the_database_cache(tmp_path):
+    env = {
+        "DATABASE_URL": database_url_of_this_test(tmp_path),
+        "CACHE_URL": "db://",
+        "SECRET_KEY": django_settings.SECRET_KEY,
+    }
+    bucket = f"test-{uuid.uuid4().hex}"
+
+    answers = [
+        hit_in_new_process(env, bucket, create_table=True),
+        hit_in_new_process(env, bucket),
+        hit_in_new_process(env, bucket),
+    ]
+
+    assert answers[:2] == ["None", "None"]
+    assert 0 < int(answers[2]) <= 3600
+
+
+def redis_url() -> str | None:
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+    host_port = url.split("://", 1)[1].split("/", 1)[0]
+    host, _, port = host_port.partition(":")
+    try:
+        socket.create_connection((host, int(port or 6379)), timeout=0.5).close()
+    except OSError:
+        return None
+    return url
+
+
+def test_processes_count_together_in_redis():
+    url = redis_url()
+    if url is None:
+        pytest.skip("no Redis server reachable (REDIS_URL or 127.0.0.1:6379): nothing to share")
+    env = {"CACHE_URL": url, "SECRET_KEY": django_settings.SECRET_KEY}
+    bucket = f"test-{uuid.uuid4().hex}"
+
+    answers = [hit_in_new_process(env, bucket) for _ in range(3)]
+
+    assert answers[:2] == ["None", "None"]
+    assert 0 < int(answers[2]) <= 3600
+
+
+@pytest.mark.parametrize(
+    ("url", "backend"),
+    [
+        ("", "django.core.cache.backends.db.DatabaseCache"),
+        ("db://", "django.core.cache.backends.db.DatabaseCache"),
+        ("redis://cache.internal:6379/0", "django.core.cache.backends.redis.RedisCache"),
+        ("locmem://", "django.core.cache.backends.locmem.LocMemCache"),
+    ],
+)
+def test_cache_url_chooses_the_backend(monkeypatch, url, backend):
+    monkeypatch.setenv("CACHE_URL", url)
+
+    assert project_settings._caches()["default"]["BACKEND"] == backend
+
+
+def test_an_unknown_cache_url_stops_start_up_naming_it(monkeypatch):
+    monkeypatch.setenv("CACHE_URL", "memcached://x")
+
+    with pytest.raises(ImproperlyConfigured, match="CACHE_URL"):
+        project_settings._caches()
