@@ -1,13 +1,17 @@
 /*
  * MapIdeas' own map code, run after folium has built the Leaflet map.
  *
- * - Loads the pins in view from /api/ideas/ (bounded by bbox and page size) and lists them
- *   beside the map as a text alternative; not on a team's workspace (data-server-pins),
- *   whose map is drawn from its filtered queue on the server.
+ * - Loads what is in view from /api/ideas/viewport/ (bbox and zoom): the pins when they are
+ *   few or the map is zoomed in far, listed beside the map as a text alternative; else
+ *   clusters with exact counts, drawn as bubbles sized by count that zoom in when clicked or
+ *   when Enter is pressed on them (each is a tab stop). Not on a team's workspace
+ *   (data-server-pins), whose map is drawn from its filtered queue on the server.
  * - On the citizen page, a click or tap fills the latitude/longitude fields and shows where the
  *   pin will go; typing coordinates moves that marker, so no mouse is needed. Wherever the pin
  *   is placed, /api/route/ says which team and neighborhood it will go to, and names the
  *   neighborhood over the border when the pin is within a few metres of one.
+ * - The new pin's marker can be dragged to adjust it: the fields and the hint follow. Each move
+ *   fires a "pin:placed" event on the form (pin-assist.js looks for similar pins nearby).
  * - Popups and lists are built with textContent: pin titles are user text and never become HTML.
  */
 (function () {
@@ -21,6 +25,7 @@
   var list = document.getElementById("pins-in-view");
   var status = document.getElementById("pins-status");
   var pageSize = parseInt(options.pageSize || "500", 10);
+  var CLUSTER_ZOOM_STEP = 2; // zoom levels a click on a cluster goes in
   var pending = null;
 
   function el(tag, text, className) {
@@ -46,10 +51,56 @@
     return box;
   }
 
+  function plural(n, one, many) {
+    return n.toLocaleString("en-US") + (n === 1 ? one : many);
+  }
+
+  function zoomInto(latlng) {
+    map.setView(latlng, Math.min(map.getZoom() + CLUSTER_ZOOM_STEP, 18));
+  }
+
+  // A cluster: a round bubble, wider for more pins, with its count as text. A marker, not a
+  // circle marker, so that it is a tab stop: Enter zooms in like a click.
+  function showCluster(feature) {
+    var count = feature.properties.count;
+    var coords = feature.geometry.coordinates;
+    var latlng = L.latLng(coords[1], coords[0]);
+    var size = Math.round(26 + 8 * Math.log10(Math.max(count, 1)));
+    var bubble = el("div", count.toLocaleString("en-US"), "cluster-bubble");
+    bubble.style.width = bubble.style.height = bubble.style.lineHeight = size + "px";
+    var marker = L.marker(latlng, {
+      icon: L.divIcon({ html: bubble, className: "cluster-icon", iconSize: [size, size] }),
+      keyboard: true,
+      title: plural(count, " pin", " pins") + " here: zoom in",
+      bubblingMouseEvents: false,
+    });
+    marker.on("click", function () { zoomInto(latlng); });
+    marker.addTo(pins);
+    var node = marker.getElement();
+    if (node) {
+      node.setAttribute("role", "button");
+      node.setAttribute("aria-label", plural(count, " pin", " pins") + " here: zoom in");
+      node.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" || event.key === " ") {
+          event.preventDefault(); // no keypress after it, so no second zoom
+          zoomInto(latlng);
+        }
+      });
+    }
+  }
+
   function show(collection) {
     pins.clearLayers();
     if (list) {
       list.textContent = "";
+    }
+    if (collection.mode === "clusters") {
+      collection.features.forEach(showCluster);
+      if (status) {
+        status.textContent = plural(collection.total, " pin", " pins") +
+          " in view — zoom in to list them.";
+      }
+      return;
     }
     collection.features.forEach(function (feature) {
       var props = feature.properties;
@@ -75,9 +126,10 @@
     });
     if (status) {
       var shown = collection.features.length;
+      var total = collection.total !== undefined ? collection.total : collection.count;
       status.textContent =
-        collection.count > shown
-          ? "Showing the newest " + shown + " of " + collection.count + " pins in view. Zoom in to see the others."
+        total > shown
+          ? "Showing the newest " + shown + " of " + total + " pins in view. Zoom in to see the others."
           : shown + (shown === 1 ? " pin" : " pins") + " in view.";
     }
   }
@@ -87,8 +139,14 @@
     var bbox = [
       Math.max(b.getWest(), -180), Math.max(b.getSouth(), -90),
       Math.min(b.getEast(), 180), Math.min(b.getNorth(), 90),
-    ].map(function (n) { return n.toFixed(6); }).join(",");
-    var params = new URLSearchParams({ bbox: bbox, page_size: String(pageSize) });
+    ].map(function (n, i) {
+      // Rounded outward (west and south down, east and north up): no pin at an edge is lost.
+      var round = i < 2 ? Math.floor : Math.ceil;
+      return (round(n * 1e6) / 1e6).toFixed(6);
+    }).join(",");
+    var params = options.viewportApi
+      ? new URLSearchParams({ bbox: bbox, zoom: String(Math.max(0, Math.min(22, Math.round(map.getZoom())))) })
+      : new URLSearchParams({ bbox: bbox, page_size: String(pageSize) });
     if (options.team) {
       params.set("team", options.team);
     }
@@ -96,7 +154,7 @@
       pending.abort();
     }
     pending = new AbortController();
-    fetch(options.api + "?" + params.toString(), {
+    fetch((options.viewportApi || options.api) + "?" + params.toString(), {
       headers: { Accept: "application/json" },
       signal: pending.signal,
     })
@@ -225,17 +283,32 @@
       }, 250);
     };
 
+    // Tells other scripts (pin-assist.js: similar pins nearby) that the pin moved.
+    var announcePlaced = function () {
+      form.dispatchEvent(new CustomEvent("pin:placed", { bubbles: true }));
+    };
     var placeDraft = function (latlng) {
       if (draft) {
         draft.setLatLng(latlng);
       } else {
-        draft = L.marker(latlng, { title: "Your new pin", keyboard: false }).addTo(map);
+        // Draggable: a tap is rarely exactly right on a phone; dragging adjusts it, and the
+        // fields and the team hint follow as after a click.
+        draft = L.marker(latlng, { title: "Your new pin", keyboard: false, draggable: true })
+          .addTo(map);
+        draft.on("dragend", function () {
+          var moved = draft.getLatLng();
+          lat.value = moved.lat.toFixed(6);
+          lon.value = moved.lng.toFixed(6);
+          askRoute();
+          announcePlaced();
+        });
       }
     };
     var fromFields = function () {
       var here = coordinates();
       if (here) {
         placeDraft(here);
+        announcePlaced();
       }
     };
     map.on("click", function (event) {
@@ -243,6 +316,7 @@
       lon.value = event.latlng.lng.toFixed(6);
       placeDraft(event.latlng);
       askRoute();
+      announcePlaced();
     });
     lat.addEventListener("change", fromFields);
     lon.addEventListener("change", fromFields);
