@@ -3,13 +3,14 @@ SHELL := /bin/bash
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test run bench lint format clean distclean
+.PHONY: help setup test run bench replica-demo lint format clean distclean
 
 help:
 	@echo "make setup      install system packages, .venv and node_modules (idempotent)"
 	@echo "make test       ruff check, then pytest on SpatiaLite and on PostGIS (ARGS='-k x' for pytest)"
 	@echo "make run        migrate, load the demo city if empty, serve on http://127.0.0.1:\$${PORT:-8000}/"
 	@echo "make bench      time re-routing and point lookups against bare SQL (BENCH_IDEAS=200000 for a smaller city)"
+	@echo "make replica-demo  two app servers, a PostgreSQL primary and a streaming replica: pins in, reads from the replica (docs/scaling.md)"
 	@echo "make lint       ruff check + ruff format --check"
 	@echo "make format     ruff format + ruff check --fix"
 	@echo "make clean      remove var/ (databases, private PostgreSQL cluster) and staticfiles/"
@@ -26,6 +27,9 @@ run: setup
 
 bench: setup
 	@bash scripts/bench.sh
+
+replica-demo: setup
+	@bash scripts/replica_demo.sh
 
 lint: setup
 	.venv/bin/ruff check .

@@ -10,6 +10,7 @@ The floors' SQL, which differs by backend, is kept in one place (FLOOR_SQL).
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import statistics
@@ -20,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db import DatabaseError, connection, transaction
@@ -294,7 +296,7 @@ def route_single_point(context: Context) -> Measurement:
 # tables (the same SQL on both backends).
 EXPORT_FLOOR_SQL = (
     "SELECT i.id, i.kind, i.title, i.description, c.slug AS category, c.name AS category_name,"
-    " i.status, i.channel, n.name AS neighborhood, n.slug AS neighborhood_slug,"
+    " i.status, i.channel, i.event_name, n.name AS neighborhood, n.slug AS neighborhood_slug,"
     " t.name AS team, t.slug AS team_slug, i.created_at, i.answer, i.answer_at,"
     " i.support_count, i.location"
     " FROM mapideas_idea i JOIN mapideas_category c ON c.id = i.category_id"
@@ -398,9 +400,12 @@ ENGAGEMENT_FLOOR_SQL = {
     "by_neighborhood": (
         "SELECT neighborhood_id, COUNT(*) FROM mapideas_idea GROUP BY neighborhood_id"
     ),
-    # A GROUP BY on the column hexagons are made from: every pin's coordinates read and binned
-    # in the database, into squares of about a resolution-8 cell's area (0.74 km²; 0.008° is
-    # 0.89 km by 0.66 km at Chicago's latitude). A floor only: a square grid is not H3.
+    # The issue's floor for the hexagons: a bare GROUP BY on the column they are counted
+    # from, each pin's stored resolution-8 H3 cell.
+    "by_cell": "SELECT h3_res8, COUNT(*) FROM mapideas_idea GROUP BY h3_res8",
+    # Binning the coordinates in the database instead, into squares of about a
+    # resolution-8 cell's area (0.74 km²; 0.008° is 0.89 km by 0.66 km at Chicago's
+    # latitude): what counting without a stored cell would cost at the least.
     "by_location": {
         "postgresql": (
             "SELECT COUNT(*) FROM mapideas_idea GROUP BY ST_SnapToGrid(location, 0.008, 0.008)"
@@ -441,7 +446,7 @@ def _engagement_selection(layer: str):
     unit="s",
     target=3.0,
     value="geodata.engagement.pin_cells(every public pin, resolution 8): H3 counts of the city",
-    floor="bare SELECT COUNT(*) ... GROUP BY ST_SnapToGrid(location, ~cell size)",
+    floor="bare SELECT h3_res8, COUNT(*) ... GROUP BY h3_res8 (the stored resolution-8 cell)",
 )
 def hexagon_counts(context: Context) -> Measurement:
     """Runs alternate with their floors so that load from elsewhere hits all alike; one
@@ -450,6 +455,7 @@ def hexagon_counts(context: Context) -> Measurement:
 
     selection, _options = _engagement_selection("engagement-hexagons")
     floors = {
+        "by_cell": _bare(ENGAGEMENT_FLOOR_SQL["by_cell"]),
         "by_location": _bare(ENGAGEMENT_FLOOR_SQL["by_location"][connection.vendor]),
         "by_neighborhood": _bare(ENGAGEMENT_FLOOR_SQL["by_neighborhood"]),
         "coordinates": _bare(ENGAGEMENT_FLOOR_SQL["coordinates"]),
@@ -477,11 +483,14 @@ def hexagon_counts(context: Context) -> Measurement:
     medians = {name: _median(times[name]) for name in floors}
     return Measurement(
         value=value,
-        floor=medians["by_location"],
+        floor=medians["by_cell"],
         details={
             "runs_s": [round(t, 3) for t in times["product"]],
             "cells": len(counts),
-            "floor_runs_s": [round(t, 3) for t in times["by_location"]],
+            "floor_runs_s": [round(t, 3) for t in times["by_cell"]],
+            # Binning coordinates in the database (no stored cell), and the ratio to it.
+            "floor_by_location_s": round(medians["by_location"], 4),
+            "ratio_by_location": round(value / medians["by_location"], 3),
             # The issue's literal floor and the ratio to it.
             "floor_by_neighborhood_s": round(medians["by_neighborhood"], 4),
             "ratio_by_neighborhood": round(value / medians["by_neighborhood"], 3),
@@ -556,4 +565,349 @@ def spatialite_note(rows: list[dict]) -> str:
         f"{route_row['value']:.2f} ms through route() ({route_row['floor']:.2f} ms bare) with "
         f"{route_row['details'].get('neighborhoods')} polygons, growing with the polygon "
         "count: its spatial index is not used."
+    )
+
+
+# --- viewport_1m: what the map loads per move (/api/ideas/viewport/) -----------------------
+
+# Requests timed per zoom, and the screen they are made for: the map of a 1024 x 640 px pane.
+VIEWPORT_REQUESTS = 50
+VIEWPORT_PX = (1024, 640)
+# The issue's absolute target for each zoom's p95, whatever the floor.
+VIEWPORT_LIMIT_MS = 100.0
+# Zoom 10 asks for the whole city; 13 and 16 for random viewports inside it.
+VIEWPORT_ZOOMS = (10, 13, 16)
+# The bare queries the answers stand on, on the same viewports: the GROUP BY on the stored
+# cell clusters are counted by (a bbox test, no exact edge check, no filter), and for pins
+# the newest rows in view.
+VIEWPORT_FLOOR_SQL = {
+    "clusters": {
+        "postgresql": (
+            "SELECT {column}, COUNT(*) FROM mapideas_idea"
+            " WHERE location && ST_MakeEnvelope(%s, %s, %s, %s, 4326) GROUP BY {column}"
+        ),
+        # No spatial index is used by SpatiaLite's ORM queries either: compare like for like.
+        "sqlite": (
+            "SELECT {column}, COUNT(*) FROM mapideas_idea WHERE ST_X(location) BETWEEN %s AND %s"
+            " AND ST_Y(location) BETWEEN %s AND %s GROUP BY {column}"
+        ),
+    },
+    "pins": {
+        "postgresql": (
+            "SELECT * FROM mapideas_idea WHERE location && ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
+            " ORDER BY created_at DESC LIMIT 5001"
+        ),
+        "sqlite": (
+            "SELECT * FROM mapideas_idea WHERE ST_X(location) BETWEEN %s AND %s"
+            " AND ST_Y(location) BETWEEN %s AND %s ORDER BY created_at DESC LIMIT 5001"
+        ),
+    },
+}
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20, method="inclusive")[-1]
+
+
+def _viewports(zoom: int, city: tuple[float, float, float, float], count: int, seed: int):
+    """`count` bboxes of the map pane at `zoom`: the whole city at 10 and below, else
+    centred at random inside the city's extent (the same ones on every run)."""
+    min_x, min_y, max_x, max_y = city
+    if zoom <= 10:
+        return [city] * count
+    rng = np.random.default_rng(seed + zoom)
+    width = VIEWPORT_PX[0] * 360 / (256 * 2**zoom)
+    boxes = []
+    for _ in range(count):
+        x, y = float(rng.uniform(min_x, max_x)), float(rng.uniform(min_y, max_y))
+        # Web Mercator: a pixel spans cos(latitude) times fewer degrees of latitude.
+        height = VIEWPORT_PX[1] * 360 / (256 * 2**zoom) * math.cos(math.radians(y))
+        boxes.append((x - width / 2, y - height / 2, x + width / 2, y + height / 2))
+    return boxes
+
+
+@row(
+    "viewport_1m",
+    unit="ms",
+    # The issue's target is absolute (p95 <= 100 ms at each zoom, in also_met); the ratio
+    # gets the hexagon row's allowance over its bare GROUP BY.
+    target=3.0,
+    value="GET /api/ideas/viewport/ (Django test client), p95 of the worst zoom of 10/13/16, "
+    "cache cleared before each request",
+    floor="bare SELECT h3_resN, COUNT(*) ... WHERE location && bbox GROUP BY h3_resN (for pins: "
+    "SELECT * ... ORDER BY created_at DESC LIMIT 5001), p95, same viewports",
+)
+def viewport_map(context: Context) -> Measurement:
+    """Each request is timed cold (cache cleared first), then again warm (a clusters answer
+    from the cache; a pins answer, never cached, from warm buffers), then its floor, so that
+    load from elsewhere hits all three alike. Ideas in view come from the city's pins, which
+    the bench spreads evenly over its area: a zoom-16 view holds as many as anywhere."""
+    from django.core.cache import cache
+    from django.core.management import call_command
+    from django.test import Client
+
+    from mapideas import viewport
+    from mapideas.maps import extent
+    from mapideas.models import Idea
+
+    call_command("createcachetable", verbosity=0)  # migrate does not make it
+    city = extent(Idea.objects.all(), field="location")
+    client = Client(HTTP_HOST="127.0.0.1")
+    vendor = connection.vendor
+    per_zoom: dict[str, dict] = {}
+    worst: tuple[float, float] | None = None
+    for zoom in VIEWPORT_ZOOMS:
+        boxes = _viewports(zoom, city, max(VIEWPORT_REQUESTS, context.runs), seed=7)
+        cold, warm, floor, features, modes, totals = [], [], [], [], set(), []
+        # One untimed request first: the first one pays for imports and URL resolving.
+        client.get("/api/ideas/viewport/", {"bbox": ",".join(map(str, boxes[0])), "zoom": zoom})
+        for box in boxes:
+            params = {"bbox": ",".join(f"{n:.6f}" for n in box), "zoom": zoom}
+            cache.clear()
+            seconds, response = _timed(lambda p=params: client.get("/api/ideas/viewport/", p))
+            if response.status_code != 200:
+                raise RuntimeError(f"zoom {zoom}: HTTP {response.status_code} {response.content}")
+            body = response.json()
+            cold.append(seconds * 1000)
+            warm.append(_timed(lambda p=params: client.get("/api/ideas/viewport/", p))[0] * 1000)
+            mode = body["mode"]
+            modes.add(mode if mode == "pins" else f"clusters {body['level']}")
+            features.append(len(body["features"]))
+            totals.append(body["total"])
+            start = next((r for up_to, r in viewport.RESOLUTION_BY_ZOOM if zoom <= up_to), 9)
+            sql = VIEWPORT_FLOOR_SQL[mode][vendor].format(column=f"h3_res{start}")
+            numbers = box if vendor == "postgresql" else (box[0], box[2], box[1], box[3])
+
+            def bare(sql=sql, numbers=numbers) -> int:
+                with connection.cursor() as cursor:
+                    cursor.execute(sql, numbers)
+                    return len(cursor.fetchall())
+
+            floor.append(_timed(bare)[0] * 1000)
+        per_zoom[str(zoom)] = {
+            "p95_ms": round(_p95(cold), 1),
+            "p50_ms": round(_median(cold), 1),
+            "max_ms": round(max(cold), 1),
+            "warm_p95_ms": round(_p95(warm), 1),
+            "floor_p95_ms": round(_p95(floor), 1),
+            "ratio": round(_p95(cold) / _p95(floor), 3),
+            "max_features": max(features),
+            "median_features": _median(features),
+            "median_pins_in_view": _median(totals),
+            "modes": sorted(modes),
+            "requests": len(boxes),
+            "cold_ms": [round(t, 1) for t in cold],
+        }
+        context.log(f"  zoom {zoom}: {per_zoom[str(zoom)]}")
+        if worst is None or _p95(cold) > worst[0]:
+            worst = (_p95(cold), _p95(floor))
+    assert worst is not None
+    return Measurement(
+        value=worst[0],
+        floor=worst[1],
+        details={
+            "zooms": per_zoom,
+            "viewport_px": list(VIEWPORT_PX),
+            "also_target": (
+                f"p95 <= {VIEWPORT_LIMIT_MS:g} ms and <= 5,000 features at every zoom (cold)"
+            ),
+            "also_met": all(
+                z["p95_ms"] <= VIEWPORT_LIMIT_MS and z["max_features"] <= 5000
+                for z in per_zoom.values()
+            ),
+        },
+    )
+
+
+# --- pin_creation_http: pins over HTTP, under load (wrk against gunicorn) -------------------
+
+# The load: wrk's threads and connections (concurrent clients), and how long each timed run
+# lasts (BENCH_HTTP_SECONDS, default 20).
+HTTP_THREADS = 2
+HTTP_CLIENTS = 32
+# The issue's targets: at least half the floor's throughput (ratio of the time per request
+# at most 2), and p99 latency at most 50 ms.
+HTTP_RATIO_TARGET = 2.0
+HTTP_P99_LIMIT_MS = 50.0
+HTTP_FLOOR_PATH = "/healthz"
+HTTP_TIMEOUT_S = 30
+WRK_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrk_post_pin.lua")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def _gunicorn(log_path: str):
+    """The server `make run` starts (scripts/run.sh: gunicorn, 2 workers), on the bench
+    database, with persistent connections (DB_CONN_MAX_AGE) and rate limits lifted."""
+    import urllib.request
+
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "mapideas.settings",
+        "MAPIDEAS_RATE_LIMITS": "off",
+        "DB_CONN_MAX_AGE": os.environ.get("DB_CONN_MAX_AGE", "60"),
+        "DEBUG": "false",
+    }
+    gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+    argv = [gunicorn, "mapideas.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"]
+    argv += ["--access-logfile", "-"]
+    with open(log_path, "ab") as log:
+        server = subprocess.Popen(argv, env=env, stdout=log, stderr=log)  # noqa: S603
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            # An http:// URL of our own making (S310: no file: or custom scheme here).
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(url + HTTP_FLOOR_PATH, timeout=2) as answer,  # noqa: S310
+            ):
+                if answer.status == 200:
+                    break
+            if server.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {server.returncode} (log: {log_path})")
+            time.sleep(0.1)
+        else:
+            raise RuntimeError(f"gunicorn did not answer on {url} (log: {log_path})")
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _wrk(url: str, seconds: int, *args: str) -> dict:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise RuntimeError("wrk is missing (Debian's wrk; make setup installs it)")
+    done = subprocess.run(  # noqa: S603 (a fixed argv, no shell)
+        [
+            wrk,
+            f"-t{HTTP_THREADS}",
+            f"-c{HTTP_CLIENTS}",
+            f"-d{seconds}s",
+            "--latency",
+            # A slow answer is measured, not dropped as a socket error at wrk's 2 s default.
+            f"--timeout={HTTP_TIMEOUT_S}s",
+            "-s",
+            WRK_SCRIPT,
+            url,
+            "--",
+            *args,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["rps"] = result["requests"] / result["seconds"]
+    result["ok"] = result["requests"] - result["non_2xx_3xx"]
+    return result
+
+
+@row(
+    "pin_creation_http",
+    unit="ms",
+    target=HTTP_RATIO_TARGET,
+    value=f"POST /api/ideas/ (routing + insert) with wrk, {HTTP_CLIENTS} clients, against "
+    "gunicorn as `make run` starts it; 1000 / requests per second",
+    floor=f"GET {HTTP_FLOOR_PATH} (a JSON view, no database) on the same server, same load; "
+    "1000 / requests per second",
+)
+def pin_creation_http(context: Context) -> Measurement:
+    """Runs alternate with their floors so that load from elsewhere hits both alike; one
+    short untimed run of each first (workers started, connections open, caches warm).
+
+    value/floor is the floor's throughput over the pins' (at most 2: at least half as
+    many pins per second as the trivial view answers); `also_met` holds p99 <= 50 ms. The
+    pins wrk sent are counted in the table and deleted afterwards, so the city is as the
+    other rows expect it."""
+    from django.core.management import call_command
+
+    from mapideas.models import Category, Idea
+
+    seconds = int(os.environ.get("BENCH_HTTP_SECONDS", "20") or 20)
+    call_command("createcachetable", verbosity=0)  # CACHE_URL's default table
+    category = Category.objects.order_by("slug").values_list("slug", flat=True).first()
+    before_max = Idea.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    before = Idea.objects.count()
+    pins, floor = [], []
+    with tempfile.TemporaryDirectory(prefix="mapideas-bench-http-") as tmp:
+        points_file = os.path.join(tmp, "points.txt")
+        with open(points_file, "w") as out:
+            out.writelines(f"{x:.6f} {y:.6f}\n" for x, y in _sample_points(5000))
+        log_path = os.path.join(tmp, "gunicorn.log")
+        pin_args = ("pins", points_file, category)
+        try:
+            with _gunicorn(log_path) as url:
+                _wrk(url, 3, "get", HTTP_FLOOR_PATH)
+                warm = _wrk(url, 3, *pin_args)
+                for run in range(1, context.runs + 1):
+                    floor.append(_wrk(url, seconds, "get", HTTP_FLOOR_PATH))
+                    pins.append(_wrk(url, seconds, *pin_args))
+                    context.log(
+                        f"  run {run}: pins {pins[-1]['rps']:.0f}/s p99 "
+                        f"{pins[-1]['p99_ms']:.1f} ms ({pins[-1]['non_2xx_3xx']} not 2xx); "
+                        f"{HTTP_FLOOR_PATH} {floor[-1]['rps']:.0f}/s p99 "
+                        f"{floor[-1]['p99_ms']:.1f} ms"
+                    )
+        except Exception:
+            with open(log_path, errors="replace") as log:
+                context.log("gunicorn's log ends:\n" + "".join(log.readlines()[-20:]))
+            raise
+    created = Idea.objects.filter(pk__gt=before_max)
+    stored = created.count()
+    acknowledged = warm["ok"] + sum(r["ok"] for r in pins)
+    # wrk stops at its deadline with up to one request per client in flight, and gives up
+    # on an answer after its timeout: those pins may be stored, but wrk counts no answer.
+    runs_all = [warm, *pins]
+    unanswered = HTTP_CLIENTS * len(runs_all) + sum(r["socket_errors"] for r in runs_all)
+    refused = sum(r["non_2xx_3xx"] for r in runs_all)
+    nothing_lost = acknowledged <= stored <= acknowledged + unanswered
+    context.log(f"  {acknowledged:,} pins acknowledged, {stored:,} stored; deleting them")
+    created.delete()
+    if Idea.objects.count() != before:
+        raise RuntimeError("the bench pins could not be removed: later rows would miscount")
+    pin_rps = _median([r["rps"] for r in pins])
+    floor_rps = _median([r["rps"] for r in floor])
+    p99 = _median([r["p99_ms"] for r in pins])
+    return Measurement(
+        value=1000 / pin_rps,
+        floor=1000 / floor_rps,
+        details={
+            "clients": HTTP_CLIENTS,
+            "wrk_threads": HTTP_THREADS,
+            "seconds_per_run": seconds,
+            "gunicorn_workers": 2,
+            "db_conn_max_age": int(os.environ.get("DB_CONN_MAX_AGE", "60") or 0),
+            "pins_per_s": round(pin_rps, 1),
+            "floor_per_s": round(floor_rps, 1),
+            "throughput_share": round(pin_rps / floor_rps, 3),
+            "p50_ms": _median([r["p50_ms"] for r in pins]),
+            "p90_ms": _median([r["p90_ms"] for r in pins]),
+            "p99_ms": p99,
+            "floor_p99_ms": _median([r["p99_ms"] for r in floor]),
+            "runs": pins,
+            "floor_runs": floor,
+            # Nothing lost: every 2xx wrk counted is a stored pin; the few more stored were
+            # in flight when wrk stopped (at most one per client and wrk run).
+            "pins_acknowledged": acknowledged,
+            "pins_stored": stored,
+            "unanswered_at_most": unanswered,
+            "not_2xx": refused,
+            "socket_errors": sum(r["socket_errors"] for r in runs_all),
+            "nothing_lost": nothing_lost,
+            "also_target": f"p99 <= {HTTP_P99_LIMIT_MS:g} ms; every answer 2xx, each a stored pin",
+            "also_met": p99 <= HTTP_P99_LIMIT_MS and refused == 0 and nothing_lost,
+        },
     )

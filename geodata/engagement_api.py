@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from geodata import engagement, exports
 from geodata.engagement import Options, Period, Selection, Significance
 from mapideas import selectors
+from mapideas.db_routers import replica_alias
 from mapideas.filters import IdeaFilter
 from mapideas.models import Idea
 
@@ -137,12 +138,14 @@ def parse_query(layer: str, params: Mapping[str, str]) -> tuple[Selection, Optio
     given.is_valid(raise_exception=True)
     data = given.validated_data
     filters = {name: str(data[name]) for name in FILTER_PARAMS if data.get(name) is not None}
-    dated = IdeaFilter(filters, queryset=selectors.public_ideas())
+    # Figures over the whole city may lag the primary a little: read from the replica.
+    pins = selectors.public_ideas().using(replica_alias())
+    dated = IdeaFilter(filters, queryset=pins)
     if not dated.is_valid():
         raise ValidationError(dated.errors)
     undated = IdeaFilter(
         {k: v for k, v in filters.items() if not k.startswith("created_")},
-        queryset=selectors.public_ideas(),
+        queryset=pins,
     )
     undated.is_valid()  # a subset of what was just found valid
     after, before = data.get("created_after"), data.get("created_before")

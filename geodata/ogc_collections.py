@@ -29,6 +29,7 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 from geodata.engagement_api import QUERY_SERIALIZERS
 from geodata.ogc_computed import CACHE_SECONDS, ComputedFeatures, computed_features
 from mapideas import maps, selectors
+from mapideas.db_routers import replica_alias
 from mapideas.filters import IdeaFilter
 from mapideas.serializers import IdeaFeatureSerializer, NeighborhoodFeatureSerializer
 from neighborhoods.selectors import active_neighborhoods
@@ -169,8 +170,8 @@ COLLECTIONS: dict[str, AnyCollection] = {
                 "the neighborhood it falls in. Public fields only."
             ),
             # Looked up on each call, not bound at import: the selector is the one place that
-            # decides which pins are public.
-            rows=lambda: selectors.public_ideas(),
+            # decides which pins are public. Public reads may lag a little: the replica.
+            rows=lambda: selectors.public_ideas().using(replica_alias()),
             serializer=IdeaFeatureSerializer,
             geometry_field="location",
             ordering=("-created_at", "-id"),
@@ -186,7 +187,7 @@ COLLECTIONS: dict[str, AnyCollection] = {
                 "The neighborhoods of the active boundary version, with the team that answers "
                 "for each and the number of pins routed to it."
             ),
-            rows=lambda: selectors.neighborhoods_with_counts(),
+            rows=lambda: selectors.neighborhoods_with_counts().using(replica_alias()),
             serializer=NeighborhoodFeatureSerializer,
             geometry_field="geometry",
             ordering=("name", "id"),

@@ -29,6 +29,7 @@ from geodata import planner as planner_page
 from geodata.boundaries import BoundaryFileError, BoundaryImport, import_boundaries, read_boundaries
 from geodata.forms import BoundaryActivateForm, BoundaryUploadForm
 from mapideas import selectors
+from mapideas.db_routers import replica_alias
 from mapideas.filters import IdeaFilter
 from mapideas.services import boundaries_activate
 from neighborhoods.models import BoundaryVersion
@@ -40,7 +41,8 @@ SESSION_UPLOAD = "geodata.boundary_upload"
 
 
 def _filtered_ideas(request: HttpRequest) -> IdeaFilter:
-    return IdeaFilter(request.GET, queryset=selectors.public_ideas())
+    # The heatmap and the exports may lag the primary a little: read from the replica.
+    return IdeaFilter(request.GET, queryset=selectors.public_ideas().using(replica_alias()))
 
 
 @login_required

@@ -58,7 +58,8 @@ if ! command -v dpkg >/dev/null 2>&1; then
     die "dpkg not found: this setup supports Debian 12 / Ubuntu only"
 fi
 
-wanted=(gdal-bin libsqlite3-mod-spatialite chromium python3-venv)
+# wrk: the HTTP load tool of `make bench` (pin_creation_http).
+wanted=(gdal-bin libsqlite3-mod-spatialite chromium python3-venv wrk)
 command -v npm >/dev/null 2>&1 || wanted+=(nodejs npm)
 if majors="$(pg_majors 2>/dev/null)"; then
     # A PostgreSQL server is installed: add PostGIS for each installed major.
@@ -77,7 +78,7 @@ if [[ -z "${majors:-}" ]]; then
     mapfile -t missing < <(missing_of "${pg[@]}")
     apt_install "${missing[@]}"
 fi
-((APT_UPDATED)) || log "system packages present (PostgreSQL $(echo $majors | tr ' ' ','), PostGIS, GDAL, SpatiaLite, Chromium, Node)"
+((APT_UPDATED)) || log "system packages present (PostgreSQL $(echo $majors | tr ' ' ','), PostGIS, GDAL, SpatiaLite, Chromium, Node, wrk)"
 
 # ---------------------------------------------------------------------------------------
 # 2. Python 3.11 with loadable sqlite3 extensions
