@@ -1,7 +1,7 @@
 from django.apps import AppConfig
 from django.conf import settings
 from django.db.models import F
-from django.db.models.signals import post_migrate, pre_delete
+from django.db.models.signals import post_delete, post_migrate, pre_delete
 
 
 def _uncount_supports_of_deleted_user(sender, instance, **kwargs) -> None:
@@ -25,4 +25,13 @@ class MapIdeasConfig(AppConfig):
             _uncount_supports_of_deleted_user,
             sender=settings.AUTH_USER_MODEL,
             dispatch_uid="mapideas.uncount_supports_of_deleted_user",
+        )
+        from mapideas.photos import delete_file_of_deleted_photo
+
+        # File housekeeping, not domain logic: a pin deleted in the admin (or by a cascade)
+        # takes its photo row with it, and no service runs to remove the file.
+        post_delete.connect(
+            delete_file_of_deleted_photo,
+            sender="mapideas.IdeaPhoto",
+            dispatch_uid="mapideas.delete_file_of_deleted_photo",
         )
