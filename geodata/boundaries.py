@@ -8,6 +8,7 @@ or does all that in a transaction it rolls back, for a dry run.
 
 import math
 import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import geopandas as gpd
 import pyogrio
 import shapely
+from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.db import transaction
 from django.db.models import Count, F
@@ -93,6 +95,7 @@ def _read_frame(path: Path) -> gpd.GeoDataFrame:
             f"{path}: unsupported file type {path.suffix or '(none)'}; use GeoJSON, a Shapefile "
             "(.shp, or zipped as .zip) or a GeoPackage (.gpkg)."
         )
+    _check_file(path)
     try:
         frame = pyogrio.read_dataframe(path)
     except Exception as exc:  # pyogrio raises several DataSource/DataLayer error types
@@ -101,7 +104,66 @@ def _read_frame(path: Path) -> gpd.GeoDataFrame:
         raise BoundaryFileError(f"{path}: the file has no geometry column.")
     if frame.empty:
         raise BoundaryFileError(f"{path}: the file holds no features.")
+    _check_vertices(frame, path)
     return frame
+
+
+def _check_file(path: Path) -> None:
+    """Refuse, before GDAL reads a byte of it, a file over MAPIDEAS_IMPORT_MAX_BYTES (a zip: by
+    what it unpacks to, so a zip bomb is not unpacked), a damaged zip, and a shapefile without
+    the .shx and .dbf it cannot be read without."""
+    limit = settings.MAPIDEAS_IMPORT_MAX_BYTES
+    size = path.stat().st_size
+    if size > limit:
+        raise BoundaryFileError(
+            f"{path}: {size:,} bytes, more than the {limit:,} an import reads "
+            "(MAPIDEAS_IMPORT_MAX_BYTES)."
+        )
+    suffix = path.suffix.lower()
+    if suffix == ".shp":
+        siblings = {p.name.lower() for p in path.parent.iterdir()}
+        _check_shapefile_parts(path, [path.name], siblings)
+    if suffix != ".zip":
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError):
+        raise BoundaryFileError(f"{path}: the .zip file is damaged or not a zip file.") from None
+    unpacked = sum(member.file_size for member in members)
+    if unpacked > limit:
+        raise BoundaryFileError(
+            f"{path}: unpacks to {unpacked:,} bytes, more than the {limit:,} an import reads "
+            "(MAPIDEAS_IMPORT_MAX_BYTES)."
+        )
+    names = [member.filename for member in members if not member.is_dir()]
+    shapefiles = [name for name in names if name.lower().endswith(".shp")]
+    _check_shapefile_parts(path, shapefiles, {name.lower() for name in names})
+
+
+def _check_shapefile_parts(path: Path, shapefiles: list[str], present: set[str]) -> None:
+    for shp in shapefiles:
+        stem = shp[: -len(".shp")]
+        missing = [part for part in (".shx", ".dbf") if f"{stem}{part}".lower() not in present]
+        if missing:
+            raise BoundaryFileError(
+                f"{path}: the shapefile {shp} comes without its {' and '.join(missing)} "
+                "(a shapefile is read from its .shp, .shx and .dbf, with a .prj for its CRS)."
+            )
+
+
+def _check_vertices(frame: gpd.GeoDataFrame, path: Path) -> None:
+    """Refuse a feature with more than MAPIDEAS_IMPORT_MAX_VERTICES vertices, naming it: repair,
+    reprojection and routing on it would cost time and memory out of all proportion."""
+    limit = settings.MAPIDEAS_IMPORT_MAX_VERTICES
+    counts = shapely.get_num_coordinates(frame.geometry.values)
+    worst = int(counts.argmax())
+    if counts[worst] > limit:
+        raise BoundaryFileError(
+            f"{path}: feature {worst + 1} has {int(counts[worst]):,} vertices, more than the "
+            f"{limit:,} a feature may have (MAPIDEAS_IMPORT_MAX_VERTICES); simplify it first "
+            "(for example ogr2ogr -simplify)."
+        )
 
 
 def _require_fields(frame: gpd.GeoDataFrame, path: Path, **fields: str | None) -> None:

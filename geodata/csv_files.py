@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from django.conf import settings
+
 GZIP_MAGIC = b"\x1f\x8b"
+# A longer line is refused rather than read into memory: no CSV row of ours is near 1 MB (a
+# description is at most a few thousand characters), and a file without line breaks is no CSV.
+MAX_LINE_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -28,6 +33,13 @@ class CsvRows:
 def csv_rows(path: Path, *, error: type[Exception]) -> Iterator[CsvRows]:
     """Open `path` for reading as CSV; any problem with the file raises `error`."""
     try:
+        size = path.stat().st_size
+        if size > settings.MAPIDEAS_IMPORT_MAX_BYTES:
+            raise error(
+                f"{path.name}: {size:,} bytes, more than the "
+                f"{settings.MAPIDEAS_IMPORT_MAX_BYTES:,} an import reads "
+                "(MAPIDEAS_IMPORT_MAX_BYTES)."
+            )
         with open(path, "rb") as probe:
             magic = probe.read(2)
         file = gzip.open(path, "rb") if magic == GZIP_MAGIC else open(path, "rb")  # noqa: SIM115
@@ -48,8 +60,13 @@ def _decoded_lines(file: BinaryIO, name: str, error: type[Exception]) -> Iterato
     """
     line = 0
     try:
-        for raw in file:
+        while raw := file.readline(MAX_LINE_BYTES + 1):
             line += 1
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                raise error(
+                    f"{name}, line {line}: longer than {MAX_LINE_BYTES // 1024 // 1024} MB; "
+                    "is it a CSV file?"
+                )
             if line == 1:
                 if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
                     raise error(f"{name} is in UTF-16; save it as CSV in UTF-8 and try again.")

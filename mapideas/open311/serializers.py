@@ -339,7 +339,7 @@ class ServiceRequestInputSerializer(serializers.Serializer):
         help_text="Not enough alone: there is no geocoder yet, so lat and long are required.",
     )
     address_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    email = serializers.EmailField(required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     device_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
     account_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
     first_name = serializers.CharField(required=False, allow_blank=True, max_length=99)

@@ -16,7 +16,7 @@ from django.urls import reverse
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -38,6 +38,7 @@ from mapideas.open311.serializers import (
     ServiceRequestSerializer,
     ServiceSerializer,
 )
+from mapideas.parsers import BoundedJSONParser
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # When this endpoint's behaviour last changed (discovery's `changeset`): bump it with the API.
@@ -128,7 +129,7 @@ class Open311View(APIView):
     # forged cross-site POST would need the key).
     authentication_classes = ()
     permission_classes = (AllowAny,)
-    parser_classes = (FormParser, JSONParser)
+    parser_classes = (FormParser, BoundedJSONParser)
     # Replaced per URL (as_view(renderer_classes=...)): the extension decides the format.
     renderer_classes = (Open311JSONRenderer,)
     content_negotiation_class = ExtensionNegotiation

@@ -40,7 +40,7 @@ def test_the_schema_is_valid_openapi_3(schema):
 
 def test_the_schema_documents_every_api_view(schema):
     documented = {path.lstrip("/") for path in schema["paths"]}
-    served = {path.replace("<int:pk>", "{pk}") for path in api_view_paths()}
+    served = api_view_paths()
     assert served, "no API views found: the walk over the URL patterns is broken"
     # Path converters differ in spelling (`<int:id>` vs `{id}`); compare up to the first one.
     missing = {

@@ -4,8 +4,16 @@ the status, add a note, assign, a bulk change, mark a duplicate; and what citize
 pin's page: support, comment, follow, and moderators hiding a comment. Refused means 403
 (or, for pages, the login page) and nothing written."""
 
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
 import pytest
+from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import URLResolver, get_resolver
 
 from mapideas.models import Comment, Follower, Idea, IdeaNote, IdeaUpdate, Support
 from mapideas.services import comment_add, idea_create
@@ -169,3 +177,533 @@ def test_the_pin_page_offers_the_workflow_only_to_those_who_may(client, people, 
         "planner": (False, True),  # reads the notes, changes nothing
         "admin": (True, True),
     }
+
+
+# --- Every URL × every role ------------------------------------------------------------------
+#
+# MATRIX has a row for every pattern of the URLconf (test_every_url_has_a_row fails for a new
+# endpoint without one): how to build its URL from the fixtures, what each role gets for a GET,
+# and, for a state-changing endpoint, for a POST. Expectations are in PEOPLE's order:
+# anonymous, citizen, owner_member, other_member, planner, admin. "login" is a redirect to the
+# login page; 302 a redirect elsewhere (the result page). A refused POST (a redirect to the
+# login page, 400, 403, 404, 405 or 429) changes nothing: state() compares every row of every
+# table of ours, and each pin's workflow fields.
+
+
+@dataclass(frozen=True)
+class Row:
+    url: Callable[[dict], str]
+    get: tuple
+    post: tuple | None = None  # None: not state-changing (a POST is then 405, or harmless)
+    data: Callable[[dict], dict] = lambda objects: {}
+    body: str = "multipart"  # how the POST is encoded: "multipart", "form" or "json"
+
+
+def each(status) -> tuple:
+    return (status,) * len(PEOPLE)
+
+
+PUBLIC = each(200)
+SIGNED_IN_ONLY = ("login", 200, 200, 200, 200, 200)
+NOT_ALLOWED = each(405)
+
+
+def open311(objects: dict) -> dict:
+    """A complete Open311 request but for its api_key."""
+    return {"service_code": "parks-green-space", "lat": 50.005, "long": 4.015}
+
+
+def post(client, row: Row, objects: dict):
+    data = row.data(objects)
+    if row.body == "json":
+        return client.post(row.url(objects), data, content_type="application/json")
+    if row.body == "form":
+        return client.post(
+            row.url(objects), urlencode(data), content_type="application/x-www-form-urlencoded"
+        )
+    return client.post(row.url(objects), data)
+
+
+def pin_url(suffix: str = "") -> Callable[[dict], str]:
+    return lambda objects: f"/ideas/{objects['pin'].pk}/{suffix}"
+
+
+MATRIX: dict[str, Row] = {
+    "home": Row(lambda o: "/", PUBLIC, post=each(400)),  # an empty form: 400 naming fields
+    # A POST renders the page (the forms on it post elsewhere): harmless, checked unchanged.
+    "idea-detail": Row(pin_url(), PUBLIC, post=each(200)),
+    "idea-photo": Row(lambda o: f"/ideas/{o['pin'].pk}/photo.jpg", each(404)),  # no photo
+    "idea-reassign": Row(
+        pin_url("reassign/"),
+        NOT_ALLOWED,
+        post=(403, 403, 302, 403, 302, 302),
+        data=lambda o: {"team": "west-team", "reason": "Not ours."},
+    ),
+    "idea-status": Row(
+        pin_url("status/"),
+        NOT_ALLOWED,
+        post=(403, 403, 302, 403, 403, 302),
+        data=lambda o: {"status": "acknowledged", "answer": "Seen."},
+    ),
+    "idea-note": Row(
+        pin_url("notes/"),
+        NOT_ALLOWED,
+        post=(403, 403, 302, 403, 403, 302),
+        data=lambda o: {"text": "Ask the parks crew."},
+    ),
+    "idea-assign": Row(
+        pin_url("assign/"),
+        NOT_ALLOWED,
+        post=(403, 403, 302, 403, 403, 302),
+        data=lambda o: {"assignee": "eddie"},
+    ),
+    "idea-duplicate": Row(
+        pin_url("duplicate/"),
+        NOT_ALLOWED,
+        post=(403, 403, 302, 403, 403, 302),
+        data=lambda o: {"duplicate_of": o["original"].pk},
+    ),
+    "idea-support": Row(pin_url("support/"), NOT_ALLOWED, post=each(302)),
+    # Taking support back is for signed-in people (a browser's support is once, for good).
+    "idea-unsupport": Row(pin_url("unsupport/"), NOT_ALLOWED, post=(403, *(302,) * 5)),
+    "comment-add": Row(
+        pin_url("comments/"),
+        NOT_ALLOWED,
+        post=(403, 302, 302, 302, 302, 302),
+        data=lambda o: {"text": "Me too."},
+    ),
+    "comment-hide": Row(
+        lambda o: f"/ideas/{o['pin'].pk}/comments/{o['comment'].pk}/hide/",
+        NOT_ALLOWED,
+        post=(403, 403, 302, 403, 302, 302),
+        data=lambda o: {"reason": "Rude."},
+    ),
+    "idea-follow": Row(
+        pin_url("follow/"),
+        NOT_ALLOWED,
+        post=each(302),
+        data=lambda o: {"email": "someone@mail.example"},
+    ),
+    # Anyone else unfollows by the link in each email.
+    "idea-unfollow": Row(pin_url("unfollow/"), NOT_ALLOWED, post=(403, *(302,) * 5)),
+    "idea-flag": Row(
+        pin_url("flag/"), NOT_ALLOWED, post=each(302), data=lambda o: {"reason": "spam"}
+    ),
+    # Links in emails: a forged token is refused whoever follows it.
+    # (GET shows the page with its button, or says the link is bad; only the POST acts.)
+    "follow-confirm": Row(lambda o: "/follow/confirm/forged/", PUBLIC, post=each(400)),
+    "idea-confirm": Row(lambda o: "/ideas/confirm/forged/", each(400), post=each(400)),
+    "unsubscribe": Row(lambda o: "/unsubscribe/forged/", PUBLIC, post=each(400)),
+    "team-unsubscribe": Row(lambda o: "/unsubscribe/team/forged/", PUBLIC, post=each(400)),
+    "alerts": Row(lambda o: "/alerts/", PUBLIC, post=each(400)),  # an empty form
+    "alert-confirm": Row(lambda o: "/alerts/confirm/forged/", PUBLIC, post=each(400)),
+    "alert-unsubscribe": Row(lambda o: "/alerts/unsubscribe/forged/", PUBLIC, post=each(400)),
+    "my-teams": Row(lambda o: "/teams/", SIGNED_IN_ONLY),
+    "team-workspace": Row(lambda o: "/teams/east-team/", ("login", 403, 200, 403, 200, 200)),
+    "team-bulk": Row(
+        lambda o: "/teams/east-team/bulk/",
+        NOT_ALLOWED,
+        post=(403, 403, 302, 403, 403, 302),
+        data=lambda o: {
+            "ideas": [o["pin"].pk, o["original"].pk],
+            "action": "status",
+            "status": "planned",
+        },
+    ),
+    "team-offline-input": Row(
+        lambda o: "/teams/east-team/offline/",
+        ("login", 403, 200, 403, 403, 200),
+        post=("login", 403, 400, 403, 403, 400),  # an empty form
+    ),
+    "planner": Row(lambda o: "/planner/", ("login", 403, 403, 403, 200, 200)),
+    "export-layer": Row(lambda o: "/export/ideas.geojson", PUBLIC),
+    # Every team moderates the pins in its area; citizens do not.
+    "moderation-queue": Row(lambda o: "/staff/moderation/", ("login", 403, 200, 200, 200, 200)),
+    "moderation-decide": Row(
+        lambda o: f"/staff/moderation/{o['pin'].pk}/decide/",
+        NOT_ALLOWED,
+        # Planners see the queue but decide nothing (read-only on the workflow).
+        post=("login", 403, 302, 403, 403, 302),
+        data=lambda o: {"decision": "remove", "reason": "Spam."},
+    ),
+    "boundaries": Row(
+        lambda o: "/staff/boundaries/",
+        ("login", 403, 403, 403, 200, 200),
+        post=("login", 403, 403, 403, 400, 400),  # no file
+    ),
+    "boundaries-commit": Row(
+        lambda o: "/staff/boundaries/commit/",
+        NOT_ALLOWED,
+        post=("login", 403, 403, 403, 302, 302),  # no upload in the session: back, nothing
+    ),
+    "boundaries-discard": Row(
+        lambda o: "/staff/boundaries/discard/",
+        NOT_ALLOWED,
+        post=("login", 403, 403, 403, 302, 302),
+    ),
+    "boundary-activate": Row(
+        lambda o: f"/staff/boundaries/{o['version'].pk}/activate/",
+        NOT_ALLOWED,
+        post=("login", 403, 403, 403, 302, 302),  # already active: nothing changes
+        data=lambda o: {"reason": "Back."},
+    ),
+    "api-categories": Row(lambda o: "/api/categories/", PUBLIC, post=NOT_ALLOWED),
+    "api-ideas": Row(lambda o: "/api/ideas/", PUBLIC, post=each(400)),  # an empty body
+    "api-ideas-viewport": Row(
+        lambda o: "/api/ideas/viewport/?bbox=3.9,49.9,4.1,50.1&zoom=14", PUBLIC, post=NOT_ALLOWED
+    ),
+    "api-idea-flag": Row(
+        lambda o: f"/api/ideas/{o['pin'].pk}/flag/",
+        NOT_ALLOWED,
+        post=each(201),
+        data=lambda o: {"reason": "spam"},
+        body="json",
+    ),
+    "api-ideas-similar": Row(
+        lambda o: "/api/ideas/similar/?lon=4.015&lat=50.005&title=Swing", PUBLIC, post=NOT_ALLOWED
+    ),
+    # One pin's API (mapideas/pin_api.py): the same rules as its page.
+    "api-idea": Row(lambda o: f"/api/ideas/{o['pin'].pk}/", PUBLIC, post=NOT_ALLOWED),
+    "api-idea-status": Row(
+        lambda o: f"/api/ideas/{o['pin'].pk}/status/",
+        NOT_ALLOWED,
+        post=(403, 403, 200, 403, 403, 200),
+        data=lambda o: {"status": "acknowledged", "public_answer": "Seen."},
+        body="json",
+    ),
+    "api-idea-notes": Row(
+        lambda o: f"/api/ideas/{o['pin'].pk}/notes/",
+        (403, 403, 200, 403, 200, 200),  # internal notes: the team's staff and planners
+        post=(403, 403, 201, 403, 403, 201),
+        data=lambda o: {"text": "Ask the parks crew."},
+        body="json",
+    ),
+    "api-idea-support": Row(
+        lambda o: f"/api/ideas/{o['pin'].pk}/support/", NOT_ALLOWED, post=each(201), body="json"
+    ),
+    "api-idea-comments": Row(
+        lambda o: f"/api/ideas/{o['pin'].pk}/comments/",
+        PUBLIC,
+        post=(403, 201, 201, 201, 201, 201),
+        data=lambda o: {"text": "Me too."},
+        body="json",
+    ),
+    "api-idea-follow": Row(
+        lambda o: f"/api/ideas/{o['pin'].pk}/follow/",
+        NOT_ALLOWED,
+        post=(202, *(200,) * 5),  # anonymous: a link to confirm first
+        data=lambda o: {"email": "someone@mail.example"},
+        body="json",
+    ),
+    "api-places": Row(lambda o: "/api/places/?q=East", PUBLIC, post=NOT_ALLOWED),
+    "api-neighborhoods": Row(lambda o: "/api/neighborhoods/", PUBLIC, post=NOT_ALLOWED),
+    "api-route": Row(lambda o: "/api/route/?lon=4.015&lat=50.005", PUBLIC, post=NOT_ALLOWED),
+    "api-subscriptions": Row(
+        lambda o: "/api/subscriptions/", NOT_ALLOWED, post=each(400), body="json"
+    ),
+    "api-engagement-neighborhoods": Row(lambda o: "/api/engagement/neighborhoods/", PUBLIC),
+    "api-engagement-hexagons": Row(lambda o: "/api/engagement/hexagons/", PUBLIC),
+    "api-engagement-coldspots": Row(lambda o: "/api/engagement/coldspots/", PUBLIC),
+    "api-engagement-outreach": Row(lambda o: "/api/engagement/outreach/", PUBLIC),
+    "open311-discovery-json": Row(lambda o: "/open311/v2/discovery.json", PUBLIC),
+    "open311-discovery-xml": Row(lambda o: "/open311/v2/discovery.xml", PUBLIC),
+    "open311-services-json": Row(lambda o: "/open311/v2/services.json", PUBLIC),
+    "open311-services-xml": Row(lambda o: "/open311/v2/services.xml", PUBLIC),
+    "open311-service-json": Row(lambda o: "/open311/v2/services/parks-green-space.json", PUBLIC),
+    "open311-service-xml": Row(lambda o: "/open311/v2/services/parks-green-space.xml", PUBLIC),
+    # Posting needs an api_key, whoever is signed in: a session is no key.
+    "open311-requests-json": Row(
+        lambda o: "/open311/v2/requests.json", PUBLIC, post=each(403), data=open311, body="form"
+    ),
+    "open311-requests-xml": Row(
+        lambda o: "/open311/v2/requests.xml", PUBLIC, post=each(403), data=open311, body="form"
+    ),
+    "open311-request-json": Row(lambda o: f"/open311/v2/requests/{o['pin'].pk}.json", PUBLIC),
+    "open311-request-xml": Row(lambda o: f"/open311/v2/requests/{o['pin'].pk}.xml", PUBLIC),
+    "api-schema": Row(lambda o: "/api/schema/", PUBLIC),
+    "api-docs": Row(lambda o: "/api/docs/", PUBLIC),
+    "ogc-landing": Row(lambda o: "/ogc/", PUBLIC),
+    "ogc-conformance": Row(lambda o: "/ogc/conformance", PUBLIC),
+    "ogc-collections": Row(lambda o: "/ogc/collections", PUBLIC),
+    "ogc-collection": Row(lambda o: "/ogc/collections/ideas", PUBLIC),
+    "ogc-items": Row(lambda o: "/ogc/collections/ideas/items", PUBLIC),
+    "ogc-feature": Row(lambda o: f"/ogc/collections/ideas/items/{o['pin'].pk}", PUBLIC),
+    "login": Row(lambda o: "/accounts/login/", PUBLIC, post=each(200)),  # no credentials
+    "logout": Row(lambda o: "/accounts/logout/", NOT_ALLOWED, post=each(302)),
+    "signup": Row(lambda o: "/accounts/signup/", PUBLIC, post=each(400)),  # an empty form
+    "my-data": Row(lambda o: "/accounts/my-data/", SIGNED_IN_ONLY),
+    "account-delete": Row(
+        lambda o: "/accounts/delete/", SIGNED_IN_ONLY, post=("login", 400, 400, 400, 400, 400)
+    ),
+    "admin": Row(lambda o: "/admin/", (*("admin_login",) * 5, 200)),
+    "healthz": Row(lambda o: "/healthz", PUBLIC),
+}
+
+
+def url_names() -> set[str]:
+    """Every named pattern of the URLconf; the admin site is one row (its own permissions)."""
+    names = set()
+
+    def walk(patterns, namespace=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if pattern.app_name == "admin":
+                    names.add("admin")
+                    continue
+                walk(pattern.url_patterns)
+            else:
+                names.add(pattern.name or str(pattern.pattern))
+
+    walk(get_resolver().url_patterns)
+    return names
+
+
+def test_every_url_has_a_row():
+    missing = url_names() - set(MATRIX)
+    assert not missing, f"add a row to MATRIX for {sorted(missing)}"
+    assert not set(MATRIX) - url_names(), "a row for a URL that no longer exists"
+
+
+@pytest.fixture
+def objects(pins, city, people):
+    from neighborhoods.models import BoundaryVersion
+
+    return {
+        **pins,
+        "west_team": city.west_team,
+        "version": BoundaryVersion.objects.get(is_active=True),
+    }
+
+
+def state() -> dict:
+    """Every row count of our apps, the user table and each pin's workflow and routing."""
+    counts = {
+        model._meta.label: model.objects.count()
+        for model in apps.get_models()
+        if model._meta.app_label in ("mapideas", "neighborhoods", "geodata", "auth")
+    }
+    return {
+        "counts": counts,
+        "ideas": list(
+            Idea.objects.order_by("pk").values_list(
+                "status", "assignee", "duplicate_of", "answer", "team", "neighborhood"
+            )
+        ),
+        "hidden": list(Comment.objects.order_by("pk").values_list("hidden_at", flat=True)),
+        "active": list(BoundaryVersionModel().objects.filter(is_active=True).values_list("pk")),
+    }
+
+
+def BoundaryVersionModel():  # noqa: N802 (a model class, imported late)
+    from neighborhoods.models import BoundaryVersion
+
+    return BoundaryVersion
+
+
+def check(response, expected) -> None:
+    if expected == "admin_login":
+        assert response.status_code == 302, response.status_code
+        assert response["Location"].startswith("/admin/login/"), response["Location"]
+    elif expected == "login":
+        assert response.status_code == 302, response.status_code
+        assert response["Location"].startswith("/accounts/login/"), response["Location"]
+    elif expected == "anything":
+        assert response.status_code < 500
+    else:
+        assert response.status_code == expected, (response.status_code, response.content[:300])
+
+
+REFUSED = {"login", "admin_login", 400, 403, 404, 405, 415, 429}
+
+
+@pytest.mark.parametrize("who", PEOPLE)
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_every_url_for_every_role(client, people, objects, settings, name, who):
+    settings.MAPIDEAS_RATE_LIMITS = False
+    row = MATRIX[name]
+    if people[who] is not None:
+        client.force_login(people[who])
+    expected = dict(zip(PEOPLE, row.get, strict=True))[who]
+    check(client.get(row.url(objects)), expected)
+
+    if row.post is None:
+        return
+    expected = dict(zip(PEOPLE, row.post, strict=True))[who]
+    before = state()
+    response = post(client, row, objects)
+    check(response, expected)
+    if expected in REFUSED or name == "idea-detail":
+        assert state() == before, f"{name}: refused for {who}, yet something changed"
+
+
+# --- Mass assignment through the API -----------------------------------------------------------
+
+FORGED = {
+    "status": "done",
+    "team": "west-team",
+    "team_slug": "west-team",
+    "neighborhood": "west-side",
+    "neighborhood_slug": "west-side",
+    "is_staff": True,
+    "is_superuser": True,
+    "author": 1,
+    "awaiting_confirmation": False,
+    "support_count": 999,
+    "id": 424242,
+    "channel": "phone",
+    "created_at": "2001-01-01T00:00:00Z",
+    "hidden_by_moderation_at": None,
+}
+
+
+@pytest.mark.parametrize("field", sorted(FORGED))
+@pytest.mark.parametrize("who", ["anonymous", "citizen"])
+def test_the_api_ignores_fields_the_server_decides(client, people, category, field, who):
+    """`status`, `team`, `neighborhood`, `is_staff`, `author`...: routing, the workflow and the
+    account decide them, never the body. Each forged field alone, then all at once below."""
+    person = people[who]
+    if person is not None:
+        client.force_login(person)
+    body = {
+        "kind": "issue",
+        "title": "Swing",
+        "category": category.slug,
+        "location": {"type": "Point", "coordinates": [IN_EAST.x, IN_EAST.y]},
+        field: FORGED[field],
+    }
+
+    response = client.post("/api/ideas/", body, content_type="application/json")
+
+    assert response.status_code == 201, response.content
+    idea = Idea.objects.get(pk=response.json()["id"])
+    assert idea.pk != FORGED["id"]
+    assert (idea.status, idea.team.slug, idea.neighborhood.slug) == (
+        "new",
+        "east-team",
+        "east-side",
+    )
+    assert (idea.support_count, idea.channel, idea.awaiting_confirmation) == (0, "api", False)
+    assert idea.created_at.year > 2001
+    assert idea.author == person
+    if person is not None:
+        person.refresh_from_db()
+        assert not person.is_staff and not person.is_superuser
+
+
+def test_a_pin_sent_with_an_email_waits_for_confirmation_whatever_the_body_says(
+    client, city, category
+):
+    body = {
+        "kind": "issue",
+        "title": "Swing",
+        "category": category.slug,
+        "location": {"type": "Point", "coordinates": [IN_EAST.x, IN_EAST.y]},
+        "email": "ann@mail.example",
+        **FORGED,
+    }
+
+    response = client.post("/api/ideas/", body, content_type="application/json")
+
+    assert response.status_code == 201, response.content
+    idea = Idea.objects.get(pk=response.json()["id"])
+    assert idea.awaiting_confirmation
+    assert (idea.status, idea.team.slug, idea.author) == ("new", "east-team", None)
+
+
+def test_the_form_ignores_fields_the_server_decides(client, people, category):
+    client.force_login(people["citizen"])
+    form = {
+        "kind": "issue",
+        "title": "Swing",
+        "category": category.slug,
+        "latitude": IN_EAST.y,
+        "longitude": IN_EAST.x,
+        **{name: value for name, value in FORGED.items() if value is not None},
+    }
+
+    response = client.post("/", form)
+
+    assert response.status_code == 302, response.content[:500]
+    idea = Idea.objects.get()
+    assert (idea.status, idea.team.slug, idea.channel, idea.author) == (
+        "new",
+        "east-team",
+        "web",
+        people["citizen"],
+    )
+    people["citizen"].refresh_from_db()
+    assert not people["citizen"].is_staff
+
+
+# --- CSRF ---------------------------------------------------------------------------------------
+#
+# Every state-changing HTML form needs Django's CSRF token. Exempt by design: the one-click
+# links in emails (their signed token is the authority; mail clients post them without a
+# session), the API for clients without a session (DRF's SessionAuthentication asks for the
+# token only when a session authenticates the request: a signed-in browser's POST without it is
+# a 403, below), Open311 (no sessions at all: the api_key authenticates) and logging in
+# (Django's LoginView is CSRF-protected too; it is included).
+
+EMAIL_LINKS = {
+    "follow-confirm",
+    "idea-confirm",
+    "unsubscribe",
+    "team-unsubscribe",
+    "alert-confirm",
+    "alert-unsubscribe",
+}
+API_PREFIXES = ("/api/", "/open311/", "/ogc/")
+
+
+def path_of(row: Row) -> str:
+    """The row's URL with any object standing in: enough to tell its prefix at collection."""
+    return row.url(defaultdict(lambda: Idea(pk=1)))
+
+
+def html_forms() -> list[str]:
+    return sorted(
+        name
+        for name, row in MATRIX.items()
+        if row.post is not None
+        and name not in EMAIL_LINKS
+        and name != "idea-detail"  # renders the page, writes nothing
+        and not path_of(row).startswith(API_PREFIXES)
+    )
+
+
+@pytest.mark.parametrize("who", ["anonymous", "admin"])
+@pytest.mark.parametrize("name", html_forms())
+def test_every_state_changing_form_needs_the_csrf_token(people, objects, name, who):
+    client = Client(enforce_csrf_checks=True)
+    if people[who] is not None:
+        client.force_login(people[who])
+    before = state()
+
+    response = post(client, MATRIX[name], objects)
+
+    assert response.status_code == 403, (response.status_code, response.content[:300])
+    assert b"CSRF" in response.content
+    assert state() == before
+
+
+def api_writes() -> list[str]:
+    return sorted(
+        name
+        for name, row in MATRIX.items()
+        if row.post is not None and path_of(row).startswith("/api/") and row.post != NOT_ALLOWED
+    )
+
+
+@pytest.mark.parametrize("name", api_writes())
+def test_a_signed_in_api_write_without_the_csrf_token_is_refused(people, objects, name):
+    """The session is what authenticates a signed-in browser's API call, so it must carry the
+    token, or another site could post as them."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(people["citizen"])
+    before = state()
+
+    response = post(client, MATRIX[name], objects)
+
+    assert response.status_code == 403, (response.status_code, response.content[:300])
+    assert "CSRF" in response.json()["detail"]
+    assert state() == before
