@@ -1,0 +1,259 @@
+/*
+ * Help while placing and writing a pin on the citizen page, next to pin-map.js:
+ *
+ * - "Use my location": the browser's geolocation, checked against /api/route/ (which says
+ *   whether the city takes a pin there) before the pin is placed; a clear message when the
+ *   browser refuses, cannot tell, takes too long, or the place is outside the city.
+ * - "Similar pins nearby": once a pin is placed and a title or description typed (after a
+ *   pause), /api/ideas/similar/ lists open pins near it about the same thing, within a radius
+ *   that follows the map's zoom, each with "Support this instead", which posts to the pin's
+ *   support form with the page's CSRF token.
+ *
+ * The pin's fields are set as if typed ("input" and "change" events), so pin-map.js moves its
+ * marker and asks where the pin goes. Titles are user text: set with textContent only.
+ *
+ * Options (data-* on this script): data-map-name (not data-map: tests find pin-map.js by it),
+ * data-form, data-route-api, data-similar-api.
+ */
+(function () {
+  "use strict";
+  var options = document.currentScript.dataset;
+  var map = window[options.mapName];
+  var form = document.getElementById(options.form);
+  if (!form || !map || !window.fetch) {
+    return;
+  }
+  var lat = form.querySelector("[name=latitude]");
+  var lon = form.querySelector("[name=longitude]");
+  var title = form.querySelector("[name=title]");
+  var description = form.querySelector("[name=description]");
+  var category = form.querySelector("[name=category]");
+  var csrf = form.querySelector("[name=csrfmiddlewaretoken]");
+
+  function el(tag, text, className) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) {
+      node.textContent = text;
+    }
+    if (className) {
+      node.className = className;
+    }
+    return node;
+  }
+
+  function setField(field, value) {
+    field.value = value;
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+    field.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  // --- Use my location -------------------------------------------------------------------
+  var locate = document.getElementById("locate-me");
+  var locateStatus = document.getElementById("locate-status");
+  var GEO_MESSAGES = {
+    1: "Your browser did not share your location. Allow it in the browser's site settings, " +
+      "or search for a place or tap the map instead.",
+    2: "Your location is not available right now (no GPS or network fix). Search for a place " +
+      "or tap the map instead.",
+    3: "Finding your location took too long. Try again, or search for a place or tap the map.",
+  };
+
+  function sayLocate(text, refused) {
+    locateStatus.textContent = text;
+    locateStatus.className = refused ? "locate-status locate-refused" : "locate-status";
+  }
+
+  function placeHere(position) {
+    var y = position.coords.latitude;
+    var x = position.coords.longitude;
+    var params = new URLSearchParams({ lat: y.toFixed(6), lon: x.toFixed(6) });
+    if (category && category.value) {
+      params.set("category", category.value);
+    }
+    fetch(options.routeApi + "?" + params.toString(), { headers: { Accept: "application/json" } })
+      .then(function (response) {
+        return response.json().then(function (body) {
+          return { ok: response.ok, status: response.status, body: body };
+        });
+      })
+      .then(function (result) {
+        if (!result.ok) {
+          if (result.status === 400 && result.body && result.body.location) {
+            sayLocate("You seem to be outside the city, so a pin cannot go where you are (" +
+              result.body.location.join(" ") + "). Search for a place or tap the map instead.",
+              true);
+            return;
+          }
+          throw new Error("HTTP " + result.status);
+        }
+        setField(lat, y.toFixed(6));
+        setField(lon, x.toFixed(6));
+        map.setView([y, x], Math.max(map.getZoom(), 17));
+        var accuracy = Math.round(position.coords.accuracy || 0);
+        sayLocate("The pin is where you are" +
+          (accuracy ? " (to within about " + accuracy + " m)" : "") +
+          ", in " + (result.body.neighborhood || "the city") + ". Drag it to adjust.", false);
+      })
+      .catch(function (error) {
+        sayLocate("Your location could not be checked (" + error.message + ").", true);
+      });
+  }
+
+  if (locate && locateStatus) {
+    if (!navigator.geolocation) {
+      locate.hidden = true;
+    } else {
+      locate.hidden = false;
+      locate.addEventListener("click", function () {
+        sayLocate("Finding your location…", false);
+        navigator.geolocation.getCurrentPosition(placeHere, function (error) {
+          sayLocate(GEO_MESSAGES[error.code] || "Your location is not available.", true);
+        }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+      });
+    }
+  }
+
+  // --- Similar pins nearby ---------------------------------------------------------------
+  var section = document.getElementById("similar-pins");
+  var similarList = document.getElementById("similar-pins-list");
+  var similarStatus = document.getElementById("similar-pins-status");
+  var similarTimer = null;
+  var similarPending = null;
+  var similarAsked = 0;
+  // Pin id -> the confirmation, once supported from here: kept when the list is redrawn.
+  var supported = {};
+  var lastThanks = "";
+
+  function coordinates() {
+    var y = parseFloat(lat.value);
+    var x = parseFloat(lon.value);
+    if (isFinite(y) && isFinite(x) && Math.abs(y) <= 90 && Math.abs(x) <= 180) {
+      return [y, x];
+    }
+    return null;
+  }
+
+  function support(pin, button, said) {
+    button.disabled = true;
+    var body = new URLSearchParams({ csrfmiddlewaretoken: csrf ? csrf.value : "" });
+    fetch(pin.support_url, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrf ? csrf.value : "" },
+    })
+      .then(function (response) {
+        if (response.status === 429) {
+          throw new Error("too many supports from your network; try again later");
+        }
+        if (!response.ok) {
+          throw new Error("HTTP " + response.status);
+        }
+        supported[pin.id] = "Thank you: you support “" + pin.title + "”. Its team sees it " +
+          "has your support; you need not send a new pin about it.";
+        said.textContent = supported[pin.id];
+        lastThanks = supported[pin.id]; // said by the list's live status after the redraw
+        button.textContent = "Supported";
+        askSimilar(0); // the support counts, fresh
+      })
+      .catch(function (error) {
+        button.disabled = false;
+        said.textContent = "The support could not be sent (" + error.message + ").";
+      });
+  }
+
+  function showSimilar(pins) {
+    similarList.textContent = "";
+    section.hidden = pins.length === 0;
+    pins.forEach(function (pin) {
+      var item = el("li", null, "similar-pin");
+      var link = el("a", pin.title);
+      link.href = pin.url;
+      item.appendChild(link);
+      item.appendChild(el("span", " — " + Math.round(pin.distance_m) + " m away, " +
+        pin.status.replace(/_/g, " ") + ", " + pin.support_count +
+        (pin.support_count === 1 ? " supporter" : " supporters"), "muted"));
+      var button = el("button", supported[pin.id] ? "Supported" : "Support this instead",
+        "support-instead secondary-button");
+      button.type = "button";
+      button.disabled = !!supported[pin.id];
+      button.setAttribute("aria-label", "Support “" + pin.title + "” instead");
+      var said = el("p", supported[pin.id] || null, "support-said");
+      said.setAttribute("role", "status");
+      button.addEventListener("click", function () {
+        support(pin, button, said);
+      });
+      item.appendChild(button);
+      item.appendChild(said);
+      similarList.appendChild(item);
+    });
+    similarStatus.textContent = lastThanks || (pins.length
+      ? pins.length + (pins.length === 1 ? " similar pin" : " similar pins") +
+        " nearby: you may support one instead of sending a new pin."
+      : "");
+    lastThanks = "";
+  }
+
+  function askSimilar(delay) {
+    if (!section || !options.similarApi) {
+      return;
+    }
+    window.clearTimeout(similarTimer);
+    var here = coordinates();
+    var words = (title ? title.value : "").trim() + (description ? description.value : "").trim();
+    if (!here || !words) {
+      similarAsked += 1;
+      showSimilar([]);
+      return;
+    }
+    similarTimer = window.setTimeout(function () {
+      var mine = (similarAsked += 1);
+      var params = new URLSearchParams({
+        lat: here[0].toFixed(6),
+        lon: here[1].toFixed(6),
+        title: title ? title.value.slice(0, 200) : "",
+        description: description ? description.value.slice(0, 2000) : "",
+        zoom: String(Math.max(0, Math.min(22, Math.round(map.getZoom())))),
+      });
+      if (category && category.value) {
+        params.set("category", category.value);
+      }
+      if (similarPending) {
+        similarPending.abort();
+      }
+      similarPending = new AbortController();
+      fetch(options.similarApi + "?" + params.toString(), {
+        headers: { Accept: "application/json" },
+        signal: similarPending.signal,
+      })
+        .then(function (response) {
+          if (!response.ok) {
+            throw new Error("HTTP " + response.status);
+          }
+          return response.json();
+        })
+        .then(function (pins) {
+          if (mine === similarAsked) {
+            showSimilar(pins);
+          }
+        })
+        .catch(function () {
+          // Suggestions are a help, not a step: when they fail, the form works as before.
+        });
+    }, delay === undefined ? 400 : delay);
+  }
+
+  if (section) {
+    [title, description].forEach(function (field) {
+      if (field) {
+        field.addEventListener("input", function () { askSimilar(); });
+      }
+    });
+    if (category) {
+      category.addEventListener("change", function () { askSimilar(); });
+    }
+    form.addEventListener("pin:placed", function () { askSimilar(); });
+    map.on("zoomend", function () { askSimilar(); }); // the radius follows the zoom
+    askSimilar();
+  }
+})();
