@@ -112,6 +112,7 @@ def idea_rows(ideas: QuerySet[Idea]) -> Iterator[Row]:
             "category_title",
             "status",
             "channel",
+            "event_name",
             "neighborhood_name",
             "neighborhood_key",
             "team_name",
@@ -123,19 +124,25 @@ def idea_rows(ideas: QuerySet[Idea]) -> Iterator[Row]:
             # a count per pin.
             "support_count",
             "geojson",
+            # The photo's row, if any (a join on its unique idea_id): its URL is public
+            # unless moderators hid it. Never its storage name.
+            "photo__id",
+            "photo__hidden_at",
         )
     )
     for row in rows.iterator(chunk_size=CHUNK_SIZE):
-        answered = _iso(row[14], zone) if row[14] is not None else None
+        answered = _iso(row[15], zone) if row[15] is not None else None
+        has_photo = row[18] is not None and row[19] is None
         values = (
-            *row[:12],
-            _iso(row[12], zone),
-            row[13],
+            *row[:13],
+            _iso(row[13], zone),
+            row[14],
             answered,
-            row[15],
+            row[16],
             f"{url_prefix}{row[0]}/",
+            f"{url_prefix}{row[0]}/photo.jpg" if has_photo else None,
         )
-        yield Row(row[0], dict(zip(IDEA_PROPERTIES, values, strict=True)), row[16])
+        yield Row(row[0], dict(zip(IDEA_PROPERTIES, values, strict=True)), row[17])
 
 
 def neighborhood_rows(neighborhoods: QuerySet[Neighborhood]) -> Iterator[Row]:
@@ -149,7 +156,12 @@ def neighborhood_rows(neighborhoods: QuerySet[Neighborhood]) -> Iterator[Row]:
             # A subquery, not a join + GROUP BY: grouping by the geometry text would be slow.
             idea_count=Coalesce(
                 Subquery(
-                    Idea.objects.filter(neighborhood=OuterRef("pk"))
+                    # Public pins only, as the API's count (selectors.neighborhoods_with_counts).
+                    Idea.objects.filter(
+                        neighborhood=OuterRef("pk"),
+                        awaiting_confirmation=False,
+                        hidden_by_moderation_at__isnull=True,
+                    )
                     .order_by()
                     .values("neighborhood")
                     .annotate(n=Count("id"))

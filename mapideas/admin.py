@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from mapideas.models import Category, EmailOutbox, Idea, Open311Client
+from mapideas.models import AreaAlert, Category, EmailOutbox, Flag, Idea, Open311Client
 from mapideas.services import open311_client_create, open311_client_revoke
 from neighborhoods.models import CategoryRule
 from neighborhoods.routing import active_version
@@ -193,4 +193,63 @@ class EmailOutboxAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: EmailOutbox | None = None) -> bool:
+        return False
+
+
+@admin.register(AreaAlert)
+class AreaAlertAdmin(admin.ModelAdmin):
+    """Who asked for alerts of new pins (mapideas.alerts). Addresses are personal data:
+    staff may look and delete (on request, or for abuse), not edit; people subscribe and
+    confirm through the links, never through the admin."""
+
+    list_display = ["email", "area", "frequency", "created_at", "confirmed_at", "last_checked_at"]
+    list_filter = ["frequency", ("confirmed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["email", "neighborhood_slug"]
+    # The map widget would load OpenLayers from a CDN: the centre is shown as text.
+    exclude = ["center"]
+    readonly_fields = [
+        "email",
+        "area",
+        "frequency",
+        "created_at",
+        "confirmed_at",
+        "confirmation_sent_at",
+        "last_idea_id",
+        "held_idea_ids",
+        "last_checked_at",
+    ]
+
+    @admin.display(description="Area")
+    def area(self, alert: AreaAlert) -> str:
+        return alert.area_label
+
+    def get_fields(self, request: HttpRequest, obj: AreaAlert | None = None) -> list[str]:
+        return self.readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AreaAlert | None = None) -> bool:
+        return False
+
+
+@admin.register(Flag)
+class FlagAdmin(admin.ModelAdmin):
+    """Reports of pins (mapideas.moderation). Read-only: hiding, keeping and removing go
+    through the moderation queue (/staff/moderation/), which keeps Idea.flag_count and the
+    pin's notes in step."""
+
+    list_display = ["idea", "reason", "created_at", "cleared_at"]
+    list_filter = ["reason", ("cleared_at", admin.EmptyFieldListFilter)]
+    readonly_fields = ["idea", "reason", "text", "flagged_by", "created_at", "cleared_at"]
+    # The anonymous flagger's keyed hash tells staff nothing: not shown.
+    exclude = ["flagger_hash"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Flag | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Flag | None = None) -> bool:
         return False

@@ -4,15 +4,18 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import Throttled, ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.pagination import GeoJsonPagination
 
-from mapideas import selectors, services
+from mapideas import ratelimit, selectors, services
+from mapideas.db_routers import replica_alias
 from mapideas.filters import IdeaFilter
 from mapideas.models import Idea
+from mapideas.parsers import JSONParser
 from mapideas.serializers import (
     CategorySerializer,
     IdeaFeatureSerializer,
@@ -55,7 +58,17 @@ class CategoryList(generics.ListAPIView):
         request=IdeaInputSerializer,
         responses={
             201: IdeaFeatureSerializer,
-            400: OpenApiResponse(description="A field is missing or wrong; the body names it."),
+            400: OpenApiResponse(
+                description=(
+                    "A field is missing or wrong; the body names it (`email` when the city "
+                    "does not take a pin sent this way, `photo` for a photo refused by its "
+                    "type, size or pixel count)."
+                )
+            ),
+            403: OpenApiResponse(description="This city takes pins from signed-in people only."),
+            429: OpenApiResponse(
+                description="Too many pins from this account or address for now (Retry-After)."
+            ),
         },
     ),
 )
@@ -65,16 +78,25 @@ class IdeaListCreate(generics.ListAPIView):
     serializer_class = IdeaFeatureSerializer
     filterset_class = IdeaFilter
     pagination_class = IdeaPagination
+    # JSON as everywhere, and multipart/form-data for a pin sent with a photo.
+    parser_classes = [JSONParser, MultiPartParser]
 
     def get_queryset(self):
-        return selectors.public_ideas()
+        # GET only (POST writes through services): a public list may lag a little.
+        return selectors.public_ideas().using(replica_alias())
 
     def post(self, request: Request) -> Response:
         given = IdeaInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
+        # Counted once the pin is well formed, as the form does (MAPIDEAS_RATE_SUBMISSIONS).
+        retry_after = ratelimit.hit(request, "submit", settings.MAPIDEAS_RATE_SUBMISSIONS)
+        if retry_after is not None:
+            raise Throttled(wait=retry_after)
         location = given.validated_data["location"]
         try:
-            idea = services.idea_create(
+            # Refuses a way of sending the city does not allow (MAPIDEAS_SUBMISSION_MODES):
+            # a 400 naming `email`, or a 403 (Django's PermissionDenied) to sign in.
+            idea = services.idea_submit(
                 kind=given.validated_data["kind"],
                 title=given.validated_data["title"],
                 description=given.validated_data["description"],
@@ -82,10 +104,17 @@ class IdeaListCreate(generics.ListAPIView):
                 location=location,
                 channel=Idea.Channel.API,
                 author=request.user,
+                email=given.validated_data["email"],
+                name=given.validated_data["name"],
+                photo=given.validated_data.get("photo"),
             )
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from exc
-        return Response(IdeaFeatureSerializer(idea).data, status=status.HTTP_201_CREATED)
+        feature = IdeaFeatureSerializer(idea).data
+        if idea.awaiting_confirmation:
+            # A foreign member (RFC 7946, 6.1): the pin is not in the public outputs yet.
+            feature["awaiting_confirmation"] = True
+        return Response(feature, status=status.HTTP_201_CREATED)
 
 
 class NeighborhoodList(generics.ListAPIView):
@@ -93,7 +122,7 @@ class NeighborhoodList(generics.ListAPIView):
     pagination_class = None
 
     def get_queryset(self):
-        return selectors.neighborhoods_with_counts()
+        return selectors.neighborhoods_with_counts().using(replica_alias())
 
     def list(self, request: Request, *args, **kwargs) -> Response:
         response = super().list(request, *args, **kwargs)

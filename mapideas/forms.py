@@ -1,29 +1,39 @@
 """The citizen's pin form. Latitude and longitude are plain fields: a click on the map fills
 them, and keyboard or screen-reader users can type them."""
 
+from datetime import date
+
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
-from mapideas import workflow
+from mapideas import photos, workflow
 from mapideas.models import (
     ANSWER_MAX_LENGTH,
     COMMENT_MAX_LENGTH,
     DESCRIPTION_MAX_LENGTH,
+    FLAG_TEXT_MAX_LENGTH,
     HIDE_REASON_MAX_LENGTH,
     NOTE_MAX_LENGTH,
     TITLE_MAX_LENGTH,
     Category,
+    Flag,
     Idea,
 )
 from mapideas.selectors import QueueFilters, QueueSort
 from mapideas.services import (
     COMMENT_REQUIRED_MESSAGE,
+    EMAIL_OR_SIGN_IN_MESSAGE,
+    EMAIL_REQUIRED_MESSAGE,
+    GATHERED_IN_FUTURE_MESSAGE,
     HIDE_REASON_MESSAGE,
     NOTE_REQUIRED_MESSAGE,
     OUTSIDE_MESSAGE,
     REASSIGN_REASON_MESSAGE,
+    STAFF_ENTRY_CHANNELS,
     location_from_lonlat,
 )
 from neighborhoods.models import Team
@@ -82,6 +92,126 @@ class IdeaForm(forms.Form):
     @property
     def location(self) -> Point:
         return self.cleaned_data["location"]
+
+
+def photo_field() -> forms.FileField:
+    """A pin's optional photo, checked and re-encoded by the services (mapideas.photos),
+    which name `photo` when they refuse one. accept="image/*" lets a phone offer its camera;
+    the forms set the help text (the limits) per form, from settings."""
+    return forms.FileField(
+        label="Photo (optional)",
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "image/*"}),
+    )
+
+
+class CitizenIdeaForm(IdeaForm):
+    """The citizen's form on `/`: the pin then, for someone not signed in when the city takes
+    pins with an email address (MAPIDEAS_SUBMISSION_MODES), their email and name. Which ways
+    are allowed is checked again by services.idea_submit, for the API as well."""
+
+    # 254, as the model keeps (Django's form field would take 320 and fail later).
+    email = forms.EmailField(label="Your email", required=False, max_length=254)
+    name = forms.CharField(
+        label="Your name (optional)",
+        max_length=Idea._meta.get_field("contact_name").max_length,
+        required=False,
+        help_text="Kept private too: for the team, if they need to ask you something.",
+    )
+    photo = photo_field()
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Read per form, not at import: the limits come from settings.
+        self.fields["photo"].help_text = photos.limits_text()
+        modes = settings.MAPIDEAS_SUBMISSION_MODES
+        if user.is_authenticated or "email" not in modes:
+            del self.fields["email"], self.fields["name"]
+            return
+        email = self.fields["email"]
+        help_text = (
+            "Kept private: only the city's staff see it. Your pin goes to its team at once; "
+            "it shows on the public map once you open the link we email you."
+        )
+        if "anonymous" in modes:
+            email.help_text = f"{help_text} Leave it empty to send the pin without one."
+        else:
+            email.required = True
+            email.help_text = help_text
+            email.error_messages["required"] = (
+                EMAIL_OR_SIGN_IN_MESSAGE if "account" in modes else EMAIL_REQUIRED_MESSAGE
+            )
+
+
+class OfflineIdeaForm(IdeaForm):
+    """Staff enter input gathered offline on a resident's behalf
+    (services.offline_idea_create): the citizen's form, then how the input reached the city
+    and, kept private, how to reach the resident."""
+
+    # Shown in groups, each a fieldset (templates/mapideas/offline_input.html).
+    FIELDSETS = [
+        ("Where", ["latitude", "longitude"]),
+        ("What", ["kind", "title", "description", "category", "photo"]),
+        ("How it reached the city", ["channel", "event_name", "gathered_on"]),
+        (
+            "The resident (private: only staff see it)",
+            ["contact_name", "contact_email", "contact_phone", "send_follow_link"],
+        ),
+    ]
+
+    channel = forms.ChoiceField(
+        label="Channel",
+        choices=[(c, Idea.Channel(c).label) for c in STAFF_ENTRY_CHANNELS],
+    )
+    event_name = forms.CharField(
+        label="Event",
+        max_length=Idea._meta.get_field("event_name").max_length,
+        required=False,
+        help_text="Optional, public: the meeting or campaign, e.g. “Town hall, 3 March”.",
+    )
+    gathered_on = forms.DateField(
+        label="Date gathered",
+        required=False,
+        help_text="Empty for today. The pin is dated that day.",
+    )
+    contact_name = forms.CharField(
+        label="Name",
+        max_length=Idea._meta.get_field("contact_name").max_length,
+        required=False,
+    )
+    contact_email = forms.EmailField(label="Email", required=False, max_length=254)
+    contact_phone = forms.CharField(
+        label="Phone",
+        max_length=Idea._meta.get_field("contact_phone").max_length,
+        required=False,
+    )
+    send_follow_link = forms.BooleanField(
+        label="Email them a link to follow this pin",
+        required=False,
+        initial=True,
+        help_text=(
+            "They confirm it themselves (staff cannot for them); nothing else is sent to the "
+            "address until they do."
+        ),
+    )
+
+    photo = photo_field()
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["photo"].help_text = photos.limits_text()
+        self.fields["gathered_on"].widget = forms.DateInput(
+            attrs={"type": "date", "max": timezone.localdate().isoformat()}
+        )
+
+    def clean_gathered_on(self) -> date | None:
+        day = self.cleaned_data.get("gathered_on")
+        if day is not None and day > timezone.localdate():
+            raise ValidationError(GATHERED_IN_FUTURE_MESSAGE)
+        return day
+
+    def fieldsets(self) -> list[tuple[str, list[forms.BoundField]]]:
+        return [(legend, [self[name] for name in names]) for legend, names in self.FIELDSETS]
 
 
 class ReassignForm(forms.Form):
@@ -347,4 +477,80 @@ class FollowForm(_PageForm):
             "Kept private. We send a link to confirm first; every email has a one-click "
             "link to stop."
         ),
+    )
+
+
+# --- Citizen sign-up ---------------------------------------------------------------------------
+
+
+class SignupForm(forms.Form):
+    """A citizen's account (services.citizen_signup checks the rest: unique email and
+    username, Django's password validators)."""
+
+    username = forms.CharField(
+        label="Username (optional)",
+        max_length=150,
+        required=False,
+        help_text="Leave it empty to log in with your email address.",
+    )
+    email = forms.EmailField(
+        label="Email",
+        help_text="Kept private. We email you when the pins you send change.",
+    )
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password_again = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        password, again = cleaned.get("password"), cleaned.get("password_again")
+        if password and again and password != again:
+            self.add_error("password_again", "The two passwords differ.")
+        return cleaned
+
+
+class FlagForm(_PageForm):
+    """The pin page's "Report this pin" (moderation.idea_flag)."""
+
+    AUTO_ID = "flag_%s"
+
+    reason = forms.ChoiceField(
+        label="What is wrong with it?",
+        choices=Flag.Reason.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose what is wrong with this pin."},
+    )
+    text = forms.CharField(
+        label="Anything to add (optional)",
+        max_length=FLAG_TEXT_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Seen by the city's moderators only.",
+    )
+
+
+class ModerationDecisionForm(forms.Form):
+    """Staff keep or remove a flagged pin (moderation.idea_moderate)."""
+
+    decision = forms.ChoiceField(choices=[("keep", "Keep"), ("remove", "Remove")])
+    reason = forms.CharField(max_length=FLAG_TEXT_MAX_LENGTH, required=False)
+
+
+class EraseAccountForm(_PageForm):
+    """Erase one's own account: the password again, so a session left open is not enough."""
+
+    AUTO_ID = "erase_%s"
+
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        error_messages={"required": "Type your password to confirm."},
     )

@@ -9,6 +9,7 @@ from django.core.validators import MaxLengthValidator, URLValidator
 from django.urls import reverse
 from django.utils import timezone
 
+from mapideas.cells import pin_cells
 from neighborhoods.models import Neighborhood, Team
 
 TITLE_MAX_LENGTH = 200
@@ -55,12 +56,26 @@ class Idea(models.Model):
 
         WEB = "web", "Web map"
         API = "api", "API"
-        PAPER = "paper", "Paper form"
-        EVENT = "event", "Meeting or workshop"
         PHONE = "phone", "Phone"
+        MEETING = "meeting", "Meeting or workshop"
+        PAPER = "paper", "Paper form"
+        LETTER = "letter", "Letter"
         EMAIL = "email", "Email"
         KIOSK = "kiosk", "Kiosk"
+        IMPORT = "import", "Imported file"
         OTHER = "other", "Other"
+
+    # Channels through which staff enter input gathered offline on a resident's behalf.
+    OFFLINE_CHANNELS = (
+        Channel.PHONE,
+        Channel.MEETING,
+        Channel.PAPER,
+        Channel.LETTER,
+        Channel.EMAIL,
+        Channel.KIOSK,
+        Channel.IMPORT,
+        Channel.OTHER,
+    )
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     title = models.CharField(max_length=TITLE_MAX_LENGTH)
@@ -79,6 +94,8 @@ class Idea(models.Model):
     also_in_teams = models.ManyToManyField(Team, related_name="ideas_also_in_area", blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
+    # The town-hall meeting, workshop or campaign an offline pin was gathered at (public).
+    event_name = models.CharField(max_length=200, blank=True, default="", db_default="")
     # Personal data: never serialised into public pages, the API or exports.
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -135,6 +152,28 @@ class Idea(models.Model):
     # the services under the pin's row lock, so the API and the exports read a column, not
     # a count per pin.
     support_count = models.PositiveIntegerField(default=0, db_default=0)
+    # A pin sent without an account but with an email address: routed and in its team's
+    # queue at once, kept off every public page, list, API and export until the link sent to
+    # that address is followed (as FixMyStreet does). False for every other pin.
+    awaiting_confirmation = models.BooleanField(default=False, db_default=False)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    # The H3 cells (resolutions 7, 8 and 9, as 64-bit integers) holding the pin, written
+    # with the location (save() below, and the bulk writers), so a hexagon heatmap is a
+    # GROUP BY on a column: there is no H3 in PostGIS or SpatiaLite here (mapideas.cells).
+    # NULL only for rows written by raw SQL; the heatmap computes those from coordinates.
+    h3_res7 = models.BigIntegerField(null=True, blank=True, editable=False)
+    h3_res8 = models.BigIntegerField(null=True, blank=True, editable=False)
+    h3_res9 = models.BigIntegerField(null=True, blank=True, editable=False)
+    # Moderation (mapideas.moderation; written only there, under the pin's row lock).
+    # Flags received since staff last decided (kept with the Flag rows, like support_count):
+    # MAPIDEAS_FLAGS_TO_HIDE of them hide the pin.
+    flag_count = models.PositiveIntegerField(default=0, db_default=0)
+    # Set when the flags hid the pin (or staff removed it): every public output leaves it
+    # out (selectors.public_ideas) until staff keep it. Stays set after "remove".
+    hidden_by_moderation_at = models.DateTimeField(null=True, blank=True)
+    # The last staff decision ("kept" or "removed") and when; "" before any.
+    moderation_decision = models.CharField(max_length=10, blank=True, default="", db_default="")
+    moderation_decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -163,6 +202,18 @@ class Idea(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("idea-detail", args=[self.pk])
+
+    def save(self, *args, **kwargs) -> None:
+        # The cells follow the location on every save (admin, services); bulk writers
+        # (imports, bench data) set them themselves, since bulk_create skips save().
+        if self.location is not None:
+            cells = pin_cells(self.location.x, self.location.y)
+            for field, cell in cells.items():
+                setattr(self, field, cell)
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None and "location" in update_fields:
+                kwargs["update_fields"] = {*update_fields, *cells}
+        super().save(*args, **kwargs)
 
 
 class Open311Client(models.Model):
@@ -522,3 +573,167 @@ class EmailOutbox(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} ({'sent' if self.sent_at else 'pending'})"
+
+
+# --- Area alerts: new pins in a neighborhood or around a point, by email ----------------------
+
+ALERT_RADIUS_MIN_M = 50
+# A few kilometres is "my part of town"; a wider circle is the whole city, a flood of email.
+ALERT_RADIUS_MAX_M = 5000
+
+
+class AreaAlert(models.Model):
+    """Someone's subscription to new public pins in a neighborhood or within a radius of a
+    point, emailed at once or weekly (mapideas.alerts). Nothing is sent to the address but the
+    confirmation link until it is followed; unsubscribing deletes the row.
+
+    The neighborhood is kept by slug, not by row: boundaries are versioned and a redrawn
+    neighborhood is a new row with the same slug (as category rules name them)."""
+
+    class Frequency(models.TextChoices):
+        IMMEDIATE = "immediate", "Immediately"
+        WEEKLY = "weekly", "Weekly"
+
+    # Personal data: never shown publicly, never in the API's answers.
+    email = models.EmailField()
+    neighborhood_slug = models.SlugField(max_length=200, blank=True, default="")
+    center = models.PointField(srid=4326, null=True, blank=True)
+    radius_m = models.PositiveIntegerField(null=True, blank=True)
+    frequency = models.CharField(
+        max_length=10, choices=Frequency.choices, default=Frequency.IMMEDIATE
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # None until the address is confirmed: an unconfirmed alert is never matched.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    # The watermark: every pin with an id up to this one has been looked at (set to the
+    # newest pin on confirming, so older pins are never sent). Ids, not times: an imported
+    # pin may carry an old created_at yet be new on the map.
+    last_idea_id = models.BigIntegerField(default=0)
+    # Matching pins that were still awaiting their author's confirmation when looked at:
+    # looked at again on each run, and sent once they are public (or dropped after a while).
+    held_idea_ids = models.JSONField(default=list, blank=True)
+    # When pins were last looked for; a weekly alert looks again 7 days later.
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    ~models.Q(neighborhood_slug="")
+                    & models.Q(center__isnull=True)
+                    & models.Q(radius_m__isnull=True)
+                )
+                | (
+                    models.Q(neighborhood_slug="")
+                    & models.Q(center__isnull=False)
+                    & models.Q(radius_m__gte=ALERT_RADIUS_MIN_M)
+                    & models.Q(radius_m__lte=ALERT_RADIUS_MAX_M)
+                ),
+                name="area_alert_one_area",
+                violation_error_message="An alert is for a neighborhood or a radius, not both.",
+            ),
+        ]
+        indexes = [
+            # send_notifications reads the confirmed alerts, and the subscribe service looks
+            # an address's alerts up to find an identical one.
+            models.Index(fields=["email"], name="area_alert_email"),
+        ]
+
+    def __str__(self) -> str:
+        return f"area alert {self.pk} ({self.area_label})"
+
+    @property
+    def area_label(self) -> str:
+        """Where, in words (the neighborhood's slug; the email names it)."""
+        if self.neighborhood_slug:
+            return self.neighborhood_slug
+        if self.center is None:
+            return "nowhere"
+        return f"{self.radius_m} m around {self.center.y:.5f}, {self.center.x:.5f}"
+
+
+class IdeaPhoto(models.Model):
+    """A pin's optional photo, as re-encoded by mapideas.photos (never the uploaded bytes).
+
+    The file lives in the photo storage (MAPIDEAS_PHOTO_ROOT, outside any web root) under
+    `name`, a random name that says nothing about the upload; it is served only through
+    the pin's photo view, which checks the pin is public.
+    """
+
+    idea = models.OneToOneField(Idea, on_delete=models.CASCADE, related_name="photo")
+    name = models.CharField(max_length=100, unique=True)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    bytes = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    # Set by moderators to withdraw the photo from public view without deleting the pin.
+    hidden_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"photo of idea {self.idea_id}"
+
+
+# --- Moderation: anyone flags a pin; enough flags hide it until staff decide ---------------
+
+FLAG_TEXT_MAX_LENGTH = 500
+
+
+class Flag(models.Model):
+    """Someone's report that a pin should not be public (spam, abuse, personal data...).
+
+    One per person per pin, ever (a flag cleared by a staff "keep" still counts as that
+    person's flag, so the same few people cannot hide a kept pin again): signed-in people by
+    account, anyone else by a keyed hash of their IP address (models.keyed_hash; the address
+    itself is never stored). The hash of an address, not of a cookie: a cookie can be
+    dropped at will, so one person could hide any pin alone.
+    """
+
+    class Reason(models.TextChoices):
+        SPAM = "spam", "Spam or advertising"
+        ABUSIVE = "abusive", "Abusive, hateful or offensive"
+        PERSONAL_DATA = "personal_data", "Someone's personal data"
+        OTHER = "other", "Something else"
+
+    idea = models.ForeignKey(Idea, on_delete=models.CASCADE, related_name="flags")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    text = models.TextField(
+        blank=True, default="", validators=[MaxLengthValidator(FLAG_TEXT_MAX_LENGTH)]
+    )
+    # Personal data, staff-only. An erased account's flags are kept, anonymised
+    # (mapideas.personal_data): they were part of a moderation decision.
+    flagged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="flags",
+    )
+    # keyed_hash("flagger", ...) of an anonymous flagger's IP address; "" for accounts.
+    flagger_hash = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    # Set when staff decided on the pin: the flag no longer counts towards hiding it.
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idea", "flagged_by"],
+                condition=models.Q(flagged_by__isnull=False),
+                name="flag_one_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["idea", "flagger_hash"],
+                condition=~models.Q(flagger_hash=""),
+                name="flag_one_per_address",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(flagged_by__isnull=False) | ~models.Q(flagger_hash=""),
+                name="flag_has_a_flagger",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"flag of {self.idea_id} ({self.reason})"

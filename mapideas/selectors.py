@@ -29,18 +29,22 @@ from mapideas.models import (
     Follower,
     Idea,
     IdeaNote,
+    IdeaPhoto,
     IdeaUpdate,
     Open311Client,
     RoutingEvent,
     Support,
 )
+from mapideas.roles import can_see_internal
 from neighborhoods.models import Neighborhood, Team
 from neighborhoods.routing import NearbyNeighborhood, Route, nearest_other_neighborhood, route
 from neighborhoods.selectors import active_neighborhoods
 
 
-def public_ideas() -> QuerySet[Idea]:
-    """Ideas anyone may see, with what their public fields need, newest first.
+def all_ideas() -> QuerySet[Idea]:
+    """Every pin, those awaiting their author's email confirmation included, with what their
+    fields need, newest first: for the teams and staff (queues, workspaces, a pin's page seen
+    by its staff). Anything the public sees starts from `public_ideas()` instead.
 
     The neighborhood comes along for its name and slug, not its polygon: loading a polygon per
     pin made a page of pins ~80x slower on SpatiaLite. A page that needs it loads it once.
@@ -52,15 +56,48 @@ def public_ideas() -> QuerySet[Idea]:
     )
 
 
+def public_ideas() -> QuerySet[Idea]:
+    """Pins anyone may see: every public page, list, API, export, OGC and Open311 answer and
+    the planner's layers start here. A pin sent with an email address stays out until the
+    link sent to that address is followed (services.idea_confirm), as FixMyStreet does. A
+    pin hidden by moderation (enough flags, or removed by staff: mapideas.moderation) stays
+    out until staff keep it.
+
+    The photo's row comes along (a join, not a query per pin) for the Features' `photo_url`."""
+    return (
+        all_ideas()
+        .filter(awaiting_confirmation=False, hidden_by_moderation_at__isnull=True)
+        .select_related("photo")
+    )
+
+
+def idea_photo(*, idea: Idea) -> IdeaPhoto | None:
+    """The pin's photo if it has one that moderators have not hidden. Whether the pin itself
+    may be seen is the caller's check (views._post_target)."""
+    return IdeaPhoto.objects.filter(idea=idea, hidden_at__isnull=True).first()
+
+
+def visible_idea(*, user, pk: int) -> Idea | None:
+    """Pin `pk` as this person may see it, or None: public pins for anyone; a pin awaiting its
+    author's email confirmation, or hidden by moderation, only for the staff who read its
+    team's work (everyone else is told no such pin exists, never its content)."""
+    idea = all_ideas().filter(pk=pk).first()
+    if idea is None:
+        return None
+    not_public = idea.awaiting_confirmation or idea.hidden_by_moderation_at is not None
+    if not_public and not can_see_internal(user, idea):
+        return None
+    return idea
+
+
 def team_ideas(*, team: Team) -> QuerySet[Idea]:
-    return public_ideas().filter(team=team)
+    """The pins routed to a team, awaiting ones included: the team sees a pin at once."""
+    return all_ideas().filter(team=team)
 
 
 def team_also_in_area_ideas(*, team: Team) -> QuerySet[Idea]:
     """Open pins owned by another team that lie in `team`'s area too (overlapping polygons)."""
-    return (
-        public_ideas().filter(also_in_teams=team, status__in=Idea.OPEN_STATUSES).exclude(team=team)
-    )
+    return all_ideas().filter(also_in_teams=team, status__in=Idea.OPEN_STATUSES).exclude(team=team)
 
 
 def categories() -> QuerySet[Category]:
@@ -73,8 +110,14 @@ def neighborhoods_with_counts() -> QuerySet[Neighborhood]:
     Counted in a subquery, not a join + GROUP BY: grouping by every column drags the polygons
     through the sort (about 1 s for 77 neighborhoods on SpatiaLite, against milliseconds).
     """
+    # Public pins only: the count is public (the API), and must not betray a pin awaiting
+    # its author's confirmation.
     pins = (
-        Idea.objects.filter(neighborhood=OuterRef("pk"))
+        Idea.objects.filter(
+            neighborhood=OuterRef("pk"),
+            awaiting_confirmation=False,
+            hidden_by_moderation_at__isnull=True,
+        )
         .order_by()
         .values("neighborhood")
         .annotate(n=Count("id"))

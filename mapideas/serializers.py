@@ -2,6 +2,7 @@
 
 import re
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
@@ -69,6 +70,30 @@ class IdeaInputSerializer(serializers.Serializer):
     )
     category = CategorySlugField()
     location = PointField()
+    # Someone not signed in may give an email address (when MAPIDEAS_SUBMISSION_MODES has
+    # "email"): the pin is routed at once but public only once the link emailed to it is
+    # followed. Private, as the name: never in any output. Ignored for a signed-in author.
+    # 254, as the model keeps: a longer one is refused here, naming `email`.
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
+    name = serializers.CharField(
+        max_length=Idea._meta.get_field("contact_name").max_length,
+        required=False,
+        allow_blank=True,
+        default="",
+    )
+
+    # Optional, with a multipart/form-data body only (JSON carries no files): checked and
+    # re-encoded by mapideas.photos, a refused one refuses the pin with an error on `photo`.
+    photo = serializers.FileField(
+        required=False,
+        allow_null=True,
+        help_text=(
+            "An optional photo (multipart/form-data only): JPEG, PNG or WebP, within "
+            "MAPIDEAS_PHOTO_MAX_BYTES (10 MB by default) and MAPIDEAS_PHOTO_MAX_PIXELS "
+            "(40 megapixels). Stored resized and re-encoded as JPEG with every metadata "
+            "(EXIF, GPS included) removed. In multipart, `location` is GeoJSON text."
+        ),
+    )
 
     def validate_location(self, value):
         if value.geom_type != "Point":
@@ -99,6 +124,9 @@ class IdeaFeatureSerializer(GeoFeatureModelSerializer):
     # How many people support the pin (a count, never who).
     support_count = serializers.IntegerField(read_only=True)
     url = serializers.SerializerMethodField()
+    # The pin's photo on this site (null when it has none, or moderators hid it): the view
+    # that serves it checks the pin is public. Never where the file is stored.
+    photo_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Idea
@@ -112,6 +140,8 @@ class IdeaFeatureSerializer(GeoFeatureModelSerializer):
             "category_name",
             "status",
             "channel",
+            # The meeting or campaign an offline pin was gathered at ("" for the others).
+            "event_name",
             "neighborhood",
             "neighborhood_slug",
             "team",
@@ -121,6 +151,7 @@ class IdeaFeatureSerializer(GeoFeatureModelSerializer):
             "answer_at",
             "support_count",
             "url",
+            "photo_url",
         ]
 
     def get_properties(self, instance: Idea, fields) -> dict:
@@ -130,6 +161,19 @@ class IdeaFeatureSerializer(GeoFeatureModelSerializer):
 
     def get_url(self, idea: Idea) -> str:
         return idea.get_absolute_url()
+
+    def get_photo_url(self, idea: Idea) -> str | None:
+        # public_ideas() joins the photo; a pin without one raises RelatedObjectDoesNotExist,
+        # an AttributeError, hence getattr's default.
+        photo = getattr(idea, "photo", None)
+        if photo is None or photo.hidden_at is not None:
+            return None
+        return photo_url(idea.pk)
+
+
+def photo_url(pk: int) -> str:
+    """Where pin `pk`'s photo is served (views.idea_photo), site-relative like `url`."""
+    return reverse("idea-photo", args=[pk])
 
 
 class NeighborhoodFeatureSerializer(GeoFeatureModelSerializer):

@@ -3,13 +3,18 @@
 import math
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.password_validation import validate_password
 from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, Point
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import File
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Value
@@ -28,13 +33,22 @@ from mapideas.models import (
     Follower,
     Idea,
     IdeaNote,
+    IdeaPhoto,
     IdeaUpdate,
     Open311Client,
     RoutingEvent,
     Support,
 )
+from mapideas.photos import ProcessedPhoto, photo_delete, photo_process, photo_save
 from mapideas.rerouting import RerouteResult, reroute_open_ideas
-from mapideas.roles import WORK_FORBIDDEN, can_reassign, can_see_internal, can_work_on
+from mapideas.roles import (
+    OFFLINE_FORBIDDEN,
+    WORK_FORBIDDEN,
+    can_enter_offline,
+    can_reassign,
+    can_see_internal,
+    can_work_on,
+)
 from neighborhoods.models import BoundaryVersion, Team
 from neighborhoods.routing import route
 from neighborhoods.services import version_hold, version_switch
@@ -78,6 +92,7 @@ def idea_create(
     category: Category,
     location: Point,
     channel: str = Idea.Channel.WEB,
+    event_name: str = "",
     author: AbstractBaseUser | None = None,
     created_at: datetime | None = None,
     media_url: str = "",
@@ -85,11 +100,22 @@ def idea_create(
     contact_name: str = "",
     contact_phone: str = "",
     open311_client: Open311Client | None = None,
+    awaiting_confirmation: bool = False,
 ) -> Idea:
     """Route the pin and store it; a pin that cannot be routed is refused, nothing written.
 
     The contact fields are personal data (kept for staff, never published).
+    `awaiting_confirmation` (idea_submit, for a citizen's pin sent with an email address and
+    no account): the pin goes to its team at once but stays off every public output until
+    the link emailed to `contact_email` in this transaction is followed (idea_confirm).
     """
+    if awaiting_confirmation and (
+        not contact_email.strip()
+        or (author is not None and author.is_authenticated)
+        or channel not in CITIZEN_CHANNELS
+    ):
+        # A programming error, not the citizen's: only idea_submit asks for this.
+        raise ValueError("Only a citizen's web or API pin with an email and no account awaits.")
     # An empty point (`POINT EMPTY`, or NaNs, which GEOS treats as empty) has no x to read.
     if location.empty:
         raise ValidationError({"location": ["Give a point with a longitude and a latitude."]})
@@ -119,12 +145,15 @@ def idea_create(
         neighborhood=routed.neighborhood,
         team=routed.team,
         channel=channel,
+        event_name=event_name.strip(),
         author=author if author is not None and author.is_authenticated else None,
         media_url=media_url.strip(),
         contact_email=contact_email.strip(),
         contact_name=contact_name.strip(),
         contact_phone=contact_phone.strip(),
         open311_client=open311_client,
+        awaiting_confirmation=awaiting_confirmation,
+        confirmation_sent_at=timezone.now() if awaiting_confirmation else None,
     )
     if created_at is not None:
         idea.created_at = created_at
@@ -146,8 +175,345 @@ def idea_create(
     # A signed-in author with an email hears of every change to their pin (notifications).
     if idea.author is not None and idea.author.email:
         Follower.objects.create(idea=idea, user=idea.author, confirmed_at=timezone.now())
-    # Its team hears of it, if it asked for an email per new pin (Team.notify).
+    # The address it was sent with gets the link that publishes it (in this transaction: a
+    # pin rolled back queues nothing, a committed one cannot lose its link).
+    if awaiting_confirmation:
+        notifications.queue_idea_confirmation(idea)
+    # Its team hears of it, if it asked for an email per new pin (Team.notify); an awaiting
+    # pin too: the team sees it at once, only the public waits for the confirmation.
     notifications.notify_team_new_pin(idea)
+    return idea
+
+
+# --- How a citizen may send a pin (MAPIDEAS_SUBMISSION_MODES) -----------------------------------
+
+# The doors a citizen uses; staff-entered pins (phone, paper, meetings, imports) never await.
+CITIZEN_CHANNELS = (Idea.Channel.WEB, Idea.Channel.API)
+SIGN_IN_REQUIRED_MESSAGE = "Sign in to send a pin: this city takes pins from signed-in people only."
+EMAIL_OR_SIGN_IN_MESSAGE = "Give your email address or sign in."
+EMAIL_REQUIRED_MESSAGE = "Give your email address."
+
+
+def _email_not_taken_message(modes: tuple[str, ...]) -> str:
+    ways = []
+    if "account" in modes:
+        ways.append("sign in")
+    if "anonymous" in modes:
+        ways.append("leave the email address empty to send it without one")
+    return f"This city does not take pins with just an email address: {' or '.join(ways)}."
+
+
+def _allowed_submission(*, signed_in: bool, email: str) -> None:
+    """Refuse a way of sending a pin the city does not allow (MAPIDEAS_SUBMISSION_MODES):
+    a ValidationError naming `email`, or PermissionDenied when only signing in would do.
+
+    Someone signed in may always send one: "account" offers citizens sign-up, and staff
+    (who have accounts whatever the setting) are never turned away from the map."""
+    modes = settings.MAPIDEAS_SUBMISSION_MODES
+    if signed_in:
+        return
+    if modes == ("account",):
+        raise PermissionDenied(SIGN_IN_REQUIRED_MESSAGE)
+    if email and "email" not in modes:
+        raise ValidationError({"email": [_email_not_taken_message(modes)]})
+    if not email and "anonymous" not in modes:
+        message = EMAIL_OR_SIGN_IN_MESSAGE if "account" in modes else EMAIL_REQUIRED_MESSAGE
+        raise ValidationError({"email": [message]})
+
+
+@transaction.atomic
+def idea_submit(
+    *,
+    kind: str,
+    title: str,
+    description: str = "",
+    category: Category,
+    location: Point,
+    channel: str = Idea.Channel.WEB,
+    author: AbstractBaseUser | None = None,
+    email: str = "",
+    name: str = "",
+    photo: File | None = None,
+) -> Idea:
+    """A citizen's pin from the web form or the API, sent a way the city allows: signed in
+    (the author, who follows it), with an email address (routed at once, public once the
+    emailed link is followed: idea_confirm), or anonymously. The email and name are
+    personal data (contact_email, contact_name), never published; a signed-in author's are
+    their account's, so what they type is not kept.
+
+    An optional `photo` (an uploaded file) is checked and re-encoded first (mapideas.photos):
+    a refused photo refuses the whole pin, with a ValidationError naming `photo`, and
+    nothing is written; an accepted one is stored with the pin, both or neither."""
+    if channel not in CITIZEN_CHANNELS:
+        raise ValueError(f"idea_submit is for the web and the API, not {channel!r}.")
+    person = _person(author)
+    email = (email or "").strip()
+    _allowed_submission(signed_in=person is not None, email=email)
+    processed = photo_process(photo) if photo is not None else None
+    return _create_with_photo(
+        processed,
+        lambda: _idea_submit_create(
+            kind=kind,
+            title=title,
+            description=description,
+            category=category,
+            location=location,
+            channel=channel,
+            person=person,
+            email=email,
+            name=name,
+        ),
+    )
+
+
+def _create_with_photo(photo: ProcessedPhoto | None, create: Callable[[], Idea]) -> Idea:
+    """Run `create` (which writes a pin) and attach `photo` to the pin, both or neither.
+
+    The file is written first, then the pin and the photo's row in one transaction; if that
+    transaction fails (the pin cannot be routed, say), the file is deleted again. A caller's
+    own outer transaction rolled back later would leave the file behind: unreachable (no row
+    names it, and the name is random), so harmless."""
+    if photo is None:
+        return create()
+    name = photo_save(photo)
+    try:
+        with transaction.atomic():
+            idea = create()
+            idea.photo = IdeaPhoto.objects.create(
+                idea=idea,
+                name=name,
+                width=photo.width,
+                height=photo.height,
+                bytes=len(photo.content),
+            )
+    except BaseException:
+        photo_delete(name)
+        raise
+    return idea
+
+
+def _idea_submit_create(
+    *,
+    kind: str,
+    title: str,
+    description: str,
+    category: Category,
+    location: Point,
+    channel: str,
+    person: AbstractBaseUser | None,
+    email: str,
+    name: str,
+) -> Idea:
+    pin = {
+        "kind": kind,
+        "title": title,
+        "description": description,
+        "category": category,
+        "location": location,
+        "channel": channel,
+    }
+    if person is not None:
+        return idea_create(**pin, author=person)
+    if email:
+        return idea_create(
+            **pin,
+            contact_email=clean_email(email),
+            contact_name=name or "",
+            awaiting_confirmation=True,
+        )
+    return idea_create(**pin)
+
+
+@transaction.atomic
+def idea_confirm(*, token: str) -> Idea | None:
+    """Follow the link emailed with a pin: the pin goes public and its address becomes a
+    confirmed follower (it hears of every status change and answer). None if the link is
+    forged, damaged, older than notifications.CONFIRM_MAX_AGE, or the pin is gone.
+    Confirming twice is confirming once.
+
+    An expired link publishes nothing: the pin stays in its team's queue, never public, and
+    is not deleted (the team has it, and may have answered it already)."""
+    found = notifications.idea_from_confirm_token(token)
+    if found is None:
+        return None
+    pk, email = found
+    idea = Idea.objects.select_for_update().filter(pk=pk).first()
+    if idea is None or idea.contact_email.lower() != email.lower():
+        return None
+    if idea.awaiting_confirmation:
+        idea.awaiting_confirmation = False
+        idea.save(update_fields=["awaiting_confirmation", "updated_at"])
+    now = timezone.now()
+    follower, _ = Follower.objects.get_or_create(
+        idea=idea, email=idea.contact_email, defaults={"confirmed_at": now}
+    )
+    if follower.confirmed_at is None:
+        follower.confirmed_at = now
+        follower.save(update_fields=["confirmed_at"])
+    return idea
+
+
+DUPLICATE_EMAIL_MESSAGE = "An account already uses this email address: log in instead."
+DUPLICATE_USERNAME_MESSAGE = "This username is taken: choose another."
+
+
+@transaction.atomic
+def citizen_signup(*, username: str, email: str, password: str) -> AbstractBaseUser:
+    """A citizen's account (/accounts/signup/): a username (the email address when none is
+    given), an email address no other account uses, and a password Django's validators
+    (AUTH_PASSWORD_VALIDATORS) accept. A ValidationError names each field in fault.
+
+    The email check is a read before the write, not a database constraint (auth_user has
+    none on email): two sign-ups racing with one address could both pass; the username's
+    unique index still stops a double account."""
+    email = clean_email(email)
+    username = (username or "").strip() or email
+    user_model = get_user_model()
+    errors: dict[str, list[str]] = {}
+    if user_model.objects.filter(email__iexact=email).exists():
+        errors["email"] = [DUPLICATE_EMAIL_MESSAGE]
+    user = user_model(username=username, email=email)
+    try:
+        user.full_clean(exclude=["password"], validate_unique=False)
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if user_model.objects.filter(username__iexact=username).exists():
+        errors.setdefault("username", []).append(DUPLICATE_USERNAME_MESSAGE)
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        errors["password"] = list(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+    user.set_password(password)
+    user.save()
+    return user
+
+
+# --- Offline input entered by staff ------------------------------------------------------
+
+# What staff may say a resident's input came through. Not "import": files go through
+# `manage.py import_ideas`, which records that channel itself.
+STAFF_ENTRY_CHANNELS = tuple(c for c in Idea.OFFLINE_CHANNELS if c != Idea.Channel.IMPORT)
+GATHERED_IN_FUTURE_MESSAGE = "The date gathered cannot be in the future."
+
+
+def gathered_at(day: date | None, *, now: datetime | None = None) -> datetime:
+    """When input gathered on `day` counts as pinned: now for today (or no day), else noon of
+    that day in TIME_ZONE (noon, so the day stays the same in any nearby time zone)."""
+    now = now or timezone.now()
+    if day is None or day == timezone.localdate(now):
+        return now
+    if day > timezone.localdate(now):
+        raise ValidationError({"gathered_on": [GATHERED_IN_FUTURE_MESSAGE]})
+    return timezone.make_aware(datetime.combine(day, time(12)))
+
+
+def offline_idea_create(
+    *,
+    actor: AbstractBaseUser | None,
+    kind: str,
+    title: str,
+    description: str = "",
+    category: Category,
+    location: Point,
+    channel: str,
+    event_name: str = "",
+    gathered_on: date | None = None,
+    contact_name: str = "",
+    contact_email: str = "",
+    contact_phone: str = "",
+    send_follow_link: bool = False,
+    photo: File | None = None,
+) -> Idea:
+    """Staff enter input gathered offline on a resident's behalf (_offline_idea_create),
+    with an optional `photo` (a resident's letter or paper form, say) checked, re-encoded
+    and stored with the pin as idea_submit does: a refused one refuses the pin, naming
+    `photo`, nothing written."""
+    if actor is None or not can_enter_offline(actor):
+        raise PermissionDenied(OFFLINE_FORBIDDEN)
+    processed = photo_process(photo) if photo is not None else None
+    return _create_with_photo(
+        processed,
+        lambda: _offline_idea_create(
+            actor=actor,
+            kind=kind,
+            title=title,
+            description=description,
+            category=category,
+            location=location,
+            channel=channel,
+            event_name=event_name,
+            gathered_on=gathered_on,
+            contact_name=contact_name,
+            contact_email=contact_email,
+            contact_phone=contact_phone,
+            send_follow_link=send_follow_link,
+        ),
+    )
+
+
+@transaction.atomic
+def _offline_idea_create(
+    *,
+    actor: AbstractBaseUser | None,
+    kind: str,
+    title: str,
+    description: str = "",
+    category: Category,
+    location: Point,
+    channel: str,
+    event_name: str = "",
+    gathered_on: date | None = None,
+    contact_name: str = "",
+    contact_email: str = "",
+    contact_phone: str = "",
+    send_follow_link: bool = False,
+) -> Idea:
+    """Staff enter input gathered offline (a phone call, a town-hall meeting, a paper form,
+    a letter) on a resident's behalf. Routed by idea_create like any pin, so possibly to
+    another team than the one entering it.
+
+    The pin has no author (the staff member did not say it); who entered it is kept in an
+    internal note. The resident's contact stays private. Staff cannot consent for the
+    resident: with `send_follow_link` and an email, the address gets the same confirmation
+    link as someone following from the pin's page, and hears nothing more until it is
+    followed. `gathered_on` (not in the future) dates the pin (gathered_at).
+    """
+    if actor is None or not can_enter_offline(actor):
+        raise PermissionDenied(OFFLINE_FORBIDDEN)
+    if channel not in STAFF_ENTRY_CHANNELS:
+        choices = ", ".join(str(c) for c in STAFF_ENTRY_CHANNELS)
+        raise ValidationError({"channel": [f"Choose one of: {choices}."]})
+    contact_email = (contact_email or "").strip()
+    if contact_email:
+        try:
+            contact_email = clean_email(contact_email)
+        except ValidationError as exc:
+            raise ValidationError({"contact_email": exc.message_dict["email"]}) from None
+    idea = idea_create(
+        kind=kind,
+        title=title,
+        description=description,
+        category=category,
+        location=location,
+        channel=channel,
+        event_name=event_name,
+        created_at=gathered_at(gathered_on),
+        contact_name=contact_name,
+        contact_email=contact_email,
+        contact_phone=contact_phone,
+    )
+    label = Idea.Channel(channel).label.lower()
+    IdeaNote.objects.create(
+        idea=idea,
+        kind=IdeaNote.Kind.NOTE,
+        text=f"Entered by staff on a resident's behalf ({label}).",
+        author=actor,
+    )
+    if contact_email and send_follow_link:
+        follow(idea=idea, email=contact_email)
     return idea
 
 
@@ -410,6 +776,16 @@ def idea_mark_duplicate(
                 ]
             }
         )
+    if original.awaiting_confirmation and not idea.awaiting_confirmation:
+        # A public pin must not point (nor send its supporters) to one the public cannot see.
+        raise ValidationError(
+            {
+                "duplicate_of": [
+                    f"Pin #{original.pk} awaits its author's email confirmation: mark it as a "
+                    f"duplicate of #{idea.pk} instead."
+                ]
+            }
+        )
     workflow.check_transition(idea.status, Idea.Status.DUPLICATE)
     update = _record_update(
         idea,
@@ -617,7 +993,7 @@ def follow(*, idea: Idea, user: AbstractBaseUser | None = None, email: str = "")
             idea=idea, user=person, defaults={"confirmed_at": now}
         )
         return FollowResult(follower, needs_confirmation=False)
-    email = _clean_email(email)
+    email = clean_email(email)
     follower, _ = Follower.objects.get_or_create(idea=idea, email=email)
     if follower.confirmed_at is not None:
         return FollowResult(follower, needs_confirmation=False)
@@ -630,7 +1006,7 @@ def follow(*, idea: Idea, user: AbstractBaseUser | None = None, email: str = "")
     return FollowResult(follower, needs_confirmation=True)
 
 
-def _clean_email(email: str) -> str:
+def clean_email(email: str) -> str:
     email = (email or "").strip()
     if not email:
         raise ValidationError({"email": ["Give your email address."]})

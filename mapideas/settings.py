@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from mapideas.env import env_bool, env_int, env_list, env_rate, env_str
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "neighborhoods",
     "mapideas",
     "geodata",
@@ -62,9 +64,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # A JSON or form body over DATA_UPLOAD_MAX_MEMORY_SIZE: a 413 before it is read; a form
+    # body that is not UTF-8: a 400 naming the field, not U+FFFD stored.
+    "mapideas.middleware.StrictFormEncodingMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -85,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "mapideas.context_processors.roles",
+                "mapideas.context_processors.accounts",
             ],
         },
     },
@@ -102,17 +109,22 @@ _SPATIAL_ENGINES = {
 }
 
 
-def _database() -> dict:
-    url = env_str("DATABASE_URL", "") or _DEFAULT_DATABASE_URL
+def _database(variable: str = "DATABASE_URL") -> dict:
+    url = env_str(variable, "") or _DEFAULT_DATABASE_URL
     if url.startswith("spatialite:"):
         return _spatialite(url)
     try:
-        config = dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
+        # DB_CONN_MAX_AGE: seconds a server process keeps its connection between requests
+        # (`make run` sets 60: one persistent connection per gunicorn worker); checked for
+        # health before reuse, so a restarted PostgreSQL costs one reconnect, not an error.
+        config = dj_database_url.parse(
+            url, conn_max_age=env_int("DB_CONN_MAX_AGE", 0), conn_health_checks=True
+        )
     except Exception as exc:  # dj_database_url raises bare ValueErrors/KeyErrors on odd URLs
-        raise ImproperlyConfigured(f"DATABASE_URL could not be read: {exc}") from exc
+        raise ImproperlyConfigured(f"{variable} could not be read: {exc}") from exc
     if config["ENGINE"] not in _SPATIAL_ENGINES:
         raise ImproperlyConfigured(
-            "DATABASE_URL must use postgis:// or spatialite:/// (MapIdeas needs a spatial "
+            f"{variable} must use postgis:// or spatialite:/// (MapIdeas needs a spatial "
             f"database); got {url.split(':', 1)[0]}://"
         )
     return config
@@ -130,6 +142,64 @@ def _spatialite(url: str) -> dict:
 
 
 DATABASES = {"default": _database()}
+
+
+def _replica() -> dict | None:
+    """DATABASE_REPLICA_URL: a PostgreSQL streaming replica of DATABASE_URL's database, for
+    the reads that may be slightly stale (mapideas.db_routers; docs/scaling.md)."""
+    if not env_str("DATABASE_REPLICA_URL", ""):
+        return None
+    config = _database("DATABASE_REPLICA_URL")
+    postgis = "django.contrib.gis.db.backends.postgis"
+    if config["ENGINE"] != postgis or DATABASES["default"]["ENGINE"] != postgis:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL must be postgis://, and DATABASE_URL too (a replica is "
+            "PostgreSQL's streaming replication)"
+        )
+    # Tests need no replica server: the alias reads the test database of default.
+    config["TEST"] = {"MIRROR": "default"}
+    return config
+
+
+if (_replica_config := _replica()) is not None:
+    DATABASES["replica"] = _replica_config
+# Writes and migrations on default, whatever database an instance was read from.
+DATABASE_ROUTERS = ["mapideas.db_routers.PrimaryReplicaRouter"]
+
+# The table DatabaseCache keeps its entries in (created by `manage.py createcachetable`,
+# which `make run` runs after migrating, and by the test runner).
+CACHE_TABLE = "mapideas_cache"
+
+
+def _caches() -> dict:
+    """CACHE_URL: where rate-limit counters and cached figures live, shared by every server
+    process so the limits hold however many there are (README, "Configuration").
+
+    - unset or `db://`: a table in the database (Django's DatabaseCache): nothing more to run.
+      Its increments are a read then a write, so concurrent hits can undercount a little.
+    - `redis://host:6379/0` (or `rediss://`): Redis, with atomic increments; for several
+      machines behind a load balancer.
+    - `locmem://`: each process on its own (a limit becomes WEB_CONCURRENCY times as loose).
+    """
+    url = env_str("CACHE_URL", "").strip() or "db://"
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme == "db":
+        backend = {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": CACHE_TABLE,
+        }
+    elif scheme in ("redis", "rediss"):
+        backend = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    elif scheme == "locmem":
+        backend = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    else:
+        raise ImproperlyConfigured(
+            f"CACHE_URL must be db://, redis://host:port/db or locmem://, not {url!r}"
+        )
+    return {"default": backend | {"KEY_PREFIX": "mapideas"}}
+
+
+CACHES = _caches()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Django 5.2 warns (gis.W001) that GDAL < 3.9 will be unsupported in Django 6.0. Debian 12
@@ -190,10 +260,46 @@ def _border_hint_m() -> int:
 # The pin form warns when a pin lies within this many metres of another neighborhood, naming
 # it, so a pin dropped a little off can be moved before it is sent (0 turns the hint off).
 MAPIDEAS_BORDER_HINT_M = _border_hint_m()
+
+
+def _geocoder_url() -> str:
+    url = env_str("MAPIDEAS_GEOCODER_URL", "").strip()
+    if url and not url.startswith(("http://", "https://")):
+        raise ImproperlyConfigured(f"MAPIDEAS_GEOCODER_URL must start with http(s)://, not {url!r}")
+    return url
+
+
+def _geocoder_timeout() -> float:
+    raw = env_str("MAPIDEAS_GEOCODER_TIMEOUT", "3").strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 30:
+        raise ImproperlyConfigured(
+            f"MAPIDEAS_GEOCODER_TIMEOUT must be seconds above 0 and at most 30, not {raw!r}"
+        )
+    return seconds
+
+
+# The map's place search (geodata.places) finds neighborhoods and imported places itself; a
+# Nominatim-compatible geocoder at this base URL is asked too, from the server, bounded to the
+# city's extent. Empty (the default): no request leaves the server.
+MAPIDEAS_GEOCODER_URL = _geocoder_url()
+MAPIDEAS_GEOCODER_TIMEOUT = _geocoder_timeout()
 # The most pins one API page or one map request carries; the response says when it is cut.
 MAPIDEAS_MAX_PAGE_SIZE = env_int("MAPIDEAS_MAX_PAGE_SIZE", 1000)
 # The most points the planner heatmap draws in the browser (newest first).
 MAPIDEAS_HEATMAP_MAX_POINTS = env_int("MAPIDEAS_HEATMAP_MAX_POINTS", 50000)
+# Import files (import_neighborhoods, the staff boundary upload, import_ideas,
+# import_population): a file larger than this is refused before it is read (a zip, by what it
+# unpacks to), and a boundary feature with more vertices than this is refused naming it
+# (simplify it first). 256 MiB holds a large city's boundaries or a million CSV rows.
+MAPIDEAS_IMPORT_MAX_BYTES = env_int("MAPIDEAS_IMPORT_MAX_BYTES", 256 * 1024 * 1024)
+MAPIDEAS_IMPORT_MAX_VERTICES = env_int("MAPIDEAS_IMPORT_MAX_VERTICES", 500_000)
+# How long /api/ideas/viewport/ keeps a clusters answer in the cache (0: not at all): counts
+# may be this many seconds stale, and a busy map is counted once per window, not per move.
+VIEWPORT_CACHE_SECONDS = env_int("VIEWPORT_CACHE_SECONDS", 5)
 
 # --- Open311 GeoReport v2 (mapideas/open311/) -------------------------------------------------
 
@@ -213,8 +319,54 @@ MAPIDEAS_OPEN311_CONTACT = env_str("MAPIDEAS_OPEN311_CONTACT", "").strip()
 # --- Following a pin: support, comments, follow, email (mapideas.notifications) --------------
 # Anonymous supports and follow-by-email requests allowed per client IP address ("30/h":
 # requests per s, m, h or d), counted in Django's cache under a keyed hash of the address.
+# Rate limits (mapideas.ratelimit): per account when signed in, else per IP address.
+# MAPIDEAS_RATE_LIMITS=off lifts them all, for load tests.
+MAPIDEAS_RATE_LIMITS = env_bool("MAPIDEAS_RATE_LIMITS", True)
+# Pins sent through the map's form or POST /api/ideas/ (not staff entering offline input).
+MAPIDEAS_RATE_SUBMISSIONS = env_rate("MAPIDEAS_RATE_SUBMISSIONS", "30/h")
 MAPIDEAS_RATE_SUPPORT = env_rate("MAPIDEAS_RATE_SUPPORT", "30/h")
 MAPIDEAS_RATE_FOLLOW = env_rate("MAPIDEAS_RATE_FOLLOW", "10/h")
+# Area alert subscriptions (/alerts/ and POST /api/subscriptions/) per client IP address.
+MAPIDEAS_RATE_ALERT = env_rate("MAPIDEAS_RATE_ALERT", "10/h")
+# Citizen sign-ups (/accounts/signup/) per client IP address, the same way.
+MAPIDEAS_RATE_SIGNUP = env_rate("MAPIDEAS_RATE_SIGNUP", "10/h")
+# Flags on pins ("Report this pin", POST /api/ideas/<id>/flag/), per account or IP address.
+MAPIDEAS_RATE_FLAGS = env_rate("MAPIDEAS_RATE_FLAGS", "10/h")
+
+
+def _flags_to_hide() -> int:
+    flags = env_int("MAPIDEAS_FLAGS_TO_HIDE", 3)
+    if flags < 1:
+        raise ImproperlyConfigured("MAPIDEAS_FLAGS_TO_HIDE must be 1 or more")
+    return flags
+
+
+# How many flags (from different people, since staff last decided) hide a pin from every
+# public output until staff keep or remove it (mapideas.moderation).
+MAPIDEAS_FLAGS_TO_HIDE = _flags_to_hide()
+
+# How a citizen may send a pin (mapideas.services.idea_submit): signed in ("account", which
+# also offers sign-up), with an email address confirmed by a link ("email"), or with neither
+# ("anonymous").
+SUBMISSION_MODES = ("account", "email", "anonymous")
+
+
+def _submission_modes() -> tuple[str, ...]:
+    modes = [m.lower() for m in env_list("MAPIDEAS_SUBMISSION_MODES", list(SUBMISSION_MODES))]
+    for mode in modes:
+        if mode not in SUBMISSION_MODES:
+            raise ImproperlyConfigured(
+                f"MAPIDEAS_SUBMISSION_MODES: unknown mode {mode!r} "
+                f"(a comma-separated list of {', '.join(SUBMISSION_MODES)})"
+            )
+    if not modes:
+        raise ImproperlyConfigured(
+            f"MAPIDEAS_SUBMISSION_MODES must name at least one of {', '.join(SUBMISSION_MODES)}"
+        )
+    return tuple(dict.fromkeys(modes))
+
+
+MAPIDEAS_SUBMISSION_MODES = _submission_modes()
 
 
 def _site_url() -> str:
@@ -228,6 +380,28 @@ def _site_url() -> str:
 MAPIDEAS_SITE_URL = _site_url()
 # An email that keeps failing is tried this many times (send_notifications), then kept unsent.
 MAPIDEAS_EMAIL_MAX_ATTEMPTS = env_int("MAPIDEAS_EMAIL_MAX_ATTEMPTS", 5)
+
+
+def _photo_root() -> Path:
+    # Outside static/ and any web root: photos are served only through views.idea_photo,
+    # which checks the pin is public. A relative path is relative to the project.
+    raw = env_str("MAPIDEAS_PHOTO_ROOT", "").strip()
+    return (BASE_DIR / raw if raw else VAR_DIR / "photos").resolve()
+
+
+def _photo_limit(name: str, default: int) -> int:
+    value = env_int(name, default)
+    if value <= 0:
+        raise ImproperlyConfigured(f"{name} must be more than 0, not {value}")
+    return value
+
+
+# A pin's optional photo (mapideas.photos): where files go, and what is refused.
+MAPIDEAS_PHOTO_ROOT = _photo_root()
+MAPIDEAS_PHOTO_MAX_BYTES = _photo_limit("MAPIDEAS_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+MAPIDEAS_PHOTO_MAX_PIXELS = _photo_limit("MAPIDEAS_PHOTO_MAX_PIXELS", 40_000_000)
+# The long side of the stored photo, in pixels (larger ones are scaled down).
+MAPIDEAS_PHOTO_MAX_SIDE = _photo_limit("MAPIDEAS_PHOTO_MAX_SIDE", 2048)
 
 _EMAIL_BACKENDS = {
     "console": "django.core.mail.backends.console.EmailBackend",
@@ -269,7 +443,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSONParser with a size limit and a 400 for too-deep nesting (mapideas/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["mapideas.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -297,10 +472,53 @@ SPECTACULAR_SETTINGS = {
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG and env_bool("HTTPS", False))
+# HTTPS: the site is served over TLS (by a reverse proxy in front of gunicorn). On by default
+# for a deployment, i.e. DEBUG off and ALLOWED_HOSTS given by the environment; `make run` on
+# 127.0.0.1 sets neither, so it stays on plain HTTP. With it, `manage.py check --deploy
+# --fail-level WARNING` passes: secure cookies, HTTPS redirect, HSTS.
+HTTPS = env_bool("HTTPS", not DEBUG and bool(env_str("ALLOWED_HOSTS", "")))
+CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", HTTPS)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE
+SECURE_SSL_REDIRECT = HTTPS
+# The proxy terminates TLS and says so in X-Forwarded-Proto (it must set or strip that
+# header): without this, every HTTPS request would look like HTTP and be redirected again.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# The directive only; the domain joins browsers' preload lists only if its owner submits it.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+
+def _tile_source(url: str) -> list[str]:
+    """The origin base-map tiles come from, for img-src ({s} subdomains become *)."""
+    if not url:
+        return []
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0].replace("{s}", "*")
+    return [f"{scheme}://{host}"] if scheme in ("http", "https") and host else []
+
+
+# Content-Security-Policy (django-csp): scripts only from this site or carrying the page's
+# nonce, which the templates put on the inline scripts they write themselves (folium's map
+# script; mapideas_tags.with_nonce). Script text injected through user content has no nonce,
+# so the browser refuses to run it even if escaping ever failed. Styles may be inline:
+# folium and Leaflet position the map with style attributes.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:", *_tile_source(MAPIDEAS_TILE_URL)],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -1,36 +1,51 @@
 """Pages for citizens and district teams. Thin: reads come from selectors, writes from
 services, maps from mapideas.maps."""
 
-import secrets
-
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login as auth_login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
-from mapideas import maps, ratelimit, selectors, services, workflow
+from mapideas import maps, notifications, photos, ratelimit, selectors, services, workflow
 from mapideas.forms import (
     AssignForm,
     BulkForm,
+    CitizenIdeaForm,
     CommentForm,
     DuplicateForm,
+    FlagForm,
     FollowForm,
     HideCommentForm,
-    IdeaForm,
     NoteForm,
+    OfflineIdeaForm,
     QueueFilterForm,
     ReassignForm,
+    SignupForm,
     StatusForm,
 )
-from mapideas.models import HIDE_REASON_MAX_LENGTH, Comment, Idea, keyed_hash
-from mapideas.roles import WORK_FORBIDDEN, can_reassign, can_see_internal, can_work_on
+from mapideas.models import HIDE_REASON_MAX_LENGTH, Comment, Idea
+from mapideas.roles import (
+    OFFLINE_FORBIDDEN,
+    WORK_FORBIDDEN,
+    can_reassign,
+    can_see_internal,
+    can_work_on,
+)
+from mapideas.supporters import (
+    new_supporter_token,
+    remember_supporter,
+    supporter_hash,
+    supporter_token,
+)
 from neighborhoods.models import Neighborhood, Team
 from neighborhoods.roles import can_view_team, is_planner
 from neighborhoods.selectors import active_neighborhoods
@@ -41,20 +56,39 @@ MAP_PIN_LIMIT = 2000
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """The citizen map: every neighborhood, the pins in view, and the form to add one."""
-    if request.method == "POST":
-        form = IdeaForm(request.POST)
+    """The citizen map: every neighborhood, the pins in view, and the form to add one, for
+    the ways of sending a pin the city allows (MAPIDEAS_SUBMISSION_MODES): when only signed-in
+    people may, someone not signed in is asked to log in or sign up instead of a form."""
+    user = request.user
+    only_accounts = settings.MAPIDEAS_SUBMISSION_MODES == ("account",)
+    sign_in_required = only_accounts and not user.is_authenticated
+    form: CitizenIdeaForm | None = None
+    status = 200
+    if sign_in_required:
+        status = 403 if request.method == "POST" else 200
+    elif request.method == "POST":
+        form = CitizenIdeaForm(request.POST, request.FILES, user=user)
+        status = 400
         if form.is_valid():
+            # Counted once the pin is well formed, as it could be stored (and email sent).
+            retry_after = ratelimit.hit(request, "submit", settings.MAPIDEAS_RATE_SUBMISSIONS)
+            if retry_after is not None:
+                return ratelimit.too_many_response(retry_after)
             try:
-                idea = services.idea_create(
+                idea = services.idea_submit(
                     kind=form.cleaned_data["kind"],
                     title=form.cleaned_data["title"],
                     description=form.cleaned_data["description"],
                     category=form.cleaned_data["category"],
                     location=form.location,
                     channel=Idea.Channel.WEB,
-                    author=request.user,
+                    author=user,
+                    email=form.cleaned_data.get("email", ""),
+                    name=form.cleaned_data.get("name", ""),
+                    photo=form.cleaned_data.get("photo"),
                 )
+            except PermissionDenied:  # the modes changed between the page and the POST
+                form, sign_in_required, status = None, True, 403
             except ValidationError as exc:
                 for message in exc.message_dict.get("location", []):
                     form.add_error("latitude", message)
@@ -63,16 +97,25 @@ def home(request: HttpRequest) -> HttpResponse:
                         form.add_error(field if field in form.fields else None, errors)
             else:
                 where = idea.neighborhood.name if idea.neighborhood else "between neighborhoods"
-                messages.success(
-                    request,
+                sent = (
                     f"Thank you. Your {idea.get_kind_display().lower()} was sent to "
-                    f"{idea.team.name} ({where}).",
+                    f"{idea.team.name} ({where})."
                 )
+                if idea.awaiting_confirmation:
+                    # Its page is not public yet: back to the map, with what to do next.
+                    # extra_tags: drafts.js removes the browser's draft of this pin when the
+                    # page after the redirect shows it arrived.
+                    messages.success(
+                        request,
+                        f"{sent} We emailed you a link: open it to show your pin on the "
+                        "public map and to hear when it changes.",
+                        extra_tags="idea-sent",
+                    )
+                    return redirect("home")
+                messages.success(request, sent, extra_tags="idea-sent")
                 return redirect(idea)
-        status = 400
     else:
-        form = IdeaForm()
-        status = 200
+        form = CitizenIdeaForm(user=user)
     neighborhoods = active_neighborhoods()
     fmap = maps.new_map(bounds=maps.extent(neighborhoods))
     maps.add_neighborhood_outlines(fmap, neighborhoods)
@@ -81,6 +124,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "mapideas/home.html",
         {
             "form": form,
+            "sign_in_required": sign_in_required,
+            "sign_in_message": services.SIGN_IN_REQUIRED_MESSAGE,
             "map": maps.render(fmap),
             "has_neighborhoods": neighborhoods.exists(),
             "max_page_size": settings.MAPIDEAS_MAX_PAGE_SIZE,
@@ -94,13 +139,48 @@ def idea_detail(request: HttpRequest, pk: int) -> HttpResponse:
     (routing and the team's answers), its duplicates.
 
     Staff who may work on the pin also see the workflow forms; staff who may read its
-    internal notes see them (never anyone else: mapideas.roles)."""
-    idea = get_object_or_404(selectors.public_ideas(), pk=pk)
-    return _idea_page(request, idea)
+    internal notes see them (never anyone else: mapideas.roles). A pin awaiting its author's
+    email confirmation is a 404 for everyone but those staff."""
+    return _idea_page(request, _post_target(request, pk))
+
+
+# Public photos may sit in shared caches for a day: a photo hidden by moderators (or a pin
+# deleted) can linger there that long, which is why it is not a year.
+PHOTO_CACHE_SECONDS = 24 * 3600
+
+
+@require_safe
+def idea_photo(request: HttpRequest, pk: int) -> HttpResponse:
+    """A pin's photo, as stored (a re-encoded JPEG without metadata), for whoever may see the
+    pin: anyone for a public pin, only its staff for one awaiting confirmation or hidden by
+    moderation (a 404 for everyone else, as the page). The file is outside any web root."""
+    idea = _post_target(request, pk)
+    photo = selectors.idea_photo(idea=idea)
+    if photo is None:
+        raise Http404("This pin has no photo.")
+    try:
+        stream = photos.photo_storage().open(photo.name, "rb")
+    except FileNotFoundError:
+        raise Http404("This pin has no photo.") from None
+    response = FileResponse(stream, content_type=photos.CONTENT_TYPE)
+    # Never a download with the upload's name (it is not kept); shown in the page.
+    response["Content-Disposition"] = "inline"
+    response["X-Content-Type-Options"] = "nosniff"
+    if idea.awaiting_confirmation or idea.hidden_by_moderation_at is not None:
+        # Seen by staff only: no shared cache may keep it.
+        response["Cache-Control"] = "private, no-store"
+    else:
+        response["Cache-Control"] = f"public, max-age={PHOTO_CACHE_SECONDS}"
+    return response
 
 
 def _post_target(request: HttpRequest, pk: int) -> Idea:
-    return get_object_or_404(selectors.public_ideas(), pk=pk)
+    """The pin `pk` as this person may see it (selectors.visible_idea): a pin that is not
+    public is the same 404 as one that does not exist, for all but its team's staff."""
+    idea = selectors.visible_idea(user=request.user, pk=pk)
+    if idea is None:
+        raise Http404("No pin with this number.")
+    return idea
 
 
 def _form_errors(form, exc: ValidationError) -> None:
@@ -218,6 +298,7 @@ def _idea_page(
             else None
         ),
         "duplicates": selectors.idea_duplicates(idea=idea),
+        "photo": selectors.idea_photo(idea=idea),
         "reassign_form": None,
     }
     context.update(_following_context(request, idea, forms))
@@ -241,35 +322,12 @@ def _idea_page(
 
 # --- Citizens follow what happens: support, comments, follow ---------------------------------
 
-SUPPORTER_COOKIE = "mapideas_supporter"
-SUPPORTER_SALT = "mapideas.supporter"
-SUPPORTER_COOKIE_AGE = 365 * 24 * 3600
-
-
-def _supporter_token(request: HttpRequest) -> str | None:
-    """The anonymous supporter's random token, from its signed cookie (None without one)."""
-    return request.get_signed_cookie(SUPPORTER_COOKIE, default=None, salt=SUPPORTER_SALT)
-
-
-def _token_hash(token: str | None) -> str:
-    return keyed_hash("supporter", token) if token else ""
-
-
-def _too_many(retry_after: int) -> HttpResponse:
-    response = HttpResponse(
-        f"Too many requests from your network: try again in {retry_after} seconds.",
-        status=429,
-        content_type="text/plain; charset=utf-8",
-    )
-    response["Retry-After"] = str(retry_after)
-    return response
-
 
 def _following_context(request: HttpRequest, idea: Idea, forms: dict) -> dict:
     """What the page's support, follow and comments sections need."""
     user = request.user
     signed_in = user.is_authenticated
-    token_hash = "" if signed_in else _token_hash(_supporter_token(request))
+    token_hash = "" if signed_in else supporter_hash(supporter_token(request))
     return {
         "comments": selectors.idea_comments(idea=idea),
         "supported": selectors.idea_supported(idea=idea, user=user, token_hash=token_hash),
@@ -279,6 +337,8 @@ def _following_context(request: HttpRequest, idea: Idea, forms: dict) -> dict:
         "may_moderate": can_see_internal(user, idea),
         "hide_form": forms.get("hide_form"),
         "hide_reason_max": HIDE_REASON_MAX_LENGTH,
+        # "Report this pin" (mapideas.moderation_views.idea_flag).
+        "flag_form": forms.get("flag_form") or FlagForm(),
     }
 
 
@@ -291,10 +351,12 @@ def idea_support(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.user.is_authenticated:
         retry_after = ratelimit.hit(request, "support", settings.MAPIDEAS_RATE_SUPPORT)
         if retry_after is not None:
-            return _too_many(retry_after)
-        token = _supporter_token(request) or secrets.token_urlsafe(24)
+            return ratelimit.too_many_response(retry_after)
+        token = supporter_token(request) or new_supporter_token()
     try:
-        created = services.idea_support(idea=idea, user=request.user, token_hash=_token_hash(token))
+        created = services.idea_support(
+            idea=idea, user=request.user, token_hash=supporter_hash(token)
+        )
     except ValidationError as exc:
         for errors in exc.message_dict.values():
             for error in errors:
@@ -305,15 +367,7 @@ def idea_support(request: HttpRequest, pk: int) -> HttpResponse:
         )
     response = redirect(idea)
     if token is not None:
-        response.set_signed_cookie(
-            SUPPORTER_COOKIE,
-            token,
-            salt=SUPPORTER_SALT,
-            max_age=SUPPORTER_COOKIE_AGE,
-            httponly=True,
-            samesite="Lax",
-            secure=settings.SESSION_COOKIE_SECURE,
-        )
+        remember_supporter(response, token)
     return response
 
 
@@ -380,7 +434,7 @@ def idea_follow(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(idea)
     retry_after = ratelimit.hit(request, "follow", settings.MAPIDEAS_RATE_FOLLOW)
     if retry_after is not None:
-        return _too_many(retry_after)
+        return ratelimit.too_many_response(retry_after)
     form = FollowForm(request.POST)
     if form.is_valid():
         try:
@@ -417,6 +471,63 @@ def follow_confirm(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(request, "Confirmed: we email you when this pin changes.")
         return redirect(follower.idea)
     return render(request, "mapideas/follow_confirm.html", {"token": token})
+
+
+def idea_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link emailed with a pin sent with an email address: a page with one button (a
+    mail scanner opening the link must not publish the pin); the button confirms, and the
+    pin's now public page opens."""
+    if notifications.idea_from_confirm_token(token) is None:
+        return render(request, "mapideas/idea_confirm.html", {"bad": True}, status=400)
+    if request.method == "POST":
+        idea = services.idea_confirm(token=token)
+        if idea is None:
+            return render(request, "mapideas/idea_confirm.html", {"bad": True}, status=400)
+        messages.success(
+            request, "Thank you: your pin is on the public map, and we email you when it changes."
+        )
+        return redirect(idea)
+    return render(request, "mapideas/idea_confirm.html", {"token": token})
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    """A citizen's account, offered when the city takes pins from signed-in people
+    (MAPIDEAS_SUBMISSION_MODES has "account"); at most MAPIDEAS_RATE_SIGNUP sign-ups per
+    client IP address. Signs the new account in, then back to `next` or the map."""
+    if "account" not in settings.MAPIDEAS_SUBMISSION_MODES:
+        raise Http404("Sign-up is off in this city.")
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = ""
+    status = 200
+    if request.method == "POST":
+        retry_after = ratelimit.hit(request, "signup", settings.MAPIDEAS_RATE_SIGNUP)
+        if retry_after is not None:
+            return ratelimit.too_many_response(retry_after)
+        form = SignupForm(request.POST)
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                user = services.citizen_signup(
+                    username=data["username"], email=data["email"], password=data["password"]
+                )
+            except ValidationError as exc:
+                errors = exc.message_dict
+                if not data["username"]:  # the email is the username: its errors go there
+                    errors.setdefault("email", []).extend(errors.pop("username", []))
+                _form_errors(form, ValidationError(errors))
+            else:
+                auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                messages.success(request, f"Welcome, {user.get_username()}: you are signed in.")
+                return redirect(next_url or "home")
+    else:
+        form = SignupForm()
+    return render(
+        request, "registration/signup.html", {"form": form, "next": next_url}, status=status
+    )
 
 
 @csrf_exempt  # the signed token is the authority; mail clients POST it without a session
@@ -496,6 +607,7 @@ def _workspace_page(
             "query": params.urlencode(),
             "stats": selectors.team_response_stats(team=team, now=now),
             "bulk_form": bulk_form or (BulkForm(team=team) if may_work else None),
+            "may_work": may_work,
             "server_pins": True,
             "oldest_first": filters.sort == selectors.QueueSort.OLDEST,
         },
@@ -531,6 +643,80 @@ def team_bulk(request: HttpRequest, slug: str) -> HttpResponse:
             back = request.POST.get("query", "")
             return redirect(f"{url}?{back}" if back else url)
     return _workspace_page(request, team, bulk_form=form, status=400)
+
+
+def _works_for(user, team: Team) -> bool:
+    """Members of the team and superusers act from its pages (planners read them)."""
+    return user.is_authenticated and (user.is_superuser or team.members.filter(pk=user.pk).exists())
+
+
+@login_required
+def team_offline_input(request: HttpRequest, slug: str) -> HttpResponse:
+    """Staff enter input gathered offline (phone, meeting, paper, letter...) on a resident's
+    behalf, from their team's workspace. The pin is routed like any other, maybe to another
+    team: the page then says where it went, and stays ready for the next one (a stack of
+    paper forms, a meeting's notes)."""
+    team = get_object_or_404(Team, slug=slug)
+    if not _works_for(request.user, team):
+        raise PermissionDenied(OFFLINE_FORBIDDEN)
+    status = 200
+    if request.method == "POST":
+        form = OfflineIdeaForm(request.POST, request.FILES)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                idea = services.offline_idea_create(
+                    actor=request.user,
+                    kind=data["kind"],
+                    title=data["title"],
+                    description=data["description"],
+                    category=data["category"],
+                    location=form.location,
+                    channel=data["channel"],
+                    event_name=data["event_name"],
+                    gathered_on=data["gathered_on"],
+                    contact_name=data["contact_name"],
+                    contact_email=data["contact_email"],
+                    contact_phone=data["contact_phone"],
+                    send_follow_link=data["send_follow_link"],
+                    photo=data.get("photo"),
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    field = "latitude" if field == "location" else field
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                url = reverse("team-offline-input", args=[team.slug])
+                return redirect(f"{url}?saved={idea.pk}")
+        status = 400
+    else:
+        form = OfflineIdeaForm()
+    # The pin just saved (after the redirect). ASCII digits only, and few enough for a bigint:
+    # anything else is ignored, never a 500.
+    saved_pk = request.GET.get("saved", "")
+    saved = (
+        selectors.public_ideas().filter(pk=int(saved_pk)).first()
+        if saved_pk.isascii() and saved_pk.isdigit() and len(saved_pk) <= 18
+        else None
+    )
+    # The whole city, as on the home page: what a resident tells a team may lie anywhere.
+    neighborhoods = active_neighborhoods()
+    fmap = maps.new_map(bounds=maps.extent(neighborhoods))
+    maps.add_neighborhood_outlines(fmap, neighborhoods)
+    return render(
+        request,
+        "mapideas/offline_input.html",
+        # Not `team`: the map would then load only this team's pins, and the input may
+        # belong to any team (staff check for pins already there).
+        {
+            "workspace_team": team,
+            "form": form,
+            "saved": saved,
+            "map": maps.render(fmap),
+            "max_page_size": settings.MAPIDEAS_MAX_PAGE_SIZE,
+        },
+        status=status,
+    )
 
 
 @login_required

@@ -126,6 +126,14 @@ def test_it_drops_a_pin_with_the_keyboard_alone(page: Page, live_server, city, c
     page.keyboard.press("Tab")
     page.keyboard.type(f"{ON_ISLAND.x}")
     page.keyboard.press("Tab")
+    # The optional email address and name (MAPIDEAS_SUBMISSION_MODES): left empty, the pin
+    # is sent anonymously.
+    expect(page.get_by_label("Your email")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    # The optional photo, left empty.
+    expect(page.get_by_label("Photo (optional)")).to_be_focused()
+    page.keyboard.press("Tab")
 
     # Typed coordinates move the draft marker, as a click would.
     expect(page.locator(".leaflet-marker-icon[title='Your new pin']")).to_be_visible()

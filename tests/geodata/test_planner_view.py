@@ -60,6 +60,21 @@ def test_it_filters_the_heatmap_and_the_pins_export_alike(client, city, planner,
     assertContains(response, '<option value="idea" selected>Idea</option>', html=True)
 
 
+@pytest.mark.parametrize(
+    ("channel", "label"),
+    [("phone", "Phone"), ("meeting", "Meeting or workshop"), ("letter", "Letter")],
+)
+def test_it_splits_by_each_offline_channel(client, city, category, planner, channel, label):
+    idea_create(kind="idea", title="Said", category=category, location=IN_EAST, channel=channel)
+    idea_create(kind="idea", title="Typed", category=category, location=IN_WEST)
+    client.force_login(planner)
+
+    response = client.get("/planner/", {"channel": channel})
+
+    assertContains(response, "1 pin matches across 4 neighborhoods.")
+    assertContains(response, f'<option value="{channel}" selected>{label}</option>', html=True)
+
+
 def test_it_says_the_filters_that_need_one_area_are_not_applied(client, city, planner, ideas):
     client.force_login(planner)
 

@@ -37,6 +37,33 @@ def test_it_shows_the_team_the_neighborhood_and_the_status(client, city, categor
     assertNotContains(response, '"name": "East Side"')
 
 
+def test_it_says_how_the_input_reached_the_city_and_where_it_was_gathered(client, city, category):
+    web = idea_create(kind="idea", title="Online", category=category, location=IN_EAST)
+    met = idea_create(
+        kind="idea",
+        title="From the town hall",
+        category=category,
+        location=IN_EAST,
+        channel=Idea.Channel.MEETING,
+        event_name="Town hall, 3 March",
+        contact_name="Rosa Parks",
+        contact_phone="+1 555 0100",
+    )
+
+    online = client.get(f"/ideas/{web.pk}/")
+    offline = client.get(f"/ideas/{met.pk}/")
+
+    assertContains(online, '<dd id="idea-channel">Web map</dd>', html=True)
+    assertNotContains(online, 'id="idea-event"')
+    assertContains(offline, '<dd id="idea-channel">Meeting or workshop</dd>', html=True)
+    assertContains(
+        offline, '<dd id="idea-event">Town hall, 3 March (meeting or workshop)</dd>', html=True
+    )
+    # The resident's contact is for staff only.
+    assertNotContains(offline, "Rosa Parks")
+    assertNotContains(offline, "555 0100")
+
+
 def test_it_is_404_for_an_unknown_idea(client, city):
     assert client.get("/ideas/999999/").status_code == 404
 
