@@ -428,7 +428,8 @@ def _email_backend() -> str:
 
 
 EMAIL_BACKEND = _email_backend()
-EMAIL_FILE_PATH = VAR_DIR / "mail"
+# Where the file backend writes each message (EMAIL_BACKEND=file): var/mail unless set.
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", "") or str(VAR_DIR / "mail")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")

@@ -60,3 +60,16 @@ def test_a_deployment_is_https_only_and_make_run_on_localhost_is_not(tmp_path):
 
     assert deployed == dict.fromkeys(HTTPS_ONLY, "True") | {"SECURE_HSTS_SECONDS": "31536000"}
     assert local == dict.fromkeys(HTTPS_ONLY, "False") | {"SECURE_HSTS_SECONDS": "0"}
+
+
+def test_the_file_email_backend_writes_where_email_file_path_says(tmp_path):
+    code = (
+        "from django.conf import settings; print(settings.EMAIL_BACKEND, settings.EMAIL_FILE_PATH)"
+    )
+    env = {"EMAIL_BACKEND": "file", "EMAIL_FILE_PATH": str(tmp_path / "outbox")}
+
+    done = manage("shell", "--no-imports", "-c", code, env=env, tmp_path=tmp_path)
+
+    backend, path = done.stdout.strip().splitlines()[-1].split()
+    assert backend == "django.core.mail.backends.filebased.EmailBackend"
+    assert path == str(tmp_path / "outbox")
