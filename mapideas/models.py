@@ -135,6 +135,10 @@ class Idea(models.Model):
         blank=True,
         related_name="assigned_ideas",
     )
+    # Staff sent the pin to this team by hand (services.idea_reassign): re-routing after a
+    # boundary change then keeps the team (a person decided who answers for this pin) and
+    # only moves its neighborhood to the new polygons.
+    team_set_by_staff = models.BooleanField(default=False, db_default=False)
     # Set with status "duplicate": the pin this one repeats (its page points there).
     duplicate_of = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="duplicates"

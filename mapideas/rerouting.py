@@ -8,7 +8,9 @@ It applies the rules of neighborhoods.routing.route() in SQL, in the same order:
    person must look at it);
 2. one UPDATE per category rule overrides the team (city-wide rules first, so that rules for
    named neighborhoods win; within each kind the newest first, so that the oldest matching
-   rule has the last word, as in `category_rule()`);
+   rule has the last word, as in `category_rule()`); then pins staff re-assigned by hand
+   (Idea.team_set_by_staff) keep their team: a person decided who answers for them, and new
+   polygons do not overrule that (their neighborhood still follows the polygons);
 3. one INSERT ... SELECT writes a RoutingEvent for every pin whose team or neighborhood
    (by slug) changes, with the reason given;
 4. one UPDATE ... FROM moves the pins; one DELETE empties the staging rows;
@@ -121,8 +123,14 @@ def _reroute_staged(
         params,
     )
     open_count = cursor.rowcount
-    # 2. Category rules override the team.
+    # 2. Category rules override the team; a team chosen by staff overrides both.
     _apply_category_rules(cursor, batch, version)
+    cursor.execute(
+        "UPDATE mapideas_reroutestaging SET to_team_id = from_team_id"
+        " WHERE batch = %(batch)s AND idea_id IN"
+        " (SELECT id FROM mapideas_idea WHERE team_set_by_staff)",
+        params,
+    )
     # 3. The audit trail, for pins whose team or neighborhood (by slug) changes.
     cursor.execute(
         "INSERT INTO mapideas_routingevent (idea_id, cause, from_neighborhood_id,"
@@ -192,6 +200,8 @@ def _reroute_postgresql(
     if cases:
         to_team = f"CASE{''.join(cases)} ELSE {to_team} END"
         category_join = " JOIN mapideas_category c ON c.id = i.category_id"
+    # A team chosen by staff (Idea.team_set_by_staff) overrides the polygons and the rules.
+    to_team = f"CASE WHEN i.team_set_by_staff THEN i.team_id ELSE {to_team} END"
     cursor.execute(
         # 1. Each open pin's owner in the new version: the first covering one in OWNER_ORDER.
         "WITH owner AS MATERIALIZED ("
@@ -200,7 +210,8 @@ def _reroute_postgresql(
         " JOIN mapideas_idea i ON ST_Covers(n.geometry, i.location)"
         f" WHERE n.version_id = %(version)s AND i.status IN ({status_list})"
         " ORDER BY i.id, n.priority DESC, n.area_m2, n.slug),"
-        # 1-2. Every open pin with its owner's team, a category rule's, or triage's.
+        # 1-2. Every open pin with its owner's team, a category rule's, or triage's (or the
+        # one staff chose).
         " moves AS MATERIALIZED ("
         " SELECT i.id AS idea_id, i.neighborhood_id AS from_nb, i.team_id AS from_team,"
         f" o.neighborhood_id AS to_nb, {to_team} AS to_team,"

@@ -540,7 +540,8 @@ def idea_reassign(
 
     This is also the workflow's "not our responsibility": the routing history stays one
     timeline. The pin keeps its neighborhood (the place did not change, only who answers for
-    it) and its status; its assignee, a member of the old team, is unassigned. An `actor` is
+    it) and its status; its assignee, a member of the old team, is unassigned. Later
+    boundary changes keep the team staff chose (Idea.team_set_by_staff). An `actor` is
     checked (mapideas.roles.can_reassign); without one (commands, tests) the caller decided.
     """
     reason = reason.strip()
@@ -571,7 +572,9 @@ def idea_reassign(
         actor=actor if actor is not None and actor.is_authenticated else None,
     )
     idea.team = team
-    idea.save(update_fields=["team", "assignee", "updated_at"])
+    # Boundary changes keep this team from now on (mapideas.rerouting).
+    idea.team_set_by_staff = True
+    idea.save(update_fields=["team", "team_set_by_staff", "assignee", "updated_at"])
     return event
 
 

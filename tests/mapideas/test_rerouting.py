@@ -4,9 +4,11 @@ The bulk re-route is set-based SQL (mapideas.rerouting); it must send every open
 where `route()` would send a new pin at the same place with the same category.
 """
 
+import importlib
 from unittest import mock
 
 import pytest
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection
 
@@ -285,6 +287,26 @@ def test_it_reassigns_a_pin_by_hand_and_records_who_and_why(pins, city, make_use
     assert list(idea.routing_events.values_list("cause", flat=True)) == ["created", "manual"]
 
 
+def test_a_team_chosen_by_staff_survives_a_boundary_change(pins, city):
+    # Enclave moves to Market (Market Team) in the new boundaries; staff had sent it to
+    # Harbor Team by hand, and a redrawn map does not overrule that person.
+    idea = pins["enclave"]
+    idea_reassign(idea=idea, team=city.harbor_team, reason="Harbor maintains this square")
+
+    boundaries_activate(version=layered_version(), reason="Redrawn for 2025")
+
+    idea.refresh_from_db()
+    assert where(idea)[:2] == ("market", "Harbor Team")
+    last = idea.routing_events.order_by("-created_at", "-id").first()
+    assert (last.cause, last.from_team, last.to_team) == (
+        "boundary_change",
+        city.harbor_team,
+        city.harbor_team,
+    )
+    # Pins nobody re-assigned follow the polygons as before.
+    assert where(pins["hole"])[:2] == ("old-town", "West Team")
+
+
 @pytest.mark.parametrize(
     ("reason", "same_team", "field"),
     [("", False, "reason"), ("   ", False, "reason"), ("Because", True, "team")],
@@ -302,3 +324,13 @@ def test_it_refuses_a_reassignment_without_reason_or_to_the_same_team(
 
     assert list(refused.value.message_dict) == [field]
     assert snapshot() == before
+
+
+def test_the_migration_marks_pins_whose_latest_routing_was_by_hand(pins, city):
+    idea_reassign(idea=pins["east"], team=city.harbor_team, reason="Harbor works")
+    Idea.objects.update(team_set_by_staff=False)
+    migration = importlib.import_module("mapideas.migrations.0011_team_set_by_staff")
+
+    migration.mark_hand_assigned(apps, None)
+
+    assert set(Idea.objects.filter(team_set_by_staff=True)) == {pins["east"]}
