@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from geodata import engagement
-from mapideas.models import Idea
+from mapideas.models import PUBLIC_PINS, Idea
 from mapideas.serializers import (
     COORDINATE_PRECISION,
     IdeaFeatureSerializer,
@@ -157,11 +157,7 @@ def neighborhood_rows(neighborhoods: QuerySet[Neighborhood]) -> Iterator[Row]:
             idea_count=Coalesce(
                 Subquery(
                     # Public pins only, as the API's count (selectors.neighborhoods_with_counts).
-                    Idea.objects.filter(
-                        neighborhood=OuterRef("pk"),
-                        awaiting_confirmation=False,
-                        hidden_by_moderation_at__isnull=True,
-                    )
+                    Idea.objects.filter(PUBLIC_PINS, neighborhood=OuterRef("pk"))
                     .order_by()
                     .values("neighborhood")
                     .annotate(n=Count("id"))

@@ -204,6 +204,12 @@ class Idea(models.Model):
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
 
+    @property
+    def is_public(self) -> bool:
+        """Shown to anyone (PUBLIC_PINS): not awaiting its author's email confirmation, not
+        hidden by moderation."""
+        return not self.awaiting_confirmation and self.hidden_by_moderation_at is None
+
     def get_absolute_url(self) -> str:
         return reverse("idea-detail", args=[self.pk])
 
@@ -218,6 +224,10 @@ class Idea(models.Model):
             if update_fields is not None and "location" in update_fields:
                 kwargs["update_fields"] = {*update_fields, *cells}
         super().save(*args, **kwargs)
+
+
+# The pins anyone may see (Idea.is_public as a filter): every public queryset starts here.
+PUBLIC_PINS = models.Q(awaiting_confirmation=False, hidden_by_moderation_at__isnull=True)
 
 
 class Open311Client(models.Model):

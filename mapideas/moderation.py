@@ -83,7 +83,7 @@ def idea_flag(
         raise PermissionDenied("An anonymous flag needs the flagger's keyed hash.")
     # The lock orders concurrent flags of one pin: the count and the hiding stay exact.
     idea = _locked(idea)
-    if idea.hidden_by_moderation_at is not None or idea.awaiting_confirmation:
+    if not idea.is_public:
         raise ValidationError({"idea": ["No public pin with this number."]})
     flag, created = Flag.objects.get_or_create(
         idea=idea, **who, defaults={"reason": reason, "text": text}

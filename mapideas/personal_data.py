@@ -71,7 +71,7 @@ def account_data(*, user: AbstractBaseUser) -> dict:
                 "contact_name": pin.contact_name,
                 "contact_phone": pin.contact_phone,
                 "support_count": pin.support_count,
-                "public": not (pin.awaiting_confirmation or pin.hidden_by_moderation_at),
+                "public": pin.is_public,
             }
             for pin in pins
         ],

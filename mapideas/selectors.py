@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from mapideas import workflow
 from mapideas.models import (
+    PUBLIC_PINS,
     Category,
     Comment,
     Follower,
@@ -64,11 +65,7 @@ def public_ideas() -> QuerySet[Idea]:
     out until staff keep it.
 
     The photo's row comes along (a join, not a query per pin) for the Features' `photo_url`."""
-    return (
-        all_ideas()
-        .filter(awaiting_confirmation=False, hidden_by_moderation_at__isnull=True)
-        .select_related("photo")
-    )
+    return all_ideas().filter(PUBLIC_PINS).select_related("photo")
 
 
 def idea_photo(*, idea: Idea) -> IdeaPhoto | None:
@@ -84,8 +81,7 @@ def visible_idea(*, user, pk: int) -> Idea | None:
     idea = all_ideas().filter(pk=pk).first()
     if idea is None:
         return None
-    not_public = idea.awaiting_confirmation or idea.hidden_by_moderation_at is not None
-    if not_public and not can_see_internal(user, idea):
+    if not idea.is_public and not can_see_internal(user, idea):
         return None
     return idea
 
@@ -113,11 +109,7 @@ def neighborhoods_with_counts() -> QuerySet[Neighborhood]:
     # Public pins only: the count is public (the API), and must not betray a pin awaiting
     # its author's confirmation.
     pins = (
-        Idea.objects.filter(
-            neighborhood=OuterRef("pk"),
-            awaiting_confirmation=False,
-            hidden_by_moderation_at__isnull=True,
-        )
+        Idea.objects.filter(PUBLIC_PINS, neighborhood=OuterRef("pk"))
         .order_by()
         .values("neighborhood")
         .annotate(n=Count("id"))

@@ -166,7 +166,7 @@ def idea_photo(request: HttpRequest, pk: int) -> HttpResponse:
     # Never a download with the upload's name (it is not kept); shown in the page.
     response["Content-Disposition"] = "inline"
     response["X-Content-Type-Options"] = "nosniff"
-    if idea.awaiting_confirmation or idea.hidden_by_moderation_at is not None:
+    if not idea.is_public:
         # Seen by staff only: no shared cache may keep it.
         response["Cache-Control"] = "private, no-store"
     else:
