@@ -744,8 +744,8 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def _gunicorn(log_path: str):
-    """The server `make run` starts (scripts/run.sh: gunicorn, 2 workers), on the bench
-    database, with persistent connections (DB_CONN_MAX_AGE) and rate limits lifted."""
+    """The server `make run` starts (scripts/run.sh: gunicorn with mapideas/gunicorn_conf.py,
+    the same database settings), on the bench database, with rate limits lifted."""
     import urllib.request
 
     port = _free_port()
@@ -753,12 +753,14 @@ def _gunicorn(log_path: str):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "mapideas.settings",
         "MAPIDEAS_RATE_LIMITS": "off",
-        "DB_CONN_MAX_AGE": os.environ.get("DB_CONN_MAX_AGE", "60"),
+        "DB_PREPARE_THRESHOLD": os.environ.get("DB_PREPARE_THRESHOLD", "5"),
         "DEBUG": "false",
     }
+    if not os.environ.get("DB_POOL_SIZE"):
+        env["DB_CONN_MAX_AGE"] = os.environ.get("DB_CONN_MAX_AGE", "60")
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
-    argv = [gunicorn, "mapideas.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"]
-    argv += ["--access-logfile", "-"]
+    argv = [gunicorn, "mapideas.wsgi", "--config", "python:mapideas.gunicorn_conf"]
+    argv += ["--bind", f"127.0.0.1:{port}"]
     with open(log_path, "ab") as log:
         server = subprocess.Popen(argv, env=env, stdout=log, stderr=log)  # noqa: S603
     url = f"http://127.0.0.1:{port}"
@@ -834,6 +836,7 @@ def pin_creation_http(context: Context) -> Measurement:
     other rows expect it."""
     from django.core.management import call_command
 
+    from mapideas import gunicorn_conf
     from mapideas.models import Category, Idea
 
     seconds = int(os.environ.get("BENCH_HTTP_SECONDS", "20") or 20)
@@ -888,8 +891,11 @@ def pin_creation_http(context: Context) -> Measurement:
             "clients": HTTP_CLIENTS,
             "wrk_threads": HTTP_THREADS,
             "seconds_per_run": seconds,
-            "gunicorn_workers": 2,
+            "gunicorn_workers": gunicorn_conf.workers,
+            "gunicorn_threads": gunicorn_conf.threads,
             "db_conn_max_age": int(os.environ.get("DB_CONN_MAX_AGE", "60") or 0),
+            "db_pool_size": int(os.environ.get("DB_POOL_SIZE", "0") or 0),
+            "db_prepare_threshold": int(os.environ.get("DB_PREPARE_THRESHOLD", "5") or 0),
             "pins_per_s": round(pin_rps, 1),
             "floor_per_s": round(floor_rps, 1),
             "throughput_share": round(pin_rps / floor_rps, 3),

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.db import transaction
 from django.db.models import Count, F
+from django.utils.translation import gettext as _
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
@@ -89,21 +90,27 @@ def read_boundaries(
 
 def _read_frame(path: Path) -> gpd.GeoDataFrame:
     if not path.exists():
-        raise BoundaryFileError(f"{path}: no such file.")
+        raise BoundaryFileError(_("%(path)s: no such file.") % {"path": path})
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise BoundaryFileError(
-            f"{path}: unsupported file type {path.suffix or '(none)'}; use GeoJSON, a Shapefile "
-            "(.shp, or zipped as .zip) or a GeoPackage (.gpkg)."
+            _(
+                "%(path)s: unsupported file type %(suffix)s; use GeoJSON, a Shapefile "
+                "(.shp, or zipped as .zip) or a GeoPackage (.gpkg)."
+            )
+            % {"path": path, "suffix": path.suffix or _("(none)")}
         )
     _check_file(path)
     try:
         frame = pyogrio.read_dataframe(path)
     except Exception as exc:  # pyogrio raises several DataSource/DataLayer error types
-        raise BoundaryFileError(f"{path}: could not be read as a boundary file ({exc}).") from exc
+        raise BoundaryFileError(
+            _("%(path)s: could not be read as a boundary file (%(error)s).")
+            % {"path": path, "error": exc}
+        ) from exc
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry is None:
-        raise BoundaryFileError(f"{path}: the file has no geometry column.")
+        raise BoundaryFileError(_("%(path)s: the file has no geometry column.") % {"path": path})
     if frame.empty:
-        raise BoundaryFileError(f"{path}: the file holds no features.")
+        raise BoundaryFileError(_("%(path)s: the file holds no features.") % {"path": path})
     _check_vertices(frame, path)
     return frame
 
@@ -116,8 +123,11 @@ def _check_file(path: Path) -> None:
     size = path.stat().st_size
     if size > limit:
         raise BoundaryFileError(
-            f"{path}: {size:,} bytes, more than the {limit:,} an import reads "
-            "(MAPIDEAS_IMPORT_MAX_BYTES)."
+            _(
+                "%(path)s: %(size)s bytes, more than the %(limit)s an import reads "
+                "(MAPIDEAS_IMPORT_MAX_BYTES)."
+            )
+            % {"path": path, "size": f"{size:,}", "limit": f"{limit:,}"}
         )
     suffix = path.suffix.lower()
     if suffix == ".shp":
@@ -129,12 +139,17 @@ def _check_file(path: Path) -> None:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError):
-        raise BoundaryFileError(f"{path}: the .zip file is damaged or not a zip file.") from None
+        raise BoundaryFileError(
+            _("%(path)s: the .zip file is damaged or not a zip file.") % {"path": path}
+        ) from None
     unpacked = sum(member.file_size for member in members)
     if unpacked > limit:
         raise BoundaryFileError(
-            f"{path}: unpacks to {unpacked:,} bytes, more than the {limit:,} an import reads "
-            "(MAPIDEAS_IMPORT_MAX_BYTES)."
+            _(
+                "%(path)s: unpacks to %(size)s bytes, more than the %(limit)s an import reads "
+                "(MAPIDEAS_IMPORT_MAX_BYTES)."
+            )
+            % {"path": path, "size": f"{unpacked:,}", "limit": f"{limit:,}"}
         )
     names = [member.filename for member in members if not member.is_dir()]
     shapefiles = [name for name in names if name.lower().endswith(".shp")]
@@ -147,8 +162,11 @@ def _check_shapefile_parts(path: Path, shapefiles: list[str], present: set[str])
         missing = [part for part in (".shx", ".dbf") if f"{stem}{part}".lower() not in present]
         if missing:
             raise BoundaryFileError(
-                f"{path}: the shapefile {shp} comes without its {' and '.join(missing)} "
-                "(a shapefile is read from its .shp, .shx and .dbf, with a .prj for its CRS)."
+                _(
+                    "%(path)s: the shapefile %(shp)s comes without its %(missing)s "
+                    "(a shapefile is read from its .shp, .shx and .dbf, with a .prj for its CRS)."
+                )
+                % {"path": path, "shp": shp, "missing": _(" and ").join(missing)}
             )
 
 
@@ -160,9 +178,17 @@ def _check_vertices(frame: gpd.GeoDataFrame, path: Path) -> None:
     worst = int(counts.argmax())
     if counts[worst] > limit:
         raise BoundaryFileError(
-            f"{path}: feature {worst + 1} has {int(counts[worst]):,} vertices, more than the "
-            f"{limit:,} a feature may have (MAPIDEAS_IMPORT_MAX_VERTICES); simplify it first "
-            "(for example ogr2ogr -simplify)."
+            _(
+                "%(path)s: feature %(position)s has %(vertices)s vertices, more than the "
+                "%(limit)s a feature may have (MAPIDEAS_IMPORT_MAX_VERTICES); simplify it first "
+                "(for example ogr2ogr -simplify)."
+            )
+            % {
+                "path": path,
+                "position": worst + 1,
+                "vertices": f"{int(counts[worst]):,}",
+                "limit": f"{limit:,}",
+            }
         )
 
 
@@ -171,7 +197,8 @@ def _require_fields(frame: gpd.GeoDataFrame, path: Path, **fields: str | None) -
     for argument, wanted in fields.items():
         if wanted is not None and wanted not in frame.columns:
             raise BoundaryFileError(
-                f"{path}: no field {wanted!r}. Fields in the file: {', '.join(columns)}.",
+                _("%(path)s: no field %(field)s. Fields in the file: %(fields)s.")
+                % {"path": path, "field": repr(wanted), "fields": ", ".join(columns)},
                 field=argument,
             )
 
@@ -182,14 +209,18 @@ def _to_wgs84(frame: gpd.GeoDataFrame, source_srid: int | None) -> tuple[gpd.Geo
             crs = CRS.from_epsg(source_srid)
         except CRSError as exc:
             raise BoundaryFileError(
-                f"--source-srid {source_srid}: unknown EPSG code.", field="source_srid"
+                _("--source-srid %(srid)s: unknown EPSG code.") % {"srid": source_srid},
+                field="source_srid",
             ) from exc
         # An explicit --source-srid wins over whatever the file says (e.g. a wrong .prj).
         frame = frame.set_crs(crs, allow_override=True)
     elif frame.crs is None:
         raise BoundaryFileError(
-            "The file does not say which coordinate reference system it uses (no or unreadable "
-            ".prj). Give it with --source-srid, e.g. --source-srid 4326 for longitude/latitude.",
+            _(
+                "The file does not say which coordinate reference system it uses (no or "
+                "unreadable .prj). Give it with --source-srid, e.g. --source-srid 4326 for "
+                "longitude/latitude."
+            ),
             field="source_srid",
         )
     source = frame.crs.to_string()
@@ -199,9 +230,14 @@ def _to_wgs84(frame: gpd.GeoDataFrame, source_srid: int | None) -> tuple[gpd.Geo
         -180 <= min_x <= max_x <= 180 and -90 <= min_y <= max_y <= 90
     ):
         raise BoundaryFileError(
-            f"Reprojected from {source}, the coordinates fall off the globe "
-            f"({min_x:.1f}, {min_y:.1f}, {max_x:.1f}, {max_y:.1f}): the file's CRS is wrong. "
-            "Give the right one with --source-srid.",
+            _(
+                "Reprojected from %(source)s, the coordinates fall off the globe "
+                "(%(bounds)s): the file's CRS is wrong. Give the right one with --source-srid."
+            )
+            % {
+                "source": source,
+                "bounds": f"{min_x:.1f}, {min_y:.1f}, {max_x:.1f}, {max_y:.1f}",
+            },
             field="source_srid",
         )
     return frame, source
@@ -237,12 +273,14 @@ def _population(value: object, name: str, population_field: str) -> int | None:
         number = float(text)
     except ValueError:
         raise BoundaryFileError(
-            f"{name}: {population_field} is {value!r}, not a number of residents.",
+            _("%(name)s: %(field)s is %(value)s, not a number of residents.")
+            % {"name": name, "field": population_field, "value": repr(value)},
             field="population_field",
         ) from None
     if not math.isfinite(number) or number < 0 or not number.is_integer():
         raise BoundaryFileError(
-            f"{name}: {population_field} is {value!r}, not a whole number of residents.",
+            _("%(name)s: %(field)s is %(value)s, not a whole number of residents.")
+            % {"name": name, "field": population_field, "value": repr(value)},
             field="population_field",
         )
     return int(number)
@@ -255,11 +293,15 @@ def _priority(value: object, name: str, priority_field: str) -> int:
         number = float(str(value).strip())
     except ValueError:
         raise BoundaryFileError(
-            f"{name}: {priority_field} is {value!r}, not a number.", field="priority_field"
+            _("%(name)s: %(field)s is %(value)s, not a number.")
+            % {"name": name, "field": priority_field, "value": repr(value)},
+            field="priority_field",
         ) from None
     if not number.is_integer() or not -32768 <= number <= 32767:
         raise BoundaryFileError(
-            f"{name}: {priority_field} is {value!r}, not a whole number.", field="priority_field"
+            _("%(name)s: %(field)s is %(value)s, not a whole number.")
+            % {"name": name, "field": priority_field, "value": repr(value)},
+            field="priority_field",
         )
     return int(number)
 
@@ -287,17 +329,25 @@ def _neighborhoods(
         name = "" if raw_name is None or raw_name != raw_name else str(raw_name).strip()
         if not name:
             raise BoundaryFileError(
-                f"Feature {position}: {name_field} is empty.", field="name_field"
+                _("Feature %(position)s: %(field)s is empty.")
+                % {"position": position, "field": name_field},
+                field="name_field",
             )
         geometry = record.get(frame.geometry.name)
         if geometry is None or geometry.is_empty:
-            raise BoundaryFileError(f"{name} (feature {position}): no geometry.")
+            raise BoundaryFileError(
+                _("%(name)s (feature %(position)s): no geometry.")
+                % {"name": name, "position": position}
+            )
         if not shapely.is_valid(geometry):
             reason = shapely.is_valid_reason(geometry)
             if not repair:
                 raise BoundaryFileError(
-                    f"{name} (feature {position}): invalid polygon ({reason}). "
-                    "Fix the file or import without --no-repair.",
+                    _(
+                        "%(name)s (feature %(position)s): invalid polygon (%(reason)s). "
+                        "Fix the file or import without --no-repair."
+                    )
+                    % {"name": name, "position": position, "reason": reason},
                     field="repair",
                 )
             geometry = shapely.make_valid(geometry)
@@ -305,7 +355,8 @@ def _neighborhoods(
         polygons = _polygonal(geometry)
         if polygons is None:
             raise BoundaryFileError(
-                f"{name} (feature {position}): a {geometry.geom_type}, not a polygon."
+                _("%(name)s (feature %(position)s): a %(type)s, not a polygon.")
+                % {"name": name, "position": position, "type": geometry.geom_type}
             )
         population = (
             _population(record.get(population_field), name, population_field)

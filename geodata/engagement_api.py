@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -65,7 +66,7 @@ class EngagementQuerySerializer(serializers.Serializer):
 
     def validate_thin_below(self, value: float) -> float:
         if value != value or value in (float("inf"), float("-inf")):
-            raise serializers.ValidationError("Give a finite number.")
+            raise serializers.ValidationError(_("Give a finite number."))
         return value
 
     def validate(self, data: dict) -> dict:
@@ -73,10 +74,13 @@ class EngagementQuerySerializer(serializers.Serializer):
         for name in ("created_after", "created_before"):
             day = data.get(name)
             if day is not None and not EARLIEST <= day <= LATEST:
-                errors[name] = [f"Give a day between {EARLIEST} and {LATEST}."]
+                errors[name] = [
+                    _("Give a day between %(earliest)s and %(latest)s.")
+                    % {"earliest": EARLIEST, "latest": LATEST}
+                ]
         after, before = data.get("created_after"), data.get("created_before")
         if not errors and after and before and after > before:
-            errors["created_before"] = ["The last day must not be before the first day."]
+            errors["created_before"] = [_("The last day must not be before the first day.")]
         if errors:
             raise serializers.ValidationError(errors)
         return data
@@ -110,7 +114,7 @@ class ColdspotQuerySerializer(EngagementQuerySerializer):
 
     def validate_alpha(self, value: float) -> float:
         if value != value:
-            raise serializers.ValidationError("Give a finite number.")
+            raise serializers.ValidationError(_("Give a finite number."))
         return value
 
 

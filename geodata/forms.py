@@ -2,6 +2,7 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy
 
 from geodata.boundaries import BoundaryFileError
 from geodata.uploads import UPLOAD_SUFFIXES
@@ -27,38 +28,50 @@ FIELD_FOR_ERROR = {
 
 class BoundaryUploadForm(forms.Form):
     file = forms.FileField(
-        label="Boundary file",
-        help_text="GeoJSON (.geojson, .json), GeoPackage (.gpkg) or a zipped shapefile (.zip), "
-        "up to 50 MB, in any coordinate reference system.",
+        label=gettext_lazy("Boundary file"),
+        help_text=gettext_lazy(
+            "GeoJSON (.geojson, .json), GeoPackage (.gpkg) or a zipped shapefile (.zip), "
+            "up to 50 MB, in any coordinate reference system."
+        ),
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(UPLOAD_SUFFIXES)}),
     )
     name_field = forms.CharField(
-        label="Name field", max_length=200, help_text="The attribute holding each name."
+        label=gettext_lazy("Name field"),
+        max_length=200,
+        help_text=gettext_lazy("The attribute holding each name."),
     )
     team_field = forms.CharField(
-        label="Team field",
+        label=gettext_lazy("Team field"),
         max_length=200,
         required=False,
-        help_text="The attribute naming the district team; empty: one team per neighborhood.",
+        help_text=gettext_lazy(
+            "The attribute naming the district team; empty: one team per neighborhood."
+        ),
     )
-    population_field = forms.CharField(label="Population field", max_length=200, required=False)
+    population_field = forms.CharField(
+        label=gettext_lazy("Population field"), max_length=200, required=False
+    )
     priority_field = forms.CharField(
-        label="Priority field",
+        label=gettext_lazy("Priority field"),
         max_length=200,
         required=False,
-        help_text="A whole number: where polygons overlap, the highest priority owns the pin.",
+        help_text=gettext_lazy(
+            "A whole number: where polygons overlap, the highest priority owns the pin."
+        ),
     )
     source_srid = forms.IntegerField(
-        label="Source SRID",
+        label=gettext_lazy("Source SRID"),
         required=False,
         min_value=1,
-        help_text="EPSG code of the coordinates, when the file does not say (or says wrong).",
+        help_text=gettext_lazy(
+            "EPSG code of the coordinates, when the file does not say (or says wrong)."
+        ),
     )
     repair = forms.BooleanField(
-        label="Repair invalid polygons",
+        label=gettext_lazy("Repair invalid polygons"),
         required=False,
         initial=True,
-        help_text="Otherwise an invalid polygon refuses the file.",
+        help_text=gettext_lazy("Otherwise an invalid polygon refuses the file."),
     )
 
     def boundary_options(self) -> dict:
@@ -91,7 +104,7 @@ class BoundaryUploadForm(forms.Form):
 
 class BoundaryActivateForm(forms.Form):
     reason = forms.CharField(
-        label="Reason",
+        label=gettext_lazy("Reason"),
         max_length=1000,
-        help_text="Kept with every pin that moves.",
+        help_text=gettext_lazy("Kept with every pin that moves."),
     )

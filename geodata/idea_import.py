@@ -18,6 +18,7 @@ from pathlib import Path
 from django.contrib.gis.geos import Point
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from geodata.csv_files import csv_rows
 from mapideas.cells import pin_cells
@@ -367,7 +368,7 @@ def _problems_from_validation(
         column = where.get(model_field, "row")
         for error in errors:
             message = " ".join(error.messages)
-            if model_field == "location" and message == OUTSIDE_MESSAGE:
+            if model_field == "location" and message == gettext(OUTSIDE_MESSAGE):
                 problems.append(_outside(line, columns, location))
                 continue
             label = model_field if model_field != NON_FIELD_ERRORS else "row"

@@ -16,6 +16,8 @@ from django import forms
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils.safestring import SafeString
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 from rest_framework.exceptions import ValidationError as BadParameters
 
 from geodata import (
@@ -55,42 +57,61 @@ class PlannerForm(forms.Form):
     """Every input has its own label; names are the API's, so a page URL is an API query."""
 
     created_after = forms.DateField(
-        label="Pinned from", required=False, widget=DateInput, help_text="First day, included."
+        label=gettext_lazy("Pinned from"),
+        required=False,
+        widget=DateInput,
+        help_text=gettext_lazy("First day, included."),
     )
     created_before = forms.DateField(
-        label="Pinned until", required=False, widget=DateInput, help_text="Last day, included."
+        label=gettext_lazy("Pinned until"),
+        required=False,
+        widget=DateInput,
+        help_text=gettext_lazy("Last day, included."),
     )
     category = forms.ModelChoiceField(
-        label="Category",
+        label=gettext_lazy("Category"),
         queryset=Category.objects.all(),
         to_field_name="slug",
         required=False,
-        empty_label="All categories",
+        empty_label=gettext_lazy("All categories"),
     )
     kind = forms.ChoiceField(
-        label="Kind", required=False, choices=_choices("Ideas and issues", Idea.Kind.choices)
+        label=gettext_lazy("Kind"),
+        required=False,
+        choices=_choices(gettext_lazy("Ideas and issues"), Idea.Kind.choices),
     )
     status = forms.ChoiceField(
-        label="Status", required=False, choices=_choices("Any status", Idea.Status.choices)
+        label=gettext_lazy("Status"),
+        required=False,
+        choices=_choices(gettext_lazy("Any status"), Idea.Status.choices),
     )
     channel = forms.ChoiceField(
-        label="Channel", required=False, choices=_choices("Every channel", Idea.Channel.choices)
+        label=gettext_lazy("Channel"),
+        required=False,
+        choices=_choices(gettext_lazy("Every channel"), Idea.Channel.choices),
     )
     thin_below = forms.FloatField(
-        label="Thin below (× the city rate)",
+        label=gettext_lazy("Thin below (× the city rate)"),
         required=False,
         min_value=0,
         max_value=100,
         widget=forms.NumberInput(attrs={"step": "0.05"}),
-        help_text="A neighborhood whose rate is below this share of the city rate is thin.",
+        help_text=gettext_lazy(
+            "A neighborhood whose rate is below this share of the city rate is thin."
+        ),
     )
     resolution = forms.TypedChoiceField(
-        label="Hexagon size (H3 resolution)",
+        label=gettext_lazy("Hexagon size (H3 resolution)"),
         required=False,
         coerce=int,
         empty_value=None,
         choices=[
-            (str(r), f"{r}: about {area} a cell")
+            (
+                str(r),
+                format_lazy(
+                    gettext_lazy("{resolution}: about {area} a cell"), resolution=r, area=area
+                ),
+            )
             for r, area in zip(engagement.RESOLUTIONS, ("5 km²", "0.7 km²", "0.1 km²"), strict=True)
         ],
     )
@@ -207,27 +228,27 @@ def layer_links(params: dict[str, str]) -> dict[str, LayerLinks]:
     same ones): the pins with the filters; the rates also with `thin_below`; the hexagons
     also with `resolution`."""
     spec = {
-        "pins": ("Pins, as shown", "ideas", "api-ideas", FILTERS),
+        "pins": (gettext_lazy("Pins, as shown"), "ideas", "api-ideas", FILTERS),
         "neighborhoods": (
-            "Rates by neighborhood",
+            gettext_lazy("Rates by neighborhood"),
             "engagement-neighborhoods",
             "api-engagement-neighborhoods",
             (*FILTERS, "thin_below"),
         ),
         "hexagons": (
-            "Hexagons",
+            gettext_lazy("Hexagons"),
             "engagement-hexagons",
             "api-engagement-hexagons",
             (*FILTERS, "thin_below", "resolution"),
         ),
         "coldspots": (
-            "Cold and hot spots",
+            gettext_lazy("Cold and hot spots"),
             "coldspots",
             "api-engagement-coldspots",
             (*FILTERS, "thin_below"),
         ),
         "outreach": (
-            "Outreach suggestions",
+            gettext_lazy("Outreach suggestions"),
             "outreach",
             "api-engagement-outreach",
             (*FILTERS, "thin_below"),

@@ -14,6 +14,8 @@ from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncWeek
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from geodata.engagement import NeighborhoodEngagement, Period
 from mapideas.models import Idea
@@ -69,10 +71,13 @@ def rate_bars(engagement: NeighborhoodEngagement, *, unit: str, chart_id: str) -
     with_rate = frame.assign(bar_rate=rate)[rate.notna()].sort_values(["bar_rate", "name"])
     reference = engagement.city_rate
     if with_rate.empty or not reference:
-        return Chart(mark_safe(""), "No neighborhood has a rate to draw.")  # noqa: S308
+        return Chart(mark_safe(""), _("No neighborhood has a rate to draw."))  # noqa: S308
     note = ""
     if len(with_rate) > MAX_BARS:
-        note = f"The {MAX_BARS} thinnest of {len(with_rate)} neighborhoods; the table lists all."
+        note = _("The %(shown)s thinnest of %(total)s neighborhoods; the table lists all.") % {
+            "shown": MAX_BARS,
+            "total": len(with_rate),
+        }
         with_rate = with_rate.head(MAX_BARS)
     label_width, bar_width, value_width, row, top = 190, 300, 60, 18, 28
     width = label_width + bar_width + value_width
@@ -83,12 +88,20 @@ def rate_bars(engagement: NeighborhoodEngagement, *, unit: str, chart_id: str) -
     def x(value: float) -> float:
         return label_width + bar_width * value / top_value
 
-    title = f"Pins {unit} by neighborhood, thinnest first"
-    desc = (
-        f"The city rate is {number(reference)} {unit} (solid line); neighborhoods below "
-        f"{number(threshold)} ({engagement.thin_below:g} × the city rate, dashed line) are thin "
+    title = _("Pins %(unit)s by neighborhood, thinnest first") % {"unit": unit}
+    desc = _(
+        "The city rate is %(rate)s %(unit)s (solid line); neighborhoods below "
+        "%(threshold)s (%(ratio)s × the city rate, dashed line) are thin "
         "and drawn in orange. The table lists the same figures."
-    )
+    ) % {
+        "rate": number(reference),
+        "unit": unit,
+        "threshold": number(threshold),
+        "ratio": f"{engagement.thin_below:g}",
+    }
+    # Translated words go into the SVG escaped, as the names do.
+    times_city_rate = _text(_("× the city rate"))
+    thin_mark = _text(_(" (thin)"))
     parts = [
         f'<svg class="chart" id="{chart_id}" role="img" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" aria-labelledby="{chart_id}-title {chart_id}-desc">',
@@ -101,8 +114,8 @@ def rate_bars(engagement: NeighborhoodEngagement, *, unit: str, chart_id: str) -
         value = float(item.bar_rate)
         parts.append(
             f'<g class="bar{" thin" if thin else ""}"><title>{escape(item.name)}: '
-            f"{number(value)} {escape(unit)}, {item.ratio:.2f} × the city rate"
-            f"{' (thin)' if thin else ''}</title>"
+            f"{number(value)} {escape(unit)}, {item.ratio:.2f} {times_city_rate}"
+            f"{thin_mark if thin else ''}</title>"
             f'<text x="{label_width - 6}" y="{y + 13}" text-anchor="end">{_label(item.name)}</text>'
             f'<rect x="{label_width}" y="{y + 3}" width="{max(x(value) - label_width, 0):.1f}" '
             f'height="{row - 6}" fill="{THIN_COLOR if thin else BAR_COLOR}"></rect>'
@@ -163,41 +176,58 @@ def weekly_counts(ideas: QuerySet[Idea], period: Period) -> tuple[list[Week], bo
     return weeks, cut
 
 
+def _text(text: str) -> str:
+    """Translated words as SVG text: <, > and & escaped (quotes need not be, outside an
+    attribute, and English stays byte for byte as it was)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def week_title(week: Week) -> str:
+    return ngettext(
+        "Week of %(start)s: %(count)s pin", "Week of %(start)s: %(count)s pins", week.count
+    ) % {"start": f"{week.start:%Y-%m-%d}", "count": week.count}
+
+
 def weekly_series(weeks: list[Week], cut: bool, *, chart_id: str) -> Chart:
     """Columns of pins per week; the trend's current period is shaded."""
     if not weeks:
-        return Chart(mark_safe(""), "No pins match.")  # noqa: S308
+        return Chart(mark_safe(""), _("No pins match."))  # noqa: S308
     left, width, top, plot_height, bottom_space = 40, 520, 12, 140, 34
     height = top + plot_height + bottom_space
     counts = np.array([w.count for w in weeks])
     top_value = max(int(counts.max()), 1)
     step = width / len(weeks)
-    title = "Pins per week"
-    desc = (
-        f"{len(weeks)} weeks from {weeks[0].start:%Y-%m-%d} to {weeks[-1].start:%Y-%m-%d}, "
-        f"at most {top_value} pins in a week; the shaded weeks are the trend's current period."
-    )
+    title = _("Pins per week")
+    desc = _(
+        "%(weeks)s weeks from %(first)s to %(last)s, "
+        "at most %(top)s pins in a week; the shaded weeks are the trend's current period."
+    ) % {
+        "weeks": len(weeks),
+        "first": f"{weeks[0].start:%Y-%m-%d}",
+        "last": f"{weeks[-1].start:%Y-%m-%d}",
+        "top": top_value,
+    }
     parts = [
         f'<svg class="chart" id="{chart_id}" role="img" viewBox="0 0 {left + width + 10} '
         f'{height}" width="{left + width + 10}" height="{height}" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc">',
-        f'<title id="{chart_id}-title">{title}</title>',
+        f'<title id="{chart_id}-title">{_text(title)}</title>',
         f'<desc id="{chart_id}-desc">{escape(desc)}</desc>',
     ]
     current = [i for i, w in enumerate(weeks) if w.current]
+    current_title = _text(_("The trend's current period"))
     if current:
         parts.append(
             f'<rect x="{left + current[0] * step:.1f}" y="{top}" '
             f'width="{len(current) * step:.1f}" height="{plot_height}" fill="{PERIOD_SHADE}">'
-            "<title>The trend's current period</title></rect>"
+            f"<title>{current_title}</title></rect>"
         )
     for i, week in enumerate(weeks):
         bar = plot_height * week.count / top_value
         parts.append(
             f'<rect x="{left + i * step + step * 0.1:.1f}" y="{top + plot_height - bar:.1f}" '
             f'width="{max(step * 0.8, 0.5):.1f}" height="{bar:.1f}" fill="{BAR_COLOR}">'
-            f"<title>Week of {week.start:%Y-%m-%d}: {week.count} pin"
-            f"{'' if week.count == 1 else 's'}</title></rect>"
+            f"<title>{_text(week_title(week))}</title></rect>"
         )
     axis_y = top + plot_height
     parts.append(
@@ -209,8 +239,8 @@ def weekly_series(weeks: list[Week], cut: bool, *, chart_id: str) -> Chart:
         f'<text x="{left + width}" y="{axis_y + 16}" text-anchor="end">'
         f"{weeks[-1].start:%Y-%m-%d}</text>"
         f'<text x="{left + width / 2:.0f}" y="{axis_y + 30}" text-anchor="middle">'
-        "week starting</text></svg>"
+        f"{_text(_('week starting'))}</text></svg>"
     )
-    note = f"The latest {MAX_WEEKS} weeks." if cut else ""
-    # Built from numbers and dates only.
+    note = _("The latest %(weeks)s weeks.") % {"weeks": MAX_WEEKS} if cut else ""
+    # Built from numbers and dates, and translated words escaped.
     return Chart(mark_safe("".join(parts)), note)  # noqa: S308

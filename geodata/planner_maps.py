@@ -21,6 +21,7 @@ import pandas as pd
 import shapely
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 from geodata.engagement import Coldspots, HexagonEngagement, NeighborhoodEngagement, Significance
 from geodata.planner_charts import number
@@ -60,7 +61,7 @@ class Legend:
 
 
 def unit_of(basis: str) -> str:
-    return "per 1,000 residents" if basis == "per_1000" else "per km²"
+    return _("per 1,000 residents") if basis == "per_1000" else _("per km²")
 
 
 def legend(engagement: NeighborhoodEngagement) -> Legend:
@@ -73,16 +74,26 @@ def legend(engagement: NeighborhoodEngagement) -> Legend:
         low, high = bounds[i], bounds[i + 1]
         if reference:
             if low is None:
-                text = f"below {number(high * reference)} (under {high:g} × the city rate)"
+                text = _("below %(rate)s (under %(ratio)s × the city rate)") % {
+                    "rate": number(high * reference),
+                    "ratio": f"{high:g}",
+                }
             elif high is None:
-                text = f"{number(low * reference)} and above ({low:g} × the city rate or more)"
+                text = _("%(rate)s and above (%(ratio)s × the city rate or more)") % {
+                    "rate": number(low * reference),
+                    "ratio": f"{low:g}",
+                }
             else:
-                text = (
-                    f"{number(low * reference)} to {number(high * reference)} "
-                    f"({low:g} to {high:g} × the city rate)"
-                )
+                text = _(
+                    "%(low)s to %(high)s (%(low_ratio)s to %(high_ratio)s × the city rate)"
+                ) % {
+                    "low": number(low * reference),
+                    "high": number(high * reference),
+                    "low_ratio": f"{low:g}",
+                    "high_ratio": f"{high:g}",
+                }
         else:
-            text = "no city rate (no pins)"
+            text = _("no city rate (no pins)")
         classes.append(RateClass(color, low, high, text))
     thin_rate = reference * engagement.thin_below if reference else None
     return Legend(unit, reference, classes, engagement.thin_below, thin_rate)
@@ -119,17 +130,27 @@ def trend_text(current: int, previous: int) -> str:
     change = current - previous
     sign = "+" if change > 0 else ("−" if change < 0 else "±")
     text = f"{previous} → {current} ({sign}{abs(change)})"
-    return f"{text}, thinning" if current < previous else text
+    return _("%(trend)s, thinning") % {"trend": text} if current < previous else text
 
 
 def thin_text(thin: bool, thin_below: float) -> str:
-    return f"THIN: below {thin_below:g} × the city rate" if thin else "no"
+    if thin:
+        return _("THIN: below %(ratio)s × the city rate") % {"ratio": f"{thin_below:g}"}
+    return _("no")
+
+
+def _spot_text(significance: str) -> str:
+    if significance == Significance.COLD:
+        return _("cold spot")
+    if significance == Significance.HOT:
+        return _("hot spot")
+    return _("%(significance)s spot") % {"significance": significance}
 
 
 def _rate_text(row, basis: str) -> str:
     value = getattr(row, basis)
     if pd.isna(value):
-        return "no residents" if basis == "per_1000" else "—"
+        return _("no residents") if basis == "per_1000" else "—"
     return number(value)
 
 
@@ -176,7 +197,7 @@ def choropleth(engagement: NeighborhoodEngagement) -> folium.Map:
             thin_features.append({**feature, "properties": {}})
     folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
-        name=f"Pins {unit}",
+        name=_("Pins %(unit)s") % {"unit": unit},
         style_function=lambda feature: {
             "color": OUTLINE_COLOR,
             "weight": 1,
@@ -187,13 +208,13 @@ def choropleth(engagement: NeighborhoodEngagement) -> folium.Map:
         tooltip=folium.GeoJsonTooltip(
             fields=["name", "pins", "rate", "ratio", "trend", "offline", "thin"],
             aliases=[
-                "Neighborhood",
-                "Pins",
-                "Rate",
-                "Ratio to the city rate",
-                "Trend (previous → this period)",
-                "Offline share",
-                "Thin",
+                _("Neighborhood"),
+                _("Pins"),
+                _("Rate"),
+                _("Ratio to the city rate"),
+                _("Trend (previous → this period)"),
+                _("Offline share"),
+                _("Thin"),
             ],
             sticky=True,
         ),
@@ -202,7 +223,8 @@ def choropleth(engagement: NeighborhoodEngagement) -> folium.Map:
         # Drawn over the colours, not clickable: the tooltip of the area below still shows.
         folium.GeoJson(
             {"type": "FeatureCollection", "features": thin_features},
-            name=f"Thin (below {engagement.thin_below:g} × the city rate)",
+            name=_("Thin (below %(ratio)s × the city rate)")
+            % {"ratio": f"{engagement.thin_below:g}"},
             style_function=lambda _feature: {
                 "color": THIN_OUTLINE_COLOR,
                 "weight": 3,
@@ -263,7 +285,7 @@ def hexagon_map(hexagons: HexagonEngagement) -> folium.Map | None:
     ]
     folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
-        name=f"H3 cells, resolution {hexagons.resolution}",
+        name=_("H3 cells, resolution %(resolution)s") % {"resolution": hexagons.resolution},
         style_function=lambda feature: {
             "color": OUTLINE_COLOR,
             "weight": 0.5,
@@ -273,12 +295,13 @@ def hexagon_map(hexagons: HexagonEngagement) -> folium.Map | None:
         tooltip=folium.GeoJsonTooltip(
             fields=["cell", "pins", "residents", "rate", "ratio", "thin"],
             aliases=[
-                "H3 cell",
-                "Pins",
-                "Residents (areal share)",
-                f"Pins {unit}",
-                "Ratio to the city rate",
-                f"Thin (below {engagement.thin_below:g} × the city rate)",
+                _("H3 cell"),
+                _("Pins"),
+                _("Residents (areal share)"),
+                _("Pins %(unit)s") % {"unit": unit},
+                _("Ratio to the city rate"),
+                _("Thin (below %(ratio)s × the city rate)")
+                % {"ratio": f"{engagement.thin_below:g}"},
             ],
             sticky=True,
         ),
@@ -305,14 +328,16 @@ def coldspot_map(spots: Coldspots) -> folium.Map:
     ]
     folium.GeoJson(
         {"type": "FeatureCollection", "features": outlines},
-        name="Neighborhoods",
+        name=_("Neighborhoods"),
         style_function=lambda _feature: {
             "color": OUTLINE_COLOR,
             "weight": 1,
             "fillColor": NO_RATE_COLOR,
             "fillOpacity": 0.05,
         },
-        tooltip=folium.GeoJsonTooltip(fields=["name", "result"], aliases=["Neighborhood", "Gi*"]),
+        tooltip=folium.GeoJsonTooltip(
+            fields=["name", "result"], aliases=[_("Neighborhood"), "Gi*"]
+        ),
     ).add_to(fmap)
     unit = unit_of(engagement.basis)
     significant = frame[frame["significance"].isin([Significance.COLD, Significance.HOT])]
@@ -323,7 +348,7 @@ def coldspot_map(spots: Coldspots) -> folium.Map:
             "geometry": _geometry(row.geometry),
             "properties": {
                 "name": escape(row.name),
-                "spot": f"{row.significance} spot",
+                "spot": _spot_text(row.significance),
                 "z": f"{row.z_score:.2f}",
                 "p": f"{row.p_value:.4f}",
                 "rate": f"{_rate_text(row, engagement.basis)} {unit}",
@@ -335,7 +360,7 @@ def coldspot_map(spots: Coldspots) -> folium.Map:
     if features:
         folium.GeoJson(
             {"type": "FeatureCollection", "features": features},
-            name="Significant cold and hot spots",
+            name=_("Significant cold and hot spots"),
             style_function=lambda feature: {
                 "color": feature["properties"]["fill"],
                 "weight": 2,
@@ -344,7 +369,7 @@ def coldspot_map(spots: Coldspots) -> folium.Map:
             },
             tooltip=folium.GeoJsonTooltip(
                 fields=["name", "spot", "z", "p", "rate"],
-                aliases=["Neighborhood", "Result", "z-score", "p-value", "Rate"],
+                aliases=[_("Neighborhood"), _("Result"), _("z-score"), _("p-value"), _("Rate")],
                 sticky=True,
             ),
         ).add_to(fmap)

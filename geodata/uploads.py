@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext as _
 
 UPLOAD_ROOT = Path(tempfile.gettempdir()) / "mapideas-boundary-uploads"
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -31,20 +32,27 @@ class UploadError(Exception):
     """The upload cannot be kept; the message says why."""
 
 
+def _too_large() -> str:
+    return _("The file is larger than %(size)s MB.") % {"size": MAX_UPLOAD_BYTES // 2**20}
+
+
 def upload_store(upload: UploadedFile) -> str:
     """Keep `upload` on the server; returns the token that finds it again."""
     suffix = Path(upload.name or "").suffix.lower()
     if suffix == ".shp":
         raise UploadError(
-            "Upload a shapefile as a .zip holding its .shp, .shx, .dbf and .prj files."
+            _("Upload a shapefile as a .zip holding its .shp, .shx, .dbf and .prj files.")
         )
     if suffix not in UPLOAD_SUFFIXES:
         raise UploadError(
-            f"Unsupported file type {suffix or '(none)'}: upload GeoJSON (.geojson, .json), "
-            "a GeoPackage (.gpkg) or a zipped shapefile (.zip)."
+            _(
+                "Unsupported file type %(suffix)s: upload GeoJSON (.geojson, .json), "
+                "a GeoPackage (.gpkg) or a zipped shapefile (.zip)."
+            )
+            % {"suffix": suffix or _("(none)")}
         )
     if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
-        raise UploadError(f"The file is larger than {MAX_UPLOAD_BYTES // 2**20} MB.")
+        raise UploadError(_too_large())
     token = secrets.token_urlsafe(24)
     directory = UPLOAD_ROOT / token
     directory.mkdir(parents=True, mode=0o700)
@@ -55,7 +63,7 @@ def upload_store(upload: UploadedFile) -> str:
             for chunk in upload.chunks():
                 written += len(chunk)
                 if written > MAX_UPLOAD_BYTES:
-                    raise UploadError(f"The file is larger than {MAX_UPLOAD_BYTES // 2**20} MB.")
+                    raise UploadError(_too_large())
                 out.write(chunk)
         if suffix == ".zip":
             _check_zip(path)
@@ -70,9 +78,11 @@ def _check_zip(path: Path) -> None:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except zipfile.BadZipFile:
-        raise UploadError("The .zip file is damaged or not a zip file.") from None
+        raise UploadError(_("The .zip file is damaged or not a zip file.")) from None
     if sum(member.file_size for member in members) > MAX_UNZIPPED_BYTES:
-        raise UploadError(f"The .zip unpacks to more than {MAX_UNZIPPED_BYTES // 2**20} MB.")
+        raise UploadError(
+            _("The .zip unpacks to more than %(size)s MB.") % {"size": MAX_UNZIPPED_BYTES // 2**20}
+        )
 
 
 def upload_path(token: str) -> Path | None:

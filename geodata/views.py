@@ -21,6 +21,7 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError as BadParameters
 
@@ -49,7 +50,7 @@ def _filtered_ideas(request: HttpRequest) -> IdeaFilter:
 def planner(request: HttpRequest) -> HttpResponse:
     """Where people speak up and where engagement is thin: figures from geodata.planner."""
     if not is_planner(request.user):
-        raise PermissionDenied("The planner page is for planners.")
+        raise PermissionDenied(_("The planner page is for planners."))
     form = planner_page.PlannerForm(request.GET)
     asked = form.selection()
     context = {"form": form, "export_formats": export_formats.FORMATS.values()}
@@ -69,8 +70,17 @@ def export_layer(request: HttpRequest, layer: str, extension: str) -> HttpRespon
     fmt = export_formats.FORMATS.get(extension)
     if layer not in exports.LAYERS or fmt is None:
         return HttpResponseNotFound(
-            f"No export /export/{layer}.{extension}. Layers: {', '.join(exports.LAYERS)}; "
-            f"formats: {export_formats.supported()}.\n",
+            _(
+                "No export /export/%(layer)s.%(extension)s. Layers: %(layers)s; "
+                "formats: %(formats)s."
+            )
+            % {
+                "layer": layer,
+                "extension": extension,
+                "layers": ", ".join(exports.LAYERS),
+                "formats": export_formats.supported(),
+            }
+            + "\n",
             content_type="text/plain; charset=utf-8",
         )
     if layer == "ideas":
@@ -116,7 +126,7 @@ def planner_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not is_planner(request.user):
-            raise PermissionDenied("Boundaries are managed by planners.")
+            raise PermissionDenied(_("Boundaries are managed by planners."))
         return view(request, *args, **kwargs)
 
     return login_required(wrapped)
@@ -207,7 +217,7 @@ def boundaries_commit(request: HttpRequest) -> HttpResponse:
     if path is None:
         messages.error(
             request,
-            "That upload is no longer here (committed, replaced or expired): upload it again.",
+            _("That upload is no longer here (committed, replaced or expired): upload it again."),
         )
         return redirect("boundaries")
     del request.session[SESSION_UPLOAD]
@@ -215,8 +225,10 @@ def boundaries_commit(request: HttpRequest) -> HttpResponse:
         if staged["active_version"] != _active_version_id():
             messages.error(
                 request,
-                "The active boundaries changed since this dry run: upload the file again to "
-                "see what it would change now.",
+                _(
+                    "The active boundaries changed since this dry run: upload the file again to "
+                    "see what it would change now."
+                ),
             )
             return redirect("boundaries")
         result = import_boundaries(
@@ -224,15 +236,22 @@ def boundaries_commit(request: HttpRequest) -> HttpResponse:
         )
     except (BoundaryFileError, ValidationError) as exc:
         detail = str(exc) if isinstance(exc, BoundaryFileError) else "; ".join(exc.messages)
-        messages.error(request, f"Nothing was written: {detail.replace(str(path), staged['name'])}")
+        messages.error(
+            request,
+            _("Nothing was written: %(detail)s")
+            % {"detail": detail.replace(str(path), staged["name"])},
+        )
         return redirect("boundaries")
     finally:
         uploads.upload_discard(staged["token"])
     moved = result.moved
     messages.success(
         request,
-        f"Boundary version #{result.version.pk} is active: {moved.team_changed} open pins moved "
-        f"to another team ({moved.total} re-routed in all).",
+        _(
+            "Boundary version #%(pk)s is active: %(moved)s open pins moved to another team "
+            "(%(total)s re-routed in all)."
+        )
+        % {"pk": result.version.pk, "moved": moved.team_changed, "total": moved.total},
     )
     return redirect("boundaries")
 
@@ -244,7 +263,7 @@ def boundaries_discard(request: HttpRequest) -> HttpResponse:
     if staged is not None:
         del request.session[SESSION_UPLOAD]
         uploads.upload_discard(staged["token"])
-    messages.info(request, "The upload was discarded; nothing was written.")
+    messages.info(request, _("The upload was discarded; nothing was written."))
     return redirect("boundaries")
 
 
@@ -254,7 +273,9 @@ def boundary_activate(request: HttpRequest, pk: int) -> HttpResponse:
     """Switch routing to a stored version (a new one, or an earlier one brought back)."""
     version = get_object_or_404(BoundaryVersion.objects.defer("service_area"), pk=pk)
     if version.is_active:
-        messages.error(request, f"Boundary version #{version.pk} is already active.")
+        messages.error(
+            request, _("Boundary version #%(pk)s is already active.") % {"pk": version.pk}
+        )
         return redirect("boundaries")
     form = BoundaryActivateForm(request.POST)
     if not form.is_valid():
@@ -262,7 +283,15 @@ def boundary_activate(request: HttpRequest, pk: int) -> HttpResponse:
     result = boundaries_activate(version=version, reason=form.cleaned_data["reason"].strip())
     messages.success(
         request,
-        f"Boundary version #{version.pk} is active: {result.team_changed} open pins moved to "
-        f"another team ({result.moved} re-routed in all, of {result.open_ideas} open).",
+        _(
+            "Boundary version #%(pk)s is active: %(moved)s open pins moved to another team "
+            "(%(total)s re-routed in all, of %(open)s open)."
+        )
+        % {
+            "pk": version.pk,
+            "moved": result.team_changed,
+            "total": result.moved,
+            "open": result.open_ideas,
+        },
     )
     return redirect("boundaries")

@@ -4,17 +4,38 @@ transaction."""
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from mapideas import personal_data
+from mapideas import personal_data, ratelimit
 from mapideas.forms import EraseAccountForm
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login page, with login attempts limited (issue 8; MAPIDEAS_RATE_LOGIN): per
+    client IP address, and per account name tried, so one address cannot guess many
+    passwords and many addresses cannot guess one account's. Beyond either, a 429 with
+    Retry-After; the password is not checked at all."""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        rate = settings.MAPIDEAS_RATE_LOGIN
+        waits = [ratelimit.hit_identity(ratelimit.client_address_hash(request), "login", rate)]
+        username = request.POST.get("username", "")
+        if username.strip():
+            waits.append(ratelimit.hit_account_name(username, "login-account", rate))
+        retry_after = max((wait for wait in waits if wait is not None), default=None)
+        if retry_after is not None:
+            return ratelimit.too_many_response(retry_after)
+        return super().post(request, *args, **kwargs)
 
 
 @never_cache
@@ -51,8 +72,10 @@ def account_delete(request: HttpRequest) -> HttpResponse:
                 logout(request)
                 messages.success(
                     request,
-                    "Your account is erased. Your pins and comments stay on the map without "
-                    "your name or contact details.",
+                    _(
+                        "Your account is erased. Your pins and comments stay on the map without "
+                        "your name or contact details."
+                    ),
                 )
                 return redirect("home")
     else:

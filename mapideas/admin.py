@@ -8,10 +8,12 @@ from mapideas.services import open311_client_create, open311_client_revoke
 from neighborhoods.models import CategoryRule
 from neighborhoods.routing import active_version
 from neighborhoods.selectors import active_neighborhoods
+from neighborhoods.translated_names import TranslatedNameAdminMixin
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(TranslatedNameAdminMixin, admin.ModelAdmin):
+    # TranslatedNameAdminMixin: one "Name (Français)" box per other language.
     list_display = ["name", "slug", "position"]
     prepopulated_fields = {"slug": ["name"]}
 

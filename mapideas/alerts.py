@@ -29,6 +29,8 @@ from django.db import connection, transaction
 from django.db.models import Max, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from mapideas import selectors
 from mapideas.models import (
@@ -40,7 +42,13 @@ from mapideas.models import (
 )
 
 # The same rules as the follower emails: addresses cleaned alike, subjects one line.
-from mapideas.notifications import CONFIRM_MAX_AGE, absolute, email_subject, one_line
+from mapideas.notifications import (
+    CONFIRM_MAX_AGE,
+    absolute,
+    email_subject,
+    in_default_language,
+    one_line,
+)
 from mapideas.services import clean_email
 from neighborhoods.routing import active_version, in_service_area
 from neighborhoods.selectors import active_neighborhoods
@@ -57,13 +65,20 @@ EMAIL_MAX_PINS = 50
 HOLD_MAX_AGE = timedelta(days=30)
 HOLD_MAX_PINS = 500
 
-ONE_AREA_MESSAGE = "Give a neighborhood, or a point with radius_m: exactly one of the two."
-RADIUS_MESSAGE = (
-    f"Give radius_m, in metres, from {ALERT_RADIUS_MIN_M} to {ALERT_RADIUS_MAX_M}, with the point."
+# Translated in the request's language when shown (`_` is a throwaway variable here).
+# OUTSIDE_MESSAGE and CONFIRM_SENT_MESSAGE are plain str (tests look for them in pages):
+# marked here, translated where they are said.
+ONE_AREA_MESSAGE = gettext_lazy(
+    "Give a neighborhood, or a point with radius_m: exactly one of the two."
 )
-UNKNOWN_NEIGHBORHOOD_MESSAGE = "No neighborhood of the city has this slug."
-OUTSIDE_MESSAGE = "This point is outside the area the city serves."
-CONFIRM_SENT_MESSAGE = (
+RADIUS_MESSAGE = format_lazy(
+    gettext_lazy("Give radius_m, in metres, from {min} to {max}, with the point."),
+    min=ALERT_RADIUS_MIN_M,
+    max=ALERT_RADIUS_MAX_M,
+)
+UNKNOWN_NEIGHBORHOOD_MESSAGE = gettext_lazy("No neighborhood of the city has this slug.")
+OUTSIDE_MESSAGE = gettext_noop("This point is outside the area the city serves.")
+CONFIRM_SENT_MESSAGE = gettext_noop(
     "Almost done: we sent a link to that email address. Alerts start once it is opened."
 )
 
@@ -101,7 +116,9 @@ def _check_area(neighborhood_slug: str, center: Point | None, radius_m: int | No
         raise ValidationError({"neighborhood": [ONE_AREA_MESSAGE], "point": [ONE_AREA_MESSAGE]})
     if neighborhood_slug:
         if radius_m is not None:
-            raise ValidationError({"radius_m": ["radius_m goes with a point, not a neighborhood."]})
+            raise ValidationError(
+                {"radius_m": [gettext("radius_m goes with a point, not a neighborhood.")]}
+            )
         if not active_neighborhoods().filter(slug=neighborhood_slug).exists():
             raise ValidationError({"neighborhood": [UNKNOWN_NEIGHBORHOOD_MESSAGE]})
         return
@@ -109,7 +126,7 @@ def _check_area(neighborhood_slug: str, center: Point | None, radius_m: int | No
         raise ValidationError({"radius_m": [RADIUS_MESSAGE]})
     version = active_version()
     if version is None or not in_service_area(center, version):
-        raise ValidationError({"point": [OUTSIDE_MESSAGE]})
+        raise ValidationError({"point": [gettext(OUTSIDE_MESSAGE)]})
 
 
 @transaction.atomic
@@ -129,7 +146,7 @@ def alert_subscribe(
     answers the same in every case, so nobody learns whether an address is subscribed."""
     email = clean_email(email)
     if frequency not in AreaAlert.Frequency.values:
-        raise ValidationError({"frequency": ["Choose immediate or weekly."]})
+        raise ValidationError({"frequency": [gettext("Choose immediate or weekly.")]})
     if center is not None:
         center = Point(center.x, center.y, srid=4326)  # 2D: a third coordinate means nothing
     _check_area(neighborhood_slug, center, radius_m)
@@ -184,7 +201,7 @@ def alert_unsubscribe(*, token: str) -> bool:
     there was one; a damaged link is a ValidationError naming `token`."""
     pk = _alert_id_from(token, salt=UNSUBSCRIBE_SALT)
     if pk is None:
-        raise ValidationError({"token": ["This unsubscribe link is damaged."]})
+        raise ValidationError({"token": [gettext("This unsubscribe link is damaged.")]})
     deleted, _ = AreaAlert.objects.filter(pk=pk).delete()
     return bool(deleted)
 
@@ -197,57 +214,82 @@ def _area_words(alert: AreaAlert) -> str:
     if alert.neighborhood_slug:
         # Its name now (not its polygon); the slug if a redrawing removed it.
         names = active_neighborhoods().filter(slug=alert.neighborhood_slug)
-        return f"in {names.values_list('name', flat=True).first() or alert.neighborhood_slug}"
-    return (
-        f"within {alert.radius_m} m of latitude {alert.center.y:.5f}, "
-        f"longitude {alert.center.x:.5f}"
-    )
+        return gettext("in %(neighborhood)s") % {
+            "neighborhood": names.values_list("name", flat=True).first() or alert.neighborhood_slug
+        }
+    return gettext("within %(radius)s m of latitude %(lat)s, longitude %(lon)s") % {
+        "radius": alert.radius_m,
+        "lat": f"{alert.center.y:.5f}",
+        "lon": f"{alert.center.x:.5f}",
+    }
 
 
+@in_default_language
 def _queue_confirmation(alert: AreaAlert) -> EmailOutbox:
     link = absolute(reverse("alert-confirm", args=[confirm_token(alert)]))
-    how = "as soon as they are pinned" if alert.frequency == "immediate" else "once a week"
+    how = (
+        gettext("as soon as they are pinned")
+        if alert.frequency == "immediate"
+        else gettext("once a week")
+    )
     body = "\n".join(
         [
-            f"Someone (we hope you) asked MapIdeas to email this address about new pins "
-            f"{_area_words(alert)}, {how}.",
+            gettext(
+                "Someone (we hope you) asked MapIdeas to email this address about new pins "
+                "%(area)s, %(how)s."
+            )
+            % {"area": _area_words(alert), "how": how},
             "",
-            f"To confirm, open this link within {CONFIRM_MAX_AGE.days} days: {link}",
+            gettext("To confirm, open this link within %(days)s days: %(url)s")
+            % {"days": CONFIRM_MAX_AGE.days, "url": link},
             "",
-            "If it was not you, ignore this email: nothing else will be sent to you.",
+            gettext("If it was not you, ignore this email: nothing else will be sent to you."),
         ]
     )
     return EmailOutbox.objects.create(
-        to=alert.email, subject="Confirm: alerts of new pins on MapIdeas", body=body
+        to=alert.email, subject=gettext("Confirm: alerts of new pins on MapIdeas"), body=body
     )
 
 
 def _pin_line(idea: Idea) -> str:
     """One pin as an alert lists it: only what its public page shows, never who pinned it."""
-    where = idea.neighborhood.name if idea.neighborhood_id else "between neighborhoods"
-    return (
-        f"#{idea.pk} “{one_line(idea.title)}” ({idea.category.name}, {where}, "
-        f"{idea.get_status_display()}): {absolute(reverse('idea-detail', args=[idea.pk]))}"
-    )
+    where = idea.neighborhood.name if idea.neighborhood_id else gettext("between neighborhoods")
+    return gettext("#%(pk)s “%(title)s” (%(category)s, %(where)s, %(status)s): %(url)s") % {
+        "pk": idea.pk,
+        "title": one_line(idea.title),
+        "category": idea.category.name,
+        "where": where,
+        "status": idea.get_status_display(),
+        "url": absolute(reverse("idea-detail", args=[idea.pk])),
+    }
 
 
+@in_default_language
 def _queue_alert_email(alert: AreaAlert, pins: list[Idea], total: int) -> EmailOutbox:
     stop = unsubscribe_url(alert)
     area = _area_words(alert)
-    lines = [f"{total} new pin(s) {area} on MapIdeas:", ""]
+    lines = [gettext("%(total)s new pin(s) %(area)s on MapIdeas:") % {"total": total, "area": area}]
+    lines += [""]
     lines += [_pin_line(idea) for idea in pins]
     if total > len(pins):
-        lines += ["", f"… and {total - len(pins)} more on the map: {absolute(reverse('home'))}"]
-    how = "as they are pinned" if alert.frequency == "immediate" else "weekly"
+        lines += [
+            "",
+            gettext("… and %(more)s more on the map: %(url)s")
+            % {"more": total - len(pins), "url": absolute(reverse("home"))},
+        ]
+    how = gettext("as they are pinned") if alert.frequency == "immediate" else gettext("weekly")
     lines += [
         "",
         "-- ",
-        f"You get this email because you asked for alerts of new pins {area} ({how}).",
-        f"Stop them (one click, no login): {stop}",
+        gettext("You get this email because you asked for alerts of new pins %(area)s (%(how)s).")
+        % {"area": area, "how": how},
+        gettext("Stop them (one click, no login): %(url)s") % {"url": stop},
     ]
     return EmailOutbox.objects.create(
         to=alert.email,
-        subject=email_subject(f"MapIdeas: {total} new pin(s) {area}"),
+        subject=email_subject(
+            gettext("MapIdeas: %(total)s new pin(s) %(area)s") % {"total": total, "area": area}
+        ),
         body="\n".join(lines),
         unsubscribe_url=stop,
     )

@@ -9,6 +9,7 @@ POST /api/ideas/.
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry, Point
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import Throttled, ValidationError
@@ -49,8 +50,11 @@ class SubscriptionInputSerializer(serializers.Serializer):
     def validate_point(self, value: GEOSGeometry) -> Point:
         if value.geom_type != "Point":
             raise serializers.ValidationError(
-                'Send a GeoJSON Point ({"type": "Point", "coordinates": [lon, lat]}), '
-                f"not a {value.geom_type}."
+                _(
+                    'Send a GeoJSON Point ({"type": "Point", "coordinates": [lon, lat]}), '
+                    "not a %(type)s."
+                )
+                % {"type": value.geom_type}
             )
         try:
             return location_from_lonlat(value.x, value.y, field="point")
@@ -121,4 +125,4 @@ class SubscriptionCreate(APIView):
             )
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from exc
-        return Response({"detail": alerts.CONFIRM_SENT_MESSAGE}, status=status.HTTP_202_ACCEPTED)
+        return Response({"detail": _(alerts.CONFIRM_SENT_MESSAGE)}, status=status.HTTP_202_ACCEPTED)

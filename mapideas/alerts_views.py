@@ -10,6 +10,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 
 from mapideas import alerts, ratelimit
@@ -21,43 +23,48 @@ from neighborhoods.selectors import active_neighborhoods
 def _neighborhood_choices() -> list[tuple[str, str]]:
     # Read per form: the neighborhoods of the boundary version active now.
     names = active_neighborhoods().order_by("name").values_list("slug", "name")
-    return [("", "— or around a point, below —"), *names]
+    return [("", gettext("— or around a point, below —")), *names]
 
 
-AREA_CHOICE_MESSAGE = "Choose a neighborhood, or give a latitude and longitude: one of the two."
+# Marked for translation here, translated where it is said (a plain str, as tests compare it).
+AREA_CHOICE_MESSAGE = gettext_noop(
+    "Choose a neighborhood, or give a latitude and longitude: one of the two."
+)
 
 
 class AlertForm(forms.Form):
     """A neighborhood, or a point (latitude, longitude) and a radius: one of the two."""
 
     email = forms.EmailField(
-        label="Your email",
-        help_text="Kept private. We send a link to confirm first; every email has a one-click "
-        "link to stop.",
+        label=_("Your email"),
+        help_text=_(
+            "Kept private. We send a link to confirm first; every email has a one-click "
+            "link to stop."
+        ),
     )
     frequency = forms.ChoiceField(
-        label="How often",
+        label=_("How often"),
         choices=AreaAlert.Frequency.choices,
         initial=AreaAlert.Frequency.IMMEDIATE,
         widget=forms.RadioSelect,
     )
-    neighborhood = forms.ChoiceField(label="Neighborhood", choices=(), required=False)
+    neighborhood = forms.ChoiceField(label=_("Neighborhood"), choices=(), required=False)
     latitude = forms.FloatField(
-        label="Latitude",
+        label=_("Latitude"),
         min_value=-90,
         max_value=90,
         required=False,
         widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
     )
     longitude = forms.FloatField(
-        label="Longitude",
+        label=_("Longitude"),
         min_value=-180,
         max_value=180,
         required=False,
         widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
     )
     radius_m = forms.IntegerField(
-        label="Radius (metres)",
+        label=_("Radius (metres)"),
         min_value=ALERT_RADIUS_MIN_M,
         max_value=ALERT_RADIUS_MAX_M,
         initial=500,
@@ -78,13 +85,13 @@ class AlertForm(forms.Form):
             except ValidationError as exc:
                 self.add_error("latitude", exc.message_dict["location"])
         elif (lat is None) != (lon is None) and not self.has_error("latitude"):
-            self.add_error("latitude", "Give both latitude and longitude, or neither.")
+            self.add_error("latitude", gettext("Give both latitude and longitude, or neither."))
         # Said with the other mistakes, in the page's words; the service checks it again.
         point_given = lat is not None or lon is not None or self.has_error("latitude")
         if bool(cleaned.get("neighborhood")) == point_given:
-            self.add_error("neighborhood", AREA_CHOICE_MESSAGE)
+            self.add_error("neighborhood", gettext(AREA_CHOICE_MESSAGE))
         elif point_given and cleaned.get("radius_m") is None and not self.has_error("radius_m"):
-            self.add_error("radius_m", "Give a radius, in metres.")
+            self.add_error("radius_m", gettext("Give a radius, in metres."))
         return cleaned
 
 
@@ -117,7 +124,7 @@ def alerts_page(request: HttpRequest) -> HttpResponse:
             _form_errors(form, exc)
         else:
             # The same words whether or not the address was subscribed: nothing to learn.
-            messages.success(request, alerts.CONFIRM_SENT_MESSAGE)
+            messages.success(request, gettext(alerts.CONFIRM_SENT_MESSAGE))
             return redirect("alerts")
     status = 400 if request.method == "POST" else 200
     return render(request, "mapideas/alerts.html", {"form": form}, status=status)

@@ -21,6 +21,10 @@ class MapIdeasConfig(AppConfig):
 
         # Database plumbing, not domain logic: see mapideas/spatialite.py for why.
         post_migrate.connect(ensure_spatial_indexes_after_migrate, sender=self)
+        from mapideas.viewport_counts import ensure_triggers_after_migrate
+
+        # The same on SQLite for the triggers keeping the viewport's counts (migration 0013).
+        post_migrate.connect(ensure_triggers_after_migrate, sender=self)
         pre_delete.connect(
             _uncount_supports_of_deleted_user,
             sender=settings.AUTH_USER_MODEL,

@@ -7,6 +7,8 @@ import django_filters
 from django import forms
 from django.contrib.gis.geos import GEOSGeometry, LineString, Point, Polygon
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -24,20 +26,22 @@ class BBoxField(forms.CharField):
             return None
         parts = value.split(",")
         if len(parts) != 4:
-            raise forms.ValidationError("Give four numbers: minlon,minlat,maxlon,maxlat.")
+            raise forms.ValidationError(_("Give four numbers: minlon,minlat,maxlon,maxlat."))
         try:
             min_lon, min_lat, max_lon, max_lat = (float(p) for p in parts)
         except ValueError:
-            raise forms.ValidationError("Give four numbers: minlon,minlat,maxlon,maxlat.") from None
+            raise forms.ValidationError(
+                _("Give four numbers: minlon,minlat,maxlon,maxlat.")
+            ) from None
         numbers = (min_lon, min_lat, max_lon, max_lat)
         if any(n != n or n in (float("inf"), float("-inf")) for n in numbers):
-            raise forms.ValidationError("The numbers must be finite.")
+            raise forms.ValidationError(_("The numbers must be finite."))
         if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
-            raise forms.ValidationError("Longitudes must be between -180 and 180.")
+            raise forms.ValidationError(_("Longitudes must be between -180 and 180."))
         if not (-90 <= min_lat <= 90 and -90 <= max_lat <= 90):
-            raise forms.ValidationError("Latitudes must be between -90 and 90.")
+            raise forms.ValidationError(_("Latitudes must be between -90 and 90."))
         if min_lon > max_lon or min_lat > max_lat:
-            raise forms.ValidationError("The minimum must not be greater than the maximum.")
+            raise forms.ValidationError(_("The minimum must not be greater than the maximum."))
         return Polygon.from_bbox(numbers)
 
 
@@ -69,7 +73,7 @@ class BBoxFilter(django_filters.Filter):
 
 
 class IdeaFilter(django_filters.FilterSet):
-    bbox = BBoxFilter(label="Bounding box")
+    bbox = BBoxFilter(label=gettext_lazy("Bounding box"))
     # By slug, so pins routed by an earlier boundary version (closed ones keep theirs) match.
     neighborhood = django_filters.ModelChoiceFilter(
         queryset=active_neighborhoods(), to_field_name="slug", method="filter_neighborhood"
@@ -83,7 +87,9 @@ class IdeaFilter(django_filters.FilterSet):
     channel = django_filters.ChoiceFilter(choices=Idea.Channel.choices)
     # ?created_after=YYYY-MM-DD&created_before=YYYY-MM-DD, both days included (whole days in
     # the site's TIME_ZONE).
-    created = django_filters.DateFromToRangeFilter(field_name="created_at", label="Pinned between")
+    created = django_filters.DateFromToRangeFilter(
+        field_name="created_at", label=gettext_lazy("Pinned between")
+    )
 
     class Meta:
         model = Idea

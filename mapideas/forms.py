@@ -1,6 +1,7 @@
 """The citizen's pin form. Latitude and longitude are plain fields: a click on the map fills
 them, and keyboard or screen-reader users can type them."""
 
+import secrets
 from datetime import date
 
 from django import forms
@@ -9,6 +10,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from mapideas import photos, workflow
 from mapideas.models import (
@@ -47,27 +51,27 @@ REASSIGN_REASON_MAX_LENGTH = 1000
 
 class IdeaForm(forms.Form):
     kind = forms.ChoiceField(
-        label="Kind", choices=Idea.Kind.choices, widget=forms.RadioSelect, initial="idea"
+        label=_("Kind"), choices=Idea.Kind.choices, widget=forms.RadioSelect, initial="idea"
     )
-    title = forms.CharField(label="Title", max_length=TITLE_MAX_LENGTH)
+    title = forms.CharField(label=_("Title"), max_length=TITLE_MAX_LENGTH)
     description = forms.CharField(
-        label="Description",
+        label=_("Description"),
         max_length=DESCRIPTION_MAX_LENGTH,
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
     category = forms.ModelChoiceField(
-        label="Category", queryset=Category.objects.all(), to_field_name="slug"
+        label=_("Category"), queryset=Category.objects.all(), to_field_name="slug"
     )
     latitude = forms.FloatField(
-        label="Latitude",
+        label=_("Latitude"),
         min_value=-90,
         max_value=90,
-        help_text="Click or tap the map to fill this in, or type it.",
+        help_text=_("Click or tap the map to fill this in, or type it."),
         widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
     )
     longitude = forms.FloatField(
-        label="Longitude",
+        label=_("Longitude"),
         min_value=-180,
         max_value=180,
         widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
@@ -86,7 +90,7 @@ class IdeaForm(forms.Form):
             # Said now, with any other mistakes, rather than after they are fixed;
             # idea_create routes again when the pin is written.
             if route(location) is None:
-                self.add_error("latitude", OUTSIDE_MESSAGE)
+                self.add_error("latitude", gettext(OUTSIDE_MESSAGE))
         return cleaned
 
     @property
@@ -99,7 +103,7 @@ def photo_field() -> forms.FileField:
     which name `photo` when they refuse one. accept="image/*" lets a phone offer its camera;
     the forms set the help text (the limits) per form, from settings."""
     return forms.FileField(
-        label="Photo (optional)",
+        label=_("Photo (optional)"),
         required=False,
         widget=forms.FileInput(attrs={"accept": "image/*"}),
     )
@@ -111,17 +115,25 @@ class CitizenIdeaForm(IdeaForm):
     are allowed is checked again by services.idea_submit, for the API as well."""
 
     # 254, as the model keeps (Django's form field would take 320 and fail later).
-    email = forms.EmailField(label="Your email", required=False, max_length=254)
+    email = forms.EmailField(label=_("Your email"), required=False, max_length=254)
     name = forms.CharField(
-        label="Your name (optional)",
+        label=_("Your name (optional)"),
         max_length=Idea._meta.get_field("contact_name").max_length,
         required=False,
-        help_text="Kept private too: for the team, if they need to ask you something.",
+        help_text=_("Kept private too: for the team, if they need to ask you something."),
     )
     photo = photo_field()
+    # A one-time token per rendered form (issue 8): the page reloaded after a POST, or the
+    # button pressed twice, sends the same token, and the view answers with the pin stored
+    # the first time instead of a second one (services.idea_submit_once).
+    submission_token = forms.CharField(
+        widget=forms.HiddenInput, required=False, max_length=64, initial=""
+    )
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["submission_token"] = secrets.token_urlsafe(24)
         # Read per form, not at import: the limits come from settings.
         self.fields["photo"].help_text = photos.limits_text()
         modes = settings.MAPIDEAS_SUBMISSION_MODES
@@ -129,12 +141,14 @@ class CitizenIdeaForm(IdeaForm):
             del self.fields["email"], self.fields["name"]
             return
         email = self.fields["email"]
-        help_text = (
+        help_text = gettext(
             "Kept private: only the city's staff see it. Your pin goes to its team at once; "
             "it shows on the public map once you open the link we email you."
         )
         if "anonymous" in modes:
-            email.help_text = f"{help_text} Leave it empty to send the pin without one."
+            email.help_text = "{} {}".format(
+                help_text, gettext("Leave it empty to send the pin without one.")
+            )
         else:
             email.required = True
             email.help_text = help_text
@@ -150,46 +164,46 @@ class OfflineIdeaForm(IdeaForm):
 
     # Shown in groups, each a fieldset (templates/mapideas/offline_input.html).
     FIELDSETS = [
-        ("Where", ["latitude", "longitude"]),
-        ("What", ["kind", "title", "description", "category", "photo"]),
-        ("How it reached the city", ["channel", "event_name", "gathered_on"]),
+        (_("Where"), ["latitude", "longitude"]),
+        (_("What"), ["kind", "title", "description", "category", "photo"]),
+        (_("How it reached the city"), ["channel", "event_name", "gathered_on"]),
         (
-            "The resident (private: only staff see it)",
+            _("The resident (private: only staff see it)"),
             ["contact_name", "contact_email", "contact_phone", "send_follow_link"],
         ),
     ]
 
     channel = forms.ChoiceField(
-        label="Channel",
+        label=_("Channel"),
         choices=[(c, Idea.Channel(c).label) for c in STAFF_ENTRY_CHANNELS],
     )
     event_name = forms.CharField(
-        label="Event",
+        label=_("Event"),
         max_length=Idea._meta.get_field("event_name").max_length,
         required=False,
-        help_text="Optional, public: the meeting or campaign, e.g. “Town hall, 3 March”.",
+        help_text=_("Optional, public: the meeting or campaign, e.g. “Town hall, 3 March”."),
     )
     gathered_on = forms.DateField(
-        label="Date gathered",
+        label=_("Date gathered"),
         required=False,
-        help_text="Empty for today. The pin is dated that day.",
+        help_text=_("Empty for today. The pin is dated that day."),
     )
     contact_name = forms.CharField(
-        label="Name",
+        label=_("Name"),
         max_length=Idea._meta.get_field("contact_name").max_length,
         required=False,
     )
-    contact_email = forms.EmailField(label="Email", required=False, max_length=254)
+    contact_email = forms.EmailField(label=_("Email"), required=False, max_length=254)
     contact_phone = forms.CharField(
-        label="Phone",
+        label=_("Phone"),
         max_length=Idea._meta.get_field("contact_phone").max_length,
         required=False,
     )
     send_follow_link = forms.BooleanField(
-        label="Email them a link to follow this pin",
+        label=_("Email them a link to follow this pin"),
         required=False,
         initial=True,
-        help_text=(
+        help_text=_(
             "They confirm it themselves (staff cannot for them); nothing else is sent to the "
             "address until they do."
         ),
@@ -218,16 +232,16 @@ class ReassignForm(forms.Form):
     """Staff send one pin to another team by hand (mapideas.services.idea_reassign)."""
 
     team = forms.ModelChoiceField(
-        label="Send to",
+        label=_("Send to"),
         queryset=Team.objects.none(),
         to_field_name="slug",
-        empty_label="Choose a team",
+        empty_label=_("Choose a team"),
     )
     reason = forms.CharField(
-        label="Reason",
+        label=_("Reason"),
         max_length=REASSIGN_REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Shown with the move on the pin's public page (who moved it is not).",
+        help_text=_("Shown with the move on the pin's public page (who moved it is not)."),
         error_messages={"required": REASSIGN_REASON_MESSAGE},
     )
 
@@ -255,13 +269,13 @@ class StatusForm(_PageForm):
 
     AUTO_ID = "status_%s"
 
-    status = forms.ChoiceField(label="New status")
+    status = forms.ChoiceField(label=_("New status"))
     answer = forms.CharField(
-        label="Public answer",
+        label=_("Public answer"),
         max_length=ANSWER_MAX_LENGTH,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=(
+        help_text=_(
             "Shown on the pin's public page, signed by the team (never by you). "
             "Required for done and declined."
         ),
@@ -270,7 +284,13 @@ class StatusForm(_PageForm):
     def __init__(self, *args, idea: Idea, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # What the workflow allows from here, and the current status for an answer alone.
-        choices = [(idea.status, f"{idea.get_status_display()} (no change: answer only)")]
+        choices = [
+            (
+                idea.status,
+                gettext("%(status)s (no change: answer only)")
+                % {"status": idea.get_status_display()},
+            )
+        ]
         choices += [
             (s, Idea.Status(s).label) for s in workflow.next_statuses(idea.status, plain=True)
         ]
@@ -283,10 +303,10 @@ class NoteForm(_PageForm):
     AUTO_ID = "note_%s"
 
     text = forms.CharField(
-        label="Internal note",
+        label=_("Internal note"),
         max_length=NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Seen by staff only: never on the public page, the API or the exports.",
+        help_text=_("Seen by staff only: never on the public page, the API or the exports."),
         error_messages={"required": NOTE_REQUIRED_MESSAGE},
     )
 
@@ -302,11 +322,11 @@ class AssignForm(_PageForm):
     AUTO_ID = "assign_%s"
 
     assignee = AssigneeField(
-        label="Assign to",
+        label=_("Assign to"),
         queryset=get_user_model().objects.none(),
         to_field_name="username",
         required=False,
-        empty_label="Nobody (unassign)",
+        empty_label=_("Nobody (unassign)"),
     )
 
     def __init__(self, *args, team: Team, **kwargs) -> None:
@@ -320,57 +340,59 @@ class DuplicateForm(_PageForm):
     AUTO_ID = "duplicate_%s"
 
     duplicate_of = forms.IntegerField(
-        label="Duplicate of pin #", min_value=1, help_text="The number of the original pin."
+        label=_("Duplicate of pin #"), min_value=1, help_text=_("The number of the original pin.")
     )
     answer = forms.CharField(
-        label="Public answer",
+        label=_("Public answer"),
         max_length=ANSWER_MAX_LENGTH,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Leave empty for: “This is the same as pin #N…”.",
+        help_text=_("Leave empty for: “This is the same as pin #N…”."),
     )
 
     def clean_duplicate_of(self) -> Idea:
         pk = self.cleaned_data["duplicate_of"]
         original = Idea.objects.filter(pk=pk).first()
         if original is None:
-            raise forms.ValidationError(f"There is no pin #{pk}.")
+            raise forms.ValidationError(gettext("There is no pin #%(number)s.") % {"number": pk})
         return original
 
 
 class QueueFilterForm(forms.Form):
     """The team queue's filters, from the query string (all optional)."""
 
-    q = forms.CharField(label="Search", required=False, max_length=200)
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
     status = forms.ChoiceField(
-        label="Status", required=False, choices=[("", "Any")] + Idea.Status.choices
+        label=_("Status"), required=False, choices=[("", _("Any"))] + Idea.Status.choices
     )
     category = forms.ModelChoiceField(
-        label="Category",
+        label=_("Category"),
         queryset=Category.objects.all(),
         to_field_name="slug",
         required=False,
-        empty_label="Any",
+        empty_label=_("Any"),
     )
     kind = forms.ChoiceField(
-        label="Kind", required=False, choices=[("", "Any")] + Idea.Kind.choices
+        label=_("Kind"), required=False, choices=[("", _("Any"))] + Idea.Kind.choices
     )
-    neighborhood = forms.ChoiceField(label="Neighborhood", required=False)
-    assignee = forms.ChoiceField(label="Assigned to", required=False)
+    neighborhood = forms.ChoiceField(label=_("Neighborhood"), required=False)
+    assignee = forms.ChoiceField(label=_("Assigned to"), required=False)
     created_after = forms.DateField(
-        label="Pinned from", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Pinned from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     created_before = forms.DateField(
-        label="Pinned until", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Pinned until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    overdue = forms.BooleanField(label="Overdue only", required=False)
-    sort = forms.ChoiceField(label="Sort", required=False, choices=QueueSort.choices)
+    overdue = forms.BooleanField(label=_("Overdue only"), required=False)
+    sort = forms.ChoiceField(label=_("Sort"), required=False, choices=QueueSort.choices)
 
     def __init__(self, *args, team: Team, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         area = active_neighborhoods().filter(team=team).order_by("name")
-        self.fields["neighborhood"].choices = [("", "Any")] + [(n.slug, n.name) for n in area]
-        self.fields["assignee"].choices = [("", "Anyone"), ("none", "Nobody")] + [
+        self.fields["neighborhood"].choices = [("", gettext("Any"))] + [
+            (n.slug, n.name) for n in area
+        ]
+        self.fields["assignee"].choices = [("", gettext("Anyone")), ("none", gettext("Nobody"))] + [
             (u.get_username(), u.get_username()) for u in team.members.order_by("username")
         ]
 
@@ -397,21 +419,21 @@ class BulkForm(_PageForm):
 
     AUTO_ID = "bulk_%s"
 
-    ACTIONS = [("status", "Change status"), ("assign", "Assign"), ("unassign", "Unassign")]
+    ACTIONS = [("status", _("Change status")), ("assign", _("Assign")), ("unassign", _("Unassign"))]
 
-    ideas = forms.TypedMultipleChoiceField(label="Pins", coerce=int, choices=[])
-    action = forms.ChoiceField(label="Action", choices=ACTIONS)
+    ideas = forms.TypedMultipleChoiceField(label=_("Pins"), coerce=int, choices=[])
+    action = forms.ChoiceField(label=_("Action"), choices=ACTIONS)
     status = forms.ChoiceField(
-        label="Status", required=False, choices=[("", "---------")] + list(PLAIN_STATUS_CHOICES)
+        label=_("Status"), required=False, choices=[("", "---------")] + list(PLAIN_STATUS_CHOICES)
     )
     answer = forms.CharField(
-        label="Public answer (for all)",
+        label=_("Public answer (for all)"),
         max_length=ANSWER_MAX_LENGTH,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     assignee = AssigneeField(
-        label="Assign to",
+        label=_("Assign to"),
         queryset=get_user_model().objects.none(),
         to_field_name="username",
         required=False,
@@ -428,9 +450,9 @@ class BulkForm(_PageForm):
         cleaned = super().clean()
         action = cleaned.get("action")
         if action == "status" and not cleaned.get("status"):
-            self.add_error("status", "Choose the new status.")
+            self.add_error("status", gettext("Choose the new status."))
         if action == "assign" and cleaned.get("assignee") is None:
-            self.add_error("assignee", "Choose who to assign the pins to.")
+            self.add_error("assignee", gettext("Choose who to assign the pins to."))
         return cleaned
 
 
@@ -443,13 +465,18 @@ class CommentForm(_PageForm):
     AUTO_ID = "comment_%s"
 
     text = forms.CharField(
-        label="Your comment",
+        label=_("Your comment"),
         max_length=COMMENT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=(
-            f"Public, at most {COMMENT_MAX_LENGTH} characters. Signed “Citizen #…”, never with "
-            "your name."
-        ),
+        help_text=lazy(
+            lambda: (
+                gettext(
+                    "Public, at most %(max)s characters. Signed “Citizen #…”, never with your name."
+                )
+                % {"max": COMMENT_MAX_LENGTH}
+            ),
+            str,
+        )(),
         error_messages={"required": COMMENT_REQUIRED_MESSAGE},
     )
 
@@ -460,7 +487,7 @@ class HideCommentForm(_PageForm):
     AUTO_ID = "hide_%s"
 
     reason = forms.CharField(
-        label="Reason",
+        label=_("Reason"),
         max_length=HIDE_REASON_MAX_LENGTH,
         error_messages={"required": HIDE_REASON_MESSAGE},
     )
@@ -472,8 +499,8 @@ class FollowForm(_PageForm):
     AUTO_ID = "follow_%s"
 
     email = forms.EmailField(
-        label="Your email",
-        help_text=(
+        label=_("Your email"),
+        help_text=_(
             "Kept private. We send a link to confirm first; every email has a one-click "
             "link to stop."
         ),
@@ -488,22 +515,22 @@ class SignupForm(forms.Form):
     username, Django's password validators)."""
 
     username = forms.CharField(
-        label="Username (optional)",
+        label=_("Username (optional)"),
         max_length=150,
         required=False,
-        help_text="Leave it empty to log in with your email address.",
+        help_text=_("Leave it empty to log in with your email address."),
     )
     email = forms.EmailField(
-        label="Email",
-        help_text="Kept private. We email you when the pins you send change.",
+        label=_("Email"),
+        help_text=_("Kept private. We email you when the pins you send change."),
     )
     password = forms.CharField(
-        label="Password",
+        label=_("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     password_again = forms.CharField(
-        label="Password again",
+        label=_("Password again"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -512,7 +539,7 @@ class SignupForm(forms.Form):
         cleaned = super().clean()
         password, again = cleaned.get("password"), cleaned.get("password_again")
         if password and again and password != again:
-            self.add_error("password_again", "The two passwords differ.")
+            self.add_error("password_again", gettext("The two passwords differ."))
         return cleaned
 
 
@@ -522,24 +549,24 @@ class FlagForm(_PageForm):
     AUTO_ID = "flag_%s"
 
     reason = forms.ChoiceField(
-        label="What is wrong with it?",
+        label=_("What is wrong with it?"),
         choices=Flag.Reason.choices,
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose what is wrong with this pin."},
+        error_messages={"required": _("Choose what is wrong with this pin.")},
     )
     text = forms.CharField(
-        label="Anything to add (optional)",
+        label=_("Anything to add (optional)"),
         max_length=FLAG_TEXT_MAX_LENGTH,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Seen by the city's moderators only.",
+        help_text=_("Seen by the city's moderators only."),
     )
 
 
 class ModerationDecisionForm(forms.Form):
     """Staff keep or remove a flagged pin (moderation.idea_moderate)."""
 
-    decision = forms.ChoiceField(choices=[("keep", "Keep"), ("remove", "Remove")])
+    decision = forms.ChoiceField(choices=[("keep", _("Keep")), ("remove", _("Remove"))])
     reason = forms.CharField(max_length=FLAG_TEXT_MAX_LENGTH, required=False)
 
 
@@ -549,8 +576,8 @@ class EraseAccountForm(_PageForm):
     AUTO_ID = "erase_%s"
 
     password = forms.CharField(
-        label="Your password",
+        label=_("Your password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        error_messages={"required": "Type your password to confirm."},
+        error_messages={"required": _("Type your password to confirm.")},
     )

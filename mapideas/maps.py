@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.templatetags.static import static
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 from neighborhoods.models import Neighborhood
 
@@ -95,7 +96,7 @@ def add_neighborhood_outlines(
                 "geometry": json.loads(outline.geojson),
                 "properties": {
                     "name": escape(neighborhood.name),
-                    "team": escape(neighborhood.team.name),
+                    "team": escape(neighborhood.team.display_name),
                 },
             }
         )
@@ -115,8 +116,12 @@ def add_neighborhood_outlines(
             "fillOpacity": 0.12 if highlight else 0.05,
         },
         highlight_function=lambda _feature: {"weight": 3, "fillOpacity": 0.2},
+        # The aliases go into the tooltip's HTML as they are: escaped here (plain str, as
+        # folium writes them with tojson), in the request's language.
         tooltip=folium.GeoJsonTooltip(
-            fields=["name", "team"], aliases=["Neighborhood", "Team"], sticky=True
+            fields=["name", "team"],
+            aliases=[escape(_("Neighborhood")), escape(_("Team"))],
+            sticky=True,
         ),
         # Clicks go through to the map, so a pin can be dropped inside a neighborhood.
         interactive=True,
@@ -168,8 +173,11 @@ def add_pins(fmap: folium.Map, ideas, *, name: str = "Pins", color: str = "#1d4e
                 "geometry": {"type": "Point", "coordinates": [idea.location.x, idea.location.y]},
                 "properties": {
                     "title": escape(idea.title),
-                    "status": escape(idea.get_status_display())
-                    + (" (overdue)" if getattr(idea, "is_overdue", False) else ""),
+                    "status": escape(
+                        _("%(status)s (overdue)") % {"status": idea.get_status_display()}
+                        if getattr(idea, "is_overdue", False)
+                        else idea.get_status_display()
+                    ),
                     "link": f'<a href="{escape(idea.get_absolute_url())}">#{idea.pk}</a>',
                     "overdue": bool(getattr(idea, "is_overdue", False)),
                 },
@@ -185,6 +193,8 @@ def add_pins(fmap: folium.Map, ideas, *, name: str = "Pins", color: str = "#1d4e
             "color": "#ffffff",
             "fillColor": "#b91c1c" if feature["properties"]["overdue"] else color,
         },
-        tooltip=folium.GeoJsonTooltip(fields=["title", "status"], aliases=["Pin", "Status"]),
+        tooltip=folium.GeoJsonTooltip(
+            fields=["title", "status"], aliases=[escape(_("Pin")), escape(_("Status"))]
+        ),
         popup=folium.GeoJsonPopup(fields=["title", "status", "link"], aliases=["", "", ""]),
     ).add_to(fmap)

@@ -17,6 +17,7 @@ from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.utils.translation import gettext as _
 
 FORM_ENCODED = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -33,7 +34,7 @@ def first_undecodable_field(body: bytes) -> str | None:
         try:
             field = _decoded(name)
         except UnicodeDecodeError:
-            return "a field name"
+            return _("a field name")
         try:
             _decoded(value)
         except UnicodeDecodeError:
@@ -53,7 +54,7 @@ class StrictFormEncodingMiddleware:
             field = first_undecodable_field(request.body)
             if field is not None:
                 return HttpResponseBadRequest(
-                    f"{field}: the text is not valid UTF-8.",
+                    _("%(field)s: the text is not valid UTF-8.") % {"field": field},
                     content_type="text/plain; charset=utf-8",
                 )
         return self.get_response(request)
@@ -66,10 +67,12 @@ class StrictFormEncodingMiddleware:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return HttpResponseBadRequest("The Content-Length header is not a number.")
+            return HttpResponseBadRequest(_("The Content-Length header is not a number."))
         if length <= limit:
             return None
-        message = f"The request body is too large: {length} bytes, at most {limit} are read."
+        message = _(
+            "The request body is too large: %(length)s bytes, at most %(limit)s are read."
+        ) % {"length": length, "limit": limit}
         if request.content_type == JSON:
             return JsonResponse({"detail": message}, status=413)
         return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")

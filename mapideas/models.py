@@ -8,9 +8,12 @@ from django.contrib.gis.db import models
 from django.core.validators import MaxLengthValidator, URLValidator
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from mapideas.cells import pin_cells
 from neighborhoods.models import Neighborhood, Team
+from neighborhoods.translated_names import translated_name
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 5000
@@ -24,6 +27,10 @@ media_url_validator = URLValidator(
 class Category(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     name = models.CharField(max_length=200)
+    # The name in the site's other languages (neighborhoods.translated_names), set by staff.
+    name_translations = models.JSONField(
+        "name in other languages", default=dict, blank=True, null=True
+    )
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -31,39 +38,44 @@ class Category(models.Model):
         verbose_name_plural = "categories"
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language (staff's translation), else `name`."""
+        return translated_name(self.name, self.name_translations)
 
 
 class Idea(models.Model):
     """A pin: an idea for the city or an issue to fix, routed to a team when it is created."""
 
     class Kind(models.TextChoices):
-        IDEA = "idea", "Idea"
-        ISSUE = "issue", "Issue"
+        IDEA = "idea", _("Idea")
+        ISSUE = "issue", _("Issue")
 
     class Status(models.TextChoices):
-        NEW = "new", "New"
-        ACKNOWLEDGED = "acknowledged", "Acknowledged"
-        UNDER_REVIEW = "under_review", "Under review"
-        PLANNED = "planned", "Planned"
-        IN_PROGRESS = "in_progress", "In progress"
-        DONE = "done", "Done"
-        DECLINED = "declined", "Declined"
-        DUPLICATE = "duplicate", "Duplicate"
+        NEW = "new", _("New")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        UNDER_REVIEW = "under_review", _("Under review")
+        PLANNED = "planned", _("Planned")
+        IN_PROGRESS = "in_progress", _("In progress")
+        DONE = "done", _("Done")
+        DECLINED = "declined", _("Declined")
+        DUPLICATE = "duplicate", _("Duplicate")
 
     class Channel(models.TextChoices):
         """How the input reached the city: online, or gathered offline and entered by staff."""
 
-        WEB = "web", "Web map"
-        API = "api", "API"
-        PHONE = "phone", "Phone"
-        MEETING = "meeting", "Meeting or workshop"
-        PAPER = "paper", "Paper form"
-        LETTER = "letter", "Letter"
-        EMAIL = "email", "Email"
-        KIOSK = "kiosk", "Kiosk"
-        IMPORT = "import", "Imported file"
-        OTHER = "other", "Other"
+        WEB = "web", _("Web map")
+        API = "api", _("API")
+        PHONE = "phone", _("Phone")
+        MEETING = "meeting", _("Meeting or workshop")
+        PAPER = "paper", _("Paper form")
+        LETTER = "letter", _("Letter")
+        EMAIL = "email", _("Email")
+        KIOSK = "kiosk", _("Kiosk")
+        IMPORT = "import", _("Imported file")
+        OTHER = "other", _("Other")
 
     # Channels through which staff enter input gathered offline on a resident's behalf.
     OFFLINE_CHANNELS = (
@@ -178,6 +190,18 @@ class Idea(models.Model):
     # The last staff decision ("kept" or "removed") and when; "" before any.
     moderation_decision = models.CharField(max_length=10, blank=True, default="", db_default="")
     moderation_decided_at = models.DateTimeField(null=True, blank=True)
+    # Idempotent submission (issue 8): the keyed hash of who sent the pin (account, address
+    # or Open311 client) with their Idempotency-Key header, or the web form's one-time token
+    # (services.idempotency). Unique, so a retried submission finds its pin instead of
+    # writing a second one, however the retries race: the database refuses the second row.
+    # NULL for pins sent without a key. Never published. The fingerprint (a hash of what was
+    # sent) tells a retry from a different pin sent with the same key.
+    idempotency_key = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, editable=False
+    )
+    idempotency_fingerprint = models.CharField(
+        max_length=64, blank=True, default="", db_default="", editable=False
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -281,9 +305,9 @@ class RoutingEvent(models.Model):
     """Where an idea was sent, and every time it moved: the audit trail of routing."""
 
     class Cause(models.TextChoices):
-        CREATED = "created", "Routed when pinned"
-        BOUNDARY_CHANGE = "boundary_change", "Boundaries redrawn"
-        MANUAL = "manual", "Re-assigned by staff"
+        CREATED = "created", _("Routed when pinned")
+        BOUNDARY_CHANGE = "boundary_change", _("Boundaries redrawn")
+        MANUAL = "manual", _("Re-assigned by staff")
 
     idea = models.ForeignKey(Idea, on_delete=models.CASCADE, related_name="routing_events")
     cause = models.CharField(max_length=20, choices=Cause.choices)
@@ -368,9 +392,9 @@ class IdeaNote(models.Model):
     """
 
     class Kind(models.TextChoices):
-        NOTE = "note", "Note"
-        ASSIGNED = "assigned", "Assigned"
-        UNASSIGNED = "unassigned", "Unassigned"
+        NOTE = "note", _("Note")
+        ASSIGNED = "assigned", _("Assigned")
+        UNASSIGNED = "unassigned", _("Unassigned")
 
     idea = models.ForeignKey(Idea, on_delete=models.CASCADE, related_name="notes")
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.NOTE)
@@ -500,10 +524,12 @@ class Comment(models.Model):
         """Who the page says wrote it: the team for a staff reply, else "Citizen #<hash>",
         the same for one person on one pin and unlinkable across pins (never a name)."""
         if self.team_id is not None:
-            return self.team.name
+            return self.team.display_name
         if self.author_id is None:
-            return "A neighbor"
-        return "Citizen #" + keyed_hash("commenter", f"{self.idea_id}:{self.author_id}")[:6]
+            return gettext("A neighbor")
+        return gettext("Citizen #%(code)s") % {
+            "code": keyed_hash("commenter", f"{self.idea_id}:{self.author_id}")[:6]
+        }
 
 
 class Follower(models.Model):
@@ -605,8 +631,8 @@ class AreaAlert(models.Model):
     neighborhood is a new row with the same slug (as category rules name them)."""
 
     class Frequency(models.TextChoices):
-        IMMEDIATE = "immediate", "Immediately"
-        WEEKLY = "weekly", "Weekly"
+        IMMEDIATE = "immediate", _("Immediately")
+        WEEKLY = "weekly", _("Weekly")
 
     # Personal data: never shown publicly, never in the API's answers.
     email = models.EmailField()
@@ -705,10 +731,10 @@ class Flag(models.Model):
     """
 
     class Reason(models.TextChoices):
-        SPAM = "spam", "Spam or advertising"
-        ABUSIVE = "abusive", "Abusive, hateful or offensive"
-        PERSONAL_DATA = "personal_data", "Someone's personal data"
-        OTHER = "other", "Something else"
+        SPAM = "spam", _("Spam or advertising")
+        ABUSIVE = "abusive", _("Abusive, hateful or offensive")
+        PERSONAL_DATA = "personal_data", _("Someone's personal data")
+        OTHER = "other", _("Something else")
 
     idea = models.ForeignKey(Idea, on_delete=models.CASCADE, related_name="flags")
     reason = models.CharField(max_length=20, choices=Reason.choices)
@@ -751,3 +777,46 @@ class Flag(models.Model):
 
     def __str__(self) -> str:
         return f"flag of {self.idea_id} ({self.reason})"
+
+
+class ViewportCount(models.Model):
+    """How many public pins lie in each H3 cell (resolutions 7, 8 and 9), per value of each
+    filter the map's viewport API can apply (category, status, kind, channel, team,
+    neighborhood): the clusters' counts kept on write, so a map move reads a few thousand
+    summary rows instead of counting every pin in view (mapideas.viewport).
+
+    Written only by database triggers on mapideas_idea (migration 0013), in the transaction
+    of the write, whatever wrote it: the services, the admin, bulk updates, imports,
+    re-routing, moderation, raw SQL. Never write it from Python. Counts are for PUBLIC_PINS
+    only. `cell` 0 holds the pins without a stored cell (raw SQL), `neighborhood_id` 0 the
+    pins outside every neighborhood. Rows whose count fell to 0 are kept (no churn)."""
+
+    resolution = models.PositiveSmallIntegerField()
+    cell = models.BigIntegerField()
+    category_id = models.BigIntegerField()
+    status = models.CharField(max_length=20)
+    kind = models.CharField(max_length=10)
+    channel = models.CharField(max_length=10)
+    team_id = models.BigIntegerField()
+    neighborhood_id = models.BigIntegerField()
+    n = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "resolution",
+                    "cell",
+                    "category_id",
+                    "status",
+                    "kind",
+                    "channel",
+                    "team_id",
+                    "neighborhood_id",
+                ],
+                name="viewportcount_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.n} pins in {self.cell:x} (res {self.resolution})"

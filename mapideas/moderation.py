@@ -26,19 +26,23 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from mapideas import selectors
 from mapideas.models import FLAG_TEXT_MAX_LENGTH, Flag, Idea, IdeaNote
 from mapideas.roles import can_work_on
 from neighborhoods.roles import is_planner
 
-DECIDE_FORBIDDEN = (
+DECIDE_FORBIDDEN = gettext_lazy(
     "Only members of the pin's team (or of a team whose area it lies in too, while it is "
     "open) and administrators decide on flagged pins; planners read only."
 )
-QUEUE_FORBIDDEN = "Only team members, planners and administrators see the moderation queue."
-NOTHING_TO_DECIDE_MESSAGE = "This pin has no flags waiting for a decision."
-REMOVED_MESSAGE = "This pin was removed by moderators."
+QUEUE_FORBIDDEN = gettext_lazy(
+    "Only team members, planners and administrators see the moderation queue."
+)
+NOTHING_TO_DECIDE_MESSAGE = gettext_lazy("This pin has no flags waiting for a decision.")
+REMOVED_MESSAGE = gettext_lazy("This pin was removed by moderators.")
 KEEP, REMOVE = "keep", "remove"
 DECISIONS = {KEEP: "kept", REMOVE: "removed"}
 
@@ -68,11 +72,22 @@ def idea_flag(
     pin. A ValidationError names `reason` or `text`; a pin already hidden takes no flags
     (ValidationError on `idea`: the callers answer 404, as for a pin that does not exist)."""
     if reason not in Flag.Reason.values:
-        raise ValidationError({"reason": [f"Choose one of: {', '.join(Flag.Reason.values)}."]})
+        raise ValidationError(
+            {
+                "reason": [
+                    _("Choose one of: %(choices)s.") % {"choices": ", ".join(Flag.Reason.values)}
+                ]
+            }
+        )
     text = (text or "").strip()
     if len(text) > FLAG_TEXT_MAX_LENGTH:
         raise ValidationError(
-            {"text": [f"At most {FLAG_TEXT_MAX_LENGTH} characters, not {len(text)}."]}
+            {
+                "text": [
+                    _("At most %(max)s characters, not %(length)s.")
+                    % {"max": FLAG_TEXT_MAX_LENGTH, "length": len(text)}
+                ]
+            }
         )
     person = user if user is not None and user.is_authenticated else None
     if person is not None:
@@ -84,7 +99,7 @@ def idea_flag(
     # The lock orders concurrent flags of one pin: the count and the hiding stay exact.
     idea = _locked(idea)
     if not idea.is_public:
-        raise ValidationError({"idea": ["No public pin with this number."]})
+        raise ValidationError({"idea": [_("No public pin with this number.")]})
     flag, created = Flag.objects.get_or_create(
         idea=idea, **who, defaults={"reason": reason, "text": text}
     )
@@ -109,11 +124,18 @@ def idea_moderate(
     open, administrators); others get PermissionDenied and nothing is written. Recorded as
     an internal note signed by `actor`."""
     if decision not in DECISIONS:
-        raise ValidationError({"decision": [f"Choose {KEEP} or {REMOVE}."]})
+        raise ValidationError(
+            {"decision": [_("Choose %(keep)s or %(remove)s.") % {"keep": KEEP, "remove": REMOVE}]}
+        )
     reason = (reason or "").strip()
     if len(reason) > FLAG_TEXT_MAX_LENGTH:
         raise ValidationError(
-            {"reason": [f"At most {FLAG_TEXT_MAX_LENGTH} characters, not {len(reason)}."]}
+            {
+                "reason": [
+                    _("At most %(max)s characters, not %(length)s.")
+                    % {"max": FLAG_TEXT_MAX_LENGTH, "length": len(reason)}
+                ]
+            }
         )
     idea = _locked(idea)
     if actor is None or not can_work_on(actor, idea):

@@ -7,6 +7,7 @@ from signed-in sessions).
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, Throttled, ValidationError
@@ -63,7 +64,7 @@ class IdeaFlagCreate(APIView):
     def post(self, request: Request, pk: int) -> Response:
         idea = selectors.public_ideas().filter(pk=pk).first() if 0 < pk <= MAX_ID else None
         if idea is None:
-            raise NotFound("No public pin with this number.")
+            raise NotFound(_("No public pin with this number."))
         given = FlagInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         # Counted once the request is well formed (MAPIDEAS_RATE_FLAGS).
@@ -80,10 +81,13 @@ class IdeaFlagCreate(APIView):
             )
         except DjangoValidationError as exc:
             if "idea" in exc.message_dict:  # hidden meanwhile
-                raise NotFound("No public pin with this number.") from None
+                raise NotFound(_("No public pin with this number.")) from None
             raise ValidationError(exc.message_dict) from exc
         if result.created:
-            body = {"detail": "Thank you: the city's moderators will look at it.", "created": True}
+            body = {
+                "detail": _("Thank you: the city's moderators will look at it."),
+                "created": True,
+            }
             return Response(body, status=status.HTTP_201_CREATED)
-        body = {"detail": "You reported this pin already.", "created": False}
+        body = {"detail": _("You reported this pin already."), "created": False}
         return Response(body, status=status.HTTP_200_OK)

@@ -7,6 +7,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from mapideas import moderation, ratelimit, selectors
@@ -15,7 +17,8 @@ from mapideas.models import keyed_hash
 from mapideas.roles import can_see_internal, can_work_on
 from mapideas.views import _idea_page, _post_target
 
-FLAG_THANKS = "Thank you: the city's moderators will look at this pin."
+# Marked here, translated where it is said (a plain str for anyone comparing it).
+FLAG_THANKS = gettext_noop("Thank you: the city's moderators will look at this pin.")
 
 
 def flagger_hash(request: HttpRequest) -> str:
@@ -52,7 +55,7 @@ def idea_flag(request: HttpRequest, pk: int) -> HttpResponse:
                 form.add_error(field if field in form.fields else None, errors)
         else:
             messages.success(
-                request, FLAG_THANKS if result.created else "You reported this pin already."
+                request, _(FLAG_THANKS) if result.created else _("You reported this pin already.")
             )
             if result.hidden and not can_see_internal(request.user, idea):
                 return redirect("home")
@@ -82,7 +85,7 @@ def moderation_decide(request: HttpRequest, pk: int) -> HttpResponse:
     idea = get_object_or_404(selectors.all_ideas(), pk=pk)
     form = ModerationDecisionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose keep or remove.")
+        messages.error(request, _("Choose keep or remove."))
         return redirect("moderation-queue")
     try:
         idea = moderation.idea_moderate(
@@ -96,5 +99,10 @@ def moderation_decide(request: HttpRequest, pk: int) -> HttpResponse:
             for error in errors:
                 messages.error(request, error)
     else:
-        messages.success(request, f"Pin #{idea.pk} {idea.moderation_decision}.")
+        # moderation.DECISIONS: "kept" or "removed".
+        if idea.moderation_decision == "removed":
+            said = _("Pin #%(number)s removed.")
+        else:
+            said = _("Pin #%(number)s kept.")
+        messages.success(request, said % {"number": idea.pk})
     return redirect("moderation-queue")

@@ -13,6 +13,7 @@ body and in the List-Unsubscribe header (RFC 2369 / RFC 8058).
 """
 
 import fcntl
+import functools
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +26,8 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from mapideas.models import EmailOutbox, Follower, Idea, IdeaUpdate
 from neighborhoods.models import Team
@@ -38,6 +40,20 @@ CONFIRM_MAX_AGE = timedelta(days=7)
 SUBJECT_MAX_LENGTH = 200
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+
+
+def in_default_language(compose):
+    """Emails are written in the site's language (LANGUAGE_CODE), not in the language of the
+    request that happened to queue them: nothing stored says which language a follower or a
+    team reads. Every text in them is marked for translation, so a stored preference could
+    later choose per recipient."""
+
+    @functools.wraps(compose)
+    def composed(*args, **kwargs):
+        with translation.override(settings.LANGUAGE_CODE):
+            return compose(*args, **kwargs)
+
+    return composed
 
 
 def one_line(text: str) -> str:
@@ -71,25 +87,31 @@ def unsubscribe_url(follower: Follower) -> str:
 
 
 def _pin_line(idea: Idea) -> str:
-    return f"pin #{idea.pk} “{one_line(idea.title)}”"
+    return _("pin #%(pk)s “%(title)s”") % {"pk": idea.pk, "title": one_line(idea.title)}
 
 
 def _update_text(idea: Idea, update: IdeaUpdate, team_name: str) -> tuple[str, str]:
     """The subject and the first lines of the email about one step of the pin's timeline."""
     if update.changes_status:
-        what = f"status: {update.get_to_status_display()}"
-        said = (
-            f"{team_name} set the status of {_pin_line(idea)} to {update.get_to_status_display()}."
-        )
+        status = update.get_to_status_display()
+        what = _("status: %(status)s") % {"status": status}
+        said = _("%(team)s set the status of %(pin)s to %(status)s.") % {
+            "team": team_name,
+            "pin": _pin_line(idea),
+            "status": status,
+        }
     else:
-        what = f"{team_name} answered"
-        said = f"{team_name} answered on {_pin_line(idea)}."
-    subject = one_line(f"Pin #{idea.pk} “{idea.title}”: {what}")
+        what = _("%(team)s answered") % {"team": team_name}
+        said = _("%(team)s answered on %(pin)s.") % {"team": team_name, "pin": _pin_line(idea)}
+    subject = one_line(
+        _("Pin #%(pk)s “%(title)s”: %(what)s") % {"pk": idea.pk, "title": idea.title, "what": what}
+    )
     if len(subject) > SUBJECT_MAX_LENGTH:
         subject = subject[: SUBJECT_MAX_LENGTH - 1] + "…"
     return subject, said
 
 
+@in_default_language
 def notify_followers(idea: Idea, update: IdeaUpdate) -> int:
     """Queue an email about `update` to each confirmed follower of `idea` with an address.
 
@@ -108,13 +130,13 @@ def notify_followers(idea: Idea, update: IdeaUpdate) -> int:
         stop = unsubscribe_url(follower)
         lines = [said, ""]
         if update.answer:
-            lines += ["Their answer:", "", update.answer, ""]
+            lines += [_("Their answer:"), "", update.answer, ""]
         lines += [
-            f"See the pin and its history: {pin_url}",
+            _("See the pin and its history: %(url)s") % {"url": pin_url},
             "",
             "-- ",
-            "You get this email because you follow this pin on MapIdeas.",
-            f"Stop following it (one click, no login): {stop}",
+            _("You get this email because you follow this pin on MapIdeas."),
+            _("Stop following it (one click, no login): %(url)s") % {"url": stop},
         ]
         rows.append(
             EmailOutbox(to=to, subject=subject, body="\n".join(lines), unsubscribe_url=stop)
@@ -123,21 +145,26 @@ def notify_followers(idea: Idea, update: IdeaUpdate) -> int:
     return len(rows)
 
 
+@in_default_language
 def queue_confirmation(follower: Follower) -> EmailOutbox:
     """The email that asks an address to confirm it wants to follow a pin."""
     idea = follower.idea
     link = absolute(reverse("follow-confirm", args=[confirm_token(follower)]))
     body = "\n".join(
         [
-            f"Someone (we hope you) asked to follow {_pin_line(idea)} on MapIdeas,",
-            "to get an email when its status changes or its team answers.",
+            _(
+                "Someone (we hope you) asked to follow %(pin)s on MapIdeas,\n"
+                "to get an email when its status changes or its team answers."
+            )
+            % {"pin": _pin_line(idea)},
             "",
-            f"To confirm, open this link within {CONFIRM_MAX_AGE.days} days: {link}",
+            _("To confirm, open this link within %(days)s days: %(url)s")
+            % {"days": CONFIRM_MAX_AGE.days, "url": link},
             "",
-            "If it was not you, ignore this email: nothing will be sent to you.",
+            _("If it was not you, ignore this email: nothing will be sent to you."),
         ]
     )
-    subject = one_line(f"Confirm: follow pin #{idea.pk} on MapIdeas")
+    subject = one_line(_("Confirm: follow pin #%(pk)s on MapIdeas") % {"pk": idea.pk})
     return EmailOutbox.objects.create(to=follower.email, subject=subject, body=body)
 
 
@@ -163,24 +190,34 @@ def idea_from_confirm_token(token: str) -> tuple[int, str] | None:
     return pk, email
 
 
+@in_default_language
 def queue_idea_confirmation(idea: Idea) -> EmailOutbox:
     """The email that asks the address a pin was sent with to confirm it, which puts the pin
     on the public map. Called by services.idea_create, in the transaction that writes it."""
     link = absolute(reverse("idea-confirm", args=[idea_confirm_token(idea)]))
     body = "\n".join(
         [
-            f"Thank you for your {idea.get_kind_display().lower()}, {_pin_line(idea)}.",
-            f"It is already with {idea.team.name}, the team that answers for that place.",
+            _("Thank you for your %(kind)s, %(pin)s.")
+            % {"kind": idea.get_kind_display().lower(), "pin": _pin_line(idea)},
+            _("It is already with %(team)s, the team that answers for that place.")
+            % {"team": idea.team.name},
             "",
-            "To show it on the public map, and to get an email when its status changes or",
-            f"its team answers, open this link within {CONFIRM_MAX_AGE.days} days: {link}",
+            _(
+                "To show it on the public map, and to get an email when its status changes or\n"
+                "its team answers, open this link within %(days)s days: %(url)s"
+            )
+            % {"days": CONFIRM_MAX_AGE.days, "url": link},
             "",
-            "Your email address is never shown to anyone but the city's staff.",
-            "If you did not send this pin, ignore this email: it will not be published, and",
-            "nothing more will be sent to you.",
+            _("Your email address is never shown to anyone but the city's staff."),
+            _(
+                "If you did not send this pin, ignore this email: it will not be published, and\n"
+                "nothing more will be sent to you."
+            ),
         ]
     )
-    subject = email_subject(f"Confirm your pin #{idea.pk} “{idea.title}” on MapIdeas")
+    subject = email_subject(
+        _("Confirm your pin #%(pk)s “%(title)s” on MapIdeas") % {"pk": idea.pk, "title": idea.title}
+    )
     return EmailOutbox.objects.create(to=idea.contact_email, subject=subject, body=body)
 
 
@@ -207,19 +244,25 @@ def _team_footer(team: Team, stop: str) -> list[str]:
     return [
         "",
         "-- ",
-        f"{team.name} gets these emails: {team.get_notify_display().lower()} (set in the admin).",
-        f"Stop them (one click, no login): {stop}",
+        _("%(team)s gets these emails: %(how)s (set in the admin).")
+        % {"team": team.name, "how": team.get_notify_display().lower()},
+        _("Stop them (one click, no login): %(url)s") % {"url": stop},
     ]
 
 
 def _pin_summary(idea: Idea) -> str:
-    where = idea.neighborhood.name if idea.neighborhood_id else "between neighborhoods"
-    return (
-        f"#{idea.pk} “{one_line(idea.title)}” ({idea.get_kind_display()}, {idea.category.name}, "
-        f"{where}): {absolute(idea.get_absolute_url())}"
-    )
+    where = idea.neighborhood.name if idea.neighborhood_id else _("between neighborhoods")
+    return _("#%(pk)s “%(title)s” (%(kind)s, %(category)s, %(where)s): %(url)s") % {
+        "pk": idea.pk,
+        "title": one_line(idea.title),
+        "kind": idea.get_kind_display(),
+        "category": idea.category.name,
+        "where": where,
+        "url": absolute(idea.get_absolute_url()),
+    }
 
 
+@in_default_language
 def notify_team_new_pin(idea: Idea) -> EmailOutbox | None:
     """Queue the email about a new pin to its team, if the team asked for one per pin.
 
@@ -228,15 +271,25 @@ def notify_team_new_pin(idea: Idea) -> EmailOutbox | None:
     if team.notify != Team.Notify.EACH or not team.notify_email:
         return None
     stop = absolute(reverse("team-unsubscribe", args=[team_stop_token(team)]))
-    lines = [f"A new {idea.get_kind_display().lower()} was pinned for {team.name}:", ""]
+    lines = [
+        _("A new %(kind)s was pinned for %(team)s:")
+        % {"kind": idea.get_kind_display().lower(), "team": team.name},
+        "",
+    ]
     lines += [_pin_summary(idea), ""]
     if idea.description:
         lines += [idea.description, ""]
-    lines += [f"The team's queue: {absolute(reverse('team-workspace', args=[team.slug]))}"]
+    lines += [
+        _("The team's queue: %(url)s")
+        % {"url": absolute(reverse("team-workspace", args=[team.slug]))}
+    ]
     lines += _team_footer(team, stop)
     return EmailOutbox.objects.create(
         to=team.notify_email,
-        subject=email_subject(f"New pin #{idea.pk} for {team.name}: “{idea.title}”"),
+        subject=email_subject(
+            _("New pin #%(pk)s for %(team)s: “%(title)s”")
+            % {"pk": idea.pk, "team": team.name, "title": idea.title}
+        ),
         body="\n".join(lines),
         unsubscribe_url=stop,
     )
@@ -249,6 +302,7 @@ def email_subject(text: str) -> str:
     return subject
 
 
+@in_default_language
 def queue_digests(*, now=None) -> int:
     """Queue the daily digest of each team that asked for one: the pins routed to it since
     its last digest (the last day, the first time). A team with no new pin gets no email.
@@ -276,18 +330,22 @@ def queue_digests(*, now=None) -> int:
                 stop = absolute(reverse("team-unsubscribe", args=[team_stop_token(team)]))
                 shown = [_pin_summary(idea) for idea in pins[:DIGEST_MAX_PINS]]
                 lines = [
-                    f"{total} new pin(s) for {team.name} since {since:%d %b %Y %H:%M} UTC:",
+                    _("%(total)s new pin(s) for %(team)s since %(since)s UTC:")
+                    % {"total": total, "team": team.name, "since": f"{since:%d %b %Y %H:%M}"},
                     "",
                 ]
                 lines += shown
                 if total > len(shown):
-                    lines += ["", f"… and {total - len(shown)} more."]
+                    lines += ["", _("… and %(more)s more.") % {"more": total - len(shown)}]
                 queue = absolute(reverse("team-workspace", args=[team.slug]))
-                lines += ["", f"The team's queue: {queue}"]
+                lines += ["", _("The team's queue: %(url)s") % {"url": queue}]
                 lines += _team_footer(team, stop)
                 EmailOutbox.objects.create(
                     to=team.notify_email,
-                    subject=email_subject(f"{team.name}: {total} new pin(s) by {now:%d %b %Y}"),
+                    subject=email_subject(
+                        _("%(team)s: %(total)s new pin(s) by %(day)s")
+                        % {"team": team.name, "total": total, "day": f"{now:%d %b %Y}"}
+                    ),
                     body="\n".join(lines),
                     unsubscribe_url=stop,
                 )

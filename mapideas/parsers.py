@@ -12,13 +12,15 @@
 """
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import parsers, status
 from rest_framework.exceptions import APIException, ParseError, ValidationError
 
 
 class RequestTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
+    default_detail = gettext_lazy("The request body is too large.")
     default_code = "too_large"
 
 
@@ -31,10 +33,11 @@ def refuse_too_large(parser_context: dict | None) -> None:
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        raise ParseError("The Content-Length header is not a number.") from None
+        raise ParseError(_("The Content-Length header is not a number.")) from None
     if length > limit:
         raise RequestTooLarge(
-            f"The request body is too large: {length} bytes, at most {limit} are read."
+            _("The request body is too large: %(length)s bytes, at most %(limit)s are read.")
+            % {"length": length, "limit": limit}
         )
 
 
@@ -47,7 +50,7 @@ class BoundedJSONParser(parsers.JSONParser):
         try:
             return super().parse(stream, media_type, parser_context)
         except RecursionError:
-            raise ParseError("JSON parse error - the body is nested too deeply.") from None
+            raise ParseError(_("JSON parse error - the body is nested too deeply.")) from None
 
 
 class JSONParser(BoundedJSONParser):
@@ -57,7 +60,9 @@ class JSONParser(BoundedJSONParser):
         return data
 
 
-LONE_SURROGATE = "The text holds a lone surrogate (\\ud800-\\udfff): it is not Unicode text."
+LONE_SURROGATE = gettext_lazy(
+    "The text holds a lone surrogate (\\ud800-\\udfff): it is not Unicode text."
+)
 
 
 def _is_text(value: str) -> bool:

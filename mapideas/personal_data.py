@@ -26,11 +26,13 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from mapideas.models import AreaAlert, Comment, EmailOutbox, Flag, Follower, Idea, Support
 
-NOT_CONFIRMED_MESSAGE = "This is not your password: nothing was erased."
-NOT_INCLUDED = (
+NOT_CONFIRMED_MESSAGE = gettext_lazy("This is not your password: nothing was erased.")
+NOT_INCLUDED = gettext_lazy(
     "Area alerts, follows by email and pins sent with an email address without signing in "
     "are kept under that address, not your account: write to the city from that address to "
     "get or erase them. Internal notes of the city's teams about pins are not included."
@@ -104,7 +106,7 @@ def account_data(*, user: AbstractBaseUser) -> dict:
             }
             for f in Flag.objects.filter(flagged_by=user).order_by("id")
         ],
-        "not_included": NOT_INCLUDED,
+        "not_included": str(NOT_INCLUDED),
         "generated_at": _when(timezone.now()),
     }
 
@@ -184,7 +186,7 @@ def account_erase(*, user: AbstractBaseUser, password: str) -> Erasure:
     contact fields blanked; supports stay counted; follows and sessions end. One
     transaction: all of it or nothing."""
     if not user.is_authenticated:
-        raise PermissionDenied("Sign in to erase your account.")
+        raise PermissionDenied(_("Sign in to erase your account."))
     user = get_user_model().objects.select_for_update().get(pk=user.pk)
     if not user.check_password(password or ""):
         raise ValidationError({"password": [NOT_CONFIRMED_MESSAGE]})
@@ -201,12 +203,17 @@ def citizen_erase(*, email: str) -> Erasure:
     contact fields of pins (which stay), follows and area alerts, emails in the outbox."""
     email = (email or "").strip()
     if "@" not in email:
-        raise ValidationError({"email": ["Give an email address."]})
+        raise ValidationError({"email": [_("Give an email address.")]})
     accounts = list(get_user_model().objects.select_for_update().filter(email__iexact=email))
     staff = [u.get_username() for u in accounts if u.is_staff or u.is_superuser]
     if staff:
         raise ValidationError(
-            {"email": [f"Staff account(s) {', '.join(staff)}: remove them in the admin."]}
+            {
+                "email": [
+                    _("Staff account(s) %(accounts)s: remove them in the admin.")
+                    % {"accounts": ", ".join(staff)}
+                ]
+            }
         )
     erasure = Erasure()
     for user in accounts:

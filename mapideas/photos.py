@@ -23,6 +23,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import FileSystemStorage
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # Pillow's format names for the types a photo may be; any other decoder is never tried.
@@ -32,32 +34,42 @@ CONTENT_TYPE = "image/jpeg"
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):g} MB"
+    return _("%(size)s MB") % {"size": f"{size / (1024 * 1024):g}"}
 
 
 def too_big_message() -> str:
-    return f"The photo is too large: at most {_megabytes(settings.MAPIDEAS_PHOTO_MAX_BYTES)}."
+    return _("The photo is too large: at most %(size)s.") % {
+        "size": _megabytes(settings.MAPIDEAS_PHOTO_MAX_BYTES)
+    }
 
 
 def too_many_pixels_message() -> str:
     megapixels = settings.MAPIDEAS_PHOTO_MAX_PIXELS / 1_000_000
-    return f"The photo has too many pixels: at most {megapixels:g} megapixels."
+    return _("The photo has too many pixels: at most %(megapixels)s megapixels.") % {
+        "megapixels": f"{megapixels:g}"
+    }
 
 
-NOT_A_PHOTO_MESSAGE = "This file is not a photo we can take: send a JPEG, PNG or WebP image."
-DAMAGED_MESSAGE = "This photo could not be read (the file may be damaged or cut short)."
-EMPTY_MESSAGE = "The photo file is empty."
+NOT_A_PHOTO_MESSAGE = gettext_lazy(
+    "This file is not a photo we can take: send a JPEG, PNG or WebP image."
+)
+DAMAGED_MESSAGE = gettext_lazy(
+    "This photo could not be read (the file may be damaged or cut short)."
+)
+EMPTY_MESSAGE = gettext_lazy("The photo file is empty.")
 
 
 def limits_text() -> str:
     """The limits in words, for the forms' help text and the API's documentation."""
     megapixels = settings.MAPIDEAS_PHOTO_MAX_PIXELS / 1_000_000
-    return (
-        f"JPEG, PNG or WebP, at most {_megabytes(settings.MAPIDEAS_PHOTO_MAX_BYTES)} and "
-        f"{megapixels:g} megapixels. It is resized to at most "
-        f"{settings.MAPIDEAS_PHOTO_MAX_SIDE} pixels, and its location and camera data "
-        "(EXIF) are removed."
-    )
+    return _(
+        "JPEG, PNG or WebP, at most %(size)s and %(megapixels)s megapixels. It is resized to "
+        "at most %(side)s pixels, and its location and camera data (EXIF) are removed."
+    ) % {
+        "size": _megabytes(settings.MAPIDEAS_PHOTO_MAX_BYTES),
+        "megapixels": f"{megapixels:g}",
+        "side": settings.MAPIDEAS_PHOTO_MAX_SIDE,
+    }
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ email confirmation, or hidden by moderation) is a 404 for everyone but the staff
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, Throttled, ValidationError
@@ -36,13 +38,13 @@ from mapideas.supporters import (
     supporter_token,
 )
 
-NOTES_FORBIDDEN = "Internal notes are for the staff who work on this pin's team only."
+NOTES_FORBIDDEN = gettext_lazy("Internal notes are for the staff who work on this pin's team only.")
 
 
 def _pin(request: Request, pk: int) -> Idea:
     idea = selectors.visible_idea(user=request.user, pk=pk)
     if idea is None:
-        raise NotFound("No pin with this number.")
+        raise NotFound(_("No pin with this number."))
     return idea
 
 
@@ -86,7 +88,7 @@ def _timeline(idea: Idea) -> list[dict]:
                 "cause": event.cause,
                 "reason": event.reason,
                 "neighborhood": event.to_neighborhood.name if event.to_neighborhood else None,
-                "team": event.to_team.name,
+                "team": event.to_team.display_name,
             }
         else:
             update = entry.update
@@ -96,7 +98,7 @@ def _timeline(idea: Idea) -> list[dict]:
                 "to_status": update.to_status,
                 "answer": update.answer,
                 "duplicate_of": update.duplicate_of_id,
-                "team": update.team.name,
+                "team": update.team.display_name,
             }
         rows.append(TimelineEntrySerializer(row).data)
     return rows
@@ -171,10 +173,10 @@ class IdeaStatusChange(APIView):
     @staticmethod
     def _original(request: Request, pk: int | None) -> Idea:
         if pk is None:
-            raise ValidationError({"duplicate_of": ["Give the number of the original pin."]})
+            raise ValidationError({"duplicate_of": [_("Give the number of the original pin.")]})
         original = selectors.visible_idea(user=request.user, pk=pk)
         if original is None:
-            raise ValidationError({"duplicate_of": [f"No pin #{pk}."]})
+            raise ValidationError({"duplicate_of": [_("No pin #%(pk)s.") % {"pk": pk}]})
         return original
 
 
@@ -306,7 +308,7 @@ class IdeaComments(APIView):
     @extend_schema(
         summary="Comment on the pin (signed-in people)",
         request=CommentSerializer,
-        responses={201: CommentSerializer, 400: None, 403: None, 404: None},
+        responses={201: CommentSerializer, 400: None, 403: None, 404: None, 429: None},
     )
     def post(self, request: Request, pk: int) -> Response:
         idea = _pin(request, pk)
@@ -314,6 +316,10 @@ class IdeaComments(APIView):
             raise PermissionDenied(services.COMMENT_FORBIDDEN)
         given = CommentSerializer(data=request.data)
         given.is_valid(raise_exception=True)
+        # As on the pin's page: per account, once well formed (MAPIDEAS_RATE_COMMENTS).
+        retry_after = ratelimit.hit(request, "comment", settings.MAPIDEAS_RATE_COMMENTS)
+        if retry_after is not None:
+            raise Throttled(wait=retry_after)
         try:
             comment = services.comment_add(
                 idea=idea, author=request.user, text=given.validated_data["text"]
@@ -335,7 +341,7 @@ class FollowResultSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
-CONFIRM_SENT = "Almost done: open the link we sent to your email address to confirm."
+CONFIRM_SENT = gettext_lazy("Almost done: open the link we sent to your email address to confirm.")
 
 
 @extend_schema(
@@ -355,15 +361,15 @@ class IdeaFollow(APIView):
         if request.user.is_authenticated:
             services.follow(idea=idea, user=request.user)
             detail = (
-                "You follow this pin: we email you when it changes."
+                _("You follow this pin: we email you when it changes.")
                 if request.user.email
-                else "You follow this pin, but your account has no email address to write to."
+                else _("You follow this pin, but your account has no email address to write to.")
             )
             return Response({"following": True, "detail": detail})
         given = FollowInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         if not given.validated_data["email"]:
-            raise ValidationError({"email": ["Give your email address, or sign in."]})
+            raise ValidationError({"email": [_("Give your email address, or sign in.")]})
         retry_after = ratelimit.hit(request, "follow", settings.MAPIDEAS_RATE_FOLLOW)
         if retry_after is not None:
             raise Throttled(wait=retry_after)

@@ -10,6 +10,7 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 
 from mapideas.models import keyed_hash
 
@@ -18,6 +19,11 @@ def client_address(request: HttpRequest) -> str:
     # REMOTE_ADDR: gunicorn serves on 127.0.0.1 behind the site's proxy, which must pass the
     # client's address along for the limit to be per client (README, "Following a pin").
     return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def client_address_hash(request: HttpRequest) -> str:
+    """The client's IP address as a keyed hash, whoever is signed in."""
+    return keyed_hash("ip", client_address(request))
 
 
 def client_identity(request: HttpRequest) -> str:
@@ -33,12 +39,22 @@ def hit(request: HttpRequest, bucket: str, rate: tuple[int, int]) -> int | None:
     """Count one request of this client in `bucket`; None if allowed, else the seconds to
     wait (for Retry-After) until the window ends. Always None with MAPIDEAS_RATE_LIMITS off
     (load tests)."""
+    return hit_identity(client_identity(request), bucket, rate)
+
+
+def hit_account_name(username: str, bucket: str, rate: tuple[int, int]) -> int | None:
+    """As hit(), counted for the account a request names (a login attempt for `username`,
+    wherever it comes from) rather than for who sends it; kept as a keyed hash too."""
+    return hit_identity(keyed_hash("account-name", username.strip().casefold()), bucket, rate)
+
+
+def hit_identity(identity: str, bucket: str, rate: tuple[int, int]) -> int | None:
     if not settings.MAPIDEAS_RATE_LIMITS:
         return None
     limit, period = rate
     now = time.time()
     window = int(now // period)
-    key = f"mapideas:rate:{bucket}:{client_identity(request)}:{window}"
+    key = f"mapideas:rate:{bucket}:{identity}:{window}"
     cache.add(key, 0, timeout=period + 1)
     try:
         count = cache.incr(key)
@@ -53,7 +69,8 @@ def hit(request: HttpRequest, bucket: str, rate: tuple[int, int]) -> int | None:
 def too_many_response(retry_after: int) -> HttpResponse:
     """The pages' 429 (the API raises DRF's Throttled instead), with Retry-After."""
     response = HttpResponse(
-        f"Too many requests from your network: try again in {retry_after} seconds.",
+        _("Too many requests from your network: try again in %(seconds)s seconds.")
+        % {"seconds": retry_after},
         status=429,
         content_type="text/plain; charset=utf-8",
     )

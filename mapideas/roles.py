@@ -9,17 +9,18 @@ corrections, as before). Superusers can do everything.
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from mapideas.models import Idea
 from neighborhoods.roles import is_planner
 
-WORK_FORBIDDEN = (
+WORK_FORBIDDEN = gettext_lazy(
     "Only members of the pin's team (or of a team whose area it lies in too, while it is "
     "open) and administrators can change it; planners read only."
 )
 
 
-OFFLINE_FORBIDDEN = (
+OFFLINE_FORBIDDEN = gettext_lazy(
     "Only members of a team and administrators can enter input on a resident's behalf; "
     "planners read only."
 )

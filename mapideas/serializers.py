@@ -3,6 +3,7 @@
 import re
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
@@ -98,8 +99,11 @@ class IdeaInputSerializer(serializers.Serializer):
     def validate_location(self, value):
         if value.geom_type != "Point":
             raise serializers.ValidationError(
-                f'Send a GeoJSON Point ({{"type": "Point", "coordinates": [lon, lat]}}), '
-                f"not a {value.geom_type}."
+                _(
+                    'Send a GeoJSON Point ({"type": "Point", "coordinates": [lon, lat]}), '
+                    "not a %(type)s."
+                )
+                % {"type": value.geom_type}
             )
         return value
 
@@ -108,13 +112,13 @@ class IdeaFeatureSerializer(GeoFeatureModelSerializer):
     """An idea as a GeoJSON Feature. Only public fields: never the author."""
 
     category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    category_name = serializers.CharField(source="category.name", read_only=True)
+    category_name = serializers.CharField(source="category.display_name", read_only=True)
     # None for a pin in a gap between neighborhoods (the triage team has it).
     neighborhood = serializers.CharField(source="neighborhood.name", read_only=True, default=None)
     neighborhood_slug = serializers.CharField(
         source="neighborhood.slug", read_only=True, default=None
     )
-    team = serializers.CharField(source="team.name", read_only=True)
+    team = serializers.CharField(source="team.display_name", read_only=True)
     team_slug = serializers.CharField(source="team.slug", read_only=True)
     location = GeometryField(precision=COORDINATE_PRECISION)
     # The team's latest public answer and when it came ("" and null before any). Never the
@@ -177,7 +181,7 @@ def photo_url(pk: int) -> str:
 
 
 class NeighborhoodFeatureSerializer(GeoFeatureModelSerializer):
-    team = serializers.CharField(source="team.name", read_only=True)
+    team = serializers.CharField(source="team.display_name", read_only=True)
     team_slug = serializers.CharField(source="team.slug", read_only=True)
     idea_count = serializers.IntegerField(read_only=True)
     geometry = GeometryField(precision=COORDINATE_PRECISION)
@@ -203,7 +207,7 @@ class RoutePreviewSerializer(serializers.Serializer):
 
     neighborhood = serializers.CharField(source="route.neighborhood.name", default=None)
     neighborhood_slug = serializers.CharField(source="route.neighborhood.slug", default=None)
-    team = serializers.CharField(source="route.team.name")
+    team = serializers.CharField(source="route.team.display_name")
     team_slug = serializers.CharField(source="route.team.slug")
     reason = serializers.CharField(source="route.reason")
     also_in = serializers.SerializerMethodField()
@@ -213,7 +217,7 @@ class RoutePreviewSerializer(serializers.Serializer):
     other_side = serializers.CharField(source="nearby.neighborhood.name", default=None)
 
     def get_also_in(self, preview) -> list[str]:
-        return [team.name for team in preview.route.also_in]
+        return [team.display_name for team in preview.route.also_in]
 
     def get_border_distance_m(self, preview) -> float | None:
         return round(preview.nearby.distance_m, 1) if preview.nearby is not None else None

@@ -1,11 +1,14 @@
 """Writes for ideas. Every pin, whatever door it came through, is created by `idea_create`."""
 
+import hashlib
+import json
 import math
 import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -16,10 +19,11 @@ from django.contrib.gis.geos import GEOSException, Point
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import File
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from mapideas import notifications, workflow
 from mapideas.models import (
@@ -38,6 +42,7 @@ from mapideas.models import (
     Open311Client,
     RoutingEvent,
     Support,
+    keyed_hash,
 )
 from mapideas.photos import ProcessedPhoto, photo_delete, photo_process, photo_save
 from mapideas.rerouting import RerouteResult, reroute_open_ideas
@@ -53,12 +58,15 @@ from neighborhoods.models import BoundaryVersion, Team
 from neighborhoods.routing import route
 from neighborhoods.services import version_hold, version_switch
 
-OUTSIDE_MESSAGE = (
+# Messages shown to people are translated in the request's language (gettext; `_` is a
+# throwaway variable in this module, hence the full names). OUTSIDE_MESSAGE is a plain str
+# (tests and the browser tests look for it in pages), translated where it is said.
+OUTSIDE_MESSAGE = gettext_noop(
     "This place is outside every neighborhood the city serves. "
     "Move the pin inside the city's neighborhoods."
 )
-REASSIGN_REASON_MESSAGE = "Say why the pin goes to another team."
-REASSIGN_FORBIDDEN = (
+REASSIGN_REASON_MESSAGE = gettext_lazy("Say why the pin goes to another team.")
+REASSIGN_FORBIDDEN = gettext_lazy(
     "Only the pin's team, the city-wide triage team (for pins outside every neighborhood) "
     "and planners can re-assign it."
 )
@@ -73,13 +81,23 @@ def location_from_lonlat(lon: object, lat: object, *, field: str = "location") -
     try:
         lon_f, lat_f = float(lon), float(lat)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ValidationError({field: ["Longitude and latitude must be numbers."]}) from None
+        raise ValidationError(
+            {field: [gettext("Longitude and latitude must be numbers.")]}
+        ) from None
     if not (math.isfinite(lon_f) and math.isfinite(lat_f)):
-        raise ValidationError({field: ["Longitude and latitude must be finite numbers."]})
+        raise ValidationError({field: [gettext("Longitude and latitude must be finite numbers.")]})
     if not -90 <= lat_f <= 90:
-        raise ValidationError({field: [f"Latitude must be between -90 and 90, not {lat_f}."]})
+        raise ValidationError(
+            {field: [gettext("Latitude must be between -90 and 90, not %(lat)s.") % {"lat": lat_f}]}
+        )
     if not -180 <= lon_f <= 180:
-        raise ValidationError({field: [f"Longitude must be between -180 and 180, not {lon_f}."]})
+        raise ValidationError(
+            {
+                field: [
+                    gettext("Longitude must be between -180 and 180, not %(lon)s.") % {"lon": lon_f}
+                ]
+            }
+        )
     return Point(lon_f, lat_f, srid=4326)
 
 
@@ -101,8 +119,12 @@ def idea_create(
     contact_phone: str = "",
     open311_client: Open311Client | None = None,
     awaiting_confirmation: bool = False,
+    idempotency: "Idempotency | None" = None,
 ) -> Idea:
     """Route the pin and store it; a pin that cannot be routed is refused, nothing written.
+
+    With `idempotency` the row carries its key, unique in the database: a second pin with the
+    same key raises IntegrityError (idea_submit_once turns that into the first pin).
 
     The contact fields are personal data (kept for staff, never published).
     `awaiting_confirmation` (idea_submit, for a citizen's pin sent with an email address and
@@ -118,24 +140,31 @@ def idea_create(
         raise ValueError("Only a citizen's web or API pin with an email and no account awaits.")
     # An empty point (`POINT EMPTY`, or NaNs, which GEOS treats as empty) has no x to read.
     if location.empty:
-        raise ValidationError({"location": ["Give a point with a longitude and a latitude."]})
+        raise ValidationError(
+            {"location": [gettext("Give a point with a longitude and a latitude.")]}
+        )
     if location.srid not in (None, 4326):
         try:
             location = location.transform(4326, clone=True)
         except (GDALException, GEOSException):
             raise ValidationError(
-                {"location": [f"Unknown coordinate reference system (SRID {location.srid})."]}
+                {
+                    "location": [
+                        gettext("Unknown coordinate reference system (SRID %(srid)s).")
+                        % {"srid": location.srid}
+                    ]
+                }
             ) from None
     location = location_from_lonlat(location.x, location.y)
     for _attempt in range(3):
         routed = route(location, category.slug)
         if routed is None:
-            raise ValidationError({"location": [OUTSIDE_MESSAGE]})
+            raise ValidationError({"location": [gettext(OUTSIDE_MESSAGE)]})
         # Boundaries switched while routing: route again by the new ones.
         if version_hold(routed.version):
             break
     else:
-        raise ValidationError({"location": ["Boundaries are being changed; try again."]})
+        raise ValidationError({"location": [gettext("Boundaries are being changed; try again.")]})
     idea = Idea(
         kind=kind,
         title=title.strip(),
@@ -155,12 +184,28 @@ def idea_create(
         awaiting_confirmation=awaiting_confirmation,
         confirmation_sent_at=timezone.now() if awaiting_confirmation else None,
     )
+    if idempotency is not None:
+        idea.idempotency_key = idempotency.key
+        idea.idempotency_fingerprint = idempotency.fingerprint
     if created_at is not None:
         idea.created_at = created_at
     # The related objects come from the database (routing, the caller's category): checking
     # that they exist would cost a query each for nothing.
-    idea.full_clean(exclude=["category", "neighborhood", "team", "author", "open311_client"])
+    # idempotency_key: the unique constraint decides, race-safe, at INSERT (not a SELECT here).
+    idea.full_clean(
+        exclude=[
+            "category",
+            "neighborhood",
+            "team",
+            "author",
+            "open311_client",
+            "idempotency_key",
+        ]
+    )
     idea.save()
+    # A new pin has no photo (_create_with_photo attaches one afterwards): said here, so
+    # reading idea.photo (the 201's photo_url) costs no query.
+    Idea.photo.related.set_cached_value(idea, None)
     if routed.also_in:
         idea.also_in_teams.set(routed.also_in)
     RoutingEvent.objects.create(
@@ -169,7 +214,8 @@ def idea_create(
         to_neighborhood=routed.neighborhood,
         to_team=routed.team,
         boundary_version=routed.version,
-        reason=routed.reason,
+        # Kept in the site's language, whatever the request's: a record, not a message.
+        reason=routed.reason_in(settings.LANGUAGE_CODE),
         created_at=idea.created_at,
     )
     # A signed-in author with an email hears of every change to their pin (notifications).
@@ -189,18 +235,22 @@ def idea_create(
 
 # The doors a citizen uses; staff-entered pins (phone, paper, meetings, imports) never await.
 CITIZEN_CHANNELS = (Idea.Channel.WEB, Idea.Channel.API)
-SIGN_IN_REQUIRED_MESSAGE = "Sign in to send a pin: this city takes pins from signed-in people only."
-EMAIL_OR_SIGN_IN_MESSAGE = "Give your email address or sign in."
-EMAIL_REQUIRED_MESSAGE = "Give your email address."
+SIGN_IN_REQUIRED_MESSAGE = gettext_lazy(
+    "Sign in to send a pin: this city takes pins from signed-in people only."
+)
+EMAIL_OR_SIGN_IN_MESSAGE = gettext_lazy("Give your email address or sign in.")
+EMAIL_REQUIRED_MESSAGE = gettext_lazy("Give your email address.")
 
 
 def _email_not_taken_message(modes: tuple[str, ...]) -> str:
     ways = []
     if "account" in modes:
-        ways.append("sign in")
+        ways.append(gettext("sign in"))
     if "anonymous" in modes:
-        ways.append("leave the email address empty to send it without one")
-    return f"This city does not take pins with just an email address: {' or '.join(ways)}."
+        ways.append(gettext("leave the email address empty to send it without one"))
+    return gettext("This city does not take pins with just an email address: %(ways)s.") % {
+        "ways": gettext(" or ").join(ways)
+    }
 
 
 def _allowed_submission(*, signed_in: bool, email: str) -> None:
@@ -213,7 +263,7 @@ def _allowed_submission(*, signed_in: bool, email: str) -> None:
     if signed_in:
         return
     if modes == ("account",):
-        raise PermissionDenied(SIGN_IN_REQUIRED_MESSAGE)
+        raise PermissionDenied(str(SIGN_IN_REQUIRED_MESSAGE))
     if email and "email" not in modes:
         raise ValidationError({"email": [_email_not_taken_message(modes)]})
     if not email and "anonymous" not in modes:
@@ -221,7 +271,9 @@ def _allowed_submission(*, signed_in: bool, email: str) -> None:
         raise ValidationError({"email": [message]})
 
 
-@transaction.atomic
+# Not atomic itself: it writes only through idea_create (atomic) or, with a photo,
+# _create_with_photo (atomic): one transaction either way, without a savepoint's two more
+# round trips per pin.
 def idea_submit(
     *,
     kind: str,
@@ -234,6 +286,7 @@ def idea_submit(
     email: str = "",
     name: str = "",
     photo: File | None = None,
+    idempotency: "Idempotency | None" = None,
 ) -> Idea:
     """A citizen's pin from the web form or the API, sent a way the city allows: signed in
     (the author, who follows it), with an email address (routed at once, public once the
@@ -262,6 +315,7 @@ def idea_submit(
             person=person,
             email=email,
             name=name,
+            idempotency=idempotency,
         ),
     )
 
@@ -303,6 +357,7 @@ def _idea_submit_create(
     person: AbstractBaseUser | None,
     email: str,
     name: str,
+    idempotency: "Idempotency | None" = None,
 ) -> Idea:
     pin = {
         "kind": kind,
@@ -311,6 +366,7 @@ def _idea_submit_create(
         "category": category,
         "location": location,
         "channel": channel,
+        "idempotency": idempotency,
     }
     if person is not None:
         return idea_create(**pin, author=person)
@@ -322,6 +378,109 @@ def _idea_submit_create(
             awaiting_confirmation=True,
         )
     return idea_create(**pin)
+
+
+# --- Idempotent submission (issue 8) ----------------------------------------------------------
+
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+IDEMPOTENCY_KEY_RE = re.compile(rf"[\x21-\x7e]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}")
+IDEMPOTENCY_CONFLICT_MESSAGE = gettext_lazy(
+    "This Idempotency-Key was already used for a different pin: send a new key for a new pin."
+)
+
+
+class IdempotencyConflict(Exception):
+    """The key was used before by the same client for a pin with other content."""
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """What is kept of a client's Idempotency-Key: `key`, a keyed hash of the key with who
+    sent it (so one client cannot reach another's pin by guessing keys, and the raw key is
+    never stored), and `fingerprint`, a hash of what was sent with it."""
+
+    key: str
+    fingerprint: str
+
+
+def _idempotency_fields(pin: dict[str, Any]) -> dict[str, object]:
+    """What a retry must repeat for the same key: the pin's fields as the service takes
+    them; a point by its coordinates, a row (category, author) by its id, an uploaded photo
+    by its size (it is re-encoded anyway), text without surrounding blanks."""
+
+    def canonical(value: object) -> object:
+        if isinstance(value, Point):
+            return [round(value.x, 7), round(value.y, 7)]
+        if isinstance(value, str):
+            return value.strip()
+        if isinstance(value, File):
+            return value.size
+        if hasattr(value, "pk"):
+            return value.pk
+        return value
+
+    return {name: canonical(value) for name, value in pin.items()}
+
+
+def idempotency(*, key: str, scope: str, pin: dict[str, Any]) -> Idempotency:
+    """The Idempotency for `key` from `scope` (ratelimit.client_identity, or an Open311
+    client), for `pin` (the service's keyword arguments). Raises ValidationError naming
+    `Idempotency-Key` for an empty, overlong or non-printable-ASCII key."""
+    if not IDEMPOTENCY_KEY_RE.fullmatch(key or ""):
+        raise ValidationError(
+            {
+                "Idempotency-Key": [
+                    gettext(
+                        "Give 1 to %(max)s printable ASCII characters "
+                        "(a UUID, say), new for every pin."
+                    )
+                    % {"max": IDEMPOTENCY_KEY_MAX_LENGTH}
+                ]
+            }
+        )
+    canonical = json.dumps(
+        _idempotency_fields(pin), sort_keys=True, default=str, separators=(",", ":")
+    )
+    return Idempotency(
+        key=keyed_hash("idempotency", f"{scope}\n{key}"),
+        fingerprint=hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest(),
+    )
+
+
+def _replay(found: Idea, given: Idempotency) -> Idea:
+    if found.idempotency_fingerprint != given.fingerprint:
+        raise IdempotencyConflict(IDEMPOTENCY_CONFLICT_MESSAGE)
+    return found
+
+
+def idea_replayed(given: Idempotency) -> Idea | None:
+    """The pin already stored under this key (a retry), else None. Raises
+    IdempotencyConflict when the key came with different content."""
+    found = Idea.objects.filter(idempotency_key=given.key).first()
+    return None if found is None else _replay(found, given)
+
+
+def _create_once(given: Idempotency, create: Callable[[], Idea]) -> tuple[Idea, bool]:
+    """(the pin, False) when `create` writes it now, (the pin stored under the key before,
+    True) for a retry. Two retries racing both try to INSERT; the unique index lets one
+    through and the other gets IntegrityError, then reads the winner's committed row (a
+    SELECT-then-INSERT check would let both in)."""
+    found = idea_replayed(given)
+    if found is not None:
+        return found, True
+    try:
+        with transaction.atomic():
+            return create(), False
+    except IntegrityError:
+        found = idea_replayed(given)
+        if found is None:  # another constraint failed, not ours
+            raise
+        return found, True
+
+
+def idea_submit_once(*, idempotency: Idempotency, **pin: Any) -> tuple[Idea, bool]:
+    """idea_submit with a key: see _create_once."""
+    return _create_once(idempotency, lambda: idea_submit(**pin, idempotency=idempotency))
 
 
 @transaction.atomic
@@ -353,8 +512,10 @@ def idea_confirm(*, token: str) -> Idea | None:
     return idea
 
 
-DUPLICATE_EMAIL_MESSAGE = "An account already uses this email address: log in instead."
-DUPLICATE_USERNAME_MESSAGE = "This username is taken: choose another."
+DUPLICATE_EMAIL_MESSAGE = gettext_lazy(
+    "An account already uses this email address: log in instead."
+)
+DUPLICATE_USERNAME_MESSAGE = gettext_lazy("This username is taken: choose another.")
 
 
 @transaction.atomic
@@ -396,7 +557,7 @@ def citizen_signup(*, username: str, email: str, password: str) -> AbstractBaseU
 # What staff may say a resident's input came through. Not "import": files go through
 # `manage.py import_ideas`, which records that channel itself.
 STAFF_ENTRY_CHANNELS = tuple(c for c in Idea.OFFLINE_CHANNELS if c != Idea.Channel.IMPORT)
-GATHERED_IN_FUTURE_MESSAGE = "The date gathered cannot be in the future."
+GATHERED_IN_FUTURE_MESSAGE = gettext_lazy("The date gathered cannot be in the future.")
 
 
 def gathered_at(day: date | None, *, now: datetime | None = None) -> datetime:
@@ -485,7 +646,9 @@ def _offline_idea_create(
         raise PermissionDenied(OFFLINE_FORBIDDEN)
     if channel not in STAFF_ENTRY_CHANNELS:
         choices = ", ".join(str(c) for c in STAFF_ENTRY_CHANNELS)
-        raise ValidationError({"channel": [f"Choose one of: {choices}."]})
+        raise ValidationError(
+            {"channel": [gettext("Choose one of: %(choices)s.") % {"choices": choices}]}
+        )
     contact_email = (contact_email or "").strip()
     if contact_email:
         try:
@@ -552,7 +715,9 @@ def idea_reassign(
     if actor is not None and not can_reassign(actor, idea):
         raise PermissionDenied(REASSIGN_FORBIDDEN)
     if team.pk == idea.team_id:
-        raise ValidationError({"team": [f"The pin is already with {team.name}."]})
+        raise ValidationError(
+            {"team": [gettext("The pin is already with %(team)s.") % {"team": team.display_name}]}
+        )
     if idea.assignee_id is not None and not team.members.filter(pk=idea.assignee_id).exists():
         IdeaNote.objects.create(
             idea=idea,
@@ -584,8 +749,10 @@ def idea_reassign(
 # (mapideas.workflow), then writes the change and its timeline entry in one transaction:
 # public steps in IdeaUpdate, internal ones in IdeaNote.
 
-ANSWER_REQUIRED_MESSAGE = "Tell the citizen why: a public answer is required for {status}."
-NOTE_REQUIRED_MESSAGE = "Write the note."
+ANSWER_REQUIRED_MESSAGE = gettext_lazy(
+    "Tell the citizen why: a public answer is required for {status}."
+)
+NOTE_REQUIRED_MESSAGE = gettext_lazy("Write the note.")
 
 
 def _person(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
@@ -604,7 +771,14 @@ def _check_may_work_on(actor: AbstractBaseUser | None, idea: Idea) -> None:
 def _clean_text(text: str, *, field: str, max_length: int) -> str:
     text = (text or "").strip()
     if len(text) > max_length:
-        raise ValidationError({field: [f"At most {max_length} characters, not {len(text)}."]})
+        raise ValidationError(
+            {
+                field: [
+                    gettext("At most %(max)s characters, not %(length)s.")
+                    % {"max": max_length, "length": len(text)}
+                ]
+            }
+        )
     return text
 
 
@@ -612,12 +786,23 @@ def _check_status_change(idea: Idea, status: str, answer: str) -> None:
     """What idea_status_change refuses, without writing: a ValidationError naming the field."""
     if status == Idea.Status.DUPLICATE:
         raise ValidationError(
-            {"status": ["Mark the pin as a duplicate of another one instead (give duplicate_of)."]}
+            {
+                "status": [
+                    gettext(
+                        "Mark the pin as a duplicate of another one instead (give duplicate_of)."
+                    )
+                ]
+            }
         )
     if status == idea.status:
         if not answer:
             raise ValidationError(
-                {"status": [f"The pin is already {workflow.label(status)}: change it, or answer."]}
+                {
+                    "status": [
+                        gettext("The pin is already %(status)s: change it, or answer.")
+                        % {"status": workflow.label(status)}
+                    ]
+                }
             )
         return  # an answer without a status change
     workflow.check_transition(idea.status, status)
@@ -698,18 +883,23 @@ def idea_note_add(*, idea: Idea, text: str, author: AbstractBaseUser | None) -> 
 def _check_assignee(idea: Idea, assignee: AbstractBaseUser | None) -> None:
     if assignee is None:
         if idea.assignee_id is None:
-            raise ValidationError({"assignee": ["The pin is not assigned to anyone."]})
+            raise ValidationError({"assignee": [gettext("The pin is not assigned to anyone.")]})
         return
     if assignee.pk == idea.assignee_id:
         raise ValidationError(
-            {"assignee": [f"The pin is already assigned to {assignee.get_username()}."]}
+            {
+                "assignee": [
+                    gettext("The pin is already assigned to %(user)s.")
+                    % {"user": assignee.get_username()}
+                ]
+            }
         )
     if not idea.team.members.filter(pk=assignee.pk).exists():
         raise ValidationError(
             {
                 "assignee": [
-                    f"{assignee.get_username()} is not a member of {idea.team.name}, "
-                    "which has the pin."
+                    gettext("%(user)s is not a member of %(team)s, which has the pin.")
+                    % {"user": assignee.get_username(), "team": idea.team.display_name}
                 ]
             }
         )
@@ -757,7 +947,7 @@ def idea_mark_duplicate(
     """
     answer = _clean_text(answer, field="answer", max_length=ANSWER_MAX_LENGTH)
     if original.pk == idea.pk:
-        raise ValidationError({"duplicate_of": ["A pin cannot be a duplicate of itself."]})
+        raise ValidationError({"duplicate_of": [gettext("A pin cannot be a duplicate of itself.")]})
     # Both locked, in id order, so two merges of the same pair cannot deadlock or cross.
     locked = {
         i.pk: i
@@ -767,7 +957,7 @@ def idea_mark_duplicate(
         .order_by("pk")
     }
     if original.pk not in locked:
-        raise ValidationError({"duplicate_of": ["No such pin."]})
+        raise ValidationError({"duplicate_of": [gettext("No such pin.")]})
     idea, original = locked[idea.pk], locked[original.pk]
     _check_may_work_on(actor, idea)
     if original.status == Idea.Status.DUPLICATE:
@@ -832,20 +1022,28 @@ def ideas_bulk_update(
     """
     ids = sorted({i.pk if isinstance(i, Idea) else int(i) for i in ideas})
     if not ids:
-        raise ValidationError({"ideas": ["Select at least one pin."]})
+        raise ValidationError({"ideas": [gettext("Select at least one pin.")]})
     if status is None and assignee is _UNCHANGED:
-        raise ValidationError({"action": ["Choose a status or an assignee."]})
+        raise ValidationError({"action": [gettext("Choose a status or an assignee.")]})
     answer = _clean_text(answer, field="answer", max_length=ANSWER_MAX_LENGTH)
     locked = list(
         Idea.objects.select_for_update().select_related("team").filter(pk__in=ids).order_by("pk")
     )
     missing = sorted(set(ids) - {i.pk for i in locked})
     if missing:
-        raise ValidationError({"ideas": [f"No such pin: {', '.join(f'#{m}' for m in missing)}."]})
+        raise ValidationError(
+            {
+                "ideas": [
+                    gettext("No such pin: %(pins)s.")
+                    % {"pins": ", ".join(f"#{m}" for m in missing)}
+                ]
+            }
+        )
     forbidden = [i.pk for i in locked if actor is None or not can_work_on(actor, i)]
     if forbidden:
         raise PermissionDenied(
-            f"{WORK_FORBIDDEN} Not yours: {', '.join(f'#{pk}' for pk in forbidden)}."
+            f"{WORK_FORBIDDEN} "
+            + gettext("Not yours: %(pins)s.") % {"pins": ", ".join(f"#{pk}" for pk in forbidden)}
         )
     problems: dict[str, list[str]] = {}
     for idea in locked:
@@ -878,14 +1076,14 @@ def ideas_bulk_update(
 # Support and follow are idempotent (doing it twice is doing it once); each write locks the
 # pin first, so the denormalised support_count cannot drift under concurrent clicks.
 
-COMMENT_REQUIRED_MESSAGE = "Write a comment."
-COMMENT_FORBIDDEN = "Sign in to comment: anonymous comments are off."
-HIDE_FORBIDDEN = (
+COMMENT_REQUIRED_MESSAGE = gettext_lazy("Write a comment.")
+COMMENT_FORBIDDEN = gettext_lazy("Sign in to comment: anonymous comments are off.")
+HIDE_FORBIDDEN = gettext_lazy(
     "Only staff who work on the pin (its team, the teams it lies in the area of, planners) "
     "and administrators can hide a comment."
 )
-HIDE_REASON_MESSAGE = "Say why the comment is hidden: the page shows the reason."
-DUPLICATE_SUPPORT_MESSAGE = "This pin is a duplicate of pin #{pk}: support that one."
+HIDE_REASON_MESSAGE = gettext_lazy("Say why the comment is hidden: the page shows the reason.")
+DUPLICATE_SUPPORT_MESSAGE = gettext_lazy("This pin is a duplicate of pin #{pk}: support that one.")
 
 
 def _supporter(user: AbstractBaseUser | None, token_hash: str) -> dict:
@@ -893,7 +1091,7 @@ def _supporter(user: AbstractBaseUser | None, token_hash: str) -> dict:
     if person is not None:
         return {"user": person}
     if not token_hash:
-        raise PermissionDenied("Anonymous support needs the supporter cookie.")
+        raise PermissionDenied(gettext("Anonymous support needs the supporter cookie."))
     return {"user": None, "token_hash": token_hash}
 
 
@@ -919,7 +1117,7 @@ def idea_unsupport(*, idea: Idea, user: AbstractBaseUser | None) -> bool:
     """A signed-in user takes their support back (anonymous support cannot be: the cookie
     proves nothing worth trusting with that). True if there was one."""
     if _person(user) is None:
-        raise PermissionDenied("Sign in to take back a support.")
+        raise PermissionDenied(gettext("Sign in to take back a support."))
     idea = _locked(idea)
     deleted, _ = Support.objects.filter(idea=idea, user=user).delete()
     if deleted:
@@ -967,7 +1165,7 @@ def comment_hide(*, comment: Comment, reason: str, actor: AbstractBaseUser | Non
     if not reason:
         raise ValidationError({"reason": [HIDE_REASON_MESSAGE]})
     if comment.is_hidden:
-        raise ValidationError({"reason": ["The comment is already hidden."]})
+        raise ValidationError({"reason": [gettext("The comment is already hidden.")]})
     comment.hidden_at = timezone.now()
     comment.hidden_reason = reason
     comment.hidden_by = actor
@@ -1012,11 +1210,11 @@ def follow(*, idea: Idea, user: AbstractBaseUser | None = None, email: str = "")
 def clean_email(email: str) -> str:
     email = (email or "").strip()
     if not email:
-        raise ValidationError({"email": ["Give your email address."]})
+        raise ValidationError({"email": [gettext("Give your email address.")]})
     try:
         validate_email(email)
     except ValidationError:
-        raise ValidationError({"email": ["Give a valid email address."]}) from None
+        raise ValidationError({"email": [gettext("Give a valid email address.")]}) from None
     local, _, domain = email.rpartition("@")
     return f"{local}@{domain.lower()}"
 
@@ -1046,11 +1244,11 @@ def unfollow(
     if token:
         pk = notifications.follower_id_from(token, salt=notifications.UNSUBSCRIBE_SALT)
         if pk is None:
-            raise ValidationError({"token": ["This unsubscribe link is damaged."]})
+            raise ValidationError({"token": [gettext("This unsubscribe link is damaged.")]})
         deleted, _ = Follower.objects.filter(pk=pk).delete()
         return bool(deleted)
     if _person(user) is None or idea is None:
-        raise PermissionDenied("Sign in to unfollow, or use the link in the email.")
+        raise PermissionDenied(gettext("Sign in to unfollow, or use the link in the email."))
     deleted, _ = Follower.objects.filter(idea=idea, user=user).delete()
     return bool(deleted)
 
@@ -1132,6 +1330,7 @@ def open311_request_create(
     last_name: str = "",
     phone: str = "",
     media_url: str = "",
+    idempotency: Idempotency | None = None,
 ) -> Idea:
     """An Open311 service request, pinned like any other: an issue, through the API channel.
 
@@ -1149,6 +1348,14 @@ def open311_request_create(
         contact_name=" ".join(part.strip() for part in (first_name, last_name) if part.strip()),
         contact_phone=phone,
         open311_client=client,
+        idempotency=idempotency,
+    )
+
+
+def open311_request_create_once(*, idempotency: Idempotency, **fields: Any) -> tuple[Idea, bool]:
+    """open311_request_create with a key: see _create_once."""
+    return _create_once(
+        idempotency, lambda: open311_request_create(**fields, idempotency=idempotency)
     )
 
 

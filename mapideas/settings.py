@@ -64,9 +64,15 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A database outage raised by a view: 503 with Retry-After, not a 500 (mapideas.outage;
+    # handler500 in mapideas.urls takes the ones raised by middleware).
+    "mapideas.outage.DatabaseOutageMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of every page and API answer: the switcher's cookie, else the browser's
+    # Accept-Language, else LANGUAGE_CODE. After sessions, before CommonMiddleware.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     # A JSON or form body over DATA_UPLOAD_MAX_MEMORY_SIZE: a 413 before it is read; a form
     # body that is not UTF-8: a 400 naming the field, not U+FFFD stored.
@@ -127,6 +133,27 @@ def _database(variable: str = "DATABASE_URL") -> dict:
             f"{variable} must use postgis:// or spatialite:/// (MapIdeas needs a spatial "
             f"database); got {url.split(':', 1)[0]}://"
         )
+    # DB_POOL_SIZE: a pool of at most this many connections per server process (psycopg's
+    # pool, through Django; docs/scaling.md), shared by its threads (gunicorn's
+    # WEB_THREADS), instead of one persistent connection per thread. Replaces
+    # DB_CONN_MAX_AGE (Django refuses both). 0 (the default): no pool.
+    pool_size = env_int("DB_POOL_SIZE", 0)
+    if pool_size > 0:
+        config["CONN_MAX_AGE"] = 0
+        config.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": pool_size,
+            # A request waits at most this long for a free connection, then fails (503).
+            "timeout": env_int("DB_POOL_TIMEOUT", 10),
+        }
+    # DB_PREPARE_THRESHOLD: psycopg prepares a statement on the server after this many runs
+    # on a connection (the routing query and the INSERTs of a pin are parsed and planned
+    # once per connection, not per pin). Off by default, as in Django: a transaction-mode
+    # pgbouncer in front would break prepared statements. `make run` sets it (direct
+    # connections). Ignored on SpatiaLite.
+    prepare = env_int("DB_PREPARE_THRESHOLD", 0)
+    if prepare > 0:
+        config.setdefault("OPTIONS", {})["prepare_threshold"] = prepare
     return config
 
 
@@ -138,7 +165,18 @@ def _spatialite(url: str) -> dict:
         raise ImproperlyConfigured("DATABASE_URL spatialite:// needs a file path.")
     path = Path("/" + rest.lstrip("/")) if rest.startswith("/") else BASE_DIR / rest
     path.parent.mkdir(parents=True, exist_ok=True)
-    return {"ENGINE": "django.contrib.gis.db.backends.spatialite", "NAME": str(path)}
+    return {
+        "ENGINE": "django.contrib.gis.db.backends.spatialite",
+        "NAME": str(path),
+        "OPTIONS": {
+            # Every transaction takes SQLite's write lock when it begins (BEGIN IMMEDIATE) and
+            # waits up to `timeout` seconds for it: a transaction that read first and writes
+            # later (a sign-up checks, then inserts) would otherwise fail at once with
+            # "database is locked" when another process writes, a 503 under load (issue 8).
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        },
+    }
 
 
 DATABASES = {"default": _database()}
@@ -216,7 +254,23 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "my-teams"
 LOGOUT_REDIRECT_URL = "home"
 
-LANGUAGE_CODE = "en"
+# Languages: every string goes through Django's i18n; the catalogs are locale/<lang>/LC_MESSAGES
+# (django.po for Python and templates, djangojs.po for the map's scripts), compiled to .mo by
+# `make setup`. Category and team names are translated by staff in the admin
+# (django-modeltranslation: name_en, name_nl, name_fr; an empty translation falls back to
+# LANGUAGE_CODE). MAPIDEAS_LANGUAGE sets the default for a city whose first language is not
+# English.
+LANGUAGES = [("en", "English"), ("nl", "Nederlands"), ("fr", "Français")]
+LANGUAGE_CODE = env_str("MAPIDEAS_LANGUAGE", "en")
+if LANGUAGE_CODE not in {code for code, _ in LANGUAGES}:
+    raise ImproperlyConfigured(
+        f"MAPIDEAS_LANGUAGE={LANGUAGE_CODE!r}: expected one of "
+        + ", ".join(code for code, _ in LANGUAGES)
+    )
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# The switcher's choice outlives the session (a citizen who chose French stays in French).
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -332,6 +386,12 @@ MAPIDEAS_RATE_ALERT = env_rate("MAPIDEAS_RATE_ALERT", "10/h")
 MAPIDEAS_RATE_SIGNUP = env_rate("MAPIDEAS_RATE_SIGNUP", "10/h")
 # Flags on pins ("Report this pin", POST /api/ideas/<id>/flag/), per account or IP address.
 MAPIDEAS_RATE_FLAGS = env_rate("MAPIDEAS_RATE_FLAGS", "10/h")
+# Comments on pins (the pin's page and POST /api/ideas/<id>/comments/), per account (only
+# signed-in people comment).
+MAPIDEAS_RATE_COMMENTS = env_rate("MAPIDEAS_RATE_COMMENTS", "30/h")
+# Login attempts (/accounts/login/), counted twice: per client IP address, and per account
+# name tried (so guessing one account's password from many addresses is limited too).
+MAPIDEAS_RATE_LOGIN = env_rate("MAPIDEAS_RATE_LOGIN", "20/h")
 
 
 def _flags_to_hide() -> int:

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from geodata import places_api
@@ -19,8 +20,15 @@ from mapideas import (
     views,
 )
 
+# A database outage is a 503 with Retry-After wherever it is raised (mapideas.outage).
+handler500 = "mapideas.outage.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
+    # The language switcher posts here (Django's set_language: a cookie, then back to `next`).
+    path("i18n/", include("django.conf.urls.i18n")),
+    # The scripts' strings in the page's language (gettext() in pin-map.js and friends).
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("ideas/<int:pk>/", views.idea_detail, name="idea-detail"),
     path("ideas/<int:pk>/photo.jpg", views.idea_photo, name="idea-photo"),
     path("ideas/<int:pk>/reassign/", views.idea_reassign, name="idea-reassign"),
@@ -94,7 +102,8 @@ urlpatterns = [
     # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("ogc/", include("geodata.ogc_urls")),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    # Django's login page with attempts limited (MAPIDEAS_RATE_LOGIN).
+    path("accounts/login/", account_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/my-data/", account_views.my_data, name="my-data"),

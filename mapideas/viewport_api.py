@@ -1,9 +1,15 @@
 """GET /api/ideas/viewport/: what the map draws for its viewport, pins or clusters.
 
-A thin view over mapideas.viewport.viewport() (the read). Cluster answers are cached for
-VIEWPORT_CACHE_SECONDS: counting a whole city's pins costs a scan, and the issue accepts
-counts a few seconds stale. Pin answers are small scans by then and are never cached, so a
-pin just dropped shows at once where pins are drawn.
+A thin view over mapideas.viewport.viewport() (the read). Clusters are read from the counts
+kept on write (mapideas.viewport_counts) whenever the filters allow it: those answers are
+exact as of the last commit and never cached, so a new, moved, re-routed, hidden or deleted
+pin shows in the very next answer; there is nothing to invalidate. The answers that still
+count the pins themselves (a `created` date range, the squares below zoom 10, a viewport
+too large to list its cells) cost a scan, and are cached for VIEWPORT_CACHE_SECONDS: the
+issue accepts counts a few seconds stale, and that cache is not invalidated on write (no
+write path, raw SQL included, could be trusted to bump it), so those counts may lag by at
+most that many seconds. Pin answers are never cached, so a pin just dropped shows at once
+where pins are drawn.
 """
 
 import hashlib
@@ -30,6 +36,8 @@ from mapideas.filters import BBoxField, IdeaFilter
 from mapideas.models import Idea
 from mapideas.serializers import COORDINATE_PRECISION, GEOJSON_POINT_SCHEMA
 from mapideas.viewport import Cluster, Viewport, viewport
+from mapideas.viewport_counts import CountFilters
+from neighborhoods.translated_names import translated_name
 
 MAX_ZOOM = 22
 CACHE_PREFIX = "viewport:"
@@ -82,13 +90,15 @@ def pin_feature(row: dict, url_template: str, zone: tzinfo) -> dict:
             "title": row["title"],
             "description": row["description"],
             "category": row["category__slug"],
-            "category_name": row["category__name"],
+            "category_name": translated_name(
+                row["category__name"], row["category__name_translations"]
+            ),
             "status": row["status"],
             "channel": row["channel"],
             "event_name": row["event_name"],
             "neighborhood": row["neighborhood__name"],
             "neighborhood_slug": row["neighborhood__slug"],
-            "team": row["team__name"],
+            "team": translated_name(row["team__name"], row["team__name_translations"]),
             "team_slug": row["team__slug"],
             "created_at": _iso(row["created_at"], zone),
             "answer": row["answer"],
@@ -148,6 +158,29 @@ def _cache_key(bbox: Polygon, zoom: int, filters: IdeaFilter) -> str:
     )
     query = json.dumps([bbox.extent, zoom, cleaned], default=str)
     return CACHE_PREFIX + hashlib.sha256(query.encode()).hexdigest()
+
+
+def count_filters(filters: IdeaFilter) -> CountFilters | None:
+    """The valid filters as the counts kept on write can answer them, or None when one of
+    them cannot be (the `created` date range: the pins are counted instead)."""
+    cleaned = filters.form.cleaned_data
+    created = cleaned.get("created")
+    if created is not None and (created.start is not None or created.stop is not None):
+        return None
+
+    def pk(name: str) -> int | None:
+        value = cleaned.get(name)
+        return value.pk if value is not None else None
+
+    neighborhood = cleaned.get("neighborhood")
+    return CountFilters(
+        category_id=pk("category"),
+        status=cleaned.get("status") or None,
+        kind=cleaned.get("kind") or None,
+        channel=cleaned.get("channel") or None,
+        team_id=pk("team"),
+        neighborhood_slug=neighborhood.slug if neighborhood is not None else None,
+    )
 
 
 _COLLECTION_SCHEMA = {
@@ -235,8 +268,12 @@ class IdeaViewport(GenericAPIView):
         key = _cache_key(bbox, zoom, filters)
         body = cache.get(key)
         if body is None:
-            answer = viewport(filters.qs, bbox, zoom)
+            answer = viewport(filters.qs, bbox, zoom, count_filters(filters))
             body = viewport_collection(answer)
-            if answer.mode == "clusters" and settings.VIEWPORT_CACHE_SECONDS > 0:
+            if (
+                answer.mode == "clusters"
+                and not answer.counted_on_write
+                and settings.VIEWPORT_CACHE_SECONDS > 0
+            ):
                 cache.set(key, body, settings.VIEWPORT_CACHE_SECONDS)
         return Response(body)

@@ -1,6 +1,8 @@
 """Pages for citizens and district teams. Thin: reads come from selectors, writes from
 services, maps from mapideas.maps."""
 
+import secrets
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
@@ -12,6 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
@@ -70,22 +74,50 @@ def home(request: HttpRequest) -> HttpResponse:
         form = CitizenIdeaForm(request.POST, request.FILES, user=user)
         status = 400
         if form.is_valid():
-            # Counted once the pin is well formed, as it could be stored (and email sent).
-            retry_after = ratelimit.hit(request, "submit", settings.MAPIDEAS_RATE_SUBMISSIONS)
-            if retry_after is not None:
-                return ratelimit.too_many_response(retry_after)
+            pin = {
+                "kind": form.cleaned_data["kind"],
+                "title": form.cleaned_data["title"],
+                "description": form.cleaned_data["description"],
+                "category": form.cleaned_data["category"],
+                "location": form.location,
+                "channel": Idea.Channel.WEB,
+                "author": user,
+                "email": form.cleaned_data.get("email", ""),
+                "name": form.cleaned_data.get("name", ""),
+                "photo": form.cleaned_data.get("photo"),
+            }
+            token = form.cleaned_data.get("submission_token") or ""
             try:
-                idea = services.idea_submit(
-                    kind=form.cleaned_data["kind"],
-                    title=form.cleaned_data["title"],
-                    description=form.cleaned_data["description"],
-                    category=form.cleaned_data["category"],
-                    location=form.location,
-                    channel=Idea.Channel.WEB,
-                    author=user,
-                    email=form.cleaned_data.get("email", ""),
-                    name=form.cleaned_data.get("name", ""),
-                    photo=form.cleaned_data.get("photo"),
+                # The form's one-time token: a double submit or a reload of the POST finds the
+                # pin stored the first time (and is not counted against the rate limit).
+                once = (
+                    services.idempotency(
+                        key=f"form:{token}",
+                        scope=ratelimit.client_identity(request),
+                        pin=pin,
+                    )
+                    if token
+                    else None
+                )
+                idea = services.idea_replayed(once) if once is not None else None
+                if idea is None:
+                    # Counted once the pin is well formed, as it could be stored (and email
+                    # sent).
+                    retry_after = ratelimit.hit(
+                        request, "submit", settings.MAPIDEAS_RATE_SUBMISSIONS
+                    )
+                    if retry_after is not None:
+                        return ratelimit.too_many_response(retry_after)
+                    if once is None:
+                        idea = services.idea_submit(**pin)
+                    else:
+                        idea, _replayed = services.idea_submit_once(idempotency=once, **pin)
+            except services.IdempotencyConflict:
+                # The same form sent again with other content: a new token, sent as new.
+                form.data = form.data.copy()
+                form.data["submission_token"] = secrets.token_urlsafe(24)
+                form.add_error(
+                    None, _("This form was sent already. Check the pin and send it again.")
                 )
             except PermissionDenied:  # the modes changed between the page and the POST
                 form, sign_in_required, status = None, True, 403
@@ -96,19 +128,25 @@ def home(request: HttpRequest) -> HttpResponse:
                     if field != "location":
                         form.add_error(field if field in form.fields else None, errors)
             else:
-                where = idea.neighborhood.name if idea.neighborhood else "between neighborhoods"
-                sent = (
-                    f"Thank you. Your {idea.get_kind_display().lower()} was sent to "
-                    f"{idea.team.name} ({where})."
-                )
+                where = idea.neighborhood.name if idea.neighborhood else _("between neighborhoods")
+                sent = _("Thank you. Your %(kind)s was sent to %(team)s (%(where)s).") % {
+                    "kind": idea.get_kind_display().lower(),
+                    "team": idea.team.display_name,
+                    "where": where,
+                }
                 if idea.awaiting_confirmation:
                     # Its page is not public yet: back to the map, with what to do next.
                     # extra_tags: drafts.js removes the browser's draft of this pin when the
                     # page after the redirect shows it arrived.
                     messages.success(
                         request,
-                        f"{sent} We emailed you a link: open it to show your pin on the "
-                        "public map and to hear when it changes.",
+                        "{} {}".format(
+                            sent,
+                            _(
+                                "We emailed you a link: open it to show your pin on the "
+                                "public map and to hear when it changes."
+                            ),
+                        ),
                         extra_tags="idea-sent",
                     )
                     return redirect("home")
@@ -208,7 +246,9 @@ def idea_reassign(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, f"Re-assigned to {event.to_team.name}.")
+            messages.success(
+                request, _("Re-assigned to %(team)s.") % {"team": event.to_team.display_name}
+            )
             return redirect(idea)
     return _idea_page(request, idea, forms={"reassign_form": form}, status=400)
 
@@ -238,8 +278,8 @@ def idea_status(request: HttpRequest, pk: int) -> HttpResponse:
             idea=idea, status=data["status"], answer=data["answer"], actor=request.user
         )
         if update.changes_status:
-            return f"Status: {update.get_to_status_display()}."
-        return "Answer published."
+            return _("Status: %(status)s.") % {"status": update.get_to_status_display()}
+        return _("Answer published.")
 
     return _workflow_post(
         request, pk, "status_form", lambda idea, d: StatusForm(d, idea=idea), write
@@ -250,7 +290,7 @@ def idea_status(request: HttpRequest, pk: int) -> HttpResponse:
 def idea_note(request: HttpRequest, pk: int) -> HttpResponse:
     def write(idea: Idea, data: dict) -> str:
         services.idea_note_add(idea=idea, text=data["text"], author=request.user)
-        return "Internal note added."
+        return _("Internal note added.")
 
     return _workflow_post(request, pk, "note_form", lambda idea, d: NoteForm(d), write)
 
@@ -260,7 +300,9 @@ def idea_assign(request: HttpRequest, pk: int) -> HttpResponse:
     def write(idea: Idea, data: dict) -> str:
         assignee = data["assignee"]
         services.idea_assign(idea=idea, assignee=assignee, actor=request.user)
-        return f"Assigned to {assignee.get_username()}." if assignee else "Unassigned."
+        if assignee:
+            return _("Assigned to %(name)s.") % {"name": assignee.get_username()}
+        return _("Unassigned.")
 
     return _workflow_post(
         request, pk, "assign_form", lambda idea, d: AssignForm(d, team=idea.team), write
@@ -274,7 +316,7 @@ def idea_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
         services.idea_mark_duplicate(
             idea=idea, original=original, answer=data["answer"], actor=request.user
         )
-        return f"Marked as a duplicate of #{original.pk}."
+        return _("Marked as a duplicate of #%(number)s.") % {"number": original.pk}
 
     return _workflow_post(request, pk, "duplicate_form", lambda idea, d: DuplicateForm(d), write)
 
@@ -363,7 +405,8 @@ def idea_support(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, error)
     else:
         messages.success(
-            request, "Thank you for your support." if created else "You already support this pin."
+            request,
+            _("Thank you for your support.") if created else _("You already support this pin."),
         )
     response = redirect(idea)
     if token is not None:
@@ -375,9 +418,9 @@ def idea_support(request: HttpRequest, pk: int) -> HttpResponse:
 def idea_unsupport(request: HttpRequest, pk: int) -> HttpResponse:
     idea = _post_target(request, pk)
     if not request.user.is_authenticated:
-        raise PermissionDenied("Sign in to take back a support.")
+        raise PermissionDenied(_("Sign in to take back a support."))
     services.idea_unsupport(idea=idea, user=request.user)
-    messages.success(request, "You no longer support this pin.")
+    messages.success(request, _("You no longer support this pin."))
     return redirect(idea)
 
 
@@ -388,12 +431,16 @@ def comment_add(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied(services.COMMENT_FORBIDDEN)
     form = CommentForm(request.POST)
     if form.is_valid():
+        # Counted once the comment is well formed, per account (MAPIDEAS_RATE_COMMENTS).
+        retry_after = ratelimit.hit(request, "comment", settings.MAPIDEAS_RATE_COMMENTS)
+        if retry_after is not None:
+            return ratelimit.too_many_response(retry_after)
         try:
             services.comment_add(idea=idea, author=request.user, text=form.cleaned_data["text"])
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, "Comment published.")
+            messages.success(request, _("Comment published."))
             return redirect(idea)
     return _idea_page(request, idea, forms={"comment_form": form}, status=400)
 
@@ -413,7 +460,7 @@ def comment_hide(request: HttpRequest, pk: int, comment_pk: int) -> HttpResponse
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, "Comment hidden.")
+            messages.success(request, _("Comment hidden."))
             return redirect(idea)
     return _idea_page(request, idea, forms={"hide_form": form}, status=400)
 
@@ -426,10 +473,11 @@ def idea_follow(request: HttpRequest, pk: int) -> HttpResponse:
     if request.user.is_authenticated:
         services.follow(idea=idea, user=request.user)
         if request.user.email:
-            messages.success(request, "You follow this pin: we email you when it changes.")
+            messages.success(request, _("You follow this pin: we email you when it changes."))
         else:
             messages.warning(
-                request, "You follow this pin, but your account has no email address to write to."
+                request,
+                _("You follow this pin, but your account has no email address to write to."),
             )
         return redirect(idea)
     retry_after = ratelimit.hit(request, "follow", settings.MAPIDEAS_RATE_FOLLOW)
@@ -445,7 +493,7 @@ def idea_follow(request: HttpRequest, pk: int) -> HttpResponse:
             # The same words whether or not the address already followed: nothing to learn.
             messages.success(
                 request,
-                "Almost done: open the link we sent to your email address to confirm.",
+                _("Almost done: open the link we sent to your email address to confirm."),
             )
             return redirect(idea)
     return _idea_page(request, idea, forms={"follow_form": form}, status=400)
@@ -455,9 +503,9 @@ def idea_follow(request: HttpRequest, pk: int) -> HttpResponse:
 def idea_unfollow(request: HttpRequest, pk: int) -> HttpResponse:
     idea = _post_target(request, pk)
     if not request.user.is_authenticated:
-        raise PermissionDenied("Sign in to unfollow, or use the link in an email.")
+        raise PermissionDenied(_("Sign in to unfollow, or use the link in an email."))
     services.unfollow(idea=idea, user=request.user)
-    messages.success(request, "You no longer follow this pin.")
+    messages.success(request, _("You no longer follow this pin."))
     return redirect(idea)
 
 
@@ -468,7 +516,7 @@ def follow_confirm(request: HttpRequest, token: str) -> HttpResponse:
         follower = services.follow_confirm(token=token)
         if follower is None:
             return render(request, "mapideas/follow_confirm.html", {"bad": True}, status=400)
-        messages.success(request, "Confirmed: we email you when this pin changes.")
+        messages.success(request, _("Confirmed: we email you when this pin changes."))
         return redirect(follower.idea)
     return render(request, "mapideas/follow_confirm.html", {"token": token})
 
@@ -484,7 +532,8 @@ def idea_confirm(request: HttpRequest, token: str) -> HttpResponse:
         if idea is None:
             return render(request, "mapideas/idea_confirm.html", {"bad": True}, status=400)
         messages.success(
-            request, "Thank you: your pin is on the public map, and we email you when it changes."
+            request,
+            _("Thank you: your pin is on the public map, and we email you when it changes."),
         )
         return redirect(idea)
     return render(request, "mapideas/idea_confirm.html", {"token": token})
@@ -521,7 +570,10 @@ def signup(request: HttpRequest) -> HttpResponse:
                 _form_errors(form, ValidationError(errors))
             else:
                 auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-                messages.success(request, f"Welcome, {user.get_username()}: you are signed in.")
+                messages.success(
+                    request,
+                    _("Welcome, %(name)s: you are signed in.") % {"name": user.get_username()},
+                )
                 return redirect(next_url or "home")
     else:
         form = SignupForm()
@@ -562,7 +614,7 @@ def team_workspace(request: HttpRequest, slug: str) -> HttpResponse:
     neighborhood. The map draws the same filtered pins as the lists (the same querysets)."""
     team = get_object_or_404(Team, slug=slug)
     if not can_view_team(request.user, team):
-        raise PermissionDenied("Only members of this team and planners can open its workspace.")
+        raise PermissionDenied(_("Only members of this team and planners can open its workspace."))
     return _workspace_page(request, team)
 
 
@@ -638,7 +690,12 @@ def team_bulk(request: HttpRequest, slug: str) -> HttpResponse:
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, f"Changed {len(result.ideas)} pin(s).")
+            count = len(result.ideas)
+            messages.success(
+                request,
+                ngettext("Changed %(count)s pin.", "Changed %(count)s pins.", count)
+                % {"count": count},
+            )
             url = reverse("team-workspace", args=[team.slug])
             back = request.POST.get("query", "")
             return redirect(f"{url}?{back}" if back else url)

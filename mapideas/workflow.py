@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mapideas.models import Idea
 
@@ -64,15 +65,15 @@ def next_statuses(current: str, *, plain: bool = False) -> list[str]:
 def check_transition(current: str, new: str, *, field: str = "status") -> None:
     """A ValidationError naming `field` unless `current` may become `new`."""
     if new not in S.values:
-        raise ValidationError({field: [f"{new!r} is not a status."]})
+        raise ValidationError({field: [_("%(status)s is not a status.") % {"status": repr(new)}]})
     if new in TRANSITIONS.get(current, frozenset()):
         return
-    allowed = ", ".join(label(s) for s in next_statuses(current)) or "nothing"
+    allowed = ", ".join(label(s) for s in next_statuses(current)) or _("nothing")
     raise ValidationError(
         {
             field: [
-                f"A pin that is {label(current)} cannot become {label(new)}; "
-                f"it can become: {allowed}."
+                _("A pin that is %(current)s cannot become %(new)s; it can become: %(allowed)s.")
+                % {"current": label(current), "new": label(new), "allowed": allowed}
             ]
         }
     )

@@ -3,10 +3,12 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from neighborhoods.models import BoundaryVersion, Neighborhood, Team
+from neighborhoods.translated_names import TranslatedNameAdminMixin
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(TranslatedNameAdminMixin, admin.ModelAdmin):
+    # TranslatedNameAdminMixin: one "Name (Français)" box per other language.
     list_display = ["name", "slug", "is_triage", "response_target_days"]
     search_fields = ["name"]
     filter_horizontal = ["members"]

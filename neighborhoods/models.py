@@ -11,11 +11,18 @@ from django.contrib.gis.db import models
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 
+from neighborhoods.translated_names import translated_name
+
 
 class Team(models.Model):
     """A district team: the people who triage and answer what lands in their area."""
 
     name = models.CharField(max_length=200, unique=True)
+    # The name in the site's other languages (neighborhoods.translated_names), set by staff.
+    # NULL allowed so rows written by raw SQL (imports, the bench's builder) need not name it.
+    name_translations = models.JSONField(
+        "name in other languages", default=dict, blank=True, null=True
+    )
     slug = models.SlugField(max_length=200, unique=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
     # The city-wide team that receives pins inside the service area but outside every
@@ -60,6 +67,11 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language (staff's translation), else `name`."""
+        return translated_name(self.name, self.name_translations)
 
 
 class BoundaryVersion(models.Model):

@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 
 import shapely
 from django.contrib.gis.geos import Point, Polygon
-from django.db.models import QuerySet
+from django.db.models import Exists, QuerySet
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from neighborhoods import geometry
 from neighborhoods.models import BoundaryVersion, CategoryRule, Neighborhood, Team
@@ -41,12 +43,22 @@ class Route:
 
     @property
     def reason(self) -> str:
+        """Why the pin goes there, in the active language (the route preview's answer)."""
         if self.rule is not None:
-            where = self.neighborhood.name if self.neighborhood else "the city"
-            return f"Category rule: {self.rule.category} in {where} goes to {self.team.name}."
+            where = self.neighborhood.name if self.neighborhood else _("the city")
+            return _("Category rule: %(category)s in %(where)s goes to %(team)s.") % {
+                "category": self.rule.category,
+                "where": where,
+                "team": self.team.display_name,
+            }
         if self.neighborhood is None:
-            return "Outside every neighborhood but inside the service area: city-wide triage."
-        return f"Inside {self.neighborhood.name}."
+            return _("Outside every neighborhood but inside the service area: city-wide triage.")
+        return _("Inside %(neighborhood)s.") % {"neighborhood": self.neighborhood.name}
+
+    def reason_in(self, language: str) -> str:
+        """The reason in `language`: what the routing history stores."""
+        with translation.override(language):
+            return self.reason
 
 
 def active_version() -> BoundaryVersion | None:
@@ -98,17 +110,19 @@ def route(point: Point, category: str | None = None) -> Route | None:
     elif point.srid is None:
         point = Point(point.x, point.y, srid=4326)
     # One query for the usual case: the covering neighborhoods of whatever version is active
-    # (the version itself only when no neighborhood covers the point).
+    # (the version itself only when no neighborhood covers the point), and whether the
+    # category has rules at all (most have none: then no second query for them).
     candidates = list(
         Neighborhood.objects.filter(version__is_active=True, geometry__covers=point)
         .select_related("team", "version")
         .defer("geometry", "version__service_area", "version__report")
+        .annotate(category_ruled=Exists(CategoryRule.objects.filter(category=category or "")))
         .order_by(*OWNER_ORDER)
     )
     if candidates:
         owner = candidates[0]
         version = owner.version
-        rule = category_rule(category, owner.slug)
+        rule = category_rule(category, owner.slug) if owner.category_ruled else None
         team = rule.team if rule else owner.team
         also_in: list[Team] = []
         for other in candidates[1:]:

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from neighborhoods import geometry
 from neighborhoods.models import BoundaryVersion, Neighborhood, Team
@@ -51,7 +52,7 @@ def slug_for(name: str, fallback: str) -> str:
 def team_get_or_create(*, name: str) -> tuple[Team, bool]:
     name = name.strip()
     if not name:
-        raise ValidationError({"team": ["A team needs a name."]})
+        raise ValidationError({"team": [_("A team needs a name.")]})
     existing = Team.objects.filter(name=name).first()
     if existing is not None:
         return existing, False
@@ -93,11 +94,18 @@ def boundary_version_create(
     for index, item in enumerate(items, start=1):
         name = item.name.strip()
         if not name:
-            raise ValidationError({"name": [f"Feature {index} has an empty name."]})
+            raise ValidationError(
+                {"name": [_("Feature %(index)s has an empty name.") % {"index": index}]}
+            )
         slug = slug_for(name, f"neighborhood-{index}")
         if slug in seen:
             raise ValidationError(
-                {"name": [f"Feature {index}: {name!r} and {seen[slug]!r} have the same slug."]}
+                {
+                    "name": [
+                        _("Feature %(index)s: %(name)s and %(other)s have the same slug.")
+                        % {"index": index, "name": repr(name), "other": repr(seen[slug])}
+                    ]
+                }
             )
         seen[slug] = name
         team, team_created = team_get_or_create(name=item.team_name or name)
@@ -120,7 +128,7 @@ def boundary_version_create(
         neighborhood.full_clean(exclude=["version"])
         neighborhood.save()
     if not shapes:
-        raise ValidationError({"name": ["The boundary set holds no neighborhoods."]})
+        raise ValidationError({"name": [_("The boundary set holds no neighborhoods.")]})
     changes.overlaps = geometry.overlaps(shapes)
     changes.gaps = geometry.gaps(shapes)
     service_area = geometry.buffered_union(
@@ -201,7 +209,7 @@ def population_set(*, values: dict[int, int]) -> list[Neighborhood]:
     # row) waits, so the ids cannot turn into an inactive version's half-way through.
     version = BoundaryVersion.objects.select_for_update().filter(is_active=True).first()
     if version is None:
-        raise ValidationError({"population": ["No boundary version is active."]})
+        raise ValidationError({"population": [_("No boundary version is active.")]})
     neighborhoods = list(
         Neighborhood.objects.select_for_update()
         .filter(version=version, pk__in=list(values))
@@ -212,9 +220,8 @@ def population_set(*, values: dict[int, int]) -> list[Neighborhood]:
         raise ValidationError(
             {
                 "neighborhood": [
-                    "Not neighborhoods of the active boundaries: "
-                    + ", ".join(f"#{pk}" for pk in unknown)
-                    + "."
+                    _("Not neighborhoods of the active boundaries: %(ids)s.")
+                    % {"ids": ", ".join(f"#{pk}" for pk in unknown)}
                 ]
             }
         )
@@ -225,12 +232,20 @@ def population_set(*, values: dict[int, int]) -> list[Neighborhood]:
         value = values[neighborhood.pk]
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError(
-                {"population": [f"{neighborhood.name}: {value!r} is not a whole number."]}
+                {
+                    "population": [
+                        _("%(name)s: %(value)s is not a whole number.")
+                        % {"name": neighborhood.name, "value": repr(value)}
+                    ]
+                }
             )
         try:
             field_.clean(value, neighborhood)
             if value > MAX_POPULATION:  # SQLite would store it; PostgreSQL's integer would not
-                raise ValidationError(f"{value} is more than {MAX_POPULATION:,}.")
+                raise ValidationError(
+                    _("%(value)s is more than %(max)s.")
+                    % {"value": value, "max": f"{MAX_POPULATION:,}"}
+                )
         except ValidationError as exc:
             raise ValidationError(
                 {"population": [f"{neighborhood.name}: {m}" for m in exc.messages]}

@@ -49,12 +49,17 @@ log "database: $masked"
 "$PY" manage.py collectstatic --noinput >/dev/null
 
 PORT="${PORT:-8000}"
-# Each worker keeps its database connection between requests (and checks it before reuse).
-export DB_CONN_MAX_AGE="${DB_CONN_MAX_AGE:-60}"
+# Each worker keeps its database connection between requests (and checks it before reuse),
+# or with DB_POOL_SIZE shares a pool among its threads (mapideas/settings.py); statements
+# are prepared on the server after a few runs (direct connections: no pgbouncer between).
+# Workers and threads: mapideas/gunicorn_conf.py (WEB_CONCURRENCY, WEB_THREADS).
+if [[ -z "${DB_POOL_SIZE:-}" ]]; then
+    export DB_CONN_MAX_AGE="${DB_CONN_MAX_AGE:-60}"
+fi
+export DB_PREPARE_THRESHOLD="${DB_PREPARE_THRESHOLD:-5}"
 echo
 echo "MapIdeas is starting on http://127.0.0.1:${PORT}/  (Ctrl-C to stop)"
 echo
 exec "$ROOT/.venv/bin/gunicorn" mapideas.wsgi \
-    --bind "127.0.0.1:${PORT}" \
-    --workers "${WEB_CONCURRENCY:-2}" \
-    --access-logfile -
+    --config python:mapideas.gunicorn_conf \
+    --bind "127.0.0.1:${PORT}"

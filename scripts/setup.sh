@@ -58,8 +58,9 @@ if ! command -v dpkg >/dev/null 2>&1; then
     die "dpkg not found: this setup supports Debian 12 / Ubuntu only"
 fi
 
-# wrk: the HTTP load tool of `make bench` (pin_creation_http).
-wanted=(gdal-bin libsqlite3-mod-spatialite chromium python3-venv wrk)
+# wrk: the HTTP load tool of `make bench` (pin_creation_http). gettext: msgfmt compiles the
+# translations (locale/*/LC_MESSAGES/*.po) in step 5.
+wanted=(gdal-bin libsqlite3-mod-spatialite chromium python3-venv wrk gettext)
 command -v npm >/dev/null 2>&1 || wanted+=(nodejs npm)
 if majors="$(pg_majors 2>/dev/null)"; then
     # A PostgreSQL server is installed: add PostGIS for each installed major.
@@ -78,7 +79,7 @@ if [[ -z "${majors:-}" ]]; then
     mapfile -t missing < <(missing_of "${pg[@]}")
     apt_install "${missing[@]}"
 fi
-((APT_UPDATED)) || log "system packages present (PostgreSQL $(echo $majors | tr ' ' ','), PostGIS, GDAL, SpatiaLite, Chromium, Node, wrk)"
+((APT_UPDATED)) || log "system packages present (PostgreSQL $(echo $majors | tr ' ' ','), PostGIS, GDAL, SpatiaLite, Chromium, Node, wrk, gettext)"
 
 # ---------------------------------------------------------------------------------------
 # 2. Python 3.11 with loadable sqlite3 extensions
@@ -151,5 +152,21 @@ else
     npm ci --no-audit --no-fund --loglevel=error
     touch "$js_stamp"
 fi
+
+# ---------------------------------------------------------------------------------------
+# 5. Translations: the .po catalogs are committed, the compiled .mo files are not
+# ---------------------------------------------------------------------------------------
+compiled=0
+for po in locale/*/LC_MESSAGES/*.po; do
+    [[ -e "$po" ]] || continue
+    mo="${po%.po}.mo"
+    if [[ ! -f "$mo" || "$po" -nt "$mo" ]]; then
+        # --check-format: a translation whose %(name)s placeholders differ from the English
+        # one stops setup here rather than raising KeyError on a page.
+        msgfmt --check-format -o "$mo" "$po" || die "msgfmt failed on $po"
+        compiled=$((compiled + 1))
+    fi
+done
+((compiled == 0)) || log "compiled $compiled translation catalog(s)"
 
 log "done"

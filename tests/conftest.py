@@ -141,6 +141,19 @@ def planner(city, make_user):
 
 
 @pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the site's language: LocaleMiddleware activates the language a
+    request asked for in the test's thread and never puts it back (a French request would
+    leave the next test in French)."""
+    from django.conf import settings as django_settings
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """PBKDF2 costs ~0.3 s a password by design; tests need no such cost."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -177,3 +190,20 @@ def _fresh_cache(settings):
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def live_databases(tmp_path_factory):
+    """Live databases that real servers and commands can see (crash and load tests, issue 8):
+    copies of a template migrated and seeded once per session on the run's backend
+    (tests/mapideas/crash_support.py), dropped at the end."""
+    from django.conf import settings
+
+    from tests.mapideas.crash_support import SEEDED_PINS, LiveDatabases
+
+    default = settings.DATABASES["default"]
+    databases = LiveDatabases(
+        default["ENGINE"], default, tmp_path_factory.mktemp("live"), pins=SEEDED_PINS
+    )
+    yield databases
+    databases.close()

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -270,11 +271,14 @@ class RequestsQuerySerializer(JurisdictionQuerySerializer):
         for item in comma_list(value):
             if not item.isascii() or not item.isdigit() or not 0 < int(item) <= MAX_ID:
                 raise serializers.ValidationError(
-                    f"{item!r} is not a service request id (a positive whole number)."
+                    _("%(item)s is not a service request id (a positive whole number).")
+                    % {"item": repr(item)}
                 )
             ids.append(int(item))
         if len(ids) > MAX_REQUESTS:
-            raise serializers.ValidationError(f"Ask for at most {MAX_REQUESTS} ids at once.")
+            raise serializers.ValidationError(
+                _("Ask for at most %(max)s ids at once.") % {"max": MAX_REQUESTS}
+            )
         return ids
 
     def validate_service_code(self, value: str) -> list[str]:
@@ -285,7 +289,8 @@ class RequestsQuerySerializer(JurisdictionQuerySerializer):
         unknown = [s for s in statuses if s not in ("open", "closed")]
         if unknown:
             raise serializers.ValidationError(
-                f"{unknown[0]!r} is not a status: use open or closed (or both, comma-separated)."
+                _("%(status)s is not a status: use open or closed (or both, comma-separated).")
+                % {"status": repr(unknown[0])}
             )
         return statuses
 
@@ -305,10 +310,14 @@ class RequestsQuerySerializer(JurisdictionQuerySerializer):
             start = start or datetime.min.replace(tzinfo=UTC)
             end = end or datetime.max.replace(tzinfo=UTC)
         if end < start:
-            raise serializers.ValidationError({"end_date": ["end_date is before start_date."]})
+            raise serializers.ValidationError({"end_date": [_("end_date is before start_date.")]})
         if end - start > MAX_SPAN:
             raise serializers.ValidationError(
-                {"end_date": ["From start_date to end_date is at most 90 days (the spec's limit)."]}
+                {
+                    "end_date": [
+                        _("From start_date to end_date is at most 90 days (the spec's limit).")
+                    ]
+                }
             )
         attrs["start_date"], attrs["end_date"] = start, end
         return attrs
@@ -363,7 +372,7 @@ class ServiceRequestInputSerializer(serializers.Serializer):
     def to_internal_value(self, data):
         if isinstance(data, Mapping):
             bad = {
-                name: ["Send text that is valid UTF-8."]
+                name: [_("Send text that is valid UTF-8.")]
                 for name in self.fields
                 if isinstance(data.get(name), str) and not _encodable(data.get(name))
             }
@@ -378,16 +387,18 @@ class ServiceRequestInputSerializer(serializers.Serializer):
                 raise serializers.ValidationError(
                     {
                         "lat": [
-                            "lat and long are required: this server has no geocoder yet, so an "
-                            "address_string or address_id alone cannot be placed on the map."
+                            _(
+                                "lat and long are required: this server has no geocoder yet, so "
+                                "an address_string or address_id alone cannot be placed on the map."
+                            )
                         ]
                     }
                 )
             raise serializers.ValidationError(
-                {"lat": ["lat and long are required (WGS84 degrees)."]}
+                {"lat": [_("lat and long are required (WGS84 degrees).")]}
             )
         if lat is None:
-            raise serializers.ValidationError({"lat": ["Send lat with long."]})
+            raise serializers.ValidationError({"lat": [_("Send lat with long.")]})
         if lon is None:
-            raise serializers.ValidationError({"long": ["Send long with lat."]})
+            raise serializers.ValidationError({"long": [_("Send long with lat.")]})
         return attrs

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
@@ -87,7 +88,7 @@ def open311_exception_handler(exc: Exception, context: dict) -> Response | None:
         detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
         code, descriptions = status.HTTP_400_BAD_REQUEST, _descriptions(detail)
     elif isinstance(exc, Http404):
-        code, descriptions = status.HTTP_404_NOT_FOUND, ["Not found."]
+        code, descriptions = status.HTTP_404_NOT_FOUND, [_("Not found.")]
     elif isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         code, descriptions = status.HTTP_403_FORBIDDEN, [f"api_key: {exc.detail}"]
     elif isinstance(exc, exceptions.APIException):
@@ -150,7 +151,8 @@ class Open311View(APIView):
             return
         raise Open311Error(
             status.HTTP_404_NOT_FOUND,
-            f"jurisdiction_id: {given!r} is not served here; this endpoint serves {served!r}.",
+            _("jurisdiction_id: %(given)s is not served here; this endpoint serves %(served)s.")
+            % {"given": repr(given), "served": repr(served)},
         )
 
     def check_query_jurisdiction(self, request: Request) -> None:
@@ -162,7 +164,8 @@ def _category(code: str) -> Category:
     if category is None:
         raise Open311Error(
             status.HTTP_404_NOT_FOUND,
-            f"service_code: no service {code!r}; services.json lists the service codes.",
+            _("service_code: no service %(code)s; services.json lists the service codes.")
+            % {"code": repr(code)},
         )
     return category
 
@@ -302,21 +305,38 @@ class ServiceRequestListView(Open311View):
         fields = given.validated_data
         category = _category(fields["service_code"])
         location = services.location_from_lonlat(fields["long"], fields["lat"])
-        idea = services.open311_request_create(
-            client=client,
-            category=category,
-            location=location,
-            description=fields.get("description", ""),
-            email=fields.get("email", ""),
-            first_name=fields.get("first_name", ""),
-            last_name=fields.get("last_name", ""),
-            phone=fields.get("phone", ""),
-            media_url=fields.get("media_url", ""),
-        )
-        return Response(
+        request_fields = {
+            "client": client,
+            "category": category,
+            "location": location,
+            "description": fields.get("description", ""),
+            "email": fields.get("email", ""),
+            "first_name": fields.get("first_name", ""),
+            "last_name": fields.get("last_name", ""),
+            "phone": fields.get("phone", ""),
+            "media_url": fields.get("media_url", ""),
+        }
+        key = request.headers.get("Idempotency-Key")
+        replayed = False
+        if key is None:
+            idea = services.open311_request_create(**request_fields)
+        else:
+            # As POST /api/ideas/: a retry with the same key (scoped to this client) gets
+            # the request stored the first time, never a second one.
+            once = services.idempotency(key=key, scope=f"open311:{client.pk}", pin=request_fields)
+            try:
+                idea, replayed = services.open311_request_create_once(
+                    idempotency=once, **request_fields
+                )
+            except services.IdempotencyConflict as exc:
+                return Response([{"code": 422, "description": f"Idempotency-Key: {exc}"}], 422)
+        response = Response(
             ServiceRequestCreatedSerializer([idea], many=True).data,
             status=status.HTTP_201_CREATED,
         )
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
 
     def _client(self, data: object) -> Open311Client:
         """The client whose key came with the POST; a 403 for any other key (checked before
@@ -324,23 +344,26 @@ class ServiceRequestListView(Open311View):
         if not isinstance(data, Mapping):
             # A JSON list or string: nothing can be read from it, the key included.
             raise Open311Error(
-                status.HTTP_400_BAD_REQUEST, "request: send the fields as a form or JSON object."
+                status.HTTP_400_BAD_REQUEST,
+                _("request: send the fields as a form or JSON object."),
             )
         key = data.get("api_key")
         if not isinstance(key, str) or not key.strip():
             raise Open311Error(
                 status.HTTP_403_FORBIDDEN,
-                "api_key: missing; posting a service request needs the key staff issued to "
-                "your application.",
+                _(
+                    "api_key: missing; posting a service request needs the key staff issued to "
+                    "your application."
+                ),
             )
         client = selectors.open311_client_by_key(key.strip())
         if client is None:
-            raise Open311Error(status.HTTP_403_FORBIDDEN, "api_key: not a key issued here.")
+            raise Open311Error(status.HTTP_403_FORBIDDEN, _("api_key: not a key issued here."))
         if not client.is_active:
             raise Open311Error(
                 status.HTTP_403_FORBIDDEN,
-                f"api_key: this key was revoked on {client.revoked_at:%Y-%m-%d}; ask the "
-                "city's staff for a new one.",
+                _("api_key: this key was revoked on %(day)s; ask the city's staff for a new one.")
+                % {"day": f"{client.revoked_at:%Y-%m-%d}"},
             )
         return client
 
@@ -367,6 +390,7 @@ class ServiceRequestDetailView(Open311View):
         if idea is None:
             raise Open311Error(
                 status.HTTP_404_NOT_FOUND,
-                f"service_request_id: no service request {service_request_id!r}.",
+                _("service_request_id: no service request %(id)s.")
+                % {"id": repr(service_request_id)},
             )
         return Response(ServiceRequestSerializer([idea], many=True).data)

@@ -6,6 +6,8 @@ from datetime import timedelta
 from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 register = template.Library()
 
@@ -32,7 +34,15 @@ def duration_text(value: timedelta | None) -> str:
     minutes = max(int(value.total_seconds() // 60), 0)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
-    parts = [(days, "day"), (hours, "hour"), (minutes, "minute")]
-    said = [f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in parts if n]
+    # Each unit's words in full (not built from parts), so that makemessages finds them.
+    said = [
+        words % {"count": n}
+        for n, words in (
+            (days, ngettext("%(count)s day", "%(count)s days", days)),
+            (hours, ngettext("%(count)s hour", "%(count)s hours", hours)),
+            (minutes, ngettext("%(count)s minute", "%(count)s minutes", minutes)),
+        )
+        if n
+    ]
     # The two largest units are enough; under a minute is "0 minutes".
-    return " ".join(said[:2]) or "0 minutes"
+    return " ".join(said[:2]) or _("0 minutes")

@@ -37,6 +37,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 _default_categories = importlib.import_module("mapideas.migrations.0002_default_categories")
+_category_names = importlib.import_module("mapideas.migrations.0014_category_name_translations")
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 HERE = Path(__file__).parent
 
@@ -83,6 +84,7 @@ def _migrated_rows(transactional_db) -> None:
     the one the database was set up and serialized on, so there is nothing to roll back to.
     """
     _default_categories.create_categories(django_apps, None)
+    _category_names.translate_default_categories(django_apps, None)
 
 
 @dataclass

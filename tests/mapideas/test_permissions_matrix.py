@@ -437,6 +437,11 @@ MATRIX: dict[str, Row] = {
     ),
     "admin": Row(lambda o: "/admin/", (*("admin_login",) * 5, 200)),
     "healthz": Row(lambda o: "/healthz", PUBLIC),
+    # The language switcher: a cookie and back to the page; nothing stored.
+    "set_language": Row(
+        lambda o: "/i18n/setlang/", each(302), post=each(302), data=lambda o: {"language": "fr"}
+    ),
+    "javascript-catalog": Row(lambda o: "/jsi18n/", PUBLIC),
 }
 
 

@@ -145,7 +145,7 @@
         });
       });
       if (notice) {
-        notice.textContent = "Draft discarded.";
+        notice.textContent = gettext("Draft discarded.");
       }
       storage.removeItem(KEY);
     });

@@ -11,6 +11,7 @@
  *
  * The pin's fields are set as if typed ("input" and "change" events), so pin-map.js moves its
  * marker and asks where the pin goes. Titles are user text: set with textContent only.
+ * Its words go through gettext/ngettext/interpolate (Django's JavaScriptCatalog, base.html).
  *
  * Options (data-* on this script): data-map-name (not data-map: tests find pin-map.js by it),
  * data-form, data-route-api, data-similar-api.
@@ -51,11 +52,22 @@
   var locate = document.getElementById("locate-me");
   var locateStatus = document.getElementById("locate-status");
   var GEO_MESSAGES = {
-    1: "Your browser did not share your location. Allow it in the browser's site settings, " +
-      "or search for a place or tap the map instead.",
-    2: "Your location is not available right now (no GPS or network fix). Search for a place " +
-      "or tap the map instead.",
-    3: "Finding your location took too long. Try again, or search for a place or tap the map.",
+    1: gettext("Your browser did not share your location. Allow it in the browser's site settings, " +
+      "or search for a place or tap the map instead."),
+    2: gettext("Your location is not available right now (no GPS or network fix). Search for a place " +
+      "or tap the map instead."),
+    3: gettext("Finding your location took too long. Try again, or search for a place or tap the map."),
+  };
+  // The API gives a pin's status as its code; these are its words in the list.
+  var STATUS = {
+    new: gettext("new"),
+    acknowledged: gettext("acknowledged"),
+    under_review: gettext("under review"),
+    planned: gettext("planned"),
+    in_progress: gettext("in progress"),
+    done: gettext("done"),
+    declined: gettext("declined"),
+    duplicate: gettext("duplicate"),
   };
 
   function sayLocate(text, refused) {
@@ -79,9 +91,9 @@
       .then(function (result) {
         if (!result.ok) {
           if (result.status === 400 && result.body && result.body.location) {
-            sayLocate("You seem to be outside the city, so a pin cannot go where you are (" +
-              result.body.location.join(" ") + "). Search for a place or tap the map instead.",
-              true);
+            sayLocate(interpolate(gettext("You seem to be outside the city, so a pin cannot go " +
+              "where you are (%(reason)s). Search for a place or tap the map instead."),
+              { reason: result.body.location.join(" ") }, true), true);
             return;
           }
           throw new Error("HTTP " + result.status);
@@ -90,12 +102,16 @@
         setField(lon, x.toFixed(6));
         map.setView([y, x], Math.max(map.getZoom(), 17));
         var accuracy = Math.round(position.coords.accuracy || 0);
-        sayLocate("The pin is where you are" +
-          (accuracy ? " (to within about " + accuracy + " m)" : "") +
-          ", in " + (result.body.neighborhood || "the city") + ". Drag it to adjust.", false);
+        var where = result.body.neighborhood || gettext("the city");
+        sayLocate(accuracy
+          ? interpolate(gettext("The pin is where you are (to within about %(metres)s m), " +
+            "in %(place)s. Drag it to adjust."), { metres: accuracy, place: where }, true)
+          : interpolate(gettext("The pin is where you are, in %(place)s. Drag it to adjust."),
+            { place: where }, true), false);
       })
       .catch(function (error) {
-        sayLocate("Your location could not be checked (" + error.message + ").", true);
+        sayLocate(interpolate(gettext("Your location could not be checked (%(error)s)."),
+          { error: error.message }, true), true);
       });
   }
 
@@ -105,9 +121,9 @@
     } else {
       locate.hidden = false;
       locate.addEventListener("click", function () {
-        sayLocate("Finding your location…", false);
+        sayLocate(gettext("Finding your location…"), false);
         navigator.geolocation.getCurrentPosition(placeHere, function (error) {
-          sayLocate(GEO_MESSAGES[error.code] || "Your location is not available.", true);
+          sayLocate(GEO_MESSAGES[error.code] || gettext("Your location is not available."), true);
         }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
       });
     }
@@ -144,21 +160,22 @@
     })
       .then(function (response) {
         if (response.status === 429) {
-          throw new Error("too many supports from your network; try again later");
+          throw new Error(gettext("too many supports from your network; try again later"));
         }
         if (!response.ok) {
           throw new Error("HTTP " + response.status);
         }
-        supported[pin.id] = "Thank you: you support “" + pin.title + "”. Its team sees it " +
-          "has your support; you need not send a new pin about it.";
+        supported[pin.id] = interpolate(gettext("Thank you: you support “%(title)s”. Its team sees it " +
+          "has your support; you need not send a new pin about it."), { title: pin.title }, true);
         said.textContent = supported[pin.id];
         lastThanks = supported[pin.id]; // said by the list's live status after the redraw
-        button.textContent = "Supported";
+        button.textContent = gettext("Supported");
         askSimilar(0); // the support counts, fresh
       })
       .catch(function (error) {
         button.disabled = false;
-        said.textContent = "The support could not be sent (" + error.message + ").";
+        said.textContent = interpolate(gettext("The support could not be sent (%(error)s)."),
+          { error: error.message }, true);
       });
   }
 
@@ -170,14 +187,20 @@
       var link = el("a", pin.title);
       link.href = pin.url;
       item.appendChild(link);
-      item.appendChild(el("span", " — " + Math.round(pin.distance_m) + " m away, " +
-        pin.status.replace(/_/g, " ") + ", " + pin.support_count +
-        (pin.support_count === 1 ? " supporter" : " supporters"), "muted"));
-      var button = el("button", supported[pin.id] ? "Supported" : "Support this instead",
+      item.appendChild(el("span", " — " + interpolate(ngettext(
+        "%(metres)s m away, %(status)s, %(count)s supporter",
+        "%(metres)s m away, %(status)s, %(count)s supporters",
+        pin.support_count), {
+        metres: Math.round(pin.distance_m),
+        status: STATUS.hasOwnProperty(pin.status) ? STATUS[pin.status] : pin.status.replace(/_/g, " "),
+        count: pin.support_count,
+      }, true), "muted"));
+      var button = el("button", supported[pin.id] ? gettext("Supported") : gettext("Support this instead"),
         "support-instead secondary-button");
       button.type = "button";
       button.disabled = !!supported[pin.id];
-      button.setAttribute("aria-label", "Support “" + pin.title + "” instead");
+      button.setAttribute("aria-label", interpolate(gettext("Support “%(title)s” instead"),
+        { title: pin.title }, true));
       var said = el("p", supported[pin.id] || null, "support-said");
       said.setAttribute("role", "status");
       button.addEventListener("click", function () {
@@ -188,8 +211,10 @@
       similarList.appendChild(item);
     });
     similarStatus.textContent = lastThanks || (pins.length
-      ? pins.length + (pins.length === 1 ? " similar pin" : " similar pins") +
-        " nearby: you may support one instead of sending a new pin."
+      ? interpolate(ngettext(
+        "%(count)s similar pin nearby: you may support one instead of sending a new pin.",
+        "%(count)s similar pins nearby: you may support one instead of sending a new pin.",
+        pins.length), { count: pins.length }, true)
       : "");
     lastThanks = "";
   }

@@ -13,6 +13,8 @@
  * - The new pin's marker can be dragged to adjust it: the fields and the hint follow. Each move
  *   fires a "pin:placed" event on the form (pin-assist.js looks for similar pins nearby).
  * - Popups and lists are built with textContent: pin titles are user text and never become HTML.
+ * - Its words go through gettext/ngettext/interpolate (Django's JavaScriptCatalog, loaded by
+ *   base.html) in the page's language; the strings are then set as text, never as HTML.
  */
 (function () {
   "use strict";
@@ -27,6 +29,19 @@
   var pageSize = parseInt(options.pageSize || "500", 10);
   var CLUSTER_ZOOM_STEP = 2; // zoom levels a click on a cluster goes in
   var pending = null;
+  // Numbers as the page's language writes them ("1,234" in English, "1.234" in Dutch).
+  var LOCALE = document.documentElement.lang || "en-US";
+  // The API gives a pin's status as its code; these are its words in the popup.
+  var STATUS = {
+    new: gettext("new"),
+    acknowledged: gettext("acknowledged"),
+    under_review: gettext("under review"),
+    planned: gettext("planned"),
+    in_progress: gettext("in progress"),
+    done: gettext("done"),
+    declined: gettext("declined"),
+    duplicate: gettext("duplicate"),
+  };
 
   function el(tag, text, className) {
     var node = document.createElement(tag);
@@ -42,17 +57,20 @@
   function popupFor(props) {
     var box = el("div", null, "pin-popup");
     box.appendChild(el("strong", props.title));
-    box.appendChild(el("div", (props.kind === "issue" ? "Issue" : "Idea") + " · " + props.category_name));
-    box.appendChild(el("div", "Team: " + props.team));
-    box.appendChild(el("div", "Status: " + props.status.replace("_", " ")));
-    var link = el("a", "Open");
+    box.appendChild(el("div", (props.kind === "issue" ? gettext("Issue") : gettext("Idea")) + " · " + props.category_name));
+    box.appendChild(el("div", interpolate(gettext("Team: %(team)s"), { team: props.team }, true)));
+    box.appendChild(el("div", interpolate(gettext("Status: %(status)s"), {
+      status: STATUS.hasOwnProperty(props.status) ? STATUS[props.status] : props.status.replace("_", " "),
+    }, true)));
+    var link = el("a", gettext("Open"));
     link.href = props.url;
     box.appendChild(link);
     return box;
   }
 
-  function plural(n, one, many) {
-    return n.toLocaleString("en-US") + (n === 1 ? one : many);
+  // The number in "%(count)s pins …", written as the page's language writes numbers.
+  function counted(format, n) {
+    return interpolate(format, { count: n.toLocaleString(LOCALE) }, true);
   }
 
   function zoomInto(latlng) {
@@ -66,12 +84,12 @@
     var coords = feature.geometry.coordinates;
     var latlng = L.latLng(coords[1], coords[0]);
     var size = Math.round(26 + 8 * Math.log10(Math.max(count, 1)));
-    var bubble = el("div", count.toLocaleString("en-US"), "cluster-bubble");
+    var bubble = el("div", count.toLocaleString(LOCALE), "cluster-bubble");
     bubble.style.width = bubble.style.height = bubble.style.lineHeight = size + "px";
     var marker = L.marker(latlng, {
       icon: L.divIcon({ html: bubble, className: "cluster-icon", iconSize: [size, size] }),
       keyboard: true,
-      title: plural(count, " pin", " pins") + " here: zoom in",
+      title: counted(ngettext("%(count)s pin here: zoom in", "%(count)s pins here: zoom in", count), count),
       bubblingMouseEvents: false,
     });
     marker.on("click", function () { zoomInto(latlng); });
@@ -79,7 +97,8 @@
     var node = marker.getElement();
     if (node) {
       node.setAttribute("role", "button");
-      node.setAttribute("aria-label", plural(count, " pin", " pins") + " here: zoom in");
+      node.setAttribute("aria-label",
+        counted(ngettext("%(count)s pin here: zoom in", "%(count)s pins here: zoom in", count), count));
       node.addEventListener("keydown", function (event) {
         if (event.key === "Enter" || event.key === " ") {
           event.preventDefault(); // no keypress after it, so no second zoom
@@ -97,8 +116,10 @@
     if (collection.mode === "clusters") {
       collection.features.forEach(showCluster);
       if (status) {
-        status.textContent = plural(collection.total, " pin", " pins") +
-          " in view — zoom in to list them.";
+        status.textContent = counted(ngettext(
+          "%(count)s pin in view — zoom in to list them.",
+          "%(count)s pins in view — zoom in to list them.",
+          collection.total), collection.total);
       }
       return;
     }
@@ -129,8 +150,11 @@
       var total = collection.total !== undefined ? collection.total : collection.count;
       status.textContent =
         total > shown
-          ? "Showing the newest " + shown + " of " + total + " pins in view. Zoom in to see the others."
-          : shown + (shown === 1 ? " pin" : " pins") + " in view.";
+          ? interpolate(ngettext(
+            "Showing the newest %(shown)s of %(total)s pin in view. Zoom in to see the others.",
+            "Showing the newest %(shown)s of %(total)s pins in view. Zoom in to see the others.",
+            total), { shown: shown, total: total }, true)
+          : interpolate(ngettext("%(count)s pin in view.", "%(count)s pins in view.", shown), { count: shown }, true);
     }
   }
 
@@ -167,7 +191,8 @@
       .then(show)
       .catch(function (error) {
         if (error.name !== "AbortError" && status) {
-          status.textContent = "The pins could not be loaded (" + error.message + ").";
+          status.textContent = interpolate(gettext("The pins could not be loaded (%(error)s)."),
+            { error: error.message }, true);
         }
       });
   }
@@ -188,7 +213,7 @@
 
   if (options.focusLat && options.focusLon) {
     var here = [parseFloat(options.focusLat), parseFloat(options.focusLon)];
-    L.marker(here, { title: "This pin", keyboard: true }).addTo(map);
+    L.marker(here, { title: gettext("This pin"), keyboard: true }).addTo(map);
     map.setView(here, Math.max(map.getZoom(), 15));
   }
 
@@ -214,18 +239,20 @@
     var sayRoute = function (answer) {
       hint.textContent = "";
       hint.className = "route-hint";
-      hint.appendChild(el("p",
-        "This pin will go to " + answer.team + " (" +
-        (answer.neighborhood || "outside every neighborhood: the city-wide team sorts it out") +
-        ")."));
+      hint.appendChild(el("p", interpolate(gettext("This pin will go to %(team)s (%(neighborhood)s)."), {
+        team: answer.team,
+        neighborhood: answer.neighborhood ||
+          gettext("outside every neighborhood: the city-wide team sorts it out"),
+      }, true)));
       if (answer.also_in.length) {
-        hint.appendChild(el("p", "It lies in the area of " + answer.also_in.join(", ") +
-          " too, who will see it."));
+        hint.appendChild(el("p", interpolate(gettext("It lies in the area of %(teams)s too, who will see it."),
+          { teams: answer.also_in.join(", ") }, true)));
       }
       if (answer.near_border) {
         var metres = Math.max(1, Math.ceil(answer.border_distance_m));
-        hint.appendChild(el("p", "It is within " + metres + " m of " + answer.other_side +
-          ": move the pin if it belongs there.", "route-hint-border"));
+        hint.appendChild(el("p", interpolate(
+          gettext("It is within %(metres)s m of %(neighborhood)s: move the pin if it belongs there."),
+          { metres: metres, neighborhood: answer.other_side }, true), "route-hint-border"));
       }
     };
     var sayRefusal = function (text) {
@@ -277,7 +304,8 @@
           })
           .catch(function (error) {
             if (error.name !== "AbortError" && asked === routeAsked) {
-              sayRefusal("Where this pin goes could not be checked (" + error.message + ").");
+              sayRefusal(interpolate(gettext("Where this pin goes could not be checked (%(error)s)."),
+                { error: error.message }, true));
             }
           });
       }, 250);
@@ -293,7 +321,7 @@
       } else {
         // Draggable: a tap is rarely exactly right on a phone; dragging adjusts it, and the
         // fields and the team hint follow as after a click.
-        draft = L.marker(latlng, { title: "Your new pin", keyboard: false, draggable: true })
+        draft = L.marker(latlng, { title: gettext("Your new pin"), keyboard: false, draggable: true })
           .addTo(map);
         draft.on("dragend", function () {
           var moved = draft.getLatLng();

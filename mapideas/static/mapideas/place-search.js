@@ -6,7 +6,8 @@
  * from the box goes into the list, ArrowUp/ArrowDown move in it, Escape goes back to the box;
  * Enter in the box picks the first result. The map fits the result's box, and the aria-live
  * status says where it went. Names are user data (imported files, the geocoder): set with
- * textContent only.
+ * textContent only. Its words go through gettext/ngettext/interpolate (Django's
+ * JavaScriptCatalog, base.html); a place's kind is data, except "neighborhood", which is ours.
  *
  * Options (data-* on the <form role="search">): data-api (the places API), data-map (the
  * global name of the folium map).
@@ -26,6 +27,11 @@
   var asked = 0; // answers to any but the latest question are stale and dropped
   var latest = { q: null, results: [] };
 
+  // The kinds of place the city's own data gives; others (street, park...) come as imported.
+  function kindOf(place) {
+    return place.kind === "neighborhood" ? gettext("neighborhood") : place.kind;
+  }
+
   function clearList() {
     list.textContent = "";
     list.hidden = true;
@@ -44,7 +50,8 @@
     }
     clearList();
     input.value = place.name;
-    status.textContent = "The map shows " + place.name + " (" + place.kind + ").";
+    status.textContent = interpolate(gettext("The map shows %(place)s (%(kind)s)."),
+      { place: place.name, kind: kindOf(place) }, true);
     form.dispatchEvent(new CustomEvent("place:chosen", { detail: place, bubbles: true }));
   }
 
@@ -61,7 +68,7 @@
       name.textContent = place.name;
       var kind = document.createElement("span");
       kind.className = "muted";
-      kind.textContent = " — " + place.kind;
+      kind.textContent = " — " + kindOf(place);
       button.appendChild(name);
       button.appendChild(kind);
       button.addEventListener("click", function () {
@@ -73,9 +80,11 @@
     list.hidden = body.results.length === 0;
     input.setAttribute("aria-expanded", body.results.length ? "true" : "false");
     var said = body.results.length
-      ? body.results.length + (body.results.length === 1 ? " place found" : " places found") +
-        ": press the down arrow to choose, or Enter for the first."
-      : "No place called “" + q + "” in this city.";
+      ? interpolate(ngettext(
+        "%(count)s place found: press the down arrow to choose, or Enter for the first.",
+        "%(count)s places found: press the down arrow to choose, or Enter for the first.",
+        body.results.length), { count: body.results.length }, true)
+      : interpolate(gettext("No place called “%(query)s” in this city."), { query: q }, true);
     status.textContent = body.note ? said + " " + body.note : said;
   }
 
@@ -103,7 +112,8 @@
       })
       .catch(function (error) {
         if (error.name !== "AbortError" && mine === asked) {
-          status.textContent = "The place search did not answer (" + error.message + ").";
+          status.textContent = interpolate(gettext("The place search did not answer (%(error)s)."),
+            { error: error.message }, true);
         }
         return null;
       });

@@ -1,0 +1,114 @@
+"""The viewport's cluster counts kept on write (mapideas.models.ViewportCount): reading them,
+and keeping their triggers installed.
+
+The counts are written by database triggers only (migration 0013), so every write path is
+covered: services, admin, queryset.update(), bulk_create, raw SQL, re-routing, moderation,
+erasure. Reads are here, as a selector: mapideas.viewport asks for the counts of whole H3
+cells and counts the pins of the cells cut by the viewport's edge itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass
+
+from django.db import connections
+
+from mapideas.models import ViewportCount
+
+_MIGRATION = "mapideas.migrations.0013_viewport_counts"
+TRIGGERS = (
+    "mapideas_viewportcount_insert",
+    "mapideas_viewportcount_update",
+    "mapideas_viewportcount_delete",
+)
+
+
+@dataclass(frozen=True)
+class CountFilters:
+    """The filters the summary can answer: equality on its columns. Each None: any. Other
+    filters (the `created` date range) cannot be answered by it: the viewport then counts
+    the pins themselves (mapideas.viewport, the GROUP BY path)."""
+
+    category_id: int | None = None
+    status: str | None = None
+    kind: str | None = None
+    channel: str | None = None
+    team_id: int | None = None
+    # By slug, as the API's filter: the pins routed by an earlier boundary version match too.
+    neighborhood_slug: str | None = None
+
+
+def cell_counts(
+    *, using: str, resolution: int, cells: list[int], filters: CountFilters
+) -> tuple[dict[int, int], int]:
+    """The public pins of each of `cells` with the filters (cells with none left out), and
+    how many such pins have no stored cell at all (anywhere)."""
+    connection = connections[using]
+    table = connection.ops.quote_name(ViewportCount._meta.db_table)
+    # Cell 0 too: the pins without a stored cell (one list, not an OR).
+    where = ["v.resolution = %s"]
+    params: list = [resolution]
+    if connection.vendor == "postgresql":
+        where.append("v.cell = ANY(%s::bigint[])")
+        params.append([*cells, 0])
+    else:
+        where.append("v.cell IN (SELECT value FROM json_each(%s))")
+        params.append(json.dumps([*cells, 0]))
+    for column in ("category_id", "status", "kind", "channel", "team_id"):
+        value = getattr(filters, column)
+        if value is not None:
+            where.append(f"v.{column} = %s")
+            params.append(value)
+    if filters.neighborhood_slug is not None:
+        where.append(
+            "v.neighborhood_id IN (SELECT id FROM neighborhoods_neighborhood WHERE slug = %s)"
+        )
+        params.append(filters.neighborhood_slug)
+    sql = (
+        f"SELECT v.cell, SUM(v.n) FROM {table} AS v"
+        f" WHERE {' AND '.join(where)} GROUP BY v.cell HAVING SUM(v.n) > 0"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        counts = {int(cell): int(n) for cell, n in cursor.fetchall()}
+    return counts, counts.pop(0, 0)
+
+
+def _migration():
+    return importlib.import_module(_MIGRATION)
+
+
+def rebuild(*, using: str = "default") -> None:
+    """Every count again from the pins (a repair; the triggers keep them exact)."""
+    with connections[using].cursor() as cursor:
+        for sql in _migration().REBUILD:
+            cursor.execute(sql)
+
+
+def ensure_triggers(*, using: str = "default") -> bool:
+    """SQLite drops a table's triggers when Django rebuilds it (most ALTERs on SQLite):
+    put them back and recount. Returns whether they had to be. PostgreSQL keeps them."""
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        return False
+    table = ViewportCount._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')"
+            " AND name IN (%s, %s, %s, %s)",
+            [table, *TRIGGERS],
+        )
+        present = {row[0] for row in cursor.fetchall()}
+        if table not in present or present >= set(TRIGGERS):
+            return False
+        for sql in _migration().install_sql("sqlite"):
+            cursor.execute(sql)
+        for sql in _migration().REBUILD:
+            cursor.execute(sql)
+    return True
+
+
+def ensure_triggers_after_migrate(sender, using: str = "default", **kwargs) -> None:
+    ensure_triggers(using=using)

@@ -1,0 +1,109 @@
+"""Names that staff translate: a team's or a category's name in each of settings.LANGUAGES.
+
+`name` holds the name in the city's own language (LANGUAGE_CODE); `name_translations` holds
+the others, keyed by language code (``{"fr": "Équipe Nord", "nl": "Team Noord"}``). A language
+left empty falls back to `name`, so a city can translate gradually. Plain JSON in the row, not
+a column per language, because adding a language to LANGUAGES must not need a migration, and
+not django-modeltranslation, whose query rewriting would change what the exports and the
+routing code read from `name` (those stay in the city's language).
+
+Used by neighborhoods.Team and mapideas.Category: this module knows names, not pins.
+"""
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+# The longest name we keep in any language (the `name` columns are 200 characters).
+MAX_NAME_LENGTH = 200
+
+
+def other_languages() -> list[tuple[str, str]]:
+    """(code, name) of each language a name can be translated into."""
+    return [(code, label) for code, label in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
+
+
+def translated_name(name: str, translations: dict | None, language: str | None = None) -> str:
+    """`name` in `language` (default: the active one), else in the city's own language."""
+    language = (language or get_language() or settings.LANGUAGE_CODE).split("-")[0].lower()
+    if language != settings.LANGUAGE_CODE and translations:
+        value = translations.get(language)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return name
+
+
+def clean_translations(value: object) -> dict[str, str]:
+    """The stored form: known language codes only, trimmed, empty ones dropped."""
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError(_("Translations must be an object of language code to name."))
+    known = {code for code, _label in other_languages()}
+    cleaned: dict[str, str] = {}
+    for code, text in value.items():
+        if code not in known:
+            raise ValidationError(
+                _("%(code)s is not one of the site's other languages (%(known)s).")
+                % {"code": code, "known": ", ".join(sorted(known))}
+            )
+        if not isinstance(text, str):
+            raise ValidationError(_("The %(code)s name must be text.") % {"code": code})
+        text = text.strip()
+        if len(text) > MAX_NAME_LENGTH:
+            raise ValidationError(
+                _("The %(code)s name is longer than %(limit)d characters.")
+                % {"code": code, "limit": MAX_NAME_LENGTH}
+            )
+        if text:
+            cleaned[code] = text
+    return cleaned
+
+
+class _TranslatedNameFormBase(forms.ModelForm):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        stored = self.instance.name_translations or {}
+        for code, _label in other_languages():
+            self.fields[f"name_{code}"].initial = stored.get(code, "")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        self.instance.name_translations = clean_translations(
+            {code: cleaned.get(f"name_{code}", "") for code, _label in other_languages()}
+        )
+        return cleaned
+
+
+def _name_field(label: str) -> forms.CharField:
+    return forms.CharField(
+        label=_("Name (%(language)s)") % {"language": label},
+        max_length=MAX_NAME_LENGTH,
+        required=False,
+        help_text=_("Shown to people who read the site in this language; empty: the name."),
+    )
+
+
+# Declared on the class (not added in __init__) so the admin's form factory accepts them.
+TranslatedNameAdminForm = type(
+    "TranslatedNameAdminForm",
+    (_TranslatedNameFormBase,),
+    {f"name_{code}": _name_field(label) for code, label in other_languages()},
+)
+
+
+class TranslatedNameAdminMixin:
+    """For a ModelAdmin: one "Name (Français)" box per other language right after `name`,
+    instead of the raw JSON."""
+
+    form = TranslatedNameAdminForm
+
+    def get_fields(self, request, obj=None) -> list[str]:
+        extra = [f"name_{code}" for code, _label in other_languages()]
+        fields = [
+            f for f in super().get_fields(request, obj) if f not in extra + ["name_translations"]
+        ]
+        at = fields.index("name") + 1 if "name" in fields else len(fields)
+        return fields[:at] + extra + fields[at:]

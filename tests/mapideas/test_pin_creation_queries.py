@@ -1,0 +1,52 @@
+"""POST /api/ideas/ in few round trips (issue 7: pin creation over HTTP): the category, the
+routing query (with whether the category has rules), the boundary version's hold, the pin
+and its routing event, in one transaction without savepoints; no photo lookup for the 201."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from mapideas.models import Idea, RoutingEvent
+from neighborhoods.models import CategoryRule
+
+pytestmark = pytest.mark.django_db
+
+BODY = {
+    "kind": "idea",
+    "title": "A bench here",
+    "description": "",
+    "location": {"type": "Point", "coordinates": [4.015, 50.005]},
+}
+
+
+def post(category):
+    return APIClient().post("/api/ideas/", {**BODY, "category": category.slug}, format="json")
+
+
+def test_an_anonymous_pin_costs_six_queries(city, category):
+    post(category)  # the first request loads what a process loads once
+    with CaptureQueriesContext(connection) as ctx:
+        response = post(category)
+
+    assert response.status_code == 201, response.content
+    assert response.json()["properties"]["photo_url"] is None
+    statements = [q["sql"].split()[0].upper() for q in ctx.captured_queries]
+    # SELECT category, SELECT route, SELECT ... FOR SHARE, INSERT pin, INSERT event (and
+    # the transaction's own statements, which tests see as one SAVEPOINT/RELEASE pair).
+    data = [s for s in statements if s not in {"SAVEPOINT", "RELEASE", "BEGIN", "COMMIT"}]
+    assert data == ["SELECT", "SELECT", "SELECT", "INSERT", "INSERT"], ctx.captured_queries
+    pin = Idea.objects.get(pk=response.json()["id"])
+    assert pin.team == city.east_team
+    assert RoutingEvent.objects.filter(idea=pin, cause="created").exists()
+
+
+def test_a_category_rule_still_routes_with_one_more_query(city, category):
+    CategoryRule.objects.create(category=category.slug, team=city.west_team)
+    post(category)
+    with CaptureQueriesContext(connection) as ctx:
+        response = post(category)
+
+    assert response.status_code == 201
+    assert Idea.objects.get(pk=response.json()["id"]).team == city.west_team
+    assert sum(q["sql"].startswith("SELECT") for q in ctx.captured_queries) == 4
