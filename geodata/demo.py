@@ -57,6 +57,19 @@ SIDE_WEIGHT = {
     "Far Southeast Side": 0.1,
 }
 NAME_FIXES = {"Mckinley Park": "McKinley Park", "Ohare": "O'Hare"}
+# Each side's team in the site's other languages, as staff would enter them in the admin
+# (Team.name_translations), so the demo shows translated team names.
+TEAM_NAME_TRANSLATIONS = {
+    "Central": {"fr": "Équipe Centre", "nl": "Team Centrum"},
+    "North Side": {"fr": "Équipe Nord", "nl": "Team Noord"},
+    "Far North Side": {"fr": "Équipe Extrême Nord", "nl": "Team Hoge Noorden"},
+    "Northwest Side": {"fr": "Équipe Nord-Ouest", "nl": "Team Noordwest"},
+    "West Side": {"fr": "Équipe Ouest", "nl": "Team West"},
+    "South Side": {"fr": "Équipe Sud", "nl": "Team Zuid"},
+    "Southwest Side": {"fr": "Équipe Sud-Ouest", "nl": "Team Zuidwest"},
+    "Far Southwest Side": {"fr": "Équipe Extrême Sud-Ouest", "nl": "Team Verre Zuidwesten"},
+    "Far Southeast Side": {"fr": "Équipe Extrême Sud-Est", "nl": "Team Verre Zuidoosten"},
+}
 
 PIN_TEXTS: dict[str, list[tuple[str, str, str]]] = {
     "streets-sidewalks": [
@@ -203,6 +216,10 @@ def load_demo_city(
         label="Chicago community areas (libpysal demo)", items=demo_neighborhoods()
     )
     boundaries_activate(version=version, reason="Demo city loaded.")
+    for side, names in TEAM_NAME_TRANSLATIONS.items():
+        Team.objects.filter(name=f"{side} team", name_translations={}).update(
+            name_translations=names
+        )
     rng = random.Random(seed)  # noqa: S311 - demo data, not security
     created = _demo_ideas(ideas, rng)
     users = _demo_users(demo_password) if demo_password else []

@@ -28,6 +28,7 @@ def test_it_loads_chicagos_77_community_areas_as_nine_district_teams():
     assert "77 neighborhoods, 9 teams, 60 pins" in output
     loop = Neighborhood.objects.get(name="Loop")
     assert loop.team.name == "Central team"
+    assert loop.team.name_translations == {"fr": "Équipe Centre", "nl": "Team Centrum"}
     # Reprojected from Illinois State Plane feet: the Loop lies around 41.88 N, 87.63 W.
     x0, y0, x1, y1 = loop.geometry.extent
     assert -87.65 < x0 < x1 < -87.60 and 41.86 < y0 < y1 < 41.90
