@@ -820,3 +820,26 @@ class ViewportCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.n} pins in {self.cell:x} (res {self.resolution})"
+
+
+class ViewportCellCount(models.Model):
+    """How many public pins lie in each H3 cell, whatever their category, status, kind,
+    channel, team or neighborhood: what the map without filters reads (mapideas.viewport).
+    ViewportCount splits a cell into some 70 rows (one per combination of the filters' values
+    among its pins), so an unfiltered zoom-13 view of a 1M-pin city read 143,000 of them to
+    add up 2,000 cells; here it reads the 2,000.
+
+    Kept by the same triggers as ViewportCount (migration 0015), in the same transaction.
+    Never write it from Python. `cell` 0 holds the pins without a stored cell."""
+
+    resolution = models.PositiveSmallIntegerField()
+    cell = models.BigIntegerField()
+    n = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["resolution", "cell"], name="viewportcellcount_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.n} pins in {self.cell:x} (res {self.resolution})"

@@ -1,8 +1,8 @@
 """The viewport's cluster counts kept on write (mapideas.models.ViewportCount): reading them,
 and keeping their triggers installed.
 
-The counts are written by database triggers only (migration 0013), so every write path is
-covered: services, admin, queryset.update(), bulk_create, raw SQL, re-routing, moderation,
+The counts are written by database triggers only (migrations 0013 and 0015), so every write
+path is covered: services, admin, queryset.update(), bulk_create, raw SQL, re-routing, moderation,
 erasure. Reads are here, as a selector: mapideas.viewport asks for the counts of whole H3
 cells and counts the pins of the cells cut by the viewport's edge itself.
 """
@@ -15,13 +15,15 @@ from dataclasses import dataclass
 
 from django.db import connections
 
-from mapideas.models import ViewportCount
+from mapideas.models import ViewportCellCount, ViewportCount
 
-_MIGRATION = "mapideas.migrations.0013_viewport_counts"
+# The migration holding the triggers' latest SQL (0013 made them, 0015 added the totals).
+_MIGRATION = "mapideas.migrations.0015_viewport_cell_counts"
 TRIGGERS = (
     "mapideas_viewportcount_insert",
     "mapideas_viewportcount_update",
     "mapideas_viewportcount_delete",
+    "mapideas_viewportcellcount_update",  # SQLite only: a cell's total, when it can change
 )
 
 
@@ -46,6 +48,8 @@ def cell_counts(
     """The public pins of each of `cells` with the filters (cells with none left out), and
     how many such pins have no stored cell at all (anywhere)."""
     connection = connections[using]
+    if filters == CountFilters():
+        return _cell_totals(connection, resolution, cells)
     table = connection.ops.quote_name(ViewportCount._meta.db_table)
     # Cell 0 too: the pins without a stored cell (one list, not an OR).
     where = ["v.resolution = %s"]
@@ -76,6 +80,21 @@ def cell_counts(
     return counts, counts.pop(0, 0)
 
 
+def _cell_totals(connection, resolution: int, cells: list[int]) -> tuple[dict[int, int], int]:
+    """cell_counts() without filters: one row a cell (ViewportCellCount), not one per
+    combination of the filters' values."""
+    table = connection.ops.quote_name(ViewportCellCount._meta.db_table)
+    if connection.vendor == "postgresql":
+        listed, cells_param = "cell = ANY(%s::bigint[])", [*cells, 0]
+    else:
+        listed, cells_param = "cell IN (SELECT value FROM json_each(%s))", json.dumps([*cells, 0])
+    sql = f"SELECT cell, n FROM {table} WHERE resolution = %s AND {listed} AND n > 0"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [resolution, cells_param])
+        counts = {int(cell): int(n) for cell, n in cursor.fetchall()}
+    return counts, counts.pop(0, 0)
+
+
 def _migration():
     return importlib.import_module(_MIGRATION)
 
@@ -93,15 +112,16 @@ def ensure_triggers(*, using: str = "default") -> bool:
     connection = connections[using]
     if connection.vendor != "sqlite":
         return False
-    table = ViewportCount._meta.db_table
+    tables = [ViewportCount._meta.db_table, ViewportCellCount._meta.db_table]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')"
-            " AND name IN (%s, %s, %s, %s)",
-            [table, *TRIGGERS],
+            f" AND name IN ({', '.join(['%s'] * (len(tables) + len(TRIGGERS)))})",
+            [*tables, *TRIGGERS],
         )
         present = {row[0] for row in cursor.fetchall()}
-        if table not in present or present >= set(TRIGGERS):
+        # Not migrated this far yet (or at all): nothing to put back.
+        if not present >= set(tables) or present >= set(TRIGGERS):
             return False
         for sql in _migration().install_sql("sqlite"):
             cursor.execute(sql)

@@ -12,7 +12,7 @@ from django.db import connection
 from mapideas import viewport as viewport_module
 from mapideas import viewport_counts
 from mapideas.cells import pin_cells
-from mapideas.models import PUBLIC_PINS, Category, Idea, ViewportCount
+from mapideas.models import PUBLIC_PINS, Category, Idea, ViewportCellCount, ViewportCount
 from mapideas.moderation import idea_flag, idea_moderate
 from mapideas.selectors import public_ideas
 from mapideas.services import (
@@ -63,8 +63,22 @@ def recounted() -> Counter:
     return counts
 
 
+def kept_totals() -> Counter:
+    """The per-cell totals (ViewportCellCount) as the triggers left them."""
+    return Counter({(r.resolution, r.cell): r.n for r in ViewportCellCount.objects.all() if r.n})
+
+
+def recounted_totals() -> Counter:
+    """The same totals, from the per-filter counts recounted from the pins."""
+    totals: Counter = Counter()
+    for key, n in recounted().items():
+        totals[key[:2]] += n
+    return totals
+
+
 def assert_exact() -> None:
     assert kept() == recounted()
+    assert kept_totals() == recounted_totals()
 
 
 @pytest.fixture
@@ -210,9 +224,21 @@ def test_raw_imports(pins, city, category):
 
 
 def test_a_rebuild_gives_the_same_counts(pins):
-    before = kept()
+    before, before_totals = kept(), kept_totals()
     viewport_counts.rebuild()
-    assert kept() == before
+    assert kept() == before and kept_totals() == before_totals
+    assert before_totals  # something to compare
+
+
+def test_the_map_without_filters_reads_one_row_a_cell(pins, django_assert_num_queries):
+    cells = [cell for (resolution, cell) in recounted_totals() if resolution == 8 and cell]
+    with django_assert_num_queries(1) as queries:
+        whole, without_cell = viewport_counts.cell_counts(
+            using="default", resolution=8, cells=cells, filters=CountFilters()
+        )
+    assert "viewportcellcount" in queries[0]["sql"]
+    assert whole == {cell: n for (res, cell), n in recounted_totals().items() if res == 8}
+    assert without_cell == 0
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite loses triggers on rebuilds")
@@ -288,14 +314,22 @@ def test_clusters_from_the_counts_equal_clusters_counted_from_the_pins(pins, cit
     assert answered == len(boxes) * 5
 
 
-def test_cells_wholly_in_view_come_from_the_summary(pins, monkeypatch):
+@pytest.mark.parametrize(
+    "filters, summary",
+    [
+        (CountFilters(), ViewportCellCount),  # the map without filters: one row a cell
+        (CountFilters(status="new"), ViewportCount),  # with filters: a row per combination
+    ],
+)
+def test_cells_wholly_in_view_come_from_the_summary(pins, monkeypatch, filters, summary):
     # A whole-city view at resolution 9 reads most of its cells from the summary: a pin
     # counted only there (not in mapideas_idea) shows, which proves it.
     monkeypatch.setattr(viewport_module, "PIN_THRESHOLD", 0)
-    before = viewport(public_ideas(), CITY_BBOX, 14, CountFilters())
-    ViewportCount.objects.filter(resolution=9, n__gt=0).update(n=1000)
+    ideas = public_ideas() if filters.status is None else public_ideas().filter(status="new")
+    before = viewport(ideas, CITY_BBOX, 14, filters)
+    summary.objects.filter(resolution=9, n__gt=0).update(n=1000)
 
-    after = viewport(public_ideas(), CITY_BBOX, 14, CountFilters())
+    after = viewport(ideas, CITY_BBOX, 14, filters)
 
     assert after.counted_on_write
     assert after.total > before.total

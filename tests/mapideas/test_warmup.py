@@ -1,0 +1,26 @@
+"""mapideas.warmup: what a gunicorn worker does at boot (mapideas.wsgi)."""
+
+import gc
+import importlib
+
+from mapideas.warmup import warm_up
+
+
+def test_start_up_objects_are_frozen_out_of_the_collectors_walks():
+    try:
+        warm_up()
+        # Django and the apps: long-lived, never garbage, no longer walked by a collection.
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+
+
+def test_the_wsgi_application_is_readied_on_import():
+    try:
+        from mapideas import wsgi
+
+        importlib.reload(wsgi)  # as a worker imports it at boot, whatever ran before
+        assert callable(wsgi.application)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
