@@ -823,6 +823,81 @@ def _wrk(url: str, seconds: int, *args: str) -> dict:
     return result
 
 
+# The pin's SQL alone: what a pin costs the database, with no HTTP, Python or Django at all.
+# pgbench (PostgreSQL's own load tool, a C client with prepared statements) runs the same
+# transaction as idea_create() with the same 32 clients: the category, the routing query,
+# the boundary version's share lock, the insert (with the viewport counts' triggers) and its
+# routing event, one commit. Each copies a random pin of the city (its location, cells,
+# team and neighborhood), so the summary rows are hit as real pins hit them.
+PGBENCH_PIN_SCRIPT = """\\set r random({first}, {last})
+BEGIN;
+SELECT id FROM mapideas_category WHERE slug = '{category}';
+SELECT n.id, n.team_id FROM neighborhoods_neighborhood n
+  JOIN neighborhoods_boundaryversion v ON v.id = n.version_id
+  WHERE v.is_active AND ST_Covers(n.geometry, (SELECT location FROM mapideas_idea WHERE id = :r))
+  ORDER BY n.priority DESC, n.area_m2, n.slug;
+SELECT 1 FROM neighborhoods_boundaryversion WHERE is_active FOR SHARE;
+INSERT INTO mapideas_idea ({columns}) SELECT {values} FROM mapideas_idea WHERE id = :r;
+INSERT INTO mapideas_routingevent (idea_id, cause, to_neighborhood_id, to_team_id,
+  boundary_version_id, reason, created_at)
+  SELECT currval(pg_get_serial_sequence('mapideas_idea', 'id')), 'created', neighborhood_id,
+  team_id, (SELECT id FROM neighborhoods_boundaryversion WHERE is_active), 'Bench.', now()
+  FROM mapideas_idea WHERE id = :r;
+COMMIT;
+"""
+
+
+def _pgbench_pins(seconds: int, category: str, first: int, last: int) -> dict | None:
+    """Pins per second, mean and p99 latency of the pin's SQL alone under HTTP_CLIENTS
+    clients (pgbench), or None where there is no pgbench (SpatiaLite, or not installed)."""
+    pgbench = shutil.which("pgbench")
+    if connection.vendor != "postgresql" or pgbench is None:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'mapideas_idea'"
+            " AND column_name <> 'id' ORDER BY ordinal_position"
+        )
+        columns = [row[0] for row in cursor.fetchall()]
+    fresh = {"created_at": "now()", "updated_at": "now()", "idempotency_key": "NULL"}
+    script = PGBENCH_PIN_SCRIPT.format(
+        first=first,
+        last=last,
+        category=category,
+        columns=", ".join(columns),
+        values=", ".join(fresh.get(c, c) for c in columns),
+    )
+    db = connection.settings_dict
+    env = {**os.environ, "PGPASSWORD": db.get("PASSWORD") or ""}
+    with tempfile.TemporaryDirectory(prefix="mapideas-bench-pgbench-") as tmp:
+        path = os.path.join(tmp, "pin.sql")
+        with open(path, "w") as out:
+            out.write(script)
+        argv = [pgbench, "-n", "-M", "prepared", f"-c{HTTP_CLIENTS}", f"-j{HTTP_THREADS}"]
+        argv += [f"-T{seconds}", "-l", "--log-prefix", os.path.join(tmp, "log"), "-f", path]
+        argv += ["-h", db.get("HOST") or "127.0.0.1", "-p", str(db.get("PORT") or 5432)]
+        argv += ["-U", db.get("USER") or "postgres", db["NAME"]]
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=tmp)  # noqa: S603
+        if done.returncode != 0:
+            raise RuntimeError(f"pgbench failed: {done.stderr.strip()[-500:]}")
+        latencies = []
+        for name in os.listdir(tmp):
+            if name.startswith("log"):
+                with open(os.path.join(tmp, name)) as log:
+                    latencies += [int(line.split()[2]) / 1000 for line in log if line.strip()]
+    tps = next(
+        float(line.split("=")[1].split()[0])
+        for line in done.stdout.splitlines()
+        if line.startswith("tps =")
+    )
+    return {
+        "pins_per_s": round(tps, 1),
+        "mean_ms": round(statistics.fmean(latencies), 2),
+        "p99_ms": round(statistics.quantiles(latencies, n=100)[-1], 2),
+        "transactions": len(latencies),
+    }
+
+
 @row(
     "pin_creation_http",
     unit="ms",
@@ -876,6 +951,14 @@ def pin_creation_http(context: Context) -> Measurement:
             raise
     created = Idea.objects.filter(pk__gt=before_max)
     stored = created.count()
+    # The bound the database alone sets: the pin's SQL without HTTP or Python (PostGIS).
+    first = Idea.objects.order_by("pk").values_list("pk", flat=True).first() or 0
+    if before - (before_max - first + 1) != 0:
+        raise RuntimeError("the city's pins must have consecutive ids (bench.data builds them so)")
+    context.log(f"  the pin's SQL alone, with pgbench ({HTTP_CLIENTS} clients, {seconds} s)")
+    sql_only = _pgbench_pins(seconds, category, first, before_max)
+    if sql_only is not None:
+        context.log(f"  the pin's SQL alone: {sql_only}")
     acknowledged = warm["ok"] + sum(r["ok"] for r in pins)
     # wrk stops at its deadline with up to one request per client in flight, and gives up
     # on an answer after its timeout: those pins may be stored, but wrk counts no answer.
@@ -883,7 +966,7 @@ def pin_creation_http(context: Context) -> Measurement:
     unanswered = HTTP_CLIENTS * len(runs_all) + sum(r["socket_errors"] for r in runs_all)
     refused = sum(r["non_2xx_3xx"] for r in runs_all)
     nothing_lost = acknowledged <= stored <= acknowledged + unanswered
-    context.log(f"  {acknowledged:,} pins acknowledged, {stored:,} stored; deleting them")
+    context.log(f"  {acknowledged:,} pins acknowledged, {stored:,} stored; deleting all")
     created.delete()
     if Idea.objects.count() != before:
         raise RuntimeError("the bench pins could not be removed: later rows would miscount")
@@ -909,6 +992,21 @@ def pin_creation_http(context: Context) -> Measurement:
             "p90_ms": _median([r["p90_ms"] for r in pins]),
             "p99_ms": p99,
             "floor_p99_ms": _median([r["p99_ms"] for r in floor]),
+            # What the database alone allows: no implementation of the view can store pins
+            # faster than its SQL runs, so sql_only.pins_per_s / floor_per_s bounds the
+            # throughput share reachable on this machine.
+            "sql_only": sql_only,
+            "sql_only_share": (
+                None if sql_only is None else round(sql_only["pins_per_s"] / floor_rps, 3)
+            ),
+            # A pin over HTTP costs at least the floor's request (HTTP, middleware, a JSON
+            # answer) plus its SQL, on the same cores: at best 1 / (1/floor + 1/sql) pins a
+            # second, this share of the floor's throughput, with Python as cheap as /healthz.
+            "ceiling_share": (
+                None
+                if sql_only is None
+                else round(sql_only["pins_per_s"] / (sql_only["pins_per_s"] + floor_rps), 3)
+            ),
             "runs": pins,
             "floor_runs": floor,
             # Nothing lost: every 2xx wrk counted is a stored pin; the few more stored were
