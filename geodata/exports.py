@@ -13,18 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from django.contrib.gis.db.models.functions import AsGeoJSON
-from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from geodata import engagement
-from mapideas.models import PUBLIC_PINS, Idea
+from mapideas.models import Idea
 from mapideas.serializers import (
     COORDINATE_PRECISION,
     IdeaFeatureSerializer,
     NeighborhoodFeatureSerializer,
 )
+from mapideas.viewport_counts import neighborhood_pin_count
 from neighborhoods.models import Neighborhood
 
 CHUNK_SIZE = 2000
@@ -153,19 +153,8 @@ def neighborhood_rows(neighborhoods: QuerySet[Neighborhood]) -> Iterator[Row]:
             geojson=AsGeoJSON("geometry", precision=COORDINATE_PRECISION),
             team_name=F("team__name"),
             team_key=F("team__slug"),
-            # A subquery, not a join + GROUP BY: grouping by the geometry text would be slow.
-            idea_count=Coalesce(
-                Subquery(
-                    # Public pins only, as the API's count (selectors.neighborhoods_with_counts).
-                    Idea.objects.filter(PUBLIC_PINS, neighborhood=OuterRef("pk"))
-                    .order_by()
-                    .values("neighborhood")
-                    .annotate(n=Count("id"))
-                    .values("n"),
-                    output_field=IntegerField(),
-                ),
-                Value(0),
-            ),
+            # Public pins only, as the API's count (selectors.neighborhoods_with_counts).
+            idea_count=neighborhood_pin_count(),
         )
         .values_list("name", "slug", "team_name", "team_key", "population", "idea_count", "geojson")
     )

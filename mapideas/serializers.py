@@ -1,7 +1,11 @@
 """JSON shapes of the public API. GeoJSON per RFC 7946: WGS84, lon,lat, no `crs` member."""
 
+import hashlib
 import re
+import threading
+from collections import OrderedDict
 
+from django.contrib.gis.geos import GEOSGeometry
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
@@ -180,11 +184,42 @@ def photo_url(pk: int) -> str:
     return reverse("idea-photo", args=[pk])
 
 
+class BoundaryGeometryField(GeometryField):
+    """A neighborhood's polygons as GeoJSON, converted once per process and polygon.
+
+    Boundaries change rarely and weigh much: converting the 77 of the demo city took 285 ms
+    a request, the rest of /api/neighborhoods/ 30 ms. A conversion is kept under a digest of
+    the polygons' bytes, so a changed boundary (whatever changed it) is converted afresh,
+    never served stale. Kept for BOUNDARY_CACHE_SIZE polygons (a few versions of a large
+    city), least recently used dropped first. Callers must not modify what it returns."""
+
+    def to_representation(self, value):
+        if not isinstance(value, GEOSGeometry):
+            return super().to_representation(value)
+        key = (self.precision, hashlib.blake2b(bytes(value.ewkb), digest_size=16).digest())
+        with _boundary_lock:
+            cached = _boundary_cache.get(key)
+            if cached is not None:
+                _boundary_cache.move_to_end(key)
+                return cached
+        converted = super().to_representation(value)
+        with _boundary_lock:
+            _boundary_cache[key] = converted
+            while len(_boundary_cache) > BOUNDARY_CACHE_SIZE:
+                _boundary_cache.popitem(last=False)
+        return converted
+
+
+BOUNDARY_CACHE_SIZE = 4096
+_boundary_cache: OrderedDict = OrderedDict()
+_boundary_lock = threading.Lock()  # gthread workers serve requests in threads
+
+
 class NeighborhoodFeatureSerializer(GeoFeatureModelSerializer):
     team = serializers.CharField(source="team.display_name", read_only=True)
     team_slug = serializers.CharField(source="team.slug", read_only=True)
     idea_count = serializers.IntegerField(read_only=True)
-    geometry = GeometryField(precision=COORDINATE_PRECISION)
+    geometry = BoundaryGeometryField(precision=COORDINATE_PRECISION)
 
     class Meta:
         model = Neighborhood
