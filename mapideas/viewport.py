@@ -68,6 +68,10 @@ CELL_REACH_MARGIN = 1.25
 INTERIOR_MARGIN_DEGREES = 1e-4
 # More cells than this in the viewport (a region's worth at resolution 9): the GROUP BY path.
 MAX_LISTED_CELLS = 20000
+# PostGIS: the cut cells' pins are counted whole from the covering index by cell when they
+# are at most this many (about 10 ms of index-only reads); more (the coarse cells of a
+# whole-city view), only the smaller part of each cell, through the spatial index.
+MAX_CUT_PINS_BY_CELL = 60000
 
 Mode = Literal["pins", "clusters"]
 # What a pin feature shows (mapideas.serializers.IdeaFeatureSerializer's fields).
@@ -442,6 +446,20 @@ def _by_counted_cell(
             ]
             outside_boxes[cell] = [p for p in parts if p[0] <= p[2] and p[1] <= p[3]]
     column = CELL_FIELDS[resolution]
+    cut = [cell for cell in plan.cut if cell in whole]
+    if _postgis(ideas) and sum(whole[cell] for cell in cut) <= MAX_CUT_PINS_BY_CELL:
+        # Every pin of the cut cells, read by cell from the covering index (migration 0016):
+        # a few adjacent index pages a cell, where the boxes below read a heap page a pin.
+        found = dict(
+            _with_coordinates(ideas)
+            .filter(_inside(bbox), **{f"{column}__in": cut})
+            .order_by()
+            .values(cell=F(column))
+            .annotate(n=Count("*"))
+            .values_list("cell", "n")
+        )
+        counts.update((cell, n) for cell, n in found.items() if n)
+        inside_boxes, outside_boxes = {}, {}
     for boxes, outside in ((inside_boxes, False), (outside_boxes, True)):
         if not boxes:
             continue
