@@ -362,3 +362,26 @@ def test_a_date_range_or_a_huge_view_counts_the_pins(pins, monkeypatch):
 
     assert not answer.counted_on_write
     assert answer.total == 60
+
+
+@pytest.mark.parametrize("threshold", [0, 3, 10, 25, 1000])
+def test_pins_or_clusters_is_decided_from_the_counts_as_from_the_pins(pins, monkeypatch, threshold):
+    # The counts settle "few pins in view" without reading the pins when they can (all of a
+    # cell's pins in view are at least that many; with the cut cells', at most): the same
+    # mode and total as asking the pins.
+    monkeypatch.setattr(viewport_module, "PIN_THRESHOLD", threshold)
+    rng = random.Random(5)
+    boxes = [CITY_BBOX]
+    for _ in range(15):
+        x0, y0 = rng.uniform(3.995, 4.06), rng.uniform(49.999, 50.01)
+        boxes.append(
+            Polygon.from_bbox(
+                (x0, y0, x0 + rng.uniform(0.001, 0.04), y0 + rng.uniform(0.001, 0.01))
+            )
+        )
+    for box in boxes:
+        for zoom in (10, 13, 15):
+            from_counts = viewport(public_ideas(), box, zoom, CountFilters())
+            from_pins = viewport(public_ideas(), box, zoom)
+            assert from_counts.mode == from_pins.mode, (box.extent, zoom)
+            assert from_counts.total == from_pins.total, (box.extent, zoom)
