@@ -126,6 +126,11 @@
     }
   }
 
+  // A form with content already (the server sent it back filled, or the citizen typed before
+  // this script ran, on a slow phone): saved now, over any older draft, not at the next key.
+  if (hasContent(read())) {
+    save();
+  }
   form.addEventListener("input", later);
   form.addEventListener("change", later);
   form.addEventListener("pin:placed", later);
