@@ -53,15 +53,9 @@ def cell_counts(
     if filters == CountFilters():
         return _cell_totals(connection, resolution, cells)
     table = connection.ops.quote_name(ViewportCount._meta.db_table)
-    # Cell 0 too: the pins without a stored cell (one list, not an OR).
-    where = ["v.resolution = %s"]
-    params: list = [resolution]
-    if connection.vendor == "postgresql":
-        where.append("v.cell = ANY(%s::bigint[])")
-        params.append([*cells, 0])
-    else:
-        where.append("v.cell IN (SELECT value FROM json_each(%s))")
-        params.append(json.dumps([*cells, 0]))
+    listed, cells_param = _cells_listed(connection, "v.cell", cells)
+    where = ["v.resolution = %s", listed]
+    params: list = [resolution, cells_param]
     for column in ("category_id", "status", "kind", "channel", "team_id"):
         value = getattr(filters, column)
         if value is not None:
@@ -107,15 +101,20 @@ def _cell_totals(connection, resolution: int, cells: list[int]) -> tuple[dict[in
     """cell_counts() without filters: one row a cell (ViewportCellCount), not one per
     combination of the filters' values."""
     table = connection.ops.quote_name(ViewportCellCount._meta.db_table)
-    if connection.vendor == "postgresql":
-        listed, cells_param = "cell = ANY(%s::bigint[])", [*cells, 0]
-    else:
-        listed, cells_param = "cell IN (SELECT value FROM json_each(%s))", json.dumps([*cells, 0])
+    listed, cells_param = _cells_listed(connection, "cell", cells)
     sql = f"SELECT cell, n FROM {table} WHERE resolution = %s AND {listed} AND n > 0"
     with connection.cursor() as cursor:
         cursor.execute(sql, [resolution, cells_param])
         counts = {int(cell): int(n) for cell, n in cursor.fetchall()}
     return counts, counts.pop(0, 0)
+
+
+def _cells_listed(connection, column: str, cells: list[int]) -> tuple[str, object]:
+    """`column` is one of `cells` or 0 (the pins without a stored cell): one list, not an OR,
+    as SQL and its one parameter."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s::bigint[])", [*cells, 0]
+    return f"{column} IN (SELECT value FROM json_each(%s))", json.dumps([*cells, 0])
 
 
 def _migration():
