@@ -1,5 +1,7 @@
 """The OpenAPI schema at /api/schema/ is generated from the code and covers every endpoint."""
 
+from pathlib import Path
+
 import pytest
 from django.urls import get_resolver
 from drf_spectacular.validation import validate_schema
@@ -70,3 +72,16 @@ def test_the_docs_page_uses_local_swagger_assets(client):
     assert "swagger-ui" in page
     assert "cdn" not in page.lower()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in page
+
+
+def test_the_schema_is_the_published_one_byte_for_byte(client):
+    """docs/api/openapi.json is the contract clients build against: a change to the API shows
+    up here first, and is made on purpose (regenerate the file with the command below)."""
+    published = Path(__file__).resolve().parents[2] / "docs" / "api" / "openapi.json"
+    response = client.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    # The command ends the file with a newline; the view does not.
+    assert response.content == published.read_bytes().removesuffix(b"\n"), (
+        "the OpenAPI schema changed; if that is intended, regenerate docs/api/openapi.json with "
+        "`python manage.py spectacular --format openapi-json --file docs/api/openapi.json`"
+    )
