@@ -30,7 +30,7 @@ from django.utils import timezone
 from geodata.demo import SIDES, demo_neighborhoods
 from mapideas.cells import CELL_FIELDS, many_pin_cells
 from mapideas.models import Category
-from mapideas.services import boundaries_activate
+from mapideas.rerouting.services import boundaries_activate
 from neighborhoods.models import BoundaryVersion, Neighborhood
 from neighborhoods.routing import OWNER_ORDER
 from neighborhoods.services import NeighborhoodInput, boundary_version_create

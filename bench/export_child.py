@@ -27,8 +27,8 @@ def main(path: str) -> None:
     django.setup()
     from django.db import connection
 
-    from geodata import exports
-    from mapideas import selectors
+    from geodata.exports import layers as exports
+    from mapideas.pins import selectors
 
     connection.ensure_connection()
     before_kib = _status_kib("VmRSS")

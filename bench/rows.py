@@ -27,7 +27,7 @@ from django.contrib.gis.geos import Point
 from django.db import DatabaseError, connection, transaction
 
 from bench.data import City, Log
-from mapideas.services import boundaries_activate
+from mapideas.rerouting.services import boundaries_activate
 from neighborhoods.models import BoundaryVersion
 from neighborhoods.routing import active_version, route
 from neighborhoods.services import version_switch
@@ -438,7 +438,7 @@ def _bare(sql: str) -> Callable[[], int]:
 
 
 def _engagement_selection(layer: str):
-    from geodata.engagement_api import parse_query
+    from geodata.engagement.query import parse_query
 
     return parse_query(layer, {})
 
@@ -453,7 +453,7 @@ def _engagement_selection(layer: str):
 def hexagon_counts(context: Context) -> Measurement:
     """Runs alternate with their floors so that load from elsewhere hits all alike; one
     untimed run of each first, so every timed one reads from warm buffers."""
-    from geodata import engagement
+    from geodata.engagement import analytics as engagement
 
     selection, _options = _engagement_selection("engagement-hexagons")
     floors = {
@@ -515,7 +515,7 @@ def coldspots_layer(context: Context) -> Measurement:
     """The cold spots layer as /api/engagement/coldspots/ and /ogc/ compute it: counts,
     rates, Gi* with 9,999 permutations. Report only: its floor is the one query it starts
     from, and the rest is statistics the database cannot do."""
-    from geodata import engagement
+    from geodata.engagement import analytics as engagement
 
     selection, options = _engagement_selection("coldspots")
     floor = _bare(ENGAGEMENT_FLOOR_SQL["by_neighborhood"])
@@ -648,8 +648,8 @@ def viewport_map(context: Context) -> Measurement:
     from django.core.management import call_command
     from django.test import Client
 
-    from mapideas import viewport
-    from mapideas.maps import extent
+    from mapideas.map import viewport
+    from mapideas.map.maps import extent
     from mapideas.models import Idea
     from mapideas.warmup import warm_up
 

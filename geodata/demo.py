@@ -21,9 +21,10 @@ from django.contrib.gis.geos import Point
 from django.db import transaction
 from django.utils import timezone
 
-from geodata.boundaries import read_boundaries
+from geodata.imports.boundaries import read_boundaries
 from mapideas.models import Category, Idea
-from mapideas.services import boundaries_activate, idea_create
+from mapideas.rerouting.services import boundaries_activate
+from mapideas.submission.services import idea_create
 from neighborhoods.models import Neighborhood, Team
 from neighborhoods.roles import planners_group
 from neighborhoods.selectors import active_neighborhoods

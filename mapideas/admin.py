@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from mapideas.models import AreaAlert, Category, EmailOutbox, Flag, Idea, Open311Client
-from mapideas.services import open311_client_create, open311_client_revoke
+from mapideas.open311.services import open311_client_create, open311_client_revoke
 from neighborhoods.models import CategoryRule
 from neighborhoods.routing import active_version
 from neighborhoods.selectors import active_neighborhoods

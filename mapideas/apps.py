@@ -17,11 +17,11 @@ class MapIdeasConfig(AppConfig):
     verbose_name = "Ideas and issues"
 
     def ready(self) -> None:
-        from mapideas.spatialite import ensure_spatial_indexes_after_migrate
+        from mapideas.plumbing.spatialite import ensure_spatial_indexes_after_migrate
 
         # Database plumbing, not domain logic: see mapideas/spatialite.py for why.
         post_migrate.connect(ensure_spatial_indexes_after_migrate, sender=self)
-        from mapideas.viewport_counts import ensure_triggers_after_migrate
+        from mapideas.map.viewport_counts import ensure_triggers_after_migrate
 
         # The same on SQLite for the triggers keeping the viewport's counts (migration 0013).
         post_migrate.connect(ensure_triggers_after_migrate, sender=self)
@@ -30,7 +30,7 @@ class MapIdeasConfig(AppConfig):
             sender=settings.AUTH_USER_MODEL,
             dispatch_uid="mapideas.uncount_supports_of_deleted_user",
         )
-        from mapideas.photos import delete_file_of_deleted_photo
+        from mapideas.pins.photos import delete_file_of_deleted_photo
 
         # File housekeeping, not domain logic: a pin deleted in the admin (or by a cascade)
         # takes its photo row with it, and no service runs to remove the file.

@@ -1,7 +1,6 @@
 """Ideas and issues that citizens pin on the map."""
 
 import hashlib
-import hmac
 
 from django.conf import settings
 from django.contrib.gis.db import models
@@ -12,6 +11,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from mapideas.cells import pin_cells
+from mapideas.plumbing.hashing import keyed_hash
 from neighborhoods.models import Neighborhood, Team
 from neighborhoods.translated_names import translated_name
 
@@ -434,14 +434,6 @@ class RerouteStaging(models.Model):
 
 COMMENT_MAX_LENGTH = 2000
 HIDE_REASON_MAX_LENGTH = 500
-
-
-def keyed_hash(purpose: str, value: str) -> str:
-    """HMAC-SHA256 of `value` keyed with SECRET_KEY, hex: what is kept of a token or an IP
-    address (never the raw value). `purpose` separates uses, so one hash says nothing of
-    another."""
-    key = f"mapideas.{purpose}:{settings.SECRET_KEY}".encode()
-    return hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
 class Support(models.Model):

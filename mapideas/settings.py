@@ -66,7 +66,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # A database outage raised by a view: 503 with Retry-After, not a 500 (mapideas.outage;
     # handler500 in mapideas.urls takes the ones raised by middleware).
-    "mapideas.outage.DatabaseOutageMiddleware",
+    "mapideas.plumbing.outage.DatabaseOutageMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -76,7 +76,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     # A JSON or form body over DATA_UPLOAD_MAX_MEMORY_SIZE: a 413 before it is read; a form
     # body that is not UTF-8: a 400 naming the field, not U+FFFD stored.
-    "mapideas.middleware.StrictFormEncodingMiddleware",
+    "mapideas.plumbing.middleware.StrictFormEncodingMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -202,7 +202,7 @@ def _replica() -> dict | None:
 if (_replica_config := _replica()) is not None:
     DATABASES["replica"] = _replica_config
 # Writes and migrations on default, whatever database an instance was read from.
-DATABASE_ROUTERS = ["mapideas.db_routers.PrimaryReplicaRouter"]
+DATABASE_ROUTERS = ["mapideas.plumbing.db_routers.PrimaryReplicaRouter"]
 
 # The table DatabaseCache keeps its entries in (created by `manage.py createcachetable`,
 # which `make run` runs after migrating, and by the test runner).
@@ -505,7 +505,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     # DRF's JSONParser with a size limit and a 400 for too-deep nesting (mapideas/parsers.py).
-    "DEFAULT_PARSER_CLASSES": ["mapideas.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["mapideas.plumbing.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
     ],

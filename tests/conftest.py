@@ -22,7 +22,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 
 from mapideas.models import Category
-from mapideas.services import boundaries_activate
+from mapideas.rerouting.services import boundaries_activate
 from neighborhoods.models import Neighborhood, Team
 from neighborhoods.roles import planners_group
 from neighborhoods.services import NeighborhoodInput, boundary_version_create
@@ -163,7 +163,7 @@ def fast_password_hashing(settings):
 def _fresh_computed_layers():
     """The OGC API holds computed layers for a few seconds (geodata.ogc_computed): a layer
     computed by an earlier test, on other data, must not answer a later one."""
-    from geodata.ogc_computed import clear_cache
+    from geodata.ogc.computed import clear_cache
 
     clear_cache()
     yield

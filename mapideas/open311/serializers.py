@@ -19,7 +19,7 @@ from mapideas.models import (
     Idea,
     media_url_validator,
 )
-from mapideas.serializers import COORDINATE_PRECISION
+from mapideas.pins.serializers import COORDINATE_PRECISION
 
 # The spec's defaults and limits for GET requests ("Response Volume").
 MAX_SPAN = timedelta(days=90)

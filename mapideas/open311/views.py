@@ -23,8 +23,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView, set_rollback
 
-from mapideas import selectors, services
 from mapideas.models import Category, Open311Client
+from mapideas.open311 import selectors as open311_selectors
+from mapideas.open311 import services as open311_services
 from mapideas.open311.renderers import ExtensionNegotiation, Open311JSONRenderer
 from mapideas.open311.serializers import (
     ERRORS_SCHEMA,
@@ -39,7 +40,9 @@ from mapideas.open311.serializers import (
     ServiceRequestSerializer,
     ServiceSerializer,
 )
-from mapideas.parsers import BoundedJSONParser
+from mapideas.pins import selectors as pins_selectors
+from mapideas.plumbing.parsers import BoundedJSONParser
+from mapideas.submission import services as submission_services
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # When this endpoint's behaviour last changed (discovery's `changeset`): bump it with the API.
@@ -160,7 +163,9 @@ class Open311View(APIView):
 
 
 def _category(code: str) -> Category:
-    category = selectors.categories().filter(slug=code).first() if _SLUG.fullmatch(code) else None
+    category = (
+        pins_selectors.categories().filter(slug=code).first() if _SLUG.fullmatch(code) else None
+    )
     if category is None:
         raise Open311Error(
             status.HTTP_404_NOT_FOUND,
@@ -226,7 +231,7 @@ class ServiceListView(Open311View):
     )
     def get(self, request: Request) -> Response:
         self.check_query_jurisdiction(request)
-        return Response(ServiceSerializer(selectors.categories(), many=True).data)
+        return Response(ServiceSerializer(pins_selectors.categories(), many=True).data)
 
 
 class ServiceDefinitionView(Open311View):
@@ -271,9 +276,9 @@ class ServiceRequestListView(Open311View):
         given.is_valid(raise_exception=True)
         query = given.validated_data
         if "service_request_id" in query:
-            ideas = selectors.open311_requests(ids=query["service_request_id"])
+            ideas = open311_selectors.open311_requests(ids=query["service_request_id"])
         else:
-            ideas = selectors.open311_requests(
+            ideas = open311_selectors.open311_requests(
                 service_codes=query.get("service_code"),
                 statuses=query.get("status"),
                 start=query["start_date"],
@@ -304,7 +309,7 @@ class ServiceRequestListView(Open311View):
         given.is_valid(raise_exception=True)
         fields = given.validated_data
         category = _category(fields["service_code"])
-        location = services.location_from_lonlat(fields["long"], fields["lat"])
+        location = submission_services.location_from_lonlat(fields["long"], fields["lat"])
         request_fields = {
             "client": client,
             "category": category,
@@ -319,16 +324,18 @@ class ServiceRequestListView(Open311View):
         key = request.headers.get("Idempotency-Key")
         replayed = False
         if key is None:
-            idea = services.open311_request_create(**request_fields)
+            idea = open311_services.open311_request_create(**request_fields)
         else:
             # As POST /api/ideas/: a retry with the same key (scoped to this client) gets
             # the request stored the first time, never a second one.
-            once = services.idempotency(key=key, scope=f"open311:{client.pk}", pin=request_fields)
+            once = submission_services.idempotency(
+                key=key, scope=f"open311:{client.pk}", pin=request_fields
+            )
             try:
-                idea, replayed = services.open311_request_create_once(
+                idea, replayed = open311_services.open311_request_create_once(
                     idempotency=once, **request_fields
                 )
-            except services.IdempotencyConflict as exc:
+            except submission_services.IdempotencyConflict as exc:
                 return Response([{"code": 422, "description": f"Idempotency-Key: {exc}"}], 422)
         response = Response(
             ServiceRequestCreatedSerializer([idea], many=True).data,
@@ -356,7 +363,7 @@ class ServiceRequestListView(Open311View):
                     "your application."
                 ),
             )
-        client = selectors.open311_client_by_key(key.strip())
+        client = open311_selectors.open311_client_by_key(key.strip())
         if client is None:
             raise Open311Error(status.HTTP_403_FORBIDDEN, _("api_key: not a key issued here."))
         if not client.is_active:
@@ -386,7 +393,7 @@ class ServiceRequestDetailView(Open311View):
         idea = None
         if service_request_id.isascii() and service_request_id.isdigit():
             pk = int(service_request_id)
-            idea = selectors.public_ideas().filter(pk=pk).first() if 0 < pk <= MAX_ID else None
+            idea = pins_selectors.public_ideas().filter(pk=pk).first() if 0 < pk <= MAX_ID else None
         if idea is None:
             raise Open311Error(
                 status.HTTP_404_NOT_FOUND,

@@ -15,13 +15,13 @@ from playwright.sync_api import Page, expect
 
 from geodata.models import Place
 from mapideas.models import Idea
-from mapideas.moderation import idea_flag
-from mapideas.services import idea_create
+from mapideas.moderation.services import idea_flag
+from mapideas.submission.services import idea_create
 from tests.browser.test_accessibility import PAGES, assert_none, axe_source, axe_violations
 from tests.browser.test_drop_a_pin import map_name, map_point
 from tests.browser.test_small_screen import HEIGHT, WIDTH, no_horizontal_scroll
 from tests.conftest import IN_EAST
-from tests.mapideas.photo_files import gps_jpeg
+from tests.mapideas.pins.photo_files import gps_jpeg
 
 __all__ = ["axe_source"]  # the fixture, imported for this module's tests
 

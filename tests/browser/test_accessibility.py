@@ -14,10 +14,12 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from playwright.sync_api import Page, expect
 
-from mapideas import alerts, notifications
+from mapideas.alerts import services as alerts
 from mapideas.models import Idea
-from mapideas.moderation import idea_flag
-from mapideas.services import follow, idea_create
+from mapideas.moderation.services import idea_flag
+from mapideas.notifications import services as notifications
+from mapideas.participation.services import follow
+from mapideas.submission.services import idea_create
 from tests.browser.test_drop_a_pin import map_name, map_point
 from tests.conftest import IN_EAST
 

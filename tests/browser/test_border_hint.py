@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 from pyproj import Geod
 
 from mapideas.models import Idea
-from mapideas.services import OUTSIDE_MESSAGE
+from mapideas.submission.services import OUTSIDE_MESSAGE
 from neighborhoods.models import Neighborhood
 from tests.browser.test_drop_a_pin import XSS_NEIGHBORHOOD, map_name, map_point, nothing_ran
 from tests.conftest import IN_EAST, IN_ENCLAVE, ON_SHARED_BORDER, OUTSIDE_CITY

@@ -13,7 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from mapideas.models import Idea
-from mapideas.services import OUTSIDE_MESSAGE, idea_create
+from mapideas.submission.services import OUTSIDE_MESSAGE, idea_create
 from neighborhoods.models import Neighborhood, Team
 from tests.conftest import IN_EAST, IN_WEST, ON_ISLAND, ON_SHARED_BORDER, OUTSIDE_CITY
 

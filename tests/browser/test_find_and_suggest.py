@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from geodata.models import Place
 from mapideas.models import Idea
-from mapideas.services import idea_create
+from mapideas.submission.services import idea_create
 from tests.browser.test_drop_a_pin import map_name, map_point
 from tests.conftest import IN_EAST, OUTSIDE_CITY
 

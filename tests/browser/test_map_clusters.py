@@ -5,8 +5,8 @@ import pytest
 from django.contrib.gis.geos import Point
 from playwright.sync_api import Page, expect
 
-from mapideas import viewport
-from mapideas.services import idea_create
+from mapideas.map import viewport
+from mapideas.submission.services import idea_create
 from tests.browser.test_drop_a_pin import map_name, pins_on_map
 from tests.conftest import IN_EAST, IN_WEST
 

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from mapideas.models import Idea
 from tests.conftest import IN_EAST
-from tests.mapideas.photo_files import gps_jpeg
+from tests.mapideas.pins.photo_files import gps_jpeg
 
 
 def test_a_pin_sent_with_a_photo_shows_it_on_its_page(

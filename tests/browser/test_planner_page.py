@@ -5,7 +5,7 @@ from playwright.sync_api import Page, expect
 
 from neighborhoods.models import Neighborhood
 from tests.browser.test_drop_a_pin import nothing_ran
-from tests.geodata import engagement_city as grid
+from tests.geodata.engagement import engagement_city as grid
 
 XSS_NAME = '<img src=x onerror="window.__xss=5">'
 # Vector shapes Leaflet drew on a map (neighborhoods, hexagons, spots).

@@ -14,8 +14,10 @@ from playwright.sync_api import Page
 
 from geodata.models import Place
 from mapideas.models import Category, Idea
-from mapideas.moderation import idea_flag
-from mapideas.services import comment_add, idea_create, idea_status_change
+from mapideas.moderation.services import idea_flag
+from mapideas.participation.services import comment_add
+from mapideas.submission.services import idea_create
+from mapideas.workflow.services import idea_status_change
 from neighborhoods.models import Neighborhood, Team
 from tests.browser.test_accessibility import PAGES
 from tests.conftest import IN_EAST

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from mapideas.models import Idea
-from mapideas.services import idea_create
+from mapideas.submission.services import idea_create
 from tests.browser.test_drop_a_pin import map_point
 from tests.conftest import IN_EAST
 

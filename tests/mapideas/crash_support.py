@@ -251,7 +251,7 @@ def seed_city(pins: int) -> None:
 
     from mapideas.cells import pin_cells
     from mapideas.models import Category, Idea
-    from mapideas.services import boundaries_activate
+    from mapideas.rerouting.services import boundaries_activate
     from neighborhoods.models import Neighborhood
     from neighborhoods.services import NeighborhoodInput, boundary_version_create
 

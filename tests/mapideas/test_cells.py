@@ -9,7 +9,7 @@ from django.contrib.gis.geos import Point
 
 from mapideas.cells import CELL_FIELDS, pin_cells
 from mapideas.models import Idea
-from mapideas.services import idea_create
+from mapideas.submission.services import idea_create
 from tests.conftest import IN_EAST, IN_WEST
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.test import Client
 
-from mapideas.services import idea_create
+from mapideas.submission.services import idea_create
 from tests.conftest import IN_EAST
 
 pytestmark = pytest.mark.django_db

@@ -21,9 +21,9 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from mapideas.models import AreaAlert, Idea
-from mapideas.services import open311_client_create
+from mapideas.open311.services import open311_client_create
 from tests.conftest import IN_EAST
-from tests.mapideas.open311_support import ROOT
+from tests.mapideas.open311.open311_support import ROOT
 
 pytestmark = pytest.mark.django_db
 

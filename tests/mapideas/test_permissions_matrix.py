@@ -16,7 +16,8 @@ from django.test import Client
 from django.urls import URLResolver, get_resolver
 
 from mapideas.models import Comment, Follower, Idea, IdeaNote, IdeaUpdate, Support
-from mapideas.services import comment_add, idea_create
+from mapideas.participation.services import comment_add
+from mapideas.submission.services import idea_create
 from tests.conftest import IN_EAST, IN_WEST
 
 pytestmark = pytest.mark.django_db

@@ -64,7 +64,7 @@ def test_it_sends_a_point_deep_inside_a_wide_enclosed_gap_to_triage(db):
     # beyond the 250 m buffer, yet enclosed by the city, so the city must sort it out.
     from django.contrib.gis.geos import MultiPolygon
 
-    from mapideas.services import boundaries_activate
+    from mapideas.rerouting.services import boundaries_activate
     from neighborhoods.services import NeighborhoodInput, boundary_version_create
     from tests.conftest import square
 

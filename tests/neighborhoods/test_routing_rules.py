@@ -8,7 +8,8 @@ from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 
 from mapideas.models import Category, Idea
-from mapideas.services import boundaries_activate, idea_create
+from mapideas.rerouting.services import boundaries_activate
+from mapideas.submission.services import idea_create
 from neighborhoods.models import BoundaryVersion, CategoryRule, Team
 from neighborhoods.routing import route
 from tests.conftest import IN_EAST, IN_EMPTY_HOLE, OUTSIDE_CITY

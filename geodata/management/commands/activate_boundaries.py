@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from mapideas.services import boundaries_activate
+from mapideas.rerouting.services import boundaries_activate
 from neighborhoods.models import BoundaryVersion
 
 

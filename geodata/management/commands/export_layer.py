@@ -16,9 +16,12 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rest_framework.exceptions import ValidationError
 
-from geodata import engagement, engagement_api, export_formats, exports
-from mapideas import selectors
-from mapideas.filters import IdeaFilter
+from geodata.engagement import analytics as engagement
+from geodata.engagement import query as engagement_api
+from geodata.exports import formats as export_formats
+from geodata.exports import layers as exports
+from mapideas.pins import selectors
+from mapideas.pins.filters import IdeaFilter
 from neighborhoods.selectors import active_neighborhoods
 
 IDEA_FILTERS = (

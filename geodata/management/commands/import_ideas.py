@@ -8,9 +8,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from geodata.idea_import import REASON_CATEGORY_UNKNOWN, IdeaImportError, ideas_import_csv
-from mapideas import selectors
+from geodata.imports.ideas import REASON_CATEGORY_UNKNOWN, IdeaImportError, ideas_import_csv
 from mapideas.models import Idea
+from mapideas.pins import selectors
 
 MAX_PROBLEMS_SHOWN = 50
 

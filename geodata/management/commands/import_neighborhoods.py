@@ -10,7 +10,12 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from geodata.boundaries import BoundaryFileError, BoundaryImport, import_boundaries, read_boundaries
+from geodata.imports.boundaries import (
+    BoundaryFileError,
+    BoundaryImport,
+    import_boundaries,
+    read_boundaries,
+)
 
 SHOWN = 15  # names listed per kind of change before "and N more"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from geodata.places import PlaceFileError, import_places, read_places
+from geodata.places.gazetteer import PlaceFileError, import_places, read_places
 
 SHOWN = 15  # skipped features listed before "and N more"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from geodata.population import PopulationFileError, PopulationImport, population_import_csv
+from geodata.imports.population import PopulationFileError, PopulationImport, population_import_csv
 
 SHOWN = 50  # changes and unmatched keys listed before "and N more"; bad values are all listed
 

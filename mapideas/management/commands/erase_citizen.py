@@ -7,7 +7,7 @@ Only reads options and prints; the work is in `mapideas.personal_data.citizen_er
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from mapideas.personal_data import citizen_erase
+from mapideas.accounts.personal_data import citizen_erase
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mapideas.models import Open311Client
-from mapideas.services import open311_client_create, open311_client_revoke
+from mapideas.open311.services import open311_client_create, open311_client_revoke
 
 
 class Command(BaseCommand):

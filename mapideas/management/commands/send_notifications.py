@@ -10,7 +10,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
-from mapideas import alerts, notifications
+from mapideas.alerts import services as alerts
+from mapideas.notifications import services as notifications
 
 
 class Command(BaseCommand):

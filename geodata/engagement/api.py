@@ -1,0 +1,236 @@
+"""`/api/engagement/...`: the engagement layers as RFC 7946 FeatureCollections, and the
+outreach ranking. Thin views: parameters are checked here, figures come from
+geodata.engagement.
+
+Every endpoint takes the ideas API's filters that make sense city-wide (created_after,
+created_before, category, kind, status, channel; applied by mapideas.filters.IdeaFilter to the
+public pins) and its own parameters; a bad one is a 400 naming it.
+"""
+
+import json
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from geodata.engagement import analytics as engagement
+from geodata.engagement.analytics import Significance
+from geodata.engagement.query import (
+    ColdspotQuerySerializer,
+    EngagementQuerySerializer,
+    HexagonQuerySerializer,
+    OutreachQuerySerializer,
+    parse_query,
+)
+from geodata.exports import layers as exports
+
+
+def feature_collection(layer: engagement.EngagementLayer) -> dict:
+    """The layer as an RFC 7946 FeatureCollection; its figures as foreign members."""
+    features = [
+        {
+            "type": "Feature",
+            "id": row.id,
+            "geometry": json.loads(row.geometry),
+            "properties": row.properties,
+        }
+        for row in exports.engagement_rows(layer)
+    ]
+    return {"type": "FeatureCollection", **layer.about, "features": features}
+
+
+# --- response shapes (for the OpenAPI schema) ------------------------------------------------
+
+GEOJSON_POLYGONAL_SCHEMA = {
+    "type": "object",
+    "required": ["type", "coordinates"],
+    "properties": {
+        "type": {"type": "string", "enum": ["Polygon", "MultiPolygon"]},
+        "coordinates": {"type": "array", "items": {"type": "array"}},
+    },
+}
+
+
+@extend_schema_field(GEOJSON_POLYGONAL_SCHEMA)
+class PolygonalGeometryField(serializers.JSONField):
+    """A GeoJSON Polygon or MultiPolygon in WGS84, 6 decimals."""
+
+
+class CitySerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Pins in the active neighborhoods.")
+    unassigned = serializers.IntegerField(help_text="Pins in no active neighborhood.")
+    population = serializers.IntegerField(allow_null=True)
+    area_km2 = serializers.FloatField()
+    per_1000 = serializers.FloatField(allow_null=True)
+    per_km2 = serializers.FloatField(allow_null=True)
+
+
+class PeriodSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    previous_start = serializers.DateField()
+    previous_end = serializers.DateField()
+
+
+class AboutSerializer(serializers.Serializer):
+    population_known = serializers.BooleanField(
+        help_text="False: no per-resident figures, rates are per km²; `message` says why."
+    )
+    basis = serializers.ChoiceField(choices=["per_1000", "per_km2"])
+    thin_below = serializers.FloatField()
+    message = serializers.CharField()
+    city = CitySerializer()
+    period = PeriodSerializer()
+
+
+class NeighborhoodPropertiesSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    slug = serializers.CharField()
+    team = serializers.CharField()
+    team_slug = serializers.CharField()
+    population = serializers.IntegerField(allow_null=True)
+    area_km2 = serializers.FloatField()
+    count = serializers.IntegerField()
+    per_1000 = serializers.FloatField(allow_null=True)
+    per_km2 = serializers.FloatField(allow_null=True)
+    ratio = serializers.FloatField(allow_null=True)
+    thin = serializers.BooleanField()
+    offline_count = serializers.IntegerField()
+    offline_share = serializers.FloatField(allow_null=True)
+    count_current = serializers.IntegerField()
+    count_previous = serializers.IntegerField()
+    change = serializers.IntegerField()
+    thinning = serializers.BooleanField()
+
+
+class ColdspotPropertiesSerializer(NeighborhoodPropertiesSerializer):
+    z_score = serializers.FloatField(allow_null=True)
+    p_value = serializers.FloatField(allow_null=True)
+    significance = serializers.ChoiceField(choices=Significance.ALL)
+    neighbors = serializers.IntegerField(allow_null=True)
+    island = serializers.BooleanField()
+
+
+class HexagonPropertiesSerializer(serializers.Serializer):
+    cell = serializers.CharField(help_text="H3 cell index.")
+    count = serializers.IntegerField()
+    population = serializers.FloatField(allow_null=True)
+    area_km2 = serializers.FloatField()
+    per_1000 = serializers.FloatField(allow_null=True)
+    per_km2 = serializers.FloatField(allow_null=True)
+    ratio = serializers.FloatField(allow_null=True)
+    thin = serializers.BooleanField()
+
+
+class OutreachItemSerializer(NeighborhoodPropertiesSerializer):
+    rank = serializers.IntegerField()
+    missing = serializers.FloatField()
+    score = serializers.FloatField()
+    reason = serializers.CharField()
+
+
+def _collection(name: str, properties: type[serializers.Serializer], **extra) -> type:
+    feature = type(
+        f"{name}Feature",
+        (serializers.Serializer,),
+        {
+            "type": serializers.ChoiceField(choices=["Feature"]),
+            "id": serializers.CharField(),
+            "geometry": PolygonalGeometryField(),
+            "properties": properties(),
+        },
+    )
+    return type(
+        f"{name}Collection",
+        (AboutSerializer,),
+        {
+            "type": serializers.ChoiceField(choices=["FeatureCollection"]),
+            **extra,
+            "features": feature(many=True),
+        },
+    )
+
+
+NeighborhoodCollection = _collection("EngagementNeighborhood", NeighborhoodPropertiesSerializer)
+
+
+HexagonCollection = _collection(
+    "EngagementHexagon", HexagonPropertiesSerializer, resolution=serializers.IntegerField()
+)
+
+
+ColdspotCollection = _collection(
+    "Coldspot",
+    ColdspotPropertiesSerializer,
+    weights=serializers.ChoiceField(choices=engagement.WEIGHTS),
+    alpha=serializers.FloatField(),
+    permutations=serializers.IntegerField(),
+    seed=serializers.IntegerField(),
+)
+
+
+class OutreachSerializer(AboutSerializer):
+    results = OutreachItemSerializer(many=True)
+
+
+BAD_PARAMETER = OpenApiResponse(
+    response=OpenApiTypes.OBJECT,
+    description='A parameter is wrong; the body names it: {"resolution": ["..."]}.',
+)
+
+
+# --- views -----------------------------------------------------------------------------------
+
+
+class _LayerView(APIView):
+    layer: str
+
+    def get(self, request: Request) -> Response:
+        selection, options = parse_query(self.layer, request.query_params)
+        layer = engagement.engagement_layer(self.layer, selection, options)
+        return Response(feature_collection(layer))
+
+
+@extend_schema(
+    summary="Pins per 1,000 residents and per km² by neighborhood, against the city rate",
+    parameters=[EngagementQuerySerializer],
+    responses={200: NeighborhoodCollection, 400: BAD_PARAMETER},
+)
+class EngagementNeighborhoods(_LayerView):
+    layer = "engagement-neighborhoods"
+
+
+@extend_schema(
+    summary="Pins per H3 cell, with residents by areal weighting when population is known",
+    parameters=[HexagonQuerySerializer],
+    responses={200: HexagonCollection, 400: BAD_PARAMETER},
+)
+class EngagementHexagons(_LayerView):
+    layer = "engagement-hexagons"
+
+
+@extend_schema(
+    summary="Cold and hot spots of engagement (Getis-Ord Gi*, false discovery rate held)",
+    parameters=[ColdspotQuerySerializer],
+    responses={200: ColdspotCollection, 400: BAD_PARAMETER},
+)
+class EngagementColdspots(_LayerView):
+    layer = "coldspots"
+
+
+@extend_schema(
+    summary="Where an in-person event or kiosk would add the most voices, best first",
+    parameters=[OutreachQuerySerializer],
+    responses={200: OutreachSerializer, 400: BAD_PARAMETER},
+)
+class EngagementOutreach(APIView):
+    """The ranking; the same with polygons, in every format: /export/outreach.<ext>."""
+
+    def get(self, request: Request) -> Response:
+        selection, options = parse_query("outreach", request.query_params)
+        layer = engagement.engagement_layer("outreach", selection, options)
+        results = [properties for _id, properties in engagement.plain_properties(layer)]
+        return Response({**layer.about, "results": results})

@@ -1,0 +1,162 @@
+"""The engagement layers' parameters, checked once for the API, the OGC collections, the planner
+page and the export command: the ideas API's city-wide filters plus each layer's own."""
+
+from collections.abc import Mapping
+from datetime import date, timedelta
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+
+from geodata.engagement import analytics as engagement
+from geodata.engagement.analytics import Options, Period, Selection
+from mapideas.models import Idea
+from mapideas.pins import selectors
+from mapideas.pins.filters import IdeaFilter
+from mapideas.plumbing.db_routers import replica_alias
+
+# The IdeaFilter parameters the engagement layers take. Not bbox, neighborhood or team: a rate
+# compared with the city's needs the whole city's pins.
+FILTER_PARAMS = ("created_after", "created_before", "category", "kind", "status", "channel")
+
+
+# Dates outside these years are refused: the trend's previous period is computed from them.
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+
+
+# --- parameters ------------------------------------------------------------------------------
+
+
+class EngagementQuerySerializer(serializers.Serializer):
+    created_after = serializers.DateField(
+        required=False, help_text="First day counted (YYYY-MM-DD, included)."
+    )
+    created_before = serializers.DateField(
+        required=False, help_text="Last day counted (YYYY-MM-DD, included)."
+    )
+    category = serializers.CharField(required=False, help_text="Category slug.")
+    kind = serializers.ChoiceField(choices=Idea.Kind.choices, required=False)
+    status = serializers.ChoiceField(choices=Idea.Status.choices, required=False)
+    channel = serializers.ChoiceField(choices=Idea.Channel.choices, required=False)
+    thin_below = serializers.FloatField(
+        required=False,
+        default=engagement.THIN_BELOW,
+        min_value=0,
+        max_value=100,
+        help_text="A neighborhood (or cell) whose ratio to the city rate is below this is thin.",
+    )
+    trend_days = serializers.IntegerField(
+        required=False,
+        default=engagement.TREND_DAYS,
+        min_value=1,
+        max_value=3660,
+        help_text="Length of the trend period when no date range is given (ending today).",
+    )
+
+    def validate_thin_below(self, value: float) -> float:
+        if value != value or value in (float("inf"), float("-inf")):
+            raise serializers.ValidationError(_("Give a finite number."))
+        return value
+
+    def validate(self, data: dict) -> dict:
+        errors = {}
+        for name in ("created_after", "created_before"):
+            day = data.get(name)
+            if day is not None and not EARLIEST <= day <= LATEST:
+                errors[name] = [
+                    _("Give a day between %(earliest)s and %(latest)s.")
+                    % {"earliest": EARLIEST, "latest": LATEST}
+                ]
+        after, before = data.get("created_after"), data.get("created_before")
+        if not errors and after and before and after > before:
+            errors["created_before"] = [_("The last day must not be before the first day.")]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return data
+
+
+class HexagonQuerySerializer(EngagementQuerySerializer):
+    resolution = serializers.IntegerField(
+        required=False,
+        default=8,
+        min_value=min(engagement.RESOLUTIONS),
+        max_value=max(engagement.RESOLUTIONS),
+        help_text="H3 resolution: 7 (about 5 km² a cell), 8 (0.7 km²) or 9 (0.1 km²).",
+    )
+
+
+class ColdspotQuerySerializer(EngagementQuerySerializer):
+    weights = serializers.ChoiceField(
+        choices=engagement.WEIGHTS,
+        required=False,
+        default="queen",
+        help_text="queen: neighborhoods sharing a border or corner (islands get their nearest "
+        "one); distance: within the smallest distance giving everyone a neighbour.",
+    )
+    alpha = serializers.FloatField(
+        required=False,
+        default=engagement.ALPHA,
+        min_value=0.001,
+        max_value=0.5,
+        help_text="False discovery rate of the Benjamini-Hochberg correction.",
+    )
+
+    def validate_alpha(self, value: float) -> float:
+        if value != value:
+            raise serializers.ValidationError(_("Give a finite number."))
+        return value
+
+
+class OutreachQuerySerializer(EngagementQuerySerializer):
+    limit = serializers.IntegerField(
+        required=False, default=20, min_value=1, max_value=1000, help_text="At most this many."
+    )
+
+
+# The parameters of each layer, for the API, /export/<layer>.<ext> and export_layer.
+QUERY_SERIALIZERS: dict[str, type[EngagementQuerySerializer]] = {
+    "engagement-neighborhoods": EngagementQuerySerializer,
+    "engagement-hexagons": HexagonQuerySerializer,
+    "coldspots": ColdspotQuerySerializer,
+    "outreach": OutreachQuerySerializer,
+}
+
+
+def parse_query(layer: str, params: Mapping[str, str]) -> tuple[Selection, Options]:
+    """The pins and options `params` ask for; ValidationError (a 400) naming each bad one.
+
+    Empty values count as absent, as in the ideas API (a form sends `created_after=`).
+    """
+    given = QUERY_SERIALIZERS[layer](data={k: v for k, v in params.items() if v != ""})
+    given.is_valid(raise_exception=True)
+    data = given.validated_data
+    filters = {name: str(data[name]) for name in FILTER_PARAMS if data.get(name) is not None}
+    # Figures over the whole city may lag the primary a little: read from the replica.
+    pins = selectors.public_ideas().using(replica_alias())
+    dated = IdeaFilter(filters, queryset=pins)
+    if not dated.is_valid():
+        raise ValidationError(dated.errors)
+    undated = IdeaFilter(
+        {k: v for k, v in filters.items() if not k.startswith("created_")},
+        queryset=pins,
+    )
+    undated.is_valid()  # a subset of what was just found valid
+    after, before = data.get("created_after"), data.get("created_before")
+    selection = Selection(
+        ideas=dated.qs,
+        undated=undated.qs,
+        since=engagement.midnight(after) if after else None,
+        until=engagement.midnight(before + timedelta(days=1)) if before else None,
+        period=Period.around(
+            after=after, before=before, today=timezone.localdate(), days=data["trend_days"]
+        ),
+    )
+    options = Options(
+        thin_below=data["thin_below"],
+        resolution=data.get("resolution", 8),
+        weights=data.get("weights", "queen"),
+        alpha=data.get("alpha", engagement.ALPHA),
+        limit=data.get("limit"),
+    )
+    return selection, options

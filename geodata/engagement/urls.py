@@ -1,0 +1,20 @@
+"""`/api/engagement/...` (included from mapideas.urls)."""
+
+from django.urls import path
+
+from geodata.engagement import api as engagement_api
+
+urlpatterns = [
+    path(
+        "neighborhoods/",
+        engagement_api.EngagementNeighborhoods.as_view(),
+        name="api-engagement-neighborhoods",
+    ),
+    path("hexagons/", engagement_api.EngagementHexagons.as_view(), name="api-engagement-hexagons"),
+    path(
+        "coldspots/",
+        engagement_api.EngagementColdspots.as_view(),
+        name="api-engagement-coldspots",
+    ),
+    path("outreach/", engagement_api.EngagementOutreach.as_view(), name="api-engagement-outreach"),
+]

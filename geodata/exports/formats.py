@@ -1,0 +1,220 @@
+"""The export formats: GeoJSON and CSV streamed as text, the OGR formats written by pyogrio.
+
+Every format is written from the same rows (geodata.exports: `idea_rows`, `neighborhood_rows`,
+`engagement_rows`), so the properties are defined once and no format can carry a field the
+others do not (and no personal data: the rows hold public fields only). Coordinates are WGS84
+(EPSG:4326) with the database's 6 decimals everywhere.
+
+The OGR formats (GeoPackage, Shapefile, FlatGeobuf, KML) are written to a file chunk by chunk:
+the first chunk creates the layer and each further one is appended (pyogrio `append=True`), so
+memory holds one chunk, never the layer. GDAL accepts appends to FlatGeobuf and KML too, but
+they are slow and grow with the file (measured, synthetic pins: FlatGeobuf 90 s and +110 MB for
+200,000; KML 550 s and +200 MB for 20,000). Those two are written as a GeoPackage first, then
+converted in one pass that GDAL streams in batches (pyogrio's Arrow stream; no pyarrow needed):
+200,000 pins in about 7 s, KML with flat memory. FlatGeobuf still takes about 0.6 KB a feature
+while GDAL builds its spatial index (+115 MB for 200,000), which is the price of the index.
+"""
+
+import csv
+import json
+import os
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+import pyogrio.raw
+import shapely
+
+from geodata.exports import layers as exports
+from geodata.exports.layers import LAYER_SPECS, Row, feature_collection, features
+from mapideas.pins.serializers import COORDINATE_PRECISION
+
+
+@dataclass(frozen=True)
+class Format:
+    extension: str  # after the layer name: /export/ideas.<extension>
+    label: str
+    content_type: str
+    driver: str | None = None  # the OGR driver; None for the formats streamed as text
+
+
+FORMATS = {
+    f.extension: f
+    for f in (
+        Format("geojson", "GeoJSON", "application/geo+json"),
+        Format("gpkg", "GeoPackage", "application/geopackage+sqlite3", "GPKG"),
+        Format("shp.zip", "Shapefile (zip)", "application/zip", "ESRI Shapefile"),
+        Format("csv", "CSV", "text/csv; charset=utf-8"),
+        Format("fgb", "FlatGeobuf", "application/flatgeobuf", "FlatGeobuf"),
+        Format("kml", "KML", "application/vnd.google-earth.kml+xml", "KML"),
+    )
+}
+# File names export_layer accepts, and the format each one means.
+SUFFIXES = {f".{extension}": extension for extension in FORMATS} | {".json": "geojson"}
+
+PROPERTIES = {name: spec.properties for name, spec in LAYER_SPECS.items()}
+GEOMETRY_TYPES = {name: spec.geometry_type for name, spec in LAYER_SPECS.items()}
+# Drivers whose appends are slow and grow with the file: written via a GeoPackage (see above).
+VIA_GEOPACKAGE = frozenset({"FlatGeobuf", "KML"})
+
+# A DBF field name has at most 10 characters: the longer properties get these names in a
+# Shapefile (and only there; the README lists them). The others keep their own names.
+SHAPEFILE_FIELDS = {
+    "description": "descriptn",
+    "category_name": "cat_name",
+    "neighborhood": "nbhd",
+    "neighborhood_slug": "nbhd_slug",
+    "support_count": "supports",
+    # The engagement layers (geodata.engagement).
+    "offline_count": "offl_count",
+    "offline_share": "offl_share",
+    "count_current": "cnt_curr",
+    "count_previous": "cnt_prev",
+    "significance": "signif",
+}
+
+# A spreadsheet runs a cell that starts with one of these as a formula ("CSV injection"): a
+# title such as `=HYPERLINK("http://evil.example", "click")` would become a live link, or
+# worse, in the planner's spreadsheet. A leading apostrophe makes the cell plain text.
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def format_for_suffix(name: str) -> Format | None:
+    """The format a file name asks for (`.shp.zip` before `.zip`), or None."""
+    lowered = name.lower()
+    for suffix, extension in sorted(SUFFIXES.items(), key=lambda item: -len(item[0])):
+        if lowered.endswith(suffix) and len(lowered) > len(suffix):
+            return FORMATS[extension]
+    return None
+
+
+def supported() -> str:
+    return ", ".join(FORMATS)
+
+
+# --- text formats, streamed ------------------------------------------------------------------
+
+
+def geojson_chunks(rows: Iterable[Row]) -> Iterator[str]:
+    return feature_collection(features(iter(rows)))
+
+
+def _spreadsheet_safe(value: object) -> object:
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+class _Line:
+    """A file-like object for csv.writer that hands back what it was given."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+def csv_chunks(layer: str, rows: Iterable[Row]) -> Iterator[str]:
+    """A CSV a spreadsheet opens as it is: UTF-8 with a BOM, one line per row, as it comes.
+
+    The columns are the layer's public properties, then `longitude` and `latitude` (ideas) and
+    the geometry as `wkt` (both layers).
+    """
+    writer = csv.writer(_Line())
+    points = GEOMETRY_TYPES[layer] == "Point"
+    header = [*PROPERTIES[layer], *(("longitude", "latitude") if points else ()), "wkt"]
+    yield "\ufeff" + writer.writerow(header)
+    for row in rows:
+        geometry = json.loads(row.geometry)
+        coordinates = tuple(geometry["coordinates"]) if points else ()
+        wkt = shapely.to_wkt(
+            shapely.from_geojson(row.geometry), rounding_precision=COORDINATE_PRECISION
+        )
+        values = [_spreadsheet_safe(v) for v in row.properties.values()]
+        yield writer.writerow([*values, *coordinates, wkt])
+
+
+# --- OGR formats, written to a file by pyogrio -------------------------------------------------
+
+
+def _columns(layer: str, chunk: list[Row]) -> tuple[list[np.ndarray], list]:
+    spec = LAYER_SPECS[layer]
+    data, masks = [], []
+    for name in spec.properties:
+        values = [row.properties[name] for row in chunk]
+        missing = np.array([v is None for v in values], dtype=bool)
+        if name in spec.integers:
+            data.append(np.array([0 if v is None else v for v in values], dtype=np.int64))
+        elif name in spec.floats:
+            data.append(np.array([np.nan if v is None else v for v in values], dtype=np.float64))
+        elif name in spec.booleans:
+            data.append(np.array([bool(v) for v in values], dtype=bool))
+        else:
+            data.append(np.array(values, dtype=object))
+        masks.append(missing if missing.any() else None)
+    return data, masks
+
+
+def write_ogr(fmt: Format, layer: str, rows: Iterable[Row], directory: Path) -> Path:
+    """Write the layer into `directory` (which must be empty) and return the file written.
+
+    For `shp.zip` the .shp/.shx/.dbf/.prj/.cpg are written, then zipped into one file.
+    """
+    names = PROPERTIES[layer]
+    fields = list(names)
+    options: dict = {}
+    if fmt.extension == "shp.zip":
+        fields = [SHAPEFILE_FIELDS.get(name, name) for name in names]
+        options["encoding"] = "UTF-8"  # written to the .cpg, so GIS read accents right
+    target = directory / f"{layer}.{fmt.extension.removesuffix('.zip')}"
+    # Inside the file: KML (XML) refuses "-" in a layer name, so every format gets "_".
+    layer_name = layer.replace("-", "_")
+    if fmt.driver in VIA_GEOPACKAGE:
+        staging = write_ogr(FORMATS["gpkg"], layer, rows, directory)
+        with pyogrio.raw.open_arrow(staging, batch_size=exports.CHUNK_SIZE) as (meta, stream):
+            pyogrio.raw.write_arrow(
+                stream,
+                target,
+                layer=layer_name,
+                driver=fmt.driver,
+                geometry_name=meta["geometry_name"],
+                geometry_type=GEOMETRY_TYPES[layer],
+                crs="EPSG:4326",
+            )
+        staging.unlink()
+        return target
+    iterator = iter(rows)
+    first = True
+    while True:
+        chunk = list(islice(iterator, exports.CHUNK_SIZE))
+        if not chunk and not first:
+            break
+        # An empty layer still gets its file: the first write creates the fields.
+        data, masks = _columns(layer, chunk)
+        geometry = shapely.to_wkb(shapely.from_geojson([row.geometry for row in chunk]))
+        pyogrio.raw.write(
+            target,
+            np.asarray(geometry, dtype=object),
+            data,
+            fields,
+            field_mask=masks if any(m is not None for m in masks) else None,
+            layer=layer_name,
+            driver=fmt.driver,
+            geometry_type=GEOMETRY_TYPES[layer],
+            crs="EPSG:4326",
+            append=not first,
+            **options,
+        )
+        first = False
+        if len(chunk) < exports.CHUNK_SIZE:
+            break
+    if fmt.extension != "shp.zip":
+        return target
+    archive = directory / f"{layer}.shp.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+        for part in ("shp", "shx", "dbf", "prj", "cpg"):
+            member = target.with_suffix(f".{part}")
+            zipped.write(member, member.name)
+            os.remove(member)
+    return archive

@@ -1,0 +1,87 @@
+"""Layer downloads: `/export/<layer>.<format>`."""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotFound,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import ValidationError as BadParameters
+
+from geodata.engagement import analytics as engagement
+from geodata.engagement import query as engagement_api
+from geodata.exports import formats as export_formats
+from geodata.exports import layers as exports
+from mapideas.pins import selectors
+from mapideas.pins.filters import IdeaFilter
+from mapideas.plumbing.db_routers import replica_alias
+from neighborhoods.selectors import active_neighborhoods
+
+
+def _filtered_ideas(request: HttpRequest) -> IdeaFilter:
+    # The heatmap and the exports may lag the primary a little: read from the replica.
+    return IdeaFilter(request.GET, queryset=selectors.public_ideas().using(replica_alias()))
+
+
+def export_layer(request: HttpRequest, layer: str, extension: str) -> HttpResponse:
+    """`/export/<layer>.<extension>`: the layer in one of export_formats.FORMATS.
+
+    GeoJSON and CSV stream as they are read. The OGR formats are written to a temporary file
+    first (a GeoPackage cannot be streamed while it is written), then sent from that file.
+    """
+    fmt = export_formats.FORMATS.get(extension)
+    if layer not in exports.LAYERS or fmt is None:
+        return HttpResponseNotFound(
+            _(
+                "No export /export/%(layer)s.%(extension)s. Layers: %(layers)s; "
+                "formats: %(formats)s."
+            )
+            % {
+                "layer": layer,
+                "extension": extension,
+                "layers": ", ".join(exports.LAYERS),
+                "formats": export_formats.supported(),
+            }
+            + "\n",
+            content_type="text/plain; charset=utf-8",
+        )
+    if layer == "ideas":
+        ideas = _filtered_ideas(request)
+        if not ideas.is_valid():
+            return JsonResponse(ideas.errors, status=400)
+        rows = exports.idea_rows(ideas.qs)
+    elif exports.LAYER_SPECS[layer].engagement:
+        # Same parameters as /api/engagement/...; computed before the response starts.
+        try:
+            selection, options = engagement_api.parse_query(layer, request.GET)
+        except BadParameters as exc:
+            return JsonResponse(exc.detail, status=400)
+        rows = exports.engagement_rows(engagement.engagement_layer(layer, selection, options))
+    else:
+        rows = exports.neighborhood_rows(active_neighborhoods())
+    filename = f"mapideas-{layer}-{timezone.now():%Y%m%d}.{fmt.extension}"
+    if fmt.extension == "geojson":
+        response = StreamingHttpResponse(export_formats.geojson_chunks(rows))
+    elif fmt.extension == "csv":
+        response = StreamingHttpResponse(export_formats.csv_chunks(layer, rows))
+    else:
+        directory = Path(tempfile.mkdtemp(prefix="mapideas-export-"))
+        try:
+            written = export_formats.write_ogr(fmt, layer, rows, directory)
+            handle = open(written, "rb")  # noqa: SIM115 - FileResponse closes it when sent
+        finally:
+            # Deleted before the first byte is sent: the open handle keeps the data readable
+            # (POSIX), and nothing is left behind if the client goes away mid-download.
+            shutil.rmtree(directory)
+        response = FileResponse(handle)
+    response["Content-Type"] = fmt.content_type
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

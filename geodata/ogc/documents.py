@@ -1,0 +1,286 @@
+"""The documents of the OGC API – Features endpoint (landing page, conformance, collections,
+items, one feature), as plain dicts with their links; the views send them as JSON or fill the
+HTML templates with them.
+
+Links are absolute (clients such as GDAL and QGIS follow them as they are). Each document's
+`self` link is the format asked for and `alternate` the other one, as Part 1 asks.
+"""
+
+import json
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from django.db.models import Model
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.request import Request
+
+from geodata.ogc.collections import (
+    CRS84,
+    GREGORIAN,
+    AnyCollection,
+    Collection,
+    ComputedCollection,
+    collection_extent,
+)
+from geodata.ogc.computed import ComputedFeature
+from geodata.ogc.query import ItemsQuery, feature_id, select_computed, select_features
+
+JSON = "application/json"
+GEOJSON = "application/geo+json"
+HTML = "text/html"
+OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
+
+CONFORMANCE_CLASSES = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+]
+
+
+def link(
+    request: Request,
+    path: str,
+    rel: str,
+    media_type: str,
+    title: str,
+    params: dict[str, str] | None = None,
+) -> dict:
+    """An absolute link; `params` is a dict, not keywords: a filter may be called anything."""
+    query = f"?{urlencode(params)}" if params else ""
+    return {
+        "href": request.build_absolute_uri(path) + query,
+        "rel": rel,
+        "type": media_type,
+        "title": title,
+    }
+
+
+def self_links(
+    request: Request,
+    path: str,
+    fmt: str,
+    json_type: str = JSON,
+    params: dict[str, str] | None = None,
+) -> list[dict]:
+    """`self` in the format asked for, `alternate` in the other one."""
+    params = params or {}
+    as_json = link(
+        request, path, "self", json_type, "This document as JSON", {"f": "json", **params}
+    )
+    as_html = link(request, path, "self", HTML, "This document as HTML", {"f": "html", **params})
+    if fmt == "html":
+        as_json["rel"] = "alternate"
+        return [as_html, as_json]
+    as_html["rel"] = "alternate"
+    return [as_json, as_html]
+
+
+def iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def landing_document(request: Request, fmt: str) -> dict:
+    return {
+        "title": "MapIdeas",
+        "description": (
+            "Ideas and issues citizens pinned on the city map, and the neighborhoods that "
+            "route them to district teams, as OGC API – Features."
+        ),
+        "links": [
+            *self_links(request, reverse("ogc-landing"), fmt),
+            {
+                "href": request.build_absolute_uri(reverse("api-schema")) + "?format=json",
+                "rel": "service-desc",
+                "type": OPENAPI_JSON,
+                "title": "The API definition (OpenAPI 3.0)",
+            },
+            link(request, reverse("api-docs"), "service-doc", HTML, "The API documentation"),
+            link(request, reverse("ogc-conformance"), "conformance", JSON, "Conformance classes"),
+            link(request, reverse("ogc-collections"), "data", JSON, "The collections"),
+        ],
+    }
+
+
+def conformance_document() -> dict:
+    return {"conformsTo": CONFORMANCE_CLASSES}
+
+
+def collection_document(request: Request, collection: AnyCollection, fmt: str | None) -> dict:
+    """One collection's description. `fmt` None: as an entry of /collections (no self link
+    of its own format, but a link to its page)."""
+    path = reverse("ogc-collection", args=[collection.id])
+    items_path = reverse("ogc-items", args=[collection.id])
+    if fmt is None:
+        links = [
+            link(request, path, "self", JSON, "The collection as JSON", {"f": "json"}),
+            link(request, path, "alternate", HTML, "The collection as HTML", {"f": "html"}),
+        ]
+    else:
+        links = self_links(request, path, fmt)
+    links += [
+        link(request, items_path, "items", GEOJSON, "The features as GeoJSON", {"f": "json"}),
+        link(request, items_path, "items", HTML, "The features as HTML", {"f": "html"}),
+    ]
+    document = {
+        "id": collection.id,
+        "title": collection.title,
+        "description": collection.description,
+        "itemType": "feature",
+        "crs": [CRS84],
+        "links": links,
+    }
+    extent = collection_extent(collection)
+    parts: dict = {}
+    if extent.bbox is not None:
+        parts["spatial"] = {"bbox": [list(extent.bbox)], "crs": CRS84}
+    if collection.temporal_field is not None:
+        start, end = extent.interval or (None, None)
+        parts["temporal"] = {
+            "interval": [[iso(start) if start else None, iso(end) if end else None]],
+            "trs": GREGORIAN,
+        }
+    if parts:
+        document["extent"] = parts
+    return document
+
+
+def collections_document(request: Request, collections: list[AnyCollection], fmt: str) -> dict:
+    return {
+        "links": self_links(request, reverse("ogc-collections"), fmt),
+        "collections": [collection_document(request, c, None) for c in collections],
+    }
+
+
+def features(collection: Collection, rows: list[Model]) -> list[dict]:
+    """GeoJSON Features from the collection's serializer (the JSON API's own), with the
+    collection's feature id."""
+    serialized = collection.serializer(rows, many=True).data["features"]
+    return [
+        {
+            "type": "Feature",
+            "id": feature_id(collection, row),
+            "geometry": feature["geometry"],
+            "properties": feature["properties"],
+        }
+        for row, feature in zip(rows, serialized, strict=True)
+    ]
+
+
+def computed_feature(feature: ComputedFeature) -> dict:
+    """A computed layer's feature (its properties are already JSON-ready)."""
+    return {
+        "type": "Feature",
+        "id": feature.id,
+        "geometry": json.loads(feature.geometry),
+        "properties": feature.properties,
+    }
+
+
+def _page(collection: AnyCollection, query: ItemsQuery) -> tuple[int, list[dict], dict]:
+    """numberMatched, the page's Features, and a computed layer's figures (else {})."""
+    start, stop = query.offset, query.offset + query.limit
+    if isinstance(collection, ComputedCollection):
+        # One computation for the count, the page and the figures (held for the next pages).
+        layer, selected = select_computed(collection, query)
+        return len(selected), [computed_feature(f) for f in selected[start:stop]], layer.about
+    rows = select_features(collection, query)
+    matched = rows.count()
+    page = list(rows[start:stop]) if matched else []
+    return matched, features(collection, page), {}
+
+
+def items_document(
+    request: Request, collection: AnyCollection, query: ItemsQuery, fmt: str
+) -> dict:
+    """One page of the collection's features, with numberMatched and the paging links; for a
+    computed layer, its figures (city rate, basis, message...) as the foreign member
+    `engagement`, as /api/engagement/... gives them."""
+    matched, page, about = _page(collection, query)
+    path = reverse("ogc-items", args=[collection.id])
+    page_type = HTML if fmt == "html" else GEOJSON
+    paging = {**query.given, "limit": str(query.limit)}
+    links = self_links(request, path, fmt, GEOJSON, {**paging, **_offset(query.offset)})
+    if query.offset + len(page) < matched:
+        links.append(
+            link(
+                request,
+                path,
+                "next",
+                page_type,
+                "The next page",
+                {"f": fmt, **paging, "offset": str(query.offset + len(page))},
+            )
+        )
+    if query.offset > 0:
+        previous = max(0, query.offset - query.limit)
+        links.append(
+            link(
+                request,
+                path,
+                "prev",
+                page_type,
+                "The previous page",
+                {"f": fmt, **paging, **_offset(previous)},
+            )
+        )
+    links.append(
+        link(
+            request,
+            reverse("ogc-collection", args=[collection.id]),
+            "collection",
+            JSON,
+            "The collection",
+            {"f": "json"},
+        )
+    )
+    document = {
+        "type": "FeatureCollection",
+        "features": page,
+        "numberMatched": matched,
+        "numberReturned": len(page),
+        "timeStamp": iso(timezone.now()),
+        "links": links,
+    }
+    if about:
+        document["engagement"] = about
+    return document
+
+
+def _offset(offset: int) -> dict[str, str]:
+    return {"offset": str(offset)} if offset else {}
+
+
+def feature_document(
+    request: Request,
+    collection: AnyCollection,
+    found: Model | ComputedFeature,
+    fmt: str,
+    params: dict[str, str] | None = None,
+) -> dict:
+    """One feature; `params` (a computed collection's parameters) are repeated in its links."""
+    if isinstance(found, ComputedFeature):
+        document = computed_feature(found)
+    else:
+        document = features(collection, [found])[0]
+    path = reverse("ogc-feature", args=[collection.id, document["id"]])
+    document["links"] = [
+        *self_links(request, path, fmt, GEOJSON, params),
+        link(
+            request,
+            reverse("ogc-collection", args=[collection.id]),
+            "collection",
+            JSON,
+            "The collection",
+            {"f": "json"},
+        ),
+    ]
+    return document
+
+
+def feature_title(collection: AnyCollection, feature: dict) -> str:
+    """What an HTML page calls a feature: its title property, else its id (user text: the
+    templates escape it)."""
+    value = (feature.get("properties") or {}).get(collection.title_property)
+    return str(feature["id"]) if value in (None, "") else str(value)

@@ -1,0 +1,409 @@
+"""The planner page's maps, built with folium from geodata.engagement's results.
+
+- `choropleth`: neighborhoods coloured by their rate against the city rate, thin ones hatched
+  and outlined;
+- `hexagon_map`: H3 cells coloured the same way, with pins and residents per cell;
+- `coldspot_map`: only the significant cold and hot spots (Gi*, after the false discovery
+  rate), over plain outlines.
+
+Assets are local (mapideas.maps.new_map). Geometry is simplified to about 10 m and rounded
+to 5 decimals (about 1 m) and each feature carries only the preformatted text of its tooltip:
+the hexagon layer of a big city has thousands of cells. Names come from uploaded files and
+are escaped here, because Leaflet tooltips render HTML.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import folium
+import numpy as np
+import pandas as pd
+import shapely
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from geodata.engagement.analytics import (
+    Coldspots,
+    HexagonEngagement,
+    NeighborhoodEngagement,
+    Significance,
+)
+from geodata.planner.charts import number
+from mapideas.map import maps
+
+# Classes of the ratio to the city rate (a diverging scheme around 1: ColorBrewer PuOr,
+# readable with colour-blindness): below 0.25, 0.25-0.5, 0.5-0.75, 0.75-1.25, 1.25-2, 2+.
+RATIO_BREAKS = (0.25, 0.5, 0.75, 1.25, 2.0)
+CLASS_COLORS = ("#b35806", "#f1a340", "#fee0b6", "#f7f7f7", "#d8daeb", "#998ec3")
+NO_RATE_COLOR = "#9ca3af"
+OUTLINE_COLOR = "#374151"
+THIN_OUTLINE_COLOR = "#111827"
+COLD_COLOR, HOT_COLOR = "#2166ac", "#b2182b"
+# The SVG pattern thin neighborhoods are hatched with; the page defines it once
+# (templates/geodata/planner.html), and Leaflet's SVG paths fill with url(#...).
+HATCH_PATTERN_ID = "planner-thin-hatch"
+# More cells than this are not drawn (the page says so and links the download instead).
+MAX_HEXAGONS_DRAWN = 12000
+DECIMALS = 5  # about 1 m
+
+
+@dataclass(frozen=True)
+class RateClass:
+    color: str
+    low: float | None  # ratio to the city rate, included
+    high: float | None  # excluded
+    label: str  # the class in the rate's unit and as a ratio
+
+
+@dataclass(frozen=True)
+class Legend:
+    unit: str  # "per 1,000 residents" or "per km²"
+    city_rate: float | None
+    classes: list[RateClass]
+    thin_below: float
+    thin_rate: float | None
+
+
+def unit_of(basis: str) -> str:
+    return _("per 1,000 residents") if basis == "per_1000" else _("per km²")
+
+
+def legend(engagement: NeighborhoodEngagement) -> Legend:
+    """The class breaks in the rate's unit: each break is a ratio times the city rate."""
+    reference = engagement.city_rate
+    unit = unit_of(engagement.basis)
+    bounds = (None, *RATIO_BREAKS, None)
+    classes = []
+    for i, color in enumerate(CLASS_COLORS):
+        low, high = bounds[i], bounds[i + 1]
+        if reference:
+            if low is None:
+                text = _("below %(rate)s (under %(ratio)s × the city rate)") % {
+                    "rate": number(high * reference),
+                    "ratio": f"{high:g}",
+                }
+            elif high is None:
+                text = _("%(rate)s and above (%(ratio)s × the city rate or more)") % {
+                    "rate": number(low * reference),
+                    "ratio": f"{low:g}",
+                }
+            else:
+                text = _(
+                    "%(low)s to %(high)s (%(low_ratio)s to %(high_ratio)s × the city rate)"
+                ) % {
+                    "low": number(low * reference),
+                    "high": number(high * reference),
+                    "low_ratio": f"{low:g}",
+                    "high_ratio": f"{high:g}",
+                }
+        else:
+            text = _("no city rate (no pins)")
+        classes.append(RateClass(color, low, high, text))
+    thin_rate = reference * engagement.thin_below if reference else None
+    return Legend(unit, reference, classes, engagement.thin_below, thin_rate)
+
+
+def class_color(ratio: float | None) -> str:
+    if pd.isna(ratio):
+        return NO_RATE_COLOR
+    return CLASS_COLORS[int(np.searchsorted(RATIO_BREAKS, ratio, side="right"))]
+
+
+def _geometry(geometry: shapely.Geometry, *, simplify: bool = True) -> dict:
+    """GeoJSON of a geometry for drawing: simplified (outlines) and rounded."""
+    drawn = geometry
+    if simplify:
+        simplified = shapely.simplify(
+            geometry, maps.OUTLINE_SIMPLIFY_DEGREES, preserve_topology=True
+        )
+        if not simplified.is_empty:
+            drawn = simplified
+    drawn = shapely.transform(drawn, lambda xy: np.round(xy, DECIMALS))
+    return shapely.geometry.mapping(drawn)
+
+
+def ratio_text(value: object) -> str:
+    return "—" if pd.isna(value) else f"{float(value):.2f} ×"
+
+
+def share_text(value: object) -> str:
+    return "—" if pd.isna(value) else f"{float(value):.0%}"
+
+
+def trend_text(current: int, previous: int) -> str:
+    change = current - previous
+    sign = "+" if change > 0 else ("−" if change < 0 else "±")
+    text = f"{previous} → {current} ({sign}{abs(change)})"
+    return _("%(trend)s, thinning") % {"trend": text} if current < previous else text
+
+
+def thin_text(thin: bool, thin_below: float) -> str:
+    if thin:
+        return _("THIN: below %(ratio)s × the city rate") % {"ratio": f"{thin_below:g}"}
+    return _("no")
+
+
+def _spot_text(significance: str) -> str:
+    if significance == Significance.COLD:
+        return _("cold spot")
+    if significance == Significance.HOT:
+        return _("hot spot")
+    return _("%(significance)s spot") % {"significance": significance}
+
+
+def _rate_text(row, basis: str) -> str:
+    value = getattr(row, basis)
+    if pd.isna(value):
+        return _("no residents") if basis == "per_1000" else "—"
+    return number(value)
+
+
+def _new_map(bounds: tuple[float, float, float, float] | None) -> folium.Map:
+    fmap = maps.new_map(bounds=bounds)
+    # A long page of maps: the wheel scrolls the page; zoom with the buttons or a pinch.
+    fmap.options["scrollWheelZoom"] = False
+    return fmap
+
+
+def _bounds(engagement: NeighborhoodEngagement) -> tuple[float, float, float, float] | None:
+    if engagement.frame.empty:
+        return None
+    return tuple(float(v) for v in engagement.frame.total_bounds)
+
+
+def choropleth(engagement: NeighborhoodEngagement) -> folium.Map:
+    """Neighborhoods by rate (per 1,000 residents, or per km² when population is unknown)."""
+    fmap = _new_map(_bounds(engagement))
+    frame = engagement.frame
+    if frame.empty:
+        return fmap
+    unit = unit_of(engagement.basis)
+    features, thin_features = [], []
+    for i, row in enumerate(frame.itertuples()):
+        properties = {
+            "name": escape(row.name),
+            "pins": str(row.count),
+            "rate": f"{_rate_text(row, engagement.basis)} {unit}",
+            "ratio": ratio_text(row.ratio),
+            "trend": trend_text(row.count_current, row.count_previous),
+            "offline": share_text(row.offline_share),
+            "thin": thin_text(row.thin, engagement.thin_below),
+            "fill": class_color(row.ratio),
+        }
+        feature = {
+            "type": "Feature",
+            "id": i,
+            "geometry": _geometry(row.geometry),
+            "properties": properties,
+        }
+        features.append(feature)
+        if row.thin:
+            thin_features.append({**feature, "properties": {}})
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        name=_("Pins %(unit)s") % {"unit": unit},
+        style_function=lambda feature: {
+            "color": OUTLINE_COLOR,
+            "weight": 1,
+            "fillColor": feature["properties"]["fill"],
+            "fillOpacity": 0.75,
+        },
+        highlight_function=lambda _feature: {"weight": 3},
+        tooltip=folium.GeoJsonTooltip(
+            fields=["name", "pins", "rate", "ratio", "trend", "offline", "thin"],
+            aliases=[
+                _("Neighborhood"),
+                _("Pins"),
+                _("Rate"),
+                _("Ratio to the city rate"),
+                _("Trend (previous → this period)"),
+                _("Offline share"),
+                _("Thin"),
+            ],
+            sticky=True,
+        ),
+    ).add_to(fmap)
+    if thin_features:
+        # Drawn over the colours, not clickable: the tooltip of the area below still shows.
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": thin_features},
+            name=_("Thin (below %(ratio)s × the city rate)")
+            % {"ratio": f"{engagement.thin_below:g}"},
+            style_function=lambda _feature: {
+                "color": THIN_OUTLINE_COLOR,
+                "weight": 3,
+                "dashArray": "6 4",
+                "fillColor": f"url(#{HATCH_PATTERN_ID})",
+                "fillOpacity": 1,
+            },
+            interactive=False,
+        ).add_to(fmap)
+    folium.LayerControl(collapsed=True).add_to(fmap)
+    return fmap
+
+
+def hexagon_map(hexagons: HexagonEngagement) -> folium.Map | None:
+    """H3 cells by rate; None when there are more than MAX_HEXAGONS_DRAWN cells."""
+    engagement = hexagons.engagement
+    frame = hexagons.frame
+    if len(frame) > MAX_HEXAGONS_DRAWN:
+        return None
+    fmap = _new_map(_bounds(engagement))
+    if frame.empty:
+        return fmap
+    unit = unit_of(engagement.basis)
+    known = engagement.population_known
+    # Thousands of cells: rings from one vectorised call, and short tooltip values (the
+    # aliases carry the units).
+    coordinates, owner = shapely.get_coordinates(frame.geometry.values, return_index=True)
+    rings = np.split(np.round(coordinates, DECIMALS), np.flatnonzero(np.diff(owner)) + 1)
+    rates = frame[engagement.basis].tolist()
+    residents = frame["population"].tolist()
+    features = [
+        {
+            "type": "Feature",
+            "id": i,
+            "geometry": {"type": "Polygon", "coordinates": [ring.tolist()]},
+            "properties": {
+                "cell": cell,
+                "pins": str(count),
+                "residents": "unknown" if not known or pd.isna(people) else f"{people:,.0f}",
+                "rate": "—" if pd.isna(rate) else number(rate),
+                "ratio": "—" if pd.isna(ratio) else f"{ratio:.2f}",
+                "thin": "yes" if thin else "no",
+                "fill": class_color(ratio),
+            },
+        }
+        for i, (cell, count, people, rate, ratio, thin, ring) in enumerate(
+            zip(
+                frame["cell"].tolist(),
+                frame["count"].tolist(),
+                residents,
+                rates,
+                frame["ratio"].tolist(),
+                frame["thin"].tolist(),
+                rings,
+                strict=True,
+            )
+        )
+    ]
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        name=_("H3 cells, resolution %(resolution)s") % {"resolution": hexagons.resolution},
+        style_function=lambda feature: {
+            "color": OUTLINE_COLOR,
+            "weight": 0.5,
+            "fillColor": feature["properties"]["fill"],
+            "fillOpacity": 0.7,
+        },
+        tooltip=folium.GeoJsonTooltip(
+            fields=["cell", "pins", "residents", "rate", "ratio", "thin"],
+            aliases=[
+                _("H3 cell"),
+                _("Pins"),
+                _("Residents (areal share)"),
+                _("Pins %(unit)s") % {"unit": unit},
+                _("Ratio to the city rate"),
+                _("Thin (below %(ratio)s × the city rate)")
+                % {"ratio": f"{engagement.thin_below:g}"},
+            ],
+            sticky=True,
+        ),
+    ).add_to(fmap)
+    return fmap
+
+
+def coldspot_map(spots: Coldspots) -> folium.Map:
+    """Outlines of every neighborhood, and a layer of the significant cold and hot spots only
+    (none when no neighborhood is significant after the false discovery rate)."""
+    engagement = spots.engagement
+    fmap = _new_map(_bounds(engagement))
+    frame = spots.frame
+    if frame.empty:
+        return fmap
+    outlines = [
+        {
+            "type": "Feature",
+            "id": i,
+            "geometry": _geometry(row.geometry),
+            "properties": {"name": escape(row.name), "result": row.significance},
+        }
+        for i, row in enumerate(frame.itertuples())
+    ]
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": outlines},
+        name=_("Neighborhoods"),
+        style_function=lambda _feature: {
+            "color": OUTLINE_COLOR,
+            "weight": 1,
+            "fillColor": NO_RATE_COLOR,
+            "fillOpacity": 0.05,
+        },
+        tooltip=folium.GeoJsonTooltip(
+            fields=["name", "result"], aliases=[_("Neighborhood"), "Gi*"]
+        ),
+    ).add_to(fmap)
+    unit = unit_of(engagement.basis)
+    significant = frame[frame["significance"].isin([Significance.COLD, Significance.HOT])]
+    features = [
+        {
+            "type": "Feature",
+            "id": i,
+            "geometry": _geometry(row.geometry),
+            "properties": {
+                "name": escape(row.name),
+                "spot": _spot_text(row.significance),
+                "z": f"{row.z_score:.2f}",
+                "p": f"{row.p_value:.4f}",
+                "rate": f"{_rate_text(row, engagement.basis)} {unit}",
+                "fill": COLD_COLOR if row.significance == Significance.COLD else HOT_COLOR,
+            },
+        }
+        for i, row in enumerate(significant.itertuples())
+    ]
+    if features:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features},
+            name=_("Significant cold and hot spots"),
+            style_function=lambda feature: {
+                "color": feature["properties"]["fill"],
+                "weight": 2,
+                "fillColor": feature["properties"]["fill"],
+                "fillOpacity": 0.55,
+            },
+            tooltip=folium.GeoJsonTooltip(
+                fields=["name", "spot", "z", "p", "rate"],
+                aliases=[_("Neighborhood"), _("Result"), _("z-score"), _("p-value"), _("Rate")],
+                sticky=True,
+            ),
+        ).add_to(fmap)
+    return fmap
+
+
+# --- several maps on one page ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderedMaps:
+    header: SafeString  # Leaflet's files once, and each map's own style
+    maps: dict[str, maps.RenderedMap]
+
+
+def render_all(fmaps: Mapping[str, folium.Map | None]) -> RenderedMaps:
+    """Render each map, with one header for them all.
+
+    Each folium map renders its own header, naming every file it loads (Leaflet, jQuery, the
+    heatmap plugin): loading Leaflet a second time would replace `L` after a plugin had
+    extended it. The parts are keyed by name, so the files appear once.
+    """
+    rendered = {key: maps.render(fmap) for key, fmap in fmaps.items() if fmap is not None}
+    parts: dict[str, str] = {}
+    for fmap in fmaps.values():
+        if fmap is None:
+            continue
+        for name, element in fmap.get_root().header._children.items():
+            parts.setdefault(name, element.render())
+    header = maps._FOLIUM_VIEWPORT.sub("", "".join(parts.values()))
+    # folium's generated markup, from the escaped values above.
+    return RenderedMaps(header=mark_safe(header), maps=rendered)  # noqa: S308

@@ -1,0 +1,55 @@
+"""Forms of citizens' accounts: sign-up and erasure."""
+
+from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from mapideas.plumbing.forms import _PageForm
+
+# --- Citizen sign-up ---------------------------------------------------------------------------
+
+
+class SignupForm(forms.Form):
+    """A citizen's account (services.citizen_signup checks the rest: unique email and
+    username, Django's password validators)."""
+
+    username = forms.CharField(
+        label=_("Username (optional)"),
+        max_length=150,
+        required=False,
+        help_text=_("Leave it empty to log in with your email address."),
+    )
+    email = forms.EmailField(
+        label=_("Email"),
+        help_text=_("Kept private. We email you when the pins you send change."),
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password_again = forms.CharField(
+        label=_("Password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        password, again = cleaned.get("password"), cleaned.get("password_again")
+        if password and again and password != again:
+            self.add_error("password_again", gettext("The two passwords differ."))
+        return cleaned
+
+
+class EraseAccountForm(_PageForm):
+    """Erase one's own account: the password again, so a session left open is not enough."""
+
+    AUTO_ID = "erase_%s"
+
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        error_messages={"required": _("Type your password to confirm.")},
+    )

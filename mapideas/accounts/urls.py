@@ -1,0 +1,15 @@
+"""The URLs of mapideas.accounts: included at the root by mapideas/urls.py."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from mapideas.accounts import views
+
+urlpatterns = [
+    # Django's login page with attempts limited (MAPIDEAS_RATE_LOGIN).
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/my-data/", views.my_data, name="my-data"),
+    path("accounts/delete/", views.account_delete, name="account-delete"),
+]

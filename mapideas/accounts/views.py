@@ -1,0 +1,135 @@
+"""A signed-in person's own data: download it (/accounts/my-data/), or erase the account
+(/accounts/delete/). Thin: mapideas.personal_data checks the password and erases, in one
+transaction."""
+
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+
+from mapideas.accounts import personal_data, services
+from mapideas.accounts.forms import EraseAccountForm, SignupForm
+from mapideas.pins.page import form_errors
+from mapideas.plumbing import ratelimit
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login page, with login attempts limited (issue 8; MAPIDEAS_RATE_LOGIN): per
+    client IP address, and per account name tried, so one address cannot guess many
+    passwords and many addresses cannot guess one account's. Beyond either, a 429 with
+    Retry-After; the password is not checked at all."""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        rate = settings.MAPIDEAS_RATE_LOGIN
+        waits = [ratelimit.hit_identity(ratelimit.client_address_hash(request), "login", rate)]
+        username = request.POST.get("username", "")
+        if username.strip():
+            waits.append(ratelimit.hit_account_name(username, "login-account", rate))
+        retry_after = max((wait for wait in waits if wait is not None), default=None)
+        if retry_after is not None:
+            return ratelimit.too_many_response(retry_after)
+        return super().post(request, *args, **kwargs)
+
+
+@never_cache
+@login_required
+def my_data(request: HttpRequest) -> HttpResponse:
+    """Everything held about the signed-in account, as a JSON file to download."""
+    data = personal_data.account_data(user=request.user)
+    response = HttpResponse(
+        json.dumps(data, indent=2, ensure_ascii=False),
+        content_type="application/json; charset=utf-8",
+    )
+    day = timezone.now().date().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="mapideas-my-data-{day}.json"'
+    return response
+
+
+@never_cache
+@login_required
+def account_delete(request: HttpRequest) -> HttpResponse:
+    """GET: the "your data" page (the download, what erasing does, the form). POST, with
+    the password: erase the account; the pins stay, anonymised; signed out."""
+    status = 200
+    if request.method == "POST":
+        form = EraseAccountForm(request.POST)
+        status = 400
+        if form.is_valid():
+            try:
+                personal_data.account_erase(
+                    user=request.user, password=form.cleaned_data["password"]
+                )
+            except ValidationError as exc:
+                form.add_error("password", exc.message_dict.get("password", exc.messages))
+            else:
+                logout(request)
+                messages.success(
+                    request,
+                    _(
+                        "Your account is erased. Your pins and comments stay on the map without "
+                        "your name or contact details."
+                    ),
+                )
+                return redirect("home")
+    else:
+        form = EraseAccountForm()
+    return render(
+        request,
+        "registration/account_delete.html",
+        {"form": form, "not_included": personal_data.NOT_INCLUDED},
+        status=status,
+    )
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    """A citizen's account, offered when the city takes pins from signed-in people
+    (MAPIDEAS_SUBMISSION_MODES has "account"); at most MAPIDEAS_RATE_SIGNUP sign-ups per
+    client IP address. Signs the new account in, then back to `next` or the map."""
+    if "account" not in settings.MAPIDEAS_SUBMISSION_MODES:
+        raise Http404("Sign-up is off in this city.")
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = ""
+    status = 200
+    if request.method == "POST":
+        retry_after = ratelimit.hit(request, "signup", settings.MAPIDEAS_RATE_SIGNUP)
+        if retry_after is not None:
+            return ratelimit.too_many_response(retry_after)
+        form = SignupForm(request.POST)
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                user = services.citizen_signup(
+                    username=data["username"], email=data["email"], password=data["password"]
+                )
+            except ValidationError as exc:
+                errors = exc.message_dict
+                if not data["username"]:  # the email is the username: its errors go there
+                    errors.setdefault("email", []).extend(errors.pop("username", []))
+                form_errors(form, ValidationError(errors))
+            else:
+                auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                messages.success(
+                    request,
+                    _("Welcome, %(name)s: you are signed in.") % {"name": user.get_username()},
+                )
+                return redirect(next_url or "home")
+    else:
+        form = SignupForm()
+    return render(
+        request, "registration/signup.html", {"form": form, "next": next_url}, status=status
+    )

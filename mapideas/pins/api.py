@@ -1,0 +1,185 @@
+"""The JSON API of one pin (issue 4's HTTP contract): its public story, the team's status
+changes and internal notes, and citizens' support, comments and follow.
+
+Session login at /accounts/login/ (DRF's SessionAuthentication, so a signed-in POST needs
+the CSRF token). Every write goes through the same services as the pages (mapideas.services),
+which check permissions again under the pin's row lock: these views only translate HTTP.
+Who sees a pin is selectors.visible_idea: a pin that is not public (awaiting its author's
+email confirmation, or hidden by moderation) is a 404 for everyone but the staff of its team.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+)
+from rest_framework import generics, serializers
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_gis.pagination import GeoJsonPagination
+
+from mapideas.models import (
+    Idea,
+)
+from mapideas.pins import selectors
+from mapideas.pins.serializers import (
+    CategorySerializer,
+    IdeaFeatureSerializer,
+    NeighborhoodFeatureSerializer,
+    RoutePreviewSerializer,
+    RouteQuerySerializer,
+)
+from mapideas.plumbing.db_routers import replica_alias
+from mapideas.submission import services
+
+
+def _pin(request: Request, pk: int) -> Idea:
+    idea = selectors.visible_idea(user=request.user, pk=pk)
+    if idea is None:
+        raise NotFound(_("No pin with this number."))
+    return idea
+
+
+def _errors(exc: DjangoValidationError, renamed: dict[str, str] | None = None) -> ValidationError:
+    """A service's ValidationError as DRF's 400, fields named as the API names them."""
+    renamed = renamed or {}
+    if hasattr(exc, "error_dict"):
+        return ValidationError({renamed.get(k, k): v for k, v in exc.message_dict.items()})
+    return ValidationError({"non_field_errors": exc.messages})
+
+
+# --- the pin and its public story ------------------------------------------------------------
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    """One public step: where the pin was routed, or a status change / public answer.
+    Never who did it (staff names are personal data) nor anything internal."""
+
+    at = serializers.DateTimeField()
+    type = serializers.ChoiceField(choices=["routing", "update"])
+    # routing: why it moved (created, boundary change, re-assigned) and where to
+    cause = serializers.CharField(allow_null=True)
+    reason = serializers.CharField(allow_null=True)
+    neighborhood = serializers.CharField(allow_null=True)
+    # update: the status change (from == to for an answer alone), the answer, the team
+    from_status = serializers.CharField(allow_null=True)
+    to_status = serializers.CharField(allow_null=True)
+    answer = serializers.CharField(allow_null=True)
+    duplicate_of = serializers.IntegerField(allow_null=True)
+    team = serializers.CharField()
+
+
+def _timeline(idea: Idea) -> list[dict]:
+    rows = []
+    for entry in selectors.idea_timeline(idea=idea):
+        row = dict.fromkeys(TimelineEntrySerializer().fields, None) | {"at": entry.created_at}
+        if entry.routing is not None:
+            event = entry.routing
+            row |= {
+                "type": "routing",
+                "cause": event.cause,
+                "reason": event.reason,
+                "neighborhood": event.to_neighborhood.name if event.to_neighborhood else None,
+                "team": event.to_team.display_name,
+            }
+        else:
+            update = entry.update
+            row |= {
+                "type": "update",
+                "from_status": update.from_status,
+                "to_status": update.to_status,
+                "answer": update.answer,
+                "duplicate_of": update.duplicate_of_id,
+                "team": update.team.display_name,
+            }
+        rows.append(TimelineEntrySerializer(row).data)
+    return rows
+
+
+def _detail(idea: Idea) -> dict:
+    """The pin as a GeoJSON Feature (as in /api/ideas/) with its public timeline as a
+    foreign member (RFC 7946, 6.1)."""
+    fresh = selectors.all_ideas().get(pk=idea.pk)
+    return {**IdeaFeatureSerializer(fresh).data, "timeline": _timeline(fresh)}
+
+
+@extend_schema(
+    summary="One pin as a GeoJSON Feature, with its public timeline",
+    responses={200: OpenApiResponse(description="A Feature with a `timeline` member."), 404: None},
+)
+class IdeaDetail(APIView):
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(_detail(_pin(request, pk)))
+
+
+class IdeaPagination(GeoJsonPagination):
+    """Pages of at most MAPIDEAS_MAX_PAGE_SIZE features; `count` and `next` say what is left."""
+
+    page_size = 500
+    page_size_query_param = "page_size"
+
+    @property
+    def max_page_size(self) -> int:
+        # Read per request, not frozen at import.
+        return settings.MAPIDEAS_MAX_PAGE_SIZE
+
+    def get_page_size(self, request: Request) -> int | None:
+        # DRF caps only an asked-for page_size; cap the default too, for a setting below 500.
+        size = super().get_page_size(request)
+        return min(size, self.max_page_size) if size else size
+
+
+class CategoryList(generics.ListAPIView):
+    serializer_class = CategorySerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return selectors.categories()
+
+
+class NeighborhoodList(generics.ListAPIView):
+    serializer_class = NeighborhoodFeatureSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return selectors.neighborhoods_with_counts().using(replica_alias())
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        response = super().list(request, *args, **kwargs)
+        # Boundaries change rarely; counts may be a minute stale for shared caches.
+        response["Cache-Control"] = "public, max-age=60"
+        return response
+
+
+@extend_schema(
+    summary="Where a pin would go (neighborhood, team, border hint); nothing is written",
+    parameters=[RouteQuerySerializer],
+    responses={
+        200: RoutePreviewSerializer,
+        400: OpenApiResponse(description="Bad coordinates, or a place outside the city."),
+    },
+)
+class RoutePreviewView(APIView):
+    """GET: where a pin at lon/lat (with a category, if chosen) would go; nothing is written.
+
+    The pin form asks this as the citizen places the pin, so they see the team, and the
+    neighborhood over the border when the pin is within MAPIDEAS_BORDER_HINT_M of one.
+    """
+
+    def get(self, request: Request) -> Response:
+        given = RouteQuerySerializer(data=request.query_params)
+        given.is_valid(raise_exception=True)
+        location = services.location_from_lonlat(
+            given.validated_data["lon"], given.validated_data["lat"]
+        )
+        preview = selectors.route_preview(
+            location=location, category=given.validated_data.get("category")
+        )
+        if preview is None:
+            raise ValidationError({"location": [gettext(services.OUTSIDE_MESSAGE)]})
+        return Response(RoutePreviewSerializer(preview).data)

@@ -1,0 +1,146 @@
+"""Reads of pins: the public querysets every page, API and export starts from; who sees a pin."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from django.db.models import (
+    QuerySet,
+)
+
+from mapideas.map.viewport_counts import neighborhood_pin_count
+from mapideas.models import (
+    PUBLIC_PINS,
+    Category,
+    Idea,
+    IdeaPhoto,
+    IdeaUpdate,
+    RoutingEvent,
+)
+from mapideas.pins.roles import can_see_internal
+from neighborhoods.models import Neighborhood
+from neighborhoods.routing import NearbyNeighborhood, Route, nearest_other_neighborhood, route
+from neighborhoods.selectors import active_neighborhoods
+
+
+def all_ideas() -> QuerySet[Idea]:
+    """Every pin, those awaiting their author's email confirmation included, with what their
+    fields need, newest first: for the teams and staff (queues, workspaces, a pin's page seen
+    by its staff). Anything the public sees starts from `public_ideas()` instead.
+
+    The neighborhood comes along for its name and slug, not its polygon: loading a polygon per
+    pin made a page of pins ~80x slower on SpatiaLite. A page that needs it loads it once.
+    """
+    return (
+        Idea.objects.select_related("category", "neighborhood", "team")
+        .defer("neighborhood__geometry")
+        .order_by("-created_at", "-id")
+    )
+
+
+def public_ideas() -> QuerySet[Idea]:
+    """Pins anyone may see: every public page, list, API, export, OGC and Open311 answer and
+    the planner's layers start here. A pin sent with an email address stays out until the
+    link sent to that address is followed (services.idea_confirm), as FixMyStreet does. A
+    pin hidden by moderation (enough flags, or removed by staff: mapideas.moderation) stays
+    out until staff keep it.
+
+    The photo's row comes along (a join, not a query per pin) for the Features' `photo_url`."""
+    return all_ideas().filter(PUBLIC_PINS).select_related("photo")
+
+
+def idea_photo(*, idea: Idea) -> IdeaPhoto | None:
+    """The pin's photo if it has one that moderators have not hidden. Whether the pin itself
+    may be seen is the caller's check (views.visible_pin_or_404)."""
+    return IdeaPhoto.objects.filter(idea=idea, hidden_at__isnull=True).first()
+
+
+def visible_idea(*, user, pk: int) -> Idea | None:
+    """Pin `pk` as this person may see it, or None: public pins for anyone; a pin awaiting its
+    author's email confirmation, or hidden by moderation, only for the staff who read its
+    team's work (everyone else is told no such pin exists, never its content)."""
+    idea = all_ideas().filter(pk=pk).first()
+    if idea is None:
+        return None
+    if not idea.is_public and not can_see_internal(user, idea):
+        return None
+    return idea
+
+
+def categories() -> QuerySet[Category]:
+    return Category.objects.all()
+
+
+def neighborhoods_with_counts() -> QuerySet[Neighborhood]:
+    """Neighborhoods with their team and the number of public pins routed to them.
+
+    Public pins only: the count is public (the API), and must not betray a pin awaiting its
+    author's confirmation. Read from the counts kept on write (mapideas.viewport_counts),
+    in a subquery: grouping by every column would drag the polygons through the sort.
+    """
+    return (
+        active_neighborhoods()
+        .select_related("team")
+        .annotate(idea_count=neighborhood_pin_count())
+        .order_by("name")
+    )
+
+
+def routing_history(*, idea: Idea) -> QuerySet[RoutingEvent]:
+    """Where the pin was routed and every move since, oldest first (for its public page)."""
+    return idea.routing_events.select_related(
+        "from_neighborhood", "to_neighborhood", "from_team", "to_team"
+    ).order_by("created_at", "id")
+
+
+@dataclass(frozen=True)
+class RoutePreview:
+    """Where a pin would go, and the neighborhood just over the border when there is one."""
+
+    route: Route
+    nearby: NearbyNeighborhood | None
+
+    @property
+    def near_border(self) -> bool:
+        return self.nearby is not None
+
+
+def route_preview(*, location: Point, category: Category | None = None) -> RoutePreview | None:
+    """What idea_create would decide for a pin here, without writing anything.
+
+    None when the point is outside the service area (idea_create would refuse it).
+    """
+    routed = route(location, category.slug if category is not None else None)
+    if routed is None:
+        return None
+    hint_m = settings.MAPIDEAS_BORDER_HINT_M
+    nearby = (
+        nearest_other_neighborhood(location, routed.neighborhood, within_m=hint_m)
+        if hint_m > 0
+        else None
+    )
+    return RoutePreview(route=routed, nearby=nearby)
+
+
+# --- The district teams' workflow ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of a pin's public timeline: a routing event or a status change / answer."""
+
+    created_at: datetime
+    routing: RoutingEvent | None = None
+    update: IdeaUpdate | None = None
+
+
+def idea_timeline(*, idea: Idea) -> list[TimelineEntry]:
+    """The pin's public history, oldest first: where it was routed and every move, merged
+    in time with the teams' status changes and answers. Nothing internal (notes, who did it,
+    who it is assigned to)."""
+    updates = idea.updates.select_related("team", "duplicate_of").order_by("created_at", "id")
+    entries = [TimelineEntry(e.created_at, routing=e) for e in routing_history(idea=idea)]
+    entries += [TimelineEntry(u.created_at, update=u) for u in updates]
+    # Stable: at the same instant, routing (the pin arriving) comes before the answer.
+    return sorted(entries, key=lambda entry: entry.created_at)

@@ -1,0 +1,48 @@
+"""The pin's page and its photo (the page itself is put together in mapideas.pins.page)."""
+
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.views.decorators.http import require_safe
+
+from mapideas.pins import photos
+from mapideas.pins import selectors as pins_selectors
+from mapideas.pins.page import idea_page, visible_pin_or_404
+
+
+def idea_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A pin's public page: where it is, which team has it, its status, its public timeline
+    (routing and the team's answers), its duplicates.
+
+    Staff who may work on the pin also see the workflow forms; staff who may read its
+    internal notes see them (never anyone else: mapideas.roles). A pin awaiting its author's
+    email confirmation is a 404 for everyone but those staff."""
+    return idea_page(request, visible_pin_or_404(request, pk))
+
+
+# Public photos may sit in shared caches for a day: a photo hidden by moderators (or a pin
+# deleted) can linger there that long, which is why it is not a year.
+PHOTO_CACHE_SECONDS = 24 * 3600
+
+
+@require_safe
+def idea_photo(request: HttpRequest, pk: int) -> HttpResponse:
+    """A pin's photo, as stored (a re-encoded JPEG without metadata), for whoever may see the
+    pin: anyone for a public pin, only its staff for one awaiting confirmation or hidden by
+    moderation (a 404 for everyone else, as the page). The file is outside any web root."""
+    idea = visible_pin_or_404(request, pk)
+    photo = pins_selectors.idea_photo(idea=idea)
+    if photo is None:
+        raise Http404("This pin has no photo.")
+    try:
+        stream = photos.photo_storage().open(photo.name, "rb")
+    except FileNotFoundError:
+        raise Http404("This pin has no photo.") from None
+    response = FileResponse(stream, content_type=photos.CONTENT_TYPE)
+    # Never a download with the upload's name (it is not kept); shown in the page.
+    response["Content-Disposition"] = "inline"
+    response["X-Content-Type-Options"] = "nosniff"
+    if not idea.is_public:
+        # Seen by staff only: no shared cache may keep it.
+        response["Cache-Control"] = "private, no-store"
+    else:
+        response["Cache-Control"] = f"public, max-age={PHOTO_CACHE_SECONDS}"
+    return response

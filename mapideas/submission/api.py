@@ -1,0 +1,136 @@
+"""`/api/ideas/`: the public pins (GET) and a citizen's new pin (POST)."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import generics, status
+from rest_framework.exceptions import Throttled, ValidationError
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from mapideas.models import Idea
+from mapideas.pins import selectors
+from mapideas.pins.api import IdeaPagination
+from mapideas.pins.filters import IdeaFilter
+from mapideas.pins.serializers import (
+    IdeaFeatureSerializer,
+)
+from mapideas.plumbing import ratelimit
+from mapideas.plumbing.db_routers import replica_alias
+from mapideas.plumbing.parsers import JSONParser
+from mapideas.submission import services
+from mapideas.submission.serializers import IdeaInputSerializer
+
+
+@extend_schema_view(
+    get=extend_schema(summary="Ideas in view, as a GeoJSON FeatureCollection, a page at a time"),
+    post=extend_schema(
+        summary="Pin a new idea; it is routed to its neighborhood's team on arrival",
+        request=IdeaInputSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description=(
+                    "A new random key (a UUID) per pin: a retry with the same key returns "
+                    "the pin stored the first time (header `Idempotent-Replayed: true`) "
+                    "and never stores a second one."
+                ),
+            )
+        ],
+        responses={
+            201: IdeaFeatureSerializer,
+            400: OpenApiResponse(
+                description=(
+                    "A field is missing or wrong; the body names it (`email` when the city "
+                    "does not take a pin sent this way, `photo` for a photo refused by its "
+                    "type, size or pixel count)."
+                )
+            ),
+            403: OpenApiResponse(description="This city takes pins from signed-in people only."),
+            422: OpenApiResponse(
+                description="The Idempotency-Key was used before for a pin with other content."
+            ),
+            429: OpenApiResponse(
+                description="Too many pins from this account or address for now (Retry-After)."
+            ),
+        },
+    ),
+)
+class IdeaListCreate(generics.ListAPIView):
+    """GET: a page of ideas as a FeatureCollection. POST: pin a new idea, routed on arrival."""
+
+    serializer_class = IdeaFeatureSerializer
+    filterset_class = IdeaFilter
+    pagination_class = IdeaPagination
+    # JSON as everywhere, and multipart/form-data for a pin sent with a photo.
+    parser_classes = [JSONParser, MultiPartParser]
+
+    def get_queryset(self):
+        # GET only (POST writes through services): a public list may lag a little.
+        return selectors.public_ideas().using(replica_alias())
+
+    def post(self, request: Request) -> Response:
+        given = IdeaInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        location = given.validated_data["location"]
+        pin = {
+            "kind": given.validated_data["kind"],
+            "title": given.validated_data["title"],
+            "description": given.validated_data["description"],
+            "category": given.validated_data["category"],
+            "location": location,
+            "channel": Idea.Channel.API,
+            "author": request.user,
+            "email": given.validated_data["email"],
+            "name": given.validated_data["name"],
+            "photo": given.validated_data.get("photo"),
+        }
+        key = request.headers.get("Idempotency-Key")
+        try:
+            once = None
+            if key is not None:
+                # Scoped to the sender (account or address) and kept as a keyed hash.
+                once = services.idempotency(
+                    key=key,
+                    scope=ratelimit.client_identity(request),
+                    pin=pin,
+                )
+                # A retry of a pin already stored is answered without counting it again.
+                replayed = services.idea_replayed(once)
+                if replayed is not None:
+                    return idea_created_response(replayed, replayed=True)
+            # Counted once the pin is well formed, as the form does (MAPIDEAS_RATE_SUBMISSIONS).
+            retry_after = ratelimit.hit(request, "submit", settings.MAPIDEAS_RATE_SUBMISSIONS)
+            if retry_after is not None:
+                raise Throttled(wait=retry_after)
+            # Refuses a way of sending the city does not allow (MAPIDEAS_SUBMISSION_MODES):
+            # a 400 naming `email`, or a 403 (Django's PermissionDenied) to sign in.
+            if once is None:
+                return idea_created_response(services.idea_submit(**pin), replayed=False)
+            idea, replayed = services.idea_submit_once(idempotency=once, **pin)
+        except services.IdempotencyConflict as exc:
+            return Response({"Idempotency-Key": [str(exc)]}, status=422)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
+        return idea_created_response(idea, replayed=replayed)
+
+
+def idea_created_response(idea: Idea, *, replayed: bool) -> Response:
+    """The 201 for a new pin, and the same body again for a retry with its Idempotency-Key
+    (with `Idempotent-Replayed: true`, as Stripe's API says it)."""
+    feature = IdeaFeatureSerializer(idea).data
+    if idea.awaiting_confirmation:
+        # A foreign member (RFC 7946, 6.1): the pin is not in the public outputs yet.
+        feature["awaiting_confirmation"] = True
+    response = Response(feature, status=status.HTTP_201_CREATED)
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response

@@ -1,0 +1,55 @@
+"""What a client may send to create a pin."""
+
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from mapideas.models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, Idea
+from mapideas.pins.serializers import CategorySlugField, PointField
+
+
+class IdeaInputSerializer(serializers.Serializer):
+    """What a client may send. Routing, status and team are decided by the server: any such
+    fields in the body are ignored."""
+
+    kind = serializers.ChoiceField(choices=Idea.Kind.choices)
+    title = serializers.CharField(max_length=TITLE_MAX_LENGTH)
+    description = serializers.CharField(
+        max_length=DESCRIPTION_MAX_LENGTH, allow_blank=True, required=False, default=""
+    )
+    category = CategorySlugField()
+    location = PointField()
+    # Someone not signed in may give an email address (when MAPIDEAS_SUBMISSION_MODES has
+    # "email"): the pin is routed at once but public only once the link emailed to it is
+    # followed. Private, as the name: never in any output. Ignored for a signed-in author.
+    # 254, as the model keeps: a longer one is refused here, naming `email`.
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
+    name = serializers.CharField(
+        max_length=Idea._meta.get_field("contact_name").max_length,
+        required=False,
+        allow_blank=True,
+        default="",
+    )
+
+    # Optional, with a multipart/form-data body only (JSON carries no files): checked and
+    # re-encoded by mapideas.photos, a refused one refuses the pin with an error on `photo`.
+    photo = serializers.FileField(
+        required=False,
+        allow_null=True,
+        help_text=(
+            "An optional photo (multipart/form-data only): JPEG, PNG or WebP, within "
+            "MAPIDEAS_PHOTO_MAX_BYTES (10 MB by default) and MAPIDEAS_PHOTO_MAX_PIXELS "
+            "(40 megapixels). Stored resized and re-encoded as JPEG with every metadata "
+            "(EXIF, GPS included) removed. In multipart, `location` is GeoJSON text."
+        ),
+    )
+
+    def validate_location(self, value):
+        if value.geom_type != "Point":
+            raise serializers.ValidationError(
+                _(
+                    'Send a GeoJSON Point ({"type": "Point", "coordinates": [lon, lat]}), '
+                    "not a %(type)s."
+                )
+                % {"type": value.geom_type}
+            )
+        return value

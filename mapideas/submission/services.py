@@ -1,0 +1,495 @@
+"""Writes of a new pin. Every pin, whatever door it came through, is created by `idea_create`;
+citizens' submissions (page, API, Open311) go through `idea_submit` and its idempotent form."""
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.gis.gdal import GDALException
+from django.contrib.gis.geos import GEOSException, Point
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import File
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
+
+from mapideas.models import (
+    Category,
+    Follower,
+    Idea,
+    IdeaPhoto,
+    Open311Client,
+    RoutingEvent,
+)
+from mapideas.notifications import services as notifications
+from mapideas.participation.services import clean_email
+from mapideas.pins.photos import ProcessedPhoto, photo_delete, photo_process, photo_save
+from mapideas.pins.services import _person
+from mapideas.plumbing.hashing import keyed_hash
+from neighborhoods.routing import route
+from neighborhoods.services import version_hold
+
+# Messages shown to people are translated in the request's language (gettext; `_` is a
+# throwaway variable in this module, hence the full names). OUTSIDE_MESSAGE is a plain str
+# (tests and the browser tests look for it in pages), translated where it is said.
+OUTSIDE_MESSAGE = gettext_noop(
+    "This place is outside every neighborhood the city serves. "
+    "Move the pin inside the city's neighborhoods."
+)
+
+
+def location_from_lonlat(lon: object, lat: object, *, field: str = "location") -> Point:
+    """A WGS84 point from longitude and latitude, or a ValidationError naming `field`.
+
+    Refuses what is not a finite number and what lies off the globe, so that NaN or a swapped
+    pair never reaches the database.
+    """
+    try:
+        lon_f, lat_f = float(lon), float(lat)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValidationError(
+            {field: [gettext("Longitude and latitude must be numbers.")]}
+        ) from None
+    if not (math.isfinite(lon_f) and math.isfinite(lat_f)):
+        raise ValidationError({field: [gettext("Longitude and latitude must be finite numbers.")]})
+    if not -90 <= lat_f <= 90:
+        raise ValidationError(
+            {field: [gettext("Latitude must be between -90 and 90, not %(lat)s.") % {"lat": lat_f}]}
+        )
+    if not -180 <= lon_f <= 180:
+        raise ValidationError(
+            {
+                field: [
+                    gettext("Longitude must be between -180 and 180, not %(lon)s.") % {"lon": lon_f}
+                ]
+            }
+        )
+    return Point(lon_f, lat_f, srid=4326)
+
+
+@transaction.atomic
+def idea_create(
+    *,
+    kind: str,
+    title: str,
+    description: str = "",
+    category: Category,
+    location: Point,
+    channel: str = Idea.Channel.WEB,
+    event_name: str = "",
+    author: AbstractBaseUser | None = None,
+    created_at: datetime | None = None,
+    media_url: str = "",
+    contact_email: str = "",
+    contact_name: str = "",
+    contact_phone: str = "",
+    open311_client: Open311Client | None = None,
+    awaiting_confirmation: bool = False,
+    idempotency: "Idempotency | None" = None,
+) -> Idea:
+    """Route the pin and store it; a pin that cannot be routed is refused, nothing written.
+
+    With `idempotency` the row carries its key, unique in the database: a second pin with the
+    same key raises IntegrityError (idea_submit_once turns that into the first pin).
+
+    The contact fields are personal data (kept for staff, never published).
+    `awaiting_confirmation` (idea_submit, for a citizen's pin sent with an email address and
+    no account): the pin goes to its team at once but stays off every public output until
+    the link emailed to `contact_email` in this transaction is followed (idea_confirm).
+    """
+    if awaiting_confirmation and (
+        not contact_email.strip()
+        or (author is not None and author.is_authenticated)
+        or channel not in CITIZEN_CHANNELS
+    ):
+        # A programming error, not the citizen's: only idea_submit asks for this.
+        raise ValueError("Only a citizen's web or API pin with an email and no account awaits.")
+    # An empty point (`POINT EMPTY`, or NaNs, which GEOS treats as empty) has no x to read.
+    if location.empty:
+        raise ValidationError(
+            {"location": [gettext("Give a point with a longitude and a latitude.")]}
+        )
+    if location.srid not in (None, 4326):
+        try:
+            location = location.transform(4326, clone=True)
+        except (GDALException, GEOSException):
+            raise ValidationError(
+                {
+                    "location": [
+                        gettext("Unknown coordinate reference system (SRID %(srid)s).")
+                        % {"srid": location.srid}
+                    ]
+                }
+            ) from None
+    location = location_from_lonlat(location.x, location.y)
+    for _attempt in range(3):
+        routed = route(location, category.slug)
+        if routed is None:
+            raise ValidationError({"location": [gettext(OUTSIDE_MESSAGE)]})
+        # Boundaries switched while routing: route again by the new ones.
+        if version_hold(routed.version):
+            break
+    else:
+        raise ValidationError({"location": [gettext("Boundaries are being changed; try again.")]})
+    idea = Idea(
+        kind=kind,
+        title=title.strip(),
+        description=description.strip(),
+        category=category,
+        location=location,
+        neighborhood=routed.neighborhood,
+        team=routed.team,
+        channel=channel,
+        event_name=event_name.strip(),
+        author=author if author is not None and author.is_authenticated else None,
+        media_url=media_url.strip(),
+        contact_email=contact_email.strip(),
+        contact_name=contact_name.strip(),
+        contact_phone=contact_phone.strip(),
+        open311_client=open311_client,
+        awaiting_confirmation=awaiting_confirmation,
+        confirmation_sent_at=timezone.now() if awaiting_confirmation else None,
+    )
+    if idempotency is not None:
+        idea.idempotency_key = idempotency.key
+        idea.idempotency_fingerprint = idempotency.fingerprint
+    if created_at is not None:
+        idea.created_at = created_at
+    # The related objects come from the database (routing, the caller's category): checking
+    # that they exist would cost a query each for nothing.
+    # idempotency_key: the unique constraint decides, race-safe, at INSERT (not a SELECT here).
+    idea.full_clean(
+        exclude=[
+            "category",
+            "neighborhood",
+            "team",
+            "author",
+            "open311_client",
+            "idempotency_key",
+        ]
+    )
+    idea.save()
+    # A new pin has no photo (_create_with_photo attaches one afterwards): said here, so
+    # reading idea.photo (the 201's photo_url) costs no query.
+    Idea.photo.related.set_cached_value(idea, None)
+    if routed.also_in:
+        idea.also_in_teams.set(routed.also_in)
+    RoutingEvent.objects.create(
+        idea=idea,
+        cause=RoutingEvent.Cause.CREATED,
+        to_neighborhood=routed.neighborhood,
+        to_team=routed.team,
+        boundary_version=routed.version,
+        # Kept in the site's language, whatever the request's: a record, not a message.
+        reason=routed.reason_in(settings.LANGUAGE_CODE),
+        created_at=idea.created_at,
+    )
+    # A signed-in author with an email hears of every change to their pin (notifications).
+    if idea.author is not None and idea.author.email:
+        Follower.objects.create(idea=idea, user=idea.author, confirmed_at=timezone.now())
+    # The address it was sent with gets the link that publishes it (in this transaction: a
+    # pin rolled back queues nothing, a committed one cannot lose its link).
+    if awaiting_confirmation:
+        notifications.queue_idea_confirmation(idea)
+    # Its team hears of it, if it asked for an email per new pin (Team.notify); an awaiting
+    # pin too: the team sees it at once, only the public waits for the confirmation.
+    notifications.notify_team_new_pin(idea)
+    return idea
+
+
+# --- How a citizen may send a pin (MAPIDEAS_SUBMISSION_MODES) -----------------------------------
+
+# The doors a citizen uses; staff-entered pins (phone, paper, meetings, imports) never await.
+CITIZEN_CHANNELS = (Idea.Channel.WEB, Idea.Channel.API)
+
+
+SIGN_IN_REQUIRED_MESSAGE = gettext_lazy(
+    "Sign in to send a pin: this city takes pins from signed-in people only."
+)
+
+
+EMAIL_OR_SIGN_IN_MESSAGE = gettext_lazy("Give your email address or sign in.")
+
+
+EMAIL_REQUIRED_MESSAGE = gettext_lazy("Give your email address.")
+
+
+def _email_not_taken_message(modes: tuple[str, ...]) -> str:
+    ways = []
+    if "account" in modes:
+        ways.append(gettext("sign in"))
+    if "anonymous" in modes:
+        ways.append(gettext("leave the email address empty to send it without one"))
+    return gettext("This city does not take pins with just an email address: %(ways)s.") % {
+        "ways": gettext(" or ").join(ways)
+    }
+
+
+def _allowed_submission(*, signed_in: bool, email: str) -> None:
+    """Refuse a way of sending a pin the city does not allow (MAPIDEAS_SUBMISSION_MODES):
+    a ValidationError naming `email`, or PermissionDenied when only signing in would do.
+
+    Someone signed in may always send one: "account" offers citizens sign-up, and staff
+    (who have accounts whatever the setting) are never turned away from the map."""
+    modes = settings.MAPIDEAS_SUBMISSION_MODES
+    if signed_in:
+        return
+    if modes == ("account",):
+        raise PermissionDenied(str(SIGN_IN_REQUIRED_MESSAGE))
+    if email and "email" not in modes:
+        raise ValidationError({"email": [_email_not_taken_message(modes)]})
+    if not email and "anonymous" not in modes:
+        message = EMAIL_OR_SIGN_IN_MESSAGE if "account" in modes else EMAIL_REQUIRED_MESSAGE
+        raise ValidationError({"email": [message]})
+
+
+# Not atomic itself: it writes only through idea_create (atomic) or, with a photo,
+# _create_with_photo (atomic): one transaction either way, without a savepoint's two more
+# round trips per pin.
+def idea_submit(
+    *,
+    kind: str,
+    title: str,
+    description: str = "",
+    category: Category,
+    location: Point,
+    channel: str = Idea.Channel.WEB,
+    author: AbstractBaseUser | None = None,
+    email: str = "",
+    name: str = "",
+    photo: File | None = None,
+    idempotency: "Idempotency | None" = None,
+) -> Idea:
+    """A citizen's pin from the web form or the API, sent a way the city allows: signed in
+    (the author, who follows it), with an email address (routed at once, public once the
+    emailed link is followed: idea_confirm), or anonymously. The email and name are
+    personal data (contact_email, contact_name), never published; a signed-in author's are
+    their account's, so what they type is not kept.
+
+    An optional `photo` (an uploaded file) is checked and re-encoded first (mapideas.photos):
+    a refused photo refuses the whole pin, with a ValidationError naming `photo`, and
+    nothing is written; an accepted one is stored with the pin, both or neither."""
+    if channel not in CITIZEN_CHANNELS:
+        raise ValueError(f"idea_submit is for the web and the API, not {channel!r}.")
+    person = _person(author)
+    email = (email or "").strip()
+    _allowed_submission(signed_in=person is not None, email=email)
+    processed = photo_process(photo) if photo is not None else None
+    return _create_with_photo(
+        processed,
+        lambda: _idea_submit_create(
+            kind=kind,
+            title=title,
+            description=description,
+            category=category,
+            location=location,
+            channel=channel,
+            person=person,
+            email=email,
+            name=name,
+            idempotency=idempotency,
+        ),
+    )
+
+
+def _create_with_photo(photo: ProcessedPhoto | None, create: Callable[[], Idea]) -> Idea:
+    """Run `create` (which writes a pin) and attach `photo` to the pin, both or neither.
+
+    The file is written first, then the pin and the photo's row in one transaction; if that
+    transaction fails (the pin cannot be routed, say), the file is deleted again. A caller's
+    own outer transaction rolled back later would leave the file behind: unreachable (no row
+    names it, and the name is random), so harmless."""
+    if photo is None:
+        return create()
+    name = photo_save(photo)
+    try:
+        with transaction.atomic():
+            idea = create()
+            idea.photo = IdeaPhoto.objects.create(
+                idea=idea,
+                name=name,
+                width=photo.width,
+                height=photo.height,
+                bytes=len(photo.content),
+            )
+    except BaseException:
+        photo_delete(name)
+        raise
+    return idea
+
+
+def _idea_submit_create(
+    *,
+    kind: str,
+    title: str,
+    description: str,
+    category: Category,
+    location: Point,
+    channel: str,
+    person: AbstractBaseUser | None,
+    email: str,
+    name: str,
+    idempotency: "Idempotency | None" = None,
+) -> Idea:
+    pin = {
+        "kind": kind,
+        "title": title,
+        "description": description,
+        "category": category,
+        "location": location,
+        "channel": channel,
+        "idempotency": idempotency,
+    }
+    if person is not None:
+        return idea_create(**pin, author=person)
+    if email:
+        return idea_create(
+            **pin,
+            contact_email=clean_email(email),
+            contact_name=name or "",
+            awaiting_confirmation=True,
+        )
+    return idea_create(**pin)
+
+
+# --- Idempotent submission (issue 8) ----------------------------------------------------------
+
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+
+
+IDEMPOTENCY_KEY_RE = re.compile(rf"[\x21-\x7e]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}")
+
+
+IDEMPOTENCY_CONFLICT_MESSAGE = gettext_lazy(
+    "This Idempotency-Key was already used for a different pin: send a new key for a new pin."
+)
+
+
+class IdempotencyConflict(Exception):
+    """The key was used before by the same client for a pin with other content."""
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """What is kept of a client's Idempotency-Key: `key`, a keyed hash of the key with who
+    sent it (so one client cannot reach another's pin by guessing keys, and the raw key is
+    never stored), and `fingerprint`, a hash of what was sent with it."""
+
+    key: str
+    fingerprint: str
+
+
+def _idempotency_fields(pin: dict[str, Any]) -> dict[str, object]:
+    """What a retry must repeat for the same key: the pin's fields as the service takes
+    them; a point by its coordinates, a row (category, author) by its id, an uploaded photo
+    by its size (it is re-encoded anyway), text without surrounding blanks."""
+
+    def canonical(value: object) -> object:
+        if isinstance(value, Point):
+            return [round(value.x, 7), round(value.y, 7)]
+        if isinstance(value, str):
+            return value.strip()
+        if isinstance(value, File):
+            return value.size
+        if hasattr(value, "pk"):
+            return value.pk
+        return value
+
+    return {name: canonical(value) for name, value in pin.items()}
+
+
+def idempotency(*, key: str, scope: str, pin: dict[str, Any]) -> Idempotency:
+    """The Idempotency for `key` from `scope` (ratelimit.client_identity, or an Open311
+    client), for `pin` (the service's keyword arguments). Raises ValidationError naming
+    `Idempotency-Key` for an empty, overlong or non-printable-ASCII key."""
+    if not IDEMPOTENCY_KEY_RE.fullmatch(key or ""):
+        raise ValidationError(
+            {
+                "Idempotency-Key": [
+                    gettext(
+                        "Give 1 to %(max)s printable ASCII characters "
+                        "(a UUID, say), new for every pin."
+                    )
+                    % {"max": IDEMPOTENCY_KEY_MAX_LENGTH}
+                ]
+            }
+        )
+    canonical = json.dumps(
+        _idempotency_fields(pin), sort_keys=True, default=str, separators=(",", ":")
+    )
+    return Idempotency(
+        key=keyed_hash("idempotency", f"{scope}\n{key}"),
+        fingerprint=hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest(),
+    )
+
+
+def _replay(found: Idea, given: Idempotency) -> Idea:
+    if found.idempotency_fingerprint != given.fingerprint:
+        raise IdempotencyConflict(IDEMPOTENCY_CONFLICT_MESSAGE)
+    return found
+
+
+def idea_replayed(given: Idempotency) -> Idea | None:
+    """The pin already stored under this key (a retry), else None. Raises
+    IdempotencyConflict when the key came with different content."""
+    found = Idea.objects.filter(idempotency_key=given.key).first()
+    return None if found is None else _replay(found, given)
+
+
+def _create_once(given: Idempotency, create: Callable[[], Idea]) -> tuple[Idea, bool]:
+    """(the pin, False) when `create` writes it now, (the pin stored under the key before,
+    True) for a retry. Two retries racing both try to INSERT; the unique index lets one
+    through and the other gets IntegrityError, then reads the winner's committed row (a
+    SELECT-then-INSERT check would let both in)."""
+    found = idea_replayed(given)
+    if found is not None:
+        return found, True
+    try:
+        with transaction.atomic():
+            return create(), False
+    except IntegrityError:
+        found = idea_replayed(given)
+        if found is None:  # another constraint failed, not ours
+            raise
+        return found, True
+
+
+def idea_submit_once(*, idempotency: Idempotency, **pin: Any) -> tuple[Idea, bool]:
+    """idea_submit with a key: see _create_once."""
+    return _create_once(idempotency, lambda: idea_submit(**pin, idempotency=idempotency))
+
+
+@transaction.atomic
+def idea_confirm(*, token: str) -> Idea | None:
+    """Follow the link emailed with a pin: the pin goes public and its address becomes a
+    confirmed follower (it hears of every status change and answer). None if the link is
+    forged, damaged, older than notifications.CONFIRM_MAX_AGE, or the pin is gone.
+    Confirming twice is confirming once.
+
+    An expired link publishes nothing: the pin stays in its team's queue, never public, and
+    is not deleted (the team has it, and may have answered it already)."""
+    found = notifications.idea_from_confirm_token(token)
+    if found is None:
+        return None
+    pk, email = found
+    idea = Idea.objects.select_for_update().filter(pk=pk).first()
+    if idea is None or idea.contact_email.lower() != email.lower():
+        return None
+    if idea.awaiting_confirmation:
+        idea.awaiting_confirmation = False
+        idea.save(update_fields=["awaiting_confirmation", "updated_at"])
+    now = timezone.now()
+    follower, _ = Follower.objects.get_or_create(
+        idea=idea, email=idea.contact_email, defaults={"confirmed_at": now}
+    )
+    if follower.confirmed_at is None:
+        follower.confirmed_at = now
+        follower.save(update_fields=["confirmed_at"])
+    return idea

@@ -1,0 +1,149 @@
+"""Pages of a pin's submission: the map with its pin form, and the email confirmation link."""
+
+import secrets
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from mapideas.map import maps
+from mapideas.models import Idea
+from mapideas.notifications import services as notifications
+from mapideas.plumbing import ratelimit
+from mapideas.submission import services
+from mapideas.submission.forms import CitizenIdeaForm
+from neighborhoods.selectors import active_neighborhoods
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The citizen map: every neighborhood, the pins in view, and the form to add one, for
+    the ways of sending a pin the city allows (MAPIDEAS_SUBMISSION_MODES): when only signed-in
+    people may, someone not signed in is asked to log in or sign up instead of a form."""
+    user = request.user
+    only_accounts = settings.MAPIDEAS_SUBMISSION_MODES == ("account",)
+    sign_in_required = only_accounts and not user.is_authenticated
+    form: CitizenIdeaForm | None = None
+    status = 200
+    if sign_in_required:
+        status = 403 if request.method == "POST" else 200
+    elif request.method == "POST":
+        form = CitizenIdeaForm(request.POST, request.FILES, user=user)
+        status = 400
+        if form.is_valid():
+            pin = {
+                "kind": form.cleaned_data["kind"],
+                "title": form.cleaned_data["title"],
+                "description": form.cleaned_data["description"],
+                "category": form.cleaned_data["category"],
+                "location": form.location,
+                "channel": Idea.Channel.WEB,
+                "author": user,
+                "email": form.cleaned_data.get("email", ""),
+                "name": form.cleaned_data.get("name", ""),
+                "photo": form.cleaned_data.get("photo"),
+            }
+            token = form.cleaned_data.get("submission_token") or ""
+            try:
+                # The form's one-time token: a double submit or a reload of the POST finds the
+                # pin stored the first time (and is not counted against the rate limit).
+                once = (
+                    services.idempotency(
+                        key=f"form:{token}",
+                        scope=ratelimit.client_identity(request),
+                        pin=pin,
+                    )
+                    if token
+                    else None
+                )
+                idea = services.idea_replayed(once) if once is not None else None
+                if idea is None:
+                    # Counted once the pin is well formed, as it could be stored (and email
+                    # sent).
+                    retry_after = ratelimit.hit(
+                        request, "submit", settings.MAPIDEAS_RATE_SUBMISSIONS
+                    )
+                    if retry_after is not None:
+                        return ratelimit.too_many_response(retry_after)
+                    if once is None:
+                        idea = services.idea_submit(**pin)
+                    else:
+                        idea, _replayed = services.idea_submit_once(idempotency=once, **pin)
+            except services.IdempotencyConflict:
+                # The same form sent again with other content: a new token, sent as new.
+                form.data = form.data.copy()
+                form.data["submission_token"] = secrets.token_urlsafe(24)
+                form.add_error(
+                    None, _("This form was sent already. Check the pin and send it again.")
+                )
+            except PermissionDenied:  # the modes changed between the page and the POST
+                form, sign_in_required, status = None, True, 403
+            except ValidationError as exc:
+                for message in exc.message_dict.get("location", []):
+                    form.add_error("latitude", message)
+                for field, errors in exc.message_dict.items():
+                    if field != "location":
+                        form.add_error(field if field in form.fields else None, errors)
+            else:
+                where = idea.neighborhood.name if idea.neighborhood else _("between neighborhoods")
+                sent = _("Thank you. Your %(kind)s was sent to %(team)s (%(where)s).") % {
+                    "kind": idea.get_kind_display().lower(),
+                    "team": idea.team.display_name,
+                    "where": where,
+                }
+                if idea.awaiting_confirmation:
+                    # Its page is not public yet: back to the map, with what to do next.
+                    # extra_tags: drafts.js removes the browser's draft of this pin when the
+                    # page after the redirect shows it arrived.
+                    messages.success(
+                        request,
+                        "{} {}".format(
+                            sent,
+                            _(
+                                "We emailed you a link: open it to show your pin on the "
+                                "public map and to hear when it changes."
+                            ),
+                        ),
+                        extra_tags="idea-sent",
+                    )
+                    return redirect("home")
+                messages.success(request, sent, extra_tags="idea-sent")
+                return redirect(idea)
+    else:
+        form = CitizenIdeaForm(user=user)
+    neighborhoods = active_neighborhoods()
+    fmap = maps.new_map(bounds=maps.extent(neighborhoods))
+    maps.add_neighborhood_outlines(fmap, neighborhoods)
+    return render(
+        request,
+        "mapideas/home.html",
+        {
+            "form": form,
+            "sign_in_required": sign_in_required,
+            "sign_in_message": services.SIGN_IN_REQUIRED_MESSAGE,
+            "map": maps.render(fmap),
+            "has_neighborhoods": neighborhoods.exists(),
+            "max_page_size": settings.MAPIDEAS_MAX_PAGE_SIZE,
+        },
+        status=status,
+    )
+
+
+def idea_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link emailed with a pin sent with an email address: a page with one button (a
+    mail scanner opening the link must not publish the pin); the button confirms, and the
+    pin's now public page opens."""
+    if notifications.idea_from_confirm_token(token) is None:
+        return render(request, "mapideas/idea_confirm.html", {"bad": True}, status=400)
+    if request.method == "POST":
+        idea = services.idea_confirm(token=token)
+        if idea is None:
+            return render(request, "mapideas/idea_confirm.html", {"bad": True}, status=400)
+        messages.success(
+            request,
+            _("Thank you: your pin is on the public map, and we email you when it changes."),
+        )
+        return redirect(idea)
+    return render(request, "mapideas/idea_confirm.html", {"token": token})

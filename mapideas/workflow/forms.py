@@ -1,0 +1,321 @@
+"""Forms of the district teams: workflow, queue filters, bulk actions, offline input, reassigns."""
+
+from datetime import date
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from mapideas.models import (
+    ANSWER_MAX_LENGTH,
+    NOTE_MAX_LENGTH,
+    Category,
+    Idea,
+)
+from mapideas.pins import photos
+from mapideas.plumbing.forms import _PageForm
+from mapideas.submission.forms import IdeaForm, photo_field
+from mapideas.workflow import statuses as workflow
+from mapideas.workflow.selectors import QueueFilters, QueueSort
+from mapideas.workflow.services import (
+    GATHERED_IN_FUTURE_MESSAGE,
+    NOTE_REQUIRED_MESSAGE,
+    REASSIGN_REASON_MESSAGE,
+    STAFF_ENTRY_CHANNELS,
+)
+from neighborhoods.models import Team
+from neighborhoods.selectors import active_neighborhoods
+
+PLAIN_STATUS_CHOICES = [(s, Idea.Status(s).label) for s in workflow.PLAIN_STATUSES]
+
+
+REASSIGN_REASON_MAX_LENGTH = 1000
+
+
+class OfflineIdeaForm(IdeaForm):
+    """Staff enter input gathered offline on a resident's behalf
+    (services.offline_idea_create): the citizen's form, then how the input reached the city
+    and, kept private, how to reach the resident."""
+
+    # Shown in groups, each a fieldset (templates/mapideas/offline_input.html).
+    FIELDSETS = [
+        (_("Where"), ["latitude", "longitude"]),
+        (_("What"), ["kind", "title", "description", "category", "photo"]),
+        (_("How it reached the city"), ["channel", "event_name", "gathered_on"]),
+        (
+            _("The resident (private: only staff see it)"),
+            ["contact_name", "contact_email", "contact_phone", "send_follow_link"],
+        ),
+    ]
+
+    channel = forms.ChoiceField(
+        label=_("Channel"),
+        choices=[(c, Idea.Channel(c).label) for c in STAFF_ENTRY_CHANNELS],
+    )
+    event_name = forms.CharField(
+        label=_("Event"),
+        max_length=Idea._meta.get_field("event_name").max_length,
+        required=False,
+        help_text=_("Optional, public: the meeting or campaign, e.g. “Town hall, 3 March”."),
+    )
+    gathered_on = forms.DateField(
+        label=_("Date gathered"),
+        required=False,
+        help_text=_("Empty for today. The pin is dated that day."),
+    )
+    contact_name = forms.CharField(
+        label=_("Name"),
+        max_length=Idea._meta.get_field("contact_name").max_length,
+        required=False,
+    )
+    contact_email = forms.EmailField(label=_("Email"), required=False, max_length=254)
+    contact_phone = forms.CharField(
+        label=_("Phone"),
+        max_length=Idea._meta.get_field("contact_phone").max_length,
+        required=False,
+    )
+    send_follow_link = forms.BooleanField(
+        label=_("Email them a link to follow this pin"),
+        required=False,
+        initial=True,
+        help_text=_(
+            "They confirm it themselves (staff cannot for them); nothing else is sent to the "
+            "address until they do."
+        ),
+    )
+
+    photo = photo_field()
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["photo"].help_text = photos.limits_text()
+        self.fields["gathered_on"].widget = forms.DateInput(
+            attrs={"type": "date", "max": timezone.localdate().isoformat()}
+        )
+
+    def clean_gathered_on(self) -> date | None:
+        day = self.cleaned_data.get("gathered_on")
+        if day is not None and day > timezone.localdate():
+            raise ValidationError(GATHERED_IN_FUTURE_MESSAGE)
+        return day
+
+    def fieldsets(self) -> list[tuple[str, list[forms.BoundField]]]:
+        return [(legend, [self[name] for name in names]) for legend, names in self.FIELDSETS]
+
+
+class ReassignForm(forms.Form):
+    """Staff send one pin to another team by hand (mapideas.services.idea_reassign)."""
+
+    team = forms.ModelChoiceField(
+        label=_("Send to"),
+        queryset=Team.objects.none(),
+        to_field_name="slug",
+        empty_label=_("Choose a team"),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=REASSIGN_REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Shown with the move on the pin's public page (who moved it is not)."),
+        error_messages={"required": REASSIGN_REASON_MESSAGE},
+    )
+
+    def __init__(self, *args, idea: Idea, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Every team but the one that has the pin now, the triage team included.
+        self.fields["team"].queryset = Team.objects.exclude(pk=idea.team_id).order_by("name")
+
+
+class StatusForm(_PageForm):
+    """Move a pin along the workflow, with a public answer (services.idea_status_change)."""
+
+    AUTO_ID = "status_%s"
+
+    status = forms.ChoiceField(label=_("New status"))
+    answer = forms.CharField(
+        label=_("Public answer"),
+        max_length=ANSWER_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Shown on the pin's public page, signed by the team (never by you). "
+            "Required for done and declined."
+        ),
+    )
+
+    def __init__(self, *args, idea: Idea, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # What the workflow allows from here, and the current status for an answer alone.
+        choices = [
+            (
+                idea.status,
+                gettext("%(status)s (no change: answer only)")
+                % {"status": idea.get_status_display()},
+            )
+        ]
+        choices += [
+            (s, Idea.Status(s).label) for s in workflow.next_statuses(idea.status, plain=True)
+        ]
+        self.fields["status"].choices = choices
+
+
+class NoteForm(_PageForm):
+    """An internal note (services.idea_note_add): staff only, never public."""
+
+    AUTO_ID = "note_%s"
+
+    text = forms.CharField(
+        label=_("Internal note"),
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Seen by staff only: never on the public page, the API or the exports."),
+        error_messages={"required": NOTE_REQUIRED_MESSAGE},
+    )
+
+
+class AssigneeField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.get_username()
+
+
+class AssignForm(_PageForm):
+    """Give the pin to a member of its team, or to nobody (services.idea_assign)."""
+
+    AUTO_ID = "assign_%s"
+
+    assignee = AssigneeField(
+        label=_("Assign to"),
+        queryset=get_user_model().objects.none(),
+        to_field_name="username",
+        required=False,
+        empty_label=_("Nobody (unassign)"),
+    )
+
+    def __init__(self, *args, team: Team, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = team.members.order_by("username")
+
+
+class DuplicateForm(_PageForm):
+    """Merge the pin into another (services.idea_mark_duplicate)."""
+
+    AUTO_ID = "duplicate_%s"
+
+    duplicate_of = forms.IntegerField(
+        label=_("Duplicate of pin #"), min_value=1, help_text=_("The number of the original pin.")
+    )
+    answer = forms.CharField(
+        label=_("Public answer"),
+        max_length=ANSWER_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Leave empty for: “This is the same as pin #N…”."),
+    )
+
+    def clean_duplicate_of(self) -> Idea:
+        pk = self.cleaned_data["duplicate_of"]
+        original = Idea.objects.filter(pk=pk).first()
+        if original is None:
+            raise forms.ValidationError(gettext("There is no pin #%(number)s.") % {"number": pk})
+        return original
+
+
+class QueueFilterForm(forms.Form):
+    """The team queue's filters, from the query string (all optional)."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any"))] + Idea.Status.choices
+    )
+    category = forms.ModelChoiceField(
+        label=_("Category"),
+        queryset=Category.objects.all(),
+        to_field_name="slug",
+        required=False,
+        empty_label=_("Any"),
+    )
+    kind = forms.ChoiceField(
+        label=_("Kind"), required=False, choices=[("", _("Any"))] + Idea.Kind.choices
+    )
+    neighborhood = forms.ChoiceField(label=_("Neighborhood"), required=False)
+    assignee = forms.ChoiceField(label=_("Assigned to"), required=False)
+    created_after = forms.DateField(
+        label=_("Pinned from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_before = forms.DateField(
+        label=_("Pinned until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    overdue = forms.BooleanField(label=_("Overdue only"), required=False)
+    sort = forms.ChoiceField(label=_("Sort"), required=False, choices=QueueSort.choices)
+
+    def __init__(self, *args, team: Team, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        area = active_neighborhoods().filter(team=team).order_by("name")
+        self.fields["neighborhood"].choices = [("", gettext("Any"))] + [
+            (n.slug, n.name) for n in area
+        ]
+        self.fields["assignee"].choices = [("", gettext("Anyone")), ("none", gettext("Nobody"))] + [
+            (u.get_username(), u.get_username()) for u in team.members.order_by("username")
+        ]
+
+    def filters(self) -> QueueFilters:
+        """The filters to apply; a filter with a bad value is left out (and shown in error)."""
+        self.is_valid()
+        data = {k: v for k, v in getattr(self, "cleaned_data", {}).items() if k not in self.errors}
+        return QueueFilters(
+            status=data.get("status") or "",
+            category=data.get("category"),
+            kind=data.get("kind") or "",
+            neighborhood=data.get("neighborhood") or "",
+            created_after=data.get("created_after"),
+            created_before=data.get("created_before"),
+            overdue=bool(data.get("overdue")),
+            q=(data.get("q") or "").strip(),
+            assignee=data.get("assignee") or "",
+            sort=data.get("sort") or QueueSort.NEWEST,
+        )
+
+
+class BulkForm(_PageForm):
+    """One change to the pins ticked in the queue (services.ideas_bulk_update)."""
+
+    AUTO_ID = "bulk_%s"
+
+    ACTIONS = [("status", _("Change status")), ("assign", _("Assign")), ("unassign", _("Unassign"))]
+
+    ideas = forms.TypedMultipleChoiceField(label=_("Pins"), coerce=int, choices=[])
+    action = forms.ChoiceField(label=_("Action"), choices=ACTIONS)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", "---------")] + list(PLAIN_STATUS_CHOICES)
+    )
+    answer = forms.CharField(
+        label=_("Public answer (for all)"),
+        max_length=ANSWER_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    assignee = AssigneeField(
+        label=_("Assign to"),
+        queryset=get_user_model().objects.none(),
+        to_field_name="username",
+        required=False,
+    )
+
+    def __init__(self, *args, team: Team, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = team.members.order_by("username")
+        # Any pin id: the service checks each one (exists, and the person may change it).
+        raw = self.data.getlist("ideas") if hasattr(self.data, "getlist") else []
+        self.fields["ideas"].choices = [(v, v) for v in raw if str(v).isdigit()]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        action = cleaned.get("action")
+        if action == "status" and not cleaned.get("status"):
+            self.add_error("status", gettext("Choose the new status."))
+        if action == "assign" and cleaned.get("assignee") is None:
+            self.add_error("assignee", gettext("Choose who to assign the pins to."))
+        return cleaned

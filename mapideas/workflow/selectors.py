@@ -1,0 +1,213 @@
+"""Reads of the district teams' workflow: queues, notes, members, response times."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db import models
+from django.db.models import (
+    BooleanField,
+    Case,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.utils import timezone
+
+from mapideas.models import (
+    Category,
+    Idea,
+    IdeaNote,
+)
+from mapideas.pins.selectors import all_ideas, public_ideas
+from mapideas.workflow import statuses as workflow
+from neighborhoods.models import Team
+
+
+def team_ideas(*, team: Team) -> QuerySet[Idea]:
+    """The pins routed to a team, awaiting ones included: the team sees a pin at once."""
+    return all_ideas().filter(team=team)
+
+
+def team_also_in_area_ideas(*, team: Team) -> QuerySet[Idea]:
+    """Open pins owned by another team that lie in `team`'s area too (overlapping polygons)."""
+    return all_ideas().filter(also_in_teams=team, status__in=Idea.OPEN_STATUSES).exclude(team=team)
+
+
+def idea_duplicates(*, idea: Idea) -> QuerySet[Idea]:
+    """The pins merged into this one (public: their pages point here), oldest first."""
+    return public_ideas().filter(duplicate_of=idea).order_by("created_at", "id")
+
+
+def idea_notes(*, idea: Idea) -> QuerySet[IdeaNote]:
+    """Internal notes and assignments, oldest first: staff only (roles.can_see_internal)."""
+    return idea.notes.select_related("author", "assignee").order_by("created_at", "id")
+
+
+def team_members(*, team: Team):
+    return team.members.order_by("username")
+
+
+def overdue_q(*, now: datetime | None = None) -> Q:
+    """Pins still waiting for their first answer past their team's response target.
+
+    No first answer (no status change away from "new", no public answer) and pinned more
+    than the target's working days ago (mapideas.workflow: Mon-Fri, in TIME_ZONE). One
+    cutoff per distinct target, so it works across teams (the "also in your area" pins).
+    """
+    now = now or timezone.now()
+    targets = sorted(set(Team.objects.values_list("response_target_days", flat=True)))
+    late = Q(pk__in=[])
+    for days in targets:
+        cutoff = workflow.working_days_before(now, days)
+        late |= Q(team__response_target_days=days, created_at__lt=cutoff)
+    return Q(status=Idea.Status.NEW, first_response_at__isnull=True) & late
+
+
+class QueueSort(models.TextChoices):
+    NEWEST = "newest", "Newest first"
+    OLDEST = "oldest", "Oldest first"
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What a team's queue is narrowed to (forms.QueueFilterForm makes one from the query)."""
+
+    status: str = ""
+    category: Category | None = None
+    kind: str = ""
+    neighborhood: str = ""  # a slug: pins routed by earlier boundary versions match too
+    created_after: date | None = None
+    created_before: date | None = None
+    overdue: bool = False
+    q: str = ""
+    assignee: str = ""  # a username, or "none" for unassigned
+    sort: str = QueueSort.NEWEST
+
+
+def _filtered(ideas: QuerySet[Idea], filters: QueueFilters, now: datetime) -> QuerySet[Idea]:
+    if filters.status:
+        ideas = ideas.filter(status=filters.status)
+    if filters.category is not None:
+        ideas = ideas.filter(category=filters.category)
+    if filters.kind:
+        ideas = ideas.filter(kind=filters.kind)
+    if filters.neighborhood:
+        ideas = ideas.filter(neighborhood__slug=filters.neighborhood)
+    # Whole days in TIME_ZONE, both included, as the API's created_after/created_before.
+    if filters.created_after:
+        start = timezone.make_aware(datetime.combine(filters.created_after, time.min))
+        ideas = ideas.filter(created_at__gte=start)
+    if filters.created_before:
+        end = timezone.make_aware(
+            datetime.combine(filters.created_before + timedelta(days=1), time.min)
+        )
+        ideas = ideas.filter(created_at__lt=end)
+    if filters.overdue:
+        ideas = ideas.filter(overdue_q(now=now))
+    if filters.q:
+        # icontains: LIKE on SpatiaLite (case-insensitive for ASCII), UPPER() LIKE on PostGIS.
+        ideas = ideas.filter(Q(title__icontains=filters.q) | Q(description__icontains=filters.q))
+    if filters.assignee == "none":
+        ideas = ideas.filter(assignee__isnull=True)
+    elif filters.assignee:
+        ideas = ideas.filter(assignee__username=filters.assignee)
+    ordering = ("created_at", "id") if filters.sort == QueueSort.OLDEST else ("-created_at", "-id")
+    return ideas.order_by(*ordering)
+
+
+def _with_queue_fields(ideas: QuerySet[Idea], now: datetime) -> QuerySet[Idea]:
+    return ideas.select_related("assignee").annotate(
+        is_overdue=Case(
+            When(overdue_q(now=now), then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
+
+
+def team_queue(
+    *, team: Team, filters: QueueFilters | None = None, now: datetime | None = None
+) -> QuerySet[Idea]:
+    """A team's pins, filtered and sorted for its workspace, each with `is_overdue`.
+
+    The workspace's list and map are both drawn from this queryset, so they show one set.
+    """
+    now = now or timezone.now()
+    ideas = _filtered(team_ideas(team=team), filters or QueueFilters(), now)
+    return _with_queue_fields(ideas, now)
+
+
+def team_also_in_area_queue(
+    *, team: Team, filters: QueueFilters | None = None, now: datetime | None = None
+) -> QuerySet[Idea]:
+    """The open pins another team owns in this team's area, with the same filters."""
+    now = now or timezone.now()
+    ideas = _filtered(team_also_in_area_ideas(team=team), filters or QueueFilters(), now)
+    return _with_queue_fields(ideas, now)
+
+
+@dataclass(frozen=True)
+class ResponseStats:
+    """How a team keeps its response-time commitment over a period."""
+
+    days: int  # the period: pins pinned in the last `days` days
+    target_days: int
+    pinned: int  # pins of the period
+    answered: int  # ... with a first answer
+    # Pins answered within the target, over those whose outcome is known (answered, or
+    # waiting past the target); None when there are none yet.
+    within_target: int
+    decided: int
+    median: timedelta | None  # pinned to first answer (calendar time), answered pins only
+
+    @property
+    def share_within_target(self) -> float | None:
+        return self.within_target / self.decided if self.decided else None
+
+
+def team_response_stats(
+    *, team: Team, now: datetime | None = None, days: int = 90
+) -> ResponseStats:
+    """Median time to first answer and share answered within target, for the pins routed to
+    the team that were pinned in the last `days` days. A pin still waiting but not yet past
+    its target counts in neither share nor median: its outcome is not known yet.
+
+    Computed in Python over one column pair: a team's 90 days are thousands of pins at most,
+    and working days (mapideas.workflow) are simpler to get right here than in two SQLs.
+    """
+    now = now or timezone.now()
+    rows = list(
+        Idea.objects.filter(
+            team=team, created_at__gte=now - timedelta(days=days), created_at__lte=now
+        )
+        .order_by()
+        .values_list("created_at", "first_response_at")
+    )
+    target = team.response_target_days
+    cutoff = workflow.working_days_before(now, target)
+    waits = sorted(answered - created for created, answered in rows if answered is not None)
+    within = sum(
+        1
+        for created, answered in rows
+        if answered is not None and workflow.within_target(created, answered, target)
+    )
+    late_waiting = sum(1 for created, answered in rows if answered is None and created < cutoff)
+    return ResponseStats(
+        days=days,
+        target_days=target,
+        pinned=len(rows),
+        answered=len(waits),
+        within_target=within,
+        decided=len(waits) + late_waiting,
+        median=_median(waits),
+    )
+
+
+def _median(values: list[timedelta]) -> timedelta | None:
+    if not values:
+        return None
+    middle = len(values) // 2
+    if len(values) % 2:
+        return values[middle]
+    return (values[middle - 1] + values[middle]) / 2

@@ -1,0 +1,566 @@
+"""Writes of the district teams' workflow: status and public answers, notes, assignment,
+duplicates, bulk actions, reassignment and input gathered offline."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.gis.geos import Point
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import File
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
+
+from mapideas.models import (
+    ANSWER_MAX_LENGTH,
+    NOTE_MAX_LENGTH,
+    Category,
+    Follower,
+    Idea,
+    IdeaNote,
+    IdeaUpdate,
+    RoutingEvent,
+    Support,
+)
+from mapideas.notifications import services as notifications
+from mapideas.participation.services import _recount_supports, clean_email, follow
+from mapideas.pins.photos import photo_process
+from mapideas.pins.roles import (
+    OFFLINE_FORBIDDEN,
+    WORK_FORBIDDEN,
+    can_enter_offline,
+    can_reassign,
+    can_work_on,
+)
+from mapideas.pins.services import _clean_text, _locked, _person
+from mapideas.submission.services import _create_with_photo, idea_create
+from mapideas.workflow import statuses as workflow
+from neighborhoods.models import Team
+
+REASSIGN_REASON_MESSAGE = gettext_lazy("Say why the pin goes to another team.")
+
+
+REASSIGN_FORBIDDEN = gettext_lazy(
+    "Only the pin's team, the city-wide triage team (for pins outside every neighborhood) "
+    "and planners can re-assign it."
+)
+
+
+# --- Offline input entered by staff ------------------------------------------------------
+
+# What staff may say a resident's input came through. Not "import": files go through
+# `manage.py import_ideas`, which records that channel itself.
+STAFF_ENTRY_CHANNELS = tuple(c for c in Idea.OFFLINE_CHANNELS if c != Idea.Channel.IMPORT)
+
+
+GATHERED_IN_FUTURE_MESSAGE = gettext_lazy("The date gathered cannot be in the future.")
+
+
+def gathered_at(day: date | None, *, now: datetime | None = None) -> datetime:
+    """When input gathered on `day` counts as pinned: now for today (or no day), else noon of
+    that day in TIME_ZONE (noon, so the day stays the same in any nearby time zone)."""
+    now = now or timezone.now()
+    if day is None or day == timezone.localdate(now):
+        return now
+    if day > timezone.localdate(now):
+        raise ValidationError({"gathered_on": [GATHERED_IN_FUTURE_MESSAGE]})
+    return timezone.make_aware(datetime.combine(day, time(12)))
+
+
+def offline_idea_create(
+    *,
+    actor: AbstractBaseUser | None,
+    kind: str,
+    title: str,
+    description: str = "",
+    category: Category,
+    location: Point,
+    channel: str,
+    event_name: str = "",
+    gathered_on: date | None = None,
+    contact_name: str = "",
+    contact_email: str = "",
+    contact_phone: str = "",
+    send_follow_link: bool = False,
+    photo: File | None = None,
+) -> Idea:
+    """Staff enter input gathered offline on a resident's behalf (_offline_idea_create),
+    with an optional `photo` (a resident's letter or paper form, say) checked, re-encoded
+    and stored with the pin as idea_submit does: a refused one refuses the pin, naming
+    `photo`, nothing written."""
+    if actor is None or not can_enter_offline(actor):
+        raise PermissionDenied(OFFLINE_FORBIDDEN)
+    processed = photo_process(photo) if photo is not None else None
+    return _create_with_photo(
+        processed,
+        lambda: _offline_idea_create(
+            actor=actor,
+            kind=kind,
+            title=title,
+            description=description,
+            category=category,
+            location=location,
+            channel=channel,
+            event_name=event_name,
+            gathered_on=gathered_on,
+            contact_name=contact_name,
+            contact_email=contact_email,
+            contact_phone=contact_phone,
+            send_follow_link=send_follow_link,
+        ),
+    )
+
+
+@transaction.atomic
+def _offline_idea_create(
+    *,
+    actor: AbstractBaseUser | None,
+    kind: str,
+    title: str,
+    description: str = "",
+    category: Category,
+    location: Point,
+    channel: str,
+    event_name: str = "",
+    gathered_on: date | None = None,
+    contact_name: str = "",
+    contact_email: str = "",
+    contact_phone: str = "",
+    send_follow_link: bool = False,
+) -> Idea:
+    """Staff enter input gathered offline (a phone call, a town-hall meeting, a paper form,
+    a letter) on a resident's behalf. Routed by idea_create like any pin, so possibly to
+    another team than the one entering it.
+
+    The pin has no author (the staff member did not say it); who entered it is kept in an
+    internal note. The resident's contact stays private. Staff cannot consent for the
+    resident: with `send_follow_link` and an email, the address gets the same confirmation
+    link as someone following from the pin's page, and hears nothing more until it is
+    followed. `gathered_on` (not in the future) dates the pin (gathered_at).
+    """
+    if actor is None or not can_enter_offline(actor):
+        raise PermissionDenied(OFFLINE_FORBIDDEN)
+    if channel not in STAFF_ENTRY_CHANNELS:
+        choices = ", ".join(str(c) for c in STAFF_ENTRY_CHANNELS)
+        raise ValidationError(
+            {"channel": [gettext("Choose one of: %(choices)s.") % {"choices": choices}]}
+        )
+    contact_email = (contact_email or "").strip()
+    if contact_email:
+        try:
+            contact_email = clean_email(contact_email)
+        except ValidationError as exc:
+            raise ValidationError({"contact_email": exc.message_dict["email"]}) from None
+    idea = idea_create(
+        kind=kind,
+        title=title,
+        description=description,
+        category=category,
+        location=location,
+        channel=channel,
+        event_name=event_name,
+        created_at=gathered_at(gathered_on),
+        contact_name=contact_name,
+        contact_email=contact_email,
+        contact_phone=contact_phone,
+    )
+    label = Idea.Channel(channel).label.lower()
+    IdeaNote.objects.create(
+        idea=idea,
+        kind=IdeaNote.Kind.NOTE,
+        text=f"Entered by staff on a resident's behalf ({label}).",
+        author=actor,
+    )
+    if contact_email and send_follow_link:
+        follow(idea=idea, email=contact_email)
+    return idea
+
+
+@transaction.atomic
+def idea_reassign(
+    *, idea: Idea, team: Team, reason: str, actor: AbstractBaseUser | None = None
+) -> RoutingEvent:
+    """Staff send one pin to another team by hand, with a reason, recorded like any re-route.
+
+    This is also the workflow's "not our responsibility": the routing history stays one
+    timeline. The pin keeps its neighborhood (the place did not change, only who answers for
+    it) and its status; its assignee, a member of the old team, is unassigned. Later
+    boundary changes keep the team staff chose (Idea.team_set_by_staff). An `actor` is
+    checked (mapideas.roles.can_reassign); without one (commands, tests) the caller decided.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": [REASSIGN_REASON_MESSAGE]})
+    # Lock first, then check: two staff re-assigning at once must not both pass the check.
+    idea = Idea.objects.select_for_update().get(pk=idea.pk)
+    if actor is not None and not can_reassign(actor, idea):
+        raise PermissionDenied(REASSIGN_FORBIDDEN)
+    if team.pk == idea.team_id:
+        raise ValidationError(
+            {"team": [gettext("The pin is already with %(team)s.") % {"team": team.display_name}]}
+        )
+    if idea.assignee_id is not None and not team.members.filter(pk=idea.assignee_id).exists():
+        IdeaNote.objects.create(
+            idea=idea,
+            kind=IdeaNote.Kind.UNASSIGNED,
+            text=f"Unassigned: the pin went to {team.name}.",
+            author=_person(actor),
+        )
+        idea.assignee = None
+    event = RoutingEvent.objects.create(
+        idea=idea,
+        cause=RoutingEvent.Cause.MANUAL,
+        from_neighborhood_id=idea.neighborhood_id,
+        to_neighborhood_id=idea.neighborhood_id,
+        from_team_id=idea.team_id,
+        to_team=team,
+        reason=reason,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+    )
+    idea.team = team
+    # Boundary changes keep this team from now on (mapideas.rerouting).
+    idea.team_set_by_staff = True
+    idea.save(update_fields=["team", "team_set_by_staff", "assignee", "updated_at"])
+    return event
+
+
+# --- The district teams' workflow (mapideas.workflow) -----------------------------------------
+#
+# Every write locks the pin first, then checks who may (mapideas.roles.can_work_on) and what
+# (mapideas.workflow), then writes the change and its timeline entry in one transaction:
+# public steps in IdeaUpdate, internal ones in IdeaNote.
+
+ANSWER_REQUIRED_MESSAGE = gettext_lazy(
+    "Tell the citizen why: a public answer is required for {status}."
+)
+
+
+NOTE_REQUIRED_MESSAGE = gettext_lazy("Write the note.")
+
+
+def _check_may_work_on(actor: AbstractBaseUser | None, idea: Idea) -> None:
+    if actor is None or not can_work_on(actor, idea):
+        raise PermissionDenied(WORK_FORBIDDEN)
+
+
+def _check_status_change(idea: Idea, status: str, answer: str) -> None:
+    """What idea_status_change refuses, without writing: a ValidationError naming the field."""
+    if status == Idea.Status.DUPLICATE:
+        raise ValidationError(
+            {
+                "status": [
+                    gettext(
+                        "Mark the pin as a duplicate of another one instead (give duplicate_of)."
+                    )
+                ]
+            }
+        )
+    if status == idea.status:
+        if not answer:
+            raise ValidationError(
+                {
+                    "status": [
+                        gettext("The pin is already %(status)s: change it, or answer.")
+                        % {"status": workflow.label(status)}
+                    ]
+                }
+            )
+        return  # an answer without a status change
+    workflow.check_transition(idea.status, status)
+    if status in workflow.ANSWER_REQUIRED and not answer:
+        raise ValidationError(
+            {"answer": [ANSWER_REQUIRED_MESSAGE.format(status=workflow.label(status))]}
+        )
+
+
+def _record_update(
+    idea: Idea,
+    *,
+    status: str,
+    answer: str,
+    actor: AbstractBaseUser | None,
+    duplicate_of: Idea | None = None,
+    now: datetime | None = None,
+) -> IdeaUpdate:
+    """Write one public step on a locked pin: the IdeaUpdate, the status and what follows."""
+    now = now or timezone.now()
+    update = IdeaUpdate.objects.create(
+        idea=idea,
+        from_status=idea.status,
+        to_status=status,
+        answer=answer,
+        team_id=idea.team_id,
+        duplicate_of=duplicate_of,
+        actor=_person(actor),
+        created_at=now,
+    )
+    fields = ["status", "updated_at"]
+    if idea.first_response_at is None and (status != Idea.Status.NEW or answer):
+        idea.first_response_at = now
+        fields.append("first_response_at")
+    if answer:
+        idea.answer, idea.answer_at = answer, now
+        fields += ["answer", "answer_at"]
+    if status != Idea.Status.DUPLICATE and idea.duplicate_of_id is not None:
+        idea.duplicate_of = None  # un-merged
+        fields.append("duplicate_of")
+    if duplicate_of is not None:
+        idea.duplicate_of = duplicate_of
+        fields.append("duplicate_of")
+    idea.status = status
+    idea.save(update_fields=fields)
+    # Its followers are told (an outbox row each, in this transaction: send_notifications
+    # sends them after the commit; a rollback takes them back with the change).
+    notifications.notify_followers(idea, update)
+    return update
+
+
+@transaction.atomic
+def idea_status_change(
+    *, idea: Idea, status: str, answer: str = "", actor: AbstractBaseUser | None
+) -> IdeaUpdate:
+    """A team moves a pin along the workflow (mapideas.workflow.TRANSITIONS), with a public
+    answer (required for done and declined). The same status with an answer is an answer
+    alone. "Duplicate" goes through idea_mark_duplicate; "not our responsibility" through
+    idea_reassign."""
+    answer = _clean_text(answer, field="answer", max_length=ANSWER_MAX_LENGTH)
+    idea = _locked(idea)
+    _check_may_work_on(actor, idea)
+    _check_status_change(idea, status, answer)
+    return _record_update(idea, status=status, answer=answer, actor=actor)
+
+
+@transaction.atomic
+def idea_note_add(*, idea: Idea, text: str, author: AbstractBaseUser | None) -> IdeaNote:
+    """An internal note on a pin, for staff only (mapideas.roles.can_see_internal)."""
+    text = _clean_text(text, field="text", max_length=NOTE_MAX_LENGTH)
+    if not text:
+        raise ValidationError({"text": [NOTE_REQUIRED_MESSAGE]})
+    idea = _locked(idea)
+    _check_may_work_on(author, idea)
+    return IdeaNote.objects.create(idea=idea, kind=IdeaNote.Kind.NOTE, text=text, author=author)
+
+
+def _check_assignee(idea: Idea, assignee: AbstractBaseUser | None) -> None:
+    if assignee is None:
+        if idea.assignee_id is None:
+            raise ValidationError({"assignee": [gettext("The pin is not assigned to anyone.")]})
+        return
+    if assignee.pk == idea.assignee_id:
+        raise ValidationError(
+            {
+                "assignee": [
+                    gettext("The pin is already assigned to %(user)s.")
+                    % {"user": assignee.get_username()}
+                ]
+            }
+        )
+    if not idea.team.members.filter(pk=assignee.pk).exists():
+        raise ValidationError(
+            {
+                "assignee": [
+                    gettext("%(user)s is not a member of %(team)s, which has the pin.")
+                    % {"user": assignee.get_username(), "team": idea.team.display_name}
+                ]
+            }
+        )
+
+
+def _record_assignment(
+    idea: Idea, assignee: AbstractBaseUser | None, actor: AbstractBaseUser | None
+) -> IdeaNote:
+    if assignee is None:
+        note = IdeaNote(kind=IdeaNote.Kind.UNASSIGNED, assignee=idea.assignee)
+    else:
+        note = IdeaNote(kind=IdeaNote.Kind.ASSIGNED, assignee=assignee)
+    note.idea, note.author = idea, _person(actor)
+    note.save()
+    idea.assignee = assignee
+    idea.save(update_fields=["assignee", "updated_at"])
+    return note
+
+
+@transaction.atomic
+def idea_assign(
+    *, idea: Idea, assignee: AbstractBaseUser | None, actor: AbstractBaseUser | None
+) -> IdeaNote:
+    """Give a pin to a member of its team (None: unassign). Internal: recorded as a note."""
+    idea = _locked(idea)
+    _check_may_work_on(actor, idea)
+    _check_assignee(idea, assignee)
+    return _record_assignment(idea, assignee, actor)
+
+
+def duplicate_answer(original: Idea) -> str:
+    return f"This is the same as pin #{original.pk}, “{original.title}”: follow it there."
+
+
+@transaction.atomic
+def idea_mark_duplicate(
+    *, idea: Idea, original: Idea, answer: str = "", actor: AbstractBaseUser | None
+) -> IdeaUpdate:
+    """Merge a pin into another: status "duplicate", `duplicate_of` the original, and a public
+    answer (by default one pointing at the original). Pins that were duplicates of this one
+    now point at the original too, so nobody follows a chain.
+
+    Its supports and followers move to the original, one per person (after they are told of
+    the merge).
+    """
+    answer = _clean_text(answer, field="answer", max_length=ANSWER_MAX_LENGTH)
+    if original.pk == idea.pk:
+        raise ValidationError({"duplicate_of": [gettext("A pin cannot be a duplicate of itself.")]})
+    # Both locked, in id order, so two merges of the same pair cannot deadlock or cross.
+    locked = {
+        i.pk: i
+        for i in Idea.objects.select_for_update()
+        .select_related("team")
+        .filter(pk__in=[idea.pk, original.pk])
+        .order_by("pk")
+    }
+    if original.pk not in locked:
+        raise ValidationError({"duplicate_of": [gettext("No such pin.")]})
+    idea, original = locked[idea.pk], locked[original.pk]
+    _check_may_work_on(actor, idea)
+    if original.status == Idea.Status.DUPLICATE:
+        raise ValidationError(
+            {
+                "duplicate_of": [
+                    f"Pin #{original.pk} is itself a duplicate of pin #{original.duplicate_of_id}: "
+                    f"mark this one as a duplicate of #{original.duplicate_of_id}."
+                ]
+            }
+        )
+    if original.awaiting_confirmation and not idea.awaiting_confirmation:
+        # A public pin must not point (nor send its supporters) to one the public cannot see.
+        raise ValidationError(
+            {
+                "duplicate_of": [
+                    f"Pin #{original.pk} awaits its author's email confirmation: mark it as a "
+                    f"duplicate of #{idea.pk} instead."
+                ]
+            }
+        )
+    workflow.check_transition(idea.status, Idea.Status.DUPLICATE)
+    update = _record_update(
+        idea,
+        status=Idea.Status.DUPLICATE,
+        answer=answer or duplicate_answer(original),
+        actor=actor,
+        duplicate_of=original,
+    )
+    Idea.objects.filter(duplicate_of=idea).update(duplicate_of=original)
+    _move_supporters_and_followers(idea, original)
+    return update
+
+
+_UNCHANGED = object()
+
+
+def _already_assigned(idea: Idea, assignee: object) -> bool:
+    return idea.assignee_id == getattr(assignee, "pk", None)
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    ideas: list[Idea]
+    updates: list[IdeaUpdate]
+    notes: list[IdeaNote]
+
+
+@transaction.atomic
+def ideas_bulk_update(
+    *,
+    ideas: list[int] | list[Idea],
+    actor: AbstractBaseUser | None,
+    status: str | None = None,
+    answer: str = "",
+    assignee: AbstractBaseUser | None | object = _UNCHANGED,
+) -> BulkResult:
+    """One change to a selection of pins from a team's queue: a status (with one answer for
+    all) and/or an assignee (None: unassign). All or nothing: every pin is locked and checked
+    (who may, which transition, which assignee) before anything is written; one refusal
+    refuses the lot, naming the pins.
+    """
+    ids = sorted({i.pk if isinstance(i, Idea) else int(i) for i in ideas})
+    if not ids:
+        raise ValidationError({"ideas": [gettext("Select at least one pin.")]})
+    if status is None and assignee is _UNCHANGED:
+        raise ValidationError({"action": [gettext("Choose a status or an assignee.")]})
+    answer = _clean_text(answer, field="answer", max_length=ANSWER_MAX_LENGTH)
+    locked = list(
+        Idea.objects.select_for_update().select_related("team").filter(pk__in=ids).order_by("pk")
+    )
+    missing = sorted(set(ids) - {i.pk for i in locked})
+    if missing:
+        raise ValidationError(
+            {
+                "ideas": [
+                    gettext("No such pin: %(pins)s.")
+                    % {"pins": ", ".join(f"#{m}" for m in missing)}
+                ]
+            }
+        )
+    forbidden = [i.pk for i in locked if actor is None or not can_work_on(actor, i)]
+    if forbidden:
+        raise PermissionDenied(
+            f"{WORK_FORBIDDEN} "
+            + gettext("Not yours: %(pins)s.") % {"pins": ", ".join(f"#{pk}" for pk in forbidden)}
+        )
+    problems: dict[str, list[str]] = {}
+    for idea in locked:
+        checks = []
+        if status is not None:
+            checks.append(lambda idea=idea: _check_status_change(idea, status, answer))
+        if assignee is not _UNCHANGED and not _already_assigned(idea, assignee):
+            checks.append(lambda idea=idea: _check_assignee(idea, assignee))  # type: ignore[arg-type]
+        for check in checks:
+            try:
+                check()
+            except ValidationError as exc:
+                for field, messages in exc.message_dict.items():
+                    problems.setdefault(field, []).extend(f"#{idea.pk}: {m}" for m in messages)
+    if problems:
+        raise ValidationError(problems)
+    now = timezone.now()
+    updates, notes = [], []
+    for idea in locked:
+        if status is not None:
+            updates.append(_record_update(idea, status=status, answer=answer, actor=actor, now=now))
+        # Pins already with that person (or already unassigned) are left as they are.
+        if assignee is not _UNCHANGED and not _already_assigned(idea, assignee):
+            notes.append(_record_assignment(idea, assignee, actor))  # type: ignore[arg-type]
+    return BulkResult(ideas=locked, updates=updates, notes=notes)
+
+
+def _move_supporters_and_followers(idea: Idea, original: Idea) -> None:
+    """On a merge: the duplicate's supports and followers go to the original, one per person
+    (someone who supported or followed both keeps one; a confirmed address stays confirmed),
+    and both support counts are recounted."""
+    supports = Support.objects.filter(idea=idea)
+    supports.filter(
+        user__in=Support.objects.filter(idea=original, user__isnull=False).values("user")
+    ).delete()
+    supports.exclude(token_hash="").filter(
+        token_hash__in=Support.objects.filter(idea=original)
+        .exclude(token_hash="")
+        .values("token_hash")
+    ).delete()
+    supports.update(idea=original)
+    _recount_supports(idea.pk)
+    _recount_supports(original.pk)
+
+    followers = Follower.objects.filter(idea=idea)
+    followers.filter(
+        user__in=Follower.objects.filter(idea=original, user__isnull=False).values("user")
+    ).delete()
+    theirs = {f.email: f for f in Follower.objects.filter(idea=original).exclude(email="")}
+    for follower in followers.exclude(email=""):
+        kept = theirs.get(follower.email)
+        if kept is None:
+            continue
+        if kept.confirmed_at is None and follower.confirmed_at is not None:
+            kept.confirmed_at = follower.confirmed_at
+            kept.save(update_fields=["confirmed_at"])
+        follower.delete()
+    followers.update(idea=original)

@@ -1,0 +1,101 @@
+"""mapideas.selectors.team_response_stats and overdue_q, at fixed times."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from mapideas.models import Idea
+from mapideas.submission.services import idea_create
+from mapideas.workflow import selectors
+from mapideas.workflow.services import idea_status_change
+from tests.conftest import IN_EAST, IN_WEST
+
+pytestmark = pytest.mark.django_db
+UTC = ZoneInfo("UTC")
+NOW = datetime(2026, 3, 18, 12, 0, tzinfo=UTC)  # a Wednesday
+
+
+def day(d: int, hour: int = 12, month: int = 3, year: int = 2026) -> datetime:
+    return datetime(year, month, d, hour, tzinfo=UTC)
+
+
+@pytest.fixture
+def pin_at(category, monkeypatch):
+    root = get_user_model().objects.create_superuser("root", password="pw-for-tests")
+
+    def make(created: datetime, answered: datetime | None = None, where=IN_EAST, answer=""):
+        idea = idea_create(
+            kind="idea", title="p", category=category, location=where, created_at=created
+        )
+        if answered is not None:
+            monkeypatch.setattr(timezone, "now", lambda: answered)
+            status = Idea.Status.NEW if answer else Idea.Status.ACKNOWLEDGED
+            idea_status_change(idea=idea, status=status, answer=answer, actor=root)
+            monkeypatch.undo()
+        return idea
+
+    return make
+
+
+def test_it_measures_the_last_90_days(city, pin_at):
+    pin_at(day(2, 9), day(3, 9))  # 1 day, within
+    pin_at(day(6), day(9))  # Friday to Monday: 3 days, 1 working day, within
+    pin_at(day(2), day(10), answer="Looking into it.")  # an answer alone: 8 days, 6 working: late
+    pin_at(day(9, 10))  # waiting past its target (Wednesday 12:00 cutoff): late
+    pin_at(day(17, 10))  # waiting, not yet due: not counted
+    pin_at(day(1, month=12, year=2025), day(2, month=12, year=2025))  # before the period
+    pin_at(day(2), day(3), where=IN_WEST)  # another team's
+
+    stats = selectors.team_response_stats(team=city.east_team, now=NOW)
+
+    assert (stats.pinned, stats.answered) == (5, 3)
+    assert (stats.within_target, stats.decided) == (2, 4)
+    assert stats.share_within_target == 0.5
+    assert stats.median == timedelta(days=3)
+    assert (stats.days, stats.target_days) == (90, 5)
+
+
+def test_the_median_of_an_even_count_is_the_middle_pair(city, pin_at):
+    pin_at(day(2, 9), day(2, 11))  # 2 hours
+    pin_at(day(2, 9), day(2, 15))  # 6 hours
+
+    stats = selectors.team_response_stats(team=city.east_team, now=NOW)
+
+    assert stats.median == timedelta(hours=4)
+
+
+def test_nothing_to_measure(city):
+    stats = selectors.team_response_stats(team=city.east_team, now=NOW)
+
+    assert (stats.median, stats.share_within_target, stats.pinned) == (None, None, 0)
+
+
+def test_overdue_is_past_the_teams_target_in_working_days(city, pin_at):
+    city.west_team.response_target_days = 2
+    city.west_team.save()
+    late_east = pin_at(day(11, 11))  # 5 working days + 1 h before NOW
+    due_east = pin_at(day(11, 13))  # 5 working days - 1 h
+    late_west = pin_at(day(16, 11), where=IN_WEST)  # 2 working days + 1 h
+    due_west = pin_at(day(16, 13), where=IN_WEST)
+    answered = pin_at(day(2), day(12))  # answered late, but answered: not overdue now
+
+    overdue = set(Idea.objects.filter(selectors.overdue_q(now=NOW)).values_list("pk", flat=True))
+
+    assert overdue == {late_east.pk, late_west.pk}
+    assert {due_east.pk, due_west.pk, answered.pk}.isdisjoint(overdue)
+
+
+def test_a_weekend_pin_starts_its_clock_on_monday(city, pin_at):
+    saturday = pin_at(day(7, 10))  # due the next Friday at midnight (5 working days)
+
+    friday_night = datetime(2026, 3, 13, 23, 59, tzinfo=UTC)
+    monday = datetime(2026, 3, 16, 0, 1, tzinfo=UTC)
+
+    def late(now):
+        return Idea.objects.filter(selectors.overdue_q(now=now), pk=saturday.pk).exists()
+
+    assert not late(friday_night)
+    assert late(monday)
