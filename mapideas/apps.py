@@ -23,7 +23,8 @@ class MapIdeasConfig(AppConfig):
         post_migrate.connect(ensure_spatial_indexes_after_migrate, sender=self)
         from mapideas.map.viewport_counts import ensure_triggers_after_migrate
 
-        # The same on SQLite for the triggers keeping the viewport's counts (migration 0013).
+        # The same for the triggers keeping the viewport's counts: their current SQL
+        # (mapideas.map.count_triggers) in place after every migrate, on both backends.
         post_migrate.connect(ensure_triggers_after_migrate, sender=self)
         pre_delete.connect(
             _uncount_supports_of_deleted_user,

@@ -1,32 +1,27 @@
 """The viewport's cluster counts kept on write (mapideas.models.ViewportCount): reading them,
 and keeping their triggers installed.
 
-The counts are written by database triggers only (migrations 0013 and 0015), so every write
-path is covered: services, admin, queryset.update(), bulk_create, raw SQL, re-routing, moderation,
-erasure. Reads are here, as a selector: mapideas.viewport asks for the counts of whole H3
-cells and counts the pins of the cells cut by the viewport's edge itself.
+The counts are written by database triggers only (their current SQL: mapideas.map.
+count_triggers), so every write path is covered: services, admin, queryset.update(),
+bulk_create, raw SQL, re-routing, moderation, erasure. Reads are here, as a selector:
+mapideas.viewport asks for the counts of whole H3 cells and counts the pins of the cells cut
+by the viewport's edge itself.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from dataclasses import dataclass
 
-from django.db import connections
+from django.db import connections, router, transaction
 from django.db.models import IntegerField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from mapideas.map import count_triggers
 from mapideas.models import ViewportCellCount, ViewportCount
 
-# The migration holding the triggers' latest SQL (0013 made them, 0015 added the totals).
-_MIGRATION = "mapideas.migrations.0015_viewport_cell_counts"
-TRIGGERS = (
-    "mapideas_viewportcount_insert",
-    "mapideas_viewportcount_update",
-    "mapideas_viewportcount_delete",
-    "mapideas_viewportcellcount_update",  # SQLite only: a cell's total, when it can change
-)
+# The triggers SQLite must have (it drops them when Django rebuilds mapideas_idea).
+TRIGGERS = count_triggers.SQLITE_TRIGGERS
 
 
 @dataclass(frozen=True)
@@ -117,40 +112,45 @@ def _cells_listed(connection, column: str, cells: list[int]) -> tuple[str, objec
     return f"{column} IN (SELECT value FROM json_each(%s))", json.dumps([*cells, 0])
 
 
-def _migration():
-    return importlib.import_module(_MIGRATION)
-
-
 def rebuild(*, using: str = "default") -> None:
     """Every count again from the pins (a repair; the triggers keep them exact)."""
     with connections[using].cursor() as cursor:
-        for sql in _migration().REBUILD:
+        for sql in count_triggers.REBUILD:
             cursor.execute(sql)
 
 
 def ensure_triggers(*, using: str = "default") -> bool:
-    """SQLite drops a table's triggers when Django rebuilds it (most ALTERs on SQLite):
-    put them back and recount. Returns whether they had to be. PostgreSQL keeps them."""
+    """Put the triggers' current definition (mapideas.map.count_triggers) in place, once the
+    database is migrated that far (both summary tables exist). Returns whether it did.
+
+    SQLite drops a table's triggers when Django rebuilds it (most ALTERs on SQLite): when one
+    is missing, put them back and recount (writes made without them were not counted).
+    PostgreSQL keeps its triggers: its function and triggers are defined again as they are
+    now (idempotent, in one transaction), without a recount (a million pins would make every
+    migrate slow)."""
     connection = connections[using]
-    if connection.vendor != "sqlite":
-        return False
     tables = [ViewportCount._meta.db_table, ViewportCellCount._meta.db_table]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')"
-            f" AND name IN ({', '.join(['%s'] * (len(tables) + len(TRIGGERS)))})",
-            [*tables, *TRIGGERS],
-        )
-        present = {row[0] for row in cursor.fetchall()}
-        # Not migrated this far yet (or at all): nothing to put back.
-        if not present >= set(tables) or present >= set(TRIGGERS):
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        # Not migrated this far yet (or at all): nothing to put in place.
+        if not set(tables) <= set(connection.introspection.table_names(cursor)):
             return False
-        for sql in _migration().install_sql("sqlite"):
-            cursor.execute(sql)
-        for sql in _migration().REBUILD:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                f" AND name IN ({', '.join(['%s'] * len(TRIGGERS))})",
+                list(TRIGGERS),
+            )
+            if {row[0] for row in cursor.fetchall()} >= set(TRIGGERS):
+                return False
+            for sql in [*count_triggers.install_sql("sqlite"), *count_triggers.REBUILD]:
+                cursor.execute(sql)
+            return True
+        for sql in count_triggers.install_sql(connection.vendor):
             cursor.execute(sql)
     return True
 
 
 def ensure_triggers_after_migrate(sender, using: str = "default", **kwargs) -> None:
-    ensure_triggers(using=using)
+    # Only where migrations run (not on a read replica, which gets them from its primary).
+    if router.allow_migrate_model(using, ViewportCount):
+        ensure_triggers(using=using)

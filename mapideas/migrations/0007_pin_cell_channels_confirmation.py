@@ -1,11 +1,21 @@
 """Offline channels as the issue names them, the optional event name, pins awaiting an email
 confirmation, and each pin's H3 cells (backfilled here for the pins already stored)."""
 
+import h3.api.basic_int as h3_int
 from django.db import migrations, models
 
-from mapideas.cells import CELL_FIELDS, pin_cells
-
 BATCH = 5000
+# Idea's column holding the cell at each resolution (as mapideas/cells.py had them).
+CELL_FIELDS = {7: "h3_res7", 8: "h3_res8", 9: "h3_res9"}
+
+
+def pin_cells(lon: float, lat: float) -> dict[str, int]:
+    """The cells holding (lon, lat), as {Idea field: cell as a signed 64-bit integer} (a
+    frozen copy of mapideas.cells.pin_cells as it was: h3's integer API)."""
+    return {
+        field: int(h3_int.latlng_to_cell(lat, lon, resolution))
+        for resolution, field in CELL_FIELDS.items()
+    }
 
 
 def rename_event_channel(apps, schema_editor):
@@ -20,7 +30,7 @@ def meeting_back_to_event(apps, schema_editor):
 
 
 def backfill_cells(apps, schema_editor):
-    """Every stored pin's cells (mapideas.cells), a batch at a time."""
+    """Every stored pin's cells (pin_cells), a batch at a time."""
     Idea = apps.get_model("mapideas", "Idea")
     last = 0
     while True:

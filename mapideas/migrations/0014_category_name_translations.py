@@ -47,7 +47,7 @@ DEFAULT_NAMES = {
 
 def translate_default_categories(apps, schema_editor) -> None:
     """Name each untouched starting category in the site's language (`name`) and the others
-    (`name_translations`). Also run by the browser tests after each flush."""
+    (`name_translations`)."""
     Category = apps.get_model("mapideas", "Category")
     languages = [code for code, _ in settings.LANGUAGES]
     default = settings.LANGUAGE_CODE

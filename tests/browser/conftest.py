@@ -8,7 +8,6 @@
   and anything the Content-Security-Policy refuses.
 """
 
-import importlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,9 +15,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from django.apps import apps as django_apps
 from django.conf import settings as django_settings
 from django.test import Client
+
+from mapideas.pins.default_categories import default_categories_create
 
 # pytest-playwright's sync API runs an event loop in the main thread, so Django's ORM would
 # refuse to run in test code ("You cannot call this from an async context"). The ORM calls
@@ -36,8 +36,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-_default_categories = importlib.import_module("mapideas.migrations.0002_default_categories")
-_category_names = importlib.import_module("mapideas.migrations.0014_category_name_translations")
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 HERE = Path(__file__).parent
 
@@ -83,8 +81,7 @@ def _migrated_rows(transactional_db) -> None:
     connection handler (an asgiref Local) hands the test a different connection object from
     the one the database was set up and serialized on, so there is nothing to roll back to.
     """
-    _default_categories.create_categories(django_apps, None)
-    _category_names.translate_default_categories(django_apps, None)
+    default_categories_create()
 
 
 @dataclass

@@ -1,11 +1,12 @@
 """Each pin keeps the H3 cells of its location (resolutions 7 to 9), whoever writes it."""
 
-import importlib
-
 import h3
 import pytest
 from django.apps import apps
 from django.contrib.gis.geos import Point
+from django.db import connection
+from django.db.migrations import RunPython
+from django.db.migrations.loader import MigrationLoader
 
 from mapideas.cells import CELL_FIELDS, pin_cells
 from mapideas.models import Idea
@@ -55,9 +56,16 @@ def test_moving_a_pin_moves_its_cells_even_when_saving_only_the_location(city, c
 def test_the_migration_fills_the_cells_of_pins_stored_without_them(city, category):
     west, east = create(category, IN_WEST), create(category, IN_EAST)
     Idea.objects.update(**dict.fromkeys(CELL_FIELDS.values()))
-    migration = importlib.import_module("mapideas.migrations.0007_pin_cell_channels_confirmation")
+    migration = MigrationLoader(connection).get_migration(
+        "mapideas", "0007_pin_cell_channels_confirmation"
+    )
+    (backfill_cells,) = (
+        op.code
+        for op in migration.operations
+        if isinstance(op, RunPython) and op.code.__name__ == "backfill_cells"
+    )
 
-    migration.backfill_cells(apps, None)
+    backfill_cells(apps, None)
 
     assert stored_cells(west) == h3_cells_of(IN_WEST)
     assert stored_cells(east) == h3_cells_of(IN_EAST)

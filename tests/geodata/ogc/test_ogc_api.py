@@ -4,7 +4,6 @@ the active neighborhoods.
 The last test is the real client: GDAL's OAPIF driver (`ogrinfo`) against a live server.
 """
 
-import importlib
 import os
 import re
 import subprocess
@@ -12,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.apps import apps as django_apps
 from django.contrib.gis.geos import Point
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
@@ -21,6 +19,7 @@ from rest_framework.test import APIClient
 from geodata.exports.layers import IDEA_PROPERTIES, NEIGHBORHOOD_PROPERTIES
 from mapideas.models import Category, Idea
 from mapideas.pins import selectors
+from mapideas.pins.default_categories import default_categories_create
 from mapideas.pins.serializers import IdeaFeatureSerializer
 from mapideas.submission.services import idea_create
 from neighborhoods.models import Neighborhood
@@ -554,13 +553,11 @@ def test_html_items_page_links_the_next_page_as_html(ideas):
 
 # --- The real client -------------------------------------------------------------------------
 
-_default_categories = importlib.import_module("mapideas.migrations.0002_default_categories")
-
 
 @pytest.fixture
 def live_ogc_url(transactional_db, django_db_setup, live_server) -> str:
     # Flushes between live-server tests remove the default categories: put them back.
-    _default_categories.create_categories(django_apps, None)
+    default_categories_create()
     return f"{live_server.url}/ogc/"
 
 

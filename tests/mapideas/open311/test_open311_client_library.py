@@ -5,25 +5,21 @@ georeport only reads (services, service definitions, requests); the POST goes ov
 with `requests`, form-encoded as the spec's example sends it, and is then read back by georeport.
 """
 
-import importlib
-
 import pytest
 import requests
-from django.apps import apps as django_apps
 from georeport import GeoReport
 
 from mapideas.models import Idea
 from mapideas.open311.services import open311_client_create
+from mapideas.pins.default_categories import default_categories_create
 from tests.conftest import IN_EAST, IN_WEST
-
-_default_categories = importlib.import_module("mapideas.migrations.0002_default_categories")
 
 
 @pytest.fixture
 def endpoint(transactional_db, live_server, city, settings) -> str:
     # A transactional test starts from flushed tables: put back the categories the data
     # migration writes (as tests/browser/conftest.py does).
-    _default_categories.create_categories(django_apps, None)
+    default_categories_create()
     settings.MAPIDEAS_OPEN311_JURISDICTION = "city.example"
     return f"{live_server.url}/open311/v2"
 

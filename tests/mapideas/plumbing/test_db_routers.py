@@ -8,11 +8,9 @@ test_replica_demo.py runs it.)
 """
 
 import copy
-import importlib
 import json
 
 import pytest
-from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
@@ -21,11 +19,10 @@ from django.test.utils import CaptureQueriesContext
 
 from mapideas import settings as project_settings
 from mapideas.models import Category, Idea
+from mapideas.pins.default_categories import default_categories_create
 from mapideas.plumbing.db_routers import REPLICA, replica_alias
 from mapideas.submission.services import idea_create
 from tests.conftest import IN_EAST, IN_ENCLAVE, IN_WEST
-
-_default_categories = importlib.import_module("mapideas.migrations.0002_default_categories")
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +56,7 @@ uses_replica = pytest.mark.django_db(transaction=True, databases=[DEFAULT_DB_ALI
 @pytest.fixture
 def replica(_replica_alias, transactional_db):
     # The flush after a transactional test removes what data migrations wrote.
-    _default_categories.create_categories(django_apps, None)
+    default_categories_create()
     return connections[REPLICA]
 
 

@@ -4,13 +4,14 @@ The bulk re-route is set-based SQL (mapideas.rerouting); it must send every open
 where `route()` would send a new pin at the same place with the same category.
 """
 
-import importlib
 from unittest import mock
 
 import pytest
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection
+from django.db.migrations import RunPython
+from django.db.migrations.loader import MigrationLoader
 
 from mapideas.models import Category, Idea, RerouteStaging, RoutingEvent
 from mapideas.rerouting import services as rerouting
@@ -331,8 +332,9 @@ def test_it_refuses_a_reassignment_without_reason_or_to_the_same_team(
 def test_the_migration_marks_pins_whose_latest_routing_was_by_hand(pins, city):
     idea_reassign(idea=pins["east"], team=city.harbor_team, reason="Harbor works")
     Idea.objects.update(team_set_by_staff=False)
-    migration = importlib.import_module("mapideas.migrations.0011_team_set_by_staff")
+    migration = MigrationLoader(connection).get_migration("mapideas", "0011_team_set_by_staff")
+    (mark_hand_assigned,) = (op.code for op in migration.operations if isinstance(op, RunPython))
 
-    migration.mark_hand_assigned(apps, None)
+    mark_hand_assigned(apps, None)
 
     assert set(Idea.objects.filter(team_set_by_staff=True)) == {pins["east"]}
