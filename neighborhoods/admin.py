@@ -1,9 +1,36 @@
+from typing import TYPE_CHECKING, TypedDict
+
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from neighborhoods.models import BoundaryVersion, Neighborhood, Team
 from neighborhoods.translated_names import TranslatedNameAdminMixin
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _VersionCounts(TypedDict):
+    """What BoundaryVersionAdmin.get_queryset annotates each version with."""
+
+    _neighborhoods: int
+    _teams: int
+
+
+# Shown, all read-only (versions change through the commands). One tuple for both options:
+# `fields` is typed to allow groups of fields, `readonly_fields` plain names.
+_VERSION_FIELDS = (
+    "label",
+    "is_active",
+    "created_at",
+    "activated_at",
+    "neighborhood_count",
+    "team_count",
+    "overlap_area_m2",
+    "gap_area_m2",
+    "report",
+)
 
 
 @admin.register(Team)
@@ -44,18 +71,8 @@ class BoundaryVersionAdmin(admin.ModelAdmin):
         "gap_area_m2",
     ]
     list_filter = ["is_active"]
-    fields = [
-        "label",
-        "is_active",
-        "created_at",
-        "activated_at",
-        "neighborhood_count",
-        "team_count",
-        "overlap_area_m2",
-        "gap_area_m2",
-        "report",
-    ]
-    readonly_fields = fields
+    fields = _VERSION_FIELDS
+    readonly_fields = _VERSION_FIELDS
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BoundaryVersion]:
         return (
@@ -68,11 +85,13 @@ class BoundaryVersionAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description="Neighborhoods", ordering="_neighborhoods")
-    def neighborhood_count(self, version: BoundaryVersion) -> int:
+    def neighborhood_count(
+        self, version: "WithAnnotations[BoundaryVersion, _VersionCounts]"
+    ) -> int:
         return version._neighborhoods
 
     @admin.display(description="Teams", ordering="_teams")
-    def team_count(self, version: BoundaryVersion) -> int:
+    def team_count(self, version: "WithAnnotations[BoundaryVersion, _VersionCounts]") -> int:
         return version._teams
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -4,20 +4,21 @@ A planner is a member of the `planners` group (created by a migration): planners
 team's workspace and the planner page. Superusers can do everything.
 """
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+# User: the site keeps Django's own user model; request.user is `User | AnonymousUser`.
+from django.contrib.auth.models import AnonymousUser, Group, User
 
 from neighborhoods.models import Team
 
 PLANNERS_GROUP = "planners"
 
 
-def is_planner(user: AbstractBaseUser | AnonymousUser) -> bool:
+def is_planner(user: User | AnonymousUser) -> bool:
     if not user.is_authenticated:
         return False
     return user.is_superuser or user.groups.filter(name=PLANNERS_GROUP).exists()
 
 
-def can_view_team(user: AbstractBaseUser | AnonymousUser, team: Team) -> bool:
+def can_view_team(user: User | AnonymousUser, team: Team) -> bool:
     """Members of the team, planners and superusers see a team's workspace."""
     if not user.is_authenticated:
         return False

@@ -18,6 +18,7 @@ rules in SQL, in the same order:
 
 import math
 from dataclasses import dataclass, field
+from typing import cast
 
 import shapely
 from django.contrib.gis.geos import Point, Polygon
@@ -103,10 +104,17 @@ def in_service_area(point: Point, version: BoundaryVersion) -> bool:
     return BoundaryVersion.objects.filter(pk=version.pk, service_area__covers=point).exists()
 
 
+def _in_wgs84(point: Point) -> Point:
+    """A copy of `point` transformed to WGS84."""
+    # GEOS builds the copy as the class of its geometry type, a Point here; the stubs type
+    # transform() as returning any GEOSGeometry.
+    return cast(Point, point.transform(4326, clone=True))
+
+
 def route(point: Point, category: str | None = None) -> Route | None:
     """Where a pin at `point` with category slug `category` goes, or None if nowhere."""
     if point.srid not in (None, 4326):
-        point = point.transform(4326, clone=True)
+        point = _in_wgs84(point)
     elif point.srid is None:
         point = Point(point.x, point.y, srid=4326)
     # One query for the usual case: the covering neighborhoods of whatever version is active
@@ -121,7 +129,6 @@ def route(point: Point, category: str | None = None) -> Route | None:
     )
     if candidates:
         owner = candidates[0]
-        version = owner.version
         rule = category_rule(category, owner.slug) if owner.category_ruled else None
         team = rule.team if rule else owner.team
         also_in: list[Team] = []
@@ -129,7 +136,7 @@ def route(point: Point, category: str | None = None) -> Route | None:
             if other.team != team and other.team not in also_in:
                 also_in.append(other.team)
         return Route(
-            neighborhood=owner, team=team, also_in=tuple(also_in), rule=rule, version=version
+            neighborhood=owner, team=team, also_in=tuple(also_in), rule=rule, version=owner.version
         )
     version = active_version()
     if version is not None and in_service_area(point, version):
@@ -172,7 +179,7 @@ def nearest_other_neighborhood(
     on PostGIS); the few that do are measured in metres in Python (geometry.distance_m).
     """
     if point.srid not in (None, 4326):
-        point = point.transform(4326, clone=True)
+        point = _in_wgs84(point)
     version_id = owner.version_id if owner is not None else None
     if version_id is None:
         version = version or active_version()

@@ -3,6 +3,7 @@
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 import shapely
 from django.conf import settings
@@ -134,7 +135,11 @@ def boundary_version_create(
     service_area = geometry.buffered_union(
         list(shapes.values()), settings.MAPIDEAS_SERVICE_AREA_BUFFER_M
     )
-    version.service_area = GEOSGeometry(memoryview(shapely.to_wkb(service_area)), srid=4326)
+    # buffered_union() gives a MultiPolygon, and GEOSGeometry() makes the class of the WKB's
+    # geometry type: a MultiPolygon (the stubs say GEOSGeometry).
+    version.service_area = cast(
+        MultiPolygon, GEOSGeometry(memoryview(shapely.to_wkb(service_area)), srid=4326)
+    )
     version.overlap_area_m2 = sum(o.area_m2 for o in changes.overlaps)
     version.gap_area_m2 = sum(g.area_m2 for g in changes.gaps)
     version.save()
@@ -275,7 +280,7 @@ def member_add(
     user = user_model.objects.filter(username=username).first()
     generated = None
     created = user is None
-    if created:
+    if user is None:
         user = user_model(username=username)
         if password is None:
             generated = password = secrets.token_urlsafe(12)

@@ -10,11 +10,22 @@ routing code read from `name` (those stay in the city's language).
 Used by neighborhoods.Team and mapideas.Category: this module knows names, not pins.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models import Model
+from django.http import HttpRequest
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    # To mypy the mixin is the ModelAdmin it is mixed into, so super().get_fields() is known;
+    # at run time a plain object: the models import this module, before the admin is loaded.
+    from django.contrib.admin import ModelAdmin as _AdminMixinBase
+else:
+    _AdminMixinBase = object
 
 # The longest name we keep in any language (the `name` columns are 200 characters).
 MAX_NAME_LENGTH = 200
@@ -69,8 +80,10 @@ class _TranslatedNameFormBase(forms.ModelForm):
         for code, _label in other_languages():
             self.fields[f"name_{code}"].initial = stored.get(code, "")
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        # ModelForm.clean() returns self.cleaned_data (typed "or None" for overrides).
+        super().clean()
+        cleaned = self.cleaned_data
         self.instance.name_translations = clean_translations(
             {code: cleaned.get(f"name_{code}", "") for code, _label in other_languages()}
         )
@@ -94,13 +107,15 @@ TranslatedNameAdminForm = type(
 )
 
 
-class TranslatedNameAdminMixin:
+class TranslatedNameAdminMixin(_AdminMixinBase):
     """For a ModelAdmin: one "Name (Français)" box per other language right after `name`,
     instead of the raw JSON."""
 
     form = TranslatedNameAdminForm
 
-    def get_fields(self, request, obj=None) -> list[str]:
+    def get_fields(
+        self, request: HttpRequest, obj: Model | None = None
+    ) -> list[str | list[str] | tuple[str, ...]]:
         extra = [f"name_{code}" for code, _label in other_languages()]
         fields = [
             f for f in super().get_fields(request, obj) if f not in extra + ["name_translations"]

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import folium
 from django.conf import settings
 from django.contrib.gis.db.models import Extent
-from django.contrib.gis.geos import GEOSGeometry
 from django.db.models import QuerySet
 from django.templatetags.static import static
 from django.utils.html import escape
@@ -100,7 +99,7 @@ def add_neighborhood_outlines(
                 },
             }
         )
-        anchor: GEOSGeometry = neighborhood.geometry.point_on_surface
+        anchor = neighborhood.geometry.point_on_surface
         labels.append((anchor.y, anchor.x, neighborhood.name))
     if not features:
         # Nothing to draw, and folium's tooltip raises on a collection with no features
@@ -145,6 +144,8 @@ def add_neighborhood_outlines(
 
 def render(fmap: folium.Map) -> RenderedMap:
     root = fmap.get_root()
+    # A folium.Map puts itself in a Figure when it is made; get_root() is typed Element.
+    assert isinstance(root, folium.Figure)
     root.render()
     header = _FOLIUM_VIEWPORT.sub("", root.header.render())
     # folium's generated markup and script: built from escaped values above.

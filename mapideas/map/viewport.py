@@ -160,9 +160,9 @@ def viewport(
     # PostGIS by `&&` alone (below): the exact test makes PostgreSQL underestimate the rows
     # and start parallel workers, 15 ms for 1,001 rows. A stray pin or two at the edge can
     # only turn "few" into clusters, whose counts are exact all the same.
-    few = PIN_THRESHOLD + 1
+    limit = PIN_THRESHOLD + 1
     candidates = _rough(ideas, bbox) if _postgis(ideas) else in_view
-    if candidates.order_by().values("pk")[:few].count() <= min(PIN_THRESHOLD, MAX_FEATURES):
+    if candidates.order_by().values("pk")[:limit].count() <= min(PIN_THRESHOLD, MAX_FEATURES):
         return _pins(ideas, in_view, bbox)
     return _clusters(ideas, in_view, bbox, zoom, counts)
 
@@ -277,7 +277,7 @@ def _clusters(
     if zoom >= GRID_BELOW_ZOOM:
         start = next((res for up_to, res in RESOLUTION_BY_ZOOM if zoom <= up_to), 9)
         for resolution in range(start, min(CELL_FIELDS) - 1, -1):
-            clusters = _UNANSWERED
+            clusters: list[Cluster] | None = _UNANSWERED
             if counts is not None:
                 clusters = _by_counted_cell(ideas, in_view, bbox, resolution, counts)
             counted_on_write = clusters is not _UNANSWERED

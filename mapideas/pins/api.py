@@ -75,7 +75,7 @@ class TimelineEntrySerializer(serializers.Serializer):
 
 
 def _timeline(idea: Idea) -> list[dict]:
-    rows = []
+    rows: list[dict] = []
     for entry in selectors.idea_timeline(idea=idea):
         row = dict.fromkeys(TimelineEntrySerializer().fields, None) | {"at": entry.created_at}
         if entry.routing is not None:
@@ -89,6 +89,8 @@ def _timeline(idea: Idea) -> list[dict]:
             }
         else:
             update = entry.update
+            # Each entry is a routing event or an update (selectors.idea_timeline).
+            assert update is not None
             row |= {
                 "type": "update",
                 "from_status": update.from_status,

@@ -43,7 +43,7 @@ def idea_page(
 ) -> HttpResponse:
     if idea.neighborhood is not None:
         fmap = maps.new_map(bounds=idea.neighborhood.geometry.extent)
-        maps.add_neighborhood_outlines(fmap, Neighborhood.objects.filter(pk=idea.neighborhood_id))
+        maps.add_neighborhood_outlines(fmap, Neighborhood.objects.filter(pk=idea.neighborhood.pk))
     else:  # a pin in a gap between neighborhoods: show its surroundings
         fmap = maps.new_map(bounds=idea.location.buffer(0.005).extent)
     forms = forms or {}

@@ -17,6 +17,7 @@ import secrets
 import warnings
 from dataclasses import dataclass
 from io import BytesIO
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -26,6 +27,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # Pillow's format names for the types a photo may be; any other decoder is never tried.
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
@@ -81,7 +85,7 @@ class ProcessedPhoto:
     height: int
 
 
-def _refuse(message: str) -> ValidationError:
+def _refuse(message: "StrOrPromise") -> ValidationError:
     return ValidationError({"photo": [message]})
 
 

@@ -7,7 +7,7 @@ a team they are not in. They keep the right to re-assign a pin to another team (
 corrections, as before). Superusers can do everything.
 """
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q
 from django.utils.translation import gettext_lazy
 
@@ -26,7 +26,7 @@ OFFLINE_FORBIDDEN = gettext_lazy(
 )
 
 
-def can_enter_offline(user: AbstractBaseUser | AnonymousUser) -> bool:
+def can_enter_offline(user: User | AnonymousUser) -> bool:
     """Who may enter input gathered offline (a phone call, a meeting, a paper form) on a
     resident's behalf: superusers and members of any team, whichever team the pin is then
     routed to. Not planners who are in no team: as with answers, entering input speaks to
@@ -36,7 +36,7 @@ def can_enter_offline(user: AbstractBaseUser | AnonymousUser) -> bool:
     return user.is_superuser or user.teams.exists()
 
 
-def can_reassign(user: AbstractBaseUser | AnonymousUser, idea: Idea) -> bool:
+def can_reassign(user: User | AnonymousUser, idea: Idea) -> bool:
     """Who may send one pin to another team by hand.
 
     Members of the pin's current team; members of the city-wide triage team for the pins it
@@ -60,7 +60,7 @@ def _team_ids_of(idea: Idea, *, open_only_for_also_in: bool) -> Q:
     return mine
 
 
-def can_work_on(user: AbstractBaseUser | AnonymousUser, idea: Idea) -> bool:
+def can_work_on(user: User | AnonymousUser, idea: Idea) -> bool:
     """Who may change a pin's workflow: status and answers, notes, assignment, duplicates.
 
     Superusers; members of the pin's team; members of a team the pin lies "also in the area"
@@ -73,7 +73,7 @@ def can_work_on(user: AbstractBaseUser | AnonymousUser, idea: Idea) -> bool:
     return user.teams.filter(_team_ids_of(idea, open_only_for_also_in=True)).exists()
 
 
-def can_see_internal(user: AbstractBaseUser | AnonymousUser, idea: Idea) -> bool:
+def can_see_internal(user: User | AnonymousUser, idea: Idea) -> bool:
     """Who may read a pin's internal notes and assignment: planners and superusers, members
     of its team and of the teams it lies in the area of."""
     if not user.is_authenticated:

@@ -67,7 +67,9 @@ class CategorySlugField(serializers.SlugRelatedField):
 class IdeaFeatureSerializer(GeoFeatureModelSerializer):
     """An idea as a GeoJSON Feature. Only public fields: never the author."""
 
-    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    category: "serializers.SlugRelatedField[Category]" = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     category_name = serializers.CharField(source="category.display_name", read_only=True)
     # None for a pin in a gap between neighborhoods (the triage team has it).
     neighborhood = serializers.CharField(source="neighborhood.name", read_only=True, default=None)

@@ -24,7 +24,7 @@ PHOTO_CACHE_SECONDS = 24 * 3600
 
 
 @require_safe
-def idea_photo(request: HttpRequest, pk: int) -> HttpResponse:
+def idea_photo(request: HttpRequest, pk: int) -> FileResponse:
     """A pin's photo, as stored (a re-encoded JPEG without metadata), for whoever may see the
     pin: anyone for a public pin, only its staff for one awaiting confirmation or hidden by
     moderation (a 404 for everyone else, as the page). The file is outside any web root."""

@@ -32,6 +32,7 @@ polygons and the pin counts SpatiaLite is meant for.
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -280,7 +281,7 @@ def _rules_in_order(version: BoundaryVersion) -> list[tuple[CategoryRule, list[i
     rule that matches a pin wins, and it must be the rule route() picks (the oldest rule for
     that neighborhood, else city-wide).
     """
-    ordered = []
+    ordered: list[tuple[CategoryRule, list[int] | None]] = []
     for rule in sorted(CategoryRule.objects.all(), key=lambda r: (bool(r.slugs), -r.pk)):
         if not rule.slugs:
             ordered.append((rule, None))
@@ -327,7 +328,7 @@ def route_new_ideas(*, idea_ids: list[int], version: BoundaryVersion) -> NewIdea
     The caller holds the transaction.
     """
     batch = uuid.uuid4().hex
-    params = {
+    params: dict[str, str | int | datetime] = {
         "batch": batch,
         "version": version.pk,
         "triage": triage_team().pk,

@@ -1,6 +1,7 @@
 """Forms of the district teams: workflow, queue filters, bulk actions, offline input, reassigns."""
 
 from datetime import date
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -28,6 +29,21 @@ from mapideas.workflow.services import (
 )
 from neighborhoods.models import Team
 from neighborhoods.selectors import active_neighborhoods
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+_FieldT = TypeVar("_FieldT", bound=forms.Field)
+
+
+def _field(form: forms.BaseForm, name: str, kind: type[_FieldT]) -> _FieldT:
+    """The form's own copy of field `name`, of the class it is declared with (`form.fields`
+    is typed as holding any Field)."""
+    field = form.fields[name]
+    if not isinstance(field, kind):
+        raise TypeError(f"{type(form).__name__}.{name} is a {type(field).__name__}")
+    return field
+
 
 PLAIN_STATUS_CHOICES = [(s, Idea.Status(s).label) for s in workflow.PLAIN_STATUSES]
 
@@ -102,7 +118,7 @@ class OfflineIdeaForm(IdeaForm):
             raise ValidationError(GATHERED_IN_FUTURE_MESSAGE)
         return day
 
-    def fieldsets(self) -> list[tuple[str, list[forms.BoundField]]]:
+    def fieldsets(self) -> list[tuple["StrOrPromise", list[forms.BoundField]]]:
         return [(legend, [self[name] for name in names]) for legend, names in self.FIELDSETS]
 
 
@@ -126,7 +142,9 @@ class ReassignForm(forms.Form):
     def __init__(self, *args, idea: Idea, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # Every team but the one that has the pin now, the triage team included.
-        self.fields["team"].queryset = Team.objects.exclude(pk=idea.team_id).order_by("name")
+        _field(self, "team", forms.ModelChoiceField).queryset = Team.objects.exclude(
+            pk=idea.team_id
+        ).order_by("name")
 
 
 class StatusForm(_PageForm):
@@ -149,7 +167,7 @@ class StatusForm(_PageForm):
     def __init__(self, *args, idea: Idea, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # What the workflow allows from here, and the current status for an answer alone.
-        choices = [
+        choices: list[tuple[str, StrOrPromise]] = [
             (
                 idea.status,
                 gettext("%(status)s (no change: answer only)")
@@ -159,7 +177,7 @@ class StatusForm(_PageForm):
         choices += [
             (s, Idea.Status(s).label) for s in workflow.next_statuses(idea.status, plain=True)
         ]
-        self.fields["status"].choices = choices
+        _field(self, "status", forms.ChoiceField).choices = choices
 
 
 class NoteForm(_PageForm):
@@ -196,7 +214,7 @@ class AssignForm(_PageForm):
 
     def __init__(self, *args, team: Team, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = team.members.order_by("username")
+        _field(self, "assignee", AssigneeField).queryset = team.members.order_by("username")
 
 
 class DuplicateForm(_PageForm):
@@ -254,12 +272,13 @@ class QueueFilterForm(forms.Form):
     def __init__(self, *args, team: Team, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         area = active_neighborhoods().filter(team=team).order_by("name")
-        self.fields["neighborhood"].choices = [("", gettext("Any"))] + [
+        _field(self, "neighborhood", forms.ChoiceField).choices = [("", gettext("Any"))] + [
             (n.slug, n.name) for n in area
         ]
-        self.fields["assignee"].choices = [("", gettext("Anyone")), ("none", gettext("Nobody"))] + [
-            (u.get_username(), u.get_username()) for u in team.members.order_by("username")
-        ]
+        _field(self, "assignee", forms.ChoiceField).choices = [
+            ("", gettext("Anyone")),
+            ("none", gettext("Nobody")),
+        ] + [(u.get_username(), u.get_username()) for u in team.members.order_by("username")]
 
     def filters(self) -> QueueFilters:
         """The filters to apply; a filter with a bad value is left out (and shown in error)."""
@@ -306,13 +325,17 @@ class BulkForm(_PageForm):
 
     def __init__(self, *args, team: Team, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = team.members.order_by("username")
+        _field(self, "assignee", AssigneeField).queryset = team.members.order_by("username")
         # Any pin id: the service checks each one (exists, and the person may change it).
         raw = self.data.getlist("ideas") if hasattr(self.data, "getlist") else []
-        self.fields["ideas"].choices = [(v, v) for v in raw if str(v).isdigit()]
+        _field(self, "ideas", forms.TypedMultipleChoiceField).choices = [
+            (v, v) for v in raw if str(v).isdigit()
+        ]
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        # Form.clean() returns self.cleaned_data (typed "or None" for overrides).
+        super().clean()
+        cleaned = self.cleaned_data
         action = cleaned.get("action")
         if action == "status" and not cleaned.get("status"):
             self.add_error("status", gettext("Choose the new status."))

@@ -1,10 +1,12 @@
 """Writes of the district teams' workflow: status and public answers, notes, assignment,
 duplicates, bulk actions, reassignment and input gathered offline."""
 
+import enum
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import Final, Literal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import File
@@ -70,7 +72,7 @@ def gathered_at(day: date | None, *, now: datetime | None = None) -> datetime:
 
 def offline_idea_create(
     *,
-    actor: AbstractBaseUser | None,
+    actor: User | AnonymousUser | None,
     kind: str,
     title: str,
     description: str = "",
@@ -115,7 +117,7 @@ def offline_idea_create(
 @transaction.atomic
 def _offline_idea_create(
     *,
-    actor: AbstractBaseUser | None,
+    actor: User | AnonymousUser | None,
     kind: str,
     title: str,
     description: str = "",
@@ -139,7 +141,8 @@ def _offline_idea_create(
     link as someone following from the pin's page, and hears nothing more until it is
     followed. `gathered_on` (not in the future) dates the pin (gathered_at).
     """
-    if actor is None or not can_enter_offline(actor):
+    # Signed in: can_enter_offline says so too; checked here so the note can be signed.
+    if actor is None or not actor.is_authenticated or not can_enter_offline(actor):
         raise PermissionDenied(OFFLINE_FORBIDDEN)
     if channel not in STAFF_ENTRY_CHANNELS:
         choices = ", ".join(str(c) for c in STAFF_ENTRY_CHANNELS)
@@ -179,7 +182,7 @@ def _offline_idea_create(
 
 @transaction.atomic
 def idea_reassign(
-    *, idea: Idea, team: Team, reason: str, actor: AbstractBaseUser | None = None
+    *, idea: Idea, team: Team, reason: str, actor: User | AnonymousUser | None = None
 ) -> RoutingEvent:
     """Staff send one pin to another team by hand, with a reason, recorded like any re-route.
 
@@ -239,9 +242,12 @@ ANSWER_REQUIRED_MESSAGE = gettext_lazy(
 NOTE_REQUIRED_MESSAGE = gettext_lazy("Write the note.")
 
 
-def _check_may_work_on(actor: AbstractBaseUser | None, idea: Idea) -> None:
-    if actor is None or not can_work_on(actor, idea):
+def _check_may_work_on(actor: User | AnonymousUser | None, idea: Idea) -> User:
+    """`actor`, who may change the pin's workflow (so is signed in: can_work_on says so too),
+    else PermissionDenied."""
+    if actor is None or not actor.is_authenticated or not can_work_on(actor, idea):
         raise PermissionDenied(WORK_FORBIDDEN)
+    return actor
 
 
 def _check_status_change(idea: Idea, status: str, answer: str) -> None:
@@ -279,7 +285,7 @@ def _record_update(
     *,
     status: str,
     answer: str,
-    actor: AbstractBaseUser | None,
+    actor: User | AnonymousUser | None,
     duplicate_of: Idea | None = None,
     now: datetime | None = None,
 ) -> IdeaUpdate:
@@ -318,7 +324,7 @@ def _record_update(
 
 @transaction.atomic
 def idea_status_change(
-    *, idea: Idea, status: str, answer: str = "", actor: AbstractBaseUser | None
+    *, idea: Idea, status: str, answer: str = "", actor: User | AnonymousUser | None
 ) -> IdeaUpdate:
     """A team moves a pin along the workflow (mapideas.workflow.TRANSITIONS), with a public
     answer (required for done and declined). The same status with an answer is an answer
@@ -332,17 +338,17 @@ def idea_status_change(
 
 
 @transaction.atomic
-def idea_note_add(*, idea: Idea, text: str, author: AbstractBaseUser | None) -> IdeaNote:
+def idea_note_add(*, idea: Idea, text: str, author: User | AnonymousUser | None) -> IdeaNote:
     """An internal note on a pin, for staff only (mapideas.roles.can_see_internal)."""
     text = _clean_text(text, field="text", max_length=NOTE_MAX_LENGTH)
     if not text:
         raise ValidationError({"text": [NOTE_REQUIRED_MESSAGE]})
     idea = _locked(idea)
-    _check_may_work_on(author, idea)
-    return IdeaNote.objects.create(idea=idea, kind=IdeaNote.Kind.NOTE, text=text, author=author)
+    person = _check_may_work_on(author, idea)
+    return IdeaNote.objects.create(idea=idea, kind=IdeaNote.Kind.NOTE, text=text, author=person)
 
 
-def _check_assignee(idea: Idea, assignee: AbstractBaseUser | None) -> None:
+def _check_assignee(idea: Idea, assignee: User | None) -> None:
     if assignee is None:
         if idea.assignee_id is None:
             raise ValidationError({"assignee": [gettext("The pin is not assigned to anyone.")]})
@@ -368,7 +374,7 @@ def _check_assignee(idea: Idea, assignee: AbstractBaseUser | None) -> None:
 
 
 def _record_assignment(
-    idea: Idea, assignee: AbstractBaseUser | None, actor: AbstractBaseUser | None
+    idea: Idea, assignee: User | None, actor: User | AnonymousUser | None
 ) -> IdeaNote:
     if assignee is None:
         note = IdeaNote(kind=IdeaNote.Kind.UNASSIGNED, assignee=idea.assignee)
@@ -383,7 +389,7 @@ def _record_assignment(
 
 @transaction.atomic
 def idea_assign(
-    *, idea: Idea, assignee: AbstractBaseUser | None, actor: AbstractBaseUser | None
+    *, idea: Idea, assignee: User | None, actor: User | AnonymousUser | None
 ) -> IdeaNote:
     """Give a pin to a member of its team (None: unassign). Internal: recorded as a note."""
     idea = _locked(idea)
@@ -398,7 +404,7 @@ def duplicate_answer(original: Idea) -> str:
 
 @transaction.atomic
 def idea_mark_duplicate(
-    *, idea: Idea, original: Idea, answer: str = "", actor: AbstractBaseUser | None
+    *, idea: Idea, original: Idea, answer: str = "", actor: User | AnonymousUser | None
 ) -> IdeaUpdate:
     """Merge a pin into another: status "duplicate", `duplicate_of` the original, and a public
     answer (by default one pointing at the original). Pins that were duplicates of this one
@@ -454,7 +460,13 @@ def idea_mark_duplicate(
     return update
 
 
-_UNCHANGED = object()
+class _Unchanged(enum.Enum):
+    """ideas_bulk_update's assignee when none is given (None means "unassign")."""
+
+    UNCHANGED = enum.auto()
+
+
+_UNCHANGED: Final = _Unchanged.UNCHANGED
 
 
 def _already_assigned(idea: Idea, assignee: object) -> bool:
@@ -472,10 +484,10 @@ class BulkResult:
 def ideas_bulk_update(
     *,
     ideas: list[int] | list[Idea],
-    actor: AbstractBaseUser | None,
+    actor: User | AnonymousUser | None,
     status: str | None = None,
     answer: str = "",
-    assignee: AbstractBaseUser | None | object = _UNCHANGED,
+    assignee: User | None | Literal[_Unchanged.UNCHANGED] = _UNCHANGED,
 ) -> BulkResult:
     """One change to a selection of pins from a team's queue: a status (with one answer for
     all) and/or an assignee (None: unassign). All or nothing: every pin is locked and checked
@@ -513,7 +525,7 @@ def ideas_bulk_update(
         if status is not None:
             checks.append(lambda idea=idea: _check_status_change(idea, status, answer))
         if assignee is not _UNCHANGED and not _already_assigned(idea, assignee):
-            checks.append(lambda idea=idea: _check_assignee(idea, assignee))  # type: ignore[arg-type]
+            checks.append(lambda idea=idea: _check_assignee(idea, assignee))
         for check in checks:
             try:
                 check()
@@ -529,7 +541,7 @@ def ideas_bulk_update(
             updates.append(_record_update(idea, status=status, answer=answer, actor=actor, now=now))
         # Pins already with that person (or already unassigned) are left as they are.
         if assignee is not _UNCHANGED and not _already_assigned(idea, assignee):
-            notes.append(_record_assignment(idea, assignee, actor))  # type: ignore[arg-type]
+            notes.append(_record_assignment(idea, assignee, actor))
     return BulkResult(ideas=locked, updates=updates, notes=notes)
 
 

@@ -4,6 +4,7 @@ and the workflow forms on a pin's page."""
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -173,7 +174,7 @@ def _workspace_page(
     params = request.GET.copy()
     params.pop("page", None)
     user = request.user
-    may_work = user.is_superuser or team.members.filter(pk=user.pk).exists()
+    may_work = _works_for(user, team)
     return render(
         request,
         "mapideas/team_workspace.html",
@@ -234,7 +235,7 @@ def team_bulk(request: HttpRequest, slug: str) -> HttpResponse:
     return _workspace_page(request, team, bulk_form=form, status=400)
 
 
-def _works_for(user, team: Team) -> bool:
+def _works_for(user: User | AnonymousUser, team: Team) -> bool:
     """Members of the team and superusers act from its pages (planners read them)."""
     return user.is_authenticated and (user.is_superuser or team.members.filter(pk=user.pk).exists())
 
@@ -311,9 +312,11 @@ def team_offline_input(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def my_teams(request: HttpRequest) -> HttpResponse:
     """Where a signed-in person lands: their teams (all teams for planners)."""
-    teams = Team.objects.all() if is_planner(request.user) else request.user.teams.all()
+    user = request.user
+    assert user.is_authenticated  # login_required
+    teams = Team.objects.all() if is_planner(user) else user.teams.all()
     return render(
         request,
         "mapideas/my_teams.html",
-        {"teams": teams.order_by("name"), "is_planner": is_planner(request.user)},
+        {"teams": teams.order_by("name"), "is_planner": is_planner(user)},
     )

@@ -5,6 +5,7 @@ Only reads options and prints; the work is in `neighborhoods.services.member_add
 
 import getpass
 import sys
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -40,11 +41,14 @@ class Command(BaseCommand):
             "user this replaces their password.",
         )
 
-    def handle(self, *args: object, **options: object) -> None:
-        team = Team.objects.filter(slug=options["team"]).first()
+    def handle(self, *args: Any, **options: Any) -> None:
+        # The options as add_arguments() declares them.
+        slug: str = options["team"]
+        team = Team.objects.filter(slug=slug).first()
         if team is None:
-            raise CommandError(self._unknown_team(options["team"]))
-        username = options["username"]
+            raise CommandError(self._unknown_team(slug))
+        username: str = options["username"]
+        planner: bool = options["planner"]
         existing = get_user_model().objects.filter(username=username).first()
         already_member = existing is not None and team.members.filter(pk=existing.pk).exists()
 
@@ -57,9 +61,7 @@ class Command(BaseCommand):
                 raise CommandError("Password refused: " + " ".join(exc.messages)) from exc
 
         try:
-            added = member_add(
-                team=team, username=username, planner=options["planner"], password=password
-            )
+            added = member_add(team=team, username=username, planner=planner, password=password)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
 
@@ -71,7 +73,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Added existing user {username!r} to {team.name}.")
         if password is not None and not added.user_created:
             self.stdout.write(f"Replaced the password of {username!r}.")
-        if options["planner"]:
+        if planner:
             self.stdout.write(f"{username!r} is a planner.")
         if added.generated_password is not None:
             self.stdout.write(f"Password for {username!r}: {added.generated_password}")
