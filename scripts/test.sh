@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lint, then the whole pytest suite twice: on SpatiaLite and on PostGIS.
+# Lint (ruff, import contracts, mypy), then the whole pytest suite twice: on SpatiaLite and on PostGIS.
 # Arguments are passed to pytest (make test ARGS="-k routing").
 #
 # PostGIS URL: the caller's DATABASE_URL if it is postgis://, else the server on
@@ -40,10 +40,10 @@ describe() { # describe EXIT_CODE
 
 banner() { printf '\n===== %s =====\n' "$*"; }
 
-# --- lint ------------------------------------------------------------------------------
-banner "ruff check"
+# --- lint: ruff, import contracts, mypy (scripts/lint.sh, also `make lint`) ---------------
+banner "make lint"
 lint_rc=0
-"$ROOT/.venv/bin/ruff" check . || lint_rc=$?
+bash "$ROOT/scripts/lint.sh" || lint_rc=$?
 
 # --- SpatiaLite ------------------------------------------------------------------------
 sl_url="spatialite:///$ROOT/var/test-spatialite.sqlite3"
@@ -67,7 +67,7 @@ fi
 
 # --- summary ---------------------------------------------------------------------------
 banner "summary"
-if ((lint_rc)); then echo "lint (ruff check): FAILED (exit $lint_rc)"; else echo "lint (ruff check): OK"; fi
+if ((lint_rc)); then echo "lint (ruff, import contracts, mypy): FAILED (exit $lint_rc)"; else echo "lint (ruff, import contracts, mypy): OK"; fi
 echo "tests on SpatiaLite: $(describe "$sl_rc")"
 echo "tests on $pg_label: $(describe "$pg_rc")"
 

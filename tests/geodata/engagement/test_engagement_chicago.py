@@ -17,7 +17,7 @@ from neighborhoods.models import BoundaryVersion
 from neighborhoods.services import slug_for
 from tests.geodata.engagement.engagement_city import Pin, insert_pins
 
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+SHARED_DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
 COMMUNITY_AREAS = SHARED_DATA / "chicago" / "chicago_community_areas_pop.geojson"
 
 pytestmark = [

@@ -18,7 +18,7 @@ from tests.conftest import IN_EAST
 
 pytestmark = pytest.mark.django_db
 
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+SHARED_DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
 
 
 def write(frame: gpd.GeoDataFrame, path: Path, **kwargs) -> Path:

@@ -47,7 +47,7 @@ def test_a_pin_sent_during_an_outage_is_a_503(client_500, city, category, monkey
 
 def test_a_page_answers_a_plain_503(client_500, city, monkeypatch):
     monkeypatch.setattr(
-        "mapideas.views.active_neighborhoods", lambda: (_ for _ in ()).throw(InterfaceError())
+        "mapideas.submission.views.active_neighborhoods", lambda: (_ for _ in ()).throw(InterfaceError())
     )
 
     response = client_500.get("/")

@@ -18,7 +18,7 @@ from django.db import connection
 
 from mapideas import settings as project_settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 # One rate-limited hit from a fresh process: prints None (allowed) or the seconds to wait.
 HIT = """
