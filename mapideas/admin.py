@@ -1,3 +1,5 @@
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -9,6 +11,10 @@ from neighborhoods.models import CategoryRule
 from neighborhoods.routing import active_version
 from neighborhoods.selectors import active_neighborhoods
 from neighborhoods.translated_names import TranslatedNameAdminMixin
+
+if TYPE_CHECKING:
+    # What ModelAdmin.get_fields returns, as the stubs name it (no such name at run time).
+    from django.contrib.admin.options import _FieldGroups
 
 
 @admin.register(Category)
@@ -130,7 +136,7 @@ class Open311ClientAdmin(admin.ModelAdmin):
     search_fields = ["name", "key_prefix"]
     actions = ["revoke"]
 
-    def get_fields(self, request: HttpRequest, obj: Open311Client | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Open311Client | None = None) -> "_FieldGroups":
         if obj is None:
             return ["name"]  # the key is made by open311_client_create on saving
         return ["name", "key_prefix", "created_at", "created_by", "revoked_at"]
@@ -147,6 +153,7 @@ class Open311ClientAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
+        assert request.user.is_authenticated  # the admin lets only signed-in staff in
         issued = open311_client_create(name=obj.name, created_by=request.user)
         # The admin goes on with `obj` (its log entry, its redirect): make it the new row.
         obj.pk = issued.client.pk
@@ -225,8 +232,8 @@ class AreaAlertAdmin(admin.ModelAdmin):
     def area(self, alert: AreaAlert) -> str:
         return alert.area_label
 
-    def get_fields(self, request: HttpRequest, obj: AreaAlert | None = None) -> list[str]:
-        return self.readonly_fields
+    def get_fields(self, request: HttpRequest, obj: AreaAlert | None = None) -> "_FieldGroups":
+        return list(self.readonly_fields)  # every field, each read-only
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -18,6 +18,7 @@ from neighborhoods.translated_names import translated_name
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 5000
 MEDIA_URL_MAX_LENGTH = 2000
+CONTACT_NAME_MAX_LENGTH = 200
 # A link shown to staff and returned by the Open311 API: never javascript:, data: or file:.
 media_url_validator = URLValidator(
     schemes=["http", "https"], message="Give an http:// or https:// URL."
@@ -131,7 +132,9 @@ class Idea(models.Model):
     # Personal data sent by an Open311 client so staff can reach the reporter: never
     # serialised into public pages, the API, the Open311 API or exports.
     contact_email = models.EmailField(blank=True, default="", db_default="")
-    contact_name = models.CharField(max_length=200, blank=True, default="", db_default="")
+    contact_name = models.CharField(
+        max_length=CONTACT_NAME_MAX_LENGTH, blank=True, default="", db_default=""
+    )
     contact_phone = models.CharField(max_length=50, blank=True, default="", db_default="")
     # The Open311 client whose key sent the pin; for staff, never shown publicly.
     open311_client = models.ForeignKey(
@@ -515,7 +518,7 @@ class Comment(models.Model):
     def public_author(self) -> str:
         """Who the page says wrote it: the team for a staff reply, else "Citizen #<hash>",
         the same for one person on one pin and unlinkable across pins (never a name)."""
-        if self.team_id is not None:
+        if self.team is not None:
             return self.team.display_name
         if self.author_id is None:
             return gettext("A neighbor")
@@ -571,7 +574,7 @@ class Follower(models.Model):
     @property
     def address(self) -> str:
         """Where notifications go ("" when a signed-in follower has no email)."""
-        return self.user.email if self.user_id is not None else self.email
+        return self.user.email if self.user is not None else self.email
 
 
 class EmailOutbox(models.Model):

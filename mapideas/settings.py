@@ -6,6 +6,7 @@ Bad values stop start-up with ImproperlyConfigured rather than being silently re
 
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
@@ -123,8 +124,11 @@ def _database(variable: str = "DATABASE_URL") -> dict:
         # DB_CONN_MAX_AGE: seconds a server process keeps its connection between requests
         # (`make run` sets 60: one persistent connection per gunicorn worker); checked for
         # health before reuse, so a restarted PostgreSQL costs one reconnect, not an error.
-        config = dj_database_url.parse(
-            url, conn_max_age=env_int("DB_CONN_MAX_AGE", 0), conn_health_checks=True
+        # As a plain dict, like _spatialite's (dj_database_url types its own as a TypedDict).
+        config: dict[str, Any] = dict(
+            dj_database_url.parse(
+                url, conn_max_age=env_int("DB_CONN_MAX_AGE", 0), conn_health_checks=True
+            )
         )
     except Exception as exc:  # dj_database_url raises bare ValueErrors/KeyErrors on odd URLs
         raise ImproperlyConfigured(f"{variable} could not be read: {exc}") from exc

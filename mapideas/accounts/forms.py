@@ -1,5 +1,7 @@
 """Forms of citizens' accounts: sign-up and erasure."""
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -34,8 +36,10 @@ class SignupForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        # What Form.clean returns (its stubs allow None, for overrides that return nothing).
+        cleaned = self.cleaned_data
         password, again = cleaned.get("password"), cleaned.get("password_again")
         if password and again and password != again:
             self.add_error("password_again", gettext("The two passwords differ."))

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -43,7 +43,7 @@ def _when(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def account_data(*, user: AbstractBaseUser) -> dict:
+def account_data(*, user: User) -> dict:
     """Everything held about `user`'s account, as JSON-ready data (the /accounts/my-data/
     download). Only rows linked to this account: never another person's."""
     pins = Idea.objects.filter(author=user).select_related("category").order_by("id")
@@ -145,7 +145,7 @@ def _anonymous_token() -> str:
     return secrets.token_hex(32)
 
 
-def _end_sessions(user: AbstractBaseUser) -> int:
+def _end_sessions(user: User) -> int:
     """Delete the account's live sessions (database sessions: the default). Each session is
     decoded, as Django keeps the user's id inside the data only; an erasure is rare enough."""
     ended = 0
@@ -156,7 +156,7 @@ def _end_sessions(user: AbstractBaseUser) -> int:
     return ended
 
 
-def _erase_account(user: AbstractBaseUser, erasure: Erasure) -> None:
+def _erase_account(user: User, erasure: Erasure) -> None:
     erasure.accounts.append(user.get_username())
     erasure.pins_anonymised += Idea.objects.filter(author=user).update(
         author=None, contact_email="", contact_name="", contact_phone=""
@@ -180,7 +180,7 @@ def _erase_account(user: AbstractBaseUser, erasure: Erasure) -> None:
 
 
 @transaction.atomic
-def account_erase(*, user: AbstractBaseUser, password: str) -> Erasure:
+def account_erase(*, user: User | AnonymousUser, password: str) -> Erasure:
     """The citizen erases their own account (/accounts/delete/), confirming with their
     password: the account goes; their pins and comments stay without an author, the pins'
     contact fields blanked; supports stay counted; follows and sessions end. One

@@ -46,6 +46,7 @@ class LoginView(auth_views.LoginView):
 @login_required
 def my_data(request: HttpRequest) -> HttpResponse:
     """Everything held about the signed-in account, as a JSON file to download."""
+    assert request.user.is_authenticated  # login_required let only a signed-in person in
     data = personal_data.account_data(user=request.user)
     response = HttpResponse(
         json.dumps(data, indent=2, ensure_ascii=False),

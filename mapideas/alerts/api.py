@@ -49,7 +49,8 @@ class SubscriptionInputSerializer(serializers.Serializer):
         return value
 
     def validate_point(self, value: GEOSGeometry) -> Point:
-        if value.geom_type != "Point":
+        # GEOS gives a geometry the class of its type: a "Point" is a Point.
+        if not isinstance(value, Point):
             raise serializers.ValidationError(
                 _(
                     'Send a GeoJSON Point ({"type": "Point", "coordinates": [lon, lat]}), '

@@ -124,6 +124,7 @@ def _check_area(neighborhood_slug: str, center: Point | None, radius_m: int | No
         return
     if radius_m is None or not ALERT_RADIUS_MIN_M <= radius_m <= ALERT_RADIUS_MAX_M:
         raise ValidationError({"radius_m": [RADIUS_MESSAGE]})
+    assert center is not None  # no neighborhood: the first check asked for a point
     version = active_version()
     if version is None or not in_service_area(center, version):
         raise ValidationError({"point": [gettext(OUTSIDE_MESSAGE)]})
@@ -217,10 +218,12 @@ def _area_words(alert: AreaAlert) -> str:
         return gettext("in %(neighborhood)s") % {
             "neighborhood": names.values_list("name", flat=True).first() or alert.neighborhood_slug
         }
+    center = alert.center
+    assert center is not None  # the table's check: a point when there is no neighborhood
     return gettext("within %(radius)s m of latitude %(lat)s, longitude %(lon)s") % {
         "radius": alert.radius_m,
-        "lat": f"{alert.center.y:.5f}",
-        "lon": f"{alert.center.x:.5f}",
+        "lat": f"{center.y:.5f}",
+        "lon": f"{center.x:.5f}",
     }
 
 
@@ -253,7 +256,7 @@ def _queue_confirmation(alert: AreaAlert) -> EmailOutbox:
 
 def _pin_line(idea: Idea) -> str:
     """One pin as an alert lists it: only what its public page shows, never who pinned it."""
-    where = idea.neighborhood.name if idea.neighborhood_id else gettext("between neighborhoods")
+    where = idea.neighborhood.name if idea.neighborhood else gettext("between neighborhoods")
     return gettext("#%(pk)s “%(title)s” (%(category)s, %(where)s, %(status)s): %(url)s") % {
         "pk": idea.pk,
         "title": one_line(idea.title),

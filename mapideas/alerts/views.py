@@ -4,6 +4,8 @@ links of its emails, to confirm and to stop. Server-rendered, no JavaScript need
 Its own module, next to the alerts, as mapideas.alerts_api: thin views over the services.
 """
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -74,10 +76,14 @@ class AlertForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["neighborhood"].choices = _neighborhood_choices()
+        neighborhood = self.fields["neighborhood"]
+        assert isinstance(neighborhood, forms.ChoiceField)  # declared above
+        neighborhood.choices = _neighborhood_choices()
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        # What Form.clean returns (its stubs allow None, for overrides that return nothing).
+        cleaned = self.cleaned_data
         lat, lon = cleaned.get("latitude"), cleaned.get("longitude")
         cleaned["center"] = None
         if lat is not None and lon is not None:

@@ -19,9 +19,10 @@ Each decision is an internal note on the pin (IdeaNote), signed by who decided.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Prefetch, Q, QuerySet
@@ -64,7 +65,7 @@ def idea_flag(
     idea: Idea,
     reason: str,
     text: str = "",
-    user: AbstractBaseUser | AnonymousUser | None = None,
+    user: User | AnonymousUser | None = None,
     flagger_hash: str = "",
 ) -> FlagResult:
     """Someone flags a pin: a signed-in `user`, else the keyed hash of their IP address
@@ -90,6 +91,7 @@ def idea_flag(
             }
         )
     person = user if user is not None and user.is_authenticated else None
+    who: dict[str, Any]
     if person is not None:
         who = {"flagged_by": person}
     elif flagger_hash:
@@ -117,7 +119,7 @@ def idea_flag(
 
 @transaction.atomic
 def idea_moderate(
-    *, idea: Idea, decision: str, actor: AbstractBaseUser | AnonymousUser | None, reason: str = ""
+    *, idea: Idea, decision: str, actor: User | AnonymousUser | None, reason: str = ""
 ) -> Idea:
     """Staff decide on a flagged pin: KEEP (public again, flags cleared) or REMOVE (hidden
     for good). Who may: roles.can_work_on (the pin's team, teams whose area it lies in while
@@ -138,7 +140,8 @@ def idea_moderate(
             }
         )
     idea = _locked(idea)
-    if actor is None or not can_work_on(actor, idea):
+    # Anonymous visitors may not work on a pin either (can_work_on): refused the same way.
+    if actor is None or not actor.is_authenticated or not can_work_on(actor, idea):
         raise PermissionDenied(DECIDE_FORBIDDEN)
     if idea.moderation_decision == DECISIONS[REMOVE] or idea.flag_count == 0:
         raise ValidationError({"decision": [NOTHING_TO_DECIDE_MESSAGE]})
@@ -178,14 +181,14 @@ def idea_moderate(
 # --- Reads --------------------------------------------------------------------------------
 
 
-def can_see_queue(user: AbstractBaseUser | AnonymousUser) -> bool:
+def can_see_queue(user: User | AnonymousUser) -> bool:
     """Team members (their teams' pins), planners (all, read-only), administrators (all)."""
     if not user.is_authenticated:
         return False
     return is_planner(user) or user.teams.exists()
 
 
-def moderation_queue(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Idea]:
+def moderation_queue(*, user: User) -> QuerySet[Idea]:
     """The flagged pins waiting for a decision that `user` sees: every one for planners and
     administrators, else those of the user's teams (routed to them, or lying in their area
     too). Hidden ones first, then the most flagged, then the newest. Each pin carries its

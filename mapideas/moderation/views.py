@@ -69,6 +69,7 @@ def idea_flag(request: HttpRequest, pk: int) -> HttpResponse:
 def moderation_queue(request: HttpRequest) -> HttpResponse:
     """The flagged pins waiting for a decision: a team member's teams' pins, every pin for
     planners (read-only) and administrators."""
+    assert request.user.is_authenticated  # login_required let only a signed-in person in
     if not moderation.can_see_queue(request.user):
         raise PermissionDenied(moderation.QUEUE_FORBIDDEN)
     ideas = list(moderation.moderation_queue(user=request.user)[:200])

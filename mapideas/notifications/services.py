@@ -257,7 +257,7 @@ def _team_footer(team: Team, stop: str) -> list[str]:
 
 
 def _pin_summary(idea: Idea) -> str:
-    where = idea.neighborhood.name if idea.neighborhood_id else _("between neighborhoods")
+    where = idea.neighborhood.name if idea.neighborhood else _("between neighborhoods")
     return _("#%(pk)s “%(title)s” (%(kind)s, %(category)s, %(where)s): %(url)s") % {
         "pk": idea.pk,
         "title": one_line(idea.title),

@@ -6,6 +6,7 @@ serializer has an email, a name or a phone.
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -138,7 +139,9 @@ class AttributeSerializer(serializers.Serializer):
     variable = serializers.BooleanField()
     code = serializers.CharField()
     datatype = serializers.CharField()
-    required = serializers.BooleanField()
+    # The spec's field name; DRF's metaclass takes declared fields off the class, so this does
+    # not replace Field.required (the stubs see the class attribute, typed bool, overridden).
+    required = serializers.BooleanField()  # type: ignore[assignment]
     datatype_description = serializers.CharField(allow_null=True)
     order = serializers.IntegerField()
     description = serializers.CharField()
@@ -218,7 +221,7 @@ class ServiceRequestSerializer(serializers.Serializer):
 
 
 def service_notice(idea: Idea) -> str:
-    where = f" for {idea.neighborhood.name}" if idea.neighborhood_id else ""
+    where = f" for {idea.neighborhood.name}" if idea.neighborhood else ""
     return f"Sent to {idea.team.name}{where}."
 
 
@@ -294,17 +297,16 @@ class RequestsQuerySerializer(JurisdictionQuerySerializer):
             )
         return statuses
 
-    def validate(self, attrs: dict) -> dict:
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """The spec's window: 90 days at most, the last 90 days by default."""
-        start, end = attrs.get("start_date"), attrs.get("end_date")
+        start: datetime | None = attrs.get("start_date")
+        end: datetime | None = attrs.get("end_date")
         try:
-            if start is None and end is None:
-                end = timezone.now()
+            # Neither: the last 90 days; one: 90 days from or to it.
+            if end is None:
+                end = timezone.now() if start is None else start + MAX_SPAN
+            if start is None:
                 start = end - MAX_SPAN
-            elif start is None:
-                start = end - MAX_SPAN
-            elif end is None:
-                end = start + MAX_SPAN
         except OverflowError:
             # Within 90 days of year 1 or 9999: the window runs to the end of the calendar.
             start = start or datetime.min.replace(tzinfo=UTC)

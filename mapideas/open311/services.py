@@ -5,7 +5,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.contrib.gis.geos import Point
 from django.db import transaction
 from django.utils import timezone
@@ -85,9 +85,7 @@ class IssuedOpen311Key:
     key: str
 
 
-def open311_client_create(
-    *, name: str, created_by: AbstractBaseUser | None = None
-) -> IssuedOpen311Key:
+def open311_client_create(*, name: str, created_by: User | None = None) -> IssuedOpen311Key:
     """Issue a key to a new Open311 client. Refused if a client of that name has a live key."""
     # Hex, so a key never starts with "-" (a command-line option) nor needs URL-escaping.
     key = secrets.token_hex(24)

@@ -73,7 +73,7 @@ def _descriptions(detail: object, field: str = "") -> list[str]:
     if isinstance(detail, Mapping):
         lines = []
         for key, value in detail.items():
-            name = "request" if key == "non_field_errors" else OPEN311_FIELDS.get(key, key)
+            name = "request" if key == "non_field_errors" else OPEN311_FIELDS.get(key) or key
             lines += _descriptions(value, f"{field}.{name}" if field else name)
         return lines
     if isinstance(detail, list | tuple):
@@ -100,8 +100,9 @@ def open311_exception_handler(exc: Exception, context: dict) -> Response | None:
         return None
     set_rollback()
     headers = {}
-    if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(int(exc.wait))
+    wait = getattr(exc, "wait", None)  # Throttled's
+    if wait:
+        headers["Retry-After"] = str(int(wait))
     return Response(
         [{"code": code, "description": text} for text in descriptions],
         status=code,
@@ -124,8 +125,10 @@ class Open311Schema(AutoSchema):
     `open311_requests_post_xml`, not the path mangled."""
 
     def get_operation_id(self) -> str:
+        view = self.view
+        assert isinstance(view, Open311View)  # the schema of Open311View's subclasses only
         extension = self.path.rsplit(".", 1)[-1]
-        return f"open311_{self.view.resource}_{self.method.lower()}_{extension}"
+        return f"open311_{view.resource}_{self.method.lower()}_{extension}"
 
 
 class Open311View(APIView):

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -47,7 +47,7 @@ HIDE_REASON_MESSAGE = gettext_lazy("Say why the comment is hidden: the page show
 DUPLICATE_SUPPORT_MESSAGE = gettext_lazy("This pin is a duplicate of pin #{pk}: support that one.")
 
 
-def _supporter(user: AbstractBaseUser | None, token_hash: str) -> dict:
+def _supporter(user: User | AnonymousUser | None, token_hash: str) -> dict:
     person = _person(user)
     if person is not None:
         return {"user": person}
@@ -57,7 +57,9 @@ def _supporter(user: AbstractBaseUser | None, token_hash: str) -> dict:
 
 
 @transaction.atomic
-def idea_support(*, idea: Idea, user: AbstractBaseUser | None = None, token_hash: str = "") -> bool:
+def idea_support(
+    *, idea: Idea, user: User | AnonymousUser | None = None, token_hash: str = ""
+) -> bool:
     """One person supports a pin: a signed-in user (one row per pin and user), else the
     anonymous cookie's token (its keyed hash, models.keyed_hash). Supporting again changes
     nothing. True if the support is new. A duplicate's supporters belong to the original."""
@@ -74,13 +76,14 @@ def idea_support(*, idea: Idea, user: AbstractBaseUser | None = None, token_hash
 
 
 @transaction.atomic
-def idea_unsupport(*, idea: Idea, user: AbstractBaseUser | None) -> bool:
+def idea_unsupport(*, idea: Idea, user: User | AnonymousUser | None) -> bool:
     """A signed-in user takes their support back (anonymous support cannot be: the cookie
     proves nothing worth trusting with that). True if there was one."""
-    if _person(user) is None:
+    person = _person(user)
+    if person is None:
         raise PermissionDenied(gettext("Sign in to take back a support."))
     idea = _locked(idea)
-    deleted, _ = Support.objects.filter(idea=idea, user=user).delete()
+    deleted, _ = Support.objects.filter(idea=idea, user=person).delete()
     if deleted:
         Idea.objects.filter(pk=idea.pk).update(support_count=F("support_count") - deleted)
     return bool(deleted)
@@ -103,25 +106,27 @@ def _recount_supports(idea_id: int) -> None:
 
 
 @transaction.atomic
-def comment_add(*, idea: Idea, author: AbstractBaseUser | None, text: str) -> Comment:
+def comment_add(*, idea: Idea, author: User | AnonymousUser | None, text: str) -> Comment:
     """A signed-in person's public comment. A member of a team that may work on the pin
     speaks for the pin's team: the page signs the comment with the team's name."""
-    if _person(author) is None:
+    person = _person(author)
+    if person is None:
         raise PermissionDenied(COMMENT_FORBIDDEN)
     text = _clean_text(text, field="text", max_length=COMMENT_MAX_LENGTH)
     if not text:
         raise ValidationError({"text": [COMMENT_REQUIRED_MESSAGE]})
     idea = _locked(idea)
-    team = idea.team if can_work_on(author, idea) else None
-    return Comment.objects.create(idea=idea, author=author, team=team, text=text)
+    team = idea.team if can_work_on(person, idea) else None
+    return Comment.objects.create(idea=idea, author=person, team=team, text=text)
 
 
 @transaction.atomic
-def comment_hide(*, comment: Comment, reason: str, actor: AbstractBaseUser | None) -> Comment:
+def comment_hide(*, comment: Comment, reason: str, actor: User | AnonymousUser | None) -> Comment:
     """Moderators take a comment off the public page, with a reason shown in its place."""
     reason = _clean_text(reason, field="reason", max_length=HIDE_REASON_MAX_LENGTH)
     comment = Comment.objects.select_for_update().select_related("idea").get(pk=comment.pk)
-    if actor is None or not can_see_internal(actor, comment.idea):
+    person = _person(actor)
+    if person is None or not can_see_internal(person, comment.idea):
         raise PermissionDenied(HIDE_FORBIDDEN)
     if not reason:
         raise ValidationError({"reason": [HIDE_REASON_MESSAGE]})
@@ -129,7 +134,7 @@ def comment_hide(*, comment: Comment, reason: str, actor: AbstractBaseUser | Non
         raise ValidationError({"reason": [gettext("The comment is already hidden.")]})
     comment.hidden_at = timezone.now()
     comment.hidden_reason = reason
-    comment.hidden_by = actor
+    comment.hidden_by = person
     comment.save(update_fields=["hidden_at", "hidden_reason", "hidden_by"])
     return comment
 
@@ -142,7 +147,9 @@ class FollowResult:
 
 
 @transaction.atomic
-def follow(*, idea: Idea, user: AbstractBaseUser | None = None, email: str = "") -> FollowResult:
+def follow(
+    *, idea: Idea, user: User | AnonymousUser | None = None, email: str = ""
+) -> FollowResult:
     """Follow a pin: a signed-in person at once (their account's email), anyone else with an
     email address, which gets a confirmation link first; nothing is sent to it before.
     Following again changes nothing (an unconfirmed address gets a new link, at most one a
@@ -198,7 +205,7 @@ def follow_confirm(*, token: str) -> Follower | None:
 
 @transaction.atomic
 def unfollow(
-    *, idea: Idea | None = None, user: AbstractBaseUser | None = None, token: str = ""
+    *, idea: Idea | None = None, user: User | AnonymousUser | None = None, token: str = ""
 ) -> bool:
     """Stop following: a signed-in person, a pin; or anyone with the one-click link of an
     email (`token`, no login). True if someone stopped following."""
@@ -208,7 +215,8 @@ def unfollow(
             raise ValidationError({"token": [gettext("This unsubscribe link is damaged.")]})
         deleted, _ = Follower.objects.filter(pk=pk).delete()
         return bool(deleted)
-    if _person(user) is None or idea is None:
+    person = _person(user)
+    if person is None or idea is None:
         raise PermissionDenied(gettext("Sign in to unfollow, or use the link in the email."))
-    deleted, _ = Follower.objects.filter(idea=idea, user=user).delete()
+    deleted, _ = Follower.objects.filter(idea=idea, user=person).delete()
     return bool(deleted)

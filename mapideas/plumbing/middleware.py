@@ -30,7 +30,7 @@ def _decoded(part: bytes) -> str:
 def first_undecodable_field(body: bytes) -> str | None:
     """The name of the first field whose name or value is not UTF-8, else None."""
     for pair in body.split(b"&"):
-        name, _, value = pair.partition(b"=")
+        name, _sep, value = pair.partition(b"=")
         try:
             field = _decoded(name)
         except UnicodeDecodeError:

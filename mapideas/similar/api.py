@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mapideas.models import Idea
+from mapideas.models import TITLE_MAX_LENGTH
 from mapideas.pins.serializers import CategorySlugField
 from mapideas.similar import selectors as similar
 from mapideas.submission import services
@@ -21,7 +21,7 @@ class SimilarQuerySerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         default="",
-        max_length=Idea._meta.get_field("title").max_length,
+        max_length=TITLE_MAX_LENGTH,
     )
     description = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=5000

@@ -104,9 +104,9 @@ class IdeaListCreate(generics.ListAPIView):
                     pin=pin,
                 )
                 # A retry of a pin already stored is answered without counting it again.
-                replayed = services.idea_replayed(once)
-                if replayed is not None:
-                    return idea_created_response(replayed, replayed=True)
+                stored = services.idea_replayed(once)
+                if stored is not None:
+                    return idea_created_response(stored, replayed=True)
             # Counted once the pin is well formed, as the form does (MAPIDEAS_RATE_SUBMISSIONS).
             retry_after = ratelimit.hit(request, "submit", settings.MAPIDEAS_RATE_SUBMISSIONS)
             if retry_after is not None:

@@ -2,6 +2,7 @@
 them, and keyboard or screen-reader users can type them."""
 
 import secrets
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -54,8 +55,10 @@ class IdeaForm(forms.Form):
         widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
     )
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        # What Form.clean returns (its stubs allow None, for overrides that return nothing).
+        cleaned = self.cleaned_data
         lat, lon = cleaned.get("latitude"), cleaned.get("longitude")
         if lat is not None and lon is not None:
             try:

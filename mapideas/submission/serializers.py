@@ -3,7 +3,12 @@
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from mapideas.models import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, Idea
+from mapideas.models import (
+    CONTACT_NAME_MAX_LENGTH,
+    DESCRIPTION_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Idea,
+)
 from mapideas.pins.serializers import CategorySlugField, PointField
 
 
@@ -24,7 +29,7 @@ class IdeaInputSerializer(serializers.Serializer):
     # 254, as the model keeps: a longer one is refused here, naming `email`.
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
     name = serializers.CharField(
-        max_length=Idea._meta.get_field("contact_name").max_length,
+        max_length=CONTACT_NAME_MAX_LENGTH,
         required=False,
         allow_blank=True,
         default="",

@@ -8,10 +8,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, Point
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -52,6 +52,7 @@ def location_from_lonlat(lon: object, lat: object, *, field: str = "location") -
     pair never reaches the database.
     """
     try:
+        # Any value on purpose (a form's, a JSON body's): what float() refuses is caught here.
         lon_f, lat_f = float(lon), float(lat)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise ValidationError(
@@ -84,7 +85,7 @@ def idea_create(
     location: Point,
     channel: str = Idea.Channel.WEB,
     event_name: str = "",
-    author: AbstractBaseUser | None = None,
+    author: User | AnonymousUser | None = None,
     created_at: datetime | None = None,
     media_url: str = "",
     contact_email: str = "",
@@ -118,7 +119,9 @@ def idea_create(
         )
     if location.srid not in (None, 4326):
         try:
-            location = location.transform(4326, clone=True)
+            # GEOS builds the copy as the class of its geometry type, a Point here; the stubs
+            # type transform() as returning any GEOSGeometry.
+            location = cast(Point, location.transform(4326, clone=True))
         except (GDALException, GEOSException):
             raise ValidationError(
                 {
@@ -133,6 +136,7 @@ def idea_create(
         routed = route(location, category.slug)
         if routed is None:
             raise ValidationError({"location": [gettext(OUTSIDE_MESSAGE)]})
+        assert routed.version is not None  # route() names the version that decided
         # Boundaries switched while routing: route again by the new ones.
         if version_hold(routed.version):
             break
@@ -261,7 +265,7 @@ def idea_submit(
     category: Category,
     location: Point,
     channel: str = Idea.Channel.WEB,
-    author: AbstractBaseUser | None = None,
+    author: User | AnonymousUser | None = None,
     email: str = "",
     name: str = "",
     photo: File | None = None,
@@ -325,6 +329,18 @@ def _create_with_photo(photo: ProcessedPhoto | None, create: Callable[[], Idea])
     return idea
 
 
+class _PinFields(TypedDict):
+    """What idea_create is given for every citizen's pin, however it was sent."""
+
+    kind: str
+    title: str
+    description: str
+    category: Category
+    location: Point
+    channel: str
+    idempotency: "Idempotency | None"
+
+
 def _idea_submit_create(
     *,
     kind: str,
@@ -333,12 +349,12 @@ def _idea_submit_create(
     category: Category,
     location: Point,
     channel: str,
-    person: AbstractBaseUser | None,
+    person: User | None,
     email: str,
     name: str,
     idempotency: "Idempotency | None" = None,
 ) -> Idea:
-    pin = {
+    pin: _PinFields = {
         "kind": kind,
         "title": title,
         "description": description,

@@ -73,8 +73,10 @@ def home(request: HttpRequest) -> HttpResponse:
                         idea, _replayed = services.idea_submit_once(idempotency=once, **pin)
             except services.IdempotencyConflict:
                 # The same form sent again with other content: a new token, sent as new.
-                form.data = form.data.copy()
-                form.data["submission_token"] = secrets.token_urlsafe(24)
+                # A mutable copy of what the form was given (request.POST).
+                data = request.POST.copy()
+                data["submission_token"] = secrets.token_urlsafe(24)
+                form.data = data
                 form.add_error(
                     None, _("This form was sent already. Check the pin and send it again.")
                 )

@@ -6,6 +6,8 @@ alerts go out within a minute and weekly ones once a week. Only reads options an
 the work is in mapideas.notifications and mapideas.alerts.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
@@ -33,8 +35,8 @@ class Command(BaseCommand):
             "(run it so once a day, e.g. at 07:00).",
         )
 
-    def handle(self, *args: object, **options: object) -> None:
-        batch_size = max(1, int(options["batch_size"]))  # type: ignore[arg-type]
+    def handle(self, *args: Any, **options: Any) -> None:
+        batch_size = max(1, int(options["batch_size"]))
         if options["digest"]:
             self.stdout.write(f"Queued {notifications.queue_digests()} team digest(s).")
         if connection.features.has_select_for_update_skip_locked:

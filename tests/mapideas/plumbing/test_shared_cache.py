@@ -26,7 +26,7 @@ import django
 django.setup()
 from django.core.management import call_command
 from django.test import RequestFactory
-from mapideas import ratelimit
+from mapideas.plumbing import ratelimit
 if {create_table}:
     call_command("createcachetable")
 request = RequestFactory().post("/", REMOTE_ADDR="203.0.113.9")
