@@ -315,6 +315,8 @@ FORM_CASES = [
         FORM,
         "category",
     ),
+    # A field whose name is not UTF-8 (was a 500: the name's check hid gettext).
+    Case("invalid_utf8_field_name", encoded(form()) + b"&%FF%FE=x", FORM, "a field name"),
     Case("content_type_json", as_json(pin()), JSON, "title"),
     Case("body_huge", encoded(form(description="x" * OVER_THE_LIMIT)), FORM, None),
     Case("too_many_fields", b"&".join(b"f%d=1" % i for i in range(2000)), FORM, None),
