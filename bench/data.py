@@ -1,7 +1,7 @@
 """The benchmark city: the demo city's 77 community areas, two boundary versions, N open ideas.
 
 The polygons go through the real importer path (geodata.demo.demo_neighborhoods, then
-neighborhoods.services.boundary_version_create and mapideas.services.boundaries_activate):
+neighborhoods.services.boundary_version_create and mapideas.rerouting.services.boundaries_activate):
 
 - version A groups the areas into the nine demo teams (Chicago's "sides");
 - version B has the same polygons, but every third area (by name) is redistricted to the next

@@ -447,7 +447,10 @@ def _engagement_selection(layer: str):
     "hexagon_counts_1m",
     unit="s",
     target=3.0,
-    value="geodata.engagement.pin_cells(every public pin, resolution 8): H3 counts of the city",
+    value=(
+        "geodata.engagement.analytics.pin_cells(every public pin, resolution 8):"
+        " H3 counts of the city"
+    ),
     floor="bare SELECT h3_res8, COUNT(*) ... GROUP BY h3_res8 (the stored resolution-8 cell)",
 )
 def hexagon_counts(context: Context) -> Measurement:
@@ -508,7 +511,9 @@ def hexagon_counts(context: Context) -> Measurement:
 @row(
     "coldspots_1m",
     unit="s",
-    value="geodata.engagement.engagement_layer('coldspots'), default parameters, whole city",
+    value=(
+        "geodata.engagement.analytics.engagement_layer('coldspots'), default parameters, whole city"
+    ),
     floor="bare SELECT neighborhood_id, COUNT(*) ... GROUP BY neighborhood_id",
 )
 def coldspots_layer(context: Context) -> Measurement:

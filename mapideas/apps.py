@@ -19,7 +19,7 @@ class MapIdeasConfig(AppConfig):
     def ready(self) -> None:
         from mapideas.plumbing.spatialite import ensure_spatial_indexes_after_migrate
 
-        # Database plumbing, not domain logic: see mapideas/spatialite.py for why.
+        # Database plumbing, not domain logic: see mapideas/plumbing/spatialite.py for why.
         post_migrate.connect(ensure_spatial_indexes_after_migrate, sender=self)
         from mapideas.map.viewport_counts import ensure_triggers_after_migrate
 

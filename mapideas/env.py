@@ -51,7 +51,7 @@ _RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 def env_rate(name: str, default: str) -> tuple[int, int]:
     """A rate limit such as `30/h` (also `/s`, `/m`, `/d`, or `/10m`): (requests, seconds).
 
-    `0/h` allows nothing; the window is fixed (mapideas.ratelimit)."""
+    `0/h` allows nothing; the window is fixed (mapideas.plumbing.ratelimit)."""
     raw = os.environ.get(name)
     text = default if raw is None or raw.strip() == "" else raw.strip()
     count, _, per = text.partition("/")

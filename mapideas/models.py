@@ -391,7 +391,7 @@ class IdeaNote(models.Model):
 
     Never public: not on the pin's public timeline, the API, the exports, OGC or Open311.
     Seen by the members of the pin's team and of the teams it is "also in the area" of,
-    planners and administrators (mapideas.roles.can_see_internal).
+    planners and administrators (mapideas.pins.roles.can_see_internal).
     """
 
     class Kind(models.TextChoices):
@@ -690,7 +690,7 @@ class AreaAlert(models.Model):
 
 
 class IdeaPhoto(models.Model):
-    """A pin's optional photo, as re-encoded by mapideas.photos (never the uploaded bytes).
+    """A pin's optional photo, as re-encoded by mapideas.pins.photos (never the uploaded bytes).
 
     The file lives in the photo storage (MAPIDEAS_PHOTO_ROOT, outside any web root) under
     `name`, a random name that says nothing about the upload; it is served only through
@@ -737,7 +737,7 @@ class Flag(models.Model):
         blank=True, default="", validators=[MaxLengthValidator(FLAG_TEXT_MAX_LENGTH)]
     )
     # Personal data, staff-only. An erased account's flags are kept, anonymised
-    # (mapideas.personal_data): they were part of a moderation decision.
+    # (mapideas.accounts.personal_data): they were part of a moderation decision.
     flagged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
@@ -778,7 +778,7 @@ class ViewportCount(models.Model):
     """How many public pins lie in each H3 cell (resolutions 7, 8 and 9), per value of each
     filter the map's viewport API can apply (category, status, kind, channel, team,
     neighborhood): the clusters' counts kept on write, so a map move reads a few thousand
-    summary rows instead of counting every pin in view (mapideas.viewport).
+    summary rows instead of counting every pin in view (mapideas.map.viewport).
 
     Written only by database triggers on mapideas_idea (migration 0013), in the transaction
     of the write, whatever wrote it: the services, the admin, bulk updates, imports,
@@ -819,7 +819,7 @@ class ViewportCount(models.Model):
 
 class ViewportCellCount(models.Model):
     """How many public pins lie in each H3 cell, whatever their category, status, kind,
-    channel, team or neighborhood: what the map without filters reads (mapideas.viewport).
+    channel, team or neighborhood: what the map without filters reads (mapideas.map.viewport).
     ViewportCount splits a cell into some 70 rows (one per combination of the filters' values
     among its pins), so an unfiltered zoom-13 view of a 1M-pin city read 143,000 of them to
     add up 2,000 cells; here it reads the 2,000.

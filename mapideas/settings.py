@@ -65,7 +65,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # A database outage raised by a view: 503 with Retry-After, not a 500 (mapideas.outage;
+    # A database outage raised by a view: 503 with Retry-After, not a 500 (mapideas.plumbing.outage;
     # handler500 in mapideas.urls takes the ones raised by middleware).
     "mapideas.plumbing.outage.DatabaseOutageMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -188,7 +188,7 @@ DATABASES = {"default": _database()}
 
 def _replica() -> dict | None:
     """DATABASE_REPLICA_URL: a PostgreSQL streaming replica of DATABASE_URL's database, for
-    the reads that may be slightly stale (mapideas.db_routers; docs/scaling.md)."""
+    the reads that may be slightly stale (mapideas.plumbing.db_routers; docs/scaling.md)."""
     if not env_str("DATABASE_REPLICA_URL", ""):
         return None
     config = _database("DATABASE_REPLICA_URL")
@@ -377,7 +377,7 @@ MAPIDEAS_OPEN311_CONTACT = env_str("MAPIDEAS_OPEN311_CONTACT", "").strip()
 # --- Following a pin: support, comments, follow, email (mapideas.notifications) --------------
 # Anonymous supports and follow-by-email requests allowed per client IP address ("30/h":
 # requests per s, m, h or d), counted in Django's cache under a keyed hash of the address.
-# Rate limits (mapideas.ratelimit): per account when signed in, else per IP address.
+# Rate limits (mapideas.plumbing.ratelimit): per account when signed in, else per IP address.
 # MAPIDEAS_RATE_LIMITS=off lifts them all, for load tests.
 MAPIDEAS_RATE_LIMITS = env_bool("MAPIDEAS_RATE_LIMITS", True)
 # Pins sent through the map's form or POST /api/ideas/ (not staff entering offline input).
@@ -409,9 +409,9 @@ def _flags_to_hide() -> int:
 # public output until staff keep or remove it (mapideas.moderation).
 MAPIDEAS_FLAGS_TO_HIDE = _flags_to_hide()
 
-# How a citizen may send a pin (mapideas.services.idea_submit): signed in ("account", which
-# also offers sign-up), with an email address confirmed by a link ("email"), or with neither
-# ("anonymous").
+# How a citizen may send a pin (mapideas.submission.services.idea_submit): signed in
+# ("account", which also offers sign-up), with an email address confirmed by a link ("email"),
+# or with neither ("anonymous").
 SUBMISSION_MODES = ("account", "email", "anonymous")
 
 
@@ -460,7 +460,7 @@ def _photo_limit(name: str, default: int) -> int:
     return value
 
 
-# A pin's optional photo (mapideas.photos): where files go, and what is refused.
+# A pin's optional photo (mapideas.pins.photos): where files go, and what is refused.
 MAPIDEAS_PHOTO_ROOT = _photo_root()
 MAPIDEAS_PHOTO_MAX_BYTES = _photo_limit("MAPIDEAS_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
 MAPIDEAS_PHOTO_MAX_PIXELS = _photo_limit("MAPIDEAS_PHOTO_MAX_PIXELS", 40_000_000)
@@ -508,7 +508,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    # DRF's JSONParser with a size limit and a 400 for too-deep nesting (mapideas/parsers.py).
+    # DRF's JSONParser with a size limit and a 400 for too-deep nesting
+    # (mapideas/plumbing/parsers.py).
     "DEFAULT_PARSER_CLASSES": ["mapideas.plumbing.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",

@@ -78,7 +78,7 @@ def boundary_version_create(
     """Store a complete set of neighborhoods as a new, inactive boundary version.
 
     The active version is not touched: routing changes only when the new version is
-    activated (mapideas.services.boundaries_activate, which also re-routes open pins).
+    activated (mapideas.rerouting.services.boundaries_activate, which also re-routes open pins).
     Without a team name, each neighborhood gets a team of its own named after it.
     """
     # A file without populations keeps the ones the current boundaries have (by slug), e.g.
@@ -188,7 +188,7 @@ def version_hold(version: BoundaryVersion) -> bool:
 def version_switch(version: BoundaryVersion) -> BoundaryVersion | None:
     """Make `version` the one routing uses; returns the version it replaces.
 
-    Only flips the flags: call mapideas.services.boundaries_activate, which does this and
+    Only flips the flags: call mapideas.rerouting.services.boundaries_activate, which does this and
     re-routes the open pins in the same transaction.
     """
     previous = BoundaryVersion.objects.filter(is_active=True).exclude(pk=version.pk).first()

@@ -161,7 +161,7 @@ def fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_computed_layers():
-    """The OGC API holds computed layers for a few seconds (geodata.ogc_computed): a layer
+    """The OGC API holds computed layers for a few seconds (geodata.ogc.computed): a layer
     computed by an earlier test, on other data, must not answer a later one."""
     from geodata.ogc.computed import clear_cache
 
@@ -172,7 +172,7 @@ def _fresh_computed_layers():
 
 @pytest.fixture(autouse=True)
 def _photo_root(settings, tmp_path_factory):
-    """No test writes a pin's photo into the project's var/photos (mapideas.photos)."""
+    """No test writes a pin's photo into the project's var/photos (mapideas.pins.photos)."""
     settings.MAPIDEAS_PHOTO_ROOT = tmp_path_factory.getbasetemp() / "photos"
 
 
@@ -181,9 +181,10 @@ LOCAL_CACHE = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemC
 
 @pytest.fixture(autouse=True)
 def _fresh_cache(settings):
-    """Rate limits count in Django's cache (mapideas.ratelimit): one test's requests must not
-    use up another's allowance. Tests count in memory, which tests without a database can
-    clear too; tests/mapideas/test_shared_cache.py covers the database and Redis caches."""
+    """Rate limits count in Django's cache (mapideas.plumbing.ratelimit): one test's requests
+    must not use up another's allowance. Tests count in memory, which tests without a database can
+    clear too; tests/mapideas/plumbing/test_shared_cache.py
+    covers the database and Redis caches."""
     from django.core.cache import cache
 
     settings.CACHES = LOCAL_CACHE

@@ -1,5 +1,5 @@
 """A signed-in person's own data: download it (/accounts/my-data/), or erase the account
-(/accounts/delete/). Thin: mapideas.personal_data checks the password and erases, in one
+(/accounts/delete/). Thin: mapideas.accounts.personal_data checks the password and erases, in one
 transaction."""
 
 import json

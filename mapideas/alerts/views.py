@@ -1,7 +1,7 @@
 """Pages of the area alerts (mapideas.alerts): the subscribe form at /alerts/, and the two
 links of its emails, to confirm and to stop. Server-rendered, no JavaScript needed.
 
-Its own module, next to the alerts, as mapideas.alerts_api: thin views over the services.
+Its own module, next to the alerts, as mapideas.alerts.api: thin views over the services.
 """
 
 from typing import Any

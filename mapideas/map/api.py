@@ -1,7 +1,7 @@
 """GET /api/ideas/viewport/: what the map draws for its viewport, pins or clusters.
 
-A thin view over mapideas.viewport.viewport() (the read). Clusters are read from the counts
-kept on write (mapideas.viewport_counts) whenever the filters allow it: those answers are
+A thin view over mapideas.map.viewport.viewport() (the read). Clusters are read from the counts
+kept on write (mapideas.map.viewport_counts) whenever the filters allow it: those answers are
 exact as of the last commit and never cached, so a new, moved, re-routed, hidden or deleted
 pin shows in the very next answer; there is nothing to invalidate. The answers that still
 count the pins themselves (a `created` date range, the squares below zoom 10, a viewport
@@ -74,7 +74,7 @@ def _iso(value: datetime | None, zone: tzinfo) -> str | None:
 @dataclass(frozen=True)
 class _Names:
     """What a pin feature says of its category and team, in the request's language: read
-    once per answer for the few there are, not joined to every pin (mapideas.viewport)."""
+    once per answer for the few there are, not joined to every pin (mapideas.map.viewport)."""
 
     categories: dict[int, tuple[str, str]]  # id: (slug, name)
     teams: dict[int, tuple[str, str]]  # id: (name, slug)
@@ -95,7 +95,7 @@ def pin_feature(row: dict, url_template: str, zone: tzinfo, names: _Names) -> di
     """A PIN_VALUES row as the same Feature IdeaFeatureSerializer makes of the pin.
 
     Built by hand because up to 5,000 go out per map move: the serializer costs ~0.1 ms a
-    pin. tests/mapideas/test_api_viewport.py checks the two stay equal, field for field."""
+    pin. tests/mapideas/map/test_api_viewport.py checks the two stay equal, field for field."""
     pk = row["id"]
     category_slug, category_name = names.categories[row["category_id"]]
     team_name, team_slug = names.teams[row["team_id"]]
@@ -276,7 +276,7 @@ class IdeaViewport(GenericAPIView):
     # the bbox is the selector's (required here), and matching it twice costs time.
     filterset_class = IdeaFilter
     pagination_class = None
-    # Up to 5,000 features an answer: encoded by orjson (mapideas.renderers).
+    # Up to 5,000 features an answer: encoded by orjson (mapideas.plumbing.renderers).
     renderer_classes = [FastJSONRenderer, BrowsableAPIRenderer]
 
     def get_queryset(self) -> QuerySet[Idea]:

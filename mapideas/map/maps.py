@@ -71,7 +71,7 @@ def extent(
 
     Computed by the database (Extent aggregate, PostGIS and SpatiaLite alike): the page then
     reads the polygons once, to draw them, not a second time to measure them. The OGC API's
-    collection extents (geodata.ogc_collections) come from here too.
+    collection extents (geodata.ogc.collections) come from here too.
     """
     box = neighborhoods.order_by().aggregate(box=Extent(field))["box"]
     return tuple(box) if box else None
@@ -162,7 +162,7 @@ def add_pins(fmap: folium.Map, ideas, *, name: str = "Pins", color: str = "#1d4e
     and popup: the same queryset as the list beside the map, so both show one set.
 
     Titles are user text: escaped here, as Leaflet renders tooltips and popups as HTML.
-    Overdue pins (an `is_overdue` annotation, mapideas.selectors.team_queue) are drawn red.
+    Overdue pins (an `is_overdue` annotation, mapideas.workflow.selectors.team_queue) are drawn red.
     """
     features = []
     for idea in ideas:

@@ -13,7 +13,7 @@ squares than MAX_FEATURES, so no answer ever carries more than that many feature
 Counts kept on write (issue 7; `counts` given, as the API does): a GROUP BY over the pins in
 view costs a scan of them (241 ms for a city of 1M pins), so the H3 clusters are read from
 mapideas_viewportcount instead, which database triggers keep exact in the transaction of
-every write (mapideas.viewport_counts). What a cluster counts does not change: the pins of
+every write (mapideas.map.viewport_counts). What a cluster counts does not change: the pins of
 its cell that are in view. The cells lying wholly inside the viewport are read from the
 summary; the pins of the cells the viewport's edge cuts are counted from the pins, in the
 smaller part of each such cell's box: inside the edge, or outside it (then subtracted from
@@ -75,14 +75,14 @@ MAX_LISTED_CELLS = 20000
 MAX_CUT_PINS_BY_CELL = 60000
 
 Mode = Literal["pins", "clusters"]
-# What a pin feature shows (mapideas.serializers.IdeaFeatureSerializer's fields).
+# What a pin feature shows (mapideas.pins.serializers.IdeaFeatureSerializer's fields).
 PIN_VALUES = (
     "id",
     "kind",
     "title",
     "description",
     # Ids, not the names: a city has a few categories and teams, named once per answer
-    # (mapideas.viewport_api), where joining them cost two JSON decodes per pin.
+    # (mapideas.map.api), where joining them cost two JSON decodes per pin.
     "category_id",
     "status",
     "channel",

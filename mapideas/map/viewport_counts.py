@@ -4,7 +4,7 @@ and keeping their triggers installed.
 The counts are written by database triggers only (their current SQL: mapideas.map.
 count_triggers), so every write path is covered: services, admin, queryset.update(),
 bulk_create, raw SQL, re-routing, moderation, erasure. Reads are here, as a selector:
-mapideas.viewport asks for the counts of whole H3 cells and counts the pins of the cells cut
+mapideas.map.viewport asks for the counts of whole H3 cells and counts the pins of the cells cut
 by the viewport's edge itself.
 """
 
@@ -28,7 +28,7 @@ TRIGGERS = count_triggers.SQLITE_TRIGGERS
 class CountFilters:
     """The filters the summary can answer: equality on its columns. Each None: any. Other
     filters (the `created` date range) cannot be answered by it: the viewport then counts
-    the pins themselves (mapideas.viewport, the GROUP BY path)."""
+    the pins themselves (mapideas.map.viewport, the GROUP BY path)."""
 
     category_id: int | None = None
     status: str | None = None

@@ -1,6 +1,6 @@
-"""POST /api/ideas/<id>/flag/: report a pin (mapideas.moderation.idea_flag).
+"""POST /api/ideas/<id>/flag/: report a pin (mapideas.moderation.services.idea_flag).
 
-Thin like mapideas.api: the serializer checks the shape, the service the rest. Works without
+Thin like every API module: the serializer checks the shape, the service the rest. Works without
 an account, as POST /api/ideas/ (DRF's session authentication asks for a CSRF token only
 from signed-in sessions).
 """

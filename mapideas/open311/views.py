@@ -1,4 +1,4 @@
-"""Open311 GeoReport v2 endpoints: thin views over mapideas.selectors and mapideas.services.
+"""Open311 GeoReport v2 endpoints: thin views over mapideas.open311.selectors and services.
 
 Each view is routed twice (mapideas/open311/urls.py), `.json` and `.xml`, each URL with its
 one renderer. Every error, whatever raised it, leaves in the spec's shape and with the status

@@ -54,7 +54,8 @@ class IdeaSupport(APIView):
             retry_after = ratelimit.hit(request, "support", settings.MAPIDEAS_RATE_SUPPORT)
             if retry_after is not None:
                 raise Throttled(wait=retry_after)
-            # The page's own cookie (mapideas.supporters): once per browser either way.
+            # The page's own cookie (mapideas.participation.supporters): once per browser
+            # either way.
             token = supporter_token(request) or new_supporter_token()
         try:
             created = services.idea_support(

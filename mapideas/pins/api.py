@@ -2,7 +2,7 @@
 changes and internal notes, and citizens' support, comments and follow.
 
 Session login at /accounts/login/ (DRF's SessionAuthentication, so a signed-in POST needs
-the CSRF token). Every write goes through the same services as the pages (mapideas.services),
+the CSRF token). Every write goes through the same services as the pages (each room's services.py),
 which check permissions again under the pin's row lock: these views only translate HTTP.
 Who sees a pin is selectors.visible_idea: a pin that is not public (awaiting its author's
 email confirmation, or hidden by moderation) is a 404 for everyone but the staff of its team.

@@ -96,6 +96,6 @@ def following_context(request: HttpRequest, idea: Idea, forms: dict) -> dict:
         "may_moderate": can_see_internal(user, idea),
         "hide_form": forms.get("hide_form"),
         "hide_reason_max": HIDE_REASON_MAX_LENGTH,
-        # "Report this pin" (mapideas.moderation_views.idea_flag).
+        # "Report this pin" (mapideas.moderation.views.idea_flag).
         "flag_form": forms.get("flag_form") or FlagForm(),
     }

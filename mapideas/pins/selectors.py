@@ -76,7 +76,7 @@ def neighborhoods_with_counts() -> QuerySet[Neighborhood]:
     """Neighborhoods with their team and the number of public pins routed to them.
 
     Public pins only: the count is public (the API), and must not betray a pin awaiting its
-    author's confirmation. Read from the counts kept on write (mapideas.viewport_counts),
+    author's confirmation. Read from the counts kept on write (mapideas.map.viewport_counts),
     in a subquery: grouping by every column would drag the polygons through the sort.
     """
     return (

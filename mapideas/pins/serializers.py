@@ -196,7 +196,7 @@ class RouteQuerySerializer(serializers.Serializer):
 
 
 class RoutePreviewSerializer(serializers.Serializer):
-    """GET /api/route/'s answer (a mapideas.selectors.RoutePreview)."""
+    """GET /api/route/'s answer (a mapideas.pins.selectors.RoutePreview)."""
 
     neighborhood = serializers.CharField(source="route.neighborhood.name", default=None)
     neighborhood_slug = serializers.CharField(source="route.neighborhood.slug", default=None)

@@ -13,7 +13,7 @@ def idea_detail(request: HttpRequest, pk: int) -> HttpResponse:
     (routing and the team's answers), its duplicates.
 
     Staff who may work on the pin also see the workflow forms; staff who may read its
-    internal notes see them (never anyone else: mapideas.roles). A pin awaiting its author's
+    internal notes see them (never anyone else: mapideas.pins.roles). A pin awaiting its author's
     email confirmation is a 404 for everyone but those staff."""
     return idea_page(request, visible_pin_or_404(request, pk))
 

@@ -5,9 +5,9 @@ there by default: the reads that may lag the primary by a second or so name it t
 
     ideas = selectors.public_ideas().using(replica_alias())
 
-namely the engagement layers and planner page (`geodata.engagement_api.parse_query`, which
+namely the engagement layers and planner page (`geodata.engagement.query.parse_query`, which
 the OGC computed collections and the engagement exports share), the planner heatmap and the
-ideas export (`geodata.views`), the OGC items (`geodata.ogc_collections`) and the public
+ideas export (`geodata.exports.views`), the OGC items (`geodata.ogc.collections`) and the public
 lists of the API (`GET /api/ideas/`, `GET /api/neighborhoods/`).
 
 Why explicit `.using()` rather than a router that sends every read to the replica: Django

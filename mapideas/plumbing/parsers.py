@@ -1,9 +1,9 @@
 """DRF's JSON parser, hardened for hostile bodies (issue 8).
 
 - A body declared larger than Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB by default) is
-  refused by its Content-Length before a byte is read: a 413. mapideas.middleware refuses it
-  first for every JSON request; this is the same check where the parser is reached another
-  way (DRF before 3.15 streamed the body to the parser, with no limit at all).
+  refused by its Content-Length before a byte is read: a 413. mapideas.plumbing.middleware
+  refuses it first for every JSON request; this is the same check where the parser is reached
+  another way (DRF before 3.15 streamed the body to the parser, with no limit at all).
 - JSON nested deeper than Python's recursion limit (100,000 `[`, a few hundred kB) makes
   `json.loads` raise RecursionError, which DRF lets through as a 500: a 400 here.
 - A lone surrogate (`"\\ud800"`) is valid JSON but no text: it cannot be encoded as UTF-8,

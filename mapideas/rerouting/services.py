@@ -22,7 +22,7 @@ no staging rows, and a spatial join that runs polygon by polygon like a bare
 `UPDATE ... FROM ... ST_Covers`. The rules, their order and the audit trail are the same;
 `make bench` (row reroute_1m) times it against that bare UPDATE on 1M pins.
 
-The caller holds the transaction (mapideas.services.boundaries_activate).
+The caller holds the transaction (mapideas.rerouting.services.boundaries_activate).
 
 PostGIS uses its GiST index for `ST_Covers` by itself. SpatiaLite has no such planner support
 and evaluates ST_Covers against every neighborhood of the version (its R*Tree is not used: the
@@ -59,7 +59,7 @@ def _owner_subquery() -> str:
 
     On SpatiaLite the R*Tree of the neighborhood polygons narrows the candidates to those whose
     bounding box holds the point (SQLite's planner cannot use it on its own; the index is kept
-    alive by mapideas.spatialite); PostGIS uses its GiST index for ST_Covers by itself.
+    alive by mapideas.plumbing.spatialite); PostGIS uses its GiST index for ST_Covers by itself.
     """
     rtree = ""
     if connection.vendor == "sqlite":

@@ -7,7 +7,7 @@ How a candidate is scored (documented in README, "Similar pins"):
    within `radius_m` true metres of the new pin (on the spheroid, on PostGIS and SpatiaLite
    alike), the nearest `CANDIDATES` of them.
 2. Text: the title and description are split into words, lowercased with accents folded
-   (mapideas.text), short words and common English, Dutch and French words dropped, and a
+   (mapideas.plumbing.text), short words and common English, Dutch and French words dropped, and a
    trailing plural "s"/"x" taken off ("trees" = "tree", "bancs" = "banc"). Each text becomes a
    vector of word weights: TITLE_WEIGHT for a word of the title, 1 for one of the
    description only, times the word's rarity among the candidates (smoothed inverse document

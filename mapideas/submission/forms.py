@@ -79,7 +79,7 @@ class IdeaForm(forms.Form):
 
 
 def photo_field() -> forms.FileField:
-    """A pin's optional photo, checked and re-encoded by the services (mapideas.photos),
+    """A pin's optional photo, checked and re-encoded by the services (mapideas.pins.photos),
     which name `photo` when they refuse one. accept="image/*" lets a phone offer its camera;
     the forms set the help text (the limits) per form, from settings."""
     return forms.FileField(

@@ -36,7 +36,7 @@ class IdeaInputSerializer(serializers.Serializer):
     )
 
     # Optional, with a multipart/form-data body only (JSON carries no files): checked and
-    # re-encoded by mapideas.photos, a refused one refuses the pin with an error on `photo`.
+    # re-encoded by mapideas.pins.photos, a refused one refuses the pin with an error on `photo`.
     photo = serializers.FileField(
         required=False,
         allow_null=True,

@@ -277,7 +277,7 @@ def idea_submit(
     personal data (contact_email, contact_name), never published; a signed-in author's are
     their account's, so what they type is not kept.
 
-    An optional `photo` (an uploaded file) is checked and re-encoded first (mapideas.photos):
+    An optional `photo` (an uploaded file) is checked and re-encoded first (mapideas.pins.photos):
     a refused photo refuses the whole pin, with a ValidationError naming `photo`, and
     nothing is written; an accepted one is stored with the pin, both or neither."""
     if channel not in CITIZEN_CHANNELS:

@@ -123,7 +123,7 @@ class OfflineIdeaForm(IdeaForm):
 
 
 class ReassignForm(forms.Form):
-    """Staff send one pin to another team by hand (mapideas.services.idea_reassign)."""
+    """Staff send one pin to another team by hand (mapideas.workflow.services.idea_reassign)."""
 
     team = forms.ModelChoiceField(
         label=_("Send to"),

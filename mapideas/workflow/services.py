@@ -190,7 +190,7 @@ def idea_reassign(
     timeline. The pin keeps its neighborhood (the place did not change, only who answers for
     it) and its status; its assignee, a member of the old team, is unassigned. Later
     boundary changes keep the team staff chose (Idea.team_set_by_staff). An `actor` is
-    checked (mapideas.roles.can_reassign); without one (commands, tests) the caller decided.
+    checked (mapideas.pins.roles.can_reassign); without one (commands, tests) the caller decided.
     """
     reason = reason.strip()
     if not reason:
@@ -230,7 +230,7 @@ def idea_reassign(
 
 # --- The district teams' workflow (mapideas.workflow) -----------------------------------------
 #
-# Every write locks the pin first, then checks who may (mapideas.roles.can_work_on) and what
+# Every write locks the pin first, then checks who may (mapideas.pins.roles.can_work_on) and what
 # (mapideas.workflow), then writes the change and its timeline entry in one transaction:
 # public steps in IdeaUpdate, internal ones in IdeaNote.
 
@@ -326,7 +326,7 @@ def _record_update(
 def idea_status_change(
     *, idea: Idea, status: str, answer: str = "", actor: User | AnonymousUser | None
 ) -> IdeaUpdate:
-    """A team moves a pin along the workflow (mapideas.workflow.TRANSITIONS), with a public
+    """A team moves a pin along the workflow (mapideas.workflow.statuses.TRANSITIONS), with a public
     answer (required for done and declined). The same status with an answer is an answer
     alone. "Duplicate" goes through idea_mark_duplicate; "not our responsibility" through
     idea_reassign."""
@@ -339,7 +339,7 @@ def idea_status_change(
 
 @transaction.atomic
 def idea_note_add(*, idea: Idea, text: str, author: User | AnonymousUser | None) -> IdeaNote:
-    """An internal note on a pin, for staff only (mapideas.roles.can_see_internal)."""
+    """An internal note on a pin, for staff only (mapideas.pins.roles.can_see_internal)."""
     text = _clean_text(text, field="text", max_length=NOTE_MAX_LENGTH)
     if not text:
         raise ValidationError({"text": [NOTE_REQUIRED_MESSAGE]})

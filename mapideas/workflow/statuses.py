@@ -1,6 +1,6 @@
 """The district teams' workflow: which status may follow which, and when an answer is due.
 
-Pure rules, no database: the services (mapideas.services) apply them, the selectors measure
+Pure rules, no database: the services (mapideas.workflow.services) apply them, the selectors measure
 the response-time commitment with them, the forms offer only what they allow.
 """
 
@@ -19,7 +19,7 @@ S = Idea.Status
 # review, work paused back to planned, a pin reopened (done -> in progress), a refusal or a
 # merge reconsidered (-> under review). Nothing goes back to "new": once answered, a pin has
 # been answered. "Not our responsibility" is no status: it re-routes the pin to another team
-# (mapideas.services.idea_reassign), which keeps the routing history one timeline.
+# (mapideas.workflow.services.idea_reassign), which keeps the routing history one timeline.
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.NEW: frozenset(
         {

@@ -28,7 +28,7 @@ from tests.mapideas.open311.open311_support import ROOT
 pytestmark = pytest.mark.django_db
 
 LON, LAT = IN_EAST.x, IN_EAST.y
-# Django's default, 2.5 MB; the JSON parsers keep to it too (mapideas.parsers).
+# Django's default, 2.5 MB; the JSON parsers keep to it too (mapideas.plumbing.parsers).
 OVER_THE_LIMIT = django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1
 DEEP = 100_000  # nested lists: deeper than Python's recursion limit
 
@@ -332,7 +332,7 @@ def test_the_form_refuses_a_malformed_pin_naming_the_field(client, city, categor
     assert 400 <= response.status_code < 500, (response.status_code, response.content[:300])
     assert Idea.objects.count() == before
     if case.name.startswith("invalid_utf8"):
-        # Refused before the form is read (mapideas.middleware): a plain-text 400.
+        # Refused before the form is read (mapideas.plumbing.middleware): a plain-text 400.
         assert response.content.decode().startswith(f"{case.field}: "), response.content
     elif case.field is not None:
         errors = response.context["form"].errors

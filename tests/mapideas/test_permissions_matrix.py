@@ -41,7 +41,7 @@ ACTIONS = [
 EVERYONE = {"support", "follow"}
 SIGNED_IN = EVERYONE | {"comment"}
 
-# Who may: the pin's team and administrators change; planners read only (mapideas.roles),
+# Who may: the pin's team and administrators change; planners read only (mapideas.pins.roles),
 # but moderate comments.
 ALLOWED = {
     "anonymous": EVERYONE,
@@ -363,7 +363,8 @@ MATRIX: dict[str, Row] = {
     "api-ideas-similar": Row(
         lambda o: "/api/ideas/similar/?lon=4.015&lat=50.005&title=Swing", PUBLIC, post=NOT_ALLOWED
     ),
-    # One pin's API (mapideas/pin_api.py): the same rules as its page.
+    # One pin's API (mapideas/pins/api.py, workflow/api.py, participation/api.py): the same rules
+    # as its page.
     "api-idea": Row(lambda o: f"/api/ideas/{o['pin'].pk}/", PUBLIC, post=NOT_ALLOWED),
     "api-idea-status": Row(
         lambda o: f"/api/ideas/{o['pin'].pk}/status/",

@@ -1,6 +1,7 @@
 """The routing policy for new pins: overlaps, category rules, gaps and the service area.
 
-Re-routing after a boundary change applies the same rules in SQL: tests/mapideas/test_rerouting.py.
+Re-routing after a boundary change applies the same rules in SQL:
+tests/mapideas/rerouting/test_rerouting.py.
 """
 
 import pytest

@@ -1,7 +1,7 @@
 """`manage.py erase_citizen EMAIL`: erase what is held about an email address, for a request
 that arrived by mail (answer from that mailbox first: the address is the only proof).
 
-Only reads options and prints; the work is in `mapideas.personal_data.citizen_erase`.
+Only reads options and prints; the work is in `mapideas.accounts.personal_data.citizen_erase`.
 """
 
 from django.core.exceptions import ValidationError

@@ -1,6 +1,6 @@
 """`manage.py open311_key CLIENT_NAME`, `--revoke PREFIX_OR_NAME`, `--list`.
 
-Only reads options and prints; the work is in `mapideas.services.open311_client_create` and
+Only reads options and prints; the work is in `mapideas.open311.services.open311_client_create` and
 `open311_client_revoke`.
 """
 

@@ -1,6 +1,6 @@
 """Where engagement is thin: the figures of geodata.engagement, checked against values computed
 here independently (pandas for rates, shapely for adjacency and Gi*, h3 for cells, pyproj for
-areas) on a city with a planted gap (tests/geodata/engagement_city.py)."""
+areas) on a city with a planted gap (tests/geodata/engagement/engagement_city.py)."""
 
 from datetime import date, timedelta
 

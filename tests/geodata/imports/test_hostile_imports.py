@@ -218,7 +218,7 @@ def test_the_staff_upload_shows_the_refusal_and_writes_nothing(
     assert not list((tmp_path / "uploads").glob("*/boundaries.*"))
 
 
-# --- CSV (import_ideas, import_population: geodata.csv_files) ---
+# --- CSV (import_ideas, import_population: geodata.imports.csv_files) ---
 
 
 def test_a_csv_with_a_100_mb_line_is_refused_naming_the_line(tmp_path, city):

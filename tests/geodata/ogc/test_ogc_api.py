@@ -180,7 +180,7 @@ def test_collections_lists_ideas_and_neighborhoods_with_their_extents(ideas):
     body = get("/ogc/collections").json()
 
     by_id = {c["id"]: c for c in body["collections"]}
-    # Then the engagement layers (tests/geodata/test_ogc_engagement.py).
+    # Then the engagement layers (tests/geodata/ogc/test_ogc_engagement.py).
     assert list(by_id)[:2] == ["ideas", "neighborhoods"]
     assert rel(body, "self", "application/json")
     ideas_collection = by_id["ideas"]

@@ -1,5 +1,6 @@
 """/ogc/: the engagement layers (geodata.engagement) as OGC API – Features collections, on the
-city with a planted gap (tests/geodata/engagement_city.py). Their figures must be those of
+city with a planted gap (tests/geodata/engagement/engagement_city.py). Their figures must be those
+of
 /api/engagement/... for the same parameters; GDAL reads them in test_ogc_api.py."""
 
 import json

@@ -1,5 +1,6 @@
-"""The planner page's engagement parts (/planner/ and geodata.planner_maps, planner_charts): the
-choropleth and its table on a city with a planted gap (tests/geodata/engagement_city.py), the
+"""The planner page's engagement parts (/planner/ and geodata.planner.maps, planner_charts): the
+choropleth and its table on a city with a planted gap
+(tests/geodata/engagement/engagement_city.py), the
 hexagons, the significant cold spots only, the trend, the outreach list, the charts, the links
 that take each layer away, escaping, and no asset from another host."""
 

@@ -1,5 +1,5 @@
 """`/planner/`: the heatmap of pins and the export links, for planners only (the engagement
-parts of the page: tests/geodata/test_planner_maps.py)."""
+parts of the page: tests/geodata/planner/test_planner_maps.py)."""
 
 import pytest
 from django.contrib.auth import get_user_model

@@ -1,4 +1,4 @@
-"""A citizen's own data (mapideas.personal_data): the download holds everything linked to
+"""A citizen's own data (mapideas.accounts.personal_data): the download holds everything linked to
 their account and nothing of anyone else's; erasing the account keeps their pins and
 comments, anonymised, and the support counts; `manage.py erase_citizen EMAIL` does the same
 for a request by mail, and what is kept under the address alone."""

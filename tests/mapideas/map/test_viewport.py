@@ -1,4 +1,4 @@
-"""mapideas.viewport.viewport(): pins when few or zoomed in, else clusters whose counts are
+"""mapideas.map.viewport.viewport(): pins when few or zoomed in, else clusters whose counts are
 exact for the filters applied, never more than MAX_FEATURES features."""
 
 import math

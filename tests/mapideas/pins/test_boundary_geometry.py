@@ -1,4 +1,4 @@
-"""mapideas.serializers.BoundaryGeometryField: a neighborhood's polygons converted once per
+"""mapideas.pins.serializers.BoundaryGeometryField: a neighborhood's polygons converted once per
 process, never served stale when they change."""
 
 import pytest

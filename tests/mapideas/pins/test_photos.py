@@ -1,4 +1,4 @@
-"""mapideas.photos and the services that store a pin's photo: what is accepted, what is
+"""mapideas.pins.photos and the services that store a pin's photo: what is accepted, what is
 refused (with a message on `photo`, nothing written), and that what is stored carries no
 metadata, GPS above all."""
 

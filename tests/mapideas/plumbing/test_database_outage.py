@@ -1,4 +1,4 @@
-"""A database outage is a 503 with Retry-After, never a 500 (mapideas.outage). The real
+"""A database outage is a 503 with Retry-After, never a 500 (mapideas.plumbing.outage). The real
 PostgreSQL restart is in tests/mapideas/test_crash_safety.py; here the errors are injected."""
 
 import sqlite3
@@ -47,7 +47,8 @@ def test_a_pin_sent_during_an_outage_is_a_503(client_500, city, category, monkey
 
 def test_a_page_answers_a_plain_503(client_500, city, monkeypatch):
     monkeypatch.setattr(
-        "mapideas.submission.views.active_neighborhoods", lambda: (_ for _ in ()).throw(InterfaceError())
+        "mapideas.submission.views.active_neighborhoods",
+        lambda: (_ for _ in ()).throw(InterfaceError()),
     )
 
     response = client_500.get("/")
@@ -59,7 +60,7 @@ def test_a_page_answers_a_plain_503(client_500, city, monkeypatch):
 
 def test_an_outage_in_a_middleware_is_a_503_too(client_500, city, monkeypatch):
     """The session saved in SessionMiddleware.process_response: no view raised, so
-    process_exception never runs; handler500 (mapideas.outage.server_error) answers."""
+    process_exception never runs; handler500 (mapideas.plumbing.outage.server_error) answers."""
     from django.contrib.sessions.middleware import SessionMiddleware
 
     def save_fails(self, request, response):

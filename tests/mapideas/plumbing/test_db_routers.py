@@ -1,4 +1,4 @@
-"""Reads that may be stale go to the replica, writes to default (mapideas.db_routers).
+"""Reads that may be stale go to the replica, writes to default (mapideas.plumbing.db_routers).
 
 The `replica` fixture adds the alias as settings do for DATABASE_REPLICA_URL, as a second
 connection to the test database. Those tests are transactional: a replica only sees what was

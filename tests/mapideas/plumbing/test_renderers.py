@@ -1,4 +1,4 @@
-"""mapideas.renderers.FastJSONRenderer writes what DRF's JSONRenderer writes, faster."""
+"""mapideas.plumbing.renderers.FastJSONRenderer writes what DRF's JSONRenderer writes, faster."""
 
 import json
 from datetime import UTC, datetime

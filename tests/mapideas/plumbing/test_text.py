@@ -1,4 +1,4 @@
-"""Text normalised for matching (mapideas.text): place names and pin texts."""
+"""Text normalised for matching (mapideas.plumbing.text): place names and pin texts."""
 
 from mapideas.plumbing.text import normalise, words
 

@@ -350,7 +350,7 @@ def test_it_refuses_a_json_body_that_is_not_an_object(city, category):
 
 
 def test_it_refuses_a_form_encoded_body(city, category):
-    # multipart/form-data is taken (for a photo: tests/mapideas/test_api_ideas_photo.py);
+    # multipart/form-data is taken (for a photo: tests/mapideas/pins/test_api_ideas_photo.py);
     # application/x-www-form-urlencoded is not.
     response = post_raw(
         "kind=idea&title=Form&category=parks-green-space&location=POINT(4.001+50.001)",

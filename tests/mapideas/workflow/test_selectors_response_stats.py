@@ -1,4 +1,4 @@
-"""mapideas.selectors.team_response_stats and overdue_q, at fixed times."""
+"""mapideas.workflow.selectors.team_response_stats and overdue_q, at fixed times."""
 
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo

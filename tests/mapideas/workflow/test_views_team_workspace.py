@@ -56,7 +56,7 @@ def test_it_shows_a_member_the_team_pins_newest_first_and_no_others(
     assertContains(response, '<span class="count">(3)</span>', html=True)
     assertContains(response, f'href="/ideas/{ideas["Newest east"].pk}/"')
     # The map draws the same pins as the list, from the same queryset, and asks the API for
-    # none on top (tests/mapideas/test_views_team_queue.py filters both).
+    # none on top (tests/mapideas/workflow/test_views_team_queue.py filters both).
     assertContains(response, 'data-server-pins="true"')
     assertNotContains(response, "data-team=")
     assert '"title": "Newest east"' in response.context["map"].script

@@ -1,4 +1,4 @@
-"""The workflow's writes (mapideas.services): status changes and answers, internal notes,
+"""The workflow's writes (mapideas.workflow.services): status changes and answers, internal notes,
 assignment, duplicates, bulk changes. Each checks who may, under a lock, and records itself."""
 
 import pytest
