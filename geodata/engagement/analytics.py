@@ -391,9 +391,10 @@ def neighborhood_engagement(
 
     total = int(frame["count"].sum())
     total_area = float(frame["area_km2"].sum())
-    city_population = int(population.sum()) if population_known else None
+    city_population: int | None = None
     city_per_1000 = None
     if population_known:
+        city_population = int(population.sum())
         # Pins of the neighborhoods with residents over their residents: a park with no
         # residents is not compared, and does not lift the city rate either.
         populated = frame["population"] > 0
@@ -624,11 +625,17 @@ def _lon_lat(ideas: QuerySet[Idea]) -> Iterator[np.ndarray]:
 def _lon_lat_postgresql(ideas: QuerySet[Idea]) -> np.ndarray:
     """Every pin's lon, lat in one row of two float8 arrays, read in binary: 16 bytes a pin
     and no Python object per row (a row per pin through the ORM took 3x as long)."""
+    # The PostgreSQL backend's own module: imported only where the database is PostgreSQL.
+    from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
+
     sql, params = ideas.order_by().values_list("location").query.sql_with_params()
     # The ORM's own SQL as a subquery; its values are bound by compose_sql.
     arrays = f"SELECT array_agg(ST_X(p.location)), array_agg(ST_Y(p.location)) FROM ({sql}) p"  # noqa: S608
     # The queryset's own database: the replica when it was asked for (mapideas.db_routers).
     connection = connections[ideas.db]
+    # Only called on PostgreSQL (_lon_lat checks the vendor), whose operations (PostGIS's
+    # too) have compose_sql.
+    assert isinstance(connection.ops, PostgresOperations)
     query = connection.ops.compose_sql(arrays, params)
     connection.ensure_connection()
     # A server-binding cursor of the same connection (and transaction): Django's own
@@ -636,7 +643,10 @@ def _lon_lat_postgresql(ideas: QuerySet[Idea]) -> np.ndarray:
     # were bound above, by the driver's own quoting (compose_sql), as Django's cursor does.
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(query, binary=True)
-        lon, lat = cursor.fetchone()
+        row = cursor.fetchone()
+    # An aggregate without GROUP BY: always one row (of NULLs when there are no pins).
+    assert row is not None
+    lon, lat = row
     if lon is None:
         return np.empty((0, 2), dtype=float)
     return np.column_stack((np.array(lon, dtype=float), np.array(lat, dtype=float)))
@@ -891,7 +901,8 @@ def _about(engagement: NeighborhoodEngagement) -> dict[str, object]:
 
 
 def _rounded(value: float | None) -> float | None:
-    return None if _missing(value) else round(float(value), 6)
+    # _missing also catches NaN; the None test is for mypy, which cannot see into _missing.
+    return None if value is None or _missing(value) else round(float(value), 6)
 
 
 def engagement_layer(name: str, selection: Selection, options: Options) -> EngagementLayer:
@@ -919,7 +930,7 @@ def engagement_layer(name: str, selection: Selection, options: Options) -> Engag
     raise ValueError(f"No engagement layer {name!r}.")
 
 
-def plain_properties(layer: EngagementLayer) -> Iterator[tuple[object, dict[str, object]]]:
+def plain_properties(layer: EngagementLayer) -> Iterator[tuple[int | str, dict[str, object]]]:
     """(id, properties) per feature, as JSON-ready Python values: None for no value (never
     NaN), ints, floats rounded to 6 decimals, booleans."""
     fields = LAYER_FIELDS[layer.name]

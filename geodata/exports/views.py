@@ -7,7 +7,7 @@ from pathlib import Path
 from django.http import (
     FileResponse,
     HttpRequest,
-    HttpResponse,
+    HttpResponseBase,
     HttpResponseNotFound,
     JsonResponse,
     StreamingHttpResponse,
@@ -31,7 +31,7 @@ def _filtered_ideas(request: HttpRequest) -> IdeaFilter:
     return IdeaFilter(request.GET, queryset=selectors.public_ideas().using(replica_alias()))
 
 
-def export_layer(request: HttpRequest, layer: str, extension: str) -> HttpResponse:
+def export_layer(request: HttpRequest, layer: str, extension: str) -> HttpResponseBase:
     """`/export/<layer>.<extension>`: the layer in one of export_formats.FORMATS.
 
     GeoJSON and CSV stream as they are read. The OGR formats are written to a temporary file

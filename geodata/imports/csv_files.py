@@ -6,12 +6,12 @@ error naming the line it is on. Shared by import_ideas and import_population.
 import codecs
 import csv
 import gzip
+import io
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from django.conf import settings
 
@@ -53,10 +53,11 @@ def csv_rows(path: Path, *, error: type[Exception]) -> Iterator[CsvRows]:
         yield _rows(_decoded_lines(file, path.name, error), path.name, error)
 
 
-def _decoded_lines(file: BinaryIO, name: str, error: type[Exception]) -> Iterator[str]:
+def _decoded_lines(file: io.BufferedIOBase, name: str, error: type[Exception]) -> Iterator[str]:
     """Decode line by line, so that an encoding error can name its line.
 
     Splitting the bytes on b"\\n" is safe in UTF-8: no multi-byte character contains that byte.
+    `file` is a GzipFile or a plain binary file: both are buffered binary streams.
     """
     line = 0
     try:

@@ -89,7 +89,8 @@ def ideas_import_csv(
         )
     event_name = event_name.strip()
     event_max = Idea._meta.get_field("event_name").max_length
-    if len(event_name) > event_max:
+    # A CharField may have no max_length (no limit); event_name has one.
+    if event_max is not None and len(event_name) > event_max:
         raise IdeaImportError(
             f"The event name has {len(event_name)} characters; at most {event_max}."
         )
@@ -115,6 +116,8 @@ def ideas_import_csv(
         "category": category_field,
         "kind": kind_field,
     }
+    # The columns the file names: a value read for a key always comes from its column.
+    named = {key: name for key, name in columns.items() if name}
     channel_label = str(Idea.Channel(channel).label)
     result = IdeaImportResult()
 
@@ -146,7 +149,7 @@ def ideas_import_csv(
                 data = _idea_data(
                     values,
                     line=line,
-                    columns=columns,
+                    columns=named,
                     categories=categories,
                     kinds=kinds,
                     default_category=default_category_obj,
@@ -277,7 +280,7 @@ def _idea_data(
     values: dict[str, str],
     *,
     line: int,
-    columns: dict[str, str | None],
+    columns: dict[str, str],
     categories: dict[str, Category],
     kinds: dict[str, str],
     default_category: Category,
@@ -296,8 +299,10 @@ def _idea_data(
 
     category = default_category
     if values.get("category"):
-        category = categories.get(values["category"].casefold())
-        if category is None:
+        found_category = categories.get(values["category"].casefold())
+        if found_category is not None:
+            category = found_category
+        else:
             problems.append(
                 RowProblem(
                     line,
@@ -309,8 +314,10 @@ def _idea_data(
 
     kind = default_kind
     if values.get("kind"):
-        kind = kinds.get(values["kind"].casefold())
-        if kind is None:
+        found_kind = kinds.get(values["kind"].casefold())
+        if found_kind is not None:
+            kind = found_kind
+        else:
             problems.append(
                 RowProblem(
                     line,

@@ -104,6 +104,8 @@ def population_import_csv(
                 if reason is not None:
                     result.bad.append(BadValue(line=line, key=key, value=text, reason=reason))
                 elif neighborhood is not None:
+                    # _population gives a number whenever it gives no reason.
+                    assert population is not None
                     values[neighborhood.pk] = population
         if not result.rows:
             raise PopulationFileError(f"{path.name} has a header but no rows.")

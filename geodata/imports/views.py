@@ -4,6 +4,7 @@ import secrets
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
+from typing import Any, TypedDict
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -30,8 +31,15 @@ from mapideas.rerouting.services import boundaries_activate
 from neighborhoods.models import BoundaryVersion
 from neighborhoods.roles import is_planner
 
-# The upload waiting for its commit: {"token", "name", "options", "active_version"}.
+# The upload waiting for its commit (a StagedUpload).
 SESSION_UPLOAD = "geodata.boundary_upload"
+
+
+class StagedUpload(TypedDict):
+    token: str
+    name: str
+    options: dict[str, Any]  # read_boundaries' keyword arguments (form.boundary_options())
+    active_version: int | None  # the active version's id at the dry run
 
 
 # --- /staff/boundaries/: upload, dry run, commit, activate ----------------------------------
@@ -83,6 +91,8 @@ def _dry_run(request: HttpRequest, form: BoundaryUploadForm) -> BoundaryImport |
         form.add_error("file", str(exc))
         return None
     path = uploads.upload_path(token)
+    # upload_store has just written the file under this token.
+    assert path is not None
     options = form.boundary_options()
     try:
         result = import_boundaries(
@@ -92,12 +102,13 @@ def _dry_run(request: HttpRequest, form: BoundaryUploadForm) -> BoundaryImport |
         uploads.upload_discard(token)
         form.add_import_error(exc, path=path, name=name)
         return None
-    request.session[SESSION_UPLOAD] = {
+    staged: StagedUpload = {
         "token": token,
         "name": name,
         "options": options,
         "active_version": _active_version_id(),
     }
+    request.session[SESSION_UPLOAD] = staged
     return result
 
 
@@ -116,9 +127,9 @@ def boundaries(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _staged_upload(request: HttpRequest) -> dict | None:
+def _staged_upload(request: HttpRequest) -> StagedUpload | None:
     """The session's upload, if the form names it (a stale tab may name an older one)."""
-    staged = request.session.get(SESSION_UPLOAD)
+    staged: StagedUpload | None = request.session.get(SESSION_UPLOAD)
     token = request.POST.get("token", "")
     if not staged or not secrets.compare_digest(staged["token"].encode(), token.encode()):
         return None
@@ -131,7 +142,7 @@ def boundaries_commit(request: HttpRequest) -> HttpResponse:
     """Import the previewed upload for good: a new version, active, open pins re-routed."""
     staged = _staged_upload(request)
     path = uploads.upload_claim(staged["token"]) if staged else None
-    if path is None:
+    if staged is None or path is None:
         messages.error(
             request,
             _("That upload is no longer here (committed, replaced or expired): upload it again."),
@@ -161,7 +172,10 @@ def boundaries_commit(request: HttpRequest) -> HttpResponse:
         return redirect("boundaries")
     finally:
         uploads.upload_discard(staged["token"])
+    # Committed and activated (import_boundaries' defaults): the version and its moves are set.
+    assert result.version is not None
     moved = result.moved
+    assert moved is not None
     messages.success(
         request,
         _(

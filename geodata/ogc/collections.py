@@ -105,7 +105,9 @@ class ComputedCollection:
     def filters(self) -> tuple[str, ...]:
         """Query parameters beyond limit, offset, bbox and datetime."""
         fixed = dict(self.fixed)
-        return tuple(name for name in self.parameters().fields if name not in fixed)
+        # keys(): the same names, but the DRF stubs type iterating `fields` as giving Fields.
+        names = self.parameters().fields.keys()  # noqa: SIM118
+        return tuple(name for name in names if name not in fixed)
 
     def features(self, params: dict[str, str]) -> ComputedFeatures:
         """The layer for these parameters (ValidationError naming a bad one)."""

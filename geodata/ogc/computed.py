@@ -51,7 +51,8 @@ class ComputedFeatures:
     def bbox(self) -> tuple[float, float, float, float] | None:
         if len(self.shapes) == 0:
             return None
-        return tuple(float(v) for v in shapely.total_bounds(self.shapes))
+        west, south, east, north = (float(v) for v in shapely.total_bounds(self.shapes))
+        return west, south, east, north
 
     def intersecting(self, box: shapely.Geometry) -> list[ComputedFeature]:
         """The features whose geometry intersects `box`, in the layer's order."""

@@ -123,7 +123,7 @@ def collection_document(request: Request, collection: AnyCollection, fmt: str | 
         link(request, items_path, "items", GEOJSON, "The features as GeoJSON", {"f": "json"}),
         link(request, items_path, "items", HTML, "The features as HTML", {"f": "html"}),
     ]
-    document = {
+    document: dict[str, object] = {
         "id": collection.id,
         "title": collection.title,
         "description": collection.description,
@@ -263,6 +263,9 @@ def feature_document(
     if isinstance(found, ComputedFeature):
         document = computed_feature(found)
     else:
+        # A model row is found only in a model's collection (a computed one finds a
+        # ComputedFeature).
+        assert isinstance(collection, Collection)
         document = features(collection, [found])[0]
     path = reverse("ogc-feature", args=[collection.id, document["id"]])
     document["links"] = [

@@ -176,6 +176,8 @@ def parse_datetime(value: str) -> TimeRange:
     parts = value.split("/")
     if len(parts) > 2:
         raise invalid("datetime", "give an instant or one interval start/end.")
+    start: datetime | None
+    end: datetime | None
     try:
         if len(parts) == 1:
             if value in OPEN_END:

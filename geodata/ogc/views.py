@@ -9,6 +9,7 @@ They are DRF views with extend_schema so the project's OpenAPI document (/api/sc
 landing page's service-desc) describes them, as the OAS 3.0 conformance class requires.
 """
 
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -199,7 +200,11 @@ def _collections_taking(name: str, *, computed_only: bool = False) -> str:
     )
 
 
-def _filterset_parameter(collection, name: str) -> tuple[object, list | None, str]:
+# What OpenApiParameter takes as a parameter's type: a Python type or a JSON schema.
+ParameterType = type[str] | dict[str, Any]
+
+
+def _filterset_parameter(collection, name: str) -> tuple[ParameterType, list | None, str]:
     """A FilterSet filter's type, enum and description (choices become enums)."""
     choices = getattr(collection.filterset.base_filters[name].field, "choices", None)
     enum = (
@@ -212,7 +217,7 @@ def _filterset_parameter(collection, name: str) -> tuple[object, list | None, st
 
 def _serializer_parameter(
     collection: ComputedCollection, name: str
-) -> tuple[object, list | None, str]:
+) -> tuple[ParameterType, list | None, str]:
     """A computed collection's parameter, typed from its /api/engagement/ serializer."""
     field = collection.parameters().fields[name]
     schema: dict = {}
@@ -237,8 +242,10 @@ def _filter_parameters(*, computed_only: bool = False) -> list[OpenApiParameter]
     parameters = []
     seen: set[str] = set()
     for collection in COLLECTIONS.values():
-        computed = isinstance(collection, ComputedCollection)
-        if not computed and (computed_only or collection.filterset is None):
+        # isinstance() at each use, not a flag: mypy narrows `collection` only on isinstance().
+        if not isinstance(collection, ComputedCollection) and (
+            computed_only or collection.filterset is None
+        ):
             continue
         for name in collection.filters:
             if name in seen:
@@ -246,7 +253,7 @@ def _filter_parameters(*, computed_only: bool = False) -> list[OpenApiParameter]
             seen.add(name)
             kind, enum, description = (
                 _serializer_parameter(collection, name)
-                if computed
+                if isinstance(collection, ComputedCollection)
                 else _filterset_parameter(collection, name)
             )
             taken_by = _collections_taking(name, computed_only=computed_only)
@@ -363,6 +370,7 @@ class OgcView(APIView):
         context: dict | None = None,
         media_type: str = documents.JSON,
     ) -> HttpResponse:
+        response: HttpResponse
         if fmt == "html":
             response = TemplateResponse(
                 request._request,
@@ -380,7 +388,7 @@ class OgcView(APIView):
         patch_vary_headers(response, ["Accept"])
         return response
 
-    def handle_exception(self, exc: Exception) -> HttpResponse:
+    def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, OgcError):
             return ogc_error(exc.status, exc.code, exc.description)
         if isinstance(exc, Http404):

@@ -21,7 +21,11 @@ class PlaceQuerySerializer(serializers.Serializer):
 class PlaceResultSerializer(serializers.Serializer):
     name = serializers.CharField()
     kind = serializers.CharField(help_text="neighborhood, or the imported kind (street, park...)")
-    source = serializers.ChoiceField(choices=["neighborhood", "place", "geocoder"])
+    # DRF's metaclass takes declared fields out of the class, so this field does not replace
+    # Field.source at run time; the stubs see only the class attribute.
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=["neighborhood", "place", "geocoder"]
+    )
     lon = serializers.FloatField()
     lat = serializers.FloatField()
     bbox = serializers.ListField(

@@ -122,12 +122,13 @@ def read_places(
         if geometry is None or geometry.is_empty:
             skipped.append(f"feature {number} ({name}): no geometry")
             continue
+        west, south, east, north = (float(v) for v in geometry.bounds)
         items.append(
             PlaceInput(
                 name=name,
                 kind=(_text(kind) or default_kind)[:KIND_MAX_LENGTH],
                 point=_point_on(geometry),
-                bbox=tuple(float(v) for v in geometry.bounds),
+                bbox=(west, south, east, north),
             )
         )
     return PlaceFile(items=items, source_crs=source_crs, skipped=skipped)

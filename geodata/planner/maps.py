@@ -19,6 +19,7 @@ import folium
 import numpy as np
 import pandas as pd
 import shapely
+from branca.element import Figure
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -79,6 +80,9 @@ def legend(engagement: NeighborhoodEngagement) -> Legend:
         low, high = bounds[i], bounds[i + 1]
         if reference:
             if low is None:
+                # The first class: open below, so its high is a break (bounds has None only at
+                # its two ends).
+                assert high is not None
                 text = _("below %(rate)s (under %(ratio)s × the city rate)") % {
                     "rate": number(high * reference),
                     "ratio": f"{high:g}",
@@ -105,7 +109,8 @@ def legend(engagement: NeighborhoodEngagement) -> Legend:
 
 
 def class_color(ratio: float | None) -> str:
-    if pd.isna(ratio):
+    # pd.isna also catches NaN; the None test is for mypy, which cannot see into pd.isna.
+    if ratio is None or pd.isna(ratio):
         return NO_RATE_COLOR
     return CLASS_COLORS[int(np.searchsorted(RATIO_BREAKS, ratio, side="right"))]
 
@@ -123,12 +128,12 @@ def _geometry(geometry: shapely.Geometry, *, simplify: bool = True) -> dict:
     return shapely.geometry.mapping(drawn)
 
 
-def ratio_text(value: object) -> str:
-    return "—" if pd.isna(value) else f"{float(value):.2f} ×"
+def ratio_text(value: float | None) -> str:
+    return "—" if value is None or pd.isna(value) else f"{float(value):.2f} ×"
 
 
-def share_text(value: object) -> str:
-    return "—" if pd.isna(value) else f"{float(value):.0%}"
+def share_text(value: float | None) -> str:
+    return "—" if value is None or pd.isna(value) else f"{float(value):.0%}"
 
 
 def trend_text(current: int, previous: int) -> str:
@@ -169,7 +174,8 @@ def _new_map(bounds: tuple[float, float, float, float] | None) -> folium.Map:
 def _bounds(engagement: NeighborhoodEngagement) -> tuple[float, float, float, float] | None:
     if engagement.frame.empty:
         return None
-    return tuple(float(v) for v in engagement.frame.total_bounds)
+    west, south, east, north = (float(v) for v in engagement.frame.total_bounds)
+    return west, south, east, north
 
 
 def choropleth(engagement: NeighborhoodEngagement) -> folium.Map:
@@ -402,7 +408,10 @@ def render_all(fmaps: Mapping[str, folium.Map | None]) -> RenderedMaps:
     for fmap in fmaps.values():
         if fmap is None:
             continue
-        for name, element in fmap.get_root().header._children.items():
+        root = fmap.get_root()
+        # A folium.Map puts itself in a Figure when it is made; branca types the root as Element.
+        assert isinstance(root, Figure)
+        for name, element in root.header._children.items():
             parts.setdefault(name, element.render())
     header = maps._FOLIUM_VIEWPORT.sub("", "".join(parts.values()))
     # folium's generated markup, from the escaped values above.

@@ -8,6 +8,7 @@ geodata.engagement and hands the template the maps (geodata.planner_maps), the c
 (geodata.planner_charts), the table and the links to take each layer away.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -15,6 +16,7 @@ import pandas as pd
 from django import forms
 from django.http import QueryDict
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.safestring import SafeString
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
@@ -33,6 +35,7 @@ from geodata.engagement.analytics import (
 from geodata.exports import formats as export_formats
 from geodata.planner import charts as planner_charts
 from geodata.planner import maps as planner_maps
+from mapideas.map.maps import RenderedMap
 from mapideas.models import Category, Idea
 
 FILTERS = engagement_api.FILTER_PARAMS
@@ -47,7 +50,10 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
-def _choices(empty: str, choices) -> list[tuple[str, str]]:
+# Labels are lazy translations (Promise), resolved when the page renders.
+def _choices(
+    empty: str | Promise, choices: Iterable[tuple[str, str | Promise]]
+) -> list[tuple[str, str | Promise]]:
     return [("", empty), *choices]
 
 
@@ -135,6 +141,8 @@ class PlannerForm(forms.Form):
         try:
             return engagement_api.parse_query("engagement-hexagons", self.parameters())
         except BadParameters as exc:
+            # parse_query names each bad parameter: its detail is a dict.
+            assert isinstance(exc.detail, dict)
             for name, errors in exc.detail.items():
                 field = name if name in self.fields else None
                 for error in errors if isinstance(errors, list) else [errors]:
@@ -166,7 +174,7 @@ class Row:
 class LayerLinks:
     """Where a map's layer can be taken away: its downloads and its API URL."""
 
-    title: str
+    title: str | Promise  # a lazy translation, resolved when the page renders
     downloads: list[tuple[str, str]]  # (format label, URL)
     api: str
 
@@ -208,7 +216,7 @@ class PlannerPage:
     weeks: list[planner_charts.Week]
     weekly: planner_charts.Chart
     header: SafeString
-    maps: dict[str, object]
+    maps: dict[str, RenderedMap]
     hexagons_hidden: bool  # too many cells to draw
     hexagon_cells: int
     hexagon_cells_with_pins: int
@@ -263,8 +271,9 @@ def layer_links(params: dict[str, str]) -> dict[str, LayerLinks]:
     return links
 
 
-def _text(value: object) -> str:
-    return "—" if pd.isna(value) else planner_charts.number(float(value))
+def _text(value: float | None) -> str:
+    # pd.isna also catches NaN; the None test is for mypy, which cannot see into pd.isna.
+    return "—" if value is None or pd.isna(value) else planner_charts.number(float(value))
 
 
 def table_rows(result: NeighborhoodEngagement) -> list[Row]:

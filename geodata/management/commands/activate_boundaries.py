@@ -18,11 +18,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         if options["version"] is None:
-            for version in BoundaryVersion.objects.all():
-                count = version.neighborhoods.count()
+            for listed in BoundaryVersion.objects.all():
+                count = listed.neighborhoods.count()
                 self.stdout.write(
-                    f"#{version.pk}{' *' if version.is_active else '  '} {version.label} "
-                    f"({count} neighborhoods, created {version.created_at:%Y-%m-%d %H:%M})"
+                    f"#{listed.pk}{' *' if listed.is_active else '  '} {listed.label} "
+                    f"({count} neighborhoods, created {listed.created_at:%Y-%m-%d %H:%M})"
                 )
             return
         version = BoundaryVersion.objects.filter(pk=options["version"]).first()

@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rest_framework.exceptions import ValidationError
@@ -71,7 +72,8 @@ class Command(BaseCommand):
         parser.add_argument("--alpha", help="False discovery rate (coldspots).")
         parser.add_argument("--limit", help="At most this many (outreach).")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
+        layer: str = options["layer"]
         path: Path = options["path"]
         fmt = export_formats.format_for_suffix(path.name)
         if fmt is None:
@@ -84,13 +86,18 @@ class Command(BaseCommand):
         if not path.parent.is_dir():
             raise CommandError(f"The directory {path.parent} does not exist.")
 
-        filters = {name: options[name] for name in IDEA_FILTERS if options[name] is not None}
-        tuning = {name: options[name] for name in ENGAGEMENT_OPTIONS if options[name] is not None}
-        if tuning and not exports.LAYER_SPECS[options["layer"]].engagement:
+        # Every filter and tuning option is a string as given (add_arguments gives no type).
+        filters: dict[str, str] = {
+            name: options[name] for name in IDEA_FILTERS if options[name] is not None
+        }
+        tuning: dict[str, str] = {
+            name: options[name] for name in ENGAGEMENT_OPTIONS if options[name] is not None
+        }
+        if tuning and not exports.LAYER_SPECS[layer].engagement:
             raise CommandError(
                 f"--{next(iter(tuning)).replace('_', '-')} applies to the engagement layers only."
             )
-        if exports.LAYER_SPECS[options["layer"]].engagement:
+        if exports.LAYER_SPECS[layer].engagement:
             city_wide = {k: v for k, v in filters.items() if k in ENGAGEMENT_FILTERS}
             if city_wide != filters:
                 raise CommandError(
@@ -98,18 +105,18 @@ class Command(BaseCommand):
                     "apply to the ideas layer only."
                 )
             try:
-                selection, tuned = engagement_api.parse_query(options["layer"], city_wide | tuning)
+                selection, tuned = engagement_api.parse_query(layer, city_wide | tuning)
             except ValidationError as exc:
+                # parse_query names each bad parameter: its detail is a dict.
+                assert isinstance(exc.detail, dict)
                 raise CommandError(
                     "; ".join(
                         f"--{name.replace('_', '-')}: {' '.join(str(m) for m in messages)}"
                         for name, messages in exc.detail.items()
                     )
                 ) from exc
-            rows = exports.engagement_rows(
-                engagement.engagement_layer(options["layer"], selection, tuned)
-            )
-        elif options["layer"] == "ideas":
+            rows = exports.engagement_rows(engagement.engagement_layer(layer, selection, tuned))
+        elif layer == "ideas":
             idea_filter = IdeaFilter(filters, queryset=selectors.public_ideas())
             if not idea_filter.is_valid():
                 raise CommandError(
@@ -137,7 +144,6 @@ class Command(BaseCommand):
 
         # Write next to the target and rename at the end: the rename is atomic on one file
         # system, so readers see the old file or the new one, never half of one.
-        layer = options["layer"]
         directory = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
         try:
             if fmt.driver is None:

@@ -5,6 +5,7 @@ Only reads options and prints; the work is in `geodata.idea_import`.
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -67,7 +68,8 @@ class Command(BaseCommand):
             help="Read, check and route every row, but write nothing.",
         )
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
+        dry_run: bool = options["dry_run"]
         try:
             result = ideas_import_csv(
                 path=options["csv"],
@@ -81,13 +83,13 @@ class Command(BaseCommand):
                 default_kind=options["kind"],
                 channel=options["channel"],
                 event_name=options["event"],
-                dry_run=options["dry_run"],
+                dry_run=dry_run,
             )
         except IdeaImportError as exc:
             raise CommandError(str(exc)) from exc
 
         noun = "idea" if result.imported == 1 else "ideas"
-        if options["dry_run"]:
+        if dry_run:
             self.stdout.write(
                 f"Dry run: {result.imported} {noun} would be imported; nothing was written."
             )

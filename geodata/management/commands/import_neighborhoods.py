@@ -134,6 +134,8 @@ class Command(BaseCommand):
             for from_team, to_team, count in moved.by_teams[:SHOWN]:
                 self.stdout.write(f"  {from_team} -> {to_team}: {count}")
         if result.committed:
+            # A commit keeps the version it stored (only a dry run's is None).
+            assert result.version is not None
             state = "active" if result.moved is not None else "stored, not active"
             self.stdout.write(
                 self.style.SUCCESS(f"Committed as boundary version #{result.version.pk} ({state}).")

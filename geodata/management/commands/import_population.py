@@ -5,6 +5,7 @@ geodata.population.
 """
 
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -32,20 +33,21 @@ class Command(BaseCommand):
         )
         parser.add_argument("--commit", action="store_true", help="Apply: write the populations.")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
+        commit: bool = options["commit"]
         try:
             result = population_import_csv(
                 path=options["csv"],
                 key_field=options["key_field"],
                 population_field=options["population_field"],
-                commit=options["commit"],
+                commit=commit,
             )
         except PopulationFileError as exc:
             raise CommandError(str(exc)) from exc
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
-        self._report(result, commit=options["commit"])
-        if result.bad and options["commit"]:
+        self._report(result, commit=commit)
+        if result.bad and commit:
             raise CommandError(
                 f"{len(result.bad)} bad population value{'s' if len(result.bad) != 1 else ''}: "
                 "nothing was written. Fix the lines listed and run again."
