@@ -7,7 +7,8 @@ from django.contrib.gis.db import models
 
 class Place(models.Model):
     name = models.CharField(max_length=200)
-    # mapideas.text.normalise(name): lowercase, accents folded. Matching compares this column
+    # mapideas.plumbing.text.normalise(name): lowercase, accents folded. Matching compares this
+    # column
     # with the normalised query, so "Rue de l'Église" is found by "eglise".
     name_normalized = models.CharField(max_length=200, db_index=True)
     kind = models.CharField(max_length=40, default="place")

@@ -18,7 +18,7 @@ population, else pins per km² (and `population_known` is False with a message s
 per-capita figures are never made up from a partial or missing population.
 
 Only what the caller's queryset holds is counted: callers pass public pins filtered by
-mapideas.filters.IdeaFilter (geodata.engagement_api.parse_query).
+mapideas.pins.filters.IdeaFilter (geodata.engagement.query.parse_query).
 """
 
 import json
@@ -631,7 +631,7 @@ def _lon_lat_postgresql(ideas: QuerySet[Idea]) -> np.ndarray:
     sql, params = ideas.order_by().values_list("location").query.sql_with_params()
     # The ORM's own SQL as a subquery; its values are bound by compose_sql.
     arrays = f"SELECT array_agg(ST_X(p.location)), array_agg(ST_Y(p.location)) FROM ({sql}) p"  # noqa: S608
-    # The queryset's own database: the replica when it was asked for (mapideas.db_routers).
+    # The queryset's own database: the replica when it was asked for (mapideas.plumbing.db_routers).
     connection = connections[ideas.db]
     # Only called on PostgreSQL (_lon_lat checks the vendor), whose operations (PostGIS's
     # too) have compose_sql.

@@ -3,7 +3,7 @@ outreach ranking. Thin views: parameters are checked here, figures come from
 geodata.engagement.
 
 Every endpoint takes the ideas API's filters that make sense city-wide (created_after,
-created_before, category, kind, status, channel; applied by mapideas.filters.IdeaFilter to the
+created_before, category, kind, status, channel; applied by mapideas.pins.filters.IdeaFilter to the
 public pins) and its own parameters; a bad one is a 400 naming it.
 """
 

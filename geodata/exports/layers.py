@@ -1,5 +1,5 @@
 """The public rows of each layer, and streamed GeoJSON (RFC 7946) made from them: the same
-bytes for the download and export_layer. The other formats (geodata.export_formats) are written
+bytes for the download and export_layer. The other formats (geodata.exports.formats) are written
 from the same rows.
 
 Geometry is written by the database (AsGeoJSON, 6 decimals) and rows are read in chunks, so

@@ -2,7 +2,8 @@
 GeoPackage, in any CRS, with invalid polygons repaired and reported.
 
 `read_boundaries` reads and cleans; `import_boundaries` stores the result as a new boundary
-version (neighborhoods.services) and activates it, re-routing open pins (mapideas.services),
+version (neighborhoods.services) and activates it, re-routing open pins
+(mapideas.rerouting.services),
 or does all that in a transaction it rolls back, for a dry run.
 """
 

@@ -1,7 +1,8 @@
 """Bulk import of offline input (paper forms, workshops, phone notes) from a CSV file.
 
 Rows are checked one by one in Python, inserted in bulk, then routed all at once by
-`mapideas.rerouting.route_new_ideas`: the rules of `neighborhoods.routing.route()` in set-based
+`mapideas.rerouting.services.route_new_ideas`: the rules of `neighborhoods.routing.route()` in
+set-based
 SQL (the tests hold the two to the same answers), with a RoutingEvent per pin as `idea_create`
 writes. A 121k-row file takes seconds instead of minutes. Rows that cannot be imported are
 reported with the physical line they start on (the header is line 1) and the others are

@@ -6,7 +6,7 @@ One entry per layer, of two kinds:
   filters by bbox and time, and counts.
 - `ComputedCollection`: a layer computed from the pins (the engagement layers of
   geodata.engagement): the whole layer is computed for the request's parameters (held a few
-  seconds, geodata.ogc_computed), then paged, filtered by bbox (shapely) and counted in Python.
+  seconds, geodata.ogc.computed), then paged, filtered by bbox (shapely) and counted in Python.
 
 Adding a layer is one more entry in COLLECTIONS: the endpoints, links, extents, paging, bbox
 and datetime filters, HTML pages and the OpenAPI description all come from the entry.
@@ -98,7 +98,7 @@ class ComputedCollection:
 
     @property
     def parameters(self) -> type[serializers.Serializer]:
-        """The layer's query serializer (geodata.engagement_api): its fields, the checks."""
+        """The layer's query serializer (geodata.engagement.query): its fields, the checks."""
         return QUERY_SERIALIZERS[self.layer]
 
     @property

@@ -6,7 +6,7 @@ the extent would otherwise compute the whole layer again (a GDAL or QGIS client 
 page after page, 10 features at a time). So a layer is computed once per set of parameters
 and kept, in this process, for CACHE_SECONDS: pins or boundaries that change show up at most
 that late (issue 7 accepts a few seconds). The figures are geodata.engagement's, made into
-features by geodata.exports.engagement_rows: the same as /api/engagement/... and the exports.
+features by geodata.exports.layers.engagement_rows: the same as /api/engagement/... and the exports.
 """
 
 import threading

@@ -1,7 +1,7 @@
 """OGC API – Features (Part 1: Core, GeoJSON, HTML, OpenAPI 3.0) at /ogc/.
 
-Thin DRF views: the collections are in geodata.ogc_collections, the checks of a request in
-geodata.ogc_query, the documents in geodata.ogc_documents. Each view answers JSON (GeoJSON for
+Thin DRF views: the collections are in geodata.ogc.collections, the checks of a request in
+geodata.ogc.query, the documents in geodata.ogc.documents. Each view answers JSON (GeoJSON for
 features) or, for `f=html` or a browser's Accept header, an HTML page. Every error is an OGC
 exception document `{"code", "description"}` with a 400 or 404, never DRF's or Django's own.
 

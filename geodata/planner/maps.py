@@ -6,7 +6,7 @@
 - `coldspot_map`: only the significant cold and hot spots (Gi*, after the false discovery
   rate), over plain outlines.
 
-Assets are local (mapideas.maps.new_map). Geometry is simplified to about 10 m and rounded
+Assets are local (mapideas.map.maps.new_map). Geometry is simplified to about 10 m and rounded
 to 5 decimals (about 1 m) and each feature carries only the preformatted text of its tooltip:
 the hexagon layer of a big city has thousands of cells. Names come from uploaded files and
 are escaped here, because Leaflet tooltips render HTML.

@@ -2,10 +2,10 @@
 
 `PlannerForm` reads the page's parameters: the engagement layers' city-wide filters (date
 range, category, kind, status, channel), the thin threshold and the hexagon resolution, checked
-by the same serializer as /api/engagement/ (geodata.engagement_api.parse_query), so the page,
+by the same serializer as /api/engagement/ (geodata.engagement.query.parse_query), so the page,
 the API and the downloads always agree. `planner_page` computes each figure once with
-geodata.engagement and hands the template the maps (geodata.planner_maps), the charts
-(geodata.planner_charts), the table and the links to take each layer away.
+geodata.engagement and hands the template the maps (geodata.planner.maps), the charts
+(geodata.planner.charts), the table and the links to take each layer away.
 """
 
 from collections.abc import Iterable

@@ -1,10 +1,10 @@
 """`manage.py export_layer ideas ideas.gpkg [filters]`: the HTTP export, written to a file.
 
 The same rows and formats as `/export/<layer>.<extension>` (geodata.exports, export_formats) with
-the same filters (mapideas.filters.IdeaFilter), so a file and a download of one query never
+the same filters (mapideas.pins.filters.IdeaFilter), so a file and a download of one query never
 differ. The format comes from the file name: .geojson/.json, .gpkg, .shp.zip, .csv, .fgb, .kml.
 The engagement layers (engagement-neighborhoods, engagement-hexagons, coldspots, outreach) take
-the parameters of /api/engagement/... (geodata.engagement_api.parse_query).
+the parameters of /api/engagement/... (geodata.engagement.query.parse_query).
 """
 
 import os

@@ -1,6 +1,6 @@
 """`manage.py import_ideas FILE.csv --lat-field LAT --lon-field LON`: offline input from a CSV.
 
-Only reads options and prints; the work is in `geodata.idea_import`.
+Only reads options and prints; the work is in `geodata.imports.ideas`.
 """
 
 from collections import Counter

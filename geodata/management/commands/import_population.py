@@ -1,7 +1,7 @@
 """import_population CSV --key-field F --population-field F [--commit]: population from a CSV.
 
 A dry run by default: it reports what would change and writes nothing. The work is in
-geodata.population.
+geodata.imports.population.
 """
 
 from pathlib import Path
