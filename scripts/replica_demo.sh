@@ -139,7 +139,7 @@ export DATABASE_URL="$PRIMARY_URL"
 export CACHE_URL="${REPLICA_DEMO_CACHE_URL:-db://}"
 "$PY" manage.py migrate --noinput >"$WORK/migrate.log" 2>&1 || fail "migrate failed"
 "$PY" manage.py createcachetable >>"$WORK/migrate.log" 2>&1
-"$PY" manage.py load_demo_city >"$WORK/demo.log" 2>&1 || fail "load_demo_city failed"
+"$PY" manage.py load_demo_city --commit >"$WORK/demo.log" 2>&1 || fail "load_demo_city failed"
 log "primary migrated, demo city loaded: $(pg "$PG_PRIMARY" "SELECT count(*) FROM mapideas_idea") pins"
 
 # --- 3. two stateless app servers -----------------------------------------------------

@@ -45,7 +45,7 @@ log "database: $masked"
 "$PY" manage.py migrate --noinput
 # The rate-limit counters' table (CACHE_URL unset or db://); a no-op when it exists.
 "$PY" manage.py createcachetable
-"$PY" manage.py load_demo_city --if-empty --demo-users
+"$PY" manage.py load_demo_city --if-empty --demo-users --commit
 "$PY" manage.py collectstatic --noinput >/dev/null
 
 PORT="${PORT:-8000}"

@@ -8,17 +8,52 @@ from django.core.management import call_command
 from django.db.models import Count
 
 from mapideas.models import Idea
-from neighborhoods.models import Neighborhood, Team
+from neighborhoods.models import BoundaryVersion, Neighborhood, Team
 from neighborhoods.roles import is_planner
 from neighborhoods.routing import route
 
 pytestmark = pytest.mark.django_db
 
 
-def load(*args: str) -> str:
+def load(*args: str, commit: bool = True) -> str:
     out = StringIO()
-    call_command("load_demo_city", *args, stdout=out)
+    call_command("load_demo_city", *args, *(["--commit"] if commit else []), stdout=out)
     return out.getvalue()
+
+
+def counts() -> list[int]:
+    return [
+        model.objects.count()
+        for model in (BoundaryVersion, Neighborhood, Team, Idea, get_user_model())
+    ]
+
+
+def test_without_commit_it_says_what_it_would_load_and_writes_nothing():
+    before = counts()
+
+    output = load("--ideas", "30", "--demo-users", commit=False)
+
+    assert output.splitlines()[0] == (
+        "The demo city would load: 77 neighborhoods, 9 teams, 30 pins."
+    )
+    assert "Demo accounts that would be created (password 'demo')" in output
+    assert output.splitlines()[-1] == (
+        "Dry run: nothing was written. Run again with --commit to apply."
+    )
+    assert counts() == before
+    assert not Neighborhood.objects.exists()
+
+
+def test_without_commit_and_with_if_empty_it_still_ends_with_the_dry_run_line():
+    load("--ideas", "0")
+
+    output = load("--if-empty", "--ideas", "5", commit=False)
+
+    assert output.splitlines() == [
+        "The database already holds neighborhoods: demo city not loaded.",
+        "Dry run: nothing was written. Run again with --commit to apply.",
+    ]
+    assert not Idea.objects.exists()
 
 
 def test_it_loads_chicagos_77_community_areas_as_nine_district_teams():

@@ -144,6 +144,7 @@ def test_it_routes_121k_real_boston_requests_where_shapely_says(capsys):
         "CASE_TITLE",
         "--channel",
         "phone",
+        "--commit",
     )
     seconds = time.perf_counter() - started
     assert "Imported 121129 ideas." in output  # 121,145 rows, 16 of them without a title

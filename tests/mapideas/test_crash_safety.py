@@ -193,7 +193,7 @@ def test_an_import_killed_part_way_leaves_the_database_as_before(live, tmp_path)
 
     command = start_command(
         db, "import_ideas", str(rows), "--lat-field", "lat", "--lon-field", "lon",
-        "--title-field", "title",
+        "--title-field", "title", "--commit",
     )  # fmt: skip
     kill_once_writing(db, command)
 
@@ -208,7 +208,9 @@ def test_a_reroute_killed_part_way_leaves_the_database_as_before(live):
     before = snapshot(db)
     assert len(before["ideas"]) >= seeded_pins()
 
-    command = start_command(db, "activate_boundaries", str(version), "--reason", "crash test")
+    command = start_command(
+        db, "activate_boundaries", str(version), "--reason", "crash test", "--commit"
+    )
     kill_once_writing(db, command)
 
     assert snapshot(db) == before

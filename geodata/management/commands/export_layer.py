@@ -45,7 +45,7 @@ class Command(BaseCommand):
     help = (
         "Write a layer (ideas, neighborhoods or an engagement layer) to a file in WGS84, "
         "public fields only; the format comes from the file name. The file appears complete "
-        "or not at all."
+        "or not at all. It only reads the database: no dry run, no --commit."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -1,8 +1,11 @@
-"""`manage.py import_ideas FILE.csv --lat-field LAT --lon-field LON`: offline input from a CSV.
+"""`manage.py import_ideas FILE.csv --lat-field LAT --lon-field LON [--commit]`: offline input
+from a CSV.
 
-Only reads options and prints; the work is in `geodata.imports.ideas`.
+A dry run unless --commit (mapideas.plumbing.commands). Only reads options and prints; the work
+is in `geodata.imports.ideas`.
 """
 
+import argparse
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -12,6 +15,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from geodata.imports.ideas import REASON_CATEGORY_UNKNOWN, IdeaImportError, ideas_import_csv
 from mapideas.models import Idea
 from mapideas.pins import selectors
+from mapideas.plumbing.commands import (
+    DRY_RUN_DONE,
+    DRY_RUN_HELP,
+    add_commit_argument,
+    rolled_back_unless,
+)
 
 MAX_PROBLEMS_SHOWN = 50
 
@@ -20,7 +29,8 @@ class Command(BaseCommand):
     help = (
         "Import ideas from a CSV file (.csv or .csv.gz, UTF-8): each row is routed to its "
         "neighborhood's team like a pin on the web map. Rows that cannot be imported are "
-        "listed with their line number; the others are imported, in one transaction."
+        "listed with their line number; the others are imported, in one transaction. "
+        + DRY_RUN_HELP
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -62,39 +72,40 @@ class Command(BaseCommand):
             help='The meeting or campaign the input was gathered at, e.g. "Town hall, 3 March": '
             "stored with every row (public, on each pin's page).",
         )
-        parser.add_argument(
-            "--dry-run",
-            action="store_true",
-            help="Read, check and route every row, but write nothing.",
-        )
+        add_commit_argument(parser)
+        # Before --commit existed, --dry-run was how a file was checked without writing. It is
+        # now the default, so scripts that still pass it keep doing exactly what they meant;
+        # it is left out of --help so that one way is documented.
+        parser.add_argument("--dry-run", action="store_true", help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        dry_run: bool = options["dry_run"]
+        commit: bool = options["commit"]
+        if commit and options["dry_run"]:
+            raise CommandError("--dry-run and --commit contradict each other: give one.")
         try:
-            result = ideas_import_csv(
-                path=options["csv"],
-                lat_field=options["lat_field"],
-                lon_field=options["lon_field"],
-                title_field=options["title_field"],
-                description_field=options["description_field"],
-                category_field=options["category_field"],
-                kind_field=options["kind_field"],
-                default_category=options["category"],
-                default_kind=options["kind"],
-                channel=options["channel"],
-                event_name=options["event"],
-                dry_run=dry_run,
-            )
+            with rolled_back_unless(commit):
+                result = ideas_import_csv(
+                    path=options["csv"],
+                    lat_field=options["lat_field"],
+                    lon_field=options["lon_field"],
+                    title_field=options["title_field"],
+                    description_field=options["description_field"],
+                    category_field=options["category_field"],
+                    kind_field=options["kind_field"],
+                    default_category=options["category"],
+                    default_kind=options["kind"],
+                    channel=options["channel"],
+                    event_name=options["event"],
+                    dry_run=not commit,
+                )
         except IdeaImportError as exc:
             raise CommandError(str(exc)) from exc
 
         noun = "idea" if result.imported == 1 else "ideas"
-        if dry_run:
-            self.stdout.write(
-                f"Dry run: {result.imported} {noun} would be imported; nothing was written."
-            )
-        else:
+        if commit:
             self.stdout.write(self.style.SUCCESS(f"Imported {result.imported} {noun}."))
+        else:
+            self.stdout.write(f"{result.imported} {noun} would be imported.")
 
         problems = result.problems
         if problems:
@@ -119,3 +130,5 @@ class Command(BaseCommand):
 
         if result.imported == 0 and problems:
             raise CommandError("No row could be imported; nothing was written.")
+        if not commit:
+            self.stdout.write(self.style.WARNING(DRY_RUN_DONE))

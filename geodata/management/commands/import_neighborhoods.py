@@ -1,6 +1,7 @@
-"""import_neighborhoods PATH --name-field F [...]: a new boundary version from a file.
+"""import_neighborhoods PATH --name-field F [...] [--commit]: a new boundary version from a file.
 
-A dry run by default: it reports what would change and writes nothing. --commit applies.
+A dry run unless --commit (mapideas.plumbing.commands): the version is stored and activated
+inside a transaction rolled back at the end, so the report of a dry run is exact.
 """
 
 import sys
@@ -16,6 +17,12 @@ from geodata.imports.boundaries import (
     import_boundaries,
     read_boundaries,
 )
+from mapideas.plumbing.commands import (
+    DRY_RUN_DONE,
+    DRY_RUN_HELP,
+    add_commit_argument,
+    rolled_back_unless,
+)
 
 SHOWN = 15  # names listed per kind of change before "and N more"
 
@@ -23,8 +30,8 @@ SHOWN = 15  # names listed per kind of change before "and N more"
 class Command(BaseCommand):
     help = (
         "Import neighborhood polygons from a GeoJSON, Shapefile (bare or zipped) or GeoPackage, "
-        "in any CRS, as a new boundary version. Without --commit, only reports what would "
-        "change. Without --team-field each neighborhood gets a team named after it."
+        "in any CRS, as a new boundary version, and activate it (re-routing the open pins). "
+        "Without --team-field each neighborhood gets a team named after it. " + DRY_RUN_HELP
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -46,9 +53,7 @@ class Command(BaseCommand):
             action="store_true",
             help="refuse invalid polygons instead of repairing them with make_valid",
         )
-        parser.add_argument(
-            "--commit", action="store_true", help="apply: store and activate the new version"
-        )
+        add_commit_argument(parser)
         parser.add_argument(
             "--no-activate",
             action="store_true",
@@ -65,6 +70,7 @@ class Command(BaseCommand):
                 if done == total:
                     sys.stderr.write("\n")
 
+        commit: bool = options["commit"]
         try:
             boundaries = read_boundaries(
                 path,
@@ -76,12 +82,15 @@ class Command(BaseCommand):
                 repair=not options["no_repair"],
                 progress=progress,
             )
-            result = import_boundaries(
-                boundaries,
-                label=f"{path.name}, {timezone.now():%Y-%m-%d %H:%M}",
-                commit=options["commit"],
-                activate=not options["no_activate"],
-            )
+            # import_boundaries rolls its own dry run back (the staff page relies on it); the
+            # command's transaction is the guarantee every command gives, whatever a service does.
+            with rolled_back_unless(commit):
+                result = import_boundaries(
+                    boundaries,
+                    label=f"{path.name}, {timezone.now():%Y-%m-%d %H:%M}",
+                    commit=commit,
+                    activate=not options["no_activate"],
+                )
         except BoundaryFileError as exc:
             raise CommandError(str(exc)) from exc
         except ValidationError as exc:
@@ -141,8 +150,4 @@ class Command(BaseCommand):
                 self.style.SUCCESS(f"Committed as boundary version #{result.version.pk} ({state}).")
             )
         else:
-            self.stdout.write(
-                self.style.WARNING(
-                    "Dry run: nothing was written. Run again with --commit to apply."
-                )
-            )
+            self.stdout.write(self.style.WARNING(DRY_RUN_DONE))

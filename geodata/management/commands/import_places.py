@@ -1,7 +1,9 @@
 """import_places PATH --name-field F [...]: street and place names for the map's search box.
 
-A dry run by default: it reports what it read and writes nothing. --commit stores the places,
-replacing those an earlier import of a file of the same name left, in one transaction.
+A dry run unless --commit (mapideas.plumbing.commands): the places are stored inside a
+transaction rolled back at the end, so the dry run reports what --commit would replace.
+--commit stores them, replacing those an earlier import of a file of the same name left, in
+one transaction.
 """
 
 from pathlib import Path
@@ -9,6 +11,12 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from geodata.places.gazetteer import PlaceFileError, import_places, read_places
+from mapideas.plumbing.commands import (
+    DRY_RUN_DONE,
+    DRY_RUN_HELP,
+    add_commit_argument,
+    rolled_back_unless,
+)
 
 SHOWN = 15  # skipped features listed before "and N more"
 
@@ -17,7 +25,8 @@ class Command(BaseCommand):
     help = (
         "Import street and place names (points, lines or polygons) from any file GDAL reads "
         "(GeoJSON, Shapefile, GeoPackage, FlatGeobuf, CSV with geometry...), in any CRS, for "
-        "the map's place search. Without --commit, only reports what would be imported."
+        "the map's place search, replacing those of an earlier import of a file of the same "
+        "name. " + DRY_RUN_HELP
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -35,7 +44,7 @@ class Command(BaseCommand):
             type=int,
             help="EPSG code of the file's coordinates, when the file does not say (or is wrong)",
         )
-        parser.add_argument("--commit", action="store_true", help="apply: store the places")
+        add_commit_argument(parser)
 
     def handle(self, *args, **options) -> None:
         path: Path = options["path"]
@@ -60,17 +69,19 @@ class Command(BaseCommand):
                 f"  skipped ({len(places.skipped)}): {shown}"
                 + (f" and {more} more" if more > 0 else "")
             )
-        if not options["commit"]:
+        commit: bool = options["commit"]
+        with rolled_back_unless(commit):
+            deleted, created = import_places(places, source=path.name)
+        if commit:
             self.stdout.write(
-                self.style.WARNING(
-                    "Dry run: nothing was written. Run again with --commit to apply."
+                self.style.SUCCESS(
+                    f"Stored {created} places from {path.name} (replacing {deleted} from an "
+                    "earlier import of it)."
                 )
             )
-            return
-        deleted, created = import_places(places, source=path.name)
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Stored {created} places from {path.name} (replacing {deleted} from an earlier "
-                "import of it)."
+        else:
+            self.stdout.write(
+                f"Would store {created} places from {path.name} (replacing {deleted} from an "
+                "earlier import of it)."
             )
-        )
+            self.stdout.write(self.style.WARNING(DRY_RUN_DONE))

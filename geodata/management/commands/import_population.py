@@ -1,7 +1,7 @@
 """import_population CSV --key-field F --population-field F [--commit]: population from a CSV.
 
-A dry run by default: it reports what would change and writes nothing. The work is in
-geodata.imports.population.
+A dry run unless --commit (mapideas.plumbing.commands): it reports what would change and
+writes nothing. The work is in geodata.imports.population.
 """
 
 from pathlib import Path
@@ -11,6 +11,12 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from geodata.imports.population import PopulationFileError, PopulationImport, population_import_csv
+from mapideas.plumbing.commands import (
+    DRY_RUN_DONE,
+    DRY_RUN_HELP,
+    add_commit_argument,
+    rolled_back_unless,
+)
 
 SHOWN = 50  # changes and unmatched keys listed before "and N more"; bad values are all listed
 
@@ -19,8 +25,8 @@ class Command(BaseCommand):
     help = (
         "Set the population of the active neighborhoods from a CSV file (.csv or .csv.gz, "
         "UTF-8): each row's key is matched, ignoring case, to a neighborhood's name or slug. "
-        "Without --commit, only reports what would change. A bad population value refuses the "
-        "whole file; keys that match no neighborhood are reported and skipped."
+        "A bad population value refuses the whole file; keys that match no neighborhood are "
+        "reported and skipped. " + DRY_RUN_HELP
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -31,17 +37,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--population-field", required=True, help="Column holding the population."
         )
-        parser.add_argument("--commit", action="store_true", help="Apply: write the populations.")
+        add_commit_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         commit: bool = options["commit"]
         try:
-            result = population_import_csv(
-                path=options["csv"],
-                key_field=options["key_field"],
-                population_field=options["population_field"],
-                commit=commit,
-            )
+            with rolled_back_unless(commit):
+                result = population_import_csv(
+                    path=options["csv"],
+                    key_field=options["key_field"],
+                    population_field=options["population_field"],
+                    commit=commit,
+                )
         except PopulationFileError as exc:
             raise CommandError(str(exc)) from exc
         except ValidationError as exc:
@@ -96,9 +103,6 @@ class Command(BaseCommand):
                 )
             )
         elif not commit:
-            then = (
-                "--commit refuses this file until the bad values are fixed."
-                if result.bad
-                else "Run again with --commit to apply."
-            )
-            self.stdout.write(self.style.WARNING(f"Dry run: nothing was written. {then}"))
+            if result.bad:
+                self.stdout.write("--commit refuses this file until the bad values are fixed.")
+            self.stdout.write(self.style.WARNING(DRY_RUN_DONE))

@@ -1,15 +1,31 @@
-"""load_demo_city: Chicago's community areas, nine district teams and a few hundred pins."""
+"""load_demo_city [--commit]: Chicago's community areas, nine district teams and a few hundred
+pins.
+
+It imports a whole city: a boundary version it activates (re-routing every open pin already
+there), teams, pins and, if asked, accounts. So it follows the rule of the commands that import
+many rows (mapideas.plumbing.commands): a dry run unless --commit. Run by mistake against a
+real city's database, a dry run shows what would have been poured in; `make run` says --commit.
+"""
 
 from django.core.management.base import BaseCommand, CommandParser
 
 from geodata.demo import load_demo_city
+from mapideas.plumbing.commands import (
+    DRY_RUN_DONE,
+    DRY_RUN_HELP,
+    add_commit_argument,
+    rolled_back_unless,
+)
 from neighborhoods.models import Neighborhood
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - printed to the console, for the demo only
 
 
 class Command(BaseCommand):
-    help = "Load the demo city (Chicago, from the libpysal package) with demo pins."
+    help = (
+        "Load the demo city (Chicago, from the libpysal package) with demo pins, as the active "
+        "boundaries. " + DRY_RUN_HELP
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -24,24 +40,31 @@ class Command(BaseCommand):
             action="store_true",
             help=f"also create a 'planner' and one member per team, password {DEMO_PASSWORD!r}",
         )
+        add_commit_argument(parser)
 
     def handle(self, *args, **options) -> None:
+        commit: bool = options["commit"]
         if options["if_empty"] and Neighborhood.objects.exists():
             self.stdout.write("The database already holds neighborhoods: demo city not loaded.")
+            if not commit:
+                self.stdout.write(self.style.WARNING(DRY_RUN_DONE))
             return
-        loaded = load_demo_city(
-            ideas=options["ideas"],
-            seed=options["seed"],
-            demo_password=DEMO_PASSWORD if options["demo_users"] else None,
-        )
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Demo city loaded: {loaded.neighborhoods} neighborhoods, {loaded.teams} teams, "
-                f"{loaded.ideas} pins."
+        with rolled_back_unless(commit):
+            loaded = load_demo_city(
+                ideas=options["ideas"],
+                seed=options["seed"],
+                demo_password=DEMO_PASSWORD if options["demo_users"] else None,
             )
-        )
+        counts = f"{loaded.neighborhoods} neighborhoods, {loaded.teams} teams, {loaded.ideas} pins."
+        if commit:
+            self.stdout.write(self.style.SUCCESS(f"Demo city loaded: {counts}"))
+        else:
+            self.stdout.write(f"The demo city would load: {counts}")
         if loaded.demo_users:
+            accounts = "Demo accounts" if commit else "Demo accounts that would be created"
             self.stdout.write(
-                f"Demo accounts (password {DEMO_PASSWORD!r}): 'planner' sees everything; each team "
+                f"{accounts} (password {DEMO_PASSWORD!r}): 'planner' sees everything; each team "
                 f"has a member named after its slug: {', '.join(loaded.demo_users[1:])}."
             )
+        if not commit:
+            self.stdout.write(self.style.WARNING(DRY_RUN_DONE))

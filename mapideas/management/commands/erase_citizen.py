@@ -15,7 +15,8 @@ class Command(BaseCommand):
         "Erase the accounts with this email address (their pins and comments stay, "
         "anonymised; supports stay counted) and what is kept under the address alone: "
         "contact fields of pins, follows, area alerts, emails in the outbox. Prints what "
-        "was erased."
+        "was erased. It writes at once, with no dry run and no --commit: it changes only what "
+        "is held about the one address it names."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

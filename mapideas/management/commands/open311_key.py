@@ -14,7 +14,8 @@ from mapideas.open311.services import open311_client_create, open311_client_revo
 class Command(BaseCommand):
     help = (
         "Issue an Open311 API key to a client application (printed once), revoke one "
-        "(--revoke, by key prefix or client name), or list them (--list)."
+        "(--revoke, by key prefix or client name), or list them (--list). It writes at once, "
+        "with no dry run and no --commit: it changes only the one client it names."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -21,7 +21,8 @@ SLUGS_LISTED = 10
 class Command(BaseCommand):
     help = (
         "Add a user to a district team, creating the user if needed (with a generated password "
-        "shown once, unless --password-stdin gives one)."
+        "shown once, unless --password-stdin gives one). It writes at once, with no dry run "
+        "and no --commit: it changes only the one user and team it names."
     )
     # call_command(..., stdin=io.StringIO("...")) in tests, as Django's createsuperuser does.
     stealth_options = ("stdin",)

@@ -21,10 +21,18 @@ def write_csv(tmp_path, text: str, name: str = "forms.csv"):
     return path
 
 
-def run(path, *args: str) -> str:
+def run(path, *args: str, commit: bool = True) -> str:
     out = io.StringIO()
     call_command(
-        "import_ideas", str(path), "--lat-field", "LAT", "--lon-field", "LON", *args, stdout=out
+        "import_ideas",
+        str(path),
+        "--lat-field",
+        "LAT",
+        "--lon-field",
+        "LON",
+        *args,
+        *(["--commit"] if commit else []),
+        stdout=out,
     )
     return out.getvalue()
 
@@ -101,9 +109,49 @@ def test_it_lists_the_categories_once_when_rows_name_unknown_ones(tmp_path, city
 def test_it_says_nothing_was_written_on_a_dry_run(tmp_path, city):
     path = write_csv(tmp_path, f"LAT,LON\n{latlon(IN_EAST)}\n")
 
-    output = run(path, "--dry-run")
+    output = run(path, commit=False)
 
-    assert output == "Dry run: 1 idea would be imported; nothing was written.\n"
+    assert output == (
+        "1 idea would be imported.\n"
+        "Dry run: nothing was written. Run again with --commit to apply.\n"
+    )
+    assert not Idea.objects.exists()
+
+
+def test_a_dry_run_lists_the_rows_it_would_refuse_and_writes_nothing(tmp_path, city):
+    path = write_csv(
+        tmp_path,
+        f"LAT,LON\n{latlon(IN_WEST)}\n{latlon(IN_EAST)}\n95,{IN_EAST.x}\n{latlon(OUTSIDE_CITY)}\n",
+    )
+
+    output = run(path, commit=False)
+
+    assert output.splitlines() == [
+        "2 ideas would be imported.",
+        "2 rows could not be imported (2 problems):",
+        "line 4: LAT: Latitude must be between -90 and 90, not 95.",
+        "line 5: LAT/LON: Latitude 50.005, longitude 4.04 is outside every neighborhood the "
+        "city serves.",
+        "Problems by reason:",
+        "        1  latitude out of range",
+        "        1  outside every neighborhood",
+        "Dry run: nothing was written. Run again with --commit to apply.",
+    ]
+    assert not Idea.objects.exists()
+    assert run(path).startswith("Imported 2 ideas.\n")
+    assert Idea.objects.count() == 2
+
+
+def test_the_old_dry_run_option_still_writes_nothing_and_refuses_commit(tmp_path, city):
+    # Scripts written when --dry-run was how a file was checked keep working.
+    path = write_csv(tmp_path, f"LAT,LON\n{latlon(IN_EAST)}\n")
+
+    output = run(path, "--dry-run", commit=False)
+
+    assert output.endswith("Dry run: nothing was written. Run again with --commit to apply.\n")
+    assert not Idea.objects.exists()
+    with pytest.raises(CommandError, match="contradict"):
+        run(path, "--dry-run")
     assert not Idea.objects.exists()
 
 
@@ -147,6 +195,9 @@ def test_its_help_names_the_default_channel_and_the_event(capsys):
     help_text = " ".join(capsys.readouterr().out.split())
     assert "(default: import;" in help_text
     assert "--event NAME" in help_text
+    assert "A dry run unless --commit" in help_text
+    # One way to say it: the old --dry-run is accepted but not offered.
+    assert "--dry-run" not in help_text
 
 
 def test_it_turns_an_unknown_channel_into_a_command_error(tmp_path, city):

@@ -10,7 +10,7 @@ import shapely
 from django.core.management import CommandError, call_command
 from shapely.geometry import MultiPolygon, Polygon, box
 
-from mapideas.models import Idea
+from mapideas.models import Idea, RoutingEvent
 from mapideas.submission.services import idea_create
 from neighborhoods.models import BoundaryVersion, Neighborhood, Team
 from neighborhoods.routing import route
@@ -45,6 +45,17 @@ def run(path: Path, *args: str, commit: bool = True) -> str:
         "import_neighborhoods", str(path), *args, *(["--commit"] if commit else []), stdout=out
     )
     return out.getvalue()
+
+
+def counts() -> dict[str, int]:
+    """The rows a boundary import or an activation writes."""
+    return {
+        "versions": BoundaryVersion.objects.count(),
+        "active": BoundaryVersion.objects.get(is_active=True).pk,
+        "neighborhoods": Neighborhood.objects.count(),
+        "teams": Team.objects.count(),
+        "routing events": RoutingEvent.objects.count(),
+    }
 
 
 def test_it_imports_a_geojson_with_one_team_per_neighborhood(tmp_path):
@@ -218,6 +229,26 @@ def test_it_writes_nothing_without_commit_and_says_so(tmp_path):
     assert not BoundaryVersion.objects.exists()
 
 
+def test_a_dry_run_moves_no_pin_and_ends_saying_how_to_write(tmp_path, city, category):
+    pin = idea_create(kind="idea", title="Bench", category=category, location=IN_EAST)
+    frame = gpd.GeoDataFrame(
+        {"NAME": ["East Side"], "TEAM": ["Harbor Team"]},
+        geometry=[box(4.010, 50.000, 4.020, 50.010)],
+        crs=4326,
+    )
+    path = write(frame, tmp_path / "e.geojson")
+    before = counts()
+
+    output = run(path, "--name-field", "NAME", "--team-field", "TEAM", commit=False)
+
+    assert "Open pins that would move to another team: 1" in output
+    assert output.splitlines()[-1] == (
+        "Dry run: nothing was written. Run again with --commit to apply."
+    )
+    assert counts() == before
+    assert Idea.objects.get(pk=pin.pk).team == city.east_team
+
+
 def test_it_keeps_the_old_version_and_re_routes_open_pins_to_the_new_one(tmp_path, city, category):
     open_pin = idea_create(kind="idea", title="Open", category=category, location=IN_EAST)
     closed_pin = idea_create(kind="idea", title="Closed", category=category, location=IN_EAST)
@@ -273,6 +304,42 @@ def test_it_reports_overlaps_and_gaps_with_their_area(tmp_path):
     assert "Gaps above 1 m² between neighborhoods (0)" not in output
 
 
+def test_activate_boundaries_without_commit_says_what_would_move_and_moves_nothing(
+    tmp_path, city, category
+):
+    pin = idea_create(kind="idea", title="Bench", category=category, location=IN_EAST)
+    first = BoundaryVersion.objects.get(is_active=True)
+    frame = gpd.GeoDataFrame(
+        {"NAME": ["East Side"], "TEAM": ["Harbor Team"]},
+        geometry=[box(4.010, 50.000, 4.020, 50.010)],
+        crs=4326,
+    )
+    run(write(frame, tmp_path / "e.geojson"), "--name-field", "NAME", "--team-field", "TEAM")
+    before = counts()
+
+    out = StringIO()
+    call_command("activate_boundaries", str(first.pk), "--reason", "Wrong file", stdout=out)
+
+    assert out.getvalue().splitlines() == [
+        f"Boundary version #{first.pk} would be active. 1 open pins would move to another "
+        "team (1 re-routed in all, of 1 open).",
+        "Dry run: nothing was written. Run again with --commit to apply.",
+    ]
+    assert counts() == before
+    assert Idea.objects.get(pk=pin.pk).team == city.harbor_team
+
+    out = StringIO()
+    call_command("activate_boundaries", str(first.pk), "--commit", stdout=out)
+    assert f"Boundary version #{first.pk} is active. 1 open pins moved" in out.getvalue()
+    assert BoundaryVersion.objects.get(is_active=True) == first
+    assert Idea.objects.get(pk=pin.pk).team == city.east_team
+
+
+def test_activate_boundaries_refuses_commit_without_a_version(city):
+    with pytest.raises(CommandError, match="--commit needs a VERSION"):
+        call_command("activate_boundaries", "--commit", stdout=StringIO())
+
+
 def test_it_brings_an_earlier_version_back_with_activate_boundaries(tmp_path, city, category):
     pin = idea_create(kind="idea", title="Bench", category=category, location=IN_EAST)
     first = BoundaryVersion.objects.get(is_active=True)
@@ -285,7 +352,9 @@ def test_it_brings_an_earlier_version_back_with_activate_boundaries(tmp_path, ci
     assert Idea.objects.get(pk=pin.pk).team == city.harbor_team
 
     out = StringIO()
-    call_command("activate_boundaries", str(first.pk), "--reason", "Wrong file", stdout=out)
+    call_command(
+        "activate_boundaries", str(first.pk), "--reason", "Wrong file", "--commit", stdout=out
+    )
 
     pin.refresh_from_db()
     assert (pin.team, pin.neighborhood) == (city.east_team, city.east)

@@ -121,6 +121,10 @@ def test_it_says_a_dry_run_with_bad_values_would_be_refused(tmp_path, city):
 
     assert "line 2: 'East Side': 'n/a' (not a number)" in output
     assert "--commit refuses this file until the bad values are fixed." in output
+    assert output.splitlines()[-1] == (
+        "Dry run: nothing was written. Run again with --commit to apply."
+    )
+    assert populations()["east-side"] == 9000
 
 
 def test_it_reads_gzip_a_byte_order_mark_semicolons_and_thousands(tmp_path, city):

@@ -87,6 +87,21 @@ def test_a_dry_run_writes_nothing(tmp_path):
                  commit=False)  # fmt: skip
     assert "Dry run" in output
     assert not Place.objects.exists()
+    assert "Would store 4 places from p.geojson (replacing 0 " in output
+    assert output.splitlines()[-1] == (
+        "Dry run: nothing was written. Run again with --commit to apply."
+    )
+
+
+def test_a_dry_run_says_what_it_would_replace_and_keeps_it(tmp_path):
+    path = write(places_frame(), tmp_path / "places.geojson")
+    run(path, "--name-field", "NAME", "--kind-field", "TYPE")
+    before = list(Place.objects.order_by("pk").values_list("pk", "name", "kind"))
+
+    output = run(path, "--name-field", "NAME", "--kind", "place", commit=False)
+
+    assert "Would store 4 places from places.geojson (replacing 4 " in output
+    assert list(Place.objects.order_by("pk").values_list("pk", "name", "kind")) == before
 
 
 def test_it_reprojects_and_replaces_an_earlier_import_of_the_same_file(tmp_path):

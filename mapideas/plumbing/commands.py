@@ -1,0 +1,46 @@
+"""The one rule of the management commands that import or change many rows: a dry run unless
+--commit, as mapit does it.
+
+A dry run does everything a commit does (reads, checks, routes, writes) inside one transaction
+and rolls it back at the end, so its report (counts, the first rows refused) is exactly what
+--commit would do, and nothing stays. The commands that follow the rule use the three pieces
+below; tests/test_management_commands.py checks that every command either does or says why not.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.core.management.base import CommandParser
+from django.db import transaction
+
+# The sentence every such command's --help ends with.
+DRY_RUN_HELP = (
+    "A dry run unless --commit: it checks everything and reports what would change, "
+    "then rolls back and writes nothing."
+)
+
+# The last line of every dry run's output.
+DRY_RUN_DONE = "Dry run: nothing was written. Run again with --commit to apply."
+
+
+def add_commit_argument(parser: CommandParser) -> None:
+    """The --commit option, worded the same in every command."""
+    parser.add_argument(
+        "--commit",
+        action="store_true",
+        help="write the changes (without it: a dry run, nothing is written)",
+    )
+
+
+@contextmanager
+def rolled_back_unless(commit: bool) -> Iterator[None]:
+    """Run the block in one transaction; roll it back at the end unless `commit`.
+
+    The services the block calls keep their own transactions: inside this one they become
+    savepoints, so what they write is visible to the rest of the block (and to the report)
+    and goes with the rollback. An error rolls everything back, committed or not.
+    """
+    with transaction.atomic():
+        yield
+        if not commit:
+            transaction.set_rollback(True)
