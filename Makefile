@@ -10,7 +10,7 @@ help:
 	@echo "make test       make lint, then pytest on SpatiaLite and on PostGIS (ARGS='-k x' for pytest)"
 	@echo "make run        migrate, load the demo city if empty, serve on http://127.0.0.1:\$${PORT:-8000}/"
 	@echo "make bench      time re-routing and point lookups against bare SQL (BENCH_IDEAS=200000 for a smaller city)"
-	@echo "make replica-demo  two app servers, a PostgreSQL primary and a streaming replica: pins in, reads from the replica (docs/scaling.md)"
+	@echo "make replica-demo  two app servers, a PostgreSQL primary and a streaming replica: pins in, reads from the replica (docs/operations/scaling.md)"
 	@echo "make load       LOAD_SECONDS (600) of mixed traffic (Locust) against the server as make run starts it; PASS: no 5xx, one row per acknowledged pin"
 	@echo "make lint       ruff (check and format), import contracts (import-linter), types (mypy)"
 	@echo "make format     ruff format + ruff check --fix"

@@ -1,4 +1,4 @@
-"""`/healthz`: the load balancer's liveness check (docs/scaling.md).
+"""`/healthz`: the load balancer's liveness check (docs/operations/scaling.md).
 
 It answers `{"ok": true}` without touching the database or the cache, so a slow database
 does not take every server out of the pool at once; and it is the floor of the

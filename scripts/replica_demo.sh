@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make replica-demo: two app servers, a PostgreSQL primary and a streaming replica, on this
-# machine (docs/scaling.md, "Proved on one machine").
+# machine (docs/operations/scaling.md, "Proved on one machine").
 #
 #   1. initialises two PostgreSQL clusters in a temporary directory: a primary
 #      (wal_level=replica) and a replica made from it by `pg_basebackup -R` (streaming

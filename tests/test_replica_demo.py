@@ -1,6 +1,6 @@
 """Past one machine, proved on this one: `make replica-demo` (scripts/replica_demo.sh) starts a
 PostgreSQL primary and a streaming replica, two app servers, sends pins through both and
-reads the engagement layer from the replica, with nothing lost (docs/scaling.md).
+reads the engagement layer from the replica, with nothing lost (docs/operations/scaling.md).
 
 It runs on the PostGIS leg of `make test` only (about 45 s): streaming replication is
 PostgreSQL's, and the script starts its own clusters and servers on free ports whatever the

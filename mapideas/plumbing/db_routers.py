@@ -1,4 +1,5 @@
-"""Reads that may be a little stale go to a PostgreSQL streaming replica (docs/scaling.md).
+"""Reads that may be a little stale go to a PostgreSQL streaming replica
+(docs/operations/scaling.md).
 
 With `DATABASE_REPLICA_URL` set, settings add a database alias `replica`. Nothing is sent
 there by default: the reads that may lag the primary by a second or so name it themselves,
