@@ -1,15 +1,21 @@
-"""Template filters of the MapIdeas pages."""
+"""Template filters and tags of the MapIdeas pages."""
 
 import re
 from datetime import timedelta
 
 from django import template
-from django.utils.html import escape
+from django.utils.html import escape, json_script
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from mapideas.models import Idea
+from mapideas.pins.selectors import categories
+
 register = template.Library()
+
+# The id of the JSON script {% page_vocabulary %} writes; mapideas/vocabulary.js reads it.
+VOCABULARY_ID = "page-vocabulary"
 
 # An inline script: <script> with no attributes (folium writes its files as <script src=...>,
 # which script-src 'self' allows already).
@@ -46,3 +52,25 @@ def duration_text(value: timedelta | None) -> str:
     ]
     # The two largest units are enough; under a minute is "0 minutes".
     return " ".join(said[:2]) or _("0 minutes")
+
+
+def page_vocabulary_words() -> dict[str, dict[str, str]]:
+    """The words the scripts show for what the API gives as codes, in the active language:
+    each pin status's label (Idea.Status) and each category's name, by slug."""
+    return {
+        "statuses": {status.value: str(status.label) for status in Idea.Status},
+        "categories": {
+            category.slug: category.display_name
+            for category in categories().only("slug", "name", "name_translations")
+        },
+    }
+
+
+@register.simple_tag
+def page_vocabulary() -> SafeString:
+    """The page's vocabulary as a JSON script (<script type="application/json">), read by
+    mapideas/vocabulary.js: the scripts take their status words and category names from the
+    server, once per page, instead of keeping copies of their own. Django's json_script
+    escapes <, > and &, so a name cannot end the element; a browser never runs JSON, so the
+    Content-Security-Policy needs no nonce for it."""
+    return json_script(page_vocabulary_words(), VOCABULARY_ID)

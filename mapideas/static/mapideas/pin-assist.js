@@ -11,7 +11,9 @@
  *
  * The pin's fields are set as if typed ("input" and "change" events), so pin-map.js moves its
  * marker and asks where the pin goes. Titles are user text: set with textContent only.
- * Its words go through gettext/ngettext/interpolate (Django's JavaScriptCatalog, base.html).
+ * Its words go through gettext/ngettext/interpolate (Django's JavaScriptCatalog, base.html);
+ * a pin's status words come from the page's vocabulary (vocabulary.js), its requests go
+ * through api.js: both loaded before it (_map.html).
  *
  * Options (data-* on this script): data-map-name (not data-map: tests find pin-map.js by it),
  * data-form, data-route-api, data-similar-api.
@@ -29,7 +31,8 @@
   var title = form.querySelector("[name=title]");
   var description = form.querySelector("[name=description]");
   var category = form.querySelector("[name=category]");
-  var csrf = form.querySelector("[name=csrfmiddlewaretoken]");
+  var vocabulary = window.MapIdeas.vocabulary;
+  var api = window.MapIdeas.api;
 
   function el(tag, text, className) {
     var node = document.createElement(tag);
@@ -58,17 +61,6 @@
       "or tap the map instead."),
     3: gettext("Finding your location took too long. Try again, or search for a place or tap the map."),
   };
-  // The API gives a pin's status as its code; these are its words in the list.
-  var STATUS = {
-    new: gettext("new"),
-    acknowledged: gettext("acknowledged"),
-    under_review: gettext("under review"),
-    planned: gettext("planned"),
-    in_progress: gettext("in progress"),
-    done: gettext("done"),
-    declined: gettext("declined"),
-    duplicate: gettext("duplicate"),
-  };
 
   function sayLocate(text, refused) {
     locateStatus.textContent = text;
@@ -78,31 +70,19 @@
   function placeHere(position) {
     var y = position.coords.latitude;
     var x = position.coords.longitude;
-    var params = new URLSearchParams({ lat: y.toFixed(6), lon: x.toFixed(6) });
-    if (category && category.value) {
-      params.set("category", category.value);
-    }
-    fetch(options.routeApi + "?" + params.toString(), { headers: { Accept: "application/json" } })
-      .then(function (response) {
-        return response.json().then(function (body) {
-          return { ok: response.ok, status: response.status, body: body };
-        });
-      })
-      .then(function (result) {
-        if (!result.ok) {
-          if (result.status === 400 && result.body && result.body.location) {
-            sayLocate(interpolate(gettext("You seem to be outside the city, so a pin cannot go " +
-              "where you are (%(reason)s). Search for a place or tap the map instead."),
-              { reason: result.body.location.join(" ") }, true), true);
-            return;
-          }
-          throw new Error("HTTP " + result.status);
+    api.route(options.routeApi, { lat: y, lon: x, category: category ? category.value : "" })
+      .then(function (answer) {
+        if (answer.refused !== undefined) {
+          sayLocate(interpolate(gettext("You seem to be outside the city, so a pin cannot go " +
+            "where you are (%(reason)s). Search for a place or tap the map instead."),
+            { reason: answer.refused }, true), true);
+          return;
         }
         setField(lat, y.toFixed(6));
         setField(lon, x.toFixed(6));
         map.setView([y, x], Math.max(map.getZoom(), 17));
         var accuracy = Math.round(position.coords.accuracy || 0);
-        var where = result.body.neighborhood || gettext("the city");
+        var where = answer.preview.neighborhood || gettext("the city");
         sayLocate(accuracy
           ? interpolate(gettext("The pin is where you are (to within about %(metres)s m), " +
             "in %(place)s. Drag it to adjust."), { metres: accuracy, place: where }, true)
@@ -151,20 +131,8 @@
 
   function support(pin, button, said) {
     button.disabled = true;
-    var body = new URLSearchParams({ csrfmiddlewaretoken: csrf ? csrf.value : "" });
-    fetch(pin.support_url, {
-      method: "POST",
-      body: body,
-      credentials: "same-origin",
-      headers: { "X-CSRFToken": csrf ? csrf.value : "" },
-    })
-      .then(function (response) {
-        if (response.status === 429) {
-          throw new Error(gettext("too many supports from your network; try again later"));
-        }
-        if (!response.ok) {
-          throw new Error("HTTP " + response.status);
-        }
+    api.post(pin.support_url)
+      .then(function () {
         supported[pin.id] = interpolate(gettext("Thank you: you support “%(title)s”. Its team sees it " +
           "has your support; you need not send a new pin about it."), { title: pin.title }, true);
         said.textContent = supported[pin.id];
@@ -174,8 +142,11 @@
       })
       .catch(function (error) {
         button.disabled = false;
-        said.textContent = interpolate(gettext("The support could not be sent (%(error)s)."),
-          { error: error.message }, true);
+        said.textContent = interpolate(gettext("The support could not be sent (%(error)s)."), {
+          error: error.status === 429
+            ? gettext("too many supports from your network; try again later")
+            : error.message,
+        }, true);
       });
   }
 
@@ -192,7 +163,7 @@
         "%(metres)s m away, %(status)s, %(count)s supporters",
         pin.support_count), {
         metres: Math.round(pin.distance_m),
-        status: STATUS.hasOwnProperty(pin.status) ? STATUS[pin.status] : pin.status.replace(/_/g, " "),
+        status: vocabulary.status(pin.status),
         count: pin.support_count,
       }, true), "muted"));
       var button = el("button", supported[pin.id] ? gettext("Supported") : gettext("Support this instead"),
@@ -247,16 +218,7 @@
         similarPending.abort();
       }
       similarPending = new AbortController();
-      fetch(options.similarApi + "?" + params.toString(), {
-        headers: { Accept: "application/json" },
-        signal: similarPending.signal,
-      })
-        .then(function (response) {
-          if (!response.ok) {
-            throw new Error("HTTP " + response.status);
-          }
-          return response.json();
-        })
+      api.getJSON(options.similarApi, params, { signal: similarPending.signal })
         .then(function (pins) {
           if (mine === similarAsked) {
             showSimilar(pins);

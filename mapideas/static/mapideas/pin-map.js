@@ -14,7 +14,9 @@
  *   fires a "pin:placed" event on the form (pin-assist.js looks for similar pins nearby).
  * - Popups and lists are built with textContent: pin titles are user text and never become HTML.
  * - Its words go through gettext/ngettext/interpolate (Django's JavaScriptCatalog, loaded by
- *   base.html) in the page's language; the strings are then set as text, never as HTML.
+ *   base.html) in the page's language; the strings are then set as text, never as HTML. A
+ *   pin's status and category words come from the page's vocabulary (vocabulary.js), its
+ *   requests go through api.js: both loaded before it (_map.html).
  */
 (function () {
   "use strict";
@@ -31,17 +33,8 @@
   var pending = null;
   // Numbers as the page's language writes them ("1,234" in English, "1.234" in Dutch).
   var LOCALE = document.documentElement.lang || "en-US";
-  // The API gives a pin's status as its code; these are its words in the popup.
-  var STATUS = {
-    new: gettext("new"),
-    acknowledged: gettext("acknowledged"),
-    under_review: gettext("under review"),
-    planned: gettext("planned"),
-    in_progress: gettext("in progress"),
-    done: gettext("done"),
-    declined: gettext("declined"),
-    duplicate: gettext("duplicate"),
-  };
+  var vocabulary = window.MapIdeas.vocabulary;
+  var api = window.MapIdeas.api;
 
   function el(tag, text, className) {
     var node = document.createElement(tag);
@@ -57,10 +50,11 @@
   function popupFor(props) {
     var box = el("div", null, "pin-popup");
     box.appendChild(el("strong", props.title));
-    box.appendChild(el("div", (props.kind === "issue" ? gettext("Issue") : gettext("Idea")) + " · " + props.category_name));
+    box.appendChild(el("div", (props.kind === "issue" ? gettext("Issue") : gettext("Idea")) + " · " +
+      vocabulary.category(props.category)));
     box.appendChild(el("div", interpolate(gettext("Team: %(team)s"), { team: props.team }, true)));
     box.appendChild(el("div", interpolate(gettext("Status: %(status)s"), {
-      status: STATUS.hasOwnProperty(props.status) ? STATUS[props.status] : props.status.replace("_", " "),
+      status: vocabulary.status(props.status),
     }, true)));
     var link = el("a", gettext("Open"));
     link.href = props.url;
@@ -178,16 +172,7 @@
       pending.abort();
     }
     pending = new AbortController();
-    fetch((options.viewportApi || options.api) + "?" + params.toString(), {
-      headers: { Accept: "application/json" },
-      signal: pending.signal,
-    })
-      .then(function (response) {
-        if (!response.ok) {
-          throw new Error("HTTP " + response.status);
-        }
-        return response.json();
-      })
+    api.getJSON(options.viewportApi || options.api, params, { signal: pending.signal })
       .then(show)
       .catch(function (error) {
         if (error.name !== "AbortError" && status) {
@@ -273,33 +258,23 @@
       }
       routeTimer = window.setTimeout(function () {
         var asked = (routeAsked += 1);
-        var params = new URLSearchParams({ lon: here[1].toFixed(6), lat: here[0].toFixed(6) });
-        if (category && category.value) {
-          params.set("category", category.value);
-        }
         if (routePending) {
           routePending.abort();
         }
         routePending = new AbortController();
-        fetch(options.routeApi + "?" + params.toString(), {
-          headers: { Accept: "application/json" },
-          signal: routePending.signal,
-        })
-          .then(function (response) {
-            return response.json().then(function (body) {
-              return { ok: response.ok, status: response.status, body: body };
-            });
-          })
-          .then(function (result) {
+        api.route(options.routeApi, {
+          lat: here[0],
+          lon: here[1],
+          category: category ? category.value : "",
+        }, { signal: routePending.signal })
+          .then(function (answer) {
             if (asked !== routeAsked) {
               return;
             }
-            if (result.ok) {
-              sayRoute(result.body);
-            } else if (result.status === 400 && result.body && result.body.location) {
-              sayRefusal(result.body.location.join(" "));
+            if (answer.refused !== undefined) {
+              sayRefusal(answer.refused);
             } else {
-              throw new Error("HTTP " + result.status);
+              sayRoute(answer.preview);
             }
           })
           .catch(function (error) {

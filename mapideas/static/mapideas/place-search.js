@@ -8,6 +8,7 @@
  * status says where it went. Names are user data (imported files, the geocoder): set with
  * textContent only. Its words go through gettext/ngettext/interpolate (Django's
  * JavaScriptCatalog, base.html); a place's kind is data, except "neighborhood", which is ours.
+ * Its requests go through api.js, loaded before it (_map.html).
  *
  * Options (data-* on the <form role="search">): data-api (the places API), data-map (the
  * global name of the folium map).
@@ -94,16 +95,7 @@
       pending.abort();
     }
     pending = new AbortController();
-    return fetch(form.dataset.api + "?" + new URLSearchParams({ q: q }).toString(), {
-      headers: { Accept: "application/json" },
-      signal: pending.signal,
-    })
-      .then(function (response) {
-        if (!response.ok) {
-          throw new Error("HTTP " + response.status);
-        }
-        return response.json();
-      })
+    return window.MapIdeas.api.getJSON(form.dataset.api, { q: q }, { signal: pending.signal })
       .then(function (body) {
         if (mine === asked) {
           show(q, body);
