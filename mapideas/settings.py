@@ -518,6 +518,9 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # A service's ValidationError, PermissionDenied or RateLimited in the API's error shape
+    # (mapideas/plumbing/api_errors.py); Open311's views keep their own.
+    "EXCEPTION_HANDLER": "mapideas.plumbing.api_errors.api_exception_handler",
 }
 
 # OpenAPI 3 schema of every endpoint, generated from the views and serializers.

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -24,22 +25,12 @@ from mapideas.pins.page import form_errors
 from mapideas.plumbing import ratelimit
 
 
+@method_decorator(ratelimit.rate_limited(ratelimit.LOGIN, ratelimit.LOGIN_ACCOUNT), name="post")
 class LoginView(auth_views.LoginView):
-    """Django's login page, with login attempts limited (issue 8; MAPIDEAS_RATE_LOGIN): per
-    client IP address, and per account name tried, so one address cannot guess many
-    passwords and many addresses cannot guess one account's. Beyond either, a 429 with
-    Retry-After; the password is not checked at all."""
-
-    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        rate = settings.MAPIDEAS_RATE_LOGIN
-        waits = [ratelimit.hit_identity(ratelimit.client_address_hash(request), "login", rate)]
-        username = request.POST.get("username", "")
-        if username.strip():
-            waits.append(ratelimit.hit_account_name(username, "login-account", rate))
-        retry_after = max((wait for wait in waits if wait is not None), default=None)
-        if retry_after is not None:
-            return ratelimit.too_many_response(retry_after)
-        return super().post(request, *args, **kwargs)
+    """Django's login page, with login attempts limited (MAPIDEAS_RATE_LOGIN): per client IP
+    address, and per account name tried, so one address cannot guess many passwords and
+    many addresses cannot guess one account's. Beyond either, a 429 with Retry-After; the
+    password is not checked at all."""
 
 
 @never_cache
@@ -99,6 +90,12 @@ def signup(request: HttpRequest) -> HttpResponse:
     client IP address. Signs the new account in, then back to `next` or the map."""
     if "account" not in settings.MAPIDEAS_SUBMISSION_MODES:
         raise Http404("Sign-up is off in this city.")
+    return _signup(request)
+
+
+# Counted once sign-up is known to be offered: a POST to a city without it is a 404.
+@ratelimit.rate_limited(ratelimit.SIGNUP)
+def _signup(request: HttpRequest) -> HttpResponse:
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -106,9 +103,6 @@ def signup(request: HttpRequest) -> HttpResponse:
         next_url = ""
     status = 200
     if request.method == "POST":
-        retry_after = ratelimit.hit(request, "signup", settings.MAPIDEAS_RATE_SIGNUP)
-        if retry_after is not None:
-            return ratelimit.too_many_response(retry_after)
         form = SignupForm(request.POST)
         status = 400
         if form.is_valid():

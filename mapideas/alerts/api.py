@@ -6,13 +6,11 @@ session authentication asks for a CSRF token only from signed-in sessions, as fo
 POST /api/ideas/.
 """
 
-from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry, Point
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,6 +19,7 @@ from mapideas.alerts import services as alerts
 from mapideas.models import ALERT_RADIUS_MAX_M, ALERT_RADIUS_MIN_M, AreaAlert
 from mapideas.pins.serializers import SLUG_PATTERN, PointField
 from mapideas.plumbing import ratelimit
+from mapideas.plumbing.throttling import throttle
 from mapideas.submission.services import location_from_lonlat
 
 
@@ -113,18 +112,13 @@ class SubscriptionCreate(APIView):
         given = SubscriptionInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         # Counted once the request is well formed: only these may lead to an email.
-        retry_after = ratelimit.hit(request, "alert", settings.MAPIDEAS_RATE_ALERT)
-        if retry_after is not None:
-            raise Throttled(wait=retry_after)
+        throttle(request, ratelimit.ALERTS)
         data = given.validated_data
-        try:
-            alerts.alert_subscribe(
-                email=data["email"],
-                frequency=data["frequency"],
-                neighborhood_slug=data.get("neighborhood", ""),
-                center=data.get("point"),
-                radius_m=data.get("radius_m"),
-            )
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict) from exc
+        alerts.alert_subscribe(
+            email=data["email"],
+            frequency=data["frequency"],
+            neighborhood_slug=data.get("neighborhood", ""),
+            center=data.get("point"),
+            radius_m=data.get("radius_m"),
+        )
         return Response({"detail": _(alerts.CONFIRM_SENT_MESSAGE)}, status=status.HTTP_202_ACCEPTED)

@@ -7,7 +7,6 @@ Its own module, next to the alerts, as mapideas.alerts.api: thin views over the 
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -115,9 +114,10 @@ def alerts_page(request: HttpRequest) -> HttpResponse:
     MAPIDEAS_RATE_ALERT valid requests a client IP address)."""
     form = AlertForm(request.POST) if request.method == "POST" else AlertForm()
     if form.is_bound and form.is_valid():
-        retry_after = ratelimit.hit(request, "alert", settings.MAPIDEAS_RATE_ALERT)
-        if retry_after is not None:
-            return ratelimit.too_many_response(retry_after)
+        # Counted once the request is well formed: only these may lead to an email.
+        refused = ratelimit.too_many(request, ratelimit.ALERTS)
+        if refused is not None:
+            return refused
         data = form.cleaned_data
         try:
             alerts.alert_subscribe(

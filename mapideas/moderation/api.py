@@ -5,12 +5,11 @@ an account, as POST /api/ideas/ (DRF's session authentication asks for a CSRF to
 from signed-in sessions).
 """
 
-from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, Throttled, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +19,7 @@ from mapideas.moderation import services as moderation
 from mapideas.moderation.views import flagger_hash
 from mapideas.pins import selectors
 from mapideas.plumbing import ratelimit
+from mapideas.plumbing.throttling import throttle
 
 # The largest id a pin can have (a bigint): beyond it, a 404 without asking the database.
 MAX_ID = 2**63 - 1
@@ -70,9 +70,7 @@ class IdeaFlagCreate(APIView):
         given = FlagInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         # Counted once the request is well formed (MAPIDEAS_RATE_FLAGS).
-        retry_after = ratelimit.hit(request, "flag", settings.MAPIDEAS_RATE_FLAGS)
-        if retry_after is not None:
-            raise Throttled(wait=retry_after)
+        throttle(request, ratelimit.FLAGS)
         try:
             result = moderation.idea_flag(
                 idea=idea,
@@ -82,9 +80,9 @@ class IdeaFlagCreate(APIView):
                 flagger_hash=flagger_hash(request),
             )
         except DjangoValidationError as exc:
-            if "idea" in exc.message_dict:  # hidden meanwhile
+            if "idea" in getattr(exc, "error_dict", {}):  # hidden meanwhile
                 raise NotFound(_("No public pin with this number.")) from None
-            raise ValidationError(exc.message_dict) from exc
+            raise  # a 400 naming the fields (mapideas.plumbing.api_errors)
         if result.created:
             body = {
                 "detail": _("Thank you: the city's moderators will look at it."),

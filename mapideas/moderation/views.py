@@ -39,9 +39,10 @@ def idea_flag(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No pin with this number.")
     form = FlagForm(request.POST)
     if form.is_valid():
-        retry_after = ratelimit.hit(request, "flag", settings.MAPIDEAS_RATE_FLAGS)
-        if retry_after is not None:
-            return ratelimit.too_many_response(retry_after)
+        # Counted once the request is well formed (MAPIDEAS_RATE_FLAGS).
+        refused = ratelimit.too_many(request, ratelimit.FLAGS)
+        if refused is not None:
+            return refused
         try:
             result = moderation.idea_flag(
                 idea=idea,

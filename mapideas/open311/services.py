@@ -3,7 +3,6 @@
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib.auth.models import User
 from django.contrib.gis.geos import Point
@@ -16,7 +15,7 @@ from mapideas.models import (
     Idea,
     Open311Client,
 )
-from mapideas.submission.services import Idempotency, _create_once, idea_create
+from mapideas.submission import services as submission
 
 # --- Open311 GeoReport v2 (mapideas/open311/) -------------------------------------------------
 
@@ -49,13 +48,13 @@ def open311_request_create(
     last_name: str = "",
     phone: str = "",
     media_url: str = "",
-    idempotency: Idempotency | None = None,
+    idempotency: submission.Idempotency | None = None,
 ) -> Idea:
     """An Open311 service request, pinned like any other: an issue, through the API channel.
 
     Open311 has no title: it is made from the description (title_from_description).
     """
-    return idea_create(
+    return submission.idea_create(
         kind=Idea.Kind.ISSUE,
         title=title_from_description(description, fallback=category.name),
         description=description,
@@ -71,10 +70,37 @@ def open311_request_create(
     )
 
 
-def open311_request_create_once(*, idempotency: Idempotency, **fields: Any) -> tuple[Idea, bool]:
-    """open311_request_create with a key: see _create_once."""
-    return _create_once(
-        idempotency, lambda: open311_request_create(**fields, idempotency=idempotency)
+def open311_request_submit(
+    *,
+    client: Open311Client,
+    idempotency_key: str | None,
+    category: Category,
+    location: Point,
+    description: str = "",
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    phone: str = "",
+    media_url: str = "",
+) -> submission.Submitted:
+    """A service request as a client posts it, through the one path of every pin sent
+    (submission.pin_submit): a retry with the same Idempotency-Key, scoped to this client,
+    gets the request stored the first time. Written by open311_request_create; no rate
+    limit (a client is known by its key, and staff can revoke it)."""
+    return submission.pin_submit(
+        sender=f"open311:{client.pk}",
+        idempotency_key=idempotency_key,
+        rate=None,
+        create=open311_request_create,
+        client=client,
+        category=category,
+        location=location,
+        description=description,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        phone=phone,
+        media_url=media_url,
     )
 
 

@@ -85,6 +85,8 @@ def open311_exception_handler(exc: Exception, context: dict) -> Response | None:
     """Every refusal as the spec's error list; anything else is a bug and stays a 500."""
     if isinstance(exc, Open311Error):
         code, descriptions = exc.status_code, exc.descriptions
+    elif isinstance(exc, submission_services.IdempotencyConflict):
+        code, descriptions = 422, [f"Idempotency-Key: {exc}"]
     elif isinstance(exc, exceptions.ValidationError):
         code, descriptions = status.HTTP_400_BAD_REQUEST, _descriptions(exc.detail)
     elif isinstance(exc, DjangoValidationError):
@@ -313,38 +315,25 @@ class ServiceRequestListView(Open311View):
         fields = given.validated_data
         category = _category(fields["service_code"])
         location = submission_services.location_from_lonlat(fields["long"], fields["lat"])
-        request_fields = {
-            "client": client,
-            "category": category,
-            "location": location,
-            "description": fields.get("description", ""),
-            "email": fields.get("email", ""),
-            "first_name": fields.get("first_name", ""),
-            "last_name": fields.get("last_name", ""),
-            "phone": fields.get("phone", ""),
-            "media_url": fields.get("media_url", ""),
-        }
-        key = request.headers.get("Idempotency-Key")
-        replayed = False
-        if key is None:
-            idea = open311_services.open311_request_create(**request_fields)
-        else:
-            # As POST /api/ideas/: a retry with the same key (scoped to this client) gets
-            # the request stored the first time, never a second one.
-            once = submission_services.idempotency(
-                key=key, scope=f"open311:{client.pk}", pin=request_fields
-            )
-            try:
-                idea, replayed = open311_services.open311_request_create_once(
-                    idempotency=once, **request_fields
-                )
-            except submission_services.IdempotencyConflict as exc:
-                return Response([{"code": 422, "description": f"Idempotency-Key: {exc}"}], 422)
+        # As POST /api/ideas/: a retry with the same key (scoped to this client) gets the
+        # request stored the first time, never a second one.
+        submitted = open311_services.open311_request_submit(
+            client=client,
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            category=category,
+            location=location,
+            description=fields.get("description", ""),
+            email=fields.get("email", ""),
+            first_name=fields.get("first_name", ""),
+            last_name=fields.get("last_name", ""),
+            phone=fields.get("phone", ""),
+            media_url=fields.get("media_url", ""),
+        )
         response = Response(
-            ServiceRequestCreatedSerializer([idea], many=True).data,
+            ServiceRequestCreatedSerializer([submitted.idea], many=True).data,
             status=status.HTTP_201_CREATED,
         )
-        if replayed:
+        if submitted.replayed:
             response["Idempotent-Replayed"] = "true"
         return response
 

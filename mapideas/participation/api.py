@@ -1,13 +1,10 @@
 """The JSON API of citizens following one pin: support, comments, follow."""
 
-from django.conf import settings
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,8 +21,9 @@ from mapideas.participation.supporters import (
     supporter_hash,
     supporter_token,
 )
-from mapideas.pins.api import _errors, _pin
+from mapideas.pins.api import _pin
 from mapideas.plumbing import ratelimit
+from mapideas.plumbing.throttling import throttle
 
 # --- citizens: support, comments, follow --------------------------------------------------------
 
@@ -49,22 +47,18 @@ class SupportResultSerializer(serializers.Serializer):
 class IdeaSupport(APIView):
     def post(self, request: Request, pk: int) -> Response:
         idea = _pin(request, pk)
+        # Anonymous supports only, once the pin is found (MAPIDEAS_RATE_SUPPORT).
+        throttle(request, ratelimit.SUPPORT)
         token = None
         if not request.user.is_authenticated:
-            retry_after = ratelimit.hit(request, "support", settings.MAPIDEAS_RATE_SUPPORT)
-            if retry_after is not None:
-                raise Throttled(wait=retry_after)
             # The page's own cookie (mapideas.participation.supporters): once per browser
             # either way.
             token = supporter_token(request) or new_supporter_token()
-        try:
-            created = services.idea_support(
-                idea=idea,
-                user=request.user,
-                token_hash=supporter_hash(token),
-            )
-        except DjangoValidationError as exc:
-            raise _errors(exc) from exc
+        created = services.idea_support(
+            idea=idea,
+            user=request.user,
+            token_hash=supporter_hash(token),
+        )
         count = Idea.objects.values_list("support_count", flat=True).get(pk=idea.pk)
         response = Response(
             {"supported": True, "support_count": count},
@@ -118,17 +112,10 @@ class IdeaComments(APIView):
         given = CommentSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         # As on the pin's page: per account, once well formed (MAPIDEAS_RATE_COMMENTS).
-        retry_after = ratelimit.hit(request, "comment", settings.MAPIDEAS_RATE_COMMENTS)
-        if retry_after is not None:
-            raise Throttled(wait=retry_after)
-        try:
-            comment = services.comment_add(
-                idea=idea, author=request.user, text=given.validated_data["text"]
-            )
-        except DjangoValidationError as exc:
-            raise _errors(exc) from exc
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from exc
+        throttle(request, ratelimit.COMMENTS)
+        comment = services.comment_add(
+            idea=idea, author=request.user, text=given.validated_data["text"]
+        )
         return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
@@ -171,13 +158,8 @@ class IdeaFollow(APIView):
         given.is_valid(raise_exception=True)
         if not given.validated_data["email"]:
             raise ValidationError({"email": [_("Give your email address, or sign in.")]})
-        retry_after = ratelimit.hit(request, "follow", settings.MAPIDEAS_RATE_FOLLOW)
-        if retry_after is not None:
-            raise Throttled(wait=retry_after)
-        try:
-            services.follow(idea=idea, email=given.validated_data["email"])
-        except DjangoValidationError as exc:
-            raise _errors(exc) from exc
+        throttle(request, ratelimit.FOLLOW)
+        services.follow(idea=idea, email=given.validated_data["email"])
         # The same answer whether or not the address already followed: nothing to learn.
         return Response(
             {"following": False, "detail": CONFIRM_SENT}, status=status.HTTP_202_ACCEPTED

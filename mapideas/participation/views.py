@@ -1,6 +1,5 @@
 """Pages of citizens following what happens: support, comments, follow and unsubscribe links."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -28,11 +27,12 @@ def idea_support(request: HttpRequest, pk: int) -> HttpResponse:
     """Support a pin: once per signed-in person; anonymously once per browser (a random token
     in a signed cookie) and at most MAPIDEAS_RATE_SUPPORT supports per IP address."""
     idea = visible_pin_or_404(request, pk)
+    # Anonymous supports only, once the pin is found.
+    refused = ratelimit.too_many(request, ratelimit.SUPPORT)
+    if refused is not None:
+        return refused
     token = None
     if not request.user.is_authenticated:
-        retry_after = ratelimit.hit(request, "support", settings.MAPIDEAS_RATE_SUPPORT)
-        if retry_after is not None:
-            return ratelimit.too_many_response(retry_after)
         token = supporter_token(request) or new_supporter_token()
     try:
         created = services.idea_support(
@@ -71,9 +71,9 @@ def comment_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = CommentForm(request.POST)
     if form.is_valid():
         # Counted once the comment is well formed, per account (MAPIDEAS_RATE_COMMENTS).
-        retry_after = ratelimit.hit(request, "comment", settings.MAPIDEAS_RATE_COMMENTS)
-        if retry_after is not None:
-            return ratelimit.too_many_response(retry_after)
+        refused = ratelimit.too_many(request, ratelimit.COMMENTS)
+        if refused is not None:
+            return refused
         try:
             services.comment_add(idea=idea, author=request.user, text=form.cleaned_data["text"])
         except ValidationError as exc:
@@ -119,9 +119,9 @@ def idea_follow(request: HttpRequest, pk: int) -> HttpResponse:
                 _("You follow this pin, but your account has no email address to write to."),
             )
         return redirect(idea)
-    retry_after = ratelimit.hit(request, "follow", settings.MAPIDEAS_RATE_FOLLOW)
-    if retry_after is not None:
-        return ratelimit.too_many_response(retry_after)
+    refused = ratelimit.too_many(request, ratelimit.FOLLOW)
+    if refused is not None:
+        return refused
     form = FollowForm(request.POST)
     if form.is_valid():
         try:

@@ -9,7 +9,6 @@ email confirmation, or hidden by moderation) is a 404 for everyone but the staff
 """
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
@@ -43,14 +42,6 @@ def _pin(request: Request, pk: int) -> Idea:
     if idea is None:
         raise NotFound(_("No pin with this number."))
     return idea
-
-
-def _errors(exc: DjangoValidationError, renamed: dict[str, str] | None = None) -> ValidationError:
-    """A service's ValidationError as DRF's 400, fields named as the API names them."""
-    renamed = renamed or {}
-    if hasattr(exc, "error_dict"):
-        return ValidationError({renamed.get(k, k): v for k, v in exc.message_dict.items()})
-    return ValidationError({"non_field_errors": exc.messages})
 
 
 # --- the pin and its public story ------------------------------------------------------------

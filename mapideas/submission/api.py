@@ -1,7 +1,5 @@
 """`/api/ideas/`: the public pins (GET) and a citizen's new pin (POST)."""
 
-from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -9,7 +7,6 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import generics, status
-from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -93,34 +90,19 @@ class IdeaListCreate(generics.ListAPIView):
             "name": given.validated_data["name"],
             "photo": given.validated_data.get("photo"),
         }
-        key = request.headers.get("Idempotency-Key")
         try:
-            once = None
-            if key is not None:
-                # Scoped to the sender (account or address) and kept as a keyed hash.
-                once = services.idempotency(
-                    key=key,
-                    scope=ratelimit.client_identity(request),
-                    pin=pin,
-                )
-                # A retry of a pin already stored is answered without counting it again.
-                stored = services.idea_replayed(once)
-                if stored is not None:
-                    return idea_created_response(stored, replayed=True)
-            # Counted once the pin is well formed, as the form does (MAPIDEAS_RATE_SUBMISSIONS).
-            retry_after = ratelimit.hit(request, "submit", settings.MAPIDEAS_RATE_SUBMISSIONS)
-            if retry_after is not None:
-                raise Throttled(wait=retry_after)
-            # Refuses a way of sending the city does not allow (MAPIDEAS_SUBMISSION_MODES):
-            # a 400 naming `email`, or a 403 (Django's PermissionDenied) to sign in.
-            if once is None:
-                return idea_created_response(services.idea_submit(**pin), replayed=False)
-            idea, replayed = services.idea_submit_once(idempotency=once, **pin)
+            # Refused with a 400 naming the field (`email` for a way of sending the city does
+            # not allow, `Idempotency-Key` for a malformed key), a 403 to sign in, a 429
+            # Throttled beyond MAPIDEAS_RATE_SUBMISSIONS: mapideas.plumbing.api_errors.
+            submitted = services.pin_submit(
+                sender=ratelimit.client_identity(request),
+                idempotency_key=request.headers.get("Idempotency-Key"),
+                rate=ratelimit.SUBMISSIONS,
+                **pin,
+            )
         except services.IdempotencyConflict as exc:
             return Response({"Idempotency-Key": [str(exc)]}, status=422)
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict) from exc
-        return idea_created_response(idea, replayed=replayed)
+        return idea_created_response(submitted.idea, replayed=submitted.replayed)
 
 
 def idea_created_response(idea: Idea, *, replayed: bool) -> Response:

@@ -103,9 +103,9 @@ class CitizenIdeaForm(IdeaForm):
         help_text=_("Kept private too: for the team, if they need to ask you something."),
     )
     photo = photo_field()
-    # A one-time token per rendered form (issue 8): the page reloaded after a POST, or the
-    # button pressed twice, sends the same token, and the view answers with the pin stored
-    # the first time instead of a second one (services.idea_submit_once).
+    # A one-time token per rendered form: the page reloaded after a POST, or the button
+    # pressed twice, sends the same token, and the view answers with the pin stored the
+    # first time instead of a second one (its idempotency key: services.pin_submit).
     submission_token = forms.CharField(
         widget=forms.HiddenInput, required=False, max_length=64, initial=""
     )

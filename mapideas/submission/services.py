@@ -1,5 +1,7 @@
 """Writes of a new pin. Every pin, whatever door it came through, is created by `idea_create`;
-citizens' submissions (page, API, Open311) go through `idea_submit` and its idempotent form."""
+what clients send (the map's form, the API, Open311) goes through `pin_submit`: idempotency,
+the rate limit, then `idea_submit` (a citizen's pin, sent a way the city allows) or Open311's
+own mapping."""
 
 import hashlib
 import json
@@ -33,6 +35,7 @@ from mapideas.participation.services import clean_email
 from mapideas.pins.photos import ProcessedPhoto, photo_delete, photo_process, photo_save
 from mapideas.pins.services import _person
 from mapideas.plumbing.hashing import keyed_hash
+from mapideas.plumbing.ratelimit import RateLimit, RateLimited
 from neighborhoods.routing import route
 from neighborhoods.services import version_hold
 
@@ -98,7 +101,7 @@ def idea_create(
     """Route the pin and store it; a pin that cannot be routed is refused, nothing written.
 
     With `idempotency` the row carries its key, unique in the database: a second pin with the
-    same key raises IntegrityError (idea_submit_once turns that into the first pin).
+    same key raises IntegrityError (pin_submit turns that into the first pin).
 
     The contact fields are personal data (kept for staff, never published).
     `awaiting_confirmation` (idea_submit, for a citizen's pin sent with an email address and
@@ -375,7 +378,7 @@ def _idea_submit_create(
     return idea_create(**pin)
 
 
-# --- Idempotent submission (issue 8) ----------------------------------------------------------
+# --- Idempotent submission, the rate limit: pin_submit -------------------------------------------
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
@@ -459,27 +462,63 @@ def idea_replayed(given: Idempotency) -> Idea | None:
     return None if found is None else _replay(found, given)
 
 
-def _create_once(given: Idempotency, create: Callable[[], Idea]) -> tuple[Idea, bool]:
-    """(the pin, False) when `create` writes it now, (the pin stored under the key before,
-    True) for a retry. Two retries racing both try to INSERT; the unique index lets one
-    through and the other gets IntegrityError, then reads the winner's committed row (a
-    SELECT-then-INSERT check would let both in)."""
-    found = idea_replayed(given)
-    if found is not None:
-        return found, True
+@dataclass(frozen=True)
+class Submitted:
+    """What pin_submit did: `idea`, written now, or stored before under the same key
+    (`replayed`: a retry, to be answered as the first request was)."""
+
+    idea: Idea
+    replayed: bool
+
+
+def pin_submit(
+    *,
+    sender: str,
+    idempotency_key: str | None,
+    rate: RateLimit | None,
+    create: Callable[..., Idea] | None = None,
+    **pin: Any,
+) -> Submitted:
+    """A pin sent by a client, whatever the door (the API, the map's form, Open311), in this
+    order: the retry of a pin already stored under `idempotency_key` is answered with it
+    (and not counted); else the sender is counted against `rate` (RateLimited beyond it);
+    then `create(**pin)` writes it: idea_submit, which refuses a way of sending the city
+    does not allow (MAPIDEAS_SUBMISSION_MODES: a ValidationError naming `email`, or
+    PermissionDenied), unless the door writes its pins its own way (Open311).
+
+    `sender` is who sent it (ratelimit.client_identity, or an Open311 client's): keys are
+    scoped to it, and the rate counts it. A key is kept as a keyed hash with a fingerprint
+    of `pin` (idempotency): the same key with other content raises IdempotencyConflict, a
+    malformed one a ValidationError naming `Idempotency-Key`.
+
+    Two retries racing both try to INSERT; the unique index lets one through and the other
+    gets IntegrityError, then reads the winner's committed row (a SELECT-then-INSERT check
+    would let both in)."""
+    # The module's idea_submit at call time (a default argument would be the one at import).
+    create = create or idea_submit
+    once = None
+    if idempotency_key is not None:
+        once = idempotency(key=idempotency_key, scope=sender, pin=pin)
+        stored = idea_replayed(once)
+        if stored is not None:
+            return Submitted(stored, replayed=True)
+    # Counted once the pin is well formed, as it could be stored (and email sent).
+    if rate is not None:
+        retry_after = rate.hit(sender)
+        if retry_after is not None:
+            raise RateLimited(retry_after)
+    if once is None:
+        # No savepoint: the write is one transaction (idea_create, or with a photo
+        # _create_with_photo) without the two more round trips of a nested one.
+        return Submitted(create(**pin), replayed=False)
     try:
         with transaction.atomic():
-            return create(), False
+            return Submitted(create(**pin, idempotency=once), replayed=False)
     except IntegrityError:
-        found = idea_replayed(given)
-        if found is None:  # another constraint failed, not ours
+        stored = idea_replayed(once)
+        if stored is None:  # another constraint failed, not ours
             raise
-        return found, True
-
-
-def idea_submit_once(*, idempotency: Idempotency, **pin: Any) -> tuple[Idea, bool]:
-    """idea_submit with a key: see _create_once."""
-    return _create_once(idempotency, lambda: idea_submit(**pin, idempotency=idempotency))
+        return Submitted(stored, replayed=True)
 
 
 @transaction.atomic

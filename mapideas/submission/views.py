@@ -49,28 +49,14 @@ def home(request: HttpRequest) -> HttpResponse:
             try:
                 # The form's one-time token: a double submit or a reload of the POST finds the
                 # pin stored the first time (and is not counted against the rate limit).
-                once = (
-                    services.idempotency(
-                        key=f"form:{token}",
-                        scope=ratelimit.client_identity(request),
-                        pin=pin,
-                    )
-                    if token
-                    else None
-                )
-                idea = services.idea_replayed(once) if once is not None else None
-                if idea is None:
-                    # Counted once the pin is well formed, as it could be stored (and email
-                    # sent).
-                    retry_after = ratelimit.hit(
-                        request, "submit", settings.MAPIDEAS_RATE_SUBMISSIONS
-                    )
-                    if retry_after is not None:
-                        return ratelimit.too_many_response(retry_after)
-                    if once is None:
-                        idea = services.idea_submit(**pin)
-                    else:
-                        idea, _replayed = services.idea_submit_once(idempotency=once, **pin)
+                idea = services.pin_submit(
+                    sender=ratelimit.client_identity(request),
+                    idempotency_key=f"form:{token}" if token else None,
+                    rate=ratelimit.SUBMISSIONS,
+                    **pin,
+                ).idea
+            except ratelimit.RateLimited as exc:
+                return ratelimit.too_many_response(exc.retry_after)
             except services.IdempotencyConflict:
                 # The same form sent again with other content: a new token, sent as new.
                 # A mutable copy of what the form was given (request.POST).

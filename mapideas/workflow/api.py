@@ -3,8 +3,6 @@
 Every write goes through the same services as the pages, which check permissions again
 under the pin's row lock: these views only translate HTTP."""
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -21,7 +19,7 @@ from mapideas.models import (
     IdeaNote,
 )
 from mapideas.pins import selectors as pins_selectors
-from mapideas.pins.api import _detail, _errors, _pin
+from mapideas.pins.api import _detail, _pin
 from mapideas.pins.roles import WORK_FORBIDDEN, can_see_internal, can_work_on
 from mapideas.workflow import selectors as workflow_selectors
 from mapideas.workflow import services
@@ -53,6 +51,9 @@ class StatusInputSerializer(serializers.Serializer):
     },
 )
 class IdeaStatusChange(APIView):
+    # The services' `answer` is the API's `public_answer` (mapideas.plumbing.api_errors).
+    service_error_fields = {"answer": "public_answer"}
+
     def post(self, request: Request, pk: int) -> Response:
         idea = _pin(request, pk)
         if not can_work_on(request.user, idea):
@@ -60,23 +61,18 @@ class IdeaStatusChange(APIView):
         given = StatusInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
-        try:
-            if data["status"] == Idea.Status.DUPLICATE:
-                original = self._original(request, data["duplicate_of"])
-                services.idea_mark_duplicate(
-                    idea=idea, original=original, answer=data["public_answer"], actor=request.user
-                )
-            else:
-                services.idea_status_change(
-                    idea=idea,
-                    status=data["status"],
-                    answer=data["public_answer"],
-                    actor=request.user,
-                )
-        except DjangoValidationError as exc:
-            raise _errors(exc, {"answer": "public_answer"}) from exc
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from exc
+        if data["status"] == Idea.Status.DUPLICATE:
+            original = self._original(request, data["duplicate_of"])
+            services.idea_mark_duplicate(
+                idea=idea, original=original, answer=data["public_answer"], actor=request.user
+            )
+        else:
+            services.idea_status_change(
+                idea=idea,
+                status=data["status"],
+                answer=data["public_answer"],
+                actor=request.user,
+            )
         return Response(_detail(idea))
 
     @staticmethod
@@ -127,10 +123,7 @@ class IdeaNotes(APIView):
             raise PermissionDenied(WORK_FORBIDDEN)
         given = NoteSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        try:
-            note = services.idea_note_add(
-                idea=idea, text=given.validated_data["text"], author=request.user
-            )
-        except DjangoValidationError as exc:
-            raise _errors(exc) from exc
+        note = services.idea_note_add(
+            idea=idea, text=given.validated_data["text"], author=request.user
+        )
         return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)

@@ -113,11 +113,9 @@ def test_a_retry_is_not_counted_against_the_rate_limit(city, category, settings)
 
 def test_the_database_refuses_a_second_row_with_the_key(city, category):
     """What makes racing retries safe: not a SELECT before the INSERT, but the unique index."""
-    once = services.idempotency(
-        key="k-1", scope="s", pin={**pin_kwargs(category), "email": "", "name": ""}
-    )
-    first, replayed = services.idea_submit_once(idempotency=once, **pin_kwargs(category))
-    assert not replayed
+    pin = {**pin_kwargs(category), "email": "", "name": ""}
+    first = services.pin_submit(sender="s", idempotency_key="k-1", rate=None, **pin)
+    assert not first.replayed
     # A retry that missed the first row in its SELECT (a race) reaches the INSERT: refused
     # there, and answered with the first pin.
     real = services.idea_replayed
@@ -129,10 +127,10 @@ def test_the_database_refuses_a_second_row_with_the_key(city, category):
 
     services.idea_replayed = missed_once
     try:
-        second, replayed = services.idea_submit_once(idempotency=once, **pin_kwargs(category))
+        second = services.pin_submit(sender="s", idempotency_key="k-1", rate=None, **pin)
     finally:
         services.idea_replayed = real
-    assert replayed and second.pk == first.pk
+    assert second.replayed and second.idea.pk == first.idea.pk
     assert Idea.objects.count() == 1
 
 
