@@ -306,7 +306,8 @@ EXPORT_FLOOR_SQL = (
     " JOIN neighborhoods_team t ON t.id = i.team_id"
     " ORDER BY i.created_at DESC, i.id DESC"
 )
-# Peak memory growth allowed to the streamed export, whatever the layer's size (issue 6).
+# Peak memory growth allowed to the streamed export, whatever the layer's size
+# (docs/decisions/0011-exports-stream-in-flat-memory.md).
 EXPORT_MEMORY_LIMIT_MIB = 150
 
 
@@ -398,11 +399,11 @@ def export_geojson(context: Context) -> Measurement:
 
 # The floors of the engagement rows: bare GROUP BYs, no transfer to Python but the groups.
 ENGAGEMENT_FLOOR_SQL = {
-    # The issue's literal floor: the count per neighborhood, the column the choropleth groups.
+    # The literal floor: the count per neighborhood, the column the choropleth groups.
     "by_neighborhood": (
         "SELECT neighborhood_id, COUNT(*) FROM mapideas_idea GROUP BY neighborhood_id"
     ),
-    # The issue's floor for the hexagons: a bare GROUP BY on the column they are counted
+    # The floor for the hexagons: a bare GROUP BY on the column they are counted
     # from, each pin's stored resolution-8 H3 cell.
     "by_cell": "SELECT h3_res8, COUNT(*) FROM mapideas_idea GROUP BY h3_res8",
     # Binning the coordinates in the database instead, into squares of about a
@@ -418,7 +419,7 @@ ENGAGEMENT_FLOOR_SQL = {
     # outside the database (H3 is computed in Python) reads before it starts.
     "coordinates": "SELECT ST_X(location), ST_Y(location) FROM mapideas_idea",
 }
-# The issue's absolute target for the city's hexagon counts, whatever the floor.
+# The absolute target for the city's hexagon counts, whatever the floor.
 HEXAGON_LIMIT_S = 1.0
 
 
@@ -496,7 +497,7 @@ def hexagon_counts(context: Context) -> Measurement:
             # Binning coordinates in the database (no stored cell), and the ratio to it.
             "floor_by_location_s": round(medians["by_location"], 4),
             "ratio_by_location": round(value / medians["by_location"], 3),
-            # The issue's literal floor and the ratio to it.
+            # The literal floor and the ratio to it.
             "floor_by_neighborhood_s": round(medians["by_neighborhood"], 4),
             "ratio_by_neighborhood": round(value / medians["by_neighborhood"], 3),
             # Reading the coordinates into Python, which any count outside the database pays.
@@ -580,7 +581,7 @@ def spatialite_note(rows: list[dict]) -> str:
 # Requests timed per zoom, and the screen they are made for: the map of a 1024 x 640 px pane.
 VIEWPORT_REQUESTS = 50
 VIEWPORT_PX = (1024, 640)
-# The issue's absolute target for each zoom's p95, whatever the floor.
+# The absolute target for each zoom's p95, whatever the floor.
 VIEWPORT_LIMIT_MS = 100.0
 # Zoom 10 asks for the whole city; 13 and 16 for random viewports inside it.
 VIEWPORT_ZOOMS = (10, 13, 16)
@@ -636,7 +637,7 @@ def _viewports(zoom: int, city: tuple[float, float, float, float], count: int, s
 @row(
     "viewport_1m",
     unit="ms",
-    # The issue's target is absolute (p95 <= 100 ms at each zoom, in also_met); the ratio
+    # The target is absolute (p95 <= 100 ms at each zoom, in also_met); the ratio
     # gets the hexagon row's allowance over its bare GROUP BY.
     target=3.0,
     value="GET /api/ideas/viewport/ (Django test client), p95 of the worst zoom of 10/13/16, "
@@ -741,7 +742,7 @@ def viewport_map(context: Context) -> Measurement:
 # lasts (BENCH_HTTP_SECONDS, default 20).
 HTTP_THREADS = 2
 HTTP_CLIENTS = 32
-# The issue's targets: at least half the floor's throughput (ratio of the time per request
+# The targets: at least half the floor's throughput (ratio of the time per request
 # at most 2), and p99 latency at most 50 ms.
 HTTP_RATIO_TARGET = 2.0
 HTTP_P99_LIMIT_MS = 50.0

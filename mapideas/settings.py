@@ -138,7 +138,7 @@ def _database(variable: str = "DATABASE_URL") -> dict:
             f"database); got {url.split(':', 1)[0]}://"
         )
     # DB_POOL_SIZE: a pool of at most this many connections per server process (psycopg's
-    # pool, through Django; docs/scaling.md), shared by its threads (gunicorn's
+    # pool, through Django; docs/operations/scaling.md), shared by its threads (gunicorn's
     # WEB_THREADS), instead of one persistent connection per thread. Replaces
     # DB_CONN_MAX_AGE (Django refuses both). 0 (the default): no pool.
     pool_size = env_int("DB_POOL_SIZE", 0)
@@ -176,7 +176,7 @@ def _spatialite(url: str) -> dict:
             # Every transaction takes SQLite's write lock when it begins (BEGIN IMMEDIATE) and
             # waits up to `timeout` seconds for it: a transaction that read first and writes
             # later (a sign-up checks, then inserts) would otherwise fail at once with
-            # "database is locked" when another process writes, a 503 under load (issue 8).
+            # "database is locked" when another process writes, a 503 under load.
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         },
@@ -188,7 +188,8 @@ DATABASES = {"default": _database()}
 
 def _replica() -> dict | None:
     """DATABASE_REPLICA_URL: a PostgreSQL streaming replica of DATABASE_URL's database, for
-    the reads that may be slightly stale (mapideas.plumbing.db_routers; docs/scaling.md)."""
+    the reads that may be slightly stale (mapideas.plumbing.db_routers;
+    docs/operations/scaling.md)."""
     if not env_str("DATABASE_REPLICA_URL", ""):
         return None
     config = _database("DATABASE_REPLICA_URL")

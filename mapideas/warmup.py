@@ -8,7 +8,7 @@ serve as the server does.
 - The objects alive after start-up (Django, the apps, their modules: about 230,000) are moved
   out of the cyclic garbage collector's reach with gc.freeze(). They live as long as the
   process, and each full collection walked all of them: about 100 ms, which a request that
-  allocates much (a map view of 3,500 pins) paid every few requests (issue 7: the viewport's
+  allocates much (a map view of 3,500 pins) paid every few requests (the viewport's
   p95 at zoom 16 was 267 ms where its median was 30 ms, every slow one a full collection).
   Garbage made later is collected as before. CPython's documentation recommends this for
   pre-fork servers: the frozen objects' pages are also no longer written to by the

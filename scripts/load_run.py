@@ -1,4 +1,4 @@
-"""`make load`: a run of mixed traffic against a real server, then the promises checked (issue 8).
+"""`make load`: a run of mixed traffic against a real server, then the promises checked.
 
 1. starts the server as `make run` does (scripts/run.sh: migrate, demo city if the database
    is empty, gunicorn on 127.0.0.1:LOAD_PORT), with rate limits off (MAPIDEAS_RATE_LIMITS=off:

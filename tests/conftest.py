@@ -195,7 +195,7 @@ def _fresh_cache(settings):
 
 @pytest.fixture(scope="session")
 def live_databases(tmp_path_factory):
-    """Live databases that real servers and commands can see (crash and load tests, issue 8):
+    """Live databases that real servers and commands can see (crash and load tests):
     copies of a template migrated and seeded once per session on the run's backend
     (tests/mapideas/crash_support.py), dropped at the end."""
     from django.conf import settings

@@ -1,4 +1,4 @@
-"""The JSON API of one pin (issue 4's HTTP contract): its public story, the team's status
+"""The JSON API of one pin (docs/interfaces/http-api.md): its public story, the team's status
 changes and internal notes, and citizens' support, comments and follow.
 
 Session login at /accounts/login/ (DRF's SessionAuthentication, so a signed-in POST needs

@@ -1,4 +1,4 @@
-"""Refuse bodies before any view reads them (issue 8): a JSON or form body declared larger than
+"""Refuse bodies before any view reads them: a JSON or form body declared larger than
 DATA_UPLOAD_MAX_MEMORY_SIZE (a 413 with a message, JSON for JSON; Django would answer an empty
 HTML 400 from deep inside the view), and form bodies that are not UTF-8.
 

@@ -1,4 +1,5 @@
-"""A database outage is a 503 with Retry-After, never a 500 (issue 8).
+"""A database outage is a 503 with Retry-After, never a 500
+(docs/decisions/0004-database-outage-is-a-503.md).
 
 When PostgreSQL restarts, fails over or refuses connections, a request fails with Django's
 OperationalError or InterfaceError. The client did nothing wrong and should try again: it

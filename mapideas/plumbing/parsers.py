@@ -1,4 +1,5 @@
-"""DRF's JSON parser, hardened for hostile bodies (issue 8).
+"""DRF's JSON parser, hardened for hostile bodies
+(docs/decisions/0005-hostile-input-hardening.md).
 
 - A body declared larger than Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB by default) is
   refused by its Content-Length before a byte is read: a 413. mapideas.plumbing.middleware

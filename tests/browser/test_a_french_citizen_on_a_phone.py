@@ -1,4 +1,4 @@
-"""Issue 9's "done when", as a new user would try it: on a phone-sized Chromium whose language
+"""The whole citizen flow, as a new user would try it: on a phone-sized Chromium whose language
 is French, a citizen finds their street, sees a similar pin nearby and supports it instead,
 then drops a new pin with a photo; every page is in French and axe-core finds nothing serious.
 

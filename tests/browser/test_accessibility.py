@@ -1,4 +1,4 @@
-"""WCAG 2.1 AA (issue 9): axe-core, installed from the npm registry (package.json), runs on
+"""WCAG 2.1 AA: axe-core, installed from the npm registry (package.json), runs on
 every page a person reaches and finds no serious or critical violation.
 
 axe is read from node_modules by the test only: it is no static file of the site. It is

@@ -1,4 +1,4 @@
-"""Issue 8: user text is shown as text on every page, never run. Script-injection payloads go
+"""User text is shown as text on every page, never run. Script-injection payloads go
 in everywhere people or staff type text (a pin's title, description, event name, answer and
 comment; team, category and neighborhood names, in English and in their translations), then
 Chromium opens every page of the site as the person who may see it, in English and in French,

@@ -1,4 +1,4 @@
-"""Mobile first (issue 9): at 360×740 with touch, as a small phone, the home page, a pin's page
+"""Mobile first: at 360×740 with touch, as a small phone, the home page, a pin's page
 and a team's workspace fit the screen's width, the map is big enough to aim at, and a pin is
 placed with a tap and sent."""
 

@@ -1,4 +1,4 @@
-"""Crashes and faults (issue 8), with real processes: gunicorn servers SIGKILLed in the
+"""Crashes and faults, with real processes: gunicorn servers SIGKILLed in the
 middle of a stream of pins, a PostgreSQL cluster restarted under load, an import and a
 re-route SIGKILLed part-way. Nothing acknowledged is lost, nothing is stored twice, nothing
 half-written stays.

@@ -159,7 +159,7 @@ def test_no_answer_carries_more_features_than_the_cap(ideas, monkeypatch):
 
 @override_settings(VIEWPORT_CACHE_SECONDS=60)
 def test_clusters_counted_on_write_are_never_stale(ideas, clusters, category):
-    # Issue 7: cached answers are invalidated when a pin changes. Counts kept on write are
+    # Cached answers are invalidated when a pin changes. Counts kept on write are
     # exact at every commit, so they are not cached at all.
     assert get(bbox=CITY, zoom=13).json()["total"] == 9
     idea_create(kind="idea", title="new", category=category, location=IN_EAST)
@@ -171,7 +171,7 @@ def test_clusters_counted_on_write_are_never_stale(ideas, clusters, category):
 @override_settings(VIEWPORT_CACHE_SECONDS=60)
 def test_clusters_counted_from_the_pins_are_cached_briefly(ideas, clusters, category):
     # A date range is not in the counts kept on write: those answers count the pins and are
-    # cached for VIEWPORT_CACHE_SECONDS, the staleness the issue accepts.
+    # cached for VIEWPORT_CACHE_SECONDS, the staleness accepted.
     since = (timezone.now() - timedelta(days=1)).date().isoformat()
     before = get(bbox=CITY, zoom=13, created_after=since).json()
     idea_create(kind="idea", title="new", category=category, location=IN_EAST)

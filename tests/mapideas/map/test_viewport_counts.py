@@ -1,4 +1,4 @@
-"""The viewport's counts kept on write (issue 7): mapideas_viewportcount, kept by database
+"""The viewport's counts kept on write: mapideas_viewportcount, kept by database
 triggers, equals a fresh GROUP BY of the public pins after every kind of write, and the
 clusters read from it equal the clusters counted from the pins."""
 

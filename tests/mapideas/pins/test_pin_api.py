@@ -1,4 +1,4 @@
-"""The JSON API of one pin (issue 4's HTTP contract): its story, the team's status changes and
+"""The JSON API of one pin: its story, the team's status changes and
 notes, and citizens' support, comments and follow; each role allowed or refused."""
 
 import pytest

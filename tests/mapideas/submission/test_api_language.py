@@ -1,4 +1,4 @@
-"""API error messages follow the language chosen for the request (issue 9): the switcher's
+"""API error messages follow the language chosen for the request: the switcher's
 cookie, else Accept-Language, as LocaleMiddleware sets it for the pages.
 
 The expected words come from the project's catalogs, locale/{nl,fr}/LC_MESSAGES/django.po

@@ -1,4 +1,4 @@
-"""Idempotent pin submission (issue 8): a retry with the same Idempotency-Key (or the web
+"""Idempotent pin submission: a retry with the same Idempotency-Key (or the web
 form's one-time token) returns the pin stored the first time and never writes a second row;
 the database's unique constraint decides, so racing retries are safe too."""
 

@@ -1,4 +1,4 @@
-"""POST /api/ideas/ in few round trips (issue 7: pin creation over HTTP): the category, the
+"""POST /api/ideas/ in few round trips (pin creation over HTTP): the category, the
 routing query (with whether the category has rules), the boundary version's hold, the pin
 and its routing event, in one transaction without savepoints; no photo lookup for the 201."""
 
