@@ -43,7 +43,8 @@ class Category(models.Model):
 
     @property
     def display_name(self) -> str:
-        """The name in the active language (staff's translation), else `name`."""
+        """The name in the active language (staff's translation), else `name`: what the APIs
+        show. Which output uses which language is neighborhoods.translated_names' rule."""
         return translated_name(self.name, self.name_translations)
 
 
@@ -193,7 +194,7 @@ class Idea(models.Model):
     # The last staff decision ("kept" or "removed") and when; "" before any.
     moderation_decision = models.CharField(max_length=10, blank=True, default="", db_default="")
     moderation_decided_at = models.DateTimeField(null=True, blank=True)
-    # Idempotent submission (issue 8): the keyed hash of who sent the pin (account, address
+    # Idempotent submission: the keyed hash of who sent the pin (account, address
     # or Open311 client) with their Idempotency-Key header, or the web form's one-time token
     # (services.idempotency). Unique, so a retried submission finds its pin instead of
     # writing a second one, however the retries race: the database refuses the second row.

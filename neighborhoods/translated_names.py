@@ -1,15 +1,39 @@
-"""Names that staff translate: a team's or a category's name in each of settings.LANGUAGES.
+"""Names that staff translate: a team's or a category's name in each of settings.LANGUAGES,
+and the one rule saying which language each output names them in.
 
 `name` holds the name in the city's own language (LANGUAGE_CODE); `name_translations` holds
 the others, keyed by language code (``{"fr": "Équipe Nord", "nl": "Team Noord"}``). A language
 left empty falls back to `name`, so a city can translate gradually. Plain JSON in the row, not
 a column per language, because adding a language to LANGUAGES must not need a migration, and
 not django-modeltranslation, whose query rewriting would change what the exports and the
-routing code read from `name` (those stay in the city's language).
+routing code read from `name`.
 
-Used by neighborhoods.Team and mapideas.Category: this module knows names, not pins.
+Names and languages (docs/interfaces.md, "Names and languages", says the same for clients):
+
+- The APIs answer in the request's language: Django's active language, which LocaleMiddleware
+  takes from the language cookie, else Accept-Language, else LANGUAGE_CODE. That is /api/
+  (ideas, one pin, categories, neighborhoods, the route preview), the map's viewport and the
+  OGC API: people and their apps read these names.
+- The exports (/export/<layer>.<format>, the export_layer command) write the city's language
+  by default (`city_language()`): a file is joined and styled by GIS tools on its values, so
+  the same layer must name things the same way whoever downloads it. `lang=<code>` (one of
+  settings.LANGUAGES; anything else is a 400 naming `lang`) asks for another; the planner
+  page's export links pass the page's language that way when it is not the city's.
+- Open311 (GeoReport v2) answers in the city's language: the spec has no language
+  negotiation, its answers are cached and shared by the systems that aggregate them, and its
+  sentences (service_notice) are the city's. `service_code` is the category's slug.
+- Neighborhood names are proper names from the boundary file: one name, never translated,
+  the same in every output.
+- Beside every name an output gives the slug, the key that never changes with the language
+  (`category`/`category_name`, `team`/`team_slug`, `neighborhood`/`neighborhood_slug`):
+  match on the slug, show the name.
+
+Every translated name comes from `translated_name()` (one at a time: `display_name` of Team
+and Category) or `names_by_id()` (a whole table at once, for the outputs that build many pins
+from plain rows: mapideas.pins.fields). This module knows names, not pins.
 """
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -36,14 +60,52 @@ def other_languages() -> list[tuple[str, str]]:
     return [(code, label) for code, label in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
 
 
+def city_language() -> str:
+    """The city's own language (settings.LANGUAGE_CODE): the language of every `name`, and
+    of the exports unless they are asked for another."""
+    return settings.LANGUAGE_CODE
+
+
+def active_language() -> str:
+    """The request's language (Django's active one: the language cookie, else
+    Accept-Language, else the city's), as a code of settings.LANGUAGES ("fr-be" is "fr")."""
+    return _base(get_language() or settings.LANGUAGE_CODE)
+
+
+def _base(language: str) -> str:
+    return language.split("-")[0].lower()
+
+
 def translated_name(name: str, translations: dict | None, language: str | None = None) -> str:
     """`name` in `language` (default: the active one), else in the city's own language."""
-    language = (language or get_language() or settings.LANGUAGE_CODE).split("-")[0].lower()
+    language = _base(language or get_language() or settings.LANGUAGE_CODE)
     if language != settings.LANGUAGE_CODE and translations:
         value = translations.get(language)
         if isinstance(value, str) and value.strip():
             return value.strip()
     return name
+
+
+def names_by_id(
+    model: type[Model],
+    language: str,
+    *,
+    ids: Iterable[int] | None = None,
+    using: str | None = None,
+) -> dict[int, tuple[str, str]]:
+    """id -> (slug, name in `language`) of the rows of `model` (Team, Category: a slug, a
+    `name` and its `name_translations`), all of them or those of `ids`, read in one query
+    from the database `using`. For outputs that name many pins from plain rows: a city has
+    a few categories and teams, so they are named once per answer, not per pin."""
+    rows = model._default_manager.using(using).values_list(
+        "pk", "slug", "name", "name_translations"
+    )
+    if ids is not None:
+        rows = rows.filter(pk__in=set(ids))
+    return {
+        pk: (slug, translated_name(name, translations, language))
+        for pk, slug, name, translations in rows
+    }
 
 
 def clean_translations(value: object) -> dict[str, str]:

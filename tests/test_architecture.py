@@ -41,3 +41,23 @@ def test_every_room_it_lists_is_a_package_with_tests():
         )
         tests = ROOT / "tests" / package.relative_to(ROOT)
         assert any(tests.glob("test_*.py")), f"no tests in {tests.relative_to(ROOT)}"
+
+
+def test_the_code_cites_no_tracker_numbers():
+    """A reader of the repository cannot open the tracker: a decision worth keeping is a
+    record in docs/decisions/, and a comment points there. Migrations keep their history."""
+    word = "issue"
+    cited = re.compile(rf"\b{word}s? ?#?\d+", re.IGNORECASE)
+    suffixes = {".py", ".js", ".html", ".css", ".sh", ".toml", ".lua"}
+    skipped = {".git", ".venv", "node_modules", "var", "staticfiles", "migrations"}
+    found = []
+    for path in ROOT.rglob("*"):
+        relative = path.relative_to(ROOT)
+        if skipped & set(relative.parts) or not path.is_file():
+            continue
+        if path.suffix not in suffixes and path.name != "Makefile":
+            continue
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if cited.search(line):
+                found.append(f"{relative}:{number}: {line.strip()}")
+    assert not found, "\n".join(found)

@@ -4,47 +4,50 @@ from the same rows.
 
 Geometry is written by the database (AsGeoJSON, 6 decimals) and rows are read in chunks, so
 memory stays flat however many pins a layer holds. Only public fields are written: no author,
-email, name or IP ever reaches a layer.
+email, name or IP ever reaches a layer. The ideas layer is the public pin of
+mapideas.pins.fields: its columns, their order and types, what is read for them and how each
+is written all come from there (the API's Feature, the map's and this layer are one list).
+
+Names of categories and teams are in the city's language (settings.LANGUAGE_CODE) unless a
+`language` is given (`lang=` on /export/...): files are joined and styled on their values,
+so the same layer names things the same way whoever downloads it (the rule is in
+neighborhoods.translated_names). Every name has its slug beside it.
 """
 
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
 
 from django.contrib.gis.db.models.functions import AsGeoJSON
-from django.db.models import F, QuerySet
-from django.urls import reverse
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from geodata.engagement import analytics as engagement
 from mapideas.map.viewport_counts import neighborhood_pin_count
 from mapideas.models import Idea
-from mapideas.pins.serializers import (
-    COORDINATE_PRECISION,
-    IdeaFeatureSerializer,
-    NeighborhoodFeatureSerializer,
-)
-from neighborhoods.models import Neighborhood
+from mapideas.pins import fields as pin_fields
+from mapideas.pins.serializers import COORDINATE_PRECISION, NeighborhoodFeatureSerializer
+from neighborhoods.models import Neighborhood, Team
+from neighborhoods.translated_names import city_language, names_by_id
 
 CHUNK_SIZE = 2000
 
 
-def _iso(value: datetime, zone: tzinfo | None = None) -> str:
-    # The same form as the API: DRF writes times in the current time zone (settings.TIME_ZONE),
-    # with UTC as "Z"; the database hands back UTC, so convert first. A long export passes the
-    # zone it looked up once: looking it up per row costs more than the formatting.
-    text = value.astimezone(zone or timezone.get_current_timezone()).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-# The public properties of each layer, exactly the API's (its serializers are the one list):
-# every format writes these and only these (GeoJSON and KML as they are, CSV as columns, the
-# OGR formats as fields).
-IDEA_PROPERTIES = tuple(IdeaFeatureSerializer.Meta.fields)
+# The public properties of each layer, exactly the API's: every format writes these and only
+# these (GeoJSON and KML as they are, CSV as columns, the OGR formats as fields).
+IDEA_PROPERTIES = pin_fields.PUBLIC_PIN_NAMES
 NEIGHBORHOOD_PROPERTIES = tuple(NeighborhoodFeatureSerializer.Meta.fields)
-# The properties that are whole numbers (the others are text), for formats with typed fields.
-INTEGER_PROPERTIES = frozenset({"id", "population", "idea_count", "support_count"})
+# The properties that are whole numbers (the others are text: dates as ISO 8601), for
+# formats with typed fields: the pin's as its fields say.
+IDEA_INTEGERS = frozenset(
+    f.name for f in pin_fields.PUBLIC_PIN if f.type is pin_fields.Type.INTEGER
+)
+NEIGHBORHOOD_INTEGERS = frozenset({"population", "idea_count"})
+# The public pin as the export reads it: `.values_list()` tuples, then the geometry as
+# GeoJSON text; each made into the properties by the builder compiled from the fields.
+PIN_ROWS = pin_fields.PinRows(by_position=True)
+_PIN_ID = PIN_ROWS.position("id")
+_PIN_GEOJSON = len(PIN_ROWS.keys)
 
 
 @dataclass(frozen=True)
@@ -61,10 +64,8 @@ class Layer:
 
 
 LAYER_SPECS: dict[str, Layer] = {
-    "ideas": Layer(IDEA_PROPERTIES, "Point", INTEGER_PROPERTIES & set(IDEA_PROPERTIES)),
-    "neighborhoods": Layer(
-        NEIGHBORHOOD_PROPERTIES, "MultiPolygon", INTEGER_PROPERTIES & set(NEIGHBORHOOD_PROPERTIES)
-    ),
+    "ideas": Layer(IDEA_PROPERTIES, "Point", IDEA_INTEGERS),
+    "neighborhoods": Layer(NEIGHBORHOOD_PROPERTIES, "MultiPolygon", NEIGHBORHOOD_INTEGERS),
 } | {
     name: Layer(
         fields.names,
@@ -88,91 +89,76 @@ class Row:
     geometry: str
 
 
-def idea_rows(ideas: QuerySet[Idea]) -> Iterator[Row]:
-    """One Row per idea, newest first; the properties match the API's Feature."""
-    url_prefix = reverse("idea-detail", args=[0])[: -len("0/")]
-    zone = timezone.get_current_timezone()
+def idea_rows(ideas: QuerySet[Idea], language: str | None = None) -> Iterator[Row]:
+    """One Row per idea, newest first; the properties match the API's Feature, with names
+    in `language` (default: the city's)."""
+    context = pin_fields.PinContext.of(
+        language or city_language(), timezone.get_current_timezone(), using=ideas.db
+    )
+    properties = PIN_ROWS.builder(context)
     rows = (
         ideas.order_by("-created_at", "-id")
-        .annotate(
-            geojson=AsGeoJSON("location", precision=COORDINATE_PRECISION),
-            category_slug=F("category__slug"),
-            category_title=F("category__name"),
-            neighborhood_name=F("neighborhood__name"),
-            neighborhood_key=F("neighborhood__slug"),
-            team_name=F("team__name"),
-            team_key=F("team__slug"),
-        )
-        .values_list(
-            "id",
-            "kind",
-            "title",
-            "description",
-            "category_slug",
-            "category_title",
-            "status",
-            "channel",
-            "event_name",
-            "neighborhood_name",
-            "neighborhood_key",
-            "team_name",
-            "team_key",
-            "created_at",
-            "answer",
-            "answer_at",
-            # Denormalised on the pin (services keep it under the pin's lock): a column, not
-            # a count per pin.
-            "support_count",
-            "geojson",
-            # The photo's row, if any (a join on its unique idea_id): its URL is public
-            # unless moderators hid it. Never its storage name.
-            "photo__id",
-            "photo__hidden_at",
-        )
+        .annotate(geojson=AsGeoJSON(pin_fields.GEOMETRY, precision=COORDINATE_PRECISION))
+        .values_list(*PIN_ROWS.keys, "geojson")
     )
     for row in rows.iterator(chunk_size=CHUNK_SIZE):
-        answered = _iso(row[15], zone) if row[15] is not None else None
-        has_photo = row[18] is not None and row[19] is None
-        values = (
-            *row[:13],
-            _iso(row[13], zone),
-            row[14],
-            answered,
-            row[16],
-            f"{url_prefix}{row[0]}/",
-            f"{url_prefix}{row[0]}/photo.jpg" if has_photo else None,
-        )
-        yield Row(row[0], dict(zip(IDEA_PROPERTIES, values, strict=True)), row[17])
+        yield Row(row[_PIN_ID], properties(row), row[_PIN_GEOJSON])
 
 
-def neighborhood_rows(neighborhoods: QuerySet[Neighborhood]) -> Iterator[Row]:
-    """One Row per neighborhood, by name, with the number of pins routed to it."""
+def neighborhood_rows(
+    neighborhoods: QuerySet[Neighborhood], language: str | None = None
+) -> Iterator[Row]:
+    """One Row per neighborhood, by name, with the number of pins routed to it; its team's
+    name in `language` (default: the city's)."""
+    teams = pin_fields.NameTable(Team, language or city_language(), None, neighborhoods.db)
     rows = (
         neighborhoods.order_by("name")
         .annotate(
             geojson=AsGeoJSON("geometry", precision=COORDINATE_PRECISION),
-            team_name=F("team__name"),
-            team_key=F("team__slug"),
             # Public pins only, as the API's count (selectors.neighborhoods_with_counts).
             idea_count=neighborhood_pin_count(),
         )
-        .values_list("name", "slug", "team_name", "team_key", "population", "idea_count", "geojson")
+        .values_list("name", "slug", "team_id", "population", "idea_count", "geojson")
     )
-    for row in rows.iterator(chunk_size=CHUNK_SIZE):
-        yield Row(row[1], dict(zip(NEIGHBORHOOD_PROPERTIES, row[:6], strict=True)), row[6])
+    for name, slug, team_id, population, idea_count, geojson in rows.iterator(
+        chunk_size=CHUNK_SIZE
+    ):
+        team_slug, team_name = teams[team_id]
+        properties = (name, slug, team_name, team_slug, population, idea_count)
+        yield Row(slug, dict(zip(NEIGHBORHOOD_PROPERTIES, properties, strict=True)), geojson)
 
 
 # One encoder for every row (json.dumps would build one per call); compact, UTF-8 as is.
 _PROPERTIES_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
-def engagement_rows(layer: engagement.EngagementLayer) -> Iterator[Row]:
-    """One Row per feature of a computed engagement layer (neighborhoods, hexagons...)."""
+def engagement_rows(
+    layer: engagement.EngagementLayer, language: str | None = None
+) -> Iterator[Row]:
+    """One Row per feature of a computed engagement layer (neighborhoods, hexagons...). The
+    layers that name a team (`team`, beside `team_slug`) name it in `language` (default:
+    the city's, as geodata.engagement computes it)."""
     geometries = layer.frame["geojson"].tolist()
+    renamed = _team_names(layer, language)
     for (feature_id, properties), geometry in zip(
         engagement.plain_properties(layer), geometries, strict=True
     ):
+        slug = properties.get("team_slug")
+        if isinstance(slug, str) and slug in renamed:
+            properties["team"] = renamed[slug]
         yield Row(feature_id, properties, geometry)
+
+
+def _team_names(layer: engagement.EngagementLayer, language: str | None) -> dict[str, str]:
+    """team slug -> name in `language`, when the layer names teams in another language than
+    the city's; else {} (nothing to rename)."""
+    if (
+        language is None
+        or language == city_language()
+        or "team_slug" not in engagement.LAYER_FIELDS[layer.name].names
+    ):
+        return {}
+    return dict(names_by_id(Team, language).values())
 
 
 def features(rows: Iterator[Row]) -> Iterator[str]:
@@ -186,12 +172,14 @@ def features(rows: Iterator[Row]) -> Iterator[str]:
         )
 
 
-def idea_features(ideas: QuerySet[Idea]) -> Iterator[str]:
-    return features(idea_rows(ideas))
+def idea_features(ideas: QuerySet[Idea], language: str | None = None) -> Iterator[str]:
+    return features(idea_rows(ideas, language))
 
 
-def neighborhood_features(neighborhoods: QuerySet[Neighborhood]) -> Iterator[str]:
-    return features(neighborhood_rows(neighborhoods))
+def neighborhood_features(
+    neighborhoods: QuerySet[Neighborhood], language: str | None = None
+) -> Iterator[str]:
+    return features(neighborhood_rows(neighborhoods, language))
 
 
 def feature_collection(features: Iterator[str]) -> Iterator[str]:

@@ -4,6 +4,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from django.conf import settings
 from django.http import (
     FileResponse,
     HttpRequest,
@@ -14,6 +15,7 @@ from django.http import (
 )
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError as BadParameters
 
 from geodata.engagement import analytics as engagement
@@ -24,6 +26,7 @@ from mapideas.pins import selectors
 from mapideas.pins.filters import IdeaFilter
 from mapideas.plumbing.db_routers import replica_alias
 from neighborhoods.selectors import active_neighborhoods
+from neighborhoods.translated_names import city_language
 
 
 def _filtered_ideas(request: HttpRequest) -> IdeaFilter:
@@ -31,8 +34,31 @@ def _filtered_ideas(request: HttpRequest) -> IdeaFilter:
     return IdeaFilter(request.GET, queryset=selectors.public_ideas().using(replica_alias()))
 
 
+class LanguageQuerySerializer(serializers.Serializer):
+    """`lang=`: the language the layer names categories and teams in (one of
+    settings.LANGUAGES). Absent or empty: the city's (neighborhoods.translated_names says
+    why), never the request's Accept-Language: a file's values must not depend on the
+    browser that downloaded it."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Built per request, so the choices are settings.LANGUAGES as they are now.
+        self.fields["lang"] = serializers.ChoiceField(
+            choices=[code for code, _label in settings.LANGUAGES], required=False
+        )
+
+
+def export_language(request: HttpRequest) -> str:
+    """The language asked with `lang=`, else the city's; ValidationError naming `lang`."""
+    asked = request.GET.get("lang", "")
+    given = LanguageQuerySerializer(data={"lang": asked} if asked else {})
+    given.is_valid(raise_exception=True)
+    return given.validated_data.get("lang") or city_language()
+
+
 def export_layer(request: HttpRequest, layer: str, extension: str) -> HttpResponseBase:
-    """`/export/<layer>.<extension>`: the layer in one of export_formats.FORMATS.
+    """`/export/<layer>.<extension>`: the layer in one of export_formats.FORMATS, names in
+    the city's language unless `lang=` asks for another of settings.LANGUAGES.
 
     GeoJSON and CSV stream as they are read. The OGR formats are written to a temporary file
     first (a GeoPackage cannot be streamed while it is written), then sent from that file.
@@ -53,20 +79,25 @@ def export_layer(request: HttpRequest, layer: str, extension: str) -> HttpRespon
             + "\n",
             content_type="text/plain; charset=utf-8",
         )
+    try:
+        language = export_language(request)
+    except BadParameters as exc:
+        return JsonResponse(exc.detail, status=400)
     if layer == "ideas":
         ideas = _filtered_ideas(request)
         if not ideas.is_valid():
             return JsonResponse(ideas.errors, status=400)
-        rows = exports.idea_rows(ideas.qs)
+        rows = exports.idea_rows(ideas.qs, language)
     elif exports.LAYER_SPECS[layer].engagement:
         # Same parameters as /api/engagement/...; computed before the response starts.
         try:
             selection, options = engagement_api.parse_query(layer, request.GET)
         except BadParameters as exc:
             return JsonResponse(exc.detail, status=400)
-        rows = exports.engagement_rows(engagement.engagement_layer(layer, selection, options))
+        layer_data = engagement.engagement_layer(layer, selection, options)
+        rows = exports.engagement_rows(layer_data, language)
     else:
-        rows = exports.neighborhood_rows(active_neighborhoods())
+        rows = exports.neighborhood_rows(active_neighborhoods(), language)
     filename = f"mapideas-{layer}-{timezone.now():%Y%m%d}.{fmt.extension}"
     if fmt.extension == "geojson":
         response = StreamingHttpResponse(export_formats.geojson_chunks(rows))

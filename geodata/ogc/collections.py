@@ -12,8 +12,10 @@ Adding a layer is one more entry in COLLECTIONS: the endpoints, links, extents, 
 and datetime filters, HTML pages and the OpenAPI description all come from the entry.
 
 What a layer shows is decided by its selector and its serializer, the same ones the JSON API
-and the exports use (geodata.exports reads its property lists from those serializers), so the
-three never disagree and no personal field (author, contact details) can appear here.
+uses; the pins' fields are the public pin of mapideas.pins.fields, which the exports write too,
+so the three never disagree and no personal field (author, contact details) can appear here.
+Names of categories and teams are in the request's language, as in the JSON API
+(neighborhoods.translated_names), each beside its slug.
 """
 
 from collections.abc import Callable

@@ -5,7 +5,7 @@ A computed layer has no table to page through: every /items page, every single f
 the extent would otherwise compute the whole layer again (a GDAL or QGIS client asks for it
 page after page, 10 features at a time). So a layer is computed once per set of parameters
 and kept, in this process, for CACHE_SECONDS: pins or boundaries that change show up at most
-that late (issue 7 accepts a few seconds). The figures are geodata.engagement's, made into
+that late (counts a few seconds stale are accepted). The figures are geodata.engagement's, made into
 features by geodata.exports.layers.engagement_rows: the same as /api/engagement/... and the exports.
 """
 
@@ -21,6 +21,7 @@ import shapely
 from geodata.engagement import analytics as engagement
 from geodata.engagement.query import parse_query
 from geodata.exports import layers as exports
+from neighborhoods.translated_names import active_language
 
 # How long a computed layer is reused, and how many are kept (the oldest goes first). A
 # city's hexagons at resolution 9 are a few MB; 8 of them stay well under 100 MB.
@@ -61,7 +62,8 @@ class ComputedFeatures:
         return [feature for feature, keep in zip(self.features, mask, strict=True) if keep]
 
 
-# (layer, parameters) -> (when it was computed, the layer); the most recently used last.
+# (layer, parameters, language) -> (when it was computed, the layer); the most recently used
+# last.
 _cache: OrderedDict[tuple, tuple[float, ComputedFeatures]] = OrderedDict()
 _lock = threading.Lock()
 
@@ -72,9 +74,12 @@ def clear_cache() -> None:
 
 
 def computed_features(layer: str, params: Mapping[str, str]) -> ComputedFeatures:
-    """The layer for these parameters (those of /api/engagement/...). A bad parameter raises
-    DRF's ValidationError naming it, before anything is computed or looked up."""
-    key = (layer, tuple(sorted(params.items())))
+    """The layer for these parameters (those of /api/engagement/...), teams named in the
+    request's language as everywhere in the OGC API (neighborhoods.translated_names). A bad
+    parameter raises DRF's ValidationError naming it, before anything is computed or looked
+    up."""
+    language = active_language()
+    key = (layer, tuple(sorted(params.items())), language)
     now = time.monotonic()
     with _lock:
         held = _cache.get(key)
@@ -84,7 +89,7 @@ def computed_features(layer: str, params: Mapping[str, str]) -> ComputedFeatures
     # Checked (and computed) outside the lock: two requests for the same new layer may both
     # compute it, but none waits for another's layer.
     selection, options = parse_query(layer, params)
-    result = _compute(engagement.engagement_layer(layer, selection, options))
+    result = _compute(engagement.engagement_layer(layer, selection, options), language)
     with _lock:
         _cache[key] = (time.monotonic(), result)
         _cache.move_to_end(key)
@@ -93,10 +98,10 @@ def computed_features(layer: str, params: Mapping[str, str]) -> ComputedFeatures
     return result
 
 
-def _compute(layer: engagement.EngagementLayer) -> ComputedFeatures:
+def _compute(layer: engagement.EngagementLayer, language: str) -> ComputedFeatures:
     features = tuple(
         ComputedFeature(str(row.id), row.properties, row.geometry)
-        for row in exports.engagement_rows(layer)
+        for row in exports.engagement_rows(layer, language)
     )
     shapes = np.asarray(layer.frame.geometry.array, dtype=object)
     return ComputedFeatures(

@@ -37,6 +37,7 @@ from geodata.planner import charts as planner_charts
 from geodata.planner import maps as planner_maps
 from mapideas.map.maps import RenderedMap
 from mapideas.models import Category, Idea
+from neighborhoods.translated_names import active_language, city_language
 
 FILTERS = engagement_api.FILTER_PARAMS
 PARAMETERS = (*FILTERS, "thin_below", "resolution")
@@ -224,9 +225,20 @@ class PlannerPage:
     links: dict[str, LayerLinks]
 
 
-def _query(params: dict[str, str], names) -> str:
-    chosen = {name: params[name] for name in names if name in params}
-    return f"?{urlencode(chosen)}" if chosen else ""
+def _query(params: dict[str, str], names, extra: dict[str, str] | None = None) -> str:
+    return query_string({name: params[name] for name in names if name in params} | (extra or {}))
+
+
+def query_string(params: dict[str, str]) -> str:
+    return f"?{urlencode(params)}" if params else ""
+
+
+def export_language() -> dict[str, str]:
+    """What the page's downloads add so their names are in the page's language: `lang=`
+    when the page is not in the city's (the exports' default, neighborhoods.translated_names);
+    nothing when it is, so the files and their links are the city's, as without the page."""
+    language = active_language()
+    return {} if language == city_language() else {"lang": language}
 
 
 def layer_links(params: dict[str, str]) -> dict[str, LayerLinks]:
@@ -261,13 +273,15 @@ def layer_links(params: dict[str, str]) -> dict[str, LayerLinks]:
         ),
     }
     links = {}
+    language = export_language()
     for key, (title, layer, api_name, names) in spec.items():
-        query = _query(params, names)
+        # The API answers in the request's language already (Accept-Language, the cookie).
+        download_query = _query(params, names, language)
         downloads = [
-            (fmt.label, reverse("export-layer", args=[layer, fmt.extension]) + query)
+            (fmt.label, reverse("export-layer", args=[layer, fmt.extension]) + download_query)
             for fmt in export_formats.FORMATS.values()
         ]
-        links[key] = LayerLinks(title, downloads, reverse(api_name) + query)
+        links[key] = LayerLinks(title, downloads, reverse(api_name) + _query(params, names))
     return links
 
 

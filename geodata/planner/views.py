@@ -21,7 +21,12 @@ def planner(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied(_("The planner page is for planners."))
     form = planner_page.PlannerForm(request.GET)
     asked = form.selection()
-    context = {"form": form, "export_formats": export_formats.FORMATS.values()}
+    context = {
+        "form": form,
+        "export_formats": export_formats.FORMATS.values(),
+        # `?lang=` for the downloads when the page is not in the city's language.
+        "export_query": planner_page.query_string(planner_page.export_language()),
+    }
     if asked is None:
         return render(request, "geodata/planner.html", {**context, "page": None}, status=400)
     selection, options = asked

@@ -14,15 +14,12 @@ where pins are drawn.
 
 import hashlib
 import json
-from dataclasses import dataclass
-from datetime import datetime, tzinfo
 
 from django import forms
 from django.conf import settings
 from django.contrib.gis.geos import Polygon
 from django.core.cache import cache
 from django.db.models import QuerySet
-from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -33,14 +30,15 @@ from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from mapideas.map.viewport import Cluster, Viewport, viewport
+from mapideas.map.viewport import PIN_ROWS, Cluster, Viewport, viewport
 from mapideas.map.viewport_counts import CountFilters
-from mapideas.models import Category, Idea
+from mapideas.models import Idea
 from mapideas.pins import selectors
+from mapideas.pins.fields import PinContext
 from mapideas.pins.filters import BBoxField, IdeaFilter
 from mapideas.pins.serializers import COORDINATE_PRECISION, GEOJSON_POINT_SCHEMA
 from mapideas.plumbing.renderers import FastJSONRenderer
-from neighborhoods.models import Team
+from neighborhoods.translated_names import active_language
 
 MAX_ZOOM = 22
 CACHE_PREFIX = "viewport:"
@@ -57,85 +55,6 @@ class ViewportQuerySerializer(serializers.Serializer):
             return BBoxField().clean(value)
         except forms.ValidationError as exc:
             raise serializers.ValidationError(exc.messages) from exc
-
-
-_PK = 987654321  # a stand-in id, replaced in the reversed URL
-
-
-def _iso(value: datetime | None, zone: tzinfo) -> str | None:
-    """A datetime as DRF's DateTimeField gives it (ISO 8601 in the current time zone, UTC as
-    "Z") in 1.8 µs instead of 6.2: two per pin, up to 5,000 pins per answer."""
-    if value is None:
-        return None
-    text = value.astimezone(zone).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-@dataclass(frozen=True)
-class _Names:
-    """What a pin feature says of its category and team, in the request's language: read
-    once per answer for the few there are, not joined to every pin (mapideas.map.viewport)."""
-
-    categories: dict[int, tuple[str, str]]  # id: (slug, name)
-    teams: dict[int, tuple[str, str]]  # id: (name, slug)
-
-    @classmethod
-    def of(cls, rows: list[dict]) -> "_Names":
-        category_ids = {row["category_id"] for row in rows}
-        team_ids = {row["team_id"] for row in rows}
-        return cls(
-            categories={
-                c.pk: (c.slug, c.display_name) for c in Category.objects.filter(pk__in=category_ids)
-            },
-            teams={t.pk: (t.display_name, t.slug) for t in Team.objects.filter(pk__in=team_ids)},
-        )
-
-
-def pin_feature(row: dict, url_template: str, zone: tzinfo, names: _Names) -> dict:
-    """A PIN_VALUES row as the same Feature IdeaFeatureSerializer makes of the pin.
-
-    Built by hand because up to 5,000 go out per map move: the serializer costs ~0.1 ms a
-    pin. tests/mapideas/map/test_api_viewport.py checks the two stay equal, field for field."""
-    pk = row["id"]
-    category_slug, category_name = names.categories[row["category_id"]]
-    team_name, team_slug = names.teams[row["team_id"]]
-    return {
-        "id": pk,
-        "type": "Feature",
-        "geometry": {
-            "type": "Point",
-            "coordinates": [
-                round(row["lon"], COORDINATE_PRECISION),
-                round(row["lat"], COORDINATE_PRECISION),
-            ],
-        },
-        "properties": {
-            "id": pk,
-            "kind": row["kind"],
-            "title": row["title"],
-            "description": row["description"],
-            "category": category_slug,
-            "category_name": category_name,
-            "status": row["status"],
-            "channel": row["channel"],
-            "event_name": row["event_name"],
-            "neighborhood": row["neighborhood__name"],
-            "neighborhood_slug": row["neighborhood__slug"],
-            "team": team_name,
-            "team_slug": team_slug,
-            "created_at": _iso(row["created_at"], zone),
-            "answer": row["answer"],
-            "answer_at": _iso(row["answer_at"], zone),
-            "support_count": row["support_count"],
-            "url": url_template.format(pk),
-            # The pin's URL plus photo.jpg, as mapideas.urls has it (no reverse() per pin).
-            "photo_url": (
-                f"{url_template.format(pk)}photo.jpg"
-                if row["photo__id"] is not None and row["photo__hidden_at"] is None
-                else None
-            ),
-        },
-    }
 
 
 def cluster_feature(cluster: Cluster) -> dict:
@@ -156,11 +75,17 @@ def cluster_feature(cluster: Cluster) -> dict:
 def viewport_collection(answer: Viewport) -> dict:
     """An RFC 7946 FeatureCollection with foreign members saying what it holds."""
     if answer.mode == "pins":
-        # Idea.get_absolute_url() without a reverse() per pin.
-        url_template = reverse("idea-detail", args=[_PK]).replace(str(_PK), "{}")
-        zone = timezone.get_current_timezone()
-        names = _Names.of(answer.pins)
-        features = [pin_feature(row, url_template, zone, names) for row in answer.pins]
+        # The API's rule (neighborhoods.translated_names): names in the request's language,
+        # dates in the site's time zone, as the serializer gives them.
+        context = PinContext.of(
+            active_language(), timezone.get_current_timezone(), rows=answer.pins
+        )
+        # The Feature IdeaFeatureSerializer makes of the pin, from its PIN_VALUES row: the
+        # builder mapideas.pins.fields compiles from the public pin's fields, as a plain
+        # function (the serializer costs ~0.1 ms a pin, up to 5,000 a map move).
+        # tests/mapideas/map/test_api_viewport.py checks the two agree, field for field.
+        pin_feature = PIN_ROWS.builder(context)
+        features = [pin_feature(row) for row in answer.pins]
     else:
         features = [cluster_feature(cluster) for cluster in answer.clusters]
     return {

@@ -10,7 +10,7 @@ are counted all the same. When a level would give more than MAX_FEATURES groups,
 coarser one is used; the last resort is a grid sized so that the bbox cannot hold more
 squares than MAX_FEATURES, so no answer ever carries more than that many features.
 
-Counts kept on write (issue 7; `counts` given, as the API does): a GROUP BY over the pins in
+Counts kept on write (`counts` given, as the API does): a GROUP BY over the pins in
 view costs a scan of them (241 ms for a city of 1M pins), so the H3 clusters are read from
 mapideas_viewportcount instead, which database triggers keep exact in the transaction of
 every write (mapideas.map.viewport_counts). What a cluster counts does not change: the pins of
@@ -39,9 +39,10 @@ from django.db.models.functions import Floor
 from mapideas.cells import CELL_FIELDS
 from mapideas.map.viewport_counts import CountFilters, cell_counts
 from mapideas.models import Idea
+from mapideas.pins import fields as pin_fields
 from mapideas.pins.filters import bbox_geometry
 
-# No answer carries more features than this (issue 7), pins or clusters.
+# No answer carries more features than this, pins or clusters: what a map move may weigh.
 MAX_FEATURES = 5000
 # At most this many pins in view (with the filters) are shown as pins at any zoom.
 PIN_THRESHOLD = 1000
@@ -75,29 +76,13 @@ MAX_LISTED_CELLS = 20000
 MAX_CUT_PINS_BY_CELL = 60000
 
 Mode = Literal["pins", "clusters"]
-# What a pin feature shows (mapideas.pins.serializers.IdeaFeatureSerializer's fields).
-PIN_VALUES = (
-    "id",
-    "kind",
-    "title",
-    "description",
-    # Ids, not the names: a city has a few categories and teams, named once per answer
-    # (mapideas.map.api), where joining them cost two JSON decodes per pin.
-    "category_id",
-    "status",
-    "channel",
-    "event_name",
-    "neighborhood__name",
-    "neighborhood__slug",
-    "team_id",
-    "created_at",
-    "answer",
-    "answer_at",
-    "support_count",
-    # The photo's row, if any (a join), for `photo_url`.
-    "photo__id",
-    "photo__hidden_at",
-)
+# The public pin (mapideas.pins.fields) as the map reads it: `.values()` dicts, with the
+# coordinates as `lon` and `lat` (_newest below), made into Features by PIN_ROWS' builder
+# (mapideas.map.api). Ids of the category and team, not their names: a city has a few,
+# named once per answer in the answer's language, where joining them cost two JSON decodes
+# per pin.
+PIN_ROWS = pin_fields.PinRows(by_position=False, coordinates=("lon", "lat"))
+PIN_VALUES = PIN_ROWS.keys
 
 
 class _X(Func):

@@ -2,6 +2,12 @@
 
 Nothing here reads or writes the pin's contact fields except the POST input: no output
 serializer has an email, a name or a phone.
+
+Names are in the city's language (settings.LANGUAGE_CODE), whatever the request's: GeoReport
+v2 has no language negotiation, its answers are cached and shared by the systems that
+aggregate them, and its sentences (service_notice) are the city's; the rule and its reasons
+are in neighborhoods.translated_names. `service_code` is the category's slug, beside
+`service_name`; the spec has no field for a team's slug, so `agency_responsible` stands alone.
 """
 
 from collections.abc import Mapping
@@ -20,6 +26,7 @@ from mapideas.models import (
     Idea,
     media_url_validator,
 )
+from mapideas.pins import fields as pin_fields
 from mapideas.pins.serializers import COORDINATE_PRECISION
 
 # The spec's defaults and limits for GET requests ("Response Volume").
@@ -159,11 +166,48 @@ class ServiceDefinitionSerializer(serializers.Serializer):
 
 # --- Service requests out -------------------------------------------------------------------
 
+# Open311's names for the public pin's fields (mapideas.pins.fields.PUBLIC_PIN), in one place:
+# each is that field, read and typed as the specification says, names in the city's language
+# and times to the second as the spec writes them. The other fields of a service request are
+# Open311's own: made from public fields (status and status_notes from the status and the
+# answer, service_notice from the team and neighborhood, lat and long from the location), the
+# two public columns only Open311 returns (updated_datetime, and media_url, which an Open311
+# client sent), or nothing we have (address...). None reads a column of
+# mapideas.pins.fields.NEVER_PUBLIC.
+PIN_FIELDS = {
+    "service_request_id": "id",
+    "service_name": "category_name",
+    "service_code": "category",
+    "description": "description",
+    "agency_responsible": "team",
+    "requested_datetime": "created_at",
+}
+
+
+def pin_field(name: str, **kwargs) -> serializers.Field:
+    """The field of Open311's `name`: the public pin's field PIN_FIELDS maps it to."""
+    field = pin_fields.BY_NAME[PIN_FIELDS[name]]
+    if field.render is pin_fields.Render.NAME:
+        source = f"{field.relation}.name"  # `name` is the city's language
+    elif field.render is pin_fields.Render.SLUG:
+        source = f"{field.relation}.slug"
+    elif field.render is pin_fields.Render.VALUE:
+        source = field.reads[0].replace("__", ".")
+    else:
+        raise ValueError(f"{name}: Open311 has no field for a pin's {field.render.value}")
+    # DRF refuses a source that repeats the field's name.
+    options = {**kwargs, **({"source": source} if source != name else {})}
+    if field.type is pin_fields.Type.DATETIME:
+        return W3CDateTimeField(**options)
+    if field.type is pin_fields.Type.INTEGER:
+        return serializers.IntegerField(**options)
+    return serializers.CharField(**options)
+
 
 class ServiceRequestSerializer(serializers.Serializer):
     """A pin as an Open311 service request: public fields only, never the contact fields."""
 
-    service_request_id = serializers.IntegerField(source="pk")
+    service_request_id = pin_field("service_request_id")
     status = serializers.SerializerMethodField(help_text="open or closed")
     status_notes = serializers.SerializerMethodField(
         help_text=(
@@ -171,12 +215,12 @@ class ServiceRequestSerializer(serializers.Serializer):
             "answer, when there is one"
         )
     )
-    service_name = serializers.CharField(source="category.name")
-    service_code = serializers.CharField(source="category.slug")
-    description = serializers.CharField()
-    agency_responsible = serializers.CharField(source="team.name", help_text="The district team")
+    service_name = pin_field("service_name")
+    service_code = pin_field("service_code")
+    description = pin_field("description")
+    agency_responsible = pin_field("agency_responsible", help_text="The district team")
     service_notice = serializers.SerializerMethodField()
-    requested_datetime = W3CDateTimeField(source="created_at")
+    requested_datetime = pin_field("requested_datetime")
     updated_datetime = W3CDateTimeField(source="updated_at")
     expected_datetime = serializers.SerializerMethodField()
     address = serializers.SerializerMethodField()

@@ -9,21 +9,29 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from mapideas.models import Category, Idea
+from mapideas.pins import fields as pin_fields
 from neighborhoods.models import Neighborhood
 
 # What Django's SlugField accepts (Unicode letters included).
 SLUG_PATTERN = re.compile(r"[-\w]+")
 
 
-# Six decimals is about 10 cm: more only leaks noise and bytes.
-COORDINATE_PRECISION = 6
+# Six decimals is about 10 cm (mapideas.pins.fields): imported from here by many outputs.
+COORDINATE_PRECISION = pin_fields.COORDINATE_PRECISION
 
 
 class CategorySerializer(serializers.ModelSerializer):
+    """A category: its slug (the key, the same in every language) and its name in the
+    request's language (the language cookie, else Accept-Language), as a pin's `category`
+    and `category_name`."""
+
+    name = serializers.CharField(source="display_name", read_only=True)
+
     class Meta:
         model = Category
         fields = ["slug", "name"]
@@ -64,73 +72,83 @@ class CategorySlugField(serializers.SlugRelatedField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field({"type": "string"})
+class PinPageField(serializers.Field):
+    """The pin's page (Render.PAGE), site-relative."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value: Idea) -> str:
+        return value.get_absolute_url()
+
+
+@extend_schema_field({"type": "string", "nullable": True})
+class PinPhotoField(serializers.Field):
+    """The pin's photo on this site (Render.PHOTO): null when it has none, or moderators hid
+    it; the view that serves it checks the pin is public. Never where the file is stored."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value: Idea) -> str | None:
+        # public_ideas() joins the photo; a pin without one raises RelatedObjectDoesNotExist,
+        # an AttributeError, hence getattr's default.
+        photo = getattr(value, "photo", None)
+        if photo is None or photo.hidden_at is not None:
+            return None
+        return photo_url(value.pk)
+
+
+def serializer_field(field: pin_fields.PinField) -> serializers.Field:
+    """The DRF field that renders `field` from a model instance, as the row builders of
+    mapideas.pins.fields render it from a plain row (tests compare the two)."""
+    if field.render is pin_fields.Render.SLUG:
+        return serializers.CharField(source=f"{field.relation}.slug", read_only=True)
+    if field.render is pin_fields.Render.NAME:
+        # display_name: neighborhoods.translated_names, in the active (the request's) language.
+        return serializers.CharField(source=f"{field.relation}.display_name", read_only=True)
+    if field.render is pin_fields.Render.PAGE:
+        return PinPageField()
+    if field.render is pin_fields.Render.PHOTO:
+        return PinPhotoField()
+    key = field.reads[0]
+    # None: the field's own name (DRF refuses a source that repeats it).
+    source = None if key == field.name else key.replace("__", ".")
+    if field.type is pin_fields.Type.INTEGER:
+        return serializers.IntegerField(read_only=True, source=source)
+    if field.type is pin_fields.Type.DATETIME:
+        return serializers.DateTimeField(read_only=True, allow_null=field.nullable, source=source)
+    # A nullable text read through a relation (the neighborhood of a pin in a gap) is None
+    # when the related row is missing.
+    return serializers.CharField(
+        read_only=True, source=source, default=None if field.nullable else empty
+    )
+
+
 class IdeaFeatureSerializer(GeoFeatureModelSerializer):
     """An idea as a GeoJSON Feature. Only public fields: never the author."""
 
-    category: "serializers.SlugRelatedField[Category]" = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
-    )
-    category_name = serializers.CharField(source="category.display_name", read_only=True)
-    # None for a pin in a gap between neighborhoods (the triage team has it).
-    neighborhood = serializers.CharField(source="neighborhood.name", read_only=True, default=None)
-    neighborhood_slug = serializers.CharField(
-        source="neighborhood.slug", read_only=True, default=None
-    )
-    team = serializers.CharField(source="team.display_name", read_only=True)
-    team_slug = serializers.CharField(source="team.slug", read_only=True)
     location = GeometryField(precision=COORDINATE_PRECISION)
-    # The team's latest public answer and when it came ("" and null before any). Never the
-    # internal notes, the assignee or who answered.
-    answer = serializers.CharField(read_only=True)
-    answer_at = serializers.DateTimeField(read_only=True, allow_null=True)
-    # How many people support the pin (a count, never who).
-    support_count = serializers.IntegerField(read_only=True)
-    url = serializers.SerializerMethodField()
-    # The pin's photo on this site (null when it has none, or moderators hid it): the view
-    # that serves it checks the pin is public. Never where the file is stored.
-    photo_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Idea
-        geo_field = "location"
-        fields = [
-            "id",
-            "kind",
-            "title",
-            "description",
-            "category",
-            "category_name",
-            "status",
-            "channel",
-            # The meeting or campaign an offline pin was gathered at ("" for the others).
-            "event_name",
-            "neighborhood",
-            "neighborhood_slug",
-            "team",
-            "team_slug",
-            "created_at",
-            "answer",
-            "answer_at",
-            "support_count",
-            "url",
-            "photo_url",
-        ]
+        geo_field = pin_fields.GEOMETRY
+        # mapideas.pins.fields.PUBLIC_PIN: the names, their order; their fields below.
+        fields = list(pin_fields.PUBLIC_PIN_NAMES)
 
     def get_properties(self, instance: Idea, fields) -> dict:
         # rest_framework_gis moves `id` to the Feature's top-level "id" and drops it from the
         # properties; keep it in both, as the export does (clients and GIS tools read either).
         return {"id": instance.pk, **super().get_properties(instance, fields)}
 
-    def get_url(self, idea: Idea) -> str:
-        return idea.get_absolute_url()
 
-    def get_photo_url(self, idea: Idea) -> str | None:
-        # public_ideas() joins the photo; a pin without one raises RelatedObjectDoesNotExist,
-        # an AttributeError, hence getattr's default.
-        photo = getattr(idea, "photo", None)
-        if photo is None or photo.hidden_at is not None:
-            return None
-        return photo_url(idea.pk)
+# Declared after the class, from the specification: the fields the model cannot describe
+# (names, slugs, URLs, the read-only columns). The model's own columns (`model_column`) are
+# left to ModelSerializer, which gives them the model's choices and lengths.
+IdeaFeatureSerializer._declared_fields.update(
+    {f.name: serializer_field(f) for f in pin_fields.PUBLIC_PIN if not f.model_column}
+)
 
 
 def photo_url(pk: int) -> str:
@@ -203,14 +221,21 @@ class RoutePreviewSerializer(serializers.Serializer):
     team = serializers.CharField(source="route.team.display_name")
     team_slug = serializers.CharField(source="route.team.slug")
     reason = serializers.CharField(source="route.reason")
+    # The teams of the other neighborhoods covering the point (overlapping polygons): their
+    # names and, in the same order, their slugs.
     also_in = serializers.SerializerMethodField()
+    also_in_slugs = serializers.SerializerMethodField()
     near_border = serializers.BooleanField()
     # Metres to the other side's border, when the pin is within MAPIDEAS_BORDER_HINT_M of it.
     border_distance_m = serializers.SerializerMethodField()
     other_side = serializers.CharField(source="nearby.neighborhood.name", default=None)
+    other_side_slug = serializers.CharField(source="nearby.neighborhood.slug", default=None)
 
     def get_also_in(self, preview) -> list[str]:
         return [team.display_name for team in preview.route.also_in]
+
+    def get_also_in_slugs(self, preview) -> list[str]:
+        return [team.slug for team in preview.route.also_in]
 
     def get_border_distance_m(self, preview) -> float | None:
         return round(preview.nearby.distance_m, 1) if preview.nearby is not None else None

@@ -46,9 +46,11 @@ def test_it_answers_with_the_team_and_neighborhood_of_a_point_inside(city, categ
         "team_slug": "east-team",
         "reason": "Inside East Side.",
         "also_in": [],
+        "also_in_slugs": [],
         "near_border": False,
         "border_distance_m": None,
         "other_side": None,
+        "other_side_slug": None,
     }
 
 
