@@ -449,7 +449,7 @@ def _engagement_selection(layer: str):
     unit="s",
     target=3.0,
     value=(
-        "geodata.engagement.analytics.pin_cells(every public pin, resolution 8):"
+        "geodata.engagement.hexagons.pin_cells(every public pin, resolution 8):"
         " H3 counts of the city"
     ),
     floor="bare SELECT h3_res8, COUNT(*) ... GROUP BY h3_res8 (the stored resolution-8 cell)",
@@ -457,7 +457,7 @@ def _engagement_selection(layer: str):
 def hexagon_counts(context: Context) -> Measurement:
     """Runs alternate with their floors so that load from elsewhere hits all alike; one
     untimed run of each first, so every timed one reads from warm buffers."""
-    from geodata.engagement import analytics as engagement
+    from geodata.engagement import hexagons as engagement_hexagons
 
     selection, _options = _engagement_selection("engagement-hexagons")
     floors = {
@@ -468,7 +468,7 @@ def hexagon_counts(context: Context) -> Measurement:
     }
 
     def product():
-        return engagement.pin_cells(selection.ideas, 8)
+        return engagement_hexagons.pin_cells(selection.ideas, 8)
 
     product()
     for floor in floors.values():
@@ -513,7 +513,7 @@ def hexagon_counts(context: Context) -> Measurement:
     "coldspots_1m",
     unit="s",
     value=(
-        "geodata.engagement.analytics.engagement_layer('coldspots'), default parameters, whole city"
+        "geodata.engagement.layers.engagement_layer('coldspots'), default parameters, whole city"
     ),
     floor="bare SELECT neighborhood_id, COUNT(*) ... GROUP BY neighborhood_id",
 )
@@ -521,13 +521,13 @@ def coldspots_layer(context: Context) -> Measurement:
     """The cold spots layer as /api/engagement/coldspots/ and /ogc/ compute it: counts,
     rates, Gi* with 9,999 permutations. Report only: its floor is the one query it starts
     from, and the rest is statistics the database cannot do."""
-    from geodata.engagement import analytics as engagement
+    from geodata.engagement import layers as engagement_layers
 
     selection, options = _engagement_selection("coldspots")
     floor = _bare(ENGAGEMENT_FLOOR_SQL["by_neighborhood"])
 
     def product():
-        return engagement.engagement_layer("coldspots", selection, options)
+        return engagement_layers.engagement_layer("coldspots", selection, options)
 
     product()
     floor()

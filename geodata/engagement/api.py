@@ -16,8 +16,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from geodata.engagement import analytics as engagement
-from geodata.engagement.analytics import Significance
+from geodata.engagement import fields as engagement_fields
+from geodata.engagement import layers as engagement_layers
+from geodata.engagement.fields import Significance
 from geodata.engagement.query import (
     ColdspotQuerySerializer,
     EngagementQuerySerializer,
@@ -28,7 +29,7 @@ from geodata.engagement.query import (
 from geodata.exports import layers as exports
 
 
-def feature_collection(layer: engagement.EngagementLayer) -> dict:
+def feature_collection(layer: engagement_layers.EngagementLayer) -> dict:
     """The layer as an RFC 7946 FeatureCollection; its figures as foreign members."""
     features = [
         {
@@ -165,7 +166,7 @@ HexagonCollection = _collection(
 ColdspotCollection = _collection(
     "Coldspot",
     ColdspotPropertiesSerializer,
-    weights=serializers.ChoiceField(choices=engagement.WEIGHTS),
+    weights=serializers.ChoiceField(choices=engagement_fields.WEIGHTS),
     alpha=serializers.FloatField(),
     permutations=serializers.IntegerField(),
     seed=serializers.IntegerField(),
@@ -190,7 +191,7 @@ class _LayerView(APIView):
 
     def get(self, request: Request) -> Response:
         selection, options = parse_query(self.layer, request.query_params)
-        layer = engagement.engagement_layer(self.layer, selection, options)
+        layer = engagement_layers.engagement_layer(self.layer, selection, options)
         return Response(feature_collection(layer))
 
 
@@ -231,6 +232,6 @@ class EngagementOutreach(APIView):
 
     def get(self, request: Request) -> Response:
         selection, options = parse_query("outreach", request.query_params)
-        layer = engagement.engagement_layer("outreach", selection, options)
-        results = [properties for _id, properties in engagement.plain_properties(layer)]
+        layer = engagement_layers.engagement_layer("outreach", selection, options)
+        results = [properties for _id, properties in engagement_layers.plain_properties(layer)]
         return Response({**layer.about, "results": results})

@@ -9,8 +9,9 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-from geodata.engagement import analytics as engagement
-from geodata.engagement.analytics import Options, Period, Selection
+from geodata.engagement import fields as engagement_fields
+from geodata.engagement import rates as engagement_rates
+from geodata.engagement.rates import Options, Period, Selection
 from mapideas.models import Idea
 from mapideas.pins import selectors
 from mapideas.pins.filters import IdeaFilter
@@ -41,14 +42,14 @@ class EngagementQuerySerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Idea.Channel.choices, required=False)
     thin_below = serializers.FloatField(
         required=False,
-        default=engagement.THIN_BELOW,
+        default=engagement_fields.THIN_BELOW,
         min_value=0,
         max_value=100,
         help_text="A neighborhood (or cell) whose ratio to the city rate is below this is thin.",
     )
     trend_days = serializers.IntegerField(
         required=False,
-        default=engagement.TREND_DAYS,
+        default=engagement_fields.TREND_DAYS,
         min_value=1,
         max_value=3660,
         help_text="Length of the trend period when no date range is given (ending today).",
@@ -80,15 +81,15 @@ class HexagonQuerySerializer(EngagementQuerySerializer):
     resolution = serializers.IntegerField(
         required=False,
         default=8,
-        min_value=min(engagement.RESOLUTIONS),
-        max_value=max(engagement.RESOLUTIONS),
+        min_value=min(engagement_fields.RESOLUTIONS),
+        max_value=max(engagement_fields.RESOLUTIONS),
         help_text="H3 resolution: 7 (about 5 km² a cell), 8 (0.7 km²) or 9 (0.1 km²).",
     )
 
 
 class ColdspotQuerySerializer(EngagementQuerySerializer):
     weights = serializers.ChoiceField(
-        choices=engagement.WEIGHTS,
+        choices=engagement_fields.WEIGHTS,
         required=False,
         default="queen",
         help_text="queen: neighborhoods sharing a border or corner (islands get their nearest "
@@ -96,7 +97,7 @@ class ColdspotQuerySerializer(EngagementQuerySerializer):
     )
     alpha = serializers.FloatField(
         required=False,
-        default=engagement.ALPHA,
+        default=engagement_fields.ALPHA,
         min_value=0.001,
         max_value=0.5,
         help_text="False discovery rate of the Benjamini-Hochberg correction.",
@@ -146,8 +147,8 @@ def parse_query(layer: str, params: Mapping[str, str]) -> tuple[Selection, Optio
     selection = Selection(
         ideas=dated.qs,
         undated=undated.qs,
-        since=engagement.midnight(after) if after else None,
-        until=engagement.midnight(before + timedelta(days=1)) if before else None,
+        since=engagement_rates.midnight(after) if after else None,
+        until=engagement_rates.midnight(before + timedelta(days=1)) if before else None,
         period=Period.around(
             after=after, before=before, today=timezone.localdate(), days=data["trend_days"]
         ),
@@ -156,7 +157,7 @@ def parse_query(layer: str, params: Mapping[str, str]) -> tuple[Selection, Optio
         thin_below=data["thin_below"],
         resolution=data.get("resolution", 8),
         weights=data.get("weights", "queen"),
-        alpha=data.get("alpha", engagement.ALPHA),
+        alpha=data.get("alpha", engagement_fields.ALPHA),
         limit=data.get("limit"),
     )
     return selection, options

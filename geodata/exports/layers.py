@@ -22,7 +22,8 @@ from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from geodata.engagement import analytics as engagement
+from geodata.engagement import fields as engagement_fields
+from geodata.engagement import layers as engagement_layers
 from mapideas.map.viewport_counts import neighborhood_pin_count
 from mapideas.models import Idea
 from mapideas.pins import fields as pin_fields
@@ -69,13 +70,13 @@ LAYER_SPECS: dict[str, Layer] = {
 } | {
     name: Layer(
         fields.names,
-        engagement.LAYER_GEOMETRY_TYPES[name],
+        engagement_fields.LAYER_GEOMETRY_TYPES[name],
         fields.integers,
         fields.floats,
         fields.booleans,
         engagement=True,
     )
-    for name, fields in engagement.LAYER_FIELDS.items()
+    for name, fields in engagement_fields.LAYER_FIELDS.items()
 }
 LAYERS = tuple(LAYER_SPECS)
 
@@ -133,7 +134,7 @@ _PROPERTIES_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def engagement_rows(
-    layer: engagement.EngagementLayer, language: str | None = None
+    layer: engagement_layers.EngagementLayer, language: str | None = None
 ) -> Iterator[Row]:
     """One Row per feature of a computed engagement layer (neighborhoods, hexagons...). The
     layers that name a team (`team`, beside `team_slug`) name it in `language` (default:
@@ -141,7 +142,7 @@ def engagement_rows(
     geometries = layer.frame["geojson"].tolist()
     renamed = _team_names(layer, language)
     for (feature_id, properties), geometry in zip(
-        engagement.plain_properties(layer), geometries, strict=True
+        engagement_layers.plain_properties(layer), geometries, strict=True
     ):
         slug = properties.get("team_slug")
         if isinstance(slug, str) and slug in renamed:
@@ -149,13 +150,13 @@ def engagement_rows(
         yield Row(feature_id, properties, geometry)
 
 
-def _team_names(layer: engagement.EngagementLayer, language: str | None) -> dict[str, str]:
+def _team_names(layer: engagement_layers.EngagementLayer, language: str | None) -> dict[str, str]:
     """team slug -> name in `language`, when the layer names teams in another language than
     the city's; else {} (nothing to rename)."""
     if (
         language is None
         or language == city_language()
-        or "team_slug" not in engagement.LAYER_FIELDS[layer.name].names
+        or "team_slug" not in engagement_fields.LAYER_FIELDS[layer.name].names
     ):
         return {}
     return dict(names_by_id(Team, language).values())

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError as BadParameters
 
-from geodata.engagement import analytics as engagement
+from geodata.engagement import layers as engagement
 from geodata.engagement import query as engagement_api
 from geodata.exports import formats as export_formats
 from geodata.exports import layers as exports

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 
-from geodata.engagement import analytics as engagement
+from geodata.engagement import layers as engagement
 from geodata.engagement.query import parse_query
 from geodata.exports import layers as exports
 from neighborhoods.translated_names import active_language

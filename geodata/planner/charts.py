@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from geodata.engagement.analytics import NeighborhoodEngagement, Period
+from geodata.engagement.rates import NeighborhoodEngagement, Period
 from mapideas.models import Idea
 
 # Most neighborhoods in the bar chart (the thinnest ones); the table lists them all.

@@ -24,12 +24,10 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from geodata.engagement.analytics import (
-    Coldspots,
-    HexagonEngagement,
-    NeighborhoodEngagement,
-    Significance,
-)
+from geodata.engagement.coldspots import Coldspots
+from geodata.engagement.fields import Significance
+from geodata.engagement.hexagons import HexagonEngagement
+from geodata.engagement.rates import NeighborhoodEngagement
 from geodata.planner.charts import number
 from mapideas.map import maps
 

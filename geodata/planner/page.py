@@ -22,16 +22,16 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 from rest_framework.exceptions import ValidationError as BadParameters
 
-from geodata.engagement import analytics as engagement
+from geodata.engagement import coldspots as engagement_coldspots
+from geodata.engagement import fields as engagement_fields
 from geodata.engagement import heatmaps
+from geodata.engagement import hexagons as engagement_hexagons
+from geodata.engagement import outreach as engagement_outreach
 from geodata.engagement import query as engagement_api
-from geodata.engagement.analytics import (
-    Coldspots,
-    HexagonEngagement,
-    NeighborhoodEngagement,
-    Options,
-    Selection,
-)
+from geodata.engagement import rates as engagement_rates
+from geodata.engagement.coldspots import Coldspots
+from geodata.engagement.hexagons import HexagonEngagement
+from geodata.engagement.rates import NeighborhoodEngagement, Options, Selection
 from geodata.exports import formats as export_formats
 from geodata.planner import charts as planner_charts
 from geodata.planner import maps as planner_maps
@@ -117,7 +117,9 @@ class PlannerForm(forms.Form):
                     gettext_lazy("{resolution}: about {area} a cell"), resolution=r, area=area
                 ),
             )
-            for r, area in zip(engagement.RESOLUTIONS, ("5 km²", "0.7 km²", "0.1 km²"), strict=True)
+            for r, area in zip(
+                engagement_fields.RESOLUTIONS, ("5 km²", "0.7 km²", "0.1 km²"), strict=True
+            )
         ],
     )
 
@@ -125,7 +127,7 @@ class PlannerForm(forms.Form):
         data = query.copy()
         # Shown filled in, so the planner sees what applies.
         if not data.get("thin_below"):
-            data["thin_below"] = f"{engagement.THIN_BELOW:g}"
+            data["thin_below"] = f"{engagement_fields.THIN_BELOW:g}"
         if not data.get("resolution"):
             data["resolution"] = str(Options.resolution)
         super().__init__(data)
@@ -317,10 +319,12 @@ def table_rows(result: NeighborhoodEngagement) -> list[Row]:
 
 def planner_page(selection: Selection, options: Options, params: dict[str, str]) -> PlannerPage:
     """Every figure of the page, each computed once."""
-    result = engagement.neighborhood_engagement(selection, thin_below=options.thin_below)
-    hexagons = engagement.hexagon_engagement(selection, result, resolution=options.resolution)
-    spots = engagement.coldspots(result)
-    ranked = engagement.outreach(result, limit=OUTREACH_LIMIT)
+    result = engagement_rates.neighborhood_engagement(selection, thin_below=options.thin_below)
+    hexagons = engagement_hexagons.hexagon_engagement(
+        selection, result, resolution=options.resolution
+    )
+    spots = engagement_coldspots.coldspots(result)
+    ranked = engagement_outreach.outreach(result, limit=OUTREACH_LIMIT)
     unit = planner_maps.unit_of(result.basis)
 
     heatmap, drawn, truncated = heatmaps.heatmap(selection.ideas)

@@ -17,7 +17,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rest_framework.exceptions import ValidationError
 
-from geodata.engagement import analytics as engagement
+from geodata.engagement import layers as engagement
 from geodata.engagement import query as engagement_api
 from geodata.exports import formats as export_formats
 from geodata.exports import layers as exports

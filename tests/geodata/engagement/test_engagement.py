@@ -11,7 +11,9 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from geodata.engagement import analytics as engagement
+from geodata.engagement import fields as engagement_fields
+from geodata.engagement import layers as engagement_layers
+from geodata.engagement import rates as engagement_rates
 from geodata.engagement.query import parse_query
 from mapideas.models import Idea
 from mapideas.submission.services import idea_create
@@ -36,12 +38,12 @@ def expected_counts(pins: list[grid.Pin]) -> pd.Series:
     return frame.groupby("slug").size().reindex(slugs, fill_value=0)
 
 
-def layer(name: str, **params) -> engagement.EngagementLayer:
+def layer(name: str, **params) -> engagement_layers.EngagementLayer:
     selection, options = parse_query(name, {k: str(v) for k, v in params.items()})
-    return engagement.engagement_layer(name, selection, options)
+    return engagement_layers.engagement_layer(name, selection, options)
 
 
-def by_slug(result: engagement.EngagementLayer) -> pd.DataFrame:
+def by_slug(result: engagement_layers.EngagementLayer) -> pd.DataFrame:
     return result.frame.set_index("slug")
 
 
@@ -117,7 +119,7 @@ def test_it_finds_the_gap_as_significant_cold_spots_after_the_fdr_correction(pla
     }
     assert gap <= cold <= bordering
     assert not (frame["significance"] == "hot").any()
-    assert result.about["permutations"] == engagement.PERMUTATIONS
+    assert result.about["permutations"] == engagement_fields.PERMUTATIONS
 
     # z-scores: the textbook Gi* with queen adjacency from shapely (shared edge or corner).
     slugs = list(frame.index)
@@ -134,9 +136,9 @@ def test_it_finds_the_gap_as_significant_cold_spots_after_the_fdr_correction(pla
     # Significance is Benjamini-Hochberg on the permutation p-values, at 0.05.
     p = frame["p_value"].to_numpy(dtype=float)
     # Two-sided pseudo p-values: 2 (k + 1) / (permutations + 1).
-    steps = p * (engagement.PERMUTATIONS + 1) / 2
+    steps = p * (engagement_fields.PERMUTATIONS + 1) / 2
     assert np.allclose(steps[p < 1], np.round(steps[p < 1]))
-    assert ((p >= 2 / (engagement.PERMUTATIONS + 1)) & (p <= 1)).all()
+    assert ((p >= 2 / (engagement_fields.PERMUTATIONS + 1)) & (p <= 1)).all()
     expected = np.where(benjamini_hochberg(p, 0.05), np.where(z < 0, "cold", "hot"), "")
     flagged = frame["significance"].where(frame["significance"] != "not significant", "")
     assert flagged.tolist() == expected.tolist()
@@ -235,7 +237,7 @@ def test_a_city_without_population_works_per_km2_and_says_so(city, category):
     assert frame.loc["west-side", "ratio"] == pytest.approx(
         (2 / frame.loc["west-side", "area_km2"]) / (3 / total_area)
     )
-    properties = dict(engagement.plain_properties(result))
+    properties = dict(engagement_layers.plain_properties(result))
     assert properties["west-side"]["per_1000"] is None
     assert properties["west-side"]["population"] == 12000  # known ones are still shown
 
@@ -308,7 +310,9 @@ def test_the_trend_compares_with_the_previous_period_of_the_same_length(planted)
 
 
 def test_the_trend_period_without_a_date_range_is_the_last_days(planted):
-    period = engagement.Period.around(after=None, before=None, today=date(2026, 6, 30), days=90)
+    period = engagement_rates.Period.around(
+        after=None, before=None, today=date(2026, 6, 30), days=90
+    )
     assert (period.start, period.end) == (date(2026, 4, 2), date(2026, 6, 30))
     assert (period.previous_start, period.previous_end) == (date(2026, 1, 2), date(2026, 4, 1))
 
@@ -358,7 +362,7 @@ def test_pins_outside_every_neighborhood_are_counted_apart(city, category):
 
 
 def test_no_boundaries_no_pins_gives_empty_layers(db):
-    for name in engagement.LAYER_FIELDS:
+    for name in engagement_fields.LAYER_FIELDS:
         result = layer(name)
         assert len(result.frame) == 0
         assert result.about["population_known"] is False
@@ -373,7 +377,7 @@ def test_every_offline_channel_counts_in_the_offline_share_and_each_splits(city,
     frame = by_slug(layer("engagement-neighborhoods"))
     phone_only = by_slug(layer("engagement-neighborhoods", channel="phone"))
 
-    assert tuple(Idea.OFFLINE_CHANNELS) == engagement.OFFLINE_CHANNELS
+    assert tuple(Idea.OFFLINE_CHANNELS) == engagement_fields.OFFLINE_CHANNELS
     assert frame.loc["east-side", "count"] == len(Idea.Channel.values)
     # Every channel but the web map and the API: the model's list, new channels included.
     assert frame.loc["east-side", "offline_count"] == len(Idea.OFFLINE_CHANNELS)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import shapely
 
-from geodata.engagement import analytics as engagement
+from geodata.engagement import layers as engagement
 from geodata.engagement.query import parse_query
 from geodata.imports.boundaries import import_boundaries, read_boundaries
 from mapideas.models import Idea

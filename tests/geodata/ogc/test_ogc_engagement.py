@@ -11,7 +11,7 @@ import shapely
 from django.test import Client
 from rest_framework.test import APIClient
 
-from geodata.engagement import analytics as engagement
+from geodata.engagement import layers as engagement
 from geodata.ogc import computed as ogc_computed
 from tests.geodata.engagement import engagement_city as grid
 

@@ -13,7 +13,10 @@ import pytest
 from django.utils.html import escape
 from pytest_django.asserts import assertContains, assertNotContains
 
-from geodata.engagement import analytics as engagement
+from geodata.engagement import fields as engagement_fields
+from geodata.engagement import hexagons as engagement_hexagons
+from geodata.engagement import outreach as engagement_outreach
+from geodata.engagement import rates as engagement_rates
 from geodata.engagement.query import parse_query
 from geodata.planner import charts as planner_charts
 from geodata.planner import maps as planner_maps
@@ -87,7 +90,9 @@ def test_it_flags_the_planted_gap_thin_in_the_table_and_on_the_map(planner_clien
     assertContains(response, f"url(#{planner_maps.HATCH_PATTERN_ID})")
     assertContains(response, f'<pattern id="{planner_maps.HATCH_PATTERN_ID}"')
     # The legend states the class breaks in pins per 1,000 residents.
-    result = engagement.neighborhood_engagement(parse_query("engagement-neighborhoods", {})[0])
+    result = engagement_rates.neighborhood_engagement(
+        parse_query("engagement-neighborhoods", {})[0]
+    )
     rate = result.city_rate
     assertContains(
         response, f"below {planner_charts.number(0.25 * rate)} (under 0.25 × the city rate)"
@@ -98,7 +103,9 @@ def test_it_flags_the_planted_gap_thin_in_the_table_and_on_the_map(planner_clien
 def test_the_table_lists_every_neighborhood_thinnest_first(planner_client, planted):
     response = planner_client.get("/planner/")
 
-    frame = engagement.neighborhood_engagement(parse_query("engagement-neighborhoods", {})[0]).frame
+    frame = engagement_rates.neighborhood_engagement(
+        parse_query("engagement-neighborhoods", {})[0]
+    ).frame
     expected = frame.sort_values(["ratio", "name"])["slug"].tolist()
     assert table_slugs(response) == expected
     assert table_slugs(response)[:4] == [grid.cell_slug(r, c) for r, c in sorted(grid.GAP)]
@@ -118,12 +125,12 @@ def test_the_threshold_and_the_filters_apply_to_everything(planner_client, plant
     assert response.status_code == 200
     assertContains(response, f"{len(ideas)} pins match across 64 neighborhoods.")
     selection, options = parse_query("engagement-neighborhoods", params)
-    expected = engagement.neighborhood_engagement(selection, thin_below=0.9).frame
+    expected = engagement_rates.neighborhood_engagement(selection, thin_below=0.9).frame
     assert thin_slugs(response) == set(expected.loc[expected["thin"], "slug"])
     assert len(thin_slugs(response)) > 4
     assertContains(response, 'value="0.9"')
-    hexagons = engagement.hexagon_engagement(
-        selection, engagement.neighborhood_engagement(selection)
+    hexagons = engagement_hexagons.hexagon_engagement(
+        selection, engagement_rates.neighborhood_engagement(selection)
     )
     assertContains(
         response, f"{len(hexagons.frame)} cells, {(hexagons.frame['count'] > 0).sum()} with pins"
@@ -210,7 +217,7 @@ def test_only_significant_cold_and_hot_spots_are_drawn_with_the_method(planner_c
     table = response.content.decode().split('id="spots-table"')[1].split("</table>")[0]
     assert table.count("cold spot") == len(drawn)
     assertContains(response, "Getis-Ord Gi*")
-    assertContains(response, f"{engagement.PERMUTATIONS} permutations")
+    assertContains(response, f"{engagement_fields.PERMUTATIONS} permutations")
     assertContains(response, "Benjamini-Hochberg false discovery rate q = 0.05")
 
 
@@ -243,7 +250,7 @@ def test_the_trend_names_the_areas_getting_thinner(planner_client, planted):
     # The planted pins are all in the 30 days before grid.NOW: compare June with May.
     params = {"created_after": "2026-06-16", "created_before": "2026-06-30"}
     selection, _options = parse_query("engagement-neighborhoods", params)
-    frame = engagement.neighborhood_engagement(selection).frame
+    frame = engagement_rates.neighborhood_engagement(selection).frame
 
     response = planner_client.get("/planner/", params)
 
@@ -257,8 +264,8 @@ def test_the_trend_names_the_areas_getting_thinner(planner_client, planted):
 def test_outreach_lists_the_ranking_with_its_reasons(planner_client, planted):
     response = planner_client.get("/planner/")
 
-    ranked = engagement.outreach(
-        engagement.neighborhood_engagement(parse_query("outreach", {})[0]), limit=20
+    ranked = engagement_outreach.outreach(
+        engagement_rates.neighborhood_engagement(parse_query("outreach", {})[0]), limit=20
     )
     listed = response.content.decode().split('<ol class="outreach">')[1].split("</ol>")[0]
     assert re.findall(r"<strong>([^<]+)</strong>", listed) == ranked["name"].tolist()
@@ -308,7 +315,9 @@ def test_an_empty_city_draws_without_failing(planner_client, db):
 
 
 def test_the_legend_breaks_are_shares_of_the_city_rate(planted):
-    result = engagement.neighborhood_engagement(parse_query("engagement-neighborhoods", {})[0])
+    result = engagement_rates.neighborhood_engagement(
+        parse_query("engagement-neighborhoods", {})[0]
+    )
     legend = planner_maps.legend(result)
 
     assert legend.unit == "per 1,000 residents"

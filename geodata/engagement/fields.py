@@ -1,0 +1,175 @@
+"""The engagement layers' settings and what each layer carries (the API, the exports, the OGC
+collections and the docs list these)."""
+
+from dataclasses import dataclass
+
+from mapideas.models import Idea
+
+# Input gathered offline (phone, meetings, paper, letters, imports...): the model's one list,
+# so the offline share and the staff entry form (services.STAFF_ENTRY_CHANNELS) agree.
+OFFLINE_CHANNELS = tuple(str(c) for c in Idea.OFFLINE_CHANNELS)
+
+
+THIN_BELOW = 0.5  # a neighborhood below half the city rate is thin
+
+
+TREND_DAYS = 90  # the trend period when no date range is given
+
+
+ALPHA = 0.05  # false discovery rate of the cold/hot spot test
+
+
+# 9999, not esda's 999: with Benjamini-Hochberg over n neighborhoods the smallest p-value must
+# be below alpha / n (0.00065 for Chicago's 77), and 999 permutations cannot go under 0.001.
+PERMUTATIONS = 9999
+
+
+# Fixed, so the same data gives the same p-values on every request and every machine.
+SEED = 20261126
+
+
+RESOLUTIONS = (7, 8, 9)
+
+
+WEIGHTS = ("queen", "distance")
+
+
+# What the outreach score multiplies by (see `outreach`).
+NO_OFFLINE_BOOST = 1.5
+
+
+THINNING_BOOST = 1.25
+
+
+# Pins are read from the database this many at a time for the hexagon counts (SpatiaLite).
+CHUNK_SIZE = 20000
+
+
+POPULATION_UNKNOWN_MESSAGE = (
+    "{missing} of {total} neighborhoods have no population: figures are pins per km² only, "
+    "and no per-resident rate is given."
+)
+
+
+POPULATION_KNOWN_MESSAGE = (
+    "Rates are pins per 1,000 residents, compared with the city-wide rate of {rate:.3f}."
+)
+
+
+NO_BOUNDARIES_MESSAGE = "There are no active boundaries: nothing to compare."
+
+
+# --- what each layer carries (the API, the exports and the README list these) ---------------
+
+NEIGHBORHOOD_FIELDS = (
+    "name",
+    "slug",
+    "team",
+    "team_slug",
+    "population",
+    "area_km2",
+    "count",
+    "per_1000",
+    "per_km2",
+    "ratio",
+    "thin",
+    "offline_count",
+    "offline_share",
+    "count_current",
+    "count_previous",
+    "change",
+    "thinning",
+)
+
+
+COLDSPOT_FIELDS = (
+    *NEIGHBORHOOD_FIELDS,
+    "z_score",
+    "p_value",
+    "significance",
+    "neighbors",
+    "island",
+)
+
+
+HEXAGON_FIELDS = ("cell", "count", "population", "area_km2", "per_1000", "per_km2", "ratio", "thin")
+
+
+# The outreach list is the neighborhood layer, ranked, with why each one is suggested.
+OUTREACH_FIELDS = ("rank", *NEIGHBORHOOD_FIELDS, "missing", "score", "reason")
+
+
+@dataclass(frozen=True)
+class Fields:
+    """The properties of a layer, in order, and which are numbers or booleans (else text)."""
+
+    names: tuple[str, ...]
+    integers: frozenset[str]
+    floats: frozenset[str]
+    booleans: frozenset[str]
+
+
+_INTEGERS = frozenset(
+    {
+        "population",
+        "count",
+        "offline_count",
+        "count_current",
+        "count_previous",
+        "change",
+        "neighbors",
+        "rank",
+    }
+)
+
+
+_FLOATS = frozenset(
+    {
+        "area_km2",
+        "per_1000",
+        "per_km2",
+        "ratio",
+        "offline_share",
+        "z_score",
+        "p_value",
+        "missing",
+        "score",
+    }
+)
+
+
+_BOOLEANS = frozenset({"thin", "thinning", "island"})
+
+
+def _fields(names: tuple[str, ...], *, float_population: bool = False) -> Fields:
+    integers = _INTEGERS - {"population"} if float_population else _INTEGERS
+    floats = _FLOATS | {"population"} if float_population else _FLOATS
+    chosen = frozenset(names)
+    return Fields(names, integers & chosen, floats & chosen, _BOOLEANS & chosen)
+
+
+# Layer name (as in /export/<layer>.<ext>) -> its properties. A hexagon's residents are an
+# areal-weighted share, so not a whole number.
+LAYER_FIELDS = {
+    "engagement-neighborhoods": _fields(NEIGHBORHOOD_FIELDS),
+    "engagement-hexagons": _fields(HEXAGON_FIELDS, float_population=True),
+    "coldspots": _fields(COLDSPOT_FIELDS),
+    "outreach": _fields(OUTREACH_FIELDS),
+}
+
+
+LAYER_GEOMETRY_TYPES = {
+    "engagement-neighborhoods": "MultiPolygon",
+    "engagement-hexagons": "Polygon",
+    "coldspots": "MultiPolygon",
+    "outreach": "MultiPolygon",
+}
+
+
+class Significance:
+    COLD = "cold"
+    HOT = "hot"
+    NOT_SIGNIFICANT = "not significant"
+    # Too few neighborhoods with a rate (fewer than 3), or none for this one (no residents).
+    NOT_TESTED = "not tested"
+    ALL = (COLD, HOT, NOT_SIGNIFICANT, NOT_TESTED)

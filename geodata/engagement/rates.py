@@ -1,0 +1,274 @@
+"""Pins relative to who lives there, per neighborhood: rates per 1,000 residents or per km²,
+the ratio to the city, thin areas, the trend and the offline share. Counts are ONE
+`GROUP BY neighborhood_id`; only what the caller's queryset holds is counted (public pins
+filtered by geodata.engagement.query.parse_query)."""
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
+
+from geodata.engagement.fields import (
+    ALPHA,
+    NO_BOUNDARIES_MESSAGE,
+    OFFLINE_CHANNELS,
+    POPULATION_KNOWN_MESSAGE,
+    POPULATION_UNKNOWN_MESSAGE,
+    THIN_BELOW,
+    TREND_DAYS,
+)
+from mapideas.models import Idea
+from mapideas.pins.serializers import COORDINATE_PRECISION
+from neighborhoods.models import Neighborhood
+from neighborhoods.selectors import active_neighborhoods
+
+# --- what is counted ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """The trend's two windows, whole days in the site's time zone, both ends included."""
+
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def previous_start(self) -> date:
+        return self.start - timedelta(days=self.days)
+
+    @property
+    def previous_end(self) -> date:
+        return self.start - timedelta(days=1)
+
+    @classmethod
+    def around(
+        cls, *, after: date | None, before: date | None, today: date, days: int = TREND_DAYS
+    ) -> "Period":
+        """The date range asked for; an open end is today, an open start `days` before it."""
+        end = before or max(today, after or today)
+        start = after or end - timedelta(days=days - 1)
+        return cls(start=start, end=end)
+
+
+def midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The pins to count: `ideas` has every filter; `undated` every filter but the date range
+    (`since` inclusive, `until` exclusive), so one query counts the range and the trend."""
+
+    ideas: QuerySet[Idea]
+    undated: QuerySet[Idea]
+    since: datetime | None
+    until: datetime | None
+    period: Period
+
+    def in_range(self) -> Q:
+        q = Q()
+        if self.since is not None:
+            q &= Q(created_at__gte=self.since)
+        if self.until is not None:
+            q &= Q(created_at__lt=self.until)
+        return q
+
+
+@dataclass(frozen=True)
+class Options:
+    thin_below: float = THIN_BELOW
+    resolution: int = 8
+    weights: str = "queen"
+    alpha: float = ALPHA
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class CityFigures:
+    count: int  # pins in active neighborhoods
+    unassigned: int  # pins in no active neighborhood (triage, or a neighborhood since removed)
+    population: int | None
+    area_km2: float
+    per_1000: float | None
+    per_km2: float | None
+
+
+@dataclass(frozen=True)
+class NeighborhoodEngagement:
+    """One row per active neighborhood (index: its id) with NEIGHBORHOOD_FIELDS, `geometry`
+    (shapely, WGS84) and `geojson` (the database's RFC 7946 text, 6 decimals)."""
+
+    frame: gpd.GeoDataFrame
+    city: CityFigures
+    population_known: bool
+    basis: str  # the column compared with the city: "per_1000" or "per_km2"
+    thin_below: float
+    period: Period
+    message: str
+
+    @property
+    def city_rate(self) -> float | None:
+        return getattr(self.city, self.basis)
+
+
+def _ratio(value: float | None, reference: float | None) -> float | None:
+    if value is None or reference is None or reference == 0 or _missing(value):
+        return None
+    return value / reference
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _active_frame() -> gpd.GeoDataFrame:
+    rows = list(
+        active_neighborhoods()
+        .order_by("name")
+        .annotate(
+            geojson=AsGeoJSON("geometry", precision=COORDINATE_PRECISION),
+            team_name=F("team__name"),
+            team_key=F("team__slug"),
+        )
+        .values_list(
+            "id",
+            "name",
+            "slug",
+            "team_name",
+            "team_key",
+            "population",
+            "area_m2",
+            "geometry",
+            "geojson",
+        )
+    )
+    geometries = shapely.from_wkb([bytes(r[7].wkb) for r in rows]) if rows else []
+    index = pd.Index([r[0] for r in rows], name="id")
+    frame = gpd.GeoDataFrame(
+        {
+            "name": [r[1] for r in rows],
+            "slug": [r[2] for r in rows],
+            "team": [r[3] for r in rows],
+            "team_slug": [r[4] for r in rows],
+            "population": pd.array([r[5] for r in rows], dtype="Int64"),
+            "area_km2": np.array([r[6] / 1e6 for r in rows], dtype=float),
+            "geojson": [r[8] for r in rows],
+        },
+        geometry=gpd.GeoSeries(geometries, crs="EPSG:4326", index=index),
+        index=index,
+    )
+    return frame
+
+
+def _counts(selection: Selection, slug_of_active: dict[str, int]) -> tuple[pd.DataFrame, int]:
+    """Pins per active neighborhood: (frame indexed by neighborhood id, pins elsewhere).
+
+    One GROUP BY on the pin's neighborhood_id, no join. Closed pins keep the neighborhood of
+    the boundary version that routed them: they are counted with the active neighborhood of
+    the same slug, as IdeaFilter's `neighborhood` filter does.
+    """
+    in_range = selection.in_range()
+    period = selection.period
+    current = Q(created_at__gte=midnight(period.start)) & Q(
+        created_at__lt=midnight(period.end + timedelta(days=1))
+    )
+    previous = Q(created_at__gte=midnight(period.previous_start)) & Q(
+        created_at__lt=midnight(period.start)
+    )
+    grouped = list(
+        selection.undated.order_by()
+        .values_list("neighborhood_id")
+        .annotate(
+            count=Count("id", filter=in_range),
+            offline_count=Count("id", filter=in_range & Q(channel__in=OFFLINE_CHANNELS)),
+            count_current=Count("id", filter=current),
+            count_previous=Count("id", filter=previous),
+        )
+    )
+    columns = ["neighborhood_id", "count", "offline_count", "count_current", "count_previous"]
+    # No neighborhood (a pin in a gap: the triage team's) is -1, like a removed neighborhood.
+    counts = pd.DataFrame(
+        [(-1 if row[0] is None else row[0], *row[1:]) for row in grouped], columns=columns
+    )
+    ids = [int(i) for i in counts["neighborhood_id"] if i != -1]
+    slug_by_id = dict(Neighborhood.objects.filter(id__in=ids).values_list("id", "slug"))
+    counts["active_id"] = [
+        slug_of_active.get(slug_by_id.get(i, ""), -1) for i in counts["neighborhood_id"]
+    ]
+    elsewhere = int(counts.loc[counts["active_id"] == -1, "count"].sum())
+    by_active = counts[counts["active_id"] != -1].groupby("active_id")[columns[1:]].sum()
+    return by_active, elsewhere
+
+
+def neighborhood_engagement(
+    selection: Selection, *, thin_below: float = THIN_BELOW
+) -> NeighborhoodEngagement:
+    frame = _active_frame()
+    counts, elsewhere = _counts(selection, dict(zip(frame["slug"], frame.index, strict=True)))
+    for column in ("count", "offline_count", "count_current", "count_previous"):
+        frame[column] = counts[column].reindex(frame.index, fill_value=0).astype(int)
+
+    population = frame["population"]
+    population_known = len(frame) > 0 and not population.isna().any() and population.sum() > 0
+    area = frame["area_km2"].where(frame["area_km2"] > 0)
+    frame["per_km2"] = frame["count"] / area
+    if population_known:
+        residents = population.astype(float).where(population > 0)
+        frame["per_1000"] = frame["count"] / residents * 1000
+    else:
+        frame["per_1000"] = np.nan
+
+    total = int(frame["count"].sum())
+    total_area = float(frame["area_km2"].sum())
+    city_population: int | None = None
+    city_per_1000 = None
+    if population_known:
+        city_population = int(population.sum())
+        # Pins of the neighborhoods with residents over their residents: a park with no
+        # residents is not compared, and does not lift the city rate either.
+        populated = frame["population"] > 0
+        city_per_1000 = float(frame.loc[populated, "count"].sum()) / city_population * 1000
+    city = CityFigures(
+        count=total,
+        unassigned=elsewhere,
+        population=city_population,
+        area_km2=total_area,
+        per_1000=city_per_1000,
+        per_km2=total / total_area if total_area > 0 else None,
+    )
+    basis = "per_1000" if population_known else "per_km2"
+    reference = getattr(city, basis)
+    frame["ratio"] = frame[basis] / reference if reference else pd.Series(np.nan, index=frame.index)
+    frame["thin"] = (frame["ratio"] < thin_below).fillna(False).astype(bool)
+    frame["offline_share"] = frame["offline_count"] / frame["count"].where(frame["count"] > 0)
+    frame["change"] = frame["count_current"] - frame["count_previous"]
+    frame["thinning"] = frame["count_current"] < frame["count_previous"]
+
+    if len(frame) == 0:
+        message = NO_BOUNDARIES_MESSAGE
+    elif population_known:
+        message = POPULATION_KNOWN_MESSAGE.format(rate=city_per_1000)
+    else:
+        message = POPULATION_UNKNOWN_MESSAGE.format(
+            missing=int(population.isna().sum()) or len(frame), total=len(frame)
+        )
+    return NeighborhoodEngagement(
+        frame=frame,
+        city=city,
+        population_known=bool(population_known),
+        basis=basis,
+        thin_below=thin_below,
+        period=selection.period,
+        message=message,
+    )
