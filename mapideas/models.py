@@ -775,6 +775,11 @@ class Flag(models.Model):
         return f"flag of {self.idea_id} ({self.reason})"
 
 
+# The filters the viewport's counts are kept for: ViewportCount's key after the cell, and
+# columns the count triggers watch (mapideas.map.count_triggers).
+VIEWPORT_COUNT_FILTERS = ("category_id", "status", "kind", "channel", "team_id", "neighborhood_id")
+
+
 class ViewportCount(models.Model):
     """How many public pins lie in each H3 cell (resolutions 7, 8 and 9), per value of each
     filter the map's viewport API can apply (category, status, kind, channel, team,
@@ -800,16 +805,7 @@ class ViewportCount(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=[
-                    "resolution",
-                    "cell",
-                    "category_id",
-                    "status",
-                    "kind",
-                    "channel",
-                    "team_id",
-                    "neighborhood_id",
-                ],
+                fields=["resolution", "cell", *VIEWPORT_COUNT_FILTERS],
                 name="viewportcount_key",
             ),
         ]

@@ -60,16 +60,8 @@ class BoundaryVersionAdmin(admin.ModelAdmin):
     activate_boundaries (which re-routes open pins). No map widget: GeoDjango's loads
     OpenLayers from a CDN."""
 
-    list_display = [
-        "label",
-        "is_active",
-        "created_at",
-        "activated_at",
-        "neighborhood_count",
-        "team_count",
-        "overlap_area_m2",
-        "gap_area_m2",
-    ]
+    # All but the report, which is long: it is read on the version's own page.
+    list_display = [name for name in _VERSION_FIELDS if name != "report"]
     list_filter = ["is_active"]
     fields = _VERSION_FIELDS
     readonly_fields = _VERSION_FIELDS

@@ -13,27 +13,10 @@
 # A missed target prints MISSED but exits 0; the exit status is non-zero only on errors.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-# shellcheck source=scripts/postgis.sh
-source "$ROOT/scripts/postgis.sh"
-
-PY="$ROOT/.venv/bin/python"
-[[ -x "$PY" ]] || {
-    echo "bench: .venv is missing; run 'make setup' (or 'make bench')" >&2
-    exit 1
-}
+# shellcheck source=scripts/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh" bench
 OUT="$ROOT/var/bench"
 mkdir -p "$OUT"
-
-cleanup() {
-    if ((PG_STARTED_BY_US)); then pg_private_stop || true; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-mask() { sed -E 's#(://[^:/@]*):[^@/]*@#\1:***@#' <<<"$1"; }
 
 rc=0
 parts=()

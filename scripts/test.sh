@@ -8,27 +8,10 @@
 # extension itself.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-# shellcheck source=scripts/postgis.sh
-source "$ROOT/scripts/postgis.sh"
-
-PY="$ROOT/.venv/bin/python"
-[[ -x "$PY" ]] || {
-    echo "test: .venv is missing; run 'make setup' (or 'make test')" >&2
-    exit 1
-}
+# shellcheck source=scripts/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh" test
 export DJANGO_ALLOW_ASYNC_UNSAFE=true
 mkdir -p var
-
-cleanup() {
-    if ((PG_STARTED_BY_US)); then pg_private_stop || true; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-mask() { sed -E 's#(://[^:/@]*):[^@/]*@#\1:***@#' <<<"$1"; }
 
 describe() { # describe EXIT_CODE
     case "$1" in

@@ -225,16 +225,7 @@ def items_document(
                 {"f": fmt, **paging, **_offset(previous)},
             )
         )
-    links.append(
-        link(
-            request,
-            reverse("ogc-collection", args=[collection.id]),
-            "collection",
-            JSON,
-            "The collection",
-            {"f": "json"},
-        )
-    )
+    links.append(_collection_link(request, collection))
     document = {
         "type": "FeatureCollection",
         "features": page,
@@ -246,6 +237,18 @@ def items_document(
     if about:
         document["engagement"] = about
     return document
+
+
+def _collection_link(request: Request, collection: AnyCollection) -> dict:
+    """The link from items and features back up to their collection."""
+    return link(
+        request,
+        reverse("ogc-collection", args=[collection.id]),
+        "collection",
+        JSON,
+        "The collection",
+        {"f": "json"},
+    )
 
 
 def _offset(offset: int) -> dict[str, str]:
@@ -270,14 +273,7 @@ def feature_document(
     path = reverse("ogc-feature", args=[collection.id, document["id"]])
     document["links"] = [
         *self_links(request, path, fmt, GEOJSON, params),
-        link(
-            request,
-            reverse("ogc-collection", args=[collection.id]),
-            "collection",
-            JSON,
-            "The collection",
-            {"f": "json"},
-        ),
+        _collection_link(request, collection),
     ]
     return document
 

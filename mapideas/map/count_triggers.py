@@ -29,9 +29,11 @@ into a new migration holding a literal copy of the new SQL.
 
 from __future__ import annotations
 
+from mapideas.models import VIEWPORT_COUNT_FILTERS
+
 TABLE = "mapideas_viewportcount"
 CELLS = "mapideas_viewportcellcount"
-KEY = "resolution, cell, category_id, status, kind, channel, team_id, neighborhood_id"
+KEY = ", ".join(("resolution", "cell", *VIEWPORT_COUNT_FILTERS))
 RESOLUTIONS = (7, 8, 9)
 PUBLIC = "{p}.awaiting_confirmation = false AND {p}.hidden_by_moderation_at IS NULL"
 
@@ -113,12 +115,7 @@ COUNTED = (
     "h3_res7",
     "h3_res8",
     "h3_res9",
-    "category_id",
-    "status",
-    "kind",
-    "channel",
-    "team_id",
-    "neighborhood_id",
+    *VIEWPORT_COUNT_FILTERS,
     "awaiting_confirmation",
     "hidden_by_moderation_at",
 )

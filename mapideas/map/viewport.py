@@ -319,15 +319,8 @@ def _by_cell(
         if len(counts) > MAX_FEATURES:
             return None
     clusters = [_cell_cluster(cell, n) for cell, n in counts.items() if cell is not None and n]
-    if counts.get(None):  # pins written without cells: group them by a grid
-        room = MAX_FEATURES - len(clusters)
-        extra = _by_grid(
-            in_view.filter(**{f"{column}__isnull": True}), GRID_DEGREES[resolution], limit=room
-        )
-        if extra is None:
-            return None
-        clusters += extra
-    return clusters
+    # Pins written without cells: grouped by a grid.
+    return _with_cellless(clusters, in_view, column, resolution) if counts.get(None) else clusters
 
 
 _UNANSWERED: list[Cluster] = []  # a sentinel: the summary cannot answer, count the pins
@@ -504,15 +497,21 @@ def _by_counted_cell(
     if len(counts) > MAX_FEATURES:
         return None
     clusters = [_cell_cluster(cell, n) for cell, n in counts.items()]
-    if without_cell:  # pins written without cells (raw SQL): group them by a grid
-        room = MAX_FEATURES - len(clusters)
-        extra = _by_grid(
-            in_view.filter(**{f"{column}__isnull": True}), GRID_DEGREES[resolution], limit=room
-        )
-        if extra is None:
-            return None
-        clusters += extra
-    return clusters
+    # Pins written without cells (raw SQL): grouped by a grid.
+    return _with_cellless(clusters, in_view, column, resolution) if without_cell else clusters
+
+
+def _with_cellless(
+    clusters: list[Cluster], in_view: QuerySet[Idea], column: str, resolution: int
+) -> list[Cluster] | None:
+    """`clusters` and the grid clusters of the pins in view without a stored cell, or None
+    when together they are more than MAX_FEATURES."""
+    extra = _by_grid(
+        in_view.filter(**{f"{column}__isnull": True}),
+        GRID_DEGREES[resolution],
+        limit=MAX_FEATURES - len(clusters),
+    )
+    return None if extra is None else clusters + extra
 
 
 def _cell_cluster(cell: int, count: int) -> Cluster:

@@ -3,6 +3,7 @@
 import re
 import secrets
 from dataclasses import dataclass
+from typing import NotRequired, TypedDict, Unpack
 
 from django.contrib.auth.models import User
 from django.contrib.gis.geos import Point
@@ -37,34 +38,42 @@ def title_from_description(description: str, *, fallback: str) -> str:
     return cut.rstrip() + "…"
 
 
+class ServiceRequest(TypedDict):
+    """What an Open311 client posts for a new request (its spec's fields, as checked)."""
+
+    category: Category
+    location: Point
+    description: NotRequired[str]
+    email: NotRequired[str]
+    first_name: NotRequired[str]
+    last_name: NotRequired[str]
+    phone: NotRequired[str]
+    media_url: NotRequired[str]
+
+
 def open311_request_create(
     *,
     client: Open311Client,
-    category: Category,
-    location: Point,
-    description: str = "",
-    email: str = "",
-    first_name: str = "",
-    last_name: str = "",
-    phone: str = "",
-    media_url: str = "",
     idempotency: submission.Idempotency | None = None,
+    **request: Unpack[ServiceRequest],
 ) -> Idea:
     """An Open311 service request, pinned like any other: an issue, through the API channel.
 
     Open311 has no title: it is made from the description (title_from_description).
     """
+    description = request.get("description", "")
+    names = (request.get("first_name", ""), request.get("last_name", ""))
     return submission.idea_create(
         kind=Idea.Kind.ISSUE,
-        title=title_from_description(description, fallback=category.name),
+        title=title_from_description(description, fallback=request["category"].name),
         description=description,
-        category=category,
-        location=location,
+        category=request["category"],
+        location=request["location"],
         channel=Idea.Channel.API,
-        media_url=media_url,
-        contact_email=email,
-        contact_name=" ".join(part.strip() for part in (first_name, last_name) if part.strip()),
-        contact_phone=phone,
+        media_url=request.get("media_url", ""),
+        contact_email=request.get("email", ""),
+        contact_name=" ".join(part.strip() for part in names if part.strip()),
+        contact_phone=request.get("phone", ""),
         open311_client=client,
         idempotency=idempotency,
     )
@@ -74,14 +83,7 @@ def open311_request_submit(
     *,
     client: Open311Client,
     idempotency_key: str | None,
-    category: Category,
-    location: Point,
-    description: str = "",
-    email: str = "",
-    first_name: str = "",
-    last_name: str = "",
-    phone: str = "",
-    media_url: str = "",
+    **request: Unpack[ServiceRequest],
 ) -> submission.Submitted:
     """A service request as a client posts it, through the one path of every pin sent
     (submission.pin_submit): a retry with the same Idempotency-Key, scoped to this client,
@@ -93,14 +95,7 @@ def open311_request_submit(
         rate=None,
         create=open311_request_create,
         client=client,
-        category=category,
-        location=location,
-        description=description,
-        email=email,
-        first_name=first_name,
-        last_name=last_name,
-        phone=phone,
-        media_url=media_url,
+        **request,
     )
 
 

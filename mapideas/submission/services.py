@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypedDict, cast
+from typing import Any, NotRequired, TypedDict, Unpack, cast
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
@@ -260,19 +260,25 @@ def _allowed_submission(*, signed_in: bool, email: str) -> None:
 # Not atomic itself: it writes only through idea_create (atomic) or, with a photo,
 # _create_with_photo (atomic): one transaction either way, without a savepoint's two more
 # round trips per pin.
+class PinContent(TypedDict):
+    """What a citizen's pin says and where it is, as every door receives it."""
+
+    kind: str
+    title: str
+    description: NotRequired[str]
+    category: Category
+    location: Point
+
+
 def idea_submit(
     *,
-    kind: str,
-    title: str,
-    description: str = "",
-    category: Category,
-    location: Point,
     channel: str = Idea.Channel.WEB,
     author: User | AnonymousUser | None = None,
     email: str = "",
     name: str = "",
     photo: File | None = None,
     idempotency: "Idempotency | None" = None,
+    **content: Unpack[PinContent],
 ) -> Idea:
     """A citizen's pin from the web form or the API, sent a way the city allows: signed in
     (the author, who follows it), with an email address (routed at once, public once the
@@ -292,11 +298,7 @@ def idea_submit(
     return _create_with_photo(
         processed,
         lambda: _idea_submit_create(
-            kind=kind,
-            title=title,
-            description=description,
-            category=category,
-            location=location,
+            content=content,
             channel=channel,
             person=person,
             email=email,
@@ -346,11 +348,7 @@ class _PinFields(TypedDict):
 
 def _idea_submit_create(
     *,
-    kind: str,
-    title: str,
-    description: str,
-    category: Category,
-    location: Point,
+    content: PinContent,
     channel: str,
     person: User | None,
     email: str,
@@ -358,11 +356,11 @@ def _idea_submit_create(
     idempotency: "Idempotency | None" = None,
 ) -> Idea:
     pin: _PinFields = {
-        "kind": kind,
-        "title": title,
-        "description": description,
-        "category": category,
-        "location": location,
+        "kind": content["kind"],
+        "title": content["title"],
+        "description": content.get("description", ""),
+        "category": content["category"],
+        "location": content["location"],
         "channel": channel,
         "idempotency": idempotency,
     }

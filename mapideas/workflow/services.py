@@ -4,7 +4,7 @@ duplicates, bulk actions, reassignment and input gathered offline."""
 import enum
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Final, Literal
+from typing import Final, Literal, NotRequired, TypedDict, Unpack
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.gis.geos import Point
@@ -70,22 +70,28 @@ def gathered_at(day: date | None, *, now: datetime | None = None) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(12)))
 
 
+class OfflineInput(TypedDict):
+    """What staff enter for input gathered offline (the keywords of _offline_idea_create)."""
+
+    kind: str
+    title: str
+    description: NotRequired[str]
+    category: Category
+    location: Point
+    channel: str
+    event_name: NotRequired[str]
+    gathered_on: NotRequired[date | None]
+    contact_name: NotRequired[str]
+    contact_email: NotRequired[str]
+    contact_phone: NotRequired[str]
+    send_follow_link: NotRequired[bool]
+
+
 def offline_idea_create(
     *,
     actor: User | AnonymousUser | None,
-    kind: str,
-    title: str,
-    description: str = "",
-    category: Category,
-    location: Point,
-    channel: str,
-    event_name: str = "",
-    gathered_on: date | None = None,
-    contact_name: str = "",
-    contact_email: str = "",
-    contact_phone: str = "",
-    send_follow_link: bool = False,
     photo: File | None = None,
+    **given: Unpack[OfflineInput],
 ) -> Idea:
     """Staff enter input gathered offline on a resident's behalf (_offline_idea_create),
     with an optional `photo` (a resident's letter or paper form, say) checked, re-encoded
@@ -96,21 +102,7 @@ def offline_idea_create(
     processed = photo_process(photo) if photo is not None else None
     return _create_with_photo(
         processed,
-        lambda: _offline_idea_create(
-            actor=actor,
-            kind=kind,
-            title=title,
-            description=description,
-            category=category,
-            location=location,
-            channel=channel,
-            event_name=event_name,
-            gathered_on=gathered_on,
-            contact_name=contact_name,
-            contact_email=contact_email,
-            contact_phone=contact_phone,
-            send_follow_link=send_follow_link,
-        ),
+        lambda: _offline_idea_create(actor=actor, **given),
     )
 
 

@@ -36,16 +36,8 @@
   var vocabulary = window.MapIdeas.vocabulary;
   var api = window.MapIdeas.api;
 
-  function el(tag, text, className) {
-    var node = document.createElement(tag);
-    if (text !== undefined && text !== null) {
-      node.textContent = text;
-    }
-    if (className) {
-      node.className = className;
-    }
-    return node;
-  }
+  // Text set as text, never as markup (vocabulary.js).
+  var el = window.MapIdeas.el;
 
   function popupFor(props) {
     var box = el("div", null, "pin-popup");

@@ -12,6 +12,10 @@
  *
  * A code the vocabulary lacks (a status or category added after the page was written) is
  * shown as it is: one rule, here.
+ *
+ *   MapIdeas.el(tag, text, className)  a new element whose text is set as text, never parsed
+ *                                       as markup: how the scripts put words, the API's and
+ *                                       the citizens', on the page
  */
 (function () {
   "use strict";
@@ -28,6 +32,17 @@
   function word(table, code) {
     return Object.prototype.hasOwnProperty.call(table, code) ? table[code] : code;
   }
+
+  MapIdeas.el = function (tag, text, className) {
+    var element = document.createElement(tag);
+    if (text !== undefined && text !== null) {
+      element.textContent = text;
+    }
+    if (className) {
+      element.className = className;
+    }
+    return element;
+  };
 
   MapIdeas.vocabulary = {
     status: function (code) {
