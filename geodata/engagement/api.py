@@ -5,6 +5,11 @@ geodata.engagement.
 Every endpoint takes the ideas API's filters that make sense city-wide (created_after,
 created_before, category, kind, status, channel; applied by mapideas.pins.filters.IdeaFilter to the
 public pins) and its own parameters; a bad one is a 400 naming it.
+
+The layers name each neighborhood (`name`, `slug`) and its team (`team`, `team_slug`). Team
+names are in the request's language, as everywhere in /api/ (neighborhoods.translated_names);
+the figures are the same in every language, only the names differ. Nothing here is cached, so
+no answer in one language is served to a request in another.
 """
 
 import json
@@ -27,10 +32,12 @@ from geodata.engagement.query import (
     parse_query,
 )
 from geodata.exports import layers as exports
+from neighborhoods.translated_names import active_language
 
 
-def feature_collection(layer: engagement_layers.EngagementLayer) -> dict:
-    """The layer as an RFC 7946 FeatureCollection; its figures as foreign members."""
+def feature_collection(layer: engagement_layers.EngagementLayer, language: str) -> dict:
+    """The layer as an RFC 7946 FeatureCollection, teams named in `language`; its figures as
+    foreign members."""
     features = [
         {
             "type": "Feature",
@@ -38,7 +45,7 @@ def feature_collection(layer: engagement_layers.EngagementLayer) -> dict:
             "geometry": json.loads(row.geometry),
             "properties": row.properties,
         }
-        for row in exports.engagement_rows(layer)
+        for row in exports.engagement_rows(layer, language)
     ]
     return {"type": "FeatureCollection", **layer.about, "features": features}
 
@@ -90,8 +97,8 @@ class AboutSerializer(serializers.Serializer):
 class NeighborhoodPropertiesSerializer(serializers.Serializer):
     name = serializers.CharField()
     slug = serializers.CharField()
-    team = serializers.CharField()
-    team_slug = serializers.CharField()
+    team = serializers.CharField(help_text="The team's name in the request's language.")
+    team_slug = serializers.CharField(help_text="The team's slug: the same in every language.")
     population = serializers.IntegerField(allow_null=True)
     area_km2 = serializers.FloatField()
     count = serializers.IntegerField()
@@ -192,7 +199,7 @@ class _LayerView(APIView):
     def get(self, request: Request) -> Response:
         selection, options = parse_query(self.layer, request.query_params)
         layer = engagement_layers.engagement_layer(self.layer, selection, options)
-        return Response(feature_collection(layer))
+        return Response(feature_collection(layer, active_language()))
 
 
 @extend_schema(
@@ -233,5 +240,6 @@ class EngagementOutreach(APIView):
     def get(self, request: Request) -> Response:
         selection, options = parse_query("outreach", request.query_params)
         layer = engagement_layers.engagement_layer("outreach", selection, options)
-        results = [properties for _id, properties in engagement_layers.plain_properties(layer)]
+        # The rows of /export/outreach.<ext> without their polygons: teams renamed the same way.
+        results = [row.properties for row in exports.engagement_rows(layer, active_language())]
         return Response({**layer.about, "results": results})

@@ -50,7 +50,13 @@ class LanguageQuerySerializer(serializers.Serializer):
 
 def export_language(request: HttpRequest) -> str:
     """The language asked with `lang=`, else the city's; ValidationError naming `lang`."""
-    asked = request.GET.get("lang", "")
+    return asked_language(request.GET.get("lang", ""))
+
+
+def asked_language(asked: str) -> str:
+    """`asked` if it is one of settings.LANGUAGES, the city's language if it is empty; else
+    ValidationError naming `lang`. `lang=` here and `export_layer --lang` both go through it,
+    so a file and a download of one query name things the same way."""
     given = LanguageQuerySerializer(data={"lang": asked} if asked else {})
     given.is_valid(raise_exception=True)
     return given.validated_data.get("lang") or city_language()

@@ -57,12 +57,16 @@ class TimelineEntrySerializer(serializers.Serializer):
     cause = serializers.CharField(allow_null=True)
     reason = serializers.CharField(allow_null=True)
     neighborhood = serializers.CharField(allow_null=True)
+    neighborhood_slug = serializers.CharField(
+        allow_null=True, help_text="The neighborhood's slug: the same in every language."
+    )
     # update: the status change (from == to for an answer alone), the answer, the team
     from_status = serializers.CharField(allow_null=True)
     to_status = serializers.CharField(allow_null=True)
     answer = serializers.CharField(allow_null=True)
     duplicate_of = serializers.IntegerField(allow_null=True)
-    team = serializers.CharField()
+    team = serializers.CharField(help_text="The team's name in the request's language.")
+    team_slug = serializers.CharField(help_text="The team's slug: the same in every language.")
 
 
 def _timeline(idea: Idea) -> list[dict]:
@@ -76,7 +80,11 @@ def _timeline(idea: Idea) -> list[dict]:
                 "cause": event.cause,
                 "reason": event.reason,
                 "neighborhood": event.to_neighborhood.name if event.to_neighborhood else None,
+                "neighborhood_slug": (
+                    event.to_neighborhood.slug if event.to_neighborhood else None
+                ),
                 "team": event.to_team.display_name,
+                "team_slug": event.to_team.slug,
             }
         else:
             update = entry.update
@@ -89,6 +97,7 @@ def _timeline(idea: Idea) -> list[dict]:
                 "answer": update.answer,
                 "duplicate_of": update.duplicate_of_id,
                 "team": update.team.display_name,
+                "team_slug": update.team.slug,
             }
         rows.append(TimelineEntrySerializer(row).data)
     return rows

@@ -4,7 +4,9 @@ The same rows and formats as `/export/<layer>.<extension>` (geodata.exports, exp
 the same filters (mapideas.pins.filters.IdeaFilter), so a file and a download of one query never
 differ. The format comes from the file name: .geojson/.json, .gpkg, .shp.zip, .csv, .fgb, .kml.
 The engagement layers (engagement-neighborhoods, engagement-hexagons, coldspots, outreach) take
-the parameters of /api/engagement/... (geodata.engagement.query.parse_query).
+the parameters of /api/engagement/... (geodata.engagement.query.parse_query). Names of
+categories and teams are in the city's language unless `--lang` asks for another of
+settings.LANGUAGES, as `lang=` does on /export/... (geodata.exports.views.asked_language).
 """
 
 import os
@@ -14,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rest_framework.exceptions import ValidationError
 
@@ -21,6 +24,7 @@ from geodata.engagement import layers as engagement
 from geodata.engagement import query as engagement_api
 from geodata.exports import formats as export_formats
 from geodata.exports import layers as exports
+from geodata.exports.views import asked_language
 from mapideas.pins import selectors
 from mapideas.pins.filters import IdeaFilter
 from neighborhoods.selectors import active_neighborhoods
@@ -71,6 +75,16 @@ class Command(BaseCommand):
         parser.add_argument("--weights", help="queen or distance (coldspots).")
         parser.add_argument("--alpha", help="False discovery rate (coldspots).")
         parser.add_argument("--limit", help="At most this many (outreach).")
+        parser.add_argument(
+            "--lang",
+            metavar="CODE",
+            default="",
+            help=(
+                "Name categories and teams in this language, one of "
+                f"{', '.join(code for code, _label in settings.LANGUAGES)} "
+                "(default: the city's, LANGUAGE_CODE)."
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         layer: str = options["layer"]
@@ -81,6 +95,17 @@ class Command(BaseCommand):
                 f"Cannot write {path.name!r}: supported formats are "
                 f"{', '.join(export_formats.SUFFIXES)}."
             )
+        try:
+            language = asked_language(options["lang"] or "")
+        except ValidationError as exc:
+            # asked_language names the bad parameter `lang`: its detail is a dict.
+            assert isinstance(exc.detail, dict)
+            raise CommandError(
+                "; ".join(
+                    f"--{name}: {' '.join(str(m) for m in messages)}"
+                    for name, messages in exc.detail.items()
+                )
+            ) from exc
         if path.is_dir():
             raise CommandError(f"{path} is a directory; give a file name.")
         if not path.parent.is_dir():
@@ -115,7 +140,9 @@ class Command(BaseCommand):
                         for name, messages in exc.detail.items()
                     )
                 ) from exc
-            rows = exports.engagement_rows(engagement.engagement_layer(layer, selection, tuned))
+            rows = exports.engagement_rows(
+                engagement.engagement_layer(layer, selection, tuned), language
+            )
         elif layer == "ideas":
             idea_filter = IdeaFilter(filters, queryset=selectors.public_ideas())
             if not idea_filter.is_valid():
@@ -125,14 +152,14 @@ class Command(BaseCommand):
                         for name, messages in idea_filter.errors.items()
                     )
                 )
-            rows = exports.idea_rows(idea_filter.qs)
+            rows = exports.idea_rows(idea_filter.qs, language)
         else:
             if filters:
                 raise CommandError(
                     "Filters apply to the ideas layer only; the neighborhoods layer is "
                     "always written whole."
                 )
-            rows = exports.neighborhood_rows(active_neighborhoods())
+            rows = exports.neighborhood_rows(active_neighborhoods(), language)
 
         count = 0
 

@@ -117,6 +117,76 @@ def test_outreach_is_a_ranked_list_with_its_reasons(populated):
     assert "nothing has come from offline channels yet" in results[0]["reason"]
 
 
+# --- names: the request's language, the slug beside each ---------------------------------------
+
+FRENCH_TEAMS = {"west-team": "Équipe Ouest", "east-team": "Équipe Est", "harbor-team": "Port"}
+
+
+@pytest.fixture
+def french_teams(populated, city):
+    for team in (city.west_team, city.east_team, city.harbor_team):
+        team.name_translations = {"fr": FRENCH_TEAMS[team.slug]}
+        team.save()
+
+
+def named(path: str, language: str | None = None) -> list[dict]:
+    """The properties of each neighborhood of a layer that names teams (the outreach list
+    holds them as `results`)."""
+    headers = {"HTTP_ACCEPT_LANGUAGE": language} if language else {}
+    response = Client().get(f"/api/engagement/{path}/", **headers)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    if path == "outreach":
+        return body["results"]
+    return [feature["properties"] for feature in body["features"]]
+
+
+TEAM_LAYERS = ("neighborhoods", "coldspots", "outreach")
+
+
+@pytest.mark.parametrize("path", TEAM_LAYERS)
+def test_asked_in_french_the_layers_name_teams_in_french_with_their_slugs(french_teams, path):
+    french = named(path, "fr")
+
+    assert french
+    teams = {p["slug"]: (p["team"], p["team_slug"]) for p in french}
+    # The outreach list holds only the neighborhoods worth a visit: harbor among them.
+    assert teams["harbor"] == ("Port", "harbor-team")
+    if path != "outreach":
+        assert teams["west-side"] == ("Équipe Ouest", "west-team")
+        assert teams["east-side"] == ("Équipe Est", "east-team")
+    for properties in french:
+        assert properties["team"] == FRENCH_TEAMS[properties["team_slug"]]
+        # Neighborhood names are proper names: the same in every language, slug beside.
+        assert properties["name"] and properties["slug"]
+
+
+@pytest.mark.parametrize("path", TEAM_LAYERS)
+def test_asked_nothing_the_layers_name_teams_in_the_citys_language(french_teams, city, path):
+    english = {team.slug: team.name for team in (city.west_team, city.east_team, city.harbor_team)}
+
+    for properties in named(path):
+        assert properties["team"] == english[properties["team_slug"]]
+    teams = {p["slug"]: p["team"] for p in named(path, "en")}
+    assert teams["harbor"] == "Harbor Team"
+
+
+@pytest.mark.parametrize("path", TEAM_LAYERS)
+def test_only_the_names_change_with_the_language(french_teams, path):
+    def figures(language: str | None) -> list[dict]:
+        return [{k: v for k, v in p.items() if k != "team"} for p in named(path, language)]
+
+    assert figures("fr") == figures(None)
+
+
+def test_the_hexagons_name_no_team_in_any_language(french_teams):
+    english = get("hexagons").json()
+    french = Client().get("/api/engagement/hexagons/", HTTP_ACCEPT_LANGUAGE="fr").json()
+
+    assert french["features"] == english["features"]
+    assert all("team" not in f["properties"] for f in french["features"])
+
+
 @pytest.mark.parametrize(
     ("path", "params", "field"),
     [

@@ -164,8 +164,8 @@ def test_it_leaves_the_previous_file_untouched_when_the_export_fails(
     path.write_text("previous export", encoding="utf-8")
     real_rows = exports.idea_rows
 
-    def failing_rows(queryset):
-        yield next(real_rows(queryset))
+    def failing_rows(queryset, language=None):
+        yield next(real_rows(queryset, language))
         raise RuntimeError("database went away")
 
     monkeypatch.setattr(exports, "idea_rows", failing_rows)
@@ -174,3 +174,67 @@ def test_it_leaves_the_previous_file_untouched_when_the_export_fails(
 
     assert path.read_text(encoding="utf-8") == "previous export"
     assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+# --- --lang: the names of /export/...?lang= ----------------------------------------------------
+
+
+@pytest.fixture
+def french(city, category):
+    category.name_translations = {"fr": "Jardins publics"}
+    category.save()
+    city.west_team.name_translations = {"fr": "Équipe Ouest"}
+    city.west_team.save()
+    return city
+
+
+def test_lang_writes_the_names_in_that_language(tmp_path, ideas, french):
+    path = tmp_path / "ideas.geojson"
+
+    export("ideas", str(path), "--lang", "fr", "--team", french.west_team.slug)
+
+    properties = json.loads(path.read_text(encoding="utf-8"))["features"][0]["properties"]
+    assert (properties["category"], properties["category_name"]) == (
+        "parks-green-space",
+        "Jardins publics",
+    )
+    assert (properties["team"], properties["team_slug"]) == ("Équipe Ouest", "west-team")
+
+
+def test_lang_names_the_teams_of_the_neighborhoods_and_engagement_layers(tmp_path, ideas, french):
+    for layer in ("neighborhoods", "engagement-neighborhoods"):
+        path = tmp_path / f"{layer}.geojson"
+        export(layer, str(path), "--lang", "fr")
+        features = json.loads(path.read_text(encoding="utf-8"))["features"]
+        teams = {f["properties"]["slug"]: f["properties"]["team"] for f in features}
+        assert teams["west-side"] == "Équipe Ouest", layer
+
+
+def test_without_lang_it_writes_the_citys_language(tmp_path, ideas, french):
+    path = tmp_path / "ideas.geojson"
+
+    export("ideas", str(path), "--team", french.west_team.slug)
+
+    properties = json.loads(path.read_text(encoding="utf-8"))["features"][0]["properties"]
+    assert properties["team"] == "West Team"
+    assert properties["category_name"] == "Parks and green space"
+
+
+def test_lang_writes_the_same_bytes_as_the_http_export_with_lang(tmp_path, client, ideas, french):
+    path = tmp_path / "ideas.geojson"
+    export("ideas", str(path), "--lang", "fr")
+
+    response = client.get("/export/ideas.geojson", {"lang": "fr"})
+
+    assert path.read_bytes() == b"".join(response.streaming_content)
+
+
+@pytest.mark.parametrize("lang", ["xx", "fr-be", "FR"])
+def test_an_unknown_lang_fails_naming_lang(tmp_path, city, lang):
+    path = tmp_path / "ideas.geojson"
+
+    with pytest.raises(CommandError, match="--lang") as failed:
+        export("ideas", str(path), "--lang", lang)
+
+    assert lang in str(failed.value)
+    assert not path.exists()

@@ -80,6 +80,19 @@ def test_one_pin_is_named_in_the_requests_language_with_slugs(french, category):
     assert {entry["team"] for entry in body["timeline"]} == {"Équipe Est"}
 
 
+@pytest.mark.parametrize(("language", "team"), [("fr", "Équipe Est"), (None, "East Team")])
+def test_the_timeline_gives_the_slugs_beside_the_names(french, category, language, team):
+    pin = idea_create(kind="issue", title="Lampe", category=category, location=IN_EAST)
+
+    timeline = get(f"/api/ideas/{pin.pk}/", language)["timeline"]
+
+    routing = [entry for entry in timeline if entry["type"] == "routing"]
+    assert routing
+    for entry in routing:
+        assert (entry["team"], entry["team_slug"]) == (team, "east-team")
+        assert (entry["neighborhood"], entry["neighborhood_slug"]) == ("East Side", "east-side")
+
+
 def test_the_neighborhoods_name_their_team_in_the_requests_language(french):
     features = get("/api/neighborhoods/", "fr")["features"]
 

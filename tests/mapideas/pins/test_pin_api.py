@@ -49,11 +49,13 @@ def test_a_pin_is_a_feature_with_its_public_timeline(idea, east_member):
         "cause": None,
         "reason": None,
         "neighborhood": None,
+        "neighborhood_slug": None,
         "from_status": "new",
         "to_status": "acknowledged",
         "answer": "On it.",
         "duplicate_of": None,
         "team": "East Team",
+        "team_slug": "east-team",
     }
     assert "eddie" not in str(feature)  # who answered is never public
 
