@@ -168,6 +168,19 @@ def _median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def _medians(product: list[float], floor: list[float], **details: object) -> Measurement:
+    """The medians of runs alternated with their floor's, with every run's time kept."""
+    return Measurement(
+        value=_median(product),
+        floor=_median(floor),
+        details={
+            "runs_s": [round(t, 3) for t in product],
+            "floor_runs_s": [round(t, 3) for t in floor],
+            **details,
+        },
+    )
+
+
 @row(
     "reroute_1m",
     **WITHIN_ONE_AND_A_HALF_FLOORS,
@@ -211,16 +224,12 @@ def reroute(context: Context) -> Measurement:
             f"  run {run}: boundaries_activate {product[-1]:.2f} s ({result.moved:,} moved),"
             f" bare UPDATE {floor[-1]:.2f} s"
         )
-    return Measurement(
-        value=_median(product),
-        floor=_median(floor),
-        details={
-            "runs_s": [round(t, 3) for t in product],
-            "floor_runs_s": [round(t, 3) for t in floor],
-            "moved": result.moved,
-            "team_changed": result.team_changed,
-            "neighborhoods": city.neighborhoods,
-        },
+    return _medians(
+        product,
+        floor,
+        moved=result.moved,
+        team_changed=result.team_changed,
+        neighborhoods=city.neighborhoods,
     )
 
 
@@ -386,17 +395,13 @@ def export_geojson(context: Context) -> Measurement:
                 f" {child['bytes'] / 1e6:.0f} MB), ogr2ogr {floor[-1]:.2f} s"
                 f" ({os.path.getsize(theirs) / 1e6:.0f} MB)"
             )
-    return Measurement(
-        value=_median(product),
-        floor=_median(floor),
-        details={
-            "runs_s": [round(t, 3) for t in product],
-            "floor_runs_s": [round(t, 3) for t in floor],
-            "peak_memory_growth_mib": round(max(growth), 1),
-            "memory_limit_mib": EXPORT_MEMORY_LIMIT_MIB,
-            "memory_met": max(growth) <= EXPORT_MEMORY_LIMIT_MIB,
-            "bytes": child["bytes"],
-        },
+    return _medians(
+        product,
+        floor,
+        peak_memory_growth_mib=round(max(growth), 1),
+        memory_limit_mib=EXPORT_MEMORY_LIMIT_MIB,
+        memory_met=max(growth) <= EXPORT_MEMORY_LIMIT_MIB,
+        bytes=child["bytes"],
     )
 
 
@@ -540,15 +545,11 @@ def coldspots_layer(context: Context) -> Measurement:
         product_s.append(seconds)
         floor_s.append(_timed(floor)[0])
         context.log(f"  run {run}: coldspots {seconds:.3f} s, GROUP BY {floor_s[-1]:.3f} s")
-    return Measurement(
-        value=_median(product_s),
-        floor=_median(floor_s),
-        details={
-            "runs_s": [round(t, 3) for t in product_s],
-            "floor_runs_s": [round(t, 3) for t in floor_s],
-            "neighborhoods": len(layer.frame),
-            "permutations": layer.about["permutations"],
-        },
+    return _medians(
+        product_s,
+        floor_s,
+        neighborhoods=len(layer.frame),
+        permutations=layer.about["permutations"],
     )
 
 

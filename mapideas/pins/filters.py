@@ -106,3 +106,13 @@ class IdeaFilter(django_filters.FilterSet):
 
     def filter_neighborhood(self, qs: QuerySet, name: str, value: Neighborhood) -> QuerySet:
         return qs.filter(neighborhood__slug=value.slug)
+
+
+def filter_parameters() -> tuple[str, ...]:
+    """The query parameters IdeaFilter reads, in its order, as a request (or the export
+    command's options) spells them: a date range is two, `created_after` and `created_before`."""
+    names: list[str] = []
+    for name, declared in IdeaFilter.base_filters.items():
+        suffixes = getattr(declared.field_class.widget, "suffixes", None)
+        names += [f"{name}_{suffix}" for suffix in suffixes] if suffixes else [name]
+    return tuple(names)

@@ -26,20 +26,11 @@ from geodata.exports import formats as export_formats
 from geodata.exports import layers as exports
 from geodata.exports.views import asked_language
 from mapideas.pins import selectors
-from mapideas.pins.filters import IdeaFilter
+from mapideas.pins.filters import IdeaFilter, filter_parameters
 from neighborhoods.selectors import active_neighborhoods
 
-IDEA_FILTERS = (
-    "bbox",
-    "neighborhood",
-    "team",
-    "category",
-    "status",
-    "kind",
-    "channel",
-    "created_after",
-    "created_before",
-)
+# The ideas layer's filters: the ideas API's, one option per query parameter.
+IDEA_FILTERS = filter_parameters()
 # The engagement layers take the city-wide filters and their own parameters (the API's).
 ENGAGEMENT_FILTERS = engagement_api.FILTER_PARAMS
 ENGAGEMENT_OPTIONS = ("thin_below", "trend_days", "resolution", "weights", "alpha", "limit")
