@@ -50,6 +50,7 @@ from mapideas.notifications.services import (
 )
 from mapideas.participation.services import clean_email
 from mapideas.pins import selectors
+from mapideas.plumbing.tokens import id_from_token
 from neighborhoods.routing import active_version, in_service_area
 from neighborhoods.selectors import active_neighborhoods
 
@@ -92,15 +93,6 @@ def confirm_token(alert: AreaAlert) -> str:
 
 def unsubscribe_token(alert: AreaAlert) -> str:
     return signing.dumps(alert.pk, salt=UNSUBSCRIBE_SALT)
-
-
-def _alert_id_from(token: str, *, salt: str, max_age: timedelta | None = None) -> int | None:
-    """The alert a signed token names, or None if it is forged, damaged or expired."""
-    try:
-        value = signing.loads(token, salt=salt, max_age=max_age)
-    except signing.BadSignature:  # SignatureExpired is one too
-        return None
-    return value if isinstance(value, int) else None
 
 
 def unsubscribe_url(alert: AreaAlert) -> str:
@@ -182,7 +174,7 @@ def alert_subscribe(
 def alert_confirm(*, token: str) -> AreaAlert | None:
     """Confirm an alert from the link sent to its address; None if the link is bad, expired
     or the alert gone. Only pins pinned from now on are sent. Confirming twice is once."""
-    pk = _alert_id_from(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
+    pk = id_from_token(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
     alert = AreaAlert.objects.select_for_update().filter(pk=pk).first() if pk else None
     if alert is None:
         return None
@@ -200,7 +192,7 @@ def alert_confirm(*, token: str) -> AreaAlert | None:
 def alert_unsubscribe(*, token: str) -> bool:
     """The one-click link of an alert email (no login): deletes the subscription. True if
     there was one; a damaged link is a ValidationError naming `token`."""
-    pk = _alert_id_from(token, salt=UNSUBSCRIBE_SALT)
+    pk = id_from_token(token, salt=UNSUBSCRIBE_SALT)
     if pk is None:
         raise ValidationError({"token": [gettext("This unsubscribe link is damaged.")]})
     deleted, _ = AreaAlert.objects.filter(pk=pk).delete()

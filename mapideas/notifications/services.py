@@ -79,15 +79,6 @@ def confirm_token(follower: Follower) -> str:
     return signing.dumps(follower.pk, salt=CONFIRM_SALT)
 
 
-def follower_id_from(token: str, *, salt: str, max_age: timedelta | None = None) -> int | None:
-    """The follower a signed token names, or None if it is forged, damaged or expired."""
-    try:
-        value = signing.loads(token, salt=salt, max_age=max_age)
-    except signing.BadSignature:  # SignatureExpired is one too
-        return None
-    return value if isinstance(value, int) else None
-
-
 def unsubscribe_url(follower: Follower) -> str:
     return absolute(reverse("unsubscribe", args=[unsubscribe_token(follower)]))
 

@@ -23,6 +23,7 @@ from mapideas.models import (
 from mapideas.notifications import services as notifications
 from mapideas.pins.roles import can_see_internal, can_work_on
 from mapideas.pins.services import _clean_text, _locked, _person
+from mapideas.plumbing.tokens import id_from_token
 
 # --- Citizens follow what happens: support, comments, follow --------------------------------
 #
@@ -191,7 +192,7 @@ def clean_email(email: str) -> str:
 def follow_confirm(*, token: str) -> Follower | None:
     """Confirm an address from the link it was sent; None if the link is bad or expired
     (or the follower is gone). Confirming twice is confirming once."""
-    pk = notifications.follower_id_from(
+    pk = id_from_token(
         token, salt=notifications.CONFIRM_SALT, max_age=notifications.CONFIRM_MAX_AGE
     )
     follower = Follower.objects.select_for_update().filter(pk=pk).first() if pk else None
@@ -210,7 +211,7 @@ def unfollow(
     """Stop following: a signed-in person, a pin; or anyone with the one-click link of an
     email (`token`, no login). True if someone stopped following."""
     if token:
-        pk = notifications.follower_id_from(token, salt=notifications.UNSUBSCRIBE_SALT)
+        pk = id_from_token(token, salt=notifications.UNSUBSCRIBE_SALT)
         if pk is None:
             raise ValidationError({"token": [gettext("This unsubscribe link is damaged.")]})
         deleted, _ = Follower.objects.filter(pk=pk).delete()
