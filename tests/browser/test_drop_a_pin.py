@@ -167,11 +167,16 @@ def test_it_refuses_a_point_outside_every_neighborhood_and_says_so_by_the_fields
     assert posted.value.status == 400
     error = page.get_by_role("alert").filter(has_text=OUTSIDE_MESSAGE)
     expect(error).to_be_visible()
-    # Right under the coordinates, not somewhere else on the page.
+    # The field to fix has the focus, so a phone scrolls it into view...
     latitude = page.get_by_label("Latitude")
-    assert 0 <= error.bounding_box()["y"] - latitude.bounding_box()["y"] < 150
-    # ... and the field to fix has the focus, so a phone scrolls it into view.
     expect(latitude).to_be_focused()
+    # ... and the error is right under the coordinates, not somewhere else on the page. Both
+    # measured in one frame: the page may still be scrolling to the focused field.
+    gap = page.evaluate(
+        "([error, field]) => error.getBoundingClientRect().y - field.getBoundingClientRect().y",
+        [error.element_handle(), latitude.element_handle()],
+    )
+    assert 0 <= gap < 150
     expect(page.get_by_label("Title")).to_have_value("Buoy is adrift")
     expect(latitude).to_have_value(str(OUTSIDE_CITY.y))
     assert not Idea.objects.exists()
