@@ -12,13 +12,15 @@ Names and languages (docs/interfaces.md, "Names and languages", says the same fo
 
 - The APIs answer in the request's language: Django's active language, which LocaleMiddleware
   takes from the language cookie, else Accept-Language, else LANGUAGE_CODE. That is /api/
-  (ideas, one pin, categories, neighborhoods, the route preview), the map's viewport and the
-  OGC API: people and their apps read these names.
+  (ideas, one pin and its timeline, categories, neighborhoods, the route preview, the
+  engagement layers), the map's viewport and the OGC API: people and their apps read these
+  names.
 - The exports (/export/<layer>.<format>, the export_layer command) write the city's language
   by default (`city_language()`): a file is joined and styled by GIS tools on its values, so
   the same layer must name things the same way whoever downloads it. `lang=<code>` (one of
-  settings.LANGUAGES; anything else is a 400 naming `lang`) asks for another; the planner
-  page's export links pass the page's language that way when it is not the city's.
+  settings.LANGUAGES; anything else is a 400 naming `lang`; the command's --lang) asks for
+  another; the planner page's export links pass the page's language that way when it is not
+  the city's.
 - Open311 (GeoReport v2) answers in the city's language: the spec has no language
   negotiation, its answers are cached and shared by the systems that aggregate them, and its
   sentences (service_notice) are the city's. `service_code` is the category's slug.
