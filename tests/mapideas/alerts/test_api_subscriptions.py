@@ -116,6 +116,12 @@ def test_the_same_subscription_is_not_made_twice_and_the_answer_says_nothing(api
             {"point"},
         ),
         ({"email": ADDRESS, "point": "nowhere", "radius_m": 100}, {"point"}),
+        # An empty point has no place (it was a 500: its x was read).
+        ({"email": ADDRESS, "point": "POINT EMPTY", "radius_m": 100}, {"point"}),
+        (
+            {"email": ADDRESS, "point": {"type": "Point", "coordinates": []}, "radius_m": 100},
+            {"point"},
+        ),
         ({"email": ADDRESS, "neighborhood": "east-side", "frequency": "hourly"}, {"frequency"}),
     ],
 )
