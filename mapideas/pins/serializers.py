@@ -7,6 +7,7 @@ from collections import OrderedDict
 
 from django.contrib.gis.geos import GEOSGeometry
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
@@ -56,7 +57,15 @@ GEOJSON_POINT_SCHEMA = {
 
 @extend_schema_field(GEOJSON_POINT_SCHEMA)
 class PointField(GeometryField):
-    """A GeoJSON geometry in; the serializer refuses anything but a Point."""
+    """A GeoJSON geometry in; the serializer refuses anything but a Point. An empty one
+    (`POINT EMPTY`) is refused here, for every API that takes a point: it has no place, and
+    reading its coordinates fails."""
+
+    def to_internal_value(self, value: object) -> GEOSGeometry:
+        geometry = super().to_internal_value(value)
+        if geometry.empty:
+            raise serializers.ValidationError(_("Give a point with a longitude and a latitude."))
+        return geometry
 
 
 class CategorySlugField(serializers.SlugRelatedField):
