@@ -86,6 +86,15 @@ def test_it_filters_by_the_days_pinned(client, member, queue):
     assert titles(old) == ["Old pothole"]
 
 
+def test_the_last_and_first_days_there_are_filter_without_an_error(client, member, queue):
+    """The calendar's ends are days like any other (the day after the last one was a 500)."""
+    everything = ["Fresh pothole", "Bench idea", "Old pothole"]
+
+    assert sorted(titles(get(client, created_before="9999-12-31"))) == sorted(everything)
+    assert sorted(titles(get(client, created_after="0001-01-01"))) == sorted(everything)
+    assert titles(get(client, created_after="9999-12-31")) == []
+
+
 def test_it_ignores_a_bad_filter_and_says_so(client, member, queue):
     response = get(client, created_after="yesterday", kind="idea")
 
