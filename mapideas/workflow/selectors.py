@@ -1,7 +1,7 @@
 """Reads of the district teams' workflow: queues, notes, members, response times."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import models
 from django.db.models import (
@@ -20,6 +20,7 @@ from mapideas.models import (
     IdeaNote,
 )
 from mapideas.pins.selectors import all_ideas, public_ideas
+from mapideas.plumbing.days import first_instant, first_instant_after
 from mapideas.workflow import statuses as workflow
 from neighborhoods.models import Team
 
@@ -95,13 +96,12 @@ def _filtered(ideas: QuerySet[Idea], filters: QueueFilters, now: datetime) -> Qu
     if filters.neighborhood:
         ideas = ideas.filter(neighborhood__slug=filters.neighborhood)
     # Whole days in TIME_ZONE, both included, as the API's created_after/created_before.
-    if filters.created_after:
-        start = timezone.make_aware(datetime.combine(filters.created_after, time.min))
+    # A bound past the calendar's ends is open (mapideas.plumbing.days): every pin is within.
+    start = first_instant(filters.created_after) if filters.created_after else None
+    if start is not None:
         ideas = ideas.filter(created_at__gte=start)
-    if filters.created_before:
-        end = timezone.make_aware(
-            datetime.combine(filters.created_before + timedelta(days=1), time.min)
-        )
+    end = first_instant_after(filters.created_before) if filters.created_before else None
+    if end is not None:
         ideas = ideas.filter(created_at__lt=end)
     if filters.overdue:
         ideas = ideas.filter(overdue_q(now=now))
