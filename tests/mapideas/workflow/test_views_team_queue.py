@@ -236,6 +236,21 @@ def test_a_refused_bulk_change_writes_nothing_and_names_the_pin(client, member, 
     assert Idea.objects.get(pk=queue["Old pothole"].pk).status == S.NEW
 
 
+@pytest.mark.parametrize("pin_id", [2**63, 2**64 + 7, 10**30])
+def test_a_pin_id_beyond_any_database_is_no_such_pin(client, member, queue, pin_id):
+    """An id no primary key can hold is a pin that does not exist (it was a 500 on SQLite,
+    whose integers stop at 2**63 - 1)."""
+    before = IdeaUpdate.objects.count()
+
+    response = client.post(
+        "/teams/east-team/bulk/",
+        {"ideas": [queue["Old pothole"].pk, pin_id], "action": "status", "status": "planned"},
+    )
+
+    assertContains(response, f"No such pin: #{pin_id}.", status_code=400)
+    assert IdeaUpdate.objects.count() == before
+
+
 def test_a_bulk_form_needs_a_status_for_a_status_change(client, member, queue):
     response = client.post(
         "/teams/east-team/bulk/", {"ideas": [queue["Old pothole"].pk], "action": "status"}
