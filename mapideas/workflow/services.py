@@ -70,6 +70,10 @@ def gathered_at(day: date | None, *, now: datetime | None = None) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(12)))
 
 
+# The largest id a pin can have: a 64-bit primary key, on every database.
+PIN_ID_MAX = 2**63 - 1
+
+
 class OfflineInput(TypedDict):
     """What staff enter for input gathered offline (the keywords of _offline_idea_create)."""
 
@@ -492,8 +496,14 @@ def ideas_bulk_update(
     if status is None and assignee is _UNCHANGED:
         raise ValidationError({"action": [gettext("Choose a status or an assignee.")]})
     answer = _clean_text(answer, field="answer", max_length=ANSWER_MAX_LENGTH)
+    # An id no primary key can hold names no pin; SQLite cannot even compare it (an error,
+    # not an empty answer), so it is never sent.
+    storable = [pk for pk in ids if 0 < pk <= PIN_ID_MAX]
     locked = list(
-        Idea.objects.select_for_update().select_related("team").filter(pk__in=ids).order_by("pk")
+        Idea.objects.select_for_update()
+        .select_related("team")
+        .filter(pk__in=storable)
+        .order_by("pk")
     )
     missing = sorted(set(ids) - {i.pk for i in locked})
     if missing:
