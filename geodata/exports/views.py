@@ -4,7 +4,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from django.conf import settings
 from django.http import (
     FileResponse,
     HttpRequest,
@@ -15,18 +14,17 @@ from django.http import (
 )
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from rest_framework import serializers
 from rest_framework.exceptions import ValidationError as BadParameters
 
 from geodata.engagement import layers as engagement
 from geodata.engagement import query as engagement_api
 from geodata.exports import formats as export_formats
 from geodata.exports import layers as exports
+from geodata.exports.language import asked_language
 from mapideas.pins import selectors
 from mapideas.pins.filters import IdeaFilter
 from mapideas.plumbing.db_routers import replica_alias
 from neighborhoods.selectors import active_neighborhoods
-from neighborhoods.translated_names import city_language
 
 
 def _filtered_ideas(request: HttpRequest) -> IdeaFilter:
@@ -34,32 +32,9 @@ def _filtered_ideas(request: HttpRequest) -> IdeaFilter:
     return IdeaFilter(request.GET, queryset=selectors.public_ideas().using(replica_alias()))
 
 
-class LanguageQuerySerializer(serializers.Serializer):
-    """`lang=`: the language the layer names categories and teams in (one of
-    settings.LANGUAGES). Absent or empty: the city's (neighborhoods.translated_names says
-    why), never the request's Accept-Language: a file's values must not depend on the
-    browser that downloaded it."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        # Built per request, so the choices are settings.LANGUAGES as they are now.
-        self.fields["lang"] = serializers.ChoiceField(
-            choices=[code for code, _label in settings.LANGUAGES], required=False
-        )
-
-
 def export_language(request: HttpRequest) -> str:
     """The language asked with `lang=`, else the city's; ValidationError naming `lang`."""
     return asked_language(request.GET.get("lang", ""))
-
-
-def asked_language(asked: str) -> str:
-    """`asked` if it is one of settings.LANGUAGES, the city's language if it is empty; else
-    ValidationError naming `lang`. `lang=` here and `export_layer --lang` both go through it,
-    so a file and a download of one query name things the same way."""
-    given = LanguageQuerySerializer(data={"lang": asked} if asked else {})
-    given.is_valid(raise_exception=True)
-    return given.validated_data.get("lang") or city_language()
 
 
 def export_layer(request: HttpRequest, layer: str, extension: str) -> HttpResponseBase:

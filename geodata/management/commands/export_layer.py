@@ -6,7 +6,7 @@ differ. The format comes from the file name: .geojson/.json, .gpkg, .shp.zip, .c
 The engagement layers (engagement-neighborhoods, engagement-hexagons, coldspots, outreach) take
 the parameters of /api/engagement/... (geodata.engagement.query.parse_query). Names of
 categories and teams are in the city's language unless `--lang` asks for another of
-settings.LANGUAGES, as `lang=` does on /export/... (geodata.exports.views.asked_language).
+settings.LANGUAGES, as `lang=` does on /export/... (geodata.exports.language.asked_language).
 """
 
 import os
@@ -24,7 +24,7 @@ from geodata.engagement import layers as engagement
 from geodata.engagement import query as engagement_api
 from geodata.exports import formats as export_formats
 from geodata.exports import layers as exports
-from geodata.exports.views import asked_language
+from geodata.exports.language import asked_language
 from mapideas.pins import selectors
 from mapideas.pins.filters import IdeaFilter, filter_parameters
 from neighborhoods.selectors import active_neighborhoods
