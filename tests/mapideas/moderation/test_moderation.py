@@ -329,10 +329,9 @@ def test_who_may_decide_through_the_page(idea, west_member, planner, east_member
     url = f"/staff/moderation/{idea.pk}/decide/"
 
     assert Client().post(url, {"decision": "keep"}).status_code == 302  # to the login page
-    for person in (west_member, planner):
-        browser = Client()
-        browser.force_login(person)
-        assert browser.post(url, {"decision": "keep"}).status_code == 403
+    browser = Client()
+    browser.force_login(planner)  # sees every pin, decides on none
+    assert browser.post(url, {"decision": "keep"}).status_code == 403
     assert fresh(idea).hidden_by_moderation_at is not None
 
     browser = Client()
@@ -341,6 +340,21 @@ def test_who_may_decide_through_the_page(idea, west_member, planner, east_member
     assert response.status_code == 302 and response.url == "/staff/moderation/"
     assert fresh(idea).moderation_decision == "kept"
     assert TITLE in Client().get("/api/ideas/").content.decode()
+
+
+def test_a_hidden_pin_another_team_may_not_see_is_no_pin_to_decide_on(idea, west_member):
+    """Another team's pin hidden from the public answers as a pin that does not exist (a 403
+    would say it is there)."""
+    flag_anonymously(idea, 3)
+    browser = Client()
+    browser.force_login(west_member)
+
+    hidden = browser.post(f"/staff/moderation/{idea.pk}/decide/", {"decision": "keep"})
+    missing = browser.post("/staff/moderation/999999/decide/", {"decision": "keep"})
+
+    assert (hidden.status_code, missing.status_code) == (404, 404)
+    assert hidden.content == missing.content
+    assert fresh(idea).hidden_by_moderation_at is not None
 
 
 def test_the_decision_needs_the_csrf_token(idea, east_member):
