@@ -13,13 +13,22 @@ they are slow and grow with the file (measured, synthetic pins: FlatGeobuf 90 s 
 converted in one pass that GDAL streams in batches (pyogrio's Arrow stream; no pyarrow needed):
 200,000 pins in about 7 s, KML with flat memory. FlatGeobuf still takes about 0.6 KB a feature
 while GDAL builds its spatial index (+115 MB for 200,000), which is the price of the index.
+
+Text stored before MapIdeas refused what it cannot store (docs/decisions/0016-stored-text.md)
+may hold characters a format cannot carry; each format gets what it can read back:
+- KML is XML: what XML 1.0 cannot carry becomes U+FFFD (mapideas.plumbing.xml_text), else
+  GDAL writes it as it is and then refuses to read the whole file;
+- the other formats written through GDAL, and CSV, get U+FFFD for NUL (GDAL's text ends at a
+  NUL: the rest of the value would be lost, and a NUL in a CSV field breaks GDAL's reading of
+  the rows after it);
+- GeoJSON carries every character, escaped, as it is.
 """
 
 import csv
 import json
 import os
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -31,6 +40,7 @@ import shapely
 from geodata.exports import layers as exports
 from geodata.exports.layers import LAYER_SPECS, Row, feature_collection, features
 from mapideas.pins.serializers import COORDINATE_PRECISION
+from mapideas.plumbing.xml_text import REPLACEMENT, xml_text
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,20 @@ def geojson_chunks(rows: Iterable[Row]) -> Iterator[str]:
     return feature_collection(features(iter(rows)))
 
 
+def _without_nul(text: str) -> str:
+    return text.replace("\x00", REPLACEMENT)
+
+
+def _text_cleaned(rows: Iterable[Row], clean: Callable[[str], str]) -> Iterator[Row]:
+    """The rows with `clean` applied to every text property (see the module's docstring)."""
+    for row in rows:
+        properties = {
+            name: clean(value) if isinstance(value, str) else value
+            for name, value in row.properties.items()
+        }
+        yield Row(row.id, properties, row.geometry)
+
+
 def _spreadsheet_safe(value: object) -> object:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
@@ -125,7 +149,7 @@ def csv_chunks(layer: str, rows: Iterable[Row]) -> Iterator[str]:
     points = GEOMETRY_TYPES[layer] == "Point"
     header = [*PROPERTIES[layer], *(("longitude", "latitude") if points else ()), "wkt"]
     yield "\ufeff" + writer.writerow(header)
-    for row in rows:
+    for row in _text_cleaned(rows, _without_nul):
         geometry = json.loads(row.geometry)
         coordinates = tuple(geometry["coordinates"]) if points else ()
         wkt = shapely.to_wkt(
@@ -170,6 +194,8 @@ def write_ogr(fmt: Format, layer: str, rows: Iterable[Row], directory: Path) -> 
     target = directory / f"{layer}.{fmt.extension.removesuffix('.zip')}"
     # Inside the file: KML (XML) refuses "-" in a layer name, so every format gets "_".
     layer_name = layer.replace("-", "_")
+    if fmt.driver == "KML":
+        rows = _text_cleaned(rows, xml_text)  # NUL included
     if fmt.driver in VIA_GEOPACKAGE:
         staging = write_ogr(FORMATS["gpkg"], layer, rows, directory)
         with pyogrio.raw.open_arrow(staging, batch_size=exports.CHUNK_SIZE) as (meta, stream):
@@ -184,7 +210,7 @@ def write_ogr(fmt: Format, layer: str, rows: Iterable[Row], directory: Path) -> 
             )
         staging.unlink()
         return target
-    iterator = iter(rows)
+    iterator = _text_cleaned(rows, _without_nul)
     first = True
     while True:
         chunk = list(islice(iterator, exports.CHUNK_SIZE))

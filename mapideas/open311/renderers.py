@@ -5,12 +5,13 @@ XML follows the spec's shapes: a list becomes `<services><service>…`, `<servic
 data (a list at the top, no root element).
 """
 
-import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
 
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
+
+from mapideas.plumbing.xml_text import xml_text
 
 # The element of each item of a list, by the list's element name.
 ITEM_ELEMENTS = {
@@ -22,9 +23,6 @@ ITEM_ELEMENTS = {
     "attributes": "attribute",
     "values": "value",
 }
-# Characters XML 1.0 cannot carry at all (a description typed elsewhere may hold them):
-# written as U+FFFD so the document stays well-formed.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 class ExtensionNegotiation(DefaultContentNegotiation):
@@ -86,4 +84,6 @@ def _fill(element: ET.Element, value: object) -> None:
     elif isinstance(value, datetime):
         element.text = value.isoformat()
     else:
-        element.text = _NOT_XML.sub("\ufffd", str(value))
+        # Text stored before MapIdeas refused what it cannot store, or echoed from a query,
+        # may hold characters XML 1.0 cannot carry: U+FFFD, so the document stays readable.
+        element.text = xml_text(str(value))
