@@ -19,6 +19,7 @@ import pyogrio
 import shapely
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, F
 from django.utils.translation import gettext as _
@@ -26,6 +27,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from mapideas.models import RoutingEvent
+from mapideas.plumbing.stored_text import stored_text
 from mapideas.rerouting.services import RerouteResult, boundaries_activate
 from neighborhoods.models import BoundaryVersion
 from neighborhoods.services import BoundaryChanges, NeighborhoodInput, boundary_version_create
@@ -306,6 +308,20 @@ def _priority(value: object, name: str, priority_field: str) -> int:
     return int(number)
 
 
+def _stored_name(name: str, *, position: int, field: str, form_field: str) -> str:
+    """A name read from the file, as MapIdeas stores text (mapideas.plumbing.stored_text):
+    a name holding a control character or a noncharacter refuses the file, naming the
+    feature and its column."""
+    try:
+        return stored_text(name)
+    except ValidationError as exc:
+        raise BoundaryFileError(
+            _("Feature %(position)s: %(field)s %(reason)s.")
+            % {"position": position, "field": field, "reason": exc.messages[0]},
+            field=form_field,
+        ) from None
+
+
 def _neighborhoods(
     frame: gpd.GeoDataFrame,
     *,
@@ -333,6 +349,7 @@ def _neighborhoods(
                 % {"position": position, "field": name_field},
                 field="name_field",
             )
+        name = _stored_name(name, position=position, field=name_field, form_field="name_field")
         geometry = record.get(frame.geometry.name)
         if geometry is None or geometry.is_empty:
             raise BoundaryFileError(
@@ -365,6 +382,10 @@ def _neighborhoods(
         )
         team = record.get(team_field) if team_field else None
         team_name = None if team is None or team != team else str(team).strip() or None
+        if team_name is not None and team_field is not None:
+            team_name = _stored_name(
+                team_name, position=position, field=team_field, form_field="team_field"
+            )
         priority = (
             _priority(record.get(priority_field), name, priority_field) if priority_field else 0
         )

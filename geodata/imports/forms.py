@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy
 
 from geodata.imports.boundaries import BoundaryFileError
 from geodata.imports.uploads import UPLOAD_SUFFIXES
+from mapideas.plumbing.stored_text import StoredTextField
 
 # Which form field a read_boundaries argument, or a model field refused on import, belongs to.
 FIELD_FOR_ERROR = {
@@ -103,7 +104,7 @@ class BoundaryUploadForm(forms.Form):
 
 
 class BoundaryActivateForm(forms.Form):
-    reason = forms.CharField(
+    reason = StoredTextField(
         label=gettext_lazy("Reason"),
         max_length=1000,
         help_text=gettext_lazy("Kept with every pin that moves."),

@@ -24,6 +24,7 @@ from django.utils.translation import gettext
 from geodata.imports.csv_files import csv_rows
 from mapideas.cells import pin_cells
 from mapideas.models import Category, Idea
+from mapideas.plumbing.stored_text import first_unstorable, stored_text, unstorable_message
 from mapideas.rerouting.services import route_new_ideas
 from mapideas.submission.services import OUTSIDE_MESSAGE, location_from_lonlat
 from neighborhoods.routing import active_version, triage_team
@@ -89,6 +90,9 @@ def ideas_import_csv(
             f"Unknown channel {channel!r}; use one of: {', '.join(Idea.Channel.values)}."
         )
     event_name = event_name.strip()
+    unstorable = first_unstorable(event_name)
+    if unstorable is not None:
+        raise IdeaImportError(f"The event name {unstorable_message(unstorable)}.")
     event_max = Idea._meta.get_field("event_name").max_length
     # A CharField may have no max_length (no limit); event_name has one.
     if event_max is not None and len(event_name) > event_max:
@@ -160,10 +164,17 @@ def ideas_import_csv(
             except _RowRejected as rejected:
                 result.problems.extend(rejected.problems)
                 continue
+            try:
+                texts = _stored_texts(data)
+            except ValidationError as exc:
+                result.problems.extend(
+                    _problems_from_validation(exc, line, columns, data["location"])
+                )
+                continue
             idea = Idea(
                 kind=data["kind"],
-                title=data["title"].strip(),
-                description=data["description"].strip(),
+                title=texts["title"],
+                description=texts["description"],
                 category=data["category"],
                 location=data["location"],
                 # bulk_create skips Idea.save(), which keeps the cells with the location.
@@ -354,6 +365,20 @@ def _outside(line: int, columns: dict[str, str | None], location: Point) -> RowP
         "neighborhood the city serves.",
         "outside every neighborhood",
     )
+
+
+def _stored_texts(data: dict) -> dict[str, str]:
+    """The row's title and description as MapIdeas stores text
+    (mapideas.plumbing.stored_text), or a ValidationError naming each refused one."""
+    texts, errors = {}, {}
+    for name in ("title", "description"):
+        try:
+            texts[name] = stored_text(data[name].strip())
+        except ValidationError as exc:
+            errors[name] = exc.error_list
+    if errors:
+        raise ValidationError(errors)
+    return texts
 
 
 def _problems_from_validation(

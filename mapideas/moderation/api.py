@@ -19,6 +19,7 @@ from mapideas.moderation import services as moderation
 from mapideas.moderation.views import flagger_hash
 from mapideas.pins import selectors
 from mapideas.plumbing import ratelimit
+from mapideas.plumbing.stored_text import StoredTextSerializerField
 from mapideas.plumbing.throttling import throttle
 
 # The largest id a pin can have (a bigint): beyond it, a 404 without asking the database.
@@ -27,7 +28,7 @@ MAX_ID = 2**63 - 1
 
 class FlagInputSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=Flag.Reason.choices)
-    text = serializers.CharField(
+    text = StoredTextSerializerField(
         max_length=FLAG_TEXT_MAX_LENGTH,
         required=False,
         allow_blank=True,

@@ -8,6 +8,7 @@ from mapideas.models import (
     Flag,
 )
 from mapideas.plumbing.forms import _PageForm
+from mapideas.plumbing.stored_text import StoredTextField
 
 
 class FlagForm(_PageForm):
@@ -21,7 +22,7 @@ class FlagForm(_PageForm):
         widget=forms.RadioSelect,
         error_messages={"required": _("Choose what is wrong with this pin.")},
     )
-    text = forms.CharField(
+    text = StoredTextField(
         label=_("Anything to add (optional)"),
         max_length=FLAG_TEXT_MAX_LENGTH,
         required=False,
@@ -34,4 +35,4 @@ class ModerationDecisionForm(forms.Form):
     """Staff keep or remove a flagged pin (moderation.idea_moderate)."""
 
     decision = forms.ChoiceField(choices=[("keep", _("Keep")), ("remove", _("Remove"))])
-    reason = forms.CharField(max_length=FLAG_TEXT_MAX_LENGTH, required=False)
+    reason = StoredTextField(max_length=FLAG_TEXT_MAX_LENGTH, required=False)

@@ -28,6 +28,7 @@ from mapideas.models import (
 )
 from mapideas.pins import fields as pin_fields
 from mapideas.pins.serializers import COORDINATE_PRECISION
+from mapideas.plumbing.stored_text import StoredTextSerializerField
 
 # The spec's defaults and limits for GET requests ("Response Volume").
 MAX_SPAN = timedelta(days=90)
@@ -387,20 +388,20 @@ class ServiceRequestInputSerializer(serializers.Serializer):
     long = serializers.FloatField(
         min_value=-180, max_value=180, required=False, allow_null=True, help_text="WGS84"
     )
-    address_string = serializers.CharField(
+    address_string = StoredTextSerializerField(
         required=False,
         allow_blank=True,
         max_length=1000,
         help_text="Not enough alone: there is no geocoder yet, so lat and long are required.",
     )
-    address_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    address_id = StoredTextSerializerField(required=False, allow_blank=True, max_length=200)
     email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
-    device_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    account_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    first_name = serializers.CharField(required=False, allow_blank=True, max_length=99)
-    last_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    phone = serializers.CharField(required=False, allow_blank=True, max_length=50)
-    description = serializers.CharField(
+    device_id = StoredTextSerializerField(required=False, allow_blank=True, max_length=200)
+    account_id = StoredTextSerializerField(required=False, allow_blank=True, max_length=200)
+    first_name = StoredTextSerializerField(required=False, allow_blank=True, max_length=99)
+    last_name = StoredTextSerializerField(required=False, allow_blank=True, max_length=100)
+    phone = StoredTextSerializerField(required=False, allow_blank=True, max_length=50)
+    description = StoredTextSerializerField(
         required=False,
         allow_blank=True,
         max_length=DESCRIPTION_MAX_LENGTH,

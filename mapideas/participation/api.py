@@ -23,6 +23,7 @@ from mapideas.participation.supporters import (
 )
 from mapideas.pins.api import _pin
 from mapideas.plumbing import ratelimit
+from mapideas.plumbing.stored_text import StoredTextSerializerField
 from mapideas.plumbing.throttling import throttle
 
 # --- citizens: support, comments, follow --------------------------------------------------------
@@ -77,12 +78,12 @@ class CommentSerializer(serializers.ModelSerializer):
     by = serializers.CharField(source="public_author", read_only=True)
     hidden = serializers.BooleanField(source="is_hidden", read_only=True)
     hidden_reason = serializers.CharField(read_only=True)
+    text = StoredTextSerializerField(max_length=COMMENT_MAX_LENGTH)
 
     class Meta:
         model = Comment
         fields = ["id", "by", "text", "created_at", "hidden", "hidden_reason"]
         read_only_fields = ["id", "created_at"]
-        extra_kwargs = {"text": {"max_length": COMMENT_MAX_LENGTH, "allow_blank": False}}
 
     def to_representation(self, comment: Comment) -> dict:
         data = super().to_representation(comment)

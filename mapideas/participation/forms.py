@@ -11,6 +11,7 @@ from mapideas.models import (
 )
 from mapideas.participation.services import COMMENT_REQUIRED_MESSAGE, HIDE_REASON_MESSAGE
 from mapideas.plumbing.forms import _PageForm
+from mapideas.plumbing.stored_text import StoredTextField
 
 # --- Citizens follow what happens ------------------------------------------------------------
 
@@ -20,7 +21,7 @@ class CommentForm(_PageForm):
 
     AUTO_ID = "comment_%s"
 
-    text = forms.CharField(
+    text = StoredTextField(
         label=_("Your comment"),
         max_length=COMMENT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -42,7 +43,7 @@ class HideCommentForm(_PageForm):
 
     AUTO_ID = "hide_%s"
 
-    reason = forms.CharField(
+    reason = StoredTextField(
         label=_("Reason"),
         max_length=HIDE_REASON_MAX_LENGTH,
         error_messages={"required": HIDE_REASON_MESSAGE},

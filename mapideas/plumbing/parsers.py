@@ -10,6 +10,10 @@
 - A lone surrogate (`"\\ud800"`) is valid JSON but no text: it cannot be encoded as UTF-8,
   so storing it, or echoing it in an error message, failed with a 500. A 400 naming the
   field here (the top-level key it is under).
+- Any other character MapIdeas does not store (a noncharacter, a control character but
+  newline, tab and carriage return: mapideas.plumbing.stored_text), in any string or key of
+  the body: a 400 naming the top-level field, before a serializer reads it. The serializers'
+  text fields check the same rule (and normalise carriage returns) for the other bodies.
 """
 
 from django.conf import settings
@@ -17,6 +21,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import parsers, status
 from rest_framework.exceptions import APIException, ParseError, ValidationError
+
+from mapideas.plumbing.stored_text import first_unstorable, unstorable_message
 
 
 class RequestTooLarge(APIException):
@@ -57,7 +63,7 @@ class BoundedJSONParser(parsers.JSONParser):
 class JSONParser(BoundedJSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         data = super().parse(stream, media_type, parser_context)
-        refuse_lone_surrogates(data)
+        refuse_unstorable_text(data)
         return data
 
 
@@ -74,19 +80,30 @@ def _is_text(value: str) -> bool:
     return True
 
 
-def refuse_lone_surrogates(data: object) -> None:
-    """A 400 naming the top-level field under which a string (or key) is not encodable."""
+def _refusal(text: str) -> object | None:
+    """Why a string of the body cannot be stored, or None."""
+    if not _is_text(text):
+        return LONE_SURROGATE
+    character = first_unstorable(text)
+    return None if character is None else unstorable_message(character)
+
+
+def refuse_unstorable_text(data: object) -> None:
+    """A 400 naming the top-level field under which a string (or key) is not encodable, or
+    holds a character MapIdeas does not store."""
     roots = list(data.items()) if isinstance(data, dict) else [("non_field_errors", data)]
     for root, value in roots:
-        if not _is_text(str(root)):
-            raise ValidationError({"non_field_errors": [LONE_SURROGATE]})
+        refused = _refusal(str(root))
+        if refused is not None:
+            raise ValidationError({"non_field_errors": [refused]})
         field = str(root)
         stack = [value]  # iterative: the depth is as deep as the parser allowed
         while stack:
             item = stack.pop()
             if isinstance(item, str):
-                if not _is_text(item):
-                    raise ValidationError({field: [LONE_SURROGATE]})
+                refused = _refusal(item)
+                if refused is not None:
+                    raise ValidationError({field: [refused]})
             elif isinstance(item, dict):
                 stack.extend(item.keys())
                 stack.extend(item.values())

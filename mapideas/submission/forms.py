@@ -18,6 +18,7 @@ from mapideas.models import (
     Idea,
 )
 from mapideas.pins import photos
+from mapideas.plumbing.stored_text import StoredTextField
 from mapideas.submission.services import (
     EMAIL_OR_SIGN_IN_MESSAGE,
     EMAIL_REQUIRED_MESSAGE,
@@ -31,8 +32,8 @@ class IdeaForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Kind"), choices=Idea.Kind.choices, widget=forms.RadioSelect, initial="idea"
     )
-    title = forms.CharField(label=_("Title"), max_length=TITLE_MAX_LENGTH)
-    description = forms.CharField(
+    title = StoredTextField(label=_("Title"), max_length=TITLE_MAX_LENGTH)
+    description = StoredTextField(
         label=_("Description"),
         max_length=DESCRIPTION_MAX_LENGTH,
         required=False,
@@ -96,7 +97,7 @@ class CitizenIdeaForm(IdeaForm):
 
     # 254, as the model keeps (Django's form field would take 320 and fail later).
     email = forms.EmailField(label=_("Your email"), required=False, max_length=254)
-    name = forms.CharField(
+    name = StoredTextField(
         label=_("Your name (optional)"),
         max_length=Idea._meta.get_field("contact_name").max_length,
         required=False,

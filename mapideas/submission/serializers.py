@@ -10,6 +10,7 @@ from mapideas.models import (
     Idea,
 )
 from mapideas.pins.serializers import CategorySlugField, PointField
+from mapideas.plumbing.stored_text import StoredTextSerializerField
 
 
 class IdeaInputSerializer(serializers.Serializer):
@@ -17,8 +18,8 @@ class IdeaInputSerializer(serializers.Serializer):
     fields in the body are ignored."""
 
     kind = serializers.ChoiceField(choices=Idea.Kind.choices)
-    title = serializers.CharField(max_length=TITLE_MAX_LENGTH)
-    description = serializers.CharField(
+    title = StoredTextSerializerField(max_length=TITLE_MAX_LENGTH)
+    description = StoredTextSerializerField(
         max_length=DESCRIPTION_MAX_LENGTH, allow_blank=True, required=False, default=""
     )
     category = CategorySlugField()
@@ -28,7 +29,7 @@ class IdeaInputSerializer(serializers.Serializer):
     # followed. Private, as the name: never in any output. Ignored for a signed-in author.
     # 254, as the model keeps: a longer one is refused here, naming `email`.
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
-    name = serializers.CharField(
+    name = StoredTextSerializerField(
         max_length=CONTACT_NAME_MAX_LENGTH,
         required=False,
         allow_blank=True,

@@ -21,6 +21,7 @@ from mapideas.models import (
 from mapideas.pins import selectors as pins_selectors
 from mapideas.pins.api import _detail, _pin
 from mapideas.pins.roles import WORK_FORBIDDEN, can_see_internal, can_work_on
+from mapideas.plumbing.stored_text import StoredTextSerializerField
 from mapideas.workflow import selectors as workflow_selectors
 from mapideas.workflow import services
 
@@ -33,7 +34,7 @@ NOTES_FORBIDDEN = gettext_lazy("Internal notes are for the staff who work on thi
 class StatusInputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Idea.Status.choices)
     # Required for done and declined (the service says so, naming this field).
-    public_answer = serializers.CharField(
+    public_answer = StoredTextSerializerField(
         required=False, allow_blank=True, default="", max_length=ANSWER_MAX_LENGTH
     )
     # With status "duplicate": the pin this one repeats.
@@ -93,12 +94,12 @@ class NoteSerializer(serializers.ModelSerializer):
     assigned_to = serializers.CharField(
         source="assignee.get_username", default=None, read_only=True
     )
+    text = StoredTextSerializerField(max_length=NOTE_MAX_LENGTH)
 
     class Meta:
         model = IdeaNote
         fields = ["id", "kind", "text", "written_by", "assigned_to", "created_at"]
         read_only_fields = ["id", "kind", "created_at"]
-        extra_kwargs = {"text": {"max_length": NOTE_MAX_LENGTH, "allow_blank": False}}
 
 
 @extend_schema(

@@ -18,6 +18,7 @@ from mapideas.models import (
 )
 from mapideas.pins import photos
 from mapideas.plumbing.forms import _PageForm
+from mapideas.plumbing.stored_text import StoredTextField
 from mapideas.submission.forms import IdeaForm, photo_field
 from mapideas.workflow import statuses as workflow
 from mapideas.workflow.selectors import QueueFilters, QueueSort
@@ -71,7 +72,7 @@ class OfflineIdeaForm(IdeaForm):
         label=_("Channel"),
         choices=[(c, Idea.Channel(c).label) for c in STAFF_ENTRY_CHANNELS],
     )
-    event_name = forms.CharField(
+    event_name = StoredTextField(
         label=_("Event"),
         max_length=Idea._meta.get_field("event_name").max_length,
         required=False,
@@ -82,13 +83,13 @@ class OfflineIdeaForm(IdeaForm):
         required=False,
         help_text=_("Empty for today. The pin is dated that day."),
     )
-    contact_name = forms.CharField(
+    contact_name = StoredTextField(
         label=_("Name"),
         max_length=Idea._meta.get_field("contact_name").max_length,
         required=False,
     )
     contact_email = forms.EmailField(label=_("Email"), required=False, max_length=254)
-    contact_phone = forms.CharField(
+    contact_phone = StoredTextField(
         label=_("Phone"),
         max_length=Idea._meta.get_field("contact_phone").max_length,
         required=False,
@@ -131,7 +132,7 @@ class ReassignForm(forms.Form):
         to_field_name="slug",
         empty_label=_("Choose a team"),
     )
-    reason = forms.CharField(
+    reason = StoredTextField(
         label=_("Reason"),
         max_length=REASSIGN_REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -153,7 +154,7 @@ class StatusForm(_PageForm):
     AUTO_ID = "status_%s"
 
     status = forms.ChoiceField(label=_("New status"))
-    answer = forms.CharField(
+    answer = StoredTextField(
         label=_("Public answer"),
         max_length=ANSWER_MAX_LENGTH,
         required=False,
@@ -185,7 +186,7 @@ class NoteForm(_PageForm):
 
     AUTO_ID = "note_%s"
 
-    text = forms.CharField(
+    text = StoredTextField(
         label=_("Internal note"),
         max_length=NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -225,7 +226,7 @@ class DuplicateForm(_PageForm):
     duplicate_of = forms.IntegerField(
         label=_("Duplicate of pin #"), min_value=1, help_text=_("The number of the original pin.")
     )
-    answer = forms.CharField(
+    answer = StoredTextField(
         label=_("Public answer"),
         max_length=ANSWER_MAX_LENGTH,
         required=False,
@@ -310,7 +311,7 @@ class BulkForm(_PageForm):
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", "---------")] + list(PLAIN_STATUS_CHOICES)
     )
-    answer = forms.CharField(
+    answer = StoredTextField(
         label=_("Public answer (for all)"),
         max_length=ANSWER_MAX_LENGTH,
         required=False,
