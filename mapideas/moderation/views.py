@@ -6,14 +6,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from mapideas.moderation import services as moderation
 from mapideas.moderation.forms import FlagForm, ModerationDecisionForm
-from mapideas.pins import selectors
 from mapideas.pins.page import idea_page, visible_pin_or_404
 from mapideas.pins.roles import can_see_internal, can_work_on
 from mapideas.plumbing import ratelimit
@@ -85,8 +84,10 @@ def moderation_queue(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def moderation_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    """Keep or remove a flagged pin (the service checks who may: 403 otherwise)."""
-    idea = get_object_or_404(selectors.all_ideas(), pk=pk)
+    """Keep or remove a flagged pin (the service checks who may: 403 otherwise). A pin this
+    person may not see (another team's, hidden) is a 404 as for one that does not exist: a
+    403 would say it is there."""
+    idea = visible_pin_or_404(request, pk)
     form = ModerationDecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose keep or remove."))

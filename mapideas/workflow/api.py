@@ -18,7 +18,6 @@ from mapideas.models import (
     Idea,
     IdeaNote,
 )
-from mapideas.pins import selectors as pins_selectors
 from mapideas.pins.api import _detail, _pin
 from mapideas.pins.roles import WORK_FORBIDDEN, can_see_internal, can_work_on
 from mapideas.plumbing.stored_text import StoredTextSerializerField
@@ -80,9 +79,10 @@ class IdeaStatusChange(APIView):
     def _original(request: Request, pk: int | None) -> Idea:
         if pk is None:
             raise ValidationError({"duplicate_of": [_("Give the number of the original pin.")]})
-        original = pins_selectors.visible_idea(user=request.user, pk=pk)
+        # A public pin only; any other number, the same words as the page's form.
+        original = workflow_selectors.merge_original(pk=pk)
         if original is None:
-            raise ValidationError({"duplicate_of": [_("No pin #%(pk)s.") % {"pk": pk}]})
+            raise ValidationError({"duplicate_of": [services.NO_SUCH_PIN_MESSAGE]})
         return original
 
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -21,9 +22,10 @@ from mapideas.plumbing.forms import _PageForm
 from mapideas.plumbing.stored_text import StoredTextField
 from mapideas.submission.forms import IdeaForm, photo_field
 from mapideas.workflow import statuses as workflow
-from mapideas.workflow.selectors import QueueFilters, QueueSort
+from mapideas.workflow.selectors import QueueFilters, QueueSort, merge_original
 from mapideas.workflow.services import (
     GATHERED_IN_FUTURE_MESSAGE,
+    NO_SUCH_PIN_MESSAGE,
     NOTE_REQUIRED_MESSAGE,
     REASSIGN_REASON_MESSAGE,
     STAFF_ENTRY_CHANNELS,
@@ -235,11 +237,16 @@ class DuplicateForm(_PageForm):
     )
 
     def clean_duplicate_of(self) -> Idea:
-        pk = self.cleaned_data["duplicate_of"]
-        original = Idea.objects.filter(pk=pk).first()
+        # A public pin only; any other number, the same words (selectors.merge_original).
+        original = merge_original(pk=self.cleaned_data["duplicate_of"])
         if original is None:
-            raise forms.ValidationError(gettext("There is no pin #%(number)s.") % {"number": pk})
+            raise forms.ValidationError(NO_SUCH_PIN_MESSAGE)
         return original
+
+
+ASSIGNEE_BY_NUMBER_MESSAGE = _(
+    "Choose a member of the team from the list (links that name a person are out of date)."
+)
 
 
 class QueueFilterForm(forms.Form):
@@ -260,7 +267,14 @@ class QueueFilterForm(forms.Form):
         label=_("Kind"), required=False, choices=[("", _("Any"))] + Idea.Kind.choices
     )
     neighborhood = forms.ChoiceField(label=_("Neighborhood"), required=False)
-    assignee = forms.ChoiceField(label=_("Assigned to"), required=False)
+    # A member by number (their user id), never by username: usernames may be email
+    # addresses, and these filters travel in URLs (links, access logs, the bulk form's way
+    # back). A link saved when members were named by username is left out, and said so.
+    assignee = forms.ChoiceField(
+        label=_("Assigned to"),
+        required=False,
+        error_messages={"invalid_choice": ASSIGNEE_BY_NUMBER_MESSAGE},
+    )
     created_after = forms.DateField(
         label=_("Pinned from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -279,7 +293,7 @@ class QueueFilterForm(forms.Form):
         _field(self, "assignee", forms.ChoiceField).choices = [
             ("", gettext("Anyone")),
             ("none", gettext("Nobody")),
-        ] + [(u.get_username(), u.get_username()) for u in team.members.order_by("username")]
+        ] + [(str(u.pk), u.get_username()) for u in team.members.order_by("username")]
 
     def filters(self) -> QueueFilters:
         """The filters to apply; a filter with a bad value is left out (and shown in error)."""
@@ -297,6 +311,19 @@ class QueueFilterForm(forms.Form):
             assignee=data.get("assignee") or "",
             sort=data.get("sort") or QueueSort.NEWEST,
         )
+
+    def query_string(self) -> str:
+        """The filters as the queue's own links carry them (the pager, the bulk form's way
+        back): only the filters of this form, with the values it accepted; a filter in error
+        (an old link's username, say) is left out, never passed on."""
+        self.is_valid()
+        given = self.data if isinstance(self.data, QueryDict) else QueryDict(mutable=True)
+        kept = QueryDict(mutable=True)
+        for name in self.fields:
+            values = [v for v in given.getlist(name) if v] if name not in self.errors else []
+            if values:
+                kept.setlist(name, values)
+        return kept.urlencode()
 
 
 class BulkForm(_PageForm):

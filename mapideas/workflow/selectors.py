@@ -24,6 +24,21 @@ from mapideas.plumbing.days import first_instant, first_instant_after
 from mapideas.workflow import statuses as workflow
 from neighborhoods.models import Team
 
+# The largest id a pin can have: a 64-bit primary key, on every database.
+PIN_ID_MAX = 2**63 - 1
+
+
+def merge_original(*, pk: int) -> Idea | None:
+    """Pin `pk` as the original another pin may be merged into, else None: a public pin only.
+    The merge quotes the original's title in the duplicate's public answer and sends its
+    supporters and followers there, so a pin the public cannot see (hidden by moderation,
+    awaiting its author's confirmation), even the team's own, is no original; and one the
+    team may not see at all must answer as a pin that does not exist. An id no primary key
+    can hold names no pin (SQLite cannot even compare it)."""
+    if not 0 < pk <= PIN_ID_MAX:
+        return None
+    return public_ideas().filter(pk=pk).first()
+
 
 def team_ideas(*, team: Team) -> QuerySet[Idea]:
     """The pins routed to a team, awaiting ones included: the team sees a pin at once."""
@@ -82,7 +97,9 @@ class QueueFilters:
     created_before: date | None = None
     overdue: bool = False
     q: str = ""
-    assignee: str = ""  # a username, or "none" for unassigned
+    # A member by number (their user id: usernames may be email addresses, and the queue's
+    # filters travel in URLs), or "none" for unassigned.
+    assignee: str = ""
     sort: str = QueueSort.NEWEST
 
 
@@ -111,7 +128,7 @@ def _filtered(ideas: QuerySet[Idea], filters: QueueFilters, now: datetime) -> Qu
     if filters.assignee == "none":
         ideas = ideas.filter(assignee__isnull=True)
     elif filters.assignee:
-        ideas = ideas.filter(assignee__username=filters.assignee)
+        ideas = ideas.filter(assignee_id=int(filters.assignee))
     ordering = ("created_at", "id") if filters.sort == QueueSort.OLDEST else ("-created_at", "-id")
     return ideas.order_by(*ordering)
 

@@ -35,12 +35,18 @@ from mapideas.pins.roles import (
     can_reassign,
     can_work_on,
 )
+from mapideas.pins.selectors import public_ideas, visible_idea
 from mapideas.pins.services import _clean_text, _locked, _person
 from mapideas.submission.services import _create_with_photo, idea_create
 from mapideas.workflow import statuses as workflow
+from mapideas.workflow.selectors import PIN_ID_MAX
 from neighborhoods.models import Team
 
 REASSIGN_REASON_MESSAGE = gettext_lazy("Say why the pin goes to another team.")
+
+
+# What a merge into a pin that is not public, or does not exist, is told: the same words.
+NO_SUCH_PIN_MESSAGE = gettext_lazy("No such pin.")
 
 
 REASSIGN_FORBIDDEN = gettext_lazy(
@@ -68,10 +74,6 @@ def gathered_at(day: date | None, *, now: datetime | None = None) -> datetime:
     if day > timezone.localdate(now):
         raise ValidationError({"gathered_on": [GATHERED_IN_FUTURE_MESSAGE]})
     return timezone.make_aware(datetime.combine(day, time(12)))
-
-
-# The largest id a pin can have: a 64-bit primary key, on every database.
-PIN_ID_MAX = 2**63 - 1
 
 
 class OfflineInput(TypedDict):
@@ -408,41 +410,31 @@ def idea_mark_duplicate(
 
     Its supports and followers move to the original, one per person (after they are told of
     the merge).
+
+    The original is a public pin (selectors.merge_original): the default answer quotes its
+    title, and supporters and followers must never land where the public cannot follow. A
+    pin that is not public is "No such pin." as one that does not exist, checked again here
+    under the lock (moderation may have hidden it since the form was read).
     """
     answer = _clean_text(answer, field="answer", max_length=ANSWER_MAX_LENGTH)
     if original.pk == idea.pk:
         raise ValidationError({"duplicate_of": [gettext("A pin cannot be a duplicate of itself.")]})
     # Both locked, in id order, so two merges of the same pair cannot deadlock or cross.
+    pks = [pk for pk in (idea.pk, original.pk) if pk is not None and 0 < pk <= PIN_ID_MAX]
     locked = {
         i.pk: i
         for i in Idea.objects.select_for_update()
         .select_related("team")
-        .filter(pk__in=[idea.pk, original.pk])
+        .filter(pk__in=pks)
         .order_by("pk")
     }
-    if original.pk not in locked:
-        raise ValidationError({"duplicate_of": [gettext("No such pin.")]})
-    idea, original = locked[idea.pk], locked[original.pk]
+    idea = locked[idea.pk]
     _check_may_work_on(actor, idea)
+    if original.pk not in locked or not locked[original.pk].is_public:
+        raise ValidationError({"duplicate_of": [NO_SUCH_PIN_MESSAGE]})
+    original = locked[original.pk]
     if original.status == Idea.Status.DUPLICATE:
-        raise ValidationError(
-            {
-                "duplicate_of": [
-                    f"Pin #{original.pk} is itself a duplicate of pin #{original.duplicate_of_id}: "
-                    f"mark this one as a duplicate of #{original.duplicate_of_id}."
-                ]
-            }
-        )
-    if original.awaiting_confirmation and not idea.awaiting_confirmation:
-        # A public pin must not point (nor send its supporters) to one the public cannot see.
-        raise ValidationError(
-            {
-                "duplicate_of": [
-                    f"Pin #{original.pk} awaits its author's email confirmation: mark it as a "
-                    f"duplicate of #{idea.pk} instead."
-                ]
-            }
-        )
+        raise ValidationError({"duplicate_of": [_chained_duplicate_message(original)]})
     workflow.check_transition(idea.status, Idea.Status.DUPLICATE)
     update = _record_update(
         idea,
@@ -454,6 +446,18 @@ def idea_mark_duplicate(
     Idea.objects.filter(duplicate_of=idea).update(duplicate_of=original)
     _move_supporters_and_followers(idea, original)
     return update
+
+
+def _chained_duplicate_message(original: Idea) -> str:
+    """Why a duplicate is no original, naming the pin it points to only while that one is
+    public (else its number would say a pin the public cannot see exists)."""
+    target = original.duplicate_of_id
+    if target is not None and public_ideas().filter(pk=target).exists():
+        return (
+            f"Pin #{original.pk} is itself a duplicate of pin #{target}: "
+            f"mark this one as a duplicate of #{target}."
+        )
+    return f"Pin #{original.pk} is itself a duplicate: it cannot be an original."
 
 
 class _Unchanged(enum.Enum):
@@ -505,7 +509,12 @@ def ideas_bulk_update(
         .filter(pk__in=storable)
         .order_by("pk")
     )
-    missing = sorted(set(ids) - {i.pk for i in locked})
+    # A pin this person may not see (another team's, hidden or awaiting confirmation) is
+    # named as one that does not exist: "Not yours" would say it is there. The one rule of
+    # who sees a pin is pins.selectors.visible_idea, asked for the few pins not public.
+    viewer = actor if actor is not None else AnonymousUser()
+    seen = [i for i in locked if i.is_public or visible_idea(user=viewer, pk=i.pk) is not None]
+    missing = sorted(set(ids) - {i.pk for i in seen})
     if missing:
         raise ValidationError(
             {

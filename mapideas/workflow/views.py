@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -170,9 +170,6 @@ def _workspace_page(
     maps.add_pins(fmap, map_pins, name="Routed to this team")
     also_in_shown = list(also_in[:TEAM_PAGE_SIZE])
     maps.add_pins(fmap, also_in_shown, name="Also in your area", color="#6b7280")
-    # The query string without the page, for the pager's links (filters kept).
-    params = request.GET.copy()
-    params.pop("page", None)
     user = request.user
     may_work = _works_for(user, team)
     return render(
@@ -189,7 +186,9 @@ def _workspace_page(
             "map_pin_limit": MAP_PIN_LIMIT,
             "is_planner": is_planner(user),
             "filter_form": filter_form,
-            "query": params.urlencode(),
+            # The filters for the pager's links and the bulk form's way back: those the
+            # queue accepted, no page (QueueFilterForm.query_string).
+            "query": filter_form.query_string(),
             "stats": workflow_selectors.team_response_stats(team=team, now=now),
             "bulk_form": bulk_form or (BulkForm(team=team) if may_work else None),
             "may_work": may_work,
@@ -230,7 +229,11 @@ def team_bulk(request: HttpRequest, slug: str) -> HttpResponse:
                 % {"count": count},
             )
             url = reverse("team-workspace", args=[team.slug])
-            back = request.POST.get("query", "")
+            # Back to the queue as it was filtered: rebuilt from the filters it accepts, so
+            # the redirect carries nothing else the form was sent (a username, say).
+            back = QueueFilterForm(
+                QueryDict(request.POST.get("query", "")), team=team
+            ).query_string()
             return redirect(f"{url}?{back}" if back else url)
     return _workspace_page(request, team, bulk_form=form, status=400)
 

@@ -39,7 +39,8 @@ def unseen(city, category) -> dict[str, Idea]:
     def pin(where, *, awaiting: bool = False) -> Idea:
         return idea_create(
             kind="issue",
-            title=SECRET_TITLE,
+            # East Team sees its own pins in its queue; West Team's must show nowhere.
+            title=SECRET_TITLE if where == IN_WEST else "Own pin, not public",
             category=category,
             location=where,
             contact_email="author@mail.example" if awaiting else "",
