@@ -1,17 +1,19 @@
 """A team hears of new pins routed to it as it chose (Team.notify): an email for each, a
 daily digest (`send_notifications --digest`), or nothing; each with a one-click link that
-stops them."""
+stops them, and that names the team without its address."""
 
+import base64
 from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.core import signing
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
 from mapideas.models import EmailOutbox, Idea
-from mapideas.notifications.services import DIGEST_MAX_PINS, queue_digests
+from mapideas.notifications.services import DIGEST_MAX_PINS, TEAM_STOP_SALT, queue_digests
 from mapideas.submission.services import idea_create
 from neighborhoods.models import Team
 from tests.conftest import IN_EAST, IN_WEST
@@ -121,3 +123,27 @@ def test_a_link_to_a_former_address_stops_nothing(city, category):
 
     assert Client().post(path_of(row.unsubscribe_url)).status_code == 400
     assert Team.objects.get(pk=city.east_team.pk).notify == Team.Notify.EACH
+
+
+def test_the_stop_link_carries_no_address(city, category):
+    set_notify(city.east_team, Team.Notify.EACH)
+    pin(category)
+    (row,) = EmailOutbox.objects.all()
+    token = path_of(row.unsubscribe_url).rstrip("/").rsplit("/", 1)[1]
+    payload = token.split(":", 1)[0]
+
+    decoded = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
+    assert "@" not in decoded and "east-team" not in decoded
+
+
+def test_a_stop_link_emailed_with_the_address_in_it_still_stops(city, category):
+    """Links emailed before tokens stopped carrying addresses keep working, for that address
+    only (mapideas.plumbing.tokens)."""
+    set_notify(city.east_team, Team.Notify.EACH)
+    old = signing.dumps([city.east_team.pk, TEAM_BOX], salt=TEAM_STOP_SALT)
+    former = signing.dumps([city.east_team.pk, "former@city.example"], salt=TEAM_STOP_SALT)
+
+    assert Client().post(f"/unsubscribe/team/{former}/").status_code == 400
+    assert Team.objects.get(pk=city.east_team.pk).notify == Team.Notify.EACH
+    assert Client().post(f"/unsubscribe/team/{old}/").status_code == 200
+    assert Team.objects.get(pk=city.east_team.pk).notify == Team.Notify.NONE

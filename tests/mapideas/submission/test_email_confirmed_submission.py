@@ -3,6 +3,7 @@ queue at once, absent from every public output until the link emailed to that ad
 followed (by a POST: opening the link only shows a button), then public, with the address
 a confirmed follower. The address and name are never public, before or after."""
 
+import base64
 import io
 import time
 import zipfile
@@ -346,3 +347,21 @@ def test_a_public_pin_cannot_be_merged_into_an_awaiting_one(awaiting, category, 
     idea_mark_duplicate(idea=awaiting, original=public, actor=east_member)
     awaiting.refresh_from_db()
     assert awaiting.duplicate_of == public
+
+
+def test_the_confirmation_link_carries_no_address(awaiting):
+    token = confirmation_path(awaiting).rstrip("/").rsplit("/", 1)[1]
+    payload = token.split(":", 1)[0]
+
+    decoded = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
+    assert "@" not in decoded and "zq-citizen" not in decoded
+
+
+def test_a_link_emailed_with_the_address_in_it_still_confirms(client, awaiting):
+    """Links emailed before tokens stopped carrying addresses keep working until they expire,
+    for that address only (mapideas.plumbing.tokens)."""
+    old = signing.dumps([awaiting.pk, ADDRESS.upper()], salt=notifications.IDEA_CONFIRM_SALT)
+
+    assert client.post(f"/ideas/confirm/{old}/").status_code == 302
+    awaiting.refresh_from_db()
+    assert not awaiting.awaiting_confirmation
