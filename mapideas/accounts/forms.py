@@ -12,18 +12,24 @@ from mapideas.plumbing.forms import _PageForm
 
 
 class SignupForm(forms.Form):
-    """A citizen's account (services.citizen_signup checks the rest: unique email and
-    username, Django's password validators)."""
+    """A citizen's sign-up (services.citizen_signup checks the rest: the username, Django's
+    password validators; then it emails the link that completes it)."""
 
     username = forms.CharField(
         label=_("Username (optional)"),
         max_length=150,
         required=False,
-        help_text=_("Leave it empty to log in with your email address."),
+        help_text=_(
+            "Others may see it: no email address. Leave it empty and we choose one for you "
+            "(the email we send tells you which)."
+        ),
     )
     email = forms.EmailField(
         label=_("Email"),
-        help_text=_("Kept private. We email you when the pins you send change."),
+        help_text=_(
+            "Kept private. We email you a link to finish signing up, then when the pins you "
+            "send change."
+        ),
     )
     password = forms.CharField(
         label=_("Password"),

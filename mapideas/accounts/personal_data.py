@@ -7,10 +7,12 @@ keeps area alerts: what the download lists is what erasure must reach.
 What is linked to the account is the account's: its pins (with the contact fields they
 carry), supports, comments, follows and flags. What is kept under an email address alone
 (area alerts, follow-by-email rows, pins sent with an address but no account, emails in the
-outbox) is not handed out or erased from the account's pages: an account's address is never
-verified (sign-up sends no link), so anyone could sign up with someone else's address and
-read where they get alerts about. Those go by a request by mail, answered from that mailbox,
-with `manage.py erase_citizen EMAIL` (citizen_erase below).
+outbox) is not handed out or erased from the account's pages: an account's address is
+verified only when it signed up through the emailed link (not accounts staff made in the admin,
+nor accounts older than that link), so an account is no proof that it owns the address, and
+its pages would let someone read where another person gets alerts about. Those go by a
+request by mail, answered from that mailbox, with `manage.py erase_citizen EMAIL`
+(citizen_erase below).
 
 Internal notes are not in the download: they are the teams' working records about pins,
 not data the person gave (a request for them goes to the city's data protection officer).

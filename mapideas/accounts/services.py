@@ -1,57 +1,242 @@
-"""Writes of citizens' accounts: sign-up."""
+"""Writes of citizens' accounts: sign-up, completed through a link emailed to the address
+given, and the purge of sign-ups never completed.
 
+Why a link: the sign-up page must not tell whether an address already has an account (a
+list of addresses checked against it would say who uses the city's site). So the page answers
+the same for every address that passes the checks that do not depend on it (username,
+password): "we sent an email". A new address gets the link that activates its account; an
+address with a sign-up never completed gets a new link; an address that already has an
+account gets an email saying someone tried, with the login page. The work done is the same
+on each path (one password hash, one email queued), so the answer's time says nothing either.
+
+An account signed up this way is inactive, and in the group AWAITING_CONFIRMATION_GROUP,
+until its link is followed: Django's ModelBackend lets no inactive account log in, and drops
+any session it had, so it can send, support or follow nothing. The group tells a sign-up never
+completed from an account staff switched off (which is never purged). Sign-ups never completed
+are deleted once their last link has expired (`unconfirmed_signups_purge`, run by
+`manage.py send_notifications`).
+
+The link: mapideas.accounts.selectors.
+"""
+
+import secrets
+from datetime import datetime
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import User
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from mapideas.accounts.selectors import (
+    AWAITING_CONFIRMATION_GROUP,
+    SIGNUP_LINK_MAX_AGE,
+    awaiting_signup,
+    awaiting_signups,
+    signup_token,
+)
+from mapideas.models import EmailOutbox
+from mapideas.notifications.services import absolute, email_subject, in_default_language
 from mapideas.participation.services import clean_email
 
 if TYPE_CHECKING:
     # A lazily translated message (gettext_lazy's), known to the type checker only.
     from django_stubs_ext import StrPromise
 
-DUPLICATE_EMAIL_MESSAGE = gettext_lazy(
-    "An account already uses this email address: log in instead."
+# A username chosen for whoever leaves the field empty: random, never from the address.
+GENERATED_USERNAME_PREFIX = "citizen-"
+
+DUPLICATE_USERNAME_MESSAGE = gettext_lazy("This username is taken: choose another.")
+# Usernames may be shown to others, and older accounts were named by their address: a
+# username with "@" would both publish an address and, through "taken", tell whether an
+# address has an account. So none is accepted, whoever has it.
+USERNAME_LIKE_ADDRESS_MESSAGE = gettext_lazy(
+    "A username cannot contain @: others may see it, so keep your email address out of it."
 )
 
 
-DUPLICATE_USERNAME_MESSAGE = gettext_lazy("This username is taken: choose another.")
+def signup_link(user: User, *, next_url: str = "") -> str:
+    """The absolute link that completes `user`'s sign-up, then goes to `next_url` (a path on
+    this site, checked again when the link is followed)."""
+    path = reverse("signup-confirm", args=[user.pk, signup_token(user)])
+    if next_url:
+        path += "?" + urlencode({"next": next_url})
+    return absolute(path)
+
+
+# --- the emails -------------------------------------------------------------------------------
+
+
+@in_default_language
+def queue_signup_link(user: User, *, next_url: str = "") -> EmailOutbox:
+    """The email with the link that activates a new account and signs it in."""
+    days = SIGNUP_LINK_MAX_AGE.days
+    body = "\n".join(
+        [
+            _(
+                "Someone (we hope you) signed up on MapIdeas with this email address, with the "
+                "username %(username)s."
+            )
+            % {"username": user.get_username()},
+            "",
+            _("To finish, and be signed in, open this link within %(days)s days: %(url)s")
+            % {"days": days, "url": signup_link(user, next_url=next_url)},
+            "",
+            _("Next time, log in with that username and the password you chose."),
+            _(
+                "If it was not you, ignore this email: the account is deleted unused after "
+                "%(days)s days, and nothing more is sent to you."
+            )
+            % {"days": days},
+        ]
+    )
+    return EmailOutbox.objects.create(
+        to=user.email, subject=email_subject(_("Finish signing up on MapIdeas")), body=body
+    )
+
+
+@in_default_language
+def queue_signup_attempt_notice(*, to: str, usernames: list[str]) -> EmailOutbox:
+    """The email to an address that already has an account, when someone signs up with it:
+    no new account, nothing changed; the login page, and the username(s) to log in with."""
+    body = "\n".join(
+        [
+            _(
+                "Someone (perhaps you) tried to sign up on MapIdeas with this email address, "
+                "which already has an account: %(usernames)s."
+            )
+            % {"usernames": ", ".join(usernames)},
+            _("No new account was made, and nothing was changed."),
+            "",
+            _("If it was you, log in with that username and your password: %(url)s")
+            % {"url": absolute(reverse("login"))},
+            _(
+                "If you have forgotten your password, write to the city's staff: they can set "
+                "a new one."
+            ),
+            "",
+            _("If it was not you, you can ignore this email."),
+        ]
+    )
+    return EmailOutbox.objects.create(
+        to=to,
+        subject=email_subject(_("Someone tried to sign up on MapIdeas with your email address")),
+        body=body,
+    )
+
+
+# --- writes -----------------------------------------------------------------------------------
+
+
+def _new_username() -> str:
+    user_model = get_user_model()
+    while True:
+        candidate = GENERATED_USERNAME_PREFIX + secrets.token_hex(4)
+        if not user_model.objects.filter(username__iexact=candidate).exists():
+            return candidate
+
+
+def _awaiting_group() -> Group:
+    group, _created = Group.objects.get_or_create(name=AWAITING_CONFIRMATION_GROUP)
+    return group
 
 
 @transaction.atomic
-def citizen_signup(*, username: str, email: str, password: str) -> User:
-    """A citizen's account (/accounts/signup/): a username (the email address when none is
-    given), an email address no other account uses, and a password Django's validators
-    (AUTH_PASSWORD_VALIDATORS) accept. A ValidationError names each field in fault.
+def citizen_signup(*, username: str, email: str, password: str, next_url: str = "") -> None:
+    """A citizen signs up (/accounts/signup/): a username (one is made up when none is given,
+    never from the address), an email address, a password Django's validators
+    (AUTH_PASSWORD_VALIDATORS) accept. A ValidationError names each field in fault; none of
+    them depends on whether the address has an account. Then, by the address (the caller
+    answers the same in every case):
 
-    The email check is a read before the write, not a database constraint (auth_user has
-    none on email): two sign-ups racing with one address could both pass; the username's
-    unique index still stops a double account."""
+    - unknown: an inactive account, and the email with its link (`queue_signup_link`);
+    - a sign-up never completed: that account takes this sign-up's username and password
+      (the latest sign-up wins: it is what the person at the address last asked for), and a
+      new link; the earlier links stop working;
+    - any other account: no account is made; its owner gets `queue_signup_attempt_notice`.
+
+    Taken usernames are said: usernames are not secrets (others may see them), and "@" is
+    refused in them, so "taken" never tells that an address has an account. Two sign-ups
+    racing with one new address may both make an account (auth_user has no constraint on
+    email): each waits for its own link, and the one never followed is purged."""
     email = clean_email(email)
-    username = (username or "").strip() or email
+    username = (username or "").strip()
     user_model = get_user_model()
     errors: dict[str, list[str | StrPromise]] = {}
-    if user_model.objects.filter(email__iexact=email).exists():
-        errors["email"] = [DUPLICATE_EMAIL_MESSAGE]
-    user = user_model(username=username, email=email)
+    if "@" in username:
+        errors["username"] = [USERNAME_LIKE_ADDRESS_MESSAGE]
+    user = user_model(username=username or _new_username(), email=email, is_active=False)
     try:
         user.full_clean(exclude=["password"], validate_unique=False)
     except ValidationError as exc:
         for field, messages in exc.message_dict.items():
             errors.setdefault(field, []).extend(messages)
-    if user_model.objects.filter(username__iexact=username).exists():
-        errors.setdefault("username", []).append(DUPLICATE_USERNAME_MESSAGE)
+    if (
+        username
+        and "username" not in errors
+        and user_model.objects.filter(username__iexact=username).exists()
+    ):
+        errors["username"] = [DUPLICATE_USERNAME_MESSAGE]
     try:
         validate_password(password, user=user)
     except ValidationError as exc:
         errors["password"] = list(exc.messages)
     if errors:
         raise ValidationError(errors)
+
+    same_address = list(
+        user_model.objects.select_for_update().filter(email__iexact=email).order_by("pk")
+    )
+    awaiting = set(
+        awaiting_signups().filter(pk__in=[u.pk for u in same_address]).values_list("pk", flat=True)
+    )
+    owners = [u for u in same_address if u.pk not in awaiting]
+    if owners:
+        # The hash a new account would cost, so that this answer takes as long.
+        make_password(password)
+        for address in sorted({u.email for u in owners}):
+            queue_signup_attempt_notice(
+                to=address,
+                usernames=[u.get_username() for u in owners if u.email == address],
+            )
+        return
+    if same_address:
+        candidate, user = user, same_address[0]
+        user.username, user.email = candidate.username, email
+        # When its last link was sent: the purge counts from it.
+        user.date_joined = timezone.now()
     user.set_password(password)
     user.save()
+    user.groups.add(_awaiting_group())
+    queue_signup_link(user, next_url=next_url)
+
+
+@transaction.atomic
+def signup_confirm(*, uid: int, token: str) -> User | None:
+    """Follow a sign-up link: the account becomes active (the caller signs it in). None if
+    the link is forged, damaged, expired or used. The account is locked: two clicks at once
+    activate it once, and the second gets None."""
+    user = awaiting_signup(uid=uid, token=token, lock=True)
+    if user is None:
+        return None
+    user.is_active = True
+    user.date_joined = timezone.now()  # the day it joined is the day it was confirmed
+    user.save(update_fields=["is_active", "date_joined"])
+    user.groups.remove(_awaiting_group())
     return user
+
+
+def unconfirmed_signups_purge(*, now: datetime | None = None) -> int:
+    """Delete the sign-ups never completed whose last link has expired (their date_joined is
+    when the last link was sent). Returns how many accounts were deleted. An account that
+    never signed in has nothing of its own to keep."""
+    cutoff = (now or timezone.now()) - SIGNUP_LINK_MAX_AGE
+    _deleted, per_model = awaiting_signups().filter(date_joined__lt=cutoff).delete()
+    return per_model.get(get_user_model()._meta.label, 0)

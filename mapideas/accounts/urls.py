@@ -10,6 +10,11 @@ urlpatterns = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", views.signup, name="signup"),
+    path(
+        "accounts/signup/confirm/<int:uid>/<str:token>/",
+        views.signup_confirm,
+        name="signup-confirm",
+    ),
     path("accounts/my-data/", views.my_data, name="my-data"),
     path("accounts/delete/", views.account_delete, name="account-delete"),
 ]

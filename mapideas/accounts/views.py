@@ -19,7 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from mapideas.accounts import personal_data, services
+from mapideas.accounts import personal_data, selectors, services
 from mapideas.accounts.forms import EraseAccountForm, SignupForm
 from mapideas.pins.page import form_errors
 from mapideas.plumbing import ratelimit
@@ -87,20 +87,28 @@ def account_delete(request: HttpRequest) -> HttpResponse:
 def signup(request: HttpRequest) -> HttpResponse:
     """A citizen's account, offered when the city takes pins from signed-in people
     (MAPIDEAS_SUBMISSION_MODES has "account"); at most MAPIDEAS_RATE_SIGNUP sign-ups per
-    client IP address. Signs the new account in, then back to `next` or the map."""
+    client IP address. A sign-up the form accepts is answered with the same page whatever
+    the address (services.citizen_signup emails the link, or tells the address's owner);
+    the link signs the new account in."""
     if "account" not in settings.MAPIDEAS_SUBMISSION_MODES:
         raise Http404("Sign-up is off in this city.")
     return _signup(request)
 
 
-# Counted once sign-up is known to be offered: a POST to a city without it is a 404.
-@ratelimit.rate_limited(ratelimit.SIGNUP)
-def _signup(request: HttpRequest) -> HttpResponse:
+def _safe_next(request: HttpRequest) -> str:
+    """`next` from the form or the query string, if it stays on this site; else ""."""
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        next_url = ""
+        return ""
+    return next_url
+
+
+# Counted once sign-up is known to be offered: a POST to a city without it is a 404.
+@ratelimit.rate_limited(ratelimit.SIGNUP)
+def _signup(request: HttpRequest) -> HttpResponse:
+    next_url = _safe_next(request)
     status = 200
     if request.method == "POST":
         form = SignupForm(request.POST)
@@ -108,23 +116,44 @@ def _signup(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                user = services.citizen_signup(
-                    username=data["username"], email=data["email"], password=data["password"]
+                services.citizen_signup(
+                    username=data["username"],
+                    email=data["email"],
+                    password=data["password"],
+                    next_url=next_url,
                 )
             except ValidationError as exc:
-                errors = exc.message_dict
-                if not data["username"]:  # the email is the username: its errors go there
-                    errors.setdefault("email", []).extend(errors.pop("username", []))
-                form_errors(form, ValidationError(errors))
+                form_errors(form, exc)
             else:
-                auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-                messages.success(
+                return render(
                     request,
-                    _("Welcome, %(name)s: you are signed in.") % {"name": user.get_username()},
+                    "registration/signup_sent.html",
+                    {"days": selectors.SIGNUP_LINK_MAX_AGE.days},
                 )
-                return redirect(next_url or "home")
     else:
         form = SignupForm()
     return render(
         request, "registration/signup.html", {"form": form, "next": next_url}, status=status
     )
+
+
+def signup_confirm(request: HttpRequest, uid: int, token: str) -> HttpResponse:
+    """The link emailed at sign-up: a page with one button (a mail scanner opening the link
+    must not activate the account, nor be signed in); the button activates the account,
+    signs it in, and goes to `next` (on this site) or the map. A forged, expired or used
+    link: a page saying so, 400."""
+    bad = {"bad": True, "days": selectors.SIGNUP_LINK_MAX_AGE.days}
+    template = "registration/signup_confirm.html"
+    if selectors.awaiting_signup(uid=uid, token=token) is None:
+        return render(request, template, bad, status=400)
+    next_url = _safe_next(request)
+    if request.method == "POST":
+        user = services.signup_confirm(uid=uid, token=token)
+        if user is None:
+            return render(request, template, bad, status=400)
+        auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(
+            request, _("Welcome, %(name)s: you are signed in.") % {"name": user.get_username()}
+        )
+        return redirect(next_url or "home")
+    return render(request, template, {"next": next_url})

@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import Point
 from playwright.sync_api import Page, expect
 
+from mapideas.accounts import services as accounts
+from mapideas.accounts.selectors import signup_token
 from mapideas.alerts import services as alerts
 from mapideas.models import Idea
 from mapideas.moderation.services import idea_flag
@@ -61,6 +64,7 @@ PAGES = {
     "alerts": Visit("/alerts/"),
     "login": Visit("/accounts/login/"),
     "signup": Visit("/accounts/signup/"),
+    "signup link expired": Visit("/accounts/signup/confirm/1/0-forged/", status=400),
     "your data": Visit("/accounts/delete/", who="member"),
     "moderation": Visit("/staff/moderation/", who="member"),
     "boundaries": Visit("/staff/boundaries/", who="planner"),
@@ -97,7 +101,12 @@ def email_link_pages(idea: Idea, team) -> dict[str, str]:
     team.notify_email = "east@example.org"
     team.save(update_fields=["notify_email"])
     confirm_idea = notifications.idea_confirm_token(idea)
+    accounts.citizen_signup(
+        username="pat-signup", email="signup@example.org", password="river-lantern-copper-71"
+    )
+    signup = get_user_model().objects.get(username="pat-signup")
     return {
+        "confirm a sign-up": f"/accounts/signup/confirm/{signup.pk}/{signup_token(signup)}/",
         "confirm a pin": f"/ideas/confirm/{confirm_idea}/",
         "confirm following": f"/follow/confirm/{notifications.confirm_token(follower)}/",
         "stop following": f"/unsubscribe/{notifications.unsubscribe_token(follower)}/",
@@ -108,6 +117,7 @@ def email_link_pages(idea: Idea, team) -> dict[str, str]:
 
 
 EMAIL_LINK_PAGES = [
+    "confirm a sign-up",
     "confirm a pin",
     "confirm following",
     "stop following",

@@ -2,8 +2,10 @@
 
 Run it from cron or a systemd timer every minute (README, "Following a pin"); `make run`
 does not. Every run first queues the area alerts that are due (mapideas.alerts), so immediate
-alerts go out within a minute and weekly ones once a week. Only reads options and prints;
-the work is in mapideas.notifications and mapideas.alerts.
+alerts go out within a minute and weekly ones once a week, and deletes the citizens' sign-ups
+whose link expired unused (mapideas.accounts), as it forgets alerts never confirmed. Only
+reads options and prints; the work is in mapideas.notifications, mapideas.alerts and
+mapideas.accounts.
 """
 
 from typing import Any
@@ -12,6 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
+from mapideas.accounts import services as accounts
 from mapideas.alerts import services as alerts
 from mapideas.notifications import services as notifications
 
@@ -37,6 +40,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         batch_size = max(1, int(options["batch_size"]))
+        purged = accounts.unconfirmed_signups_purge()
+        self.stdout.write(f"Deleted {purged} sign-up(s) never completed.")
         if options["digest"]:
             self.stdout.write(f"Queued {notifications.queue_digests()} team digest(s).")
         if connection.features.has_select_for_update_skip_locked:

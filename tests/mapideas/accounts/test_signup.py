@@ -110,8 +110,11 @@ def test_known_and_unknown_addresses_get_the_same_answer(city, owner, overrides)
 
     assert known.status_code == unknown.status_code
     assert known.headers.get("Location") == unknown.headers.get("Location")
-    assert CSRF.sub(b"", known.content) == CSRF.sub(b"", unknown.content)
-    assert b"already" not in known.content
+    # Alike but for the CSRF token and the address typed (a form with errors shows it again).
+    assert CSRF.sub(b"", known.content).replace(KNOWN.encode(), b"ADDRESS") == CSRF.sub(
+        b"", unknown.content
+    ).replace(ADDRESS.encode(), b"ADDRESS")
+    assert b"already uses" not in known.content
 
 
 def test_a_sign_up_signs_nobody_in_and_sends_the_link(client, city):
