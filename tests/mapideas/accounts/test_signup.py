@@ -209,6 +209,29 @@ def test_a_link_for_another_account_opens_nothing(client, city):
     assert not get_user_model().objects.filter(is_active=True).exists()
 
 
+def test_a_sign_up_made_by_someone_else_cannot_hold_the_account(city):
+    """The password is chosen by whoever follows the link. Someone signs up with another
+    person's address and a password of their own; the owner of the address follows the link.
+    The account is the owner's: its password is the one the owner chooses on the link's page,
+    and the one typed at sign-up opens nothing, before or after."""
+    intruder = Client()
+    intruder.post(URL, form(password=PASSWORD, password_again=PASSWORD))
+    assert not Client().login(username="zq-citizen", password=PASSWORD)
+
+    owner = Client()
+    link = link_to(ADDRESS)
+    owners_password = "quarry-meadow-falcon-38"
+    response = owner.post(link, {"password": owners_password, "password_again": owners_password})
+
+    assert response.status_code == 302
+    assert signed_in(owner).email == ADDRESS
+    assert not Client().login(username="zq-citizen", password=PASSWORD), (
+        "the password typed at sign-up opens the account its address's owner activated"
+    )
+    assert not signed_in(intruder).is_authenticated
+    assert Client().login(username="zq-citizen", password=owners_password)
+
+
 # --- A known address ---------------------------------------------------------------------------
 
 
