@@ -36,6 +36,7 @@ from mapideas.models import (
     IdeaUpdate,
 )
 from mapideas.notifications import services as notifications
+from mapideas.plumbing.tokens import BoundId, bound_id_from_token, bound_token
 from neighborhoods.models import Team
 
 UNSUBSCRIBE_SALT = "mapideas.unsubscribe"
@@ -171,20 +172,15 @@ IDEA_CONFIRM_SALT = "mapideas.idea-confirm"
 
 
 def idea_confirm_token(idea: Idea) -> str:
-    # The address is signed too: the link works only for the address the pin was sent with.
-    return signing.dumps([idea.pk, idea.contact_email], salt=IDEA_CONFIRM_SALT)
+    # Bound to the address the pin was sent with (a keyed hash of it: no address in a URL),
+    # so the link works only for that address.
+    return bound_token(idea.pk, idea.contact_email, salt=IDEA_CONFIRM_SALT)
 
 
-def idea_from_confirm_token(token: str) -> tuple[int, str] | None:
-    """The pin id and address a confirmation link names, or None if it is forged, damaged
-    or older than CONFIRM_MAX_AGE."""
-    try:
-        pk, email = signing.loads(token, salt=IDEA_CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
-    except (signing.BadSignature, TypeError, ValueError):  # SignatureExpired is one too
-        return None
-    if not isinstance(pk, int) or not isinstance(email, str):
-        return None
-    return pk, email
+def idea_from_confirm_token(token: str) -> BoundId | None:
+    """The pin a confirmation link names, with the address it was sent to as a hash
+    (`BoundId.holds_for`), or None if it is forged, damaged or older than CONFIRM_MAX_AGE."""
+    return bound_id_from_token(token, salt=IDEA_CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
 
 
 @in_default_language
@@ -225,16 +221,19 @@ DIGEST_MAX_PINS = 200
 
 
 def team_stop_token(team: Team) -> str:
-    # The address is signed too: a link sent to a former address stops nothing.
-    return signing.dumps([team.pk, team.notify_email], salt=TEAM_STOP_SALT)
+    # Bound to the team's address (a keyed hash of it: no mailbox in a URL): a link sent to a
+    # former address stops nothing.
+    return bound_token(team.pk, team.notify_email, salt=TEAM_STOP_SALT)
 
 
 def team_from_stop_token(token: str) -> Team | None:
-    try:
-        pk, email = signing.loads(token, salt=TEAM_STOP_SALT)
-    except (signing.BadSignature, TypeError, ValueError):
+    """The team a stop link names, or None if it is forged or damaged, or the team's address
+    changed since it was sent."""
+    found = bound_id_from_token(token, salt=TEAM_STOP_SALT)
+    team = Team.objects.filter(pk=found.pk).first() if found else None
+    if found is None or team is None or not found.holds_for(team.notify_email):
         return None
-    return Team.objects.filter(pk=pk, notify_email=email).first()
+    return team
 
 
 def _team_footer(team: Team, stop: str) -> list[str]:

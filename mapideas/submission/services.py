@@ -531,9 +531,8 @@ def idea_confirm(*, token: str) -> Idea | None:
     found = notifications.idea_from_confirm_token(token)
     if found is None:
         return None
-    pk, email = found
-    idea = Idea.objects.select_for_update().filter(pk=pk).first()
-    if idea is None or idea.contact_email.lower() != email.lower():
+    idea = Idea.objects.select_for_update().filter(pk=found.pk).first()
+    if idea is None or not found.holds_for(idea.contact_email):
         return None
     if idea.awaiting_confirmation:
         idea.awaiting_confirmation = False
