@@ -1,4 +1,5 @@
-"""Keyed hashes: what MapIdeas keeps of a token or an IP address instead of the value."""
+"""Keyed hashes: what MapIdeas keeps of a token or an IP address instead of the value, and
+what an emailed link carries of the address it is bound to (plumbing/tokens.py)."""
 
 import hashlib
 import hmac
