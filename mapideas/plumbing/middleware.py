@@ -269,9 +269,8 @@ class StrictFormEncodingMiddleware:
         # Django's parser reads the request through its stream: the check watches it there.
         # (HttpRequest has no public way to wrap its stream; _stream is where WSGIRequest
         # and ASGIRequest both keep it.)
-        request._stream = _CheckedMultipart(  # type: ignore[attr-defined]
-            request._stream,  # type: ignore[attr-defined]
-            boundary.encode("ascii", "replace"),
+        request._stream = _CheckedMultipart(  # type: ignore[assignment] # a stream, duck-typed
+            request._stream, boundary.encode("ascii", "replace")
         )
         if request.method != "POST":
             return None  # Django parses only POST bodies; a view's parser meets NotUTF8

@@ -16,6 +16,8 @@
   text fields check the same rule (and normalise carriage returns) for the other bodies.
 """
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,6 +25,9 @@ from rest_framework import parsers, status
 from rest_framework.exceptions import APIException, ParseError, ValidationError
 
 from mapideas.plumbing.stored_text import first_unstorable, unstorable_message
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class RequestTooLarge(APIException):
@@ -80,7 +85,7 @@ def _is_text(value: str) -> bool:
     return True
 
 
-def _refusal(text: str) -> object | None:
+def _refusal(text: str) -> "StrOrPromise | None":
     """Why a string of the body cannot be stored, or None."""
     if not _is_text(text):
         return LONE_SURROGATE

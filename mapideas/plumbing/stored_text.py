@@ -23,6 +23,7 @@ import re
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.utils.translation import gettext
 from rest_framework import serializers
 
@@ -84,6 +85,13 @@ class StoredTextField(forms.CharField):
 
     default_validators = [validate_stored_text]
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        # NUL is one of the characters refused: one message for it, not two.
+        self.validators = [
+            v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)
+        ]
+
     def to_python(self, value):
         text = super().to_python(value)
         return normalise_newlines(text) if isinstance(text, str) else text
@@ -94,6 +102,10 @@ class StoredTextSerializerField(serializers.CharField):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
+        # NUL is one of the characters refused: one message for it, not two.
+        self.validators = [
+            v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)
+        ]
         self.validators.append(self._validate)
 
     @staticmethod

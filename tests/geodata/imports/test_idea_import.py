@@ -200,9 +200,8 @@ def test_it_keeps_counting_physical_lines_after_a_quoted_multiline_field(tmp_pat
 
     assert result.imported == 2
     assert [(p.line, p.field) for p in result.problems] == [(7, "lat")]
-    assert (
-        Idea.objects.get(title="Bench").description == "written over\r\nthree lines\r\nof the form"
-    )
+    # Stored with newlines, as every text (docs/decisions/0016-stored-text.md).
+    assert Idea.objects.get(title="Bench").description == "written over\nthree lines\nof the form"
 
 
 def test_it_reports_rows_outside_every_neighborhood(tmp_path, city):
