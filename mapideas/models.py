@@ -11,6 +11,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from mapideas.cells import pin_cells
+from mapideas.plumbing import rate_counters
 from mapideas.plumbing.hashing import keyed_hash
 from neighborhoods.models import Neighborhood, Team
 from neighborhoods.translated_names import translated_name
@@ -835,3 +836,36 @@ class ViewportCellCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.n} pins in {self.cell:x} (res {self.resolution})"
+
+
+class RateLimitCounter(models.Model):
+    """How many requests one client made in one window of one rate limit
+    (mapideas.plumbing.ratelimit): the counters' own table, so nothing else stored can evict
+    them (docs/decisions/0015-rate-limit-counters.md).
+
+    A window is fixed: it starts at a multiple of its period (epoch seconds) and ends at
+    `window_end`, however often it is hit. `identity` is a keyed hash (of an IP address, an
+    account or an account name tried), never the value. Written only by one atomic upsert
+    in mapideas.plumbing.rate_counters (SQL: plumbing imports no model), which also deletes
+    the windows that have ended, and registers the check of a Redis store."""
+
+    bucket = models.CharField(max_length=100)
+    identity = models.CharField(max_length=64)
+    window_start = models.BigIntegerField()
+    window_end = models.BigIntegerField()
+    hits = models.BigIntegerField()
+
+    class Meta:
+        db_table = rate_counters.COUNTER_TABLE
+        constraints = [
+            # The upsert's conflict target: one row per client, limit and window.
+            models.UniqueConstraint(
+                fields=["bucket", "identity", "window_start", "window_end"],
+                name="ratelimitcounter_key",
+            ),
+        ]
+        # The purge of the windows that have ended.
+        indexes = [models.Index(fields=["window_end"], name="ratelimitcounter_end")]
+
+    def __str__(self) -> str:
+        return f"{self.hits} hits in {self.bucket} until {self.window_end}"

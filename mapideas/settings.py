@@ -7,6 +7,7 @@ Bad values stop start-up with ImproperlyConfigured rather than being silently re
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
@@ -215,14 +216,15 @@ CACHE_TABLE = "mapideas_cache"
 
 
 def _caches() -> dict:
-    """CACHE_URL: where rate-limit counters and cached figures live, shared by every server
-    process so the limits hold however many there are (README, "Configuration").
+    """CACHE_URL: where cached answers live (the viewport's clusters, the place search's),
+    shared by every server process. Answers only: an entry may be evicted at any time (the
+    database cache culls a third of its entries when full), so the rate limits count in a
+    store of their own (RATE_LIMIT_URL).
 
     - unset or `db://`: a table in the database (Django's DatabaseCache): nothing more to run.
-      Its increments are a read then a write, so concurrent hits can undercount a little.
-    - `redis://host:6379/0` (or `rediss://`): Redis, with atomic increments; for several
-      machines behind a load balancer.
-    - `locmem://`: each process on its own (a limit becomes WEB_CONCURRENCY times as loose).
+    - `redis://host:6379/0` (or `rediss://`): Redis; for several machines behind a load
+      balancer (any maxmemory-policy: an evicted answer is computed again).
+    - `locmem://`: each process on its own.
     """
     url = env_str("CACHE_URL", "").strip() or "db://"
     scheme = url.split("://", 1)[0] if "://" in url else ""
@@ -243,6 +245,45 @@ def _caches() -> dict:
 
 
 CACHES = _caches()
+
+
+def _redis_database(url: str) -> tuple[str, int, str]:
+    """The (host, port, database) a redis:// URL names, for comparing two of them."""
+    parts = urlsplit(url)
+    database = parts.path.strip("/") or "0"
+    return (parts.hostname or "localhost", parts.port or 6379, database)
+
+
+def _rate_limit_url() -> str:
+    """RATE_LIMIT_URL: where the rate limits' counters live (mapideas.plumbing.rate_counters),
+    never where anything else could evict them (docs/decisions/0015-rate-limit-counters.md).
+
+    - unset or `db://`: the table mapideas_ratelimitcounter in the database (atomic upserts).
+    - `redis://host:6379/N` (or `rediss://`): a Redis whose maxmemory-policy is noeviction
+      (`manage.py check` and the first count of each process refuse any other), never the
+      answer cache's CACHE_URL database.
+    """
+    url = env_str("RATE_LIMIT_URL", "").strip() or "db://"
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme == "db":
+        return "db://"
+    if scheme not in ("redis", "rediss"):
+        raise ImproperlyConfigured(
+            f"RATE_LIMIT_URL must be db:// or redis://host:port/db, not {url!r} (counters "
+            "must be shared by every server process and never evicted)"
+        )
+    cache_url = env_str("CACHE_URL", "").strip()
+    if cache_url.startswith(("redis://", "rediss://")) and _redis_database(
+        cache_url
+    ) == _redis_database(url):
+        raise ImproperlyConfigured(
+            "RATE_LIMIT_URL must not name CACHE_URL's Redis database: the answer cache may "
+            "evict, the counters must never be (use another Redis, with noeviction)"
+        )
+    return url
+
+
+RATE_LIMIT_URL = _rate_limit_url()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Django 5.2 warns (gis.W001) that GDAL < 3.9 will be unsupported in Django 6.0. Debian 12
@@ -377,8 +418,9 @@ MAPIDEAS_OPEN311_CONTACT = env_str("MAPIDEAS_OPEN311_CONTACT", "").strip()
 
 # --- Following a pin: support, comments, follow, email (mapideas.notifications) --------------
 # Anonymous supports and follow-by-email requests allowed per client IP address ("30/h":
-# requests per s, m, h or d), counted in Django's cache under a keyed hash of the address.
-# Rate limits (mapideas.plumbing.ratelimit): per account when signed in, else per IP address.
+# requests per s, m, h or d), counted (RATE_LIMIT_URL's store) under a keyed hash of the
+# address. Rate limits (mapideas.plumbing.ratelimit): per account when signed in, else per IP
+# address, unless said; each window is fixed ("30/h": from one hour's start to the next).
 # MAPIDEAS_RATE_LIMITS=off lifts them all, for load tests.
 MAPIDEAS_RATE_LIMITS = env_bool("MAPIDEAS_RATE_LIMITS", True)
 # Pins sent through the map's form or POST /api/ideas/ (not staff entering offline input).
@@ -387,7 +429,7 @@ MAPIDEAS_RATE_SUPPORT = env_rate("MAPIDEAS_RATE_SUPPORT", "30/h")
 MAPIDEAS_RATE_FOLLOW = env_rate("MAPIDEAS_RATE_FOLLOW", "10/h")
 # Area alert subscriptions (/alerts/ and POST /api/subscriptions/) per client IP address.
 MAPIDEAS_RATE_ALERT = env_rate("MAPIDEAS_RATE_ALERT", "10/h")
-# Citizen sign-ups (/accounts/signup/) per client IP address, the same way.
+# Citizen sign-ups (/accounts/signup/) per client IP address, whoever is signed in.
 MAPIDEAS_RATE_SIGNUP = env_rate("MAPIDEAS_RATE_SIGNUP", "10/h")
 # Flags on pins ("Report this pin", POST /api/ideas/<id>/flag/), per account or IP address.
 MAPIDEAS_RATE_FLAGS = env_rate("MAPIDEAS_RATE_FLAGS", "10/h")

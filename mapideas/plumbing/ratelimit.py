@@ -1,17 +1,23 @@
-"""A fixed-window rate limit per client, in Django's cache: every limit of the site, and the
-one way requests are counted against them.
+"""A fixed-window rate limit per client: every limit of the site, and the one way requests
+are counted against them.
 
-The address is never stored: the cache key holds its keyed hash (HMAC with SECRET_KEY).
-The cache is shared by every server process (CACHE_URL: the database by default, or Redis),
-so a client gets the limit however many workers or machines serve it.
+The counters live in a store of their own (mapideas.plumbing.rate_counters: a table in the
+database, or a Redis that never evicts, RATE_LIMIT_URL), shared by every server process, so a
+client gets the limit however many workers or machines serve it, and nothing the site caches
+can evict a counter. A window starts at a multiple of its period and ends at its stated end,
+however often it is hit: "10/h" is 10 from one hour's start to the next.
+
+The address is never stored: the counter holds its keyed hash (HMAC with SECRET_KEY).
 
 Every count goes through `hit_identity`. A page says its limit with `@rate_limited(...)`
 (counted as the view is entered) or, when only a well-formed request may count, asks
 `too_many(request, ...)` where it knows; the API has the same two ways, with DRF's Throttled
 as its answer (mapideas.plumbing.throttling); a service counts a client it was given with
-`RateLimit.hit` and raises RateLimited.
+`RateLimit.hit` and raises RateLimited. A count is committed at once, before the caller's own
+transaction opens: it holds even when the request's write then fails.
 """
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,11 +25,16 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
 from mapideas.plumbing.hashing import keyed_hash
+from mapideas.plumbing.rate_counters import counter_store
+
+
+def now() -> float:
+    """The clock the windows are read from (seconds since the epoch); tests control it."""
+    return time.time()
 
 
 def client_address(request: HttpRequest) -> str:
@@ -101,7 +112,9 @@ SUPPORT = RateLimit("support", "MAPIDEAS_RATE_SUPPORT", identity=anonymous_ident
 FOLLOW = RateLimit("follow", "MAPIDEAS_RATE_FOLLOW")
 FLAGS = RateLimit("flag", "MAPIDEAS_RATE_FLAGS")
 ALERTS = RateLimit("alert", "MAPIDEAS_RATE_ALERT")
-SIGNUP = RateLimit("signup", "MAPIDEAS_RATE_SIGNUP")
+# Sign-ups per IP address, signed in or not: counted per account, a session would go on
+# making accounts from one address (each new one signed in, and counted afresh).
+SIGNUP = RateLimit("signup", "MAPIDEAS_RATE_SIGNUP", identity=client_address_hash)
 # Login attempts, twice: per IP address, signed in or not (one address guessing many
 # passwords), and per account name tried (many addresses guessing one account's).
 LOGIN = RateLimit("login", "MAPIDEAS_RATE_LOGIN", identity=client_address_hash)
@@ -126,23 +139,20 @@ def hit(request: HttpRequest, bucket: str, rate: tuple[int, int]) -> int | None:
 
 
 def hit_identity(identity: str, bucket: str, rate: tuple[int, int]) -> int | None:
-    """The one place a request is counted. Always None with MAPIDEAS_RATE_LIMITS off (load
-    tests)."""
+    """The one place a request is counted: in the window of `rate` (requests, seconds) that
+    holds now. Always None with MAPIDEAS_RATE_LIMITS off (load tests)."""
     if not settings.MAPIDEAS_RATE_LIMITS:
         return None
     limit, period = rate
-    now = time.time()
-    window = int(now // period)
-    key = f"mapideas:rate:{bucket}:{identity}:{window}"
-    cache.add(key, 0, timeout=period + 1)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=period + 1)
-        count = 1
-    if count <= limit:
+    moment = now()
+    start = int(moment // period) * period
+    end = start + period
+    hits = counter_store().increment(
+        bucket=bucket, identity=identity, window=(start, end), now=moment
+    )
+    if hits <= limit:
         return None
-    return max(1, int((window + 1) * period - now + 0.999))
+    return max(1, math.ceil(end - moment))
 
 
 def too_many_response(retry_after: int) -> HttpResponse:

@@ -2,8 +2,6 @@
 (RateLimitThrottle, `throttle`), count in the one store (ratelimit.hit_identity): a page and
 the API given the same RateLimit share one allowance, and each answers its own 429."""
 
-from types import SimpleNamespace
-
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponse
@@ -15,6 +13,9 @@ from rest_framework.views import APIView
 
 from mapideas.plumbing import ratelimit
 from mapideas.plumbing.throttling import RateLimitThrottle, throttle
+
+# The counters are a table in the database (mapideas.plumbing.rate_counters).
+pytestmark = pytest.mark.django_db
 
 LIMIT = ratelimit.RateLimit("test-bucket", "TEST_RATE")
 ADDRESS = "203.0.113.77"
@@ -88,7 +89,7 @@ def test_the_decorator_counts_every_limit_and_answers_the_longest_wait(
     settings.OTHER_RATE = (1, 60)
     other = ratelimit.RateLimit("other-bucket", "OTHER_RATE")
     # 1770 s into an hour's window, 30 s into a minute's: 1830 s and 30 s left.
-    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: 3600 * 500_000 + 1770))
+    monkeypatch.setattr(ratelimit, "now", lambda: 3600 * 500_000 + 1770)
 
     @ratelimit.rate_limited(LIMIT, other)
     def both(request):

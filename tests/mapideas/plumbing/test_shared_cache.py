@@ -1,11 +1,11 @@
-"""Rate-limit counters are shared by every server process (CACHE_URL), not kept per process.
+"""Rate-limit counters are shared by every server process (RATE_LIMIT_URL's store: the
+database, or Redis), not kept per process; CACHE_URL chooses where answers are cached.
 
 Each hit here runs in its own Python process, as two gunicorn workers or two machines would:
 the second process must see the first one's count.
 """
 
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
 from mapideas import settings as project_settings
+from tests.mapideas.plumbing.test_rate_limit_store import REDIS_URL, redis_client
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -24,11 +25,13 @@ ROOT = Path(__file__).resolve().parents[3]
 HIT = """
 import django
 django.setup()
-from django.core.management import call_command
+from django.apps import apps
+from django.db import connection
 from django.test import RequestFactory
 from mapideas.plumbing import ratelimit
 if {create_table}:
-    call_command("createcachetable")
+    with connection.schema_editor() as editor:
+        editor.create_model(apps.get_model("mapideas", "RateLimitCounter"))
 request = RequestFactory().post("/", REMOTE_ADDR="203.0.113.9")
 print(ratelimit.hit(request, {bucket!r}, (2, 3600)))
 """
@@ -52,7 +55,7 @@ def hit_in_new_process(env: dict[str, str], bucket: str, *, create_table: bool =
 
 def database_url_of_this_test(tmp_path: Path) -> str:
     """The PostGIS test database itself; for SpatiaLite, whose test database lives in this
-    process's memory, a file of its own (the cache table is all the hits need)."""
+    process's memory, a file of its own (the counters' table is all the hits need)."""
     if connection.vendor == "postgresql":
         db = connection.settings_dict
         return (
@@ -62,16 +65,16 @@ def database_url_of_this_test(tmp_path: Path) -> str:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_processes_count_together_in_the_database_cache(tmp_path):
+def test_processes_count_together_in_the_database(tmp_path):
     env = {
         "DATABASE_URL": database_url_of_this_test(tmp_path),
-        "CACHE_URL": "db://",
+        "RATE_LIMIT_URL": "db://",
         "SECRET_KEY": django_settings.SECRET_KEY,
     }
     bucket = f"test-{uuid.uuid4().hex}"
 
     answers = [
-        hit_in_new_process(env, bucket, create_table=True),
+        hit_in_new_process(env, bucket, create_table=connection.vendor == "sqlite"),
         hit_in_new_process(env, bucket),
         hit_in_new_process(env, bucket),
     ]
@@ -80,28 +83,16 @@ def test_processes_count_together_in_the_database_cache(tmp_path):
     assert 0 < int(answers[2]) <= 3600
 
 
-def redis_url() -> str | None:
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
-    host_port = url.split("://", 1)[1].split("/", 1)[0]
-    host, _, port = host_port.partition(":")
-    try:
-        socket.create_connection((host, int(port or 6379)), timeout=0.5).close()
-    except OSError:
-        return None
-    return url
-
-
 def test_processes_count_together_in_redis():
-    url = redis_url()
-    if url is None:
-        pytest.skip("no Redis server reachable (REDIS_URL or 127.0.0.1:6379): nothing to share")
-    env = {"CACHE_URL": url, "SECRET_KEY": django_settings.SECRET_KEY}
+    client = redis_client()  # a skip without Redis, unless under CI
+    env = {"RATE_LIMIT_URL": REDIS_URL, "SECRET_KEY": django_settings.SECRET_KEY}
     bucket = f"test-{uuid.uuid4().hex}"
 
     answers = [hit_in_new_process(env, bucket) for _ in range(3)]
 
     assert answers[:2] == ["None", "None"]
     assert 0 < int(answers[2]) <= 3600
+    client.flushdb()
 
 
 @pytest.mark.parametrize(
