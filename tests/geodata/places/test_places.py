@@ -82,6 +82,25 @@ def test_it_imports_a_geojson_with_kinds_points_and_extents(tmp_path):
     assert 4.001 <= square.point.x <= 4.002 and 50.001 <= square.point.y <= 50.002
 
 
+def test_a_place_whose_name_or_kind_cannot_be_stored_is_left_out_and_said(tmp_path):
+    frame = gpd.GeoDataFrame(
+        {
+            "NAME": ["Quay\uffff Street", "Old\x07 Mill", "Fine Lane"],
+            "TYPE": ["street", "landmark", "street\ufdd0"],
+        },
+        geometry=[Point(4.011, 50.002), Point(4.012, 50.004), Point(4.013, 50.005)],
+        crs=4326,
+    )
+    output = run(
+        write(frame, tmp_path / "odd.gpkg"), "--name-field", "NAME", "--kind-field", "TYPE"
+    )
+
+    assert "feature 1: NAME contains a character that cannot be stored (U+FFFF)" in output
+    assert "feature 2: NAME contains a character that cannot be stored (U+0007)" in output
+    assert "feature 3: TYPE contains a character that cannot be stored (U+FDD0)" in output
+    assert not Place.objects.exists()
+
+
 def test_a_dry_run_writes_nothing(tmp_path):
     output = run(write(places_frame(), tmp_path / "p.geojson"), "--name-field", "NAME",
                  commit=False)  # fmt: skip
