@@ -25,6 +25,7 @@ from django.db import transaction
 from geodata.imports import boundaries
 from geodata.models import Place
 from mapideas.map import maps
+from mapideas.plumbing.stored_text import first_unstorable, unstorable_message
 from mapideas.plumbing.text import normalise
 from neighborhoods.selectors import active_neighborhoods
 
@@ -119,6 +120,16 @@ def read_places(
         if not name:
             skipped.append(f"feature {number}: no {name_field}")
             continue
+        kind_text = _text(kind)
+        # Place names are shown, searched and exported like any stored text: a feature whose
+        # name or kind holds a character MapIdeas never stores is left out, and said.
+        unstorable = first_unstorable(name) or first_unstorable(kind_text)
+        if unstorable is not None:
+            skipped.append(
+                f"feature {number}: {name_field if first_unstorable(name) else kind_field} "
+                f"{unstorable_message(unstorable)}"
+            )
+            continue
         if geometry is None or geometry.is_empty:
             skipped.append(f"feature {number} ({name}): no geometry")
             continue
@@ -126,7 +137,7 @@ def read_places(
         items.append(
             PlaceInput(
                 name=name,
-                kind=(_text(kind) or default_kind)[:KIND_MAX_LENGTH],
+                kind=(kind_text or default_kind)[:KIND_MAX_LENGTH],
                 point=_point_on(geometry),
                 bbox=(west, south, east, north),
             )
