@@ -71,7 +71,7 @@ def test_the_form_offers_a_photo_field_with_its_limits(client, city, category):
         'aria-describedby="id_photo_helptext">',
         html=True,
     )
-    assertContains(response, "at most 10 MB and 40 megapixels")
+    assertContains(response, "at most 10 MB and 80 megapixels")
 
 
 def test_a_pin_sent_with_a_photo_shows_it_on_its_page(client, city, category):
