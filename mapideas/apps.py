@@ -17,6 +17,9 @@ class MapIdeasConfig(AppConfig):
     verbose_name = "Ideas and issues"
 
     def ready(self) -> None:
+        # Registers the check that a Redis named for the rate-limit counters never evicts
+        # (models import it too, for the table's name; this says why it must be loaded).
+        from mapideas.plumbing import rate_counters  # noqa: F401
         from mapideas.plumbing.spatialite import ensure_spatial_indexes_after_migrate
 
         # Database plumbing, not domain logic: see mapideas/plumbing/spatialite.py for why.

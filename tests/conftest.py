@@ -181,10 +181,9 @@ LOCAL_CACHE = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemC
 
 @pytest.fixture(autouse=True)
 def _fresh_cache(settings):
-    """Rate limits count in Django's cache (mapideas.plumbing.ratelimit): one test's requests
-    must not use up another's allowance. Tests count in memory, which tests without a database can
-    clear too; tests/mapideas/plumbing/test_shared_cache.py
-    covers the database and Redis caches."""
+    """The viewport and the place search cache their answers in Django's cache: one test's
+    cached answer must not answer another's. Tests cache in memory; rate-limit counters are a
+    table (mapideas.plumbing.rate_counters), rolled back with each test."""
     from django.core.cache import cache
 
     settings.CACHES = LOCAL_CACHE

@@ -14,7 +14,8 @@ lists of the API (`GET /api/ideas/`, `GET /api/neighborhoods/`).
 Why explicit `.using()` rather than a router that sends every read to the replica: Django
 routes by model, not by request, so a blanket router would also read a pin's page right
 after its citizen created it (and be redirected to it), the session that was just written
-at login, and the rate-limit counters of the database cache from a replica that may not
+at login, and the rate-limit counters (written on default by mapideas.plumbing.rate_counters)
+from a replica that may not
 have them yet. Why not a context variable set by the views either: the exports stream
 after the view has returned, outside any `with` block, while a queryset keeps the alias
 it was given until its last row is read.
