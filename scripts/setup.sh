@@ -59,8 +59,10 @@ if ! command -v dpkg >/dev/null 2>&1; then
 fi
 
 # wrk: the HTTP load tool of `make bench` (pin_creation_http). gettext: msgfmt compiles the
-# translations (locale/*/LC_MESSAGES/*.po) in step 5.
+# translations (locale/*/LC_MESSAGES/*.po) in step 5. redis-server: `make test` runs the
+# Redis rate-limit counters' tests against a private one when no Redis answers.
 wanted=(gdal-bin libsqlite3-mod-spatialite chromium python3-venv wrk gettext)
+command -v redis-server >/dev/null 2>&1 || wanted+=(redis-server)
 command -v npm >/dev/null 2>&1 || wanted+=(nodejs npm)
 if majors="$(pg_majors 2>/dev/null)"; then
     # A PostgreSQL server is installed: add PostGIS for each installed major.
@@ -79,7 +81,7 @@ if [[ -z "${majors:-}" ]]; then
     mapfile -t missing < <(missing_of "${pg[@]}")
     apt_install "${missing[@]}"
 fi
-((APT_UPDATED)) || log "system packages present (PostgreSQL $(echo $majors | tr ' ' ','), PostGIS, GDAL, SpatiaLite, Chromium, Node, wrk, gettext)"
+((APT_UPDATED)) || log "system packages present (PostgreSQL $(echo $majors | tr ' ' ','), PostGIS, GDAL, SpatiaLite, Chromium, Node, wrk, gettext, Redis)"
 
 # ---------------------------------------------------------------------------------------
 # 2. Python 3.11 with loadable sqlite3 extensions

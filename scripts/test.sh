@@ -28,6 +28,10 @@ banner "make lint"
 lint_rc=0
 bash "$ROOT/scripts/lint.sh" || lint_rc=$?
 
+# --- Redis, for the Redis rate-limit counters' tests (they fail under CI without one) ----
+redis_choose_test_url ||
+    echo "test: warning: no Redis (REDIS_URL, 127.0.0.1:6379, or redis-server to start one)" >&2
+
 # --- SpatiaLite ------------------------------------------------------------------------
 sl_url="spatialite:///$ROOT/var/test-spatialite.sqlite3"
 banner "pytest on SpatiaLite ($sl_url)"
