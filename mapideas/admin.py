@@ -1,12 +1,15 @@
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
+from django.contrib.admin.exceptions import NotRegistered
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from mapideas.models import AreaAlert, Category, EmailOutbox, Flag, Idea, Open311Client
 from mapideas.open311.services import open311_client_create, open311_client_revoke
+from mapideas.plumbing.stored_text import validate_stored_text
 from neighborhoods.models import CategoryRule
 from neighborhoods.routing import active_version
 from neighborhoods.selectors import active_neighborhoods
@@ -262,3 +265,27 @@ class FlagAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Flag | None = None) -> bool:
         return False
+
+
+def keep_the_stored_text_rule(site: admin.AdminSite) -> None:
+    """Staff type text too: every text box of every admin form (the translated names'
+    boxes included) keeps the rule of what MapIdeas stores (mapideas.plumbing.stored_text),
+    whichever app registered the model. Applied here, once every admin is registered,
+    because neighborhoods' admin may not import mapideas."""
+    for model in apps.get_models():
+        try:
+            model_admin = site.get_model_admin(model)
+        except NotRegistered:
+            continue
+        model_admin.get_form = _checking_text(model_admin.get_form)  # type: ignore[method-assign]
+
+
+def _checking_text(get_form: Any) -> Any:
+    def get_form_checking_text(*args: Any, **kwargs: Any) -> Any:
+        form = get_form(*args, **kwargs)
+        for field in form.base_fields.values():
+            if isinstance(field, forms.CharField) and validate_stored_text not in field.validators:
+                field.validators.append(validate_stored_text)
+        return form
+
+    return get_form_checking_text

@@ -17,9 +17,18 @@ class MapIdeasConfig(AppConfig):
     verbose_name = "Ideas and issues"
 
     def ready(self) -> None:
-        # Registers the check that a Redis named for the rate-limit counters never evicts
-        # (models import it too, for the table's name; this says why it must be loaded).
+        from django.contrib import admin
+
+        from mapideas.admin import keep_the_stored_text_rule
+
+        # rate_counters registers the check that a Redis named for the rate-limit counters
+        # never evicts (models import it too, for the table's name; this says why it must be
+        # loaded).
         from mapideas.plumbing import rate_counters  # noqa: F401
+
+        # django.contrib.admin comes first in INSTALLED_APPS: its ready() has registered
+        # every app's admin by now.
+        keep_the_stored_text_rule(admin.site)
         from mapideas.plumbing.spatialite import ensure_spatial_indexes_after_migrate
 
         # Database plumbing, not domain logic: see mapideas/plumbing/spatialite.py for why.
