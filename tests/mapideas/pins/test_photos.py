@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
-from PIL import Image
+from PIL import Image, ImageChops
 
 from mapideas.models import Idea, IdeaPhoto
 from mapideas.pins import photos
@@ -158,6 +158,26 @@ def test_an_animated_image_gives_its_first_picture(fmt):
     with Image.open(BytesIO(processed.content)) as image:
         red, _green, blue = image.getpixel((20, 15))
         assert red > 180 and blue < 60
+
+
+@pytest.mark.parametrize(
+    ("size", "stored"),
+    [((1500, 1100), (700, 513)), ((999, 3001), (233, 700)), ((5000, 300), (700, 42))],
+)
+def test_scaling_tile_by_tile_leaves_no_seam(size, stored):
+    # Noise with noisy transparency, the hardest case: tile by tile, the result is the one
+    # resize of the whole image laid on white (across, then down), give or take rounding.
+    image = Image.effect_noise(size, 64).convert("RGB")
+    image.putalpha(Image.effect_noise(size, 90))
+    flat = Image.new("RGB", size, "white")
+    flat.paste(image, mask=image.getchannel("A"))
+    whole = flat.resize((stored[0], size[1]), Image.Resampling.LANCZOS).resize(
+        stored, Image.Resampling.LANCZOS
+    )
+
+    tiled = photos._scaled_on_white(image, stored)
+
+    assert max(high for _low, high in ImageChops.difference(whole, tiled).getextrema()) <= 1
 
 
 def test_a_text_file_named_jpg_is_refused():
