@@ -12,8 +12,9 @@ from mapideas.plumbing.forms import _PageForm
 
 
 class SignupForm(forms.Form):
-    """A citizen's sign-up (services.citizen_signup checks the rest: the username, Django's
-    password validators; then it emails the link that completes it)."""
+    """A citizen's sign-up: an address and, optionally, a username (services.citizen_signup
+    checks the username, then emails the link that completes it). No password: it is chosen
+    on the link's page (SignupPasswordForm), by whoever holds the address."""
 
     username = forms.CharField(
         label=_("Username (optional)"),
@@ -27,10 +28,16 @@ class SignupForm(forms.Form):
     email = forms.EmailField(
         label=_("Email"),
         help_text=_(
-            "Kept private. We email you a link to finish signing up, then when the pins you "
-            "send change."
+            "Kept private. We email you a link: there you choose your password. Then we "
+            "email you when the pins you send change."
         ),
     )
+
+
+class SignupPasswordForm(forms.Form):
+    """The password of a new account, chosen on the page the sign-up link opens
+    (services.signup_confirm checks it with Django's password validators)."""
+
     password = forms.CharField(
         label=_("Password"),
         strip=False,

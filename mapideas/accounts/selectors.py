@@ -2,9 +2,10 @@
 
 The link names the account by its id and carries an HMAC (SECRET_KEY, a salt of its own) of
 the account's state and the time it was made, as Django's password-reset links do: no address
-or name, nothing to decode. The state covers the password hash, the active flag and the last
-login, so a link works once, and a new sign-up with the same address (a new password hash)
-makes the earlier links stop.
+or name, nothing to decode. The state covers the password field, the active flag and the
+last login, so a link works once (following it sets the password and the active flag), and a
+new sign-up with the same address (a new random unusable password) makes the earlier links
+stop.
 """
 
 from datetime import datetime, timedelta

@@ -3,11 +3,21 @@ given, and the purge of sign-ups never completed.
 
 Why a link: the sign-up page must not tell whether an address already has an account (a
 list of addresses checked against it would say who uses the city's site). So the page answers
-the same for every address that passes the checks that do not depend on it (username,
-password): "we sent an email". A new address gets the link that activates its account; an
-address with a sign-up never completed gets a new link; an address that already has an
-account gets an email saying someone tried, with the login page. The work done is the same
-on each path (one password hash, one email queued), so the answer's time says nothing either.
+the same for every address that passes the checks that do not depend on it (the username):
+"we sent an email". A new address gets the link that completes its account; an address with
+a sign-up never completed gets a new link; an address that already has an account gets an
+email saying someone tried, with the login page.
+
+Why the password is chosen on the link's page, not on the sign-up form: anyone may sign up
+with someone else's address. Were the password typed at sign-up, the owner of the address
+who followed the link would activate an account whose password the other person knows. So a
+sign-up holds no password (an unusable one) until the link is followed, and whoever follows
+it, the only one who reads that mailbox, chooses the password there (`signup_confirm`).
+
+The answer's time says nothing either: no path hashes a password (none is typed), and each
+queues one email; they differ by a row or two written in the same transaction, far below
+what the network varies by. (A password hash, a few hundred milliseconds, would tell: if one
+is ever added to a path, add it to all of them.)
 
 An account signed up this way is inactive, and in the group AWAITING_CONFIRMATION_GROUP,
 until its link is followed: Django's ModelBackend lets no inactive account log in, and drops
@@ -25,7 +35,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -86,10 +95,13 @@ def queue_signup_link(user: User, *, next_url: str = "") -> EmailOutbox:
             )
             % {"username": user.get_username()},
             "",
-            _("To finish, and be signed in, open this link within %(days)s days: %(url)s")
+            _(
+                "To finish, open this link within %(days)s days and choose your password "
+                "there: %(url)s"
+            )
             % {"days": days, "url": signup_link(user, next_url=next_url)},
             "",
-            _("Next time, log in with that username and the password you chose."),
+            _("Then log in with that username and that password."),
             _(
                 "If it was not you, ignore this email: the account is deleted unused after "
                 "%(days)s days, and nothing more is sent to you."
@@ -149,17 +161,18 @@ def _awaiting_group() -> Group:
 
 
 @transaction.atomic
-def citizen_signup(*, username: str, email: str, password: str, next_url: str = "") -> None:
+def citizen_signup(*, username: str, email: str, next_url: str = "") -> None:
     """A citizen signs up (/accounts/signup/): a username (one is made up when none is given,
-    never from the address), an email address, a password Django's validators
-    (AUTH_PASSWORD_VALIDATORS) accept. A ValidationError names each field in fault; none of
-    them depends on whether the address has an account. Then, by the address (the caller
-    answers the same in every case):
+    never from the address) and an email address; no password (the link's page asks for
+    it). A ValidationError names each field in fault; none of them depends on whether the
+    address has an account. Then, by the address (the caller answers the same in every
+    case):
 
-    - unknown: an inactive account, and the email with its link (`queue_signup_link`);
-    - a sign-up never completed: that account takes this sign-up's username and password
-      (the latest sign-up wins: it is what the person at the address last asked for), and a
-      new link; the earlier links stop working;
+    - unknown: an inactive account with an unusable password, and the email with its link
+      (`queue_signup_link`);
+    - a sign-up never completed: that account takes this sign-up's username, and a new link
+      (the latest sign-up wins: it is what the person at the address last asked for); its
+      unusable password is drawn again, so the earlier links stop working;
     - any other account: no account is made; its owner gets `queue_signup_attempt_notice`.
 
     Taken usernames are said: usernames are not secrets (others may see them), and "@" is
@@ -184,10 +197,6 @@ def citizen_signup(*, username: str, email: str, password: str, next_url: str = 
         and user_model.objects.filter(username__iexact=username).exists()
     ):
         errors["username"] = [DUPLICATE_USERNAME_MESSAGE]
-    try:
-        validate_password(password, user=user)
-    except ValidationError as exc:
-        errors["password"] = list(exc.messages)
     if errors:
         raise ValidationError(errors)
 
@@ -199,8 +208,6 @@ def citizen_signup(*, username: str, email: str, password: str, next_url: str = 
     )
     owners = [u for u in same_address if u.pk not in awaiting]
     if owners:
-        # The hash a new account would cost, so that this answer takes as long.
-        make_password(password)
         for address in sorted({u.email for u in owners}):
             queue_signup_attempt_notice(
                 to=address,
@@ -212,23 +219,33 @@ def citizen_signup(*, username: str, email: str, password: str, next_url: str = 
         user.username, user.email = candidate.username, email
         # When its last link was sent: the purge counts from it.
         user.date_joined = timezone.now()
-    user.set_password(password)
+    # Nothing logs in with it; a new random value, which the link's HMAC covers, so a new
+    # sign-up with the same address makes the earlier links stop.
+    user.set_unusable_password()
     user.save()
     user.groups.add(_awaiting_group())
     queue_signup_link(user, next_url=next_url)
 
 
 @transaction.atomic
-def signup_confirm(*, uid: int, token: str) -> User | None:
-    """Follow a sign-up link: the account becomes active (the caller signs it in). None if
-    the link is forged, damaged, expired or used. The account is locked: two clicks at once
-    activate it once, and the second gets None."""
+def signup_confirm(*, uid: int, token: str, password: str) -> User | None:
+    """Follow a sign-up link: the account gets `password`, chosen by whoever followed the
+    link, and becomes active (the caller signs it in). None if the link is forged, damaged,
+    expired or used. A ValidationError naming `password` if Django's validators
+    (AUTH_PASSWORD_VALIDATORS, which also compare it with the username and the address)
+    refuse it: nothing is changed and the link still works. The account is locked: two
+    clicks at once activate it once, and the second gets None."""
     user = awaiting_signup(uid=uid, token=token, lock=True)
     if user is None:
         return None
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise ValidationError({"password": list(exc.messages)}) from exc
+    user.set_password(password)
     user.is_active = True
     user.date_joined = timezone.now()  # the day it joined is the day it was confirmed
-    user.save(update_fields=["is_active", "date_joined"])
+    user.save(update_fields=["password", "is_active", "date_joined"])
     user.groups.remove(_awaiting_group())
     return user
 

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from mapideas.accounts import personal_data, selectors, services
-from mapideas.accounts.forms import EraseAccountForm, SignupForm
+from mapideas.accounts.forms import EraseAccountForm, SignupForm, SignupPasswordForm
 from mapideas.pins.page import form_errors
 from mapideas.plumbing import ratelimit
 
@@ -89,7 +89,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     (MAPIDEAS_SUBMISSION_MODES has "account"); at most MAPIDEAS_RATE_SIGNUP sign-ups per
     client IP address. A sign-up the form accepts is answered with the same page whatever
     the address (services.citizen_signup emails the link, or tells the address's owner);
-    the link signs the new account in."""
+    the link's page asks for the password, and signs the new account in."""
     if "account" not in settings.MAPIDEAS_SUBMISSION_MODES:
         raise Http404("Sign-up is off in this city.")
     return _signup(request)
@@ -117,10 +117,7 @@ def _signup(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             try:
                 services.citizen_signup(
-                    username=data["username"],
-                    email=data["email"],
-                    password=data["password"],
-                    next_url=next_url,
+                    username=data["username"], email=data["email"], next_url=next_url
                 )
             except ValidationError as exc:
                 form_errors(form, exc)
@@ -137,23 +134,50 @@ def _signup(request: HttpRequest) -> HttpResponse:
     )
 
 
+@never_cache
 def signup_confirm(request: HttpRequest, uid: int, token: str) -> HttpResponse:
-    """The link emailed at sign-up: a page with one button (a mail scanner opening the link
-    must not activate the account, nor be signed in); the button activates the account,
-    signs it in, and goes to `next` (on this site) or the map. A forged, expired or used
-    link: a page saying so, 400."""
-    bad = {"bad": True, "days": selectors.SIGNUP_LINK_MAX_AGE.days}
+    """The link emailed at sign-up: a page that asks for the account's password (a mail
+    scanner opening the link changes nothing); the form sets it, activates the account,
+    signs it in, and goes to `next` (on this site) or the map. The password is chosen here,
+    by whoever reads the mailbox, never at sign-up (services). A password refused: the form
+    again, 400, the field named, the link still good. A forged, expired or used link: a page
+    saying so, 400."""
     template = "registration/signup_confirm.html"
-    if selectors.awaiting_signup(uid=uid, token=token) is None:
+    days = selectors.SIGNUP_LINK_MAX_AGE.days
+    bad = {"bad": True, "days": days}
+    pending = selectors.awaiting_signup(uid=uid, token=token)
+    if pending is None:
         return render(request, template, bad, status=400)
     next_url = _safe_next(request)
+    status = 200
     if request.method == "POST":
-        user = services.signup_confirm(uid=uid, token=token)
-        if user is None:
-            return render(request, template, bad, status=400)
-        auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(
-            request, _("Welcome, %(name)s: you are signed in.") % {"name": user.get_username()}
-        )
-        return redirect(next_url or "home")
-    return render(request, template, {"next": next_url})
+        form = SignupPasswordForm(request.POST)
+        status = 400
+        if form.is_valid():
+            try:
+                user = services.signup_confirm(
+                    uid=uid, token=token, password=form.cleaned_data["password"]
+                )
+            except ValidationError as exc:
+                form_errors(form, exc)
+            else:
+                if user is None:  # used by another click meanwhile
+                    return render(request, template, bad, status=400)
+                auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                messages.success(
+                    request,
+                    _("Welcome, %(name)s: you are signed in.") % {"name": user.get_username()},
+                )
+                return redirect(next_url or "home")
+    else:
+        form = SignupPasswordForm()
+    # Whoever follows the link reads this mailbox: the address is theirs to see, and shows
+    # them whose account they are about to set a password for (a link someone else sent
+    # them would make them work in an account whose emails go to that person).
+    context = {
+        "form": form,
+        "next": next_url,
+        "username": pending.get_username(),
+        "email": pending.email,
+    }
+    return render(request, template, context, status=status)

@@ -101,9 +101,7 @@ def email_link_pages(idea: Idea, team) -> dict[str, str]:
     team.notify_email = "east@example.org"
     team.save(update_fields=["notify_email"])
     confirm_idea = notifications.idea_confirm_token(idea)
-    accounts.citizen_signup(
-        username="pat-signup", email="signup@example.org", password="river-lantern-copper-71"
-    )
+    accounts.citizen_signup(username="pat-signup", email="signup@example.org")
     signup = get_user_model().objects.get(username="pat-signup")
     return {
         "confirm a sign-up": f"/accounts/signup/confirm/{signup.pk}/{signup_token(signup)}/",

@@ -1,10 +1,11 @@
 """`/accounts/signup/`: a citizen's account, completed through a link emailed to the address
 given, so the page answers the same whether the address already has an account or not (its
-owner gets an email saying someone tried instead). A username that is never the email
-address, a password Django's validators accept; at most MAPIDEAS_RATE_SIGNUP per client IP
-address; linked from the header and the login page, and only when the city takes pins from
-signed-in people. Sign-ups never confirmed cannot log in and are deleted once their link has
-expired."""
+owner gets an email saying someone tried instead). The sign-up form asks for an address and,
+optionally, a username that is never the address; the link's page asks for the password
+(Django's validators), so whoever reads the mailbox chooses it, not whoever signed up. At
+most MAPIDEAS_RATE_SIGNUP per client IP address; linked from the header and the login page,
+and only when the city takes pins from signed-in people. Sign-ups never confirmed have no
+password, cannot log in and are deleted once their link has expired."""
 
 import base64
 import binascii
@@ -16,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
@@ -38,13 +40,13 @@ CSRF = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]*"')
 
 
 def form(**overrides) -> dict:
-    data = {
-        "username": "zq-citizen",
-        "email": ADDRESS,
-        "password": PASSWORD,
-        "password_again": PASSWORD,
-    }
-    return {**data, **overrides}
+    """The sign-up form: no password (the link's page asks for it)."""
+    return {"username": "zq-citizen", "email": ADDRESS, **overrides}
+
+
+def passwords(password: str = PASSWORD, again: str | None = None, **extra) -> dict:
+    """The link's page's form: the new password, twice."""
+    return {"password": password, "password_again": password if again is None else again, **extra}
 
 
 def emails_to(address: str) -> list[EmailOutbox]:
@@ -87,8 +89,9 @@ def test_it_is_linked_from_the_header_and_the_login_page(client, city):
     assertContains(client.get("/accounts/login/"), f'href="{URL}"')
     page = client.get(URL)
     assert page.status_code == 200
-    for field in ("username", "email", "password", "password_again"):
+    for field in ("username", "email"):
         assertContains(page, f'name="{field}"')
+    assert 'type="password"' not in page.text  # chosen on the link's page
 
 
 # --- The same answer for every address ---------------------------------------------------------
@@ -98,11 +101,12 @@ def test_it_is_linked_from_the_header_and_the_login_page(client, city):
     "overrides",
     [
         {},
-        {"password": "x", "password_again": "x"},  # a one-character password
-        {"password_again": PASSWORD + "x"},
+        {"username": ""},
+        {"password": "x", "password_again": "y"},  # a password typed anyway is ignored
         {"username": "no spaces allowed"},
+        {"username": "zq@example"},
     ],
-    ids=["valid", "one-character-password", "passwords-differ", "bad-username"],
+    ids=["valid", "no-username", "password-typed", "bad-username", "username-with-at"],
 )
 def test_known_and_unknown_addresses_get_the_same_answer(city, owner, overrides):
     known = Client().post(URL, form(email=KNOWN, **overrides))
@@ -123,7 +127,7 @@ def test_a_sign_up_signs_nobody_in_and_sends_the_link(client, city):
     assert response.status_code == 200
     assertContains(response, "email")
     assert not signed_in(client).is_authenticated
-    assert not Client().login(username="zq-citizen", password=PASSWORD)
+    assert not get_user_model().objects.get(email=ADDRESS).has_usable_password()
     (email,) = emails_to(ADDRESS)
     assert LINK.search(email.body)
     assert "zq-citizen" in email.body  # the username it logs in with
@@ -134,9 +138,15 @@ def test_the_link_activates_the_account_signs_it_in_and_goes_to_next(client, cit
     link = link_to(ADDRESS)
 
     page = client.get(link)
-    assert page.status_code == 200  # a button: a mail scanner opening the link does nothing
+    assert page.status_code == 200  # a form: a mail scanner opening the link does nothing
+    assertContains(page, "zq-citizen")  # the username it will log in with
+    assertContains(page, ADDRESS)  # whose account: a link someone else sent shows it is not
+    for field in ("password", "password_again"):
+        assertContains(page, f'name="{field}"')
+    assertContains(page, 'autocomplete="new-password"')
     assert not get_user_model().objects.get(username="zq-citizen").is_active
-    response = client.post(link, {"next": page.context["next"]})
+    assert "no-store" in page["Cache-Control"]
+    response = client.post(link, passwords(next=page.context["next"]))
 
     assert response.status_code == 302
     assert response["Location"] == "/ideas/"
@@ -151,7 +161,7 @@ def test_the_link_activates_the_account_signs_it_in_and_goes_to_next(client, cit
 def test_the_link_goes_to_the_map_when_next_is_another_host(client, city):
     client.post(URL, form(next="https://evil.example/"))
     link = link_to(ADDRESS)
-    response = client.post(link, {"next": "https://evil.example/"})
+    response = client.post(link, passwords(next="https://evil.example/"))
 
     assert response.status_code == 302
     assert response["Location"] == "/"
@@ -160,13 +170,14 @@ def test_the_link_goes_to_the_map_when_next_is_another_host(client, city):
 def test_the_link_works_once(client, city):
     client.post(URL, form())
     link = link_to(ADDRESS)
-    assert client.post(link).status_code == 302
+    assert client.post(link, passwords()).status_code == 302
 
     other = Client()
-    for response in (other.get(link), other.post(link)):
+    for response in (other.get(link), other.post(link, passwords("another-lantern-river-9"))):
         assert response.status_code in (400, 404)
         assertContains(response, "link", status_code=response.status_code)
     assert not signed_in(other).is_authenticated
+    assert Client().login(username="zq-citizen", password=PASSWORD)
 
 
 def test_the_link_expires(client, city, clock):
@@ -174,7 +185,7 @@ def test_the_link_expires(client, city, clock):
     link = link_to(ADDRESS)
     clock(timedelta(days=8))
 
-    for response in (client.get(link), client.post(link)):
+    for response in (client.get(link), client.post(link, passwords())):
         assert response.status_code in (400, 404)
         assertContains(response, "link", status_code=response.status_code)
     assert not signed_in(client).is_authenticated
@@ -193,9 +204,10 @@ def test_a_forged_link_is_a_clear_page_not_an_error(client, city, path):
     client.post(URL, form())
     user = get_user_model().objects.get(email=ADDRESS)
     for candidate in (path, path.replace("/1/", f"/{user.pk}/")):
-        for response in (client.get(candidate), client.post(candidate)):
+        for response in (client.get(candidate), client.post(candidate, passwords())):
             assert response.status_code in (400, 404)
-    assert not get_user_model().objects.get(email=ADDRESS).is_active
+    pending = get_user_model().objects.get(email=ADDRESS)
+    assert not pending.is_active and not pending.has_usable_password()
 
 
 def test_a_link_for_another_account_opens_nothing(client, city):
@@ -205,7 +217,7 @@ def test_a_link_for_another_account_opens_nothing(client, city):
     second_link = link_to("zq.second@mail.example")
     swapped = re.sub(r"/confirm/\d+/", f"/confirm/{first.pk}/", second_link)
 
-    assert client.post(swapped).status_code in (400, 404)
+    assert client.post(swapped, passwords()).status_code in (400, 404)
     assert not get_user_model().objects.filter(is_active=True).exists()
 
 
@@ -251,21 +263,14 @@ def test_a_known_address_gets_an_email_saying_so_and_no_account_is_made(client, 
 def test_an_unconfirmed_sign_up_gets_a_new_link(client, city):
     client.post(URL, form())
     first_link = link_to(ADDRESS)
-    again = Client().post(
-        URL,
-        form(
-            username="zq-again",
-            password="copper-river-lantern-72",
-            password_again="copper-river-lantern-72",
-        ),
-    )
+    again = Client().post(URL, form(username="zq-again"))
     assert again.status_code == 200
     assert len(emails_to(ADDRESS)) == 2
     assert get_user_model().objects.filter(email__iexact=ADDRESS).count() == 1
 
     # The latest sign-up is the one the link completes; the first link no longer works.
-    assert client.post(first_link).status_code in (400, 404)
-    assert client.post(link_to(ADDRESS)).status_code == 302
+    assert client.post(first_link, passwords()).status_code in (400, 404)
+    assert client.post(link_to(ADDRESS), passwords("copper-river-lantern-72")).status_code == 302
     user = signed_in(client)
     assert user.get_username() == "zq-again"
     assert user.check_password("copper-river-lantern-72")
@@ -284,7 +289,7 @@ def test_the_username_is_never_the_email_address(client, city):
     assert "zq" not in user.username.lower() and "other" not in user.username.lower()
     assert user.username.startswith("citizen-")
     assert user.username in emails_to(user.email)[-1].body  # told how to log in
-    client.post(link_to(user.email))
+    client.post(link_to(user.email), passwords())
     assert Client().login(username=user.username, password=PASSWORD)
 
 
@@ -311,37 +316,85 @@ def test_a_taken_username_is_a_field_error(client, city, make_user):
     assert not emails_to(ADDRESS)
 
 
-# --- Passwords and fields ----------------------------------------------------------------------
+# --- The password, chosen on the link's page ---------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("password", "words"),
     [("short1", "too short"), ("password123", "too common"), ("83920174650", "entirely numeric")],
 )
-def test_weak_passwords_meet_django_validators(client, city, owner, password, words):
-    for address in (ADDRESS, KNOWN):
-        response = client.post(URL, form(email=address, password=password, password_again=password))
+def test_weak_passwords_meet_django_validators(client, city, password, words):
+    client.post(URL, form())
+    link = link_to(ADDRESS)
 
-        assert response.status_code == 400
-        errors = response.context["form"].errors["password"]
-        assert any(words in error for error in errors), errors
-    assert list(get_user_model().objects.all()) == [owner]
-    assert not EmailOutbox.objects.exists()
+    response = client.post(link, passwords(password))
+
+    assert response.status_code == 400
+    errors = response.context["form"].errors["password"]
+    assert any(words in error for error in errors), errors
+    assert not signed_in(client).is_authenticated
+    pending = get_user_model().objects.get(email=ADDRESS)
+    assert not pending.is_active and not pending.has_usable_password()
+    # The link still works: the person tries another password.
+    assert client.post(link, passwords()).status_code == 302
 
 
-def test_a_password_like_the_username_is_refused(client, city):
-    response = client.post(
-        URL, form(username="lanternriver", password="lanternriver", password_again="lanternriver")
-    )
+@pytest.mark.parametrize("like", ["lanternriver", "zqcitizen-mail"])
+def test_a_password_like_the_username_or_the_address_is_refused(client, city, like):
+    client.post(URL, form(username="lanternriver"))
+
+    response = client.post(link_to(ADDRESS), passwords(like))
+
     assert response.status_code == 400
     assert any("similar" in e for e in response.context["form"].errors["password"])
 
 
-def test_the_two_passwords_must_match(client, city):
-    response = client.post(URL, form(password_again=PASSWORD + "x"))
+@pytest.mark.parametrize(
+    "data",
+    [passwords(again=PASSWORD + "x"), {"password": PASSWORD}, {}],
+    ids=["differ", "once", "none"],
+)
+def test_the_two_passwords_must_be_given_and_match(client, city, data):
+    client.post(URL, form())
+
+    response = client.post(link_to(ADDRESS), data)
 
     assert response.status_code == 400
-    assert "password_again" in response.context["form"].errors
+    errors = response.context["form"].errors
+    assert "password_again" in errors or "password" in errors
+    assert set(errors) <= {"password", "password_again"}
+    assert not get_user_model().objects.get(email=ADDRESS).is_active
+
+
+class CountingHasher(MD5PasswordHasher):
+    """Django's MD5 hasher (the tests' own), counting the hashes it makes."""
+
+    made = 0
+
+    def encode(self, password, salt):
+        CountingHasher.made += 1
+        return super().encode(password, salt)
+
+
+def test_no_sign_up_hashes_a_password_whatever_the_address(client, city, owner, settings):
+    """What keeps the answer's time alike: a hash costs far more than anything else a sign-up
+    does, and no path makes one (new address, sign-up never completed, known address)."""
+    settings.PASSWORD_HASHERS = [f"{__name__}.CountingHasher"]
+    CountingHasher.made = 0
+
+    for address in (ADDRESS, ADDRESS, KNOWN):
+        assert (
+            client.post(URL, form(username="", email=address, password=PASSWORD)).status_code == 200
+        )
+
+    assert CountingHasher.made == 0
+    assert len(emails_to(ADDRESS)) == 2 and len(emails_to(KNOWN)) == 1
+    # The hasher is in use: following the link hashes the password chosen there.
+    client.post(link_to(ADDRESS), passwords())
+    assert CountingHasher.made == 1
+
+
+# --- The sign-up form's fields -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -361,9 +414,11 @@ def test_an_unconfirmed_account_cannot_log_in_nor_pin(client, city, category, se
     client.post(URL, form())
     pending = get_user_model().objects.get(email=ADDRESS)
 
-    response = client.post("/accounts/login/", {"username": "zq-citizen", "password": PASSWORD})
-    assert response.status_code == 200  # the form again, with its error
-    assert not signed_in(client).is_authenticated
+    # It has no password: none typed, not even an empty one, logs it in.
+    for password in (PASSWORD, ""):
+        response = client.post("/accounts/login/", {"username": "zq-citizen", "password": password})
+        assert response.status_code == 200  # the form again, with its error
+        assert not signed_in(client).is_authenticated
 
     # Even a session made for it is no one's.
     api = APIClient()
@@ -393,7 +448,7 @@ def test_unconfirmed_sign_ups_are_deleted_once_their_link_has_expired(
     client.post(URL, form())
     confirmed = Client()
     confirmed.post(URL, form(username="zq-confirmed", email="zq.confirmed@mail.example"))
-    confirmed.post(link_to("zq.confirmed@mail.example"))
+    confirmed.post(link_to("zq.confirmed@mail.example"), passwords())
     # An account staff switched off is not a sign-up: it stays.
     switched_off = make_user("zq-switched-off")
     switched_off.is_active = False
