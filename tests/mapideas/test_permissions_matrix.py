@@ -433,6 +433,10 @@ MATRIX: dict[str, Row] = {
     "login": Row(lambda o: "/accounts/login/", PUBLIC, post=each(200)),  # no credentials
     "logout": Row(lambda o: "/accounts/logout/", NOT_ALLOWED, post=each(302)),
     "signup": Row(lambda o: "/accounts/signup/", PUBLIC, post=each(400)),  # an empty form
+    # A forged sign-up link opens nothing, for anyone.
+    "signup-confirm": Row(
+        lambda o: "/accounts/signup/confirm/1/forged/", each(400), post=each(400)
+    ),
     "my-data": Row(lambda o: "/accounts/my-data/", SIGNED_IN_ONLY),
     "account-delete": Row(
         lambda o: "/accounts/delete/", SIGNED_IN_ONLY, post=("login", 400, 400, 400, 400, 400)
