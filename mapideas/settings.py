@@ -506,7 +506,14 @@ def _photo_limit(name: str, default: int) -> int:
 # A pin's optional photo (mapideas.pins.photos): where files go, and what is refused.
 MAPIDEAS_PHOTO_ROOT = _photo_root()
 MAPIDEAS_PHOTO_MAX_BYTES = _photo_limit("MAPIDEAS_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
-MAPIDEAS_PHOTO_MAX_PIXELS = _photo_limit("MAPIDEAS_PHOTO_MAX_PIXELS", 40_000_000)
+# No pixel setting: a photo's pixel limits follow from the memory a worker may spend decoding
+# one (mapideas.pins.photos), so a value set for the old setting is refused, not ignored.
+if env_str("MAPIDEAS_PHOTO_MAX_PIXELS", ""):
+    raise ImproperlyConfigured(
+        "MAPIDEAS_PHOTO_MAX_PIXELS is no longer read: a photo's pixel limits (80 megapixels; "
+        "12.5 for a PNG, 3.1 for a WebP) follow from the memory a worker may spend on one. "
+        "Unset it."
+    )
 # The long side of the stored photo, in pixels (larger ones are scaled down).
 MAPIDEAS_PHOTO_MAX_SIDE = _photo_limit("MAPIDEAS_PHOTO_MAX_SIDE", 2048)
 

@@ -43,9 +43,10 @@ class IdeaInputSerializer(serializers.Serializer):
         allow_null=True,
         help_text=(
             "An optional photo (multipart/form-data only): JPEG, PNG or WebP, within "
-            "MAPIDEAS_PHOTO_MAX_BYTES (10 MB by default) and MAPIDEAS_PHOTO_MAX_PIXELS "
-            "(40 megapixels). Stored resized and re-encoded as JPEG with every metadata "
-            "(EXIF, GPS included) removed. In multipart, `location` is GeoJSON text."
+            "MAPIDEAS_PHOTO_MAX_BYTES (10 MB by default) and 80 megapixels (a PNG 12.5, "
+            "a WebP 3.1; a JPEG is decoded reduced). Stored resized and re-encoded as JPEG "
+            "with every metadata (EXIF, GPS included) removed. In multipart, `location` is "
+            "GeoJSON text."
         ),
     )
 

@@ -72,3 +72,21 @@ def test_it_reads_the_border_hint_distance_and_refuses_a_negative_one(monkeypatc
     monkeypatch.setenv("MAPIDEAS_BORDER_HINT_M", "-5")
     with pytest.raises(ImproperlyConfigured, match="MAPIDEAS_BORDER_HINT_M must be 0 or more"):
         project_settings._border_hint_m()
+
+
+def test_the_old_photo_pixel_setting_is_refused_not_ignored():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MAPIDEAS_PHOTO_MAX_PIXELS": "40000000"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import mapideas.settings"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    assert "MAPIDEAS_PHOTO_MAX_PIXELS is no longer read" in result.stderr
