@@ -22,7 +22,12 @@ def staff_client(client, db):
 def test_a_team_name_that_cannot_be_stored_is_refused_in_the_admin(staff_client):
     response = staff_client.post(
         "/admin/neighborhoods/team/add/",
-        {"name": "Harbor\uffff Team", "slug": "harbor", "response_target_days": 10},
+        {
+            "name": "Harbor\uffff Team",
+            "slug": "harbor",
+            "response_target_days": 10,
+            "notify": "none",
+        },
     )
 
     assert response.status_code == 200
