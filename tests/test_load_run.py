@@ -1,7 +1,8 @@
 """`make load` (scripts/load_run.py), short: 20 s of mixed traffic (pins with Idempotency-Keys
-and deliberate retries, viewports, lists, pin pages, supports, comments, exports) driven by
-Locust against a real gunicorn server on a live database, on both backends. Zero server
-errors, and exactly one row per acknowledged pin. The full run is `make load` (10 minutes).
+and deliberate retries, viewports, lists, pin pages, supports, comments by citizens logged in
+with accounts made before the run, exports) driven by Locust against a real gunicorn server
+on a live database, on both backends. Zero server errors, every login accepted, comments
+made, and exactly one row per acknowledged pin. The full run is `make load` (10 minutes).
 """
 
 import importlib.util
@@ -46,6 +47,11 @@ def test_a_short_load_run_has_no_server_error_and_one_row_per_acknowledged_pin(
         server.stop()
 
     print(result.summary())
+    # The signed-in visitors logged in (through /accounts/login/, with accounts made before
+    # the run), every one of them, and commented.
+    logins = {k: n for k, n in result.statuses.items() if k.startswith("POST /accounts/login/ ")}
+    assert logins and set(logins) == {"POST /accounts/login/ 302"}, result.summary()
+    assert result.statuses.get("POST /api/ideas/<id>/comments/ 201", 0) > 0, result.summary()
     assert result.problems == [], result.summary()
     assert result.server_errors == 0 and result.access_log_5xx == 0
     assert result.acknowledged > 0 and result.rows == result.acknowledged
