@@ -4,12 +4,12 @@ A thin view over mapideas.map.viewport.viewport() (the read). Clusters are read 
 kept on write (mapideas.map.viewport_counts) whenever the filters allow it: those answers are
 exact as of the last commit and never cached, so a new, moved, re-routed, hidden or deleted
 pin shows in the very next answer; there is nothing to invalidate. The answers that still
-count the pins themselves (a `created` date range, the squares below zoom 10, a viewport
-too large to list its cells) cost a scan, and are cached for VIEWPORT_CACHE_SECONDS: the
-issue accepts counts a few seconds stale, and that cache is not invalidated on write (no
-write path, raw SQL included, could be trusted to bump it), so those counts may lag by at
-most that many seconds. Pin answers are never cached, so a pin just dropped shows at once
-where pins are drawn.
+count the pins themselves (a `created_after` or `created_before` day, the squares below zoom
+10, a viewport too large to list its cells) cost a scan, and are cached for
+VIEWPORT_CACHE_SECONDS: the issue accepts counts a few seconds stale, and that cache is not
+invalidated on write (no write path, raw SQL included, could be trusted to bump it), so those
+counts may lag by at most that many seconds. Pin answers are never cached, so a pin just
+dropped shows at once where pins are drawn.
 """
 
 import hashlib
@@ -111,10 +111,9 @@ def _cache_key(bbox: Polygon, zoom: int, filters: IdeaFilter) -> str:
 
 def count_filters(filters: IdeaFilter) -> CountFilters | None:
     """The valid filters as the counts kept on write can answer them, or None when one of
-    them cannot be (the `created` date range: the pins are counted instead)."""
+    them cannot be (a `created_after` or `created_before` day: the pins are counted instead)."""
     cleaned = filters.form.cleaned_data
-    created = cleaned.get("created")
-    if created is not None and (created.start is not None or created.stop is not None):
+    if cleaned.get("created_after") is not None or cleaned.get("created_before") is not None:
         return None
 
     def pk(name: str) -> int | None:

@@ -3,6 +3,8 @@
 One FilterSet, so `/api/ideas/?team=x` and `/export/ideas.geojson?team=x` always agree.
 """
 
+from datetime import date
+
 import django_filters
 from django import forms
 from django.contrib.gis.geos import GEOSGeometry, LineString, Point, Polygon
@@ -13,6 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from mapideas.models import Category, Idea
+from mapideas.plumbing.days import first_instant, first_instant_after
 from neighborhoods.models import Neighborhood, Team
 from neighborhoods.selectors import active_neighborhoods
 
@@ -86,9 +89,12 @@ class IdeaFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=Idea.Kind.choices)
     channel = django_filters.ChoiceFilter(choices=Idea.Channel.choices)
     # ?created_after=YYYY-MM-DD&created_before=YYYY-MM-DD, both days included (whole days in
-    # the site's TIME_ZONE).
-    created = django_filters.DateFromToRangeFilter(
-        field_name="created_at", label=gettext_lazy("Pinned between")
+    # the site's TIME_ZONE). Two filters, so that an error names the parameter a client sent.
+    created_after = django_filters.DateFilter(
+        label=gettext_lazy("Pinned from"), method="filter_created_after"
+    )
+    created_before = django_filters.DateFilter(
+        label=gettext_lazy("Pinned until"), method="filter_created_before"
     )
 
     class Meta:
@@ -101,18 +107,24 @@ class IdeaFilter(django_filters.FilterSet):
             "status",
             "kind",
             "channel",
-            "created",
+            "created_after",
+            "created_before",
         ]
 
     def filter_neighborhood(self, qs: QuerySet, name: str, value: Neighborhood) -> QuerySet:
         return qs.filter(neighborhood__slug=value.slug)
 
+    # The calendar's ends are open bounds (mapideas.plumbing.days): every pin lies within.
+    def filter_created_after(self, qs: QuerySet, name: str, value: date) -> QuerySet:
+        start = first_instant(value)
+        return qs if start is None else qs.filter(created_at__gte=start)
+
+    def filter_created_before(self, qs: QuerySet, name: str, value: date) -> QuerySet:
+        end = first_instant_after(value)
+        return qs if end is None else qs.filter(created_at__lt=end)
+
 
 def filter_parameters() -> tuple[str, ...]:
     """The query parameters IdeaFilter reads, in its order, as a request (or the export
-    command's options) spells them: a date range is two, `created_after` and `created_before`."""
-    names: list[str] = []
-    for name, declared in IdeaFilter.base_filters.items():
-        suffixes = getattr(declared.field_class.widget, "suffixes", None)
-        names += [f"{name}_{suffix}" for suffix in suffixes] if suffixes else [name]
-    return tuple(names)
+    command's options) spells them."""
+    return tuple(IdeaFilter.base_filters)

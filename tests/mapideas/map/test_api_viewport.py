@@ -216,7 +216,7 @@ def test_pins_are_never_cached(ideas, category):
         ({"bbox": CITY, "zoom": "10.5"}, "zoom"),
         ({"bbox": CITY, "zoom": 10, "category": "no-such"}, "category"),
         ({"bbox": CITY, "zoom": 10, "status": "lost"}, "status"),
-        ({"bbox": CITY, "zoom": 10, "created_after": "yesterday"}, "created"),
+        ({"bbox": CITY, "zoom": 10, "created_after": "yesterday"}, "created_after"),
     ],
 )
 def test_a_bad_parameter_is_a_400_naming_it(city, params, field):

@@ -258,4 +258,4 @@ def test_it_filters_by_channel_and_by_days_pinned_both_included(city, category):
     assert titles("channel=web&created_before=2026-03-01") == ["March 1"]
     bad = APIClient().get("/api/ideas/?created_after=yesterday&channel=pigeon")
     assert bad.status_code == 400
-    assert set(bad.json()) == {"created", "channel"}
+    assert set(bad.json()) == {"created_after", "channel"}
