@@ -59,21 +59,19 @@ def home(request: HttpRequest) -> HttpResponse:
                 return ratelimit.too_many_response(exc.retry_after)
             except services.IdempotencyConflict:
                 # The same form sent again with other content: a new token, sent as new.
-                # A mutable copy of what the form was given (request.POST).
-                data = request.POST.copy()
-                data["submission_token"] = secrets.token_urlsafe(24)
-                form.data = data
+                form.data = _with_fresh_token(request)
                 form.add_error(
                     None, _("This form was sent already. Check the pin and send it again.")
                 )
             except PermissionDenied:  # the modes changed between the page and the POST
                 form, sign_in_required, status = None, True, 403
             except ValidationError as exc:
-                for message in exc.message_dict.get("location", []):
-                    form.add_error("latitude", message)
+                # The services name what they were given: the point is the form's latitude
+                # and longitude, the idempotency key is the form's submission token.
+                as_fields = {"location": "latitude", "Idempotency-Key": "submission_token"}
                 for field, errors in exc.message_dict.items():
-                    if field != "location":
-                        form.add_error(field if field in form.fields else None, errors)
+                    field = as_fields.get(field, field)
+                    form.add_error(field if field in form.fields else None, errors)
             else:
                 where = idea.neighborhood.name if idea.neighborhood else _("between neighborhoods")
                 sent = _("Thank you. Your %(kind)s was sent to %(team)s (%(where)s).") % {
@@ -99,6 +97,10 @@ def home(request: HttpRequest) -> HttpResponse:
                     return redirect("home")
                 messages.success(request, sent, extra_tags="idea-sent")
                 return redirect(idea)
+        if form is not None and "submission_token" in form.errors:
+            # A token the page never made: the page carries a fresh one, so that sending the
+            # form again works.
+            form.data = _with_fresh_token(request)
     else:
         form = CitizenIdeaForm(user=user)
     neighborhoods = active_neighborhoods()
@@ -117,6 +119,13 @@ def home(request: HttpRequest) -> HttpResponse:
         },
         status=status,
     )
+
+
+def _with_fresh_token(request: HttpRequest):
+    """A mutable copy of what the form was given (request.POST), with a new one-time token."""
+    data = request.POST.copy()
+    data["submission_token"] = secrets.token_urlsafe(24)
+    return data
 
 
 def idea_confirm(request: HttpRequest, token: str) -> HttpResponse:
