@@ -5,20 +5,23 @@ Two kinds of visitor:
   with the same key after a connection error or a 503 until acknowledged; now and then an
   acknowledged pin is deliberately sent again, which must give back the same pin), move the
   map (viewport), open pin pages and lists, support pins and download exports;
-- signed-in citizens (a fresh account each, through the sign-up form) comment on pins and
-  read.
+- signed-in citizens comment on pins and read: each logs in through /accounts/login/ with an
+  account of the pool load_run.py made before the run (sign-up signs nobody in: its emailed
+  link does, and the password is chosen there).
 
 Every answer is tallied by request name and status; at the end the tally, the acknowledged
 keys and pin ids and any broken promise go to LOAD_REPORT (JSON), which load_run.py checks
 against the database. Settings come from the environment: LOAD_POINTS (a JSON file of
-[lon, lat] points inside the city), LOAD_RUN_ID (marks this run's pin titles), LOAD_REPORT.
+[lon, lat] points inside the city), LOAD_RUN_ID (marks this run's pin titles), LOAD_REPORT,
+LOAD_CITIZENS (a JSON list of the pool's usernames) and LOAD_CITIZEN_PASSWORD (their
+password: in the environment, never in a URL or a command line).
 """
 
+import itertools
 import json
 import os
 import random
 import re
-import secrets
 import threading
 import time
 import uuid
@@ -36,6 +39,12 @@ BBOX = [
     max(p[1] for p in POINTS),
 ]
 MAX_ATTEMPTS = 20
+CITIZENS: list[str] = json.loads(os.environ.get("LOAD_CITIZENS", "[]"))
+CITIZEN_PASSWORD = os.environ.get("LOAD_CITIZEN_PASSWORD", "")
+# Each signed-in visitor takes the next account of the pool (they share one only when
+# Locust starts more of them than the pool holds: sessions stay apart).
+_NEXT_CITIZEN = itertools.cycle(CITIZENS) if CITIZENS else None
+_NEXT_CITIZEN_LOCK = threading.Lock()
 
 
 class Tally:
@@ -207,37 +216,37 @@ class Citizen(HttpUser):
 
 
 class SignedInCitizen(HttpUser):
-    """Someone with an account (a new one per visitor, through the sign-up form) who
-    comments on pins."""
+    """Someone with an account (one of the pool load_run.py made) who logs in, then comments
+    on pins."""
 
     weight = 1
     wait_time = between(0.5, 2.0)
 
     def on_start(self) -> None:
-        self.client.get("/accounts/signup/", name="GET /accounts/signup/")
-        name = f"load-{RUN_ID}-{uuid.uuid4().hex[:10]}"
-        # Nothing like the name (Django's similarity validator would refuse it).
-        password = secrets.token_urlsafe(18)
+        if _NEXT_CITIZEN is None:
+            TALLY.broke("no citizen accounts to log in with (LOAD_CITIZENS is empty)")
+            return
+        with _NEXT_CITIZEN_LOCK:
+            username = next(_NEXT_CITIZEN)
+        self.client.get("/accounts/login/", name="GET /accounts/login/")
         with self.client.post(
-            "/accounts/signup/",
+            "/accounts/login/",
             data={
                 "csrfmiddlewaretoken": self.client.cookies.get("csrftoken", ""),
-                "username": name,
-                "email": f"{name}@load.example",
-                "password": password,
-                "password_again": password,
+                "username": username,
+                "password": CITIZEN_PASSWORD,
             },
-            name="POST /accounts/signup/",
+            name="POST /accounts/login/",
             allow_redirects=False,
             catch_response=True,
         ) as response:
-            TALLY.count("POST /accounts/signup/", response.status_code)
+            TALLY.count("POST /accounts/login/", response.status_code)
             if response.status_code == 302:
                 response.success()
             else:
-                errors = re.findall(r'class="field-error"[^>]*>([^<]*)', response.text)
+                errors = re.findall(r'(?:<li>|class="field-error"[^>]*>)([^<]+)<', response.text)
                 response.failure(str(response.status_code))
-                TALLY.broke(f"sign-up refused ({response.status_code}): {errors[:3]}")
+                TALLY.broke(f"login refused ({response.status_code}): {errors[:3]}")
 
     @task(3)
     def comment(self) -> None:

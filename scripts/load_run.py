@@ -6,14 +6,20 @@
 2. drives mixed citizen traffic with Locust for LOAD_SECONDS (default 600) with LOAD_USERS
    visitors (default 12): pins sent with Idempotency-Keys and retried until acknowledged,
    deliberate retries of acknowledged pins, map viewports, lists, pin pages, the map page,
-   supports, comments by signed-in citizens, exports (scripts/load_locustfile.py);
+   supports, comments by signed-in citizens, exports (scripts/load_locustfile.py). The
+   signed-in citizens log in through /accounts/login/ with a pool of active accounts made
+   first through manage.py (sign-up signs nobody in: its emailed link does); their password
+   is drawn for the run and travels by environment variable only;
 3. PASS when no answer was a server error (5xx, also counted in gunicorn's access log), every
-   pin was acknowledged, every retry gave back its pin, and the database holds exactly one
-   row per acknowledged pin: the rows of this run equal the acknowledged submissions.
+   pin was acknowledged, every retry gave back its pin, every signed-in visitor logged in and
+   some commented, and the database holds exactly one row per acknowledged pin: the rows of
+   this run equal the acknowledged submissions.
 
 DATABASE_URL as for `make run` (LOAD_DATABASE_URL overrides it; default: SpatiaLite in
 var/load-run.sqlite3, kept apart from `make run`'s database). With LOAD_SERVER_URL set, no
-server is started: the traffic goes there (the database must be DATABASE_URL's).
+server is started: the traffic goes there (the database must be DATABASE_URL's; that
+server's login limit, MAPIDEAS_RATE_LIMITS, counts the visitors' logins, one per signed-in
+visitor).
 Files (the access log, Locust's CSV statistics, the report) go to var/load-run/.
 Exit status 0 only on PASS.
 """
@@ -22,6 +28,7 @@ import json
 import os
 import random
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -54,12 +61,22 @@ class LoadResult:
     rows_not_acknowledged: int = 0
     replays_checked: int = 0
     given_up: int = 0
+    citizens: int = 0  # accounts in the pool the signed-in visitors log in with
     broken: list[str] = field(default_factory=list)
     access_log_5xx: int | None = None
 
     @property
     def server_errors(self) -> int:
         return sum(n for key, n in self.statuses.items() if int(key.rsplit(" ", 1)[1]) >= 500)
+
+    @property
+    def comments(self) -> int:
+        """Comments the signed-in visitors made (201s)."""
+        return self.statuses.get("POST /api/ideas/<id>/comments/ 201", 0)
+
+    @property
+    def logins(self) -> int:
+        return self.statuses.get("POST /accounts/login/ 302", 0)
 
     @property
     def connection_errors(self) -> int:
@@ -83,6 +100,8 @@ class LoadResult:
             found.append(f"{self.rows_not_acknowledged} rows whose pin was never acknowledged")
         if self.acknowledged == 0:
             found.append("no pin was acknowledged at all")
+        if self.comments == 0:
+            found.append("no signed-in visitor made a comment")
         return found
 
     def summary(self) -> str:
@@ -103,6 +122,8 @@ class LoadResult:
                 else ""
             ),
             f"connection errors: {self.connection_errors}",
+            f"signed-in visitors: {self.logins} logins with {self.citizens} accounts; "
+            f"comments made: {self.comments}",
             f"pins acknowledged: {self.acknowledged}; rows of this run: {self.rows} "
             f"({self.distinct_rows} distinct); deliberate retries answered with their pin: "
             f"{self.replays_checked}",
@@ -151,6 +172,39 @@ def points_inside(base: str, count: int = 400) -> list[list[float]]:
     return points
 
 
+# Made in the database before the run, as manage.py does everything else here: sign-up
+# completes through an emailed link, which a load run cannot read. One hash for the pool
+# (each hash costs the server's hasher's full time); the password comes from the environment.
+CITIZENS_CREATE = """
+import json, os
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+names = json.loads(os.environ["LOAD_CITIZENS"])
+password = make_password(os.environ["LOAD_CITIZEN_PASSWORD"])
+get_user_model().objects.bulk_create(
+    get_user_model()(username=n, email=n + "@load.example", password=password) for n in names
+)
+print(get_user_model().objects.filter(username__in=names, is_active=True).count())
+"""
+
+
+def citizens_create(env: dict[str, str], names: list[str], password: str) -> int:
+    """Active citizen accounts (no team, no staff), `names`, all with `password`: the pool
+    the signed-in visitors log in with. Returns how many the database holds."""
+    done = subprocess.run(  # noqa: S603 (a fixed argv, no shell)
+        [sys.executable, "manage.py", "shell", "-c", CITIZENS_CREATE],
+        cwd=ROOT,
+        env={**env, "LOAD_CITIZENS": json.dumps(names), "LOAD_CITIZEN_PASSWORD": password},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"load: the citizens' accounts were not made:\n{done.stderr[-3000:]}")
+    return int(done.stdout.strip().splitlines()[-1])
+
+
 def count_rows(env: dict[str, str], run_id: str, acked_ids: set[int]) -> tuple[int, int, int]:
     """(rows of this run, distinct titles, rows whose id was never acknowledged)."""
     code = (
@@ -188,6 +242,11 @@ def run(
     points.write_text(json.dumps(points_inside(base)))
     report = workdir / "report.json"
     report.unlink(missing_ok=True)
+    # One account per visitor at most: as many as Locust could make signed-in visitors.
+    citizens = [f"load-{run_id}-{n}" for n in range(users)]
+    citizen_password = secrets.token_urlsafe(18)
+    made = citizens_create(database_env, citizens, citizen_password)
+    log(f"{made} citizen accounts to log in with")
     # The server's answers during the run only: on a busy machine a worker may be cut off by
     # gunicorn's timeout while it first imports the URLs at start-up (a 500 to the probe).
     log_offset = access_log.stat().st_size if access_log is not None and access_log.exists() else 0
@@ -220,6 +279,8 @@ def run(
             "LOAD_POINTS": str(points),
             "LOAD_RUN_ID": run_id,
             "LOAD_REPORT": str(report),
+            "LOAD_CITIZENS": json.dumps(citizens),
+            "LOAD_CITIZEN_PASSWORD": citizen_password,
         },
         capture_output=True,
         text=True,
@@ -245,6 +306,7 @@ def run(
         acknowledged=len(data["acked"]),
         replays_checked=data["replays_checked"],
         given_up=data["given_up"],
+        citizens=made,
         broken=data["broken"],
     )
     result.rows, result.distinct_rows, result.rows_not_acknowledged = count_rows(
