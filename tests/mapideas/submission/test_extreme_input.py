@@ -84,3 +84,14 @@ def test_a_kind_that_is_none_is_refused_next_to_the_radio_buttons_and_tied_to_th
     )
     assert fieldset, "the kind's fieldset"
     assert 'aria-describedby="id_kind_error"' in fieldset.group(0)
+
+
+def test_a_token_sent_again_with_another_pin_is_refused_next_to_it(client, city, category):
+    client.post("/", pin(submission_token="token-once"))
+
+    response = client.post("/", pin(submission_token="token-once", title="Another bench"))
+
+    assert response.status_code == 400
+    assert "sent already" in error_of(response.content.decode(), "submission_token")
+    assert token_on_the_page(response.content.decode()) != "token-once"
+    assert Idea.objects.count() == 1
