@@ -58,10 +58,11 @@ def home(request: HttpRequest) -> HttpResponse:
             except ratelimit.RateLimited as exc:
                 return ratelimit.too_many_response(exc.retry_after)
             except services.IdempotencyConflict:
-                # The same form sent again with other content: a new token, sent as new.
-                form.data = _with_fresh_token(request)
+                # The same form sent again with other content: the page carries a new token
+                # (below), so that sending it again sends it as new.
                 form.add_error(
-                    None, _("This form was sent already. Check the pin and send it again.")
+                    "submission_token",
+                    _("This form was sent already. Check the pin and send it again."),
                 )
             except PermissionDenied:  # the modes changed between the page and the POST
                 form, sign_in_required, status = None, True, 403
