@@ -1186,16 +1186,7 @@ def xml_problems(url: str, raw: bytes) -> list[str]:
 # --- The property test ---------------------------------------------------------------------------
 
 # Known defects, each to be fixed where it lives (then the case passes, and strict fails it).
-KNOWN: dict[tuple[str, str], str] = {
-    ("api-ideas", "GET"): (
-        "a page that is no page number (page=nan) is a 404 'Invalid page.' naming no parameter "
-        "(DRF's paginator, mapideas.pins.api.IdeaPagination)"
-    ),
-    ("api-route", "GET"): (
-        "a point outside the city (lat=0) is refused as 'location', a parameter the route "
-        "preview does not take (mapideas.pins.api.RoutePreviewView)"
-    ),
-}
+KNOWN: dict[tuple[str, str], str] = {}
 CASES = [
     pytest.param(
         name,

@@ -194,8 +194,23 @@ def titles_of(body: dict) -> set[str]:
     return {f["properties"]["title"] for f in body["features"]}
 
 
-def test_it_answers_404_for_a_page_past_the_end(ideas):
-    assert get(page=99).status_code == 404
+def test_it_answers_404_for_a_page_past_the_end_naming_page(ideas):
+    response = get(page=99)
+
+    assert response.status_code == 404
+    assert list(response.json()) == ["page"]
+
+
+@pytest.mark.parametrize("page", ["nan", "0", "-1", "2015-01-01", "9" * 30, "1.5"])
+def test_a_page_that_is_no_page_number_is_a_400_naming_page(ideas, page):
+    response = get(page=page)
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["page"]
+
+
+def test_the_last_page_is_still_last(ideas):
+    assert get(page="last").status_code == 200
 
 
 @override_settings(MAPIDEAS_MAX_PAGE_SIZE=2)

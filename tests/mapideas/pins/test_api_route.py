@@ -172,14 +172,16 @@ def test_it_refuses_a_point_outside_the_service_area_like_idea_create(city):
     response = ask(OUTSIDE_CITY)
 
     assert response.status_code == 400
-    assert response.json() == {"location": [OUTSIDE_MESSAGE]}
+    # The point is the pair the preview was given: both coordinates are named.
+    assert response.json() == {"lon": [OUTSIDE_MESSAGE], "lat": [OUTSIDE_MESSAGE]}
 
 
 def test_it_refuses_every_point_when_no_boundaries_are_loaded(db):
     response = ask(IN_EAST)
 
     assert response.status_code == 400
-    assert response.json() == {"location": [OUTSIDE_MESSAGE]}
+    # The point is the pair the preview was given: both coordinates are named.
+    assert response.json() == {"lon": [OUTSIDE_MESSAGE], "lat": [OUTSIDE_MESSAGE]}
 
 
 @pytest.mark.parametrize(
