@@ -8,6 +8,8 @@ Who sees a pin is selectors.visible_idea: a pin that is not public (awaiting its
 email confirmation, or hidden by moderation) is a 404 for everyone but the staff of its team.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
@@ -135,6 +137,23 @@ class IdeaPagination(GeoJsonPagination):
         size = super().get_page_size(request)
         return min(size, self.max_page_size) if size else size
 
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        """DRF answers any bad `page` with a 404 "Invalid page." naming nothing: here a
+        page that is no page number is a 400 naming `page`, and one past the end a 404
+        naming it."""
+        page = request.query_params.get(self.page_query_param)
+        is_number = page is not None and page.isascii() and page.isdigit() and len(page) <= 18
+        if (
+            page is not None
+            and page not in self.last_page_strings
+            and not (is_number and int(page) >= 1)
+        ):
+            raise ValidationError({"page": [gettext("Give a page number: a whole number from 1.")]})
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except NotFound as missing:
+            raise NotFound({"page": [str(missing.detail)]}) from missing
+
 
 class CategoryList(generics.ListAPIView):
     serializer_class = CategorySerializer
@@ -183,5 +202,7 @@ class RoutePreviewView(APIView):
             location=location, category=given.validated_data.get("category")
         )
         if preview is None:
-            raise ValidationError({"location": [gettext(services.OUTSIDE_MESSAGE)]})
+            # The point is the pair given: both coordinates are named.
+            outside = gettext(services.OUTSIDE_MESSAGE)
+            raise ValidationError({"lon": [outside], "lat": [outside]})
         return Response(RoutePreviewSerializer(preview).data)

@@ -60,8 +60,9 @@
         return { preview: preview };
       },
       function (error) {
-        if (error.status === 400 && error.body && error.body.location) {
-          return { refused: error.body.location.join(" ") };
+        // A point outside the city names both coordinates it was given.
+        if (error.status === 400 && error.body && error.body.lat) {
+          return { refused: error.body.lat.join(" ") };
         }
         throw error;
       }
