@@ -208,7 +208,8 @@ def boundary_activate(request: HttpRequest, pk: int) -> HttpResponse:
             request, _("Boundary version #%(pk)s is already active.") % {"pk": version.pk}
         )
         return redirect("boundaries")
-    form = BoundaryActivateForm(request.POST)
+    # The reason's id is this version's row's ("reason-<pk>"): its errors are tied to that input.
+    form = BoundaryActivateForm(request.POST, auto_id=f"%s-{version.pk}")
     if not form.is_valid():
         return _boundaries_page(request, activate_form=form, activate_pk=version.pk, status=400)
     result = boundaries_activate(version=version, reason=form.cleaned_data["reason"].strip())

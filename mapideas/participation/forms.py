@@ -49,6 +49,14 @@ class HideCommentForm(_PageForm):
         error_messages={"required": HIDE_REASON_MESSAGE},
     )
 
+    def __init__(self, *args, comment_pk: int | None = None, **kwargs) -> None:
+        # The page draws one reason field per comment, id "hide_reason_<pk>": a form for one
+        # comment takes that id, so that its errors are tied to that comment's field.
+        if comment_pk is not None:
+            kwargs.setdefault("auto_id", f"hide_%s_{comment_pk}")
+        super().__init__(*args, **kwargs)
+        self.comment_pk = comment_pk
+
 
 class FollowForm(_PageForm):
     """Follow a pin by email without an account (services.follow)."""

@@ -90,7 +90,7 @@ def comment_hide(request: HttpRequest, pk: int, comment_pk: int) -> HttpResponse
     comment = get_object_or_404(Comment, pk=comment_pk, idea=idea)
     if not can_see_internal(request.user, idea):
         raise PermissionDenied(services.HIDE_FORBIDDEN)
-    form = HideCommentForm(request.POST)
+    form = HideCommentForm(request.POST, comment_pk=comment.pk)
     if form.is_valid():
         try:
             services.comment_hide(
