@@ -376,6 +376,10 @@ TABLE: dict[tuple[str, str], Endpoint] = {
         )
         for method in ("GET", "POST")
     },
+    # The photo of the pin a confirmation link names: a bad token is a 404, as a pin's photo.
+    ("idea-confirm-photo", "GET"): Endpoint(
+        EVERYONE, path={"token": "forged"}, path_refusals=(404,), valid=False
+    ),
     ("alerts", "POST"): Endpoint(
         EVERYONE,
         body={

@@ -3,6 +3,7 @@
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
+from mapideas.models import Idea
 from mapideas.pins import photos
 from mapideas.pins import selectors as pins_selectors
 from mapideas.pins.page import idea_page, visible_pin_or_404
@@ -28,7 +29,12 @@ def idea_photo(request: HttpRequest, pk: int) -> FileResponse:
     """A pin's photo, as stored (a re-encoded JPEG without metadata), for whoever may see the
     pin: anyone for a public pin, only its staff for one awaiting confirmation or hidden by
     moderation (a 404 for everyone else, as the page). The file is outside any web root."""
-    idea = visible_pin_or_404(request, pk)
+    return photo_response(visible_pin_or_404(request, pk))
+
+
+def photo_response(idea: Idea) -> FileResponse:
+    """The photo of `idea`, a pin the caller has checked this person may see: a 404 if it has
+    none (or moderators hid it). Cached publicly only while the pin is public."""
     photo = pins_selectors.idea_photo(idea=idea)
     if photo is None:
         raise Http404("This pin has no photo.")
@@ -41,7 +47,7 @@ def idea_photo(request: HttpRequest, pk: int) -> FileResponse:
     response["Content-Disposition"] = "inline"
     response["X-Content-Type-Options"] = "nosniff"
     if not idea.is_public:
-        # Seen by staff only: no shared cache may keep it.
+        # Seen by its staff or its confirmation link's holder only: no shared cache may keep it.
         response["Cache-Control"] = "private, no-store"
     else:
         response["Cache-Control"] = f"public, max-age={PHOTO_CACHE_SECONDS}"

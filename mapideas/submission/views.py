@@ -5,15 +5,18 @@ import secrets
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
 
 from mapideas.map import maps
 from mapideas.models import Idea
-from mapideas.notifications import services as notifications
+from mapideas.pins import selectors as pins_selectors
+from mapideas.pins.views import photo_response
 from mapideas.plumbing import ratelimit
-from mapideas.submission import services
+from mapideas.submission import selectors, services
 from mapideas.submission.forms import CitizenIdeaForm
 from neighborhoods.selectors import active_neighborhoods
 
@@ -130,18 +133,42 @@ def _with_fresh_token(request: HttpRequest):
 
 
 def idea_confirm(request: HttpRequest, token: str) -> HttpResponse:
-    """The link emailed with a pin sent with an email address: a page with one button (a
-    mail scanner opening the link must not publish the pin); the button confirms, and the
-    pin's now public page opens."""
-    if notifications.idea_from_confirm_token(token) is None:
+    """The link emailed with a pin sent with an email address: a page showing the pin (anyone
+    can send a pin with someone else's address: its owner sees what they would publish) with
+    one button (a mail scanner opening the link must not publish the pin); the button
+    confirms, and the pin's now public page opens."""
+    idea = selectors.pin_of_confirm_link(token=token)
+    if idea is None:
         return render(request, "mapideas/idea_confirm.html", {"bad": True}, status=400)
     if request.method == "POST":
-        idea = services.idea_confirm(token=token)
-        if idea is None:
+        confirmed = services.idea_confirm(token=token)
+        if confirmed is None:
             return render(request, "mapideas/idea_confirm.html", {"bad": True}, status=400)
         messages.success(
             request,
             _("Thank you: your pin is on the public map, and we email you when it changes."),
         )
-        return redirect(idea)
-    return render(request, "mapideas/idea_confirm.html", {"token": token})
+        return redirect(confirmed)
+    photo = pins_selectors.idea_photo(idea=idea)
+    return render(
+        request,
+        "mapideas/idea_confirm.html",
+        {
+            "idea": idea,
+            "photo": photo,
+            "photo_url": reverse("idea-confirm-photo", args=[token]) if photo else None,
+        },
+    )
+
+
+@require_safe
+def idea_confirm_photo(request: HttpRequest, token: str) -> FileResponse:
+    """The photo of the pin a confirmation link names, for the link's holder: the pin is not
+    public yet, so its own photo URL is staff's only (pins.views.idea_photo)."""
+    idea = selectors.pin_of_confirm_link(token=token)
+    if idea is None:
+        raise Http404("This link is damaged or expired.")
+    response = photo_response(idea)
+    # The URL holds the link: no shared cache keeps it, whether the pin is public by now or not.
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -294,6 +294,8 @@ MATRIX: dict[str, Row] = {
     # (GET shows the page with its button, or says the link is bad; only the POST acts.)
     "follow-confirm": Row(lambda o: "/follow/confirm/forged/", PUBLIC, post=each(400)),
     "idea-confirm": Row(lambda o: "/ideas/confirm/forged/", each(400), post=each(400)),
+    # The link's holder sees the pin's photo there: a forged link is a 404, as a pin's photo.
+    "idea-confirm-photo": Row(lambda o: "/ideas/confirm/forged/photo.jpg", each(404)),
     "unsubscribe": Row(lambda o: "/unsubscribe/forged/", PUBLIC, post=each(400)),
     "team-unsubscribe": Row(lambda o: "/unsubscribe/team/forged/", PUBLIC, post=each(400)),
     "alerts": Row(lambda o: "/alerts/", PUBLIC, post=each(400)),  # an empty form
