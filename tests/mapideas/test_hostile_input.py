@@ -543,7 +543,7 @@ ROUTE_CASES = [
     ("lon_infinite", {"lon": "inf", "lat": LAT}, "lon"),
     ("lat_overflow", {"lon": LON, "lat": "1e999"}, "lat"),
     ("lat_beyond_90", {"lon": LON, "lat": 95}, "lat"),
-    ("swapped_lon_lat", {"lon": LAT, "lat": LON}, "location"),
+    ("swapped_lon_lat", {"lon": LAT, "lat": LON}, "lat"),
     ("unknown_category", {"lon": LON, "lat": LAT, "category": "nope"}, "category"),
     ("category_with_nul", {"lon": LON, "lat": LAT, "category": "parks\x00"}, "category"),
     ("lat_missing", {"lon": LON}, "lat"),

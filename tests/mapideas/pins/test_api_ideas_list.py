@@ -201,9 +201,9 @@ def test_it_answers_404_for_a_page_past_the_end_naming_page(ideas):
     assert list(response.json()) == ["page"]
 
 
-@pytest.mark.parametrize("page", ["nan", "0", "-1", "2015-01-01", "9" * 30, "1.5"])
-def test_a_page_that_is_no_page_number_is_a_400_naming_page(ideas, page):
-    response = get(page=page)
+@pytest.mark.parametrize("page_number", ["nan", "0", "-1", "2015-01-01", "9" * 30, "1.5"])
+def test_a_page_that_is_no_page_number_is_a_400_naming_page(ideas, page_number):
+    response = get(page=page_number)
 
     assert response.status_code == 400
     assert list(response.json()) == ["page"]
