@@ -518,3 +518,29 @@ def test_it_is_off_when_accounts_are_not_a_way_to_pin(client, city, settings):
     assert client.post(URL, form()).status_code == 404
     assert 'href="/accounts/signup/"' not in client.get("/").content.decode()
     assert not get_user_model().objects.exists()
+
+
+def test_one_address_gets_at_most_its_allowance_of_sign_up_emails_from_any_network(city, settings):
+    settings.MAPIDEAS_RATE_SIGNUP_EMAILS = (2, 3600)
+    answers = []
+    for n in range(4):
+        # Each from its own network: the limit per IP address never applies.
+        response = Client(REMOTE_ADDR=f"198.51.100.{n + 1}").post(
+            URL, form(username=f"zq-flood-{n}")
+        )
+        answers.append((response.status_code, "signup-sent" in response.content.decode()))
+
+    assert answers == [(200, True)] * 4  # the same answer, whether an email went or not
+    assert len(emails_to(ADDRESS)) == 2
+    # A sign-up beyond the allowance changes nothing: the username is the last one emailed.
+    (pending,) = get_user_model().objects.filter(email__iexact=ADDRESS)
+    assert pending.username == "zq-flood-1"
+
+
+def test_a_known_address_gets_at_most_its_allowance_of_notices(city, settings, owner):
+    settings.MAPIDEAS_RATE_SIGNUP_EMAILS = (2, 3600)
+    for n in range(4):
+        response = Client(REMOTE_ADDR=f"198.51.100.{n + 1}").post(URL, form(email=KNOWN))
+        assert response.status_code == 200
+
+    assert len(emails_to(KNOWN)) == 2
