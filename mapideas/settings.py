@@ -431,6 +431,9 @@ MAPIDEAS_RATE_FOLLOW = env_rate("MAPIDEAS_RATE_FOLLOW", "10/h")
 MAPIDEAS_RATE_ALERT = env_rate("MAPIDEAS_RATE_ALERT", "10/h")
 # Citizen sign-ups (/accounts/signup/) per client IP address, whoever is signed in.
 MAPIDEAS_RATE_SIGNUP = env_rate("MAPIDEAS_RATE_SIGNUP", "10/h")
+# Sign-up emails (a link, or "someone tried") per email address, from any network: one
+# mailbox cannot be flooded, nor a pending sign-up's username taken over, from many addresses.
+MAPIDEAS_RATE_SIGNUP_EMAILS = env_rate("MAPIDEAS_RATE_SIGNUP_EMAILS", "3/h")
 # Flags on pins ("Report this pin", POST /api/ideas/<id>/flag/), per account or IP address.
 MAPIDEAS_RATE_FLAGS = env_rate("MAPIDEAS_RATE_FLAGS", "10/h")
 # Comments on pins (the pin's page and POST /api/ideas/<id>/comments/), per account (only

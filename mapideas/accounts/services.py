@@ -54,6 +54,8 @@ from mapideas.accounts.selectors import (
 from mapideas.models import EmailOutbox
 from mapideas.notifications.services import absolute, email_subject, in_default_language
 from mapideas.participation.services import clean_email
+from mapideas.plumbing import ratelimit
+from mapideas.plumbing.hashing import keyed_hash
 
 if TYPE_CHECKING:
     # A lazily translated message (gettext_lazy's), known to the type checker only.
@@ -160,7 +162,6 @@ def _awaiting_group() -> Group:
     return group
 
 
-@transaction.atomic
 def citizen_signup(*, username: str, email: str, next_url: str = "") -> None:
     """A citizen signs up (/accounts/signup/): a username (one is made up when none is given,
     never from the address) and an email address; no password (the link's page asks for
@@ -199,7 +200,19 @@ def citizen_signup(*, username: str, email: str, next_url: str = "") -> None:
         errors["username"] = [DUPLICATE_USERNAME_MESSAGE]
     if errors:
         raise ValidationError(errors)
+    # Counted per address, outside the writes' transaction (a count is committed on its own):
+    # beyond MAPIDEAS_RATE_SIGNUP_EMAILS the caller answers the same and nothing is written
+    # nor sent, so no network can flood a mailbox or keep renaming a pending sign-up.
+    if ratelimit.SIGNUP_EMAILS.hit(keyed_hash("signup-email", email.casefold())) is not None:
+        return
+    _signup_write(user, email=email, next_url=next_url)
 
+
+@transaction.atomic
+def _signup_write(user: User, *, email: str, next_url: str) -> None:
+    """citizen_signup's writes for a sign-up found well formed: by the address, a new
+    account, a pending one renamed with a new link, or a notice to the owner."""
+    user_model = get_user_model()
     same_address = list(
         user_model.objects.select_for_update().filter(email__iexact=email).order_by("pk")
     )

@@ -115,6 +115,9 @@ ALERTS = RateLimit("alert", "MAPIDEAS_RATE_ALERT")
 # Sign-ups per IP address, signed in or not: counted per account, a session would go on
 # making accounts from one address (each new one signed in, and counted afresh).
 SIGNUP = RateLimit("signup", "MAPIDEAS_RATE_SIGNUP", identity=client_address_hash)
+# Sign-up emails per address asked for (counted by the sign-up service, with the address's
+# keyed hash): beyond it a sign-up answers as any other and emails nothing.
+SIGNUP_EMAILS = RateLimit("signup-email", "MAPIDEAS_RATE_SIGNUP_EMAILS", identity=lambda r: None)
 # Login attempts, twice: per IP address, signed in or not (one address guessing many
 # passwords), and per account name tried (many addresses guessing one account's).
 LOGIN = RateLimit("login", "MAPIDEAS_RATE_LOGIN", identity=client_address_hash)
