@@ -106,13 +106,8 @@ class StoredTextSerializerField(serializers.CharField):
         self.validators = [
             v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)
         ]
-        self.validators.append(self._validate)
-
-    @staticmethod
-    def _validate(value: str) -> None:
-        character = first_unstorable(value)
-        if character is not None:
-            raise serializers.ValidationError(unstorable_message(character), code=UNSTORABLE_CODE)
+        # The forms' validator: DRF answers its Django ValidationError as a 400 on the field.
+        self.validators.append(validate_stored_text)
 
     def to_internal_value(self, data) -> str:
         return normalise_newlines(super().to_internal_value(data))

@@ -137,10 +137,8 @@ def idea_confirm(request: HttpRequest, token: str) -> HttpResponse:
     can send a pin with someone else's address: its owner sees what they would publish) with
     one button (a mail scanner opening the link must not publish the pin); the button
     confirms, and the pin's now public page opens."""
-    idea = selectors.pin_of_confirm_link(token=token)
-    if idea is None:
-        return render(request, "mapideas/idea_confirm.html", {"bad": True}, status=400)
     if request.method == "POST":
+        # The service checks the link itself, as the page below does.
         confirmed = services.idea_confirm(token=token)
         if confirmed is None:
             return render(request, "mapideas/idea_confirm.html", {"bad": True}, status=400)
@@ -149,6 +147,9 @@ def idea_confirm(request: HttpRequest, token: str) -> HttpResponse:
             _("Thank you: your pin is on the public map, and we email you when it changes."),
         )
         return redirect(confirmed)
+    idea = selectors.pin_of_confirm_link(token=token)
+    if idea is None:
+        return render(request, "mapideas/idea_confirm.html", {"bad": True}, status=400)
     photo = pins_selectors.idea_photo(idea=idea)
     return render(
         request,
