@@ -173,6 +173,21 @@ class Idea(models.Model):
     # the services under the pin's row lock, so the API and the exports read a column, not
     # a count per pin.
     support_count = models.PositiveIntegerField(default=0, db_default=0)
+    # The language its author used (a code of settings.LANGUAGES; "" when nobody said:
+    # imports, raw SQL): response templates and the emails about the pin are written in it.
+    language = models.CharField(max_length=10, blank=True, default="", db_default="")
+    # When the pin was last marked done or declined; None while it has never been closed.
+    # Kept by the workflow (services._record_update). "Is it fixed?" is asked some days after
+    # it, and residents' verdicts (FixFeedback) are about that closure.
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # How many people confirmed the fix and how many said the problem is still there, over
+    # the pin's life (public: page, API, exports; counts, never who). Kept by
+    # mapideas.outcomes under the pin's row lock, like support_count.
+    fix_confirmed_count = models.PositiveIntegerField(default=0, db_default=0)
+    dispute_count = models.PositiveIntegerField(default=0, db_default=0)
+    # How many times the pin was reopened after being closed (Reopening rows), and the last.
+    reopen_count = models.PositiveIntegerField(default=0, db_default=0)
+    reopened_at = models.DateTimeField(null=True, blank=True)
     # A pin sent without an account but with an email address: routed and in its team's
     # queue at once, kept off every public page, list, API and export until the link sent to
     # that address is followed (as FixMyStreet does). False for every other pin.
@@ -386,6 +401,32 @@ class IdeaUpdate(models.Model):
     @property
     def changes_status(self) -> bool:
         return self.from_status != self.to_status
+
+
+class Reopening(models.Model):
+    """A closed pin (done or declined) opened again, by its team or by residents' disputes.
+
+    It starts its own response clock: `first_response_at` is the team's first public step
+    after the reopening, kept beside the pin's first answer (Idea.first_response_at), never
+    over it, so the response times of the original report stay true."""
+
+    class Cause(models.TextChoices):
+        TEAM = "team", _("Reopened by the team")
+        DISPUTES = "disputes", _("Reopened because residents said the problem is still there")
+
+    idea = models.ForeignKey(Idea, on_delete=models.CASCADE, related_name="reopenings")
+    # The public step that reopened it (its status change and answer).
+    update = models.OneToOneField(IdeaUpdate, on_delete=models.CASCADE, related_name="reopening")
+    cause = models.CharField(max_length=10, choices=Cause.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["idea", "created_at"], name="reopening_idea_time")]
+
+    def __str__(self) -> str:
+        return f"reopening of {self.idea_id} ({self.cause})"
 
 
 class IdeaNote(models.Model):
@@ -869,3 +910,187 @@ class RateLimitCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hits} hits in {self.bucket} until {self.window_end}"
+
+
+# --- "Is it really fixed?": residents' verdicts on closed pins ------------------------------
+
+FEEDBACK_NOTE_MAX_LENGTH = 1000
+
+
+class FixFeedback(models.Model):
+    """One person's verdict on a closed pin: the fix is confirmed, or the problem is still
+    there (a dispute, with a note and maybe a photo). mapideas.outcomes writes them.
+
+    One per person per closure of the pin (`closed_at`, Idea.closed_at when given): a person
+    is a verified address, kept only as a keyed hash (`person_hash`): an account's address
+    verified at sign-up, an address that followed the link emailed to it, or the address an
+    "Is it fixed?" email reached. Disputes land in the pin team's check queue; `ip_hash`
+    makes several from one network within the window count once towards reopening.
+    The note and the photo are for the team; the public sees counts (Idea.dispute_count)."""
+
+    class Verdict(models.TextChoices):
+        FIXED = "fixed", _("Fixed")
+        STILL_THERE = "still_there", _("Still there")
+
+    class Source(models.TextChoices):
+        FIX_CHECK = "fix_check", _("Answer to “Is it fixed?”")
+        PIN_PAGE = "pin_page", _("The pin's page")
+        API = "api", _("API")
+
+    class Decision(models.TextChoices):
+        PENDING = "", _("Waiting for the team")
+        REOPENED = "reopened", _("Reopened")
+        KEPT_CLOSED = "kept_closed", _("Kept closed")
+        # Moderation: abusive or spam, it no longer counts.
+        DISMISSED = "dismissed", _("Dismissed as abuse")
+
+    idea = models.ForeignKey(Idea, on_delete=models.CASCADE, related_name="fix_feedback")
+    closed_at = models.DateTimeField()
+    verdict = models.CharField(max_length=12, choices=Verdict.choices)
+    note = models.TextField(
+        blank=True, default="", validators=[MaxLengthValidator(FEEDBACK_NOTE_MAX_LENGTH)]
+    )
+    source = models.CharField(max_length=10, choices=Source.choices)
+    # Personal data, never public. A signed-in person's account, else the address a
+    # confirmation link goes to ("" once confirmed: the hash is what is kept).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    email = models.EmailField(blank=True, default="")
+    person_hash = models.CharField(max_length=64)
+    ip_hash = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    # None until the address is confirmed by the link sent to it: until then it is not
+    # counted, not in the queue, not public.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    # The team's decision on a dispute (its check queue), when and who (staff only).
+    decision = models.CharField(
+        max_length=12, choices=Decision.choices, blank=True, default="", db_default=""
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idea", "closed_at", "person_hash"], name="fix_feedback_one_per_person"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["idea", "closed_at"], name="fix_feedback_idea_closure"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.verdict} on {self.idea_id}"
+
+
+class FixCheck(models.Model):
+    """One "Is it fixed?" question emailed about a closed pin to one person (its author or
+    a follower): asked once per person per pin, ever. The email's links carry a random token
+    (only its SHA-256 is kept here), single-use and expiring, naming no one."""
+
+    idea = models.ForeignKey(Idea, on_delete=models.CASCADE, related_name="fix_checks")
+    # keyed_hash of the address asked, the same as FixFeedback.person_hash for that address.
+    person_hash = models.CharField(max_length=64)
+    # The account asked, when the address is an account's (personal data, staff only).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    closed_at = models.DateTimeField()
+    sent_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idea", "person_hash"], name="fix_check_once_per_person"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"fix check of {self.idea_id}"
+
+
+class TimelinePhoto(models.Model):
+    """A photo on a pin's story besides the pin's own (IdeaPhoto): before and after photos of
+    a team's public answer (public), or a resident's photo of a dispute (for the team).
+    Checked, re-encoded and stripped as citizens' photos are (mapideas.pins.photos)."""
+
+    class Role(models.TextChoices):
+        BEFORE = "before", _("Before")
+        AFTER = "after", _("After")
+        DISPUTE = "dispute", _("Still there")
+
+    idea = models.ForeignKey(Idea, on_delete=models.CASCADE, related_name="timeline_photos")
+    update = models.ForeignKey(
+        IdeaUpdate, on_delete=models.CASCADE, null=True, blank=True, related_name="photos"
+    )
+    feedback = models.ForeignKey(
+        FixFeedback, on_delete=models.CASCADE, null=True, blank=True, related_name="photos"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices)
+    name = models.CharField(max_length=100, unique=True)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    bytes = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    # Set by moderators to withdraw the photo from view.
+    hidden_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(update__isnull=False) & models.Q(feedback__isnull=True))
+                | (models.Q(update__isnull=True) & models.Q(feedback__isnull=False)),
+                name="timeline_photo_of_one_step",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} photo of idea {self.idea_id}"
+
+
+# --- Answers quick to give: a team's response templates --------------------------------------
+
+RESPONSE_TEMPLATE_NAME_MAX_LENGTH = 100
+
+
+class ResponseTemplate(models.Model):
+    """A team's ready answer, for one category or any, in each site language, with
+    placeholders ({place}, {team}, {target_days}, ...) filled from the pin when it is used
+    (mapideas.answers). With `status`, it is the answer given automatically when the team
+    sets that status without writing one."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="response_templates")
+    # None: for any category.
+    category = models.ForeignKey(
+        Category, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    name = models.CharField(max_length=RESPONSE_TEMPLATE_NAME_MAX_LENGTH)
+    # {language code: text} for the codes of settings.LANGUAGES; at least the site's own.
+    texts = models.JSONField(default=dict)
+    status = models.CharField(
+        max_length=20, choices=Idea.Status.choices, blank=True, default="", db_default=""
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="response_template_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -61,6 +61,34 @@ class Team(models.Model):
     )
     # The end of the period the last daily digest covered: the next one starts there.
     digest_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # "Is it fixed?" (mapideas.outcomes): this many days after a pin is marked done, its
+    # author and followers are asked once whether it is. None: the team asks nobody.
+    fix_check_days = models.PositiveSmallIntegerField(
+        "ask “is it fixed?” after (days)",
+        null=True,
+        blank=True,
+        default=7,
+        db_default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="Days after a pin is marked done; empty: never ask.",
+    )
+    # Disputes of a closed pin (mapideas.outcomes): this many distinct people saying "still
+    # there" within reopen_window_days reopen it without staff. 0: the team always decides.
+    reopen_threshold = models.PositiveSmallIntegerField(
+        "people disputing that reopen a pin",
+        default=3,
+        db_default=3,
+        validators=[MaxValueValidator(1000)],
+        help_text="Distinct people saying a closed pin's problem is still there; 0: never "
+        "reopen automatically, the team decides.",
+    )
+    reopen_window_days = models.PositiveSmallIntegerField(
+        "within (days)",
+        default=30,
+        db_default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="The disputes counted towards reopening are those of the last this many days.",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -22,6 +22,7 @@ from mapideas.models import (
     Idea,
     IdeaNote,
     IdeaUpdate,
+    Reopening,
     RoutingEvent,
     Support,
 )
@@ -238,6 +239,9 @@ ANSWER_REQUIRED_MESSAGE = gettext_lazy(
 
 
 NOTE_REQUIRED_MESSAGE = gettext_lazy("Write the note.")
+REOPEN_ANSWER_REQUIRED_MESSAGE = gettext_lazy(
+    "Tell the citizen why the pin is reopened: a public answer is required."
+)
 
 
 def _check_may_work_on(actor: User | AnonymousUser | None, idea: Idea) -> User:
@@ -276,6 +280,8 @@ def _check_status_change(idea: Idea, status: str, answer: str) -> None:
         raise ValidationError(
             {"answer": [ANSWER_REQUIRED_MESSAGE.format(status=workflow.label(status))]}
         )
+    if workflow.is_reopening(idea.status, status) and not answer:
+        raise ValidationError({"answer": [REOPEN_ANSWER_REQUIRED_MESSAGE]})
 
 
 def _record_update(
@@ -286,9 +292,19 @@ def _record_update(
     actor: User | AnonymousUser | None,
     duplicate_of: Idea | None = None,
     now: datetime | None = None,
+    reopen_cause: str = Reopening.Cause.TEAM,
 ) -> IdeaUpdate:
-    """Write one public step on a locked pin: the IdeaUpdate, the status and what follows."""
+    """Write one public step on a locked pin: the IdeaUpdate, the status and what follows.
+
+    A step back from done or declined to an open status is a reopening (a Reopening row,
+    caused by the team unless `reopen_cause` says residents' disputes did); the first step
+    after it answers it, on the reopening's own clock. Closing sets Idea.closed_at."""
     now = now or timezone.now()
+    if status == idea.status or not workflow.is_reopening(idea.status, status):
+        # The first public step after the latest reopening is its answer.
+        Reopening.objects.filter(idea=idea, first_response_at__isnull=True).update(
+            first_response_at=now
+        )
     update = IdeaUpdate.objects.create(
         idea=idea,
         from_status=idea.status,
@@ -312,6 +328,18 @@ def _record_update(
     if duplicate_of is not None:
         idea.duplicate_of = duplicate_of
         fields.append("duplicate_of")
+    if status in workflow.CLOSED and status != idea.status:
+        idea.closed_at = now
+        fields.append("closed_at")
+    reopening = workflow.is_reopening(idea.status, status)
+    if reopening:
+        Reopening.objects.filter(idea=idea, first_response_at__isnull=True).update(
+            first_response_at=now
+        )
+        Reopening.objects.create(idea=idea, update=update, cause=reopen_cause, created_at=now)
+        idea.reopen_count += 1
+        idea.reopened_at = now
+        fields += ["reopen_count", "reopened_at"]
     idea.status = status
     idea.save(update_fields=fields)
     # Its followers are told (an outbox row each, in this transaction: send_notifications

@@ -47,6 +47,17 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 # pointing at the original when the team gives none (services.idea_mark_duplicate).
 ANSWER_REQUIRED = frozenset({S.DONE, S.DECLINED, S.DUPLICATE})
 
+# A closed pin: its team says the work is over. Residents may confirm or dispute it
+# (mapideas.outcomes); moving it back to an open status is a reopening (REOPENINGS), which
+# owes the citizen a reason too and starts its own response clock (models.Reopening).
+CLOSED = frozenset({S.DONE, S.DECLINED})
+REOPENINGS: dict[str, str] = {S.DONE: S.IN_PROGRESS, S.DECLINED: S.UNDER_REVIEW}
+
+
+def is_reopening(current: str, new: str) -> bool:
+    return current in CLOSED and new in Idea.OPEN_STATUSES
+
+
 # Statuses a team sets with a plain status change; "duplicate" needs the original pin
 # (services.idea_mark_duplicate).
 PLAIN_STATUSES = tuple(status for status in S if status != S.DUPLICATE)
