@@ -36,7 +36,14 @@ _VERSION_FIELDS = (
 @admin.register(Team)
 class TeamAdmin(TranslatedNameAdminMixin, admin.ModelAdmin):
     # TranslatedNameAdminMixin: one "Name (Français)" box per other language.
-    list_display = ["name", "slug", "is_triage", "response_target_days"]
+    list_display = [
+        "name",
+        "slug",
+        "is_triage",
+        "response_target_days",
+        "fix_check_days",
+        "reopen_threshold",
+    ]
     search_fields = ["name"]
     filter_horizontal = ["members"]
 
