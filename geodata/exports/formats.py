@@ -78,6 +78,8 @@ SHAPEFILE_FIELDS = {
     "neighborhood": "nbhd",
     "neighborhood_slug": "nbhd_slug",
     "support_count": "supports",
+    "fix_confirmations": "fix_confs",
+    "reopened_at": "reopen_at",
     # The engagement layers (geodata.engagement).
     "offline_count": "offl_count",
     "offline_share": "offl_share",

@@ -14,8 +14,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -29,6 +31,7 @@ from mapideas.models import (
 from mapideas.pins import fields as pin_fields
 from mapideas.pins.serializers import COORDINATE_PRECISION
 from mapideas.plumbing.stored_text import StoredTextSerializerField
+from neighborhoods.translated_names import city_language
 
 # The spec's defaults and limits for GET requests ("Response Volume").
 MAX_SPAN = timedelta(days=90)
@@ -213,7 +216,9 @@ class ServiceRequestSerializer(serializers.Serializer):
     status_notes = serializers.SerializerMethodField(
         help_text=(
             "Our finer status (New, In progress, Declined…) and the team's latest public "
-            "answer, when there is one"
+            "answer, when there is one; then, for a pin closed before, when it was last "
+            "reopened and how many residents said the problem is still there or confirmed "
+            "the fix"
         )
     )
     service_name = pin_field("service_name")
@@ -231,11 +236,8 @@ class ServiceRequestSerializer(serializers.Serializer):
     long = serializers.SerializerMethodField()
     media_url = serializers.SerializerMethodField()
 
-    def get_status_notes(self, idea) -> str:
-        # The spec: "why status was changed to current state or more details on current status
-        # than conveyed with status alone": the public answer says why.
-        label = idea.get_status_display()
-        return f"{label}: {idea.answer}" if idea.answer else label
+    def get_status_notes(self, idea: Idea) -> str:
+        return status_notes(idea)
 
     def get_status(self, idea: Idea) -> str:
         return open311_status(idea)
@@ -263,6 +265,39 @@ class ServiceRequestSerializer(serializers.Serializer):
 
     def get_media_url(self, idea: Idea) -> str | None:
         return idea.media_url or None
+
+
+def status_notes(idea: Idea) -> str:
+    """The spec's "why status was changed to current state or more details on current status
+    than conveyed with status alone": our finer status and the team's latest public answer,
+    then what residents said after the pin was closed (when it was last reopened, how many
+    said the problem is still there, how many that the fix holds). Counts and a date, never
+    who. In the city's language, as every sentence of Open311 (the module's docstring)."""
+    with translation.override(city_language()):
+        label = idea.get_status_display()
+        sentences = [f"{label}: {idea.answer}" if idea.answer else label]
+        if idea.reopened_at is not None:
+            day = date_format(timezone.localtime(idea.reopened_at), "DATE_FORMAT")
+            sentences.append(_("Reopened on %(day)s.") % {"day": day})
+        if idea.dispute_count:
+            sentences.append(
+                ngettext(
+                    "%(count)d resident said the problem is still there.",
+                    "%(count)d residents said the problem is still there.",
+                    idea.dispute_count,
+                )
+                % {"count": idea.dispute_count}
+            )
+        if idea.fix_confirmed_count:
+            sentences.append(
+                ngettext(
+                    "%(count)d resident confirmed the fix.",
+                    "%(count)d residents confirmed the fix.",
+                    idea.fix_confirmed_count,
+                )
+                % {"count": idea.fix_confirmed_count}
+            )
+    return " ".join(sentences)
 
 
 def service_notice(idea: Idea) -> str:

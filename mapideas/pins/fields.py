@@ -124,6 +124,15 @@ PUBLIC_PIN: tuple[PinField, ...] = (
     _column("answer_at", Type.DATETIME, nullable=True),
     # How many people support the pin (a count, never who): a column kept by the services.
     _column("support_count", Type.INTEGER),
+    # "Is it really fixed?" (mapideas.outcomes): when the team last closed the pin (done or
+    # declined; null while never closed), how many people confirmed the fix and how many
+    # said the problem is still there, how many times it was reopened and the last time.
+    # Counts and dates, never who: columns kept by the services under the pin's row lock.
+    _column("closed_at", Type.DATETIME, nullable=True),
+    _column("fix_confirmations", Type.INTEGER, source="fix_confirmed_count"),
+    _column("disputes", Type.INTEGER, source="dispute_count"),
+    _column("reopenings", Type.INTEGER, source="reopen_count"),
+    _column("reopened_at", Type.DATETIME, nullable=True),
     PinField("url", Type.TEXT, Render.PAGE, ("id",)),
     # The photo's row, if any (a join on its unique idea_id): its URL is public unless
     # moderators hid it. Never where the file is stored.

@@ -24,7 +24,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def pins(city, category):
     """Pins in every state a field renders differently: answered, supported, in a gap (no
-    neighborhood), with a photo, with a hidden photo, offline at an event."""
+    neighborhood), with a photo, with a hidden photo, offline at an event, closed then
+    confirmed, disputed and reopened."""
     lighting = Category.objects.get(slug="lighting-safety")
     lighting.name_translations = {"fr": "Éclairage"}
     lighting.save()
@@ -41,6 +42,13 @@ def pins(city, category):
         answer="Fixed soon", answer_at=timezone.now(), support_count=3, event_name="Fair"
     )
     Idea.objects.filter(pk=made[0].pk).update(created_at=timezone.now() - timedelta(days=400))
+    Idea.objects.filter(pk=made[1].pk).update(
+        closed_at=timezone.now() - timedelta(days=9),
+        fix_confirmed_count=1,
+        dispute_count=4,
+        reopen_count=2,
+        reopened_at=timezone.now() - timedelta(days=2),
+    )
     IdeaPhoto.objects.create(idea=made[3], name="a.jpg", width=1, height=1, bytes=1)
     IdeaPhoto.objects.create(
         idea=made[4], name="b.jpg", width=1, height=1, bytes=1, hidden_at=timezone.now()
@@ -63,7 +71,13 @@ def test_every_output_lists_the_same_fields():
     listed = [name for name in IdeaFeatureSerializer.Meta.fields if name != fields.GEOMETRY]
     assert tuple(listed) == fields.PUBLIC_PIN_NAMES
     assert exports.IDEA_PROPERTIES == fields.PUBLIC_PIN_NAMES
-    assert exports.LAYER_SPECS["ideas"].integers == {"id", "support_count"}
+    assert exports.LAYER_SPECS["ideas"].integers == {
+        "id",
+        "support_count",
+        "fix_confirmations",
+        "disputes",
+        "reopenings",
+    }
     assert map_viewport.PIN_ROWS.keys == map_viewport.PIN_VALUES
 
 
