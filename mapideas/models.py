@@ -1094,3 +1094,26 @@ class ResponseTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class VerifiedAddress(models.Model):
+    """An account's email address, proved by its owner: the account was activated from the
+    link emailed to it at sign-up (mapideas.accounts.services.signup_confirm). Accounts made
+    by staff have none. It holds while the account's address is still this one, so changing
+    the address drops the proof. A verified address is one person to mapideas.outcomes (one
+    verdict per closure of a pin)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="verified_addresses"
+    )
+    # Personal data, never public: as the account held it when it was verified.
+    email = models.EmailField()
+    verified_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "email"], name="verified_address_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"verified address of user {self.user_id}"

@@ -28,6 +28,8 @@ urlpatterns = [
     path("", include("mapideas.participation.urls")),
     path("", include("mapideas.alerts.urls")),
     path("", include("mapideas.accounts.urls")),
+    # Residents confirm or dispute a closed pin; its team's check queue.
+    path("", include("mapideas.outcomes.urls")),
     # District teams and staff.
     path("", include("mapideas.workflow.urls")),
     path("", include("mapideas.notifications.urls")),

@@ -44,8 +44,10 @@ from geodata.exports import formats as export_formats
 from mapideas.models import Flag, Idea
 from mapideas.moderation.services import idea_flag
 from mapideas.open311.services import open311_client_create
+from mapideas.outcomes.services import feedback_give
 from mapideas.participation.services import comment_add
 from mapideas.submission.services import idea_create
+from mapideas.workflow.services import idea_status_change
 from neighborhoods.models import BoundaryVersion
 from tests import parameter_inventory as inventory
 from tests.conftest import IN_EAST
@@ -266,6 +268,20 @@ def unique_email(o: dict) -> str:
     return f"person{o['serial']}@mail.example"
 
 
+def closed_pin(o: dict) -> str:
+    return str(o["closed"].pk)
+
+
+CLOSED_PIN = {"pk": closed_pin}
+CHECK = {"slug": "east-team", "pk": closed_pin}
+FEEDBACK: dict[str, Base] = {
+    "verdict": "still_there",
+    "note": "The bench still wobbles.",
+    "photo": ABSENT,
+    "email": unique_email,
+}
+
+
 TABLE: dict[tuple[str, str], Endpoint] = {
     # --- Citizens: the map, its form, a pin's page and API ---
     ("home", "POST"): Endpoint(
@@ -373,12 +389,29 @@ TABLE: dict[tuple[str, str], Endpoint] = {
             "team-unsubscribe",
             "alert-confirm",
             "alert-unsubscribe",
+            "feedback-confirm",
         )
         for method in ("GET", "POST")
     },
     # The photo of the pin a confirmation link names: a bad token is a 404, as a pin's photo.
     ("idea-confirm-photo", "GET"): Endpoint(
         EVERYONE, path={"token": "forged"}, path_refusals=(404,), valid=False
+    ),
+    # --- "Is it really fixed?": residents' verdicts on a closed pin ---
+    ("idea-feedback", "POST"): Endpoint(
+        EVERYONE,
+        path=CLOSED_PIN,
+        body=FEEDBACK,
+        files=("photo",),
+        fresh=True,
+    ),
+    ("api-idea-feedback", "POST"): Endpoint(
+        EVERYONE,
+        path=CLOSED_PIN,
+        body=FEEDBACK,
+        encoding="json+multipart",
+        files=("photo",),
+        fresh=True,
     ),
     ("alerts", "POST"): Endpoint(
         EVERYONE,
@@ -501,6 +534,19 @@ TABLE: dict[tuple[str, str], Endpoint] = {
     ("moderation-decide", "POST"): Endpoint(
         TEAM, path=PIN, body={"decision": "keep", "reason": "Fine."}, fresh=True
     ),
+    # The check queue: closed pins residents dispute, and the team's decisions.
+    ("check-queue", "GET"): Endpoint(TEAM, path={"slug": "east-team"}),
+    ("check-reopen", "POST"): Endpoint(
+        TEAM, path=CHECK, body={"answer": "We go back."}, fresh=True
+    ),
+    ("check-keep-closed", "POST"): Endpoint(
+        TEAM, path=CHECK, body={"answer": "It was repaired on Monday."}, fresh=True
+    ),
+    ("check-dismiss", "POST"): Endpoint(
+        TEAM, path={**CHECK, "feedback_pk": lambda o: str(o["dispute"].pk)}, fresh=True
+    ),
+    # The dispute has no photo: a 404 whatever the path says.
+    ("dispute-photo", "GET"): Endpoint(TEAM, path={"photo_pk": "1"}, valid=False),
     # --- Open311 ---
     **{
         (f"open311-requests-{suffix}", "GET"): Endpoint(EVERYONE, query=OPEN311_QUERY)
@@ -612,6 +658,9 @@ FORM_ENDPOINTS: dict[str, list[tuple[str, str]]] = {
     "mapideas.participation.forms.CommentForm": [("comment-add", "POST")],
     "mapideas.participation.forms.FollowForm": [("idea-follow", "POST")],
     "mapideas.participation.forms.HideCommentForm": [("comment-hide", "POST")],
+    "mapideas.outcomes.forms.FeedbackForm": [("idea-feedback", "POST")],
+    "mapideas.outcomes.forms.KeepClosedForm": [("check-keep-closed", "POST")],
+    "mapideas.outcomes.forms.ReopenForm": [("check-reopen", "POST")],
     "mapideas.plumbing.forms._PageForm": [],
     "mapideas.submission.forms.CitizenIdeaForm": [("home", "POST")],
     "mapideas.submission.forms.IdeaForm": [],
@@ -656,6 +705,7 @@ DIRECT_READS: dict[tuple[str, str], list[tuple[str, str]]] = {
     ("mapideas/open311/views.py", "jurisdiction_id"): OPEN311_READS
     + [("open311-requests-json", "POST"), ("open311-requests-xml", "POST")],
     # The login limit counts per username (Django's LoginView reads the form).
+    ("mapideas/outcomes/views.py", "verdict"): [("idea-feedback", "POST")],
     ("mapideas/plumbing/ratelimit.py", "username"): [("login", "POST")],
     ("mapideas/submission/api.py", "Idempotency-Key"): [("api-ideas", "POST")],
     ("mapideas/workflow/views.py", "page"): [("team-workspace", "GET")],
@@ -748,6 +798,8 @@ PAGES: list[tuple[str, Callable[[dict], str]]] = [
     (CITIZEN, lambda o: f"/ideas/{o['pin'].pk}/"),
     (MEMBER, lambda o: f"/ideas/{o['pin'].pk}/"),
     (STAFF, lambda o: f"/ideas/{o['pin'].pk}/"),
+    (ANONYMOUS, lambda o: f"/ideas/{o['closed'].pk}/"),
+    (CITIZEN, lambda o: f"/ideas/{o['closed'].pk}/"),
     (ANONYMOUS, lambda o: "/alerts/"),
     (ANONYMOUS, lambda o: "/accounts/login/"),
     (ANONYMOUS, lambda o: "/accounts/signup/"),
@@ -756,6 +808,7 @@ PAGES: list[tuple[str, Callable[[dict], str]]] = [
     (MEMBER, lambda o: "/teams/"),
     (MEMBER, lambda o: "/teams/east-team/"),
     (STAFF, lambda o: "/teams/east-team/"),
+    (MEMBER, lambda o: "/teams/east-team/checks/"),
     (MEMBER, lambda o: "/teams/east-team/offline/"),
     (MEMBER, lambda o: "/staff/moderation/"),
     (STAFF, lambda o: "/staff/moderation/"),
@@ -799,7 +852,25 @@ class World:
             kind="issue", title="Swing 1", category=self.category, location=IN_EAST
         )
         comment = comment_add(idea=pin, author=self.users[CITIZEN], text="Rude words")
-        return {"pin": pin, "original": original, "comment": comment}
+        # A pin marked done, which one resident says is still there (in the check queue).
+        closed = idea_create(kind="issue", title="Bench", category=self.category, location=IN_EAST)
+        idea_status_change(
+            idea=closed, status=Idea.Status.DONE, answer="Repaired.", actor=self.users[MEMBER]
+        )
+        dispute = feedback_give(
+            idea=closed,
+            verdict="still_there",
+            source="fix_check",
+            person_hash=f"resident-{closed.pk}",
+            confirmed=True,
+        ).feedback
+        return {
+            "pin": pin,
+            "original": original,
+            "comment": comment,
+            "closed": closed,
+            "dispute": dispute,
+        }
 
     def objects(self, *, fresh: bool = False) -> dict:
         self.serial += 1

@@ -51,7 +51,7 @@ from mapideas.accounts.selectors import (
     awaiting_signups,
     signup_token,
 )
-from mapideas.models import EmailOutbox
+from mapideas.models import EmailOutbox, VerifiedAddress
 from mapideas.notifications.services import absolute, email_subject, in_default_language
 from mapideas.participation.services import clean_email
 from mapideas.plumbing import ratelimit
@@ -260,6 +260,9 @@ def signup_confirm(*, uid: int, token: str, password: str) -> User | None:
     user.date_joined = timezone.now()  # the day it joined is the day it was confirmed
     user.save(update_fields=["password", "is_active", "date_joined"])
     user.groups.remove(_awaiting_group())
+    # Whoever followed the link reads that mailbox: the address is proved (it counts as one
+    # person for residents' verdicts on closed pins, mapideas.outcomes).
+    VerifiedAddress.objects.get_or_create(user=user, email=user.email)
     return user
 
 

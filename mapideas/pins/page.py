@@ -10,6 +10,7 @@ from django.shortcuts import render
 from mapideas.map import maps
 from mapideas.models import HIDE_REASON_MAX_LENGTH, Idea
 from mapideas.moderation.forms import FlagForm
+from mapideas.outcomes.pin_page import outcome_context
 from mapideas.participation import selectors
 from mapideas.participation.forms import CommentForm, FollowForm
 from mapideas.participation.supporters import (
@@ -61,6 +62,8 @@ def idea_page(
         "reassign_form": None,
     }
     context.update(following_context(request, idea, forms))
+    # "Is it really fixed?": residents' verdicts once the pin was closed.
+    context.update(outcome_context(request, idea, forms))
     user = request.user
     if can_reassign(user, idea):
         context["reassign_form"] = forms.get("reassign_form") or ReassignForm(idea=idea)

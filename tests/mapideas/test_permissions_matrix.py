@@ -16,9 +16,12 @@ from django.test import Client
 from django.urls import URLResolver, get_resolver
 
 from mapideas.models import Comment, Follower, Idea, IdeaNote, IdeaUpdate, Support
+from mapideas.outcomes.services import feedback_give
 from mapideas.participation.services import comment_add
 from mapideas.submission.services import idea_create
+from mapideas.workflow.services import idea_status_change
 from tests.conftest import IN_EAST, IN_WEST
+from tests.mapideas.pins.photo_files import gps_jpeg, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -56,11 +59,29 @@ ALLOWED = {
 @pytest.fixture
 def pins(city, category, make_user):
     pin = idea_create(kind="issue", title="Swing", category=category, location=IN_EAST)
+    # A pin marked done that a resident says is still there, with a photo (the check queue).
+    closed = idea_create(kind="issue", title="Bench", category=category, location=IN_EAST)
+    idea_status_change(
+        idea=closed,
+        status=Idea.Status.DONE,
+        answer="Repaired.",
+        actor=make_user("closer", teams=[city.east_team]),
+    )
+    dispute = feedback_give(
+        idea=closed,
+        verdict="still_there",
+        photo=upload(gps_jpeg()),
+        source="fix_check",
+        person_hash="a resident",
+        confirmed=True,
+    ).feedback
     return {
         "pin": pin,
         "original": idea_create(kind="issue", title="Swing 1", category=category, location=IN_EAST),
         "west": idea_create(kind="issue", title="West", category=category, location=IN_WEST),
         "comment": comment_add(idea=pin, author=make_user("cora"), text="Rude words"),
+        "closed": closed,
+        "dispute": dispute,
     }
 
 
@@ -298,6 +319,46 @@ MATRIX: dict[str, Row] = {
     "idea-confirm-photo": Row(lambda o: "/ideas/confirm/forged/photo.jpg", each(404)),
     "unsubscribe": Row(lambda o: "/unsubscribe/forged/", PUBLIC, post=each(400)),
     "team-unsubscribe": Row(lambda o: "/unsubscribe/team/forged/", PUBLIC, post=each(400)),
+    "feedback-confirm": Row(lambda o: "/feedback/confirm/forged/", each(400), post=each(400)),
+    # "Still there?" on a closed pin: anyone, with an address to confirm (nobody here has a
+    # verified one).
+    "idea-feedback": Row(
+        lambda o: f"/ideas/{o['closed'].pk}/feedback/",
+        NOT_ALLOWED,
+        post=each(302),
+        data=lambda o: {"verdict": "still_there", "email": "someone@mail.example"},
+    ),
+    "api-idea-feedback": Row(
+        lambda o: f"/api/ideas/{o['closed'].pk}/feedback/",
+        NOT_ALLOWED,
+        post=each(202),
+        data=lambda o: {"verdict": "still_there", "email": "someone@mail.example"},
+        body="json",
+    ),
+    # The check queue: the team and planners see it; only the team decides.
+    "check-queue": Row(lambda o: "/teams/east-team/checks/", ("login", 403, 200, 403, 200, 200)),
+    "check-reopen": Row(
+        lambda o: f"/teams/east-team/checks/{o['closed'].pk}/reopen/",
+        NOT_ALLOWED,
+        post=("login", 403, 302, 403, 403, 302),
+        data=lambda o: {"answer": "We go back."},
+    ),
+    "check-keep-closed": Row(
+        lambda o: f"/teams/east-team/checks/{o['closed'].pk}/keep-closed/",
+        NOT_ALLOWED,
+        post=("login", 403, 302, 403, 403, 302),
+        data=lambda o: {"answer": "Repaired on Monday."},
+    ),
+    "check-dismiss": Row(
+        lambda o: f"/teams/east-team/checks/{o['closed'].pk}/dismiss/{o['dispute'].pk}/",
+        NOT_ALLOWED,
+        post=("login", 403, 302, 403, 403, 302),
+    ),
+    # A dispute's photo: for those who read the pin's team work, never the public.
+    "dispute-photo": Row(
+        lambda o: f"/checks/photos/{o['dispute'].photos.get().pk}.jpg",
+        ("login", 404, 200, 404, 200, 200),
+    ),
     "alerts": Row(lambda o: "/alerts/", PUBLIC, post=each(400)),  # an empty form
     "alert-confirm": Row(lambda o: "/alerts/confirm/forged/", PUBLIC, post=each(400)),
     "alert-unsubscribe": Row(lambda o: "/alerts/unsubscribe/forged/", PUBLIC, post=each(400)),
