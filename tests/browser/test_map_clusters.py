@@ -11,6 +11,8 @@ from tests.browser.test_drop_a_pin import map_name, pins_on_map
 from tests.conftest import IN_EAST, IN_WEST
 
 ZOOM = "name => window[name].getZoom()"
+# The clusters on the map (the legend shows a sample bubble too: map-legend.js).
+BUBBLES = ".leaflet-marker-pane .cluster-bubble"
 
 
 @pytest.fixture
@@ -32,7 +34,7 @@ def test_clusters_show_their_counts_and_zoom_in_to_the_pins(page: Page, live_ser
     page.goto("/")
 
     expect(page.locator("#pins-status")).to_have_text("9 pins in view — zoom in to list them.")
-    bubbles = page.locator(".cluster-bubble")
+    bubbles = page.locator(BUBBLES)
     expect(bubbles).to_have_count(2)
     assert sorted(int(text) for text in bubbles.all_text_contents()) == [4, 5]
     expect(page.locator("#pins-in-view li")).to_have_count(0)
@@ -43,7 +45,7 @@ def test_clusters_show_their_counts_and_zoom_in_to_the_pins(page: Page, live_ser
 
     expect(page.locator("#pins-status")).to_have_text("5 pins in view.")
     assert page.evaluate(ZOOM, map_name(page)) == before + 2
-    expect(page.locator(".cluster-bubble")).to_have_count(0)
+    expect(page.locator(BUBBLES)).to_have_count(0)
     expect(page.locator("#pins-in-view li")).to_have_count(5)
     expect(page.locator("#pins-in-view a").first).to_have_text("<b>Pin 4</b>")
     assert pins_on_map(page) == 5

@@ -17,6 +17,8 @@
  *   base.html) in the page's language; the strings are then set as text, never as HTML. A
  *   pin's status and category words come from the page's vocabulary (vocabulary.js), its
  *   requests go through api.js: both loaded before it (_map.html).
+ * - Pins are coloured by kind from PIN_KINDS, the one table the legend (map-legend.js, on the
+ *   maps that load pins from the API) is drawn from too.
  */
 (function () {
   "use strict";
@@ -38,6 +40,15 @@
 
   // Text set as text, never as markup (vocabulary.js).
   var el = window.MapIdeas.el;
+
+  // How each kind of pin is drawn, and named in the legend. Both colours keep 3:1 against
+  // the white ring and a light base map (WCAG 1.4.11).
+  var PIN_KINDS = [
+    { kind: "idea", color: "#1d4ed8", label: gettext("Idea") },
+    { kind: "issue", color: "#c2410c", label: gettext("Issue") },
+  ];
+  var KIND_COLORS = {};
+  PIN_KINDS.forEach(function (entry) { KIND_COLORS[entry.kind] = entry.color; });
 
   function popupFor(props) {
     var box = el("div", null, "pin-popup");
@@ -116,7 +127,7 @@
         radius: 7,
         weight: 2,
         color: "#ffffff",
-        fillColor: props.kind === "issue" ? "#c2410c" : "#1d4ed8",
+        fillColor: KIND_COLORS[props.kind] || KIND_COLORS.idea,
         fillOpacity: 0.9,
         bubblingMouseEvents: false,
       });
@@ -184,6 +195,7 @@
   // A team's workspace draws its filtered queue on the server (the same queryset as its
   // list): loading pins from the API on top would show another set.
   if (!options.serverPins) {
+    window.MapIdeas.mapLegend(map, PIN_KINDS);
     map.on("moveend", load);
     load();
   }
