@@ -7,7 +7,16 @@ from django.contrib.admin.exceptions import NotRegistered
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from mapideas.models import AreaAlert, Category, EmailOutbox, Flag, Idea, Open311Client
+from mapideas.answers.services import texts_clean
+from mapideas.models import (
+    AreaAlert,
+    Category,
+    EmailOutbox,
+    Flag,
+    Idea,
+    Open311Client,
+    ResponseTemplate,
+)
 from mapideas.open311.services import open311_client_create, open311_client_revoke
 from mapideas.plumbing.stored_text import validate_stored_text
 from neighborhoods.models import CategoryRule
@@ -265,6 +274,35 @@ class FlagAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Flag | None = None) -> bool:
         return False
+
+
+class ResponseTemplateForm(forms.ModelForm):
+    """The teams' pages check a template's texts (mapideas.answers.services); so does this."""
+
+    class Meta:
+        model = ResponseTemplate
+        fields = ["team", "name", "category", "status", "texts"]
+
+    def clean_texts(self) -> dict[str, str]:
+        texts = self.cleaned_data.get("texts")
+        if not isinstance(texts, dict) or not all(isinstance(v, str) for v in texts.values()):
+            raise forms.ValidationError(
+                'Give an object of texts by language code, e.g. {"en": "Thank you."}.'
+            )
+        try:
+            return texts_clean(texts)
+        except forms.ValidationError as exc:
+            raise forms.ValidationError(
+                [f"{field}: {m}" for field, ms in exc.message_dict.items() for m in ms]
+            ) from None
+
+
+@admin.register(ResponseTemplate)
+class ResponseTemplateAdmin(admin.ModelAdmin):
+    form = ResponseTemplateForm
+    list_display = ["name", "team", "category", "status", "updated_at"]
+    list_filter = ["team", "status"]
+    search_fields = ["name"]
 
 
 def keep_the_stored_text_rule(site: admin.AdminSite) -> None:

@@ -52,3 +52,9 @@ class MapIdeasConfig(AppConfig):
             sender="mapideas.IdeaPhoto",
             dispatch_uid="mapideas.delete_file_of_deleted_photo",
         )
+        # The same for the photos of a pin's timeline (answers' before and after photos).
+        post_delete.connect(
+            delete_file_of_deleted_photo,
+            sender="mapideas.TimelinePhoto",
+            dispatch_uid="mapideas.delete_file_of_deleted_timeline_photo",
+        )

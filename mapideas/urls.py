@@ -32,6 +32,7 @@ urlpatterns = [
     path("", include("mapideas.outcomes.urls")),
     # District teams and staff.
     path("", include("mapideas.workflow.urls")),
+    path("", include("mapideas.answers.urls")),
     path("", include("mapideas.notifications.urls")),
     path("", include("mapideas.moderation.urls")),
     path("open311/v2/", include("mapideas.open311.urls")),

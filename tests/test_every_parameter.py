@@ -41,6 +41,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from geodata.exports import formats as export_formats
+from mapideas.answers.services import template_save
 from mapideas.models import Flag, Idea
 from mapideas.moderation.services import idea_flag
 from mapideas.open311.services import open311_client_create
@@ -264,6 +265,17 @@ PIN_FORM: dict[str, Base] = {
 }
 
 
+TEMPLATE = {"slug": "east-team", "pk": lambda o: str(o["template"].pk)}
+TEMPLATE_FORM: dict[str, Base] = {
+    "name": lambda o: f"Template {o['serial']}",
+    "category": "parks-green-space",
+    "status": "acknowledged",
+    "texts_en": "Thank you: {team} has pin #{pin_number}.",
+    "texts_fr": "Merci : {team} a le signalement n°{pin_number}.",
+    "texts_nl": "",
+}
+
+
 def unique_email(o: dict) -> str:
     return f"person{o['serial']}@mail.example"
 
@@ -345,6 +357,10 @@ TABLE: dict[tuple[str, str], Endpoint] = {
     ("idea-detail", "POST"): Endpoint(EVERYONE, path=PIN),
     # The pin has no photo: a 404 whatever the path says.
     ("idea-photo", "GET"): Endpoint(EVERYONE, path=PIN, valid=False),
+    # An answer's photo: the pin's answers have none, a 404 whatever the path says.
+    ("idea-timeline-photo", "GET"): Endpoint(
+        EVERYONE, path={"pk": pin, "photo_pk": "1"}, valid=False
+    ),
     ("api-idea", "GET"): Endpoint(EVERYONE, path=PIN),
     ("idea-support", "POST"): Endpoint(EVERYONE, path=PIN, fresh=True),
     ("idea-unsupport", "POST"): Endpoint(SIGNED_IN, path=PIN, fresh=True),
@@ -470,6 +486,8 @@ TABLE: dict[tuple[str, str], Endpoint] = {
             "created_after": "2000-01-01",
             "created_before": "2999-12-31",
             "overdue": "",
+            "disputed": "",
+            "reopened": "",
             "sort": "newest",
             "page": "1",
         },
@@ -483,11 +501,19 @@ TABLE: dict[tuple[str, str], Endpoint] = {
             "action": "status",
             "status": "acknowledged",
             "answer": "Seen by the team.",
+            "template": lambda o: str(o["template"].pk),
             "assignee": "eddie",
             "query": "status=new",
         },
         fresh=True,
     ),
+    # A team's response templates (mapideas.answers).
+    ("answer-templates", "GET"): Endpoint(TEAM, path={"slug": "east-team"}),
+    ("answer-template-new", "GET"): Endpoint(TEAM, path={"slug": "east-team"}),
+    ("answer-template-new", "POST"): Endpoint(TEAM, path={"slug": "east-team"}, body=TEMPLATE_FORM),
+    ("answer-template-edit", "GET"): Endpoint(TEAM, path=TEMPLATE),
+    ("answer-template-edit", "POST"): Endpoint(TEAM, path=TEMPLATE, body=TEMPLATE_FORM, fresh=True),
+    ("answer-template-delete", "POST"): Endpoint(TEAM, path=TEMPLATE, fresh=True),
     ("team-offline-input", "GET"): Endpoint(TEAM, path={"slug": "east-team"}, query={"saved": pin}),
     ("team-offline-input", "POST"): Endpoint(
         TEAM,
@@ -505,7 +531,17 @@ TABLE: dict[tuple[str, str], Endpoint] = {
         files=("photo",),
     ),
     ("idea-status", "POST"): Endpoint(
-        TEAM, path=PIN, body={"status": "acknowledged", "answer": "Seen."}, fresh=True
+        TEAM,
+        path=PIN,
+        body={
+            "status": "acknowledged",
+            "answer": "Seen.",
+            "template": lambda o: str(o["template"].pk),
+            "photo_before": ABSENT,
+            "photo_after": ABSENT,
+        },
+        files=("photo_before", "photo_after"),
+        fresh=True,
     ),
     ("idea-note", "POST"): Endpoint(
         TEAM, path=PIN, body={"text": "Ask the parks crew."}, fresh=True
@@ -650,6 +686,10 @@ FORM_ENDPOINTS: dict[str, list[tuple[str, str]]] = {
     "geodata.imports.forms.BoundaryUploadForm": [("boundaries", "POST")],
     "geodata.planner.page.PlannerForm": [("planner", "GET")],
     "mapideas.accounts.forms.EraseAccountForm": [("account-delete", "POST")],
+    "mapideas.answers.forms.TemplateForm": [
+        ("answer-template-new", "POST"),
+        ("answer-template-edit", "POST"),
+    ],
     "mapideas.accounts.forms.SignupForm": [("signup", "POST")],
     "mapideas.accounts.forms.SignupPasswordForm": [("signup-confirm", "POST")],
     "mapideas.alerts.views.AlertForm": [("alerts", "POST")],
@@ -870,6 +910,14 @@ class World:
             "comment": comment,
             "closed": closed,
             "dispute": dispute,
+            # A template of the pin's team, for any category (no status: it answers nothing
+            # by itself).
+            "template": template_save(
+                team=self.city.east_team,
+                actor=self.users[MEMBER],
+                name=f"Seen {pin.pk}",
+                texts={"en": "Seen: {title} in {place}."},
+            ),
         }
 
     def objects(self, *, fresh: bool = False) -> dict:

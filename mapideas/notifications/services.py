@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from mapideas.answers.services import answer_language
 from mapideas.models import (
     EmailOutbox,
     Follower,
@@ -50,15 +51,28 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
 
 
 def in_default_language(compose):
-    """Emails are written in the site's language (LANGUAGE_CODE), not in the language of the
-    request that happened to queue them: nothing stored says which language a follower or a
-    team reads. Every text in them is marked for translation, so a stored preference could
-    later choose per recipient."""
+    """Emails to teams and to addresses not yet tied to a pin are written in the site's
+    language (LANGUAGE_CODE), not in the language of the request that happened to queue
+    them. Emails about a pin to its author and followers are written in the pin's language
+    instead (in_pin_language)."""
 
     @functools.wraps(compose)
     def composed(*args, **kwargs):
         with translation.override(settings.LANGUAGE_CODE):
             return compose(*args, **kwargs)
+
+    return composed
+
+
+def in_pin_language(compose):
+    """Emails about a pin (the first argument) to the people who follow it are written in
+    the language its author used (Idea.language), else the site's: the answer templates
+    (mapideas.answers) speak it too, and those following a pin mostly share its author's."""
+
+    @functools.wraps(compose)
+    def composed(idea: Idea, *args, **kwargs):
+        with translation.override(answer_language(idea)):
+            return compose(idea, *args, **kwargs)
 
     return composed
 
@@ -109,7 +123,7 @@ def _update_text(idea: Idea, update: IdeaUpdate, team_name: str) -> tuple[str, s
     return subject, said
 
 
-@in_default_language
+@in_pin_language
 def notify_followers(idea: Idea, update: IdeaUpdate) -> int:
     """Queue an email about `update` to each confirmed follower of `idea` with an address.
 
@@ -183,7 +197,7 @@ def idea_from_confirm_token(token: str) -> BoundId | None:
     return bound_id_from_token(token, salt=IDEA_CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
 
 
-@in_default_language
+@in_pin_language
 def queue_idea_confirmation(idea: Idea) -> EmailOutbox:
     """The email that asks the address a pin was sent with to confirm it, which puts the pin
     on the public map. Called by services.idea_create, in the transaction that writes it."""

@@ -11,6 +11,7 @@ email confirmation, or hidden by moderation) is a 404 for everyone but the staff
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
@@ -49,6 +50,15 @@ def _pin(request: Request, pk: int) -> Idea:
 # --- the pin and its public story ------------------------------------------------------------
 
 
+class TimelinePhotoSerializer(serializers.Serializer):
+    """A before or after photo of a team's answer (re-encoded JPEG, no metadata)."""
+
+    role = serializers.ChoiceField(choices=["before", "after"])
+    url = serializers.CharField(help_text="Where it is served, site-relative like the pin's url.")
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+
+
 class TimelineEntrySerializer(serializers.Serializer):
     """One public step: where the pin was routed, or a status change / public answer.
     Never who did it (staff names are personal data) nor anything internal."""
@@ -69,12 +79,19 @@ class TimelineEntrySerializer(serializers.Serializer):
     duplicate_of = serializers.IntegerField(allow_null=True)
     team = serializers.CharField(help_text="The team's name in the request's language.")
     team_slug = serializers.CharField(help_text="The team's slug: the same in every language.")
+    photos = TimelinePhotoSerializer(
+        many=True,
+        help_text="update: the answer's before and after photos ([] for routing, or none).",
+    )
 
 
 def _timeline(idea: Idea) -> list[dict]:
     rows: list[dict] = []
     for entry in selectors.idea_timeline(idea=idea):
-        row = dict.fromkeys(TimelineEntrySerializer().fields, None) | {"at": entry.created_at}
+        row = dict.fromkeys(TimelineEntrySerializer().fields, None) | {
+            "at": entry.created_at,
+            "photos": [],
+        }
         if entry.routing is not None:
             event = entry.routing
             row |= {
@@ -100,6 +117,15 @@ def _timeline(idea: Idea) -> list[dict]:
                 "duplicate_of": update.duplicate_of_id,
                 "team": update.team.display_name,
                 "team_slug": update.team.slug,
+                "photos": [
+                    {
+                        "role": photo.role,
+                        "url": reverse("idea-timeline-photo", args=[idea.pk, photo.pk]),
+                        "width": photo.width,
+                        "height": photo.height,
+                    }
+                    for photo in getattr(update, "shown_photos", [])
+                ],
             }
         rows.append(TimelineEntrySerializer(row).data)
     return rows

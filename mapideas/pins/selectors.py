@@ -6,6 +6,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db.models import (
+    Prefetch,
     QuerySet,
 )
 
@@ -17,6 +18,7 @@ from mapideas.models import (
     IdeaPhoto,
     IdeaUpdate,
     RoutingEvent,
+    TimelinePhoto,
 )
 from mapideas.pins.roles import can_see_internal
 from neighborhoods.models import Neighborhood
@@ -123,6 +125,21 @@ def route_preview(*, location: Point, category: Category | None = None) -> Route
     return RoutePreview(route=routed, nearby=nearby)
 
 
+def answer_photos() -> QuerySet[TimelinePhoto]:
+    """The photos of the teams' public answers (before, after) that moderators have not
+    hidden, before first. Whether the pin may be seen is the caller's check."""
+    return TimelinePhoto.objects.filter(
+        update__isnull=False,
+        hidden_at__isnull=True,
+        role__in=[TimelinePhoto.Role.BEFORE, TimelinePhoto.Role.AFTER],
+    ).order_by("-role", "id")
+
+
+def timeline_photo(*, idea: Idea, pk: int) -> TimelinePhoto | None:
+    """Photo `pk` of an answer on `idea`, unless hidden (views.timeline_photo)."""
+    return answer_photos().filter(idea=idea, pk=pk).first()
+
+
 # --- The district teams' workflow ---------------------------------------------------------
 
 
@@ -138,8 +155,15 @@ class TimelineEntry:
 def idea_timeline(*, idea: Idea) -> list[TimelineEntry]:
     """The pin's public history, oldest first: where it was routed and every move, merged
     in time with the teams' status changes and answers. Nothing internal (notes, who did it,
-    who it is assigned to)."""
-    updates = idea.updates.select_related("team", "duplicate_of").order_by("created_at", "id")
+    who it is assigned to). Each answer brings its before and after photos that moderators
+    have not hidden (`update.shown_photos`)."""
+    updates = (
+        idea.updates.select_related("team", "duplicate_of")
+        .prefetch_related(
+            Prefetch("photos", queryset=answer_photos(), to_attr="shown_photos"),
+        )
+        .order_by("created_at", "id")
+    )
     entries = [TimelineEntry(e.created_at, routing=e) for e in routing_history(idea=idea)]
     entries += [TimelineEntry(u.created_at, update=u) for u in updates]
     # Stable: at the same instant, routing (the pin arriving) comes before the answer.

@@ -32,14 +32,37 @@ def idea_photo(request: HttpRequest, pk: int) -> FileResponse:
     return photo_response(visible_pin_or_404(request, pk))
 
 
+# The largest primary key a photo can have: a larger number in the URL names none (and
+# SQLite could not even compare it).
+PHOTO_ID_MAX = 2**63 - 1
+
+
+@require_safe
+def timeline_photo(request: HttpRequest, pk: int, photo_pk: int) -> FileResponse:
+    """A before or after photo of a team's answer on pin `pk`, for whoever may see the pin
+    (as idea_photo: the public while it is public, only its staff otherwise); a 404 once
+    moderators hid it, or for a photo of another pin."""
+    idea = visible_pin_or_404(request, pk)
+    photo = (
+        pins_selectors.timeline_photo(idea=idea, pk=photo_pk) if photo_pk <= PHOTO_ID_MAX else None
+    )
+    if photo is None:
+        raise Http404("No such photo.")
+    return _file_response(idea, photo.name)
+
+
 def photo_response(idea: Idea) -> FileResponse:
     """The photo of `idea`, a pin the caller has checked this person may see: a 404 if it has
     none (or moderators hid it). Cached publicly only while the pin is public."""
     photo = pins_selectors.idea_photo(idea=idea)
     if photo is None:
         raise Http404("This pin has no photo.")
+    return _file_response(idea, photo.name)
+
+
+def _file_response(idea: Idea, name: str) -> FileResponse:
     try:
-        stream = photos.photo_storage().open(photo.name, "rb")
+        stream = photos.photo_storage().open(name, "rb")
     except FileNotFoundError:
         raise Http404("This pin has no photo.") from None
     response = FileResponse(stream, content_type=photos.CONTENT_TYPE)

@@ -19,7 +19,7 @@ from django.contrib.gis.geos import GEOSException, Point
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import File
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from mapideas.models import (
@@ -97,8 +97,14 @@ def idea_create(
     open311_client: Open311Client | None = None,
     awaiting_confirmation: bool = False,
     idempotency: "Idempotency | None" = None,
+    language: str | None = None,
 ) -> Idea:
     """Route the pin and store it; a pin that cannot be routed is refused, nothing written.
+
+    `language` is the language its author used (Idea.language: answers and emails about the
+    pin are written in it). By default, for a pin a citizen sent (the web form, the API,
+    Open311: CITIZEN_CHANNELS), the request's active language (author_language); "" for
+    input staff enter or import, where nobody said.
 
     With `idempotency` the row carries its key, unique in the database: a second pin with the
     same key raises IntegrityError (pin_submit turns that into the first pin).
@@ -163,6 +169,11 @@ def idea_create(
         open311_client=open311_client,
         awaiting_confirmation=awaiting_confirmation,
         confirmation_sent_at=timezone.now() if awaiting_confirmation else None,
+        language=_site_language(
+            language
+            if language is not None
+            else (author_language() if channel in CITIZEN_CHANNELS else "")
+        ),
     )
     if idempotency is not None:
         idea.idempotency_key = idempotency.key
@@ -209,6 +220,23 @@ def idea_create(
     # pin too: the team sees it at once, only the public waits for the confirmation.
     notifications.notify_team_new_pin(idea)
     return idea
+
+
+def _site_language(code: str) -> str:
+    """`code` if it is one of the site's languages (a regional variant as its language),
+    else "" (nobody said, or a language the site does not have)."""
+    codes = {c for c, _name in settings.LANGUAGES}
+    code = (code or "").lower()
+    if code in codes:
+        return code
+    base = code.split("-")[0]
+    return base if base in codes else ""
+
+
+def author_language() -> str:
+    """The language of the request being answered (LocaleMiddleware: the language chosen on
+    the site, else Accept-Language, else LANGUAGE_CODE), as one of the site's languages."""
+    return _site_language(translation.get_language() or "")
 
 
 # --- How a citizen may send a pin (MAPIDEAS_SUBMISSION_MODES) -----------------------------------

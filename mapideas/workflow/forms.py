@@ -11,11 +11,14 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from mapideas.answers.selectors import team_templates, templates_for_pin
+from mapideas.answers.services import answer_language, template_render
 from mapideas.models import (
     ANSWER_MAX_LENGTH,
     NOTE_MAX_LENGTH,
     Category,
     Idea,
+    ResponseTemplate,
 )
 from mapideas.pins import photos
 from mapideas.plumbing.forms import _PageForm
@@ -150,12 +153,67 @@ class ReassignForm(forms.Form):
         ).order_by("name")
 
 
+class TemplateSelect(forms.Select):
+    """The choice of a response template, each option carrying its text as rendered for the
+    pin (`data-answer`), which answer-templates.js puts in the answer box."""
+
+    def __init__(self, *args, rendered: dict[str, str] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.rendered = rendered or {}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        text = self.rendered.get(str(value))
+        if text is not None:
+            option["attrs"]["data-answer"] = text
+        return option
+
+
+class TemplateChoiceField(forms.ModelChoiceField):
+    """A template by its number: anything but a number a primary key can hold is no choice
+    (SQLite cannot even compare a larger one)."""
+
+    def label_from_instance(self, obj) -> str:
+        return obj.name
+
+    def to_python(self, value: Any) -> Any:
+        if value not in self.empty_values:
+            text = str(value)
+            if not (text.isascii() and text.isdigit() and int(text) <= 2**63 - 1):
+                raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+def _template_field(label: "StrOrPromise", help_text: "StrOrPromise") -> TemplateChoiceField:
+    return TemplateChoiceField(
+        label=label,
+        queryset=ResponseTemplate.objects.none(),
+        required=False,
+        empty_label=_("None"),
+        help_text=help_text,
+    )
+
+
+def _answer_photo_field(label: "StrOrPromise") -> forms.FileField:
+    field = photo_field()
+    field.label = label
+    return field
+
+
 class StatusForm(_PageForm):
-    """Move a pin along the workflow, with a public answer (services.idea_status_change)."""
+    """Move a pin along the workflow, with a public answer (services.idea_status_change),
+    maybe from one of the team's templates, and before and after photos."""
 
     AUTO_ID = "status_%s"
 
     status = forms.ChoiceField(label=_("New status"))
+    template = _template_field(
+        _("Answer from a template"),
+        _(
+            "Fills the answer in the pin's language. Sent with the answer empty, the template "
+            "is the answer; without either, a template set for the new status is."
+        ),
+    )
     answer = StoredTextField(
         label=_("Public answer"),
         max_length=ANSWER_MAX_LENGTH,
@@ -166,6 +224,8 @@ class StatusForm(_PageForm):
             "Required for done and declined."
         ),
     )
+    photo_before = _answer_photo_field(_("Photo before (optional)"))
+    photo_after = _answer_photo_field(_("Photo after (optional)"))
 
     def __init__(self, *args, idea: Idea, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -181,6 +241,18 @@ class StatusForm(_PageForm):
             (s, Idea.Status(s).label) for s in workflow.next_statuses(idea.status, plain=True)
         ]
         _field(self, "status", forms.ChoiceField).choices = choices
+        templates = list(templates_for_pin(idea=idea))
+        field = _field(self, "template", TemplateChoiceField)
+        language = answer_language(idea)
+        field.widget = TemplateSelect(
+            rendered={str(t.pk): template_render(t, idea, language) for t in templates}
+        )
+        # After the widget: setting the queryset gives the widget its choices.
+        field.queryset = templates_for_pin(idea=idea)
+        if not templates:
+            field.help_text = gettext("The team has no template for this pin's category yet.")
+        for name in ("photo_before", "photo_after"):
+            self.fields[name].help_text = photos.limits_text()
 
 
 class NoteForm(_PageForm):
@@ -282,6 +354,10 @@ class QueueFilterForm(forms.Form):
         label=_("Pinned until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
+    # "Is it really fixed?" (mapideas.outcomes): closed pins residents dispute, waiting in the
+    # team's check queue; pins reopened after being closed, once or more.
+    disputed = forms.BooleanField(label=_("Disputed only"), required=False)
+    reopened = forms.BooleanField(label=_("Reopened only"), required=False)
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=QueueSort.choices)
 
     def __init__(self, *args, team: Team, **kwargs) -> None:
@@ -307,6 +383,8 @@ class QueueFilterForm(forms.Form):
             created_after=data.get("created_after"),
             created_before=data.get("created_before"),
             overdue=bool(data.get("overdue")),
+            disputed=bool(data.get("disputed")),
+            reopened=bool(data.get("reopened")),
             q=(data.get("q") or "").strip(),
             assignee=data.get("assignee") or "",
             sort=data.get("sort") or QueueSort.NEWEST,
@@ -344,6 +422,13 @@ class BulkForm(_PageForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    template = _template_field(
+        _("Answer from a template"),
+        _(
+            "With the answer empty: the template, filled for each pin in its own language. "
+            "Without either, a template set for the new status is each pin's answer."
+        ),
+    )
     assignee = AssigneeField(
         label=_("Assign to"),
         queryset=get_user_model().objects.none(),
@@ -354,6 +439,7 @@ class BulkForm(_PageForm):
     def __init__(self, *args, team: Team, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         _field(self, "assignee", AssigneeField).queryset = team.members.order_by("username")
+        _field(self, "template", TemplateChoiceField).queryset = team_templates(team=team)
         # Any pin id: the service checks each one (exists, and the person may change it).
         raw = self.data.getlist("ideas") if hasattr(self.data, "getlist") else []
         _field(self, "ideas", forms.TypedMultipleChoiceField).choices = [

@@ -2,8 +2,10 @@
 duplicates, bulk actions, reassignment and input gathered offline."""
 
 import enum
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import partial
 from typing import Final, Literal, NotRequired, TypedDict, Unpack
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -14,6 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
+from mapideas.answers.selectors import automatic_template, fits
+from mapideas.answers.services import answer_language, template_render
 from mapideas.models import (
     ANSWER_MAX_LENGTH,
     NOTE_MAX_LENGTH,
@@ -23,12 +27,14 @@ from mapideas.models import (
     IdeaNote,
     IdeaUpdate,
     Reopening,
+    ResponseTemplate,
     RoutingEvent,
     Support,
+    TimelinePhoto,
 )
 from mapideas.notifications import services as notifications
 from mapideas.participation.services import _recount_supports, clean_email, follow
-from mapideas.pins.photos import photo_process
+from mapideas.pins.photos import ProcessedPhoto, photo_delete, photo_process, photo_save
 from mapideas.pins.roles import (
     OFFLINE_FORBIDDEN,
     WORK_FORBIDDEN,
@@ -348,19 +354,106 @@ def _record_update(
     return update
 
 
-@transaction.atomic
+# The photos a public answer may carry, by the form field that sends each.
+ANSWER_PHOTO_ROLES: dict[str, str] = {
+    TimelinePhoto.Role.BEFORE: "photo_before",
+    TimelinePhoto.Role.AFTER: "photo_after",
+}
+
+
+TEMPLATE_MISFIT_MESSAGE = gettext_lazy(
+    "This template is not one of the pin's team's templates for its category."
+)
+
+
+def _answer_photos(photos: Mapping[str, File | None] | None) -> dict[str, ProcessedPhoto]:
+    """The answer's photos checked and re-encoded (mapideas.pins.photos), by role; a refused
+    one is a ValidationError naming its field (`photo_before`, `photo_after`), nothing
+    written. Read before any lock: decoding a photo takes time."""
+    processed: dict[str, ProcessedPhoto] = {}
+    for role, upload in (photos or {}).items():
+        if role not in ANSWER_PHOTO_ROLES:
+            raise ValidationError(
+                {"photos": [gettext("Unknown photo role %(role)s.") % {"role": role}]}
+            )
+        if upload is None:
+            continue
+        try:
+            processed[role] = photo_process(upload)
+        except ValidationError as exc:
+            messages = [m for ms in exc.message_dict.values() for m in ms]
+            raise ValidationError({ANSWER_PHOTO_ROLES[role]: messages}) from None
+    return processed
+
+
+def _template_answer(
+    idea: Idea, *, status: str, answer: str, template: ResponseTemplate | None
+) -> str:
+    """The answer a status change publishes: the one written; else the template chosen,
+    rendered for this pin in its language; else, for a new status, the template its team
+    attached to that status (mapideas.answers.selectors.automatic_template); else none."""
+    if answer:
+        return answer
+    if template is not None:
+        if not fits(template, idea):
+            raise ValidationError({"template": [TEMPLATE_MISFIT_MESSAGE]})
+    elif status != idea.status:
+        template = automatic_template(idea=idea, status=status)
+    if template is None:
+        return ""
+    rendered = template_render(template, idea, answer_language(idea), status=status)
+    return _clean_text(rendered, field="template", max_length=ANSWER_MAX_LENGTH)
+
+
 def idea_status_change(
-    *, idea: Idea, status: str, answer: str = "", actor: User | AnonymousUser | None
+    *,
+    idea: Idea,
+    status: str,
+    answer: str = "",
+    actor: User | AnonymousUser | None,
+    template: ResponseTemplate | None = None,
+    photos: Mapping[str, File | None] | None = None,
 ) -> IdeaUpdate:
     """A team moves a pin along the workflow (mapideas.workflow.statuses.TRANSITIONS), with a public
     answer (required for done and declined). The same status with an answer is an answer
     alone. "Duplicate" goes through idea_mark_duplicate; "not our responsibility" through
-    idea_reassign."""
+    idea_reassign.
+
+    Without an answer, `template` (one of the pin's team's, for its category or any) is the
+    answer, rendered in the pin's language; without either, a template the team attached to
+    the new status is (_template_answer). `photos` ({"before": file, "after": file}, each
+    optional) are checked as citizens' photos are and kept with the answer, all or nothing:
+    the files are written first and deleted again if the change is refused."""
     answer = _clean_text(answer, field="answer", max_length=ANSWER_MAX_LENGTH)
-    idea = _locked(idea)
+    # Checked before the photos are decoded (again under the lock): nobody else costs a
+    # worker a decode.
     _check_may_work_on(actor, idea)
-    _check_status_change(idea, status, answer)
-    return _record_update(idea, status=status, answer=answer, actor=actor)
+    processed = _answer_photos(photos)
+    names: dict[str, str] = {}
+    try:
+        for role, photo in processed.items():
+            names[role] = photo_save(photo)
+        with transaction.atomic():
+            idea = _locked(idea)
+            _check_may_work_on(actor, idea)
+            answer = _template_answer(idea, status=status, answer=answer, template=template)
+            _check_status_change(idea, status, answer)
+            update = _record_update(idea, status=status, answer=answer, actor=actor)
+            for role, photo in processed.items():
+                TimelinePhoto.objects.create(
+                    idea=idea,
+                    update=update,
+                    role=role,
+                    name=names[role],
+                    width=photo.width,
+                    height=photo.height,
+                    bytes=len(photo.content),
+                )
+    except BaseException:
+        for name in names.values():
+            photo_delete(name)
+        raise
+    return update
 
 
 @transaction.atomic
@@ -515,12 +608,16 @@ def ideas_bulk_update(
     actor: User | AnonymousUser | None,
     status: str | None = None,
     answer: str = "",
+    template: ResponseTemplate | None = None,
     assignee: User | None | Literal[_Unchanged.UNCHANGED] = _UNCHANGED,
 ) -> BulkResult:
     """One change to a selection of pins from a team's queue: a status (with one answer for
     all) and/or an assignee (None: unassign). All or nothing: every pin is locked and checked
     (who may, which transition, which assignee) before anything is written; one refusal
     refuses the lot, naming the pins.
+
+    Without an answer, `template`, else the template the team attached to the status, is
+    each pin's answer, rendered for that pin in its language (_template_answer).
     """
     ids = sorted({i.pk if isinstance(i, Idea) else int(i) for i in ideas})
     if not ids:
@@ -559,12 +656,13 @@ def ideas_bulk_update(
             + gettext("Not yours: %(pins)s.") % {"pins": ", ".join(f"#{pk}" for pk in forbidden)}
         )
     problems: dict[str, list[str]] = {}
+    answers: dict[int, str] = {}
     for idea in locked:
-        checks = []
+        checks: list[Callable[[], None]] = []
         if status is not None:
-            checks.append(lambda idea=idea: _check_status_change(idea, status, answer))
+            checks.append(partial(_check_bulk_status, idea, status, answer, template, answers))
         if assignee is not _UNCHANGED and not _already_assigned(idea, assignee):
-            checks.append(lambda idea=idea: _check_assignee(idea, assignee))
+            checks.append(partial(_check_assignee, idea, assignee))
         for check in checks:
             try:
                 check()
@@ -577,11 +675,26 @@ def ideas_bulk_update(
     updates, notes = [], []
     for idea in locked:
         if status is not None:
-            updates.append(_record_update(idea, status=status, answer=answer, actor=actor, now=now))
+            updates.append(
+                _record_update(idea, status=status, answer=answers[idea.pk], actor=actor, now=now)
+            )
         # Pins already with that person (or already unassigned) are left as they are.
         if assignee is not _UNCHANGED and not _already_assigned(idea, assignee):
             notes.append(_record_assignment(idea, assignee, actor))
     return BulkResult(ideas=locked, updates=updates, notes=notes)
+
+
+def _check_bulk_status(
+    idea: Idea,
+    status: str,
+    answer: str,
+    template: ResponseTemplate | None,
+    answers: dict[int, str],
+) -> None:
+    """One pin's part of a bulk status change: its answer (_template_answer) into `answers`,
+    then what idea_status_change refuses."""
+    answers[idea.pk] = _template_answer(idea, status=status, answer=answer, template=template)
+    _check_status_change(idea, status, answers[idea.pk])
 
 
 def _move_supporters_and_followers(idea: Idea, original: Idea) -> None:

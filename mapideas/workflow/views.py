@@ -92,14 +92,19 @@ def _workflow_post(request: HttpRequest, pk: int, form_name: str, make_form, wri
 def idea_status(request: HttpRequest, pk: int) -> HttpResponse:
     def write(idea: Idea, data: dict) -> str:
         update = services.idea_status_change(
-            idea=idea, status=data["status"], answer=data["answer"], actor=request.user
+            idea=idea,
+            status=data["status"],
+            answer=data["answer"],
+            template=data.get("template"),
+            photos={"before": data.get("photo_before"), "after": data.get("photo_after")},
+            actor=request.user,
         )
         if update.changes_status:
             return _("Status: %(status)s.") % {"status": update.get_to_status_display()}
         return _("Answer published.")
 
     return _workflow_post(
-        request, pk, "status_form", lambda idea, d: StatusForm(d, idea=idea), write
+        request, pk, "status_form", lambda idea, d: StatusForm(d, request.FILES, idea=idea), write
     )
 
 
@@ -212,7 +217,11 @@ def team_bulk(request: HttpRequest, slug: str) -> HttpResponse:
         data = form.cleaned_data
         kwargs: dict = {}
         if data["action"] == "status":
-            kwargs = {"status": data["status"], "answer": data["answer"]}
+            kwargs = {
+                "status": data["status"],
+                "answer": data["answer"],
+                "template": data.get("template"),
+            }
         elif data["action"] == "assign":
             kwargs = {"assignee": data["assignee"]}
         else:

@@ -56,6 +56,7 @@ def test_a_pin_is_a_feature_with_its_public_timeline(idea, east_member):
         "duplicate_of": None,
         "team": "East Team",
         "team_slug": "east-team",
+        "photos": [],
     }
     assert "eddie" not in str(feature)  # who answered is never public
 
