@@ -9,7 +9,7 @@ template and always gives an answer the workflow can store.
 """
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from string import Formatter
 from typing import TYPE_CHECKING
@@ -304,11 +304,25 @@ def template_render(
     the site's), every placeholder filled from the pin in that language (`status`: the
     status the answer comes with, else the pin's). Plain text: pages escape it as any
     answer."""
+    return templates_render([template], idea, language, status=status)[template.pk]
+
+
+def templates_render(
+    templates: Iterable[ResponseTemplate],
+    idea: Idea,
+    language: str,
+    *,
+    status: str | None = None,
+) -> dict[int, str]:
+    """template_render for several templates on one pin, by template id: the pin's values
+    are read once (the status form offers every template that fits)."""
     if language not in site_languages():
         language = settings.LANGUAGE_CODE
-    text = template_text(template, language)
     with translation.override(language):
         values = placeholder_values(idea, status=status)
-    parsed = _parse(text, field="template")
-    rendered = "".join(literal + (values[name] if name else "") for literal, name in parsed.parts)
-    return rendered.strip()[:ANSWER_MAX_LENGTH]
+    rendered = {}
+    for template in templates:
+        parsed = _parse(template_text(template, language), field="template")
+        text = "".join(literal + (values[name] if name else "") for literal, name in parsed.parts)
+        rendered[template.pk] = text.strip()[:ANSWER_MAX_LENGTH]
+    return rendered

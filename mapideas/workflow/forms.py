@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from mapideas.answers.selectors import team_templates, templates_for_pin
-from mapideas.answers.services import answer_language, template_render
+from mapideas.answers.services import answer_language, templates_render
 from mapideas.models import (
     ANSWER_MAX_LENGTH,
     NOTE_MAX_LENGTH,
@@ -244,9 +244,8 @@ class StatusForm(_PageForm):
         templates = list(templates_for_pin(idea=idea))
         field = _field(self, "template", TemplateChoiceField)
         language = answer_language(idea)
-        field.widget = TemplateSelect(
-            rendered={str(t.pk): template_render(t, idea, language) for t in templates}
-        )
+        rendered = templates_render(templates, idea, language)
+        field.widget = TemplateSelect(rendered={str(pk): text for pk, text in rendered.items()})
         # After the widget: setting the queryset gives the widget its choices.
         field.queryset = templates_for_pin(idea=idea)
         if not templates:

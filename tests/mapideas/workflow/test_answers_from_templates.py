@@ -8,11 +8,21 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 
 from mapideas.answers.services import template_save
-from mapideas.models import Category, EmailOutbox, Follower, Idea, IdeaUpdate, TimelinePhoto
+from mapideas.models import (
+    Category,
+    EmailOutbox,
+    Follower,
+    Idea,
+    IdeaUpdate,
+    ResponseTemplate,
+    TimelinePhoto,
+)
 from mapideas.pins import photos
 from mapideas.submission.services import idea_create
 from mapideas.workflow.services import idea_status_change, ideas_bulk_update
@@ -438,3 +448,21 @@ def test_a_photo_is_served_under_its_own_pin_only(client, city, east_member, cat
 
     assert client.get(f"/ideas/{second.pk}/photos/{photo.pk}.jpg").status_code == 404
     assert client.get(f"/ideas/{first.pk}/photos/{2**70}.jpg").status_code == 404
+
+
+def test_the_pin_page_reads_the_templates_in_queries_that_do_not_grow_with_them(
+    client, city, east_member, french_pin
+):
+    client.force_login(east_member)
+
+    def queries(count: int) -> int:
+        for n in range(ResponseTemplate.objects.count(), count):
+            template_save(
+                team=city.east_team, actor=east_member, name=f"T{n}", texts={"en": "{place}"}
+            )
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(f"/ideas/{french_pin.pk}/").status_code == 200
+        return len(captured)
+
+    queries(1)  # the first request fills the caches every later one reads
+    assert queries(1) == queries(20)
