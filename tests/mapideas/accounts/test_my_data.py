@@ -11,10 +11,23 @@ from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
+from django.utils import timezone
 
 from mapideas.alerts.services import alert_subscribe
-from mapideas.models import AreaAlert, Comment, EmailOutbox, Flag, Follower, Idea, Support
+from mapideas.models import (
+    AreaAlert,
+    Comment,
+    EmailOutbox,
+    FixCheck,
+    FixFeedback,
+    Flag,
+    Follower,
+    Idea,
+    Support,
+    VerifiedAddress,
+)
 from mapideas.moderation.services import idea_flag
+from mapideas.outcomes.selectors import person_hash_of
 from mapideas.participation.services import comment_add, follow, idea_support
 from mapideas.plumbing.hashing import keyed_hash
 from mapideas.submission.services import idea_create
@@ -221,3 +234,103 @@ def test_erase_citizen_leaves_staff_accounts_to_the_admin(city, django_user_mode
     with pytest.raises(CommandError, match="remove them in the admin"):
         call_command("erase_citizen", "root@example.org")
     assert django_user_model.objects.filter(username="root").exists()
+
+
+# --- verdicts on closed pins ("Is it fixed?", "still there") ---------------------------------
+
+
+def _verdicts(pin, cindy, otto, elsewhere):
+    closed = timezone.now()
+    mine = FixFeedback.objects.create(
+        idea=pin,
+        closed_at=closed,
+        verdict=FixFeedback.Verdict.STILL_THERE,
+        note=f"{MINE} still a hole",
+        source=FixFeedback.Source.PIN_PAGE,
+        user=cindy,
+        person_hash=person_hash_of(cindy.email),
+        confirmed_at=closed,
+    )
+    by_mail = FixFeedback.objects.create(
+        idea=elsewhere,
+        closed_at=closed,
+        verdict=FixFeedback.Verdict.FIXED,
+        source=FixFeedback.Source.PIN_PAGE,
+        email="",
+        person_hash=person_hash_of("Cindy@Example.org"),
+        confirmed_at=closed,
+    )
+    theirs = FixFeedback.objects.create(
+        idea=pin,
+        closed_at=closed,
+        verdict=FixFeedback.Verdict.STILL_THERE,
+        note=f"{THEIRS} also",
+        source=FixFeedback.Source.PIN_PAGE,
+        user=otto,
+        person_hash=person_hash_of("otto@example.org"),
+        confirmed_at=closed,
+    )
+    check = FixCheck.objects.create(
+        idea=pin,
+        person_hash=person_hash_of(cindy.email),
+        user=cindy,
+        token_hash="a" * 64,
+        closed_at=closed,
+        expires_at=closed,
+    )
+    return mine, by_mail, theirs, check
+
+
+def test_the_download_holds_the_accounts_verdicts_and_nobody_elses(cindy, planted):
+    otto = get_user_model().objects.get(username="otto")
+    _verdicts(planted["theirs"], cindy, otto, planted["mine"])
+
+    data = json.loads(signed_in(cindy).get("/accounts/my-data/").content)
+
+    assert [(v["pin"], v["verdict"], v["note"]) for v in data["verdicts"]] == [
+        (planted["theirs"].pk, "still_there", f"{MINE} still a hole")
+    ]
+    assert THEIRS not in json.dumps(data["verdicts"])
+
+
+def test_erasing_keeps_the_verdicts_counted_and_linked_to_nobody(cindy, planted):
+    otto = get_user_model().objects.get(username="otto")
+    mine, _by_mail, theirs, check = _verdicts(planted["theirs"], cindy, otto, planted["mine"])
+    VerifiedAddress.objects.create(user=cindy, email=cindy.email)
+
+    response = signed_in(cindy).post("/accounts/delete/", {"password": PASSWORD})
+
+    assert response.status_code in (200, 302)
+    mine.refresh_from_db()
+    check.refresh_from_db()
+    assert (mine.user, mine.email) == (None, "")
+    assert mine.person_hash != person_hash_of("cindy@example.org")
+    assert len(mine.person_hash) == 64  # still one person among the pin's verdicts
+    assert (check.user, check.person_hash != person_hash_of("cindy@example.org")) == (None, True)
+    assert not VerifiedAddress.objects.filter(email="cindy@example.org").exists()
+    theirs.refresh_from_db()
+    assert theirs.user == otto
+
+
+def test_erase_citizen_unlinks_the_verdicts_given_from_the_address(cindy, planted):
+    otto = get_user_model().objects.get(username="otto")
+    mine, by_mail, theirs, check = _verdicts(planted["theirs"], cindy, otto, planted["mine"])
+    waiting = FixFeedback.objects.create(
+        idea=planted["theirs"],
+        closed_at=timezone.now(),
+        verdict=FixFeedback.Verdict.STILL_THERE,
+        source=FixFeedback.Source.PIN_PAGE,
+        email="CINDY@example.org",
+        person_hash=person_hash_of("CINDY@example.org"),
+    )
+
+    call_command("erase_citizen", "cindy@example.org")
+
+    gone = person_hash_of("cindy@example.org")
+    for row in (mine, by_mail, waiting, check):
+        row.refresh_from_db()
+        assert row.person_hash != gone
+    waiting.refresh_from_db()
+    assert waiting.email == ""
+    theirs.refresh_from_db()
+    assert theirs.person_hash == person_hash_of("otto@example.org")
