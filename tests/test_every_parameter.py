@@ -24,27 +24,32 @@ output (parsed).
 Derandomized: the same examples on every run; a few per endpoint keep both databases fast.
 """
 
+import itertools
 import json
 import re
+import secrets
 import subprocess
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote, quote_from_bytes
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils import timezone
 from django.utils.html import escape
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from geodata.exports import formats as export_formats
 from mapideas.answers.services import template_save
-from mapideas.models import Flag, Idea
+from mapideas.models import FixCheck, Flag, Idea
 from mapideas.moderation.services import idea_flag
 from mapideas.open311.services import open311_client_create
+from mapideas.outcomes import fix_checks
 from mapideas.outcomes.services import feedback_give
 from mapideas.participation.services import comment_add
 from mapideas.submission.services import idea_create
@@ -294,6 +299,24 @@ FEEDBACK: dict[str, Base] = {
 }
 
 
+_asked = itertools.count()
+
+
+def fix_check_token(o: dict) -> str:
+    """The token of a fresh "Is it fixed?" question about the world's pin marked done, as if
+    emailed (a link works once: each request gets its own)."""
+    token = secrets.token_urlsafe(32)
+    closed = Idea.objects.get(pk=o["closed"].pk)
+    FixCheck.objects.create(
+        idea=closed,
+        person_hash=f"asked-{next(_asked)}",
+        token_hash=fix_checks.token_hash(token),
+        closed_at=closed.closed_at,
+        expires_at=timezone.now() + timedelta(days=30),
+    )
+    return token
+
+
 TABLE: dict[tuple[str, str], Endpoint] = {
     # --- Citizens: the map, its form, a pin's page and API ---
     ("home", "POST"): Endpoint(
@@ -428,6 +451,16 @@ TABLE: dict[tuple[str, str], Endpoint] = {
         encoding="json+multipart",
         files=("photo",),
         fresh=True,
+    ),
+    # The page an "Is it fixed?" email's links open; a token never sent is a 404.
+    ("fix-check", "GET"): Endpoint(
+        EVERYONE, path={"token": fix_check_token}, query={"answer": "no"}
+    ),
+    ("fix-check", "POST"): Endpoint(
+        EVERYONE,
+        path={"token": fix_check_token},
+        body={"answer": "no", "note": "The bench still wobbles.", "photo": ABSENT},
+        files=("photo",),
     ),
     ("alerts", "POST"): Endpoint(
         EVERYONE,
@@ -698,6 +731,7 @@ FORM_ENDPOINTS: dict[str, list[tuple[str, str]]] = {
     "mapideas.participation.forms.CommentForm": [("comment-add", "POST")],
     "mapideas.participation.forms.FollowForm": [("idea-follow", "POST")],
     "mapideas.participation.forms.HideCommentForm": [("comment-hide", "POST")],
+    "mapideas.outcomes.fix_check_views.FixAnswerForm": [("fix-check", "POST")],
     "mapideas.outcomes.forms.FeedbackForm": [("idea-feedback", "POST")],
     "mapideas.outcomes.forms.KeepClosedForm": [("check-keep-closed", "POST")],
     "mapideas.outcomes.forms.ReopenForm": [("check-reopen", "POST")],
@@ -744,6 +778,8 @@ DIRECT_READS: dict[tuple[str, str], list[tuple[str, str]]] = {
     ],
     ("mapideas/open311/views.py", "jurisdiction_id"): OPEN311_READS
     + [("open311-requests-json", "POST"), ("open311-requests-xml", "POST")],
+    # The link clicked in an "Is it fixed?" email puts its answer first.
+    ("mapideas/outcomes/fix_check_views.py", "answer"): [("fix-check", "GET")],
     # The login limit counts per username (Django's LoginView reads the form).
     ("mapideas/outcomes/views.py", "verdict"): [("idea-feedback", "POST")],
     ("mapideas/plumbing/ratelimit.py", "username"): [("login", "POST")],
@@ -840,6 +876,7 @@ PAGES: list[tuple[str, Callable[[dict], str]]] = [
     (STAFF, lambda o: f"/ideas/{o['pin'].pk}/"),
     (ANONYMOUS, lambda o: f"/ideas/{o['closed'].pk}/"),
     (CITIZEN, lambda o: f"/ideas/{o['closed'].pk}/"),
+    (ANONYMOUS, lambda o: f"/ideas/fixed/{fix_check_token(o)}/"),
     (ANONYMOUS, lambda o: "/alerts/"),
     (ANONYMOUS, lambda o: "/accounts/login/"),
     (ANONYMOUS, lambda o: "/accounts/signup/"),

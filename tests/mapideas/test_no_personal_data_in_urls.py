@@ -23,6 +23,7 @@ import zlib
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, unquote, unquote_plus, urlencode, urljoin, urlsplit
 
@@ -36,6 +37,7 @@ from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, r
 from mapideas.alerts.services import queue_area_alerts
 from mapideas.models import Idea
 from mapideas.notifications.services import queue_digests, send_pending
+from mapideas.outcomes.fix_checks import fix_checks_queue
 from neighborhoods.models import Team
 from neighborhoods.roles import planners_group
 from tests.conftest import IN_EAST, IN_WEST
@@ -76,7 +78,7 @@ QUERY_IGNORED = ("/admin/", "/api/schema/", "/api/docs/", "/jsi18n/")
 TEXT_TYPES = ("text/", "json", "xml", "javascript", "csv", "kml")
 # Links emailed by the flows above; each must have been read.
 EMAILED_ROUTES = ["/ideas/confirm/", "/follow/confirm/", "/unsubscribe/", "/unsubscribe/team/"]
-EMAILED_ROUTES += ["/alerts/confirm/", "/alerts/unsubscribe/"]
+EMAILED_ROUTES += ["/alerts/confirm/", "/alerts/unsubscribe/", "/ideas/fixed/"]
 # Each role fetches at most this many pages (one per shape: see `shape`).
 BUDGET = 400
 
@@ -540,6 +542,9 @@ def test_no_url_carries_personal_data(city, category, mailoutbox):
         },
     )
     post(staff, crawled, f"/ideas/{east_pin.pk}/status/", {"status": "planned", "answer": "Soon."})
+    # The pin is marked done; a week later its author and followers are asked "Is it fixed?".
+    post(member, crawled, f"/ideas/{east_pin.pk}/status/", {"status": "done", "answer": "Done."})
+    fix_checks_queue(now=Idea.objects.get(pk=east_pin.pk).closed_at + timedelta(days=7))
 
     # Someone signs up, and someone tries with an address that has an account; whatever
     # sign-up emails is read with the rest, and its links followed.
@@ -572,6 +577,8 @@ def test_no_url_carries_personal_data(city, category, mailoutbox):
     crawl(Client(), email_links, crawled, "email link")
     for path in links_in(emails, "unsubscribe"):
         post(Client(), crawled, path)
+    for path in links_in(emails, "/ideas/fixed/")[:2]:
+        post(Client(), crawled, path, {"answer": "yes"})
 
     # Every page each role reaches, and every endpoint the URLconf lists.
     values = {"pk": east_pin.pk, "slug": "east-team", "collectionId": "ideas"}

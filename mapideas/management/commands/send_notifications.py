@@ -2,10 +2,11 @@
 
 Run it from cron or a systemd timer every minute (README, "Following a pin"); `make run`
 does not. Every run first queues the area alerts that are due (mapideas.alerts), so immediate
-alerts go out within a minute and weekly ones once a week, and deletes the citizens' sign-ups
+alerts go out within a minute and weekly ones once a week, asks "Is it fixed?" about the pins
+marked done that are due (mapideas.outcomes.fix_checks), and deletes the citizens' sign-ups
 whose link expired unused (mapideas.accounts), as it forgets alerts never confirmed. Only
-reads options and prints; the work is in mapideas.notifications, mapideas.alerts and
-mapideas.accounts.
+reads options and prints; the work is in mapideas.notifications, mapideas.alerts,
+mapideas.outcomes and mapideas.accounts.
 """
 
 from typing import Any
@@ -17,14 +18,16 @@ from django.db import connection
 from mapideas.accounts import services as accounts
 from mapideas.alerts import services as alerts
 from mapideas.notifications import services as notifications
+from mapideas.outcomes import fix_checks
 
 
 class Command(BaseCommand):
     help = (
         "Queue the area alerts that are due (immediate ones on every run, weekly ones a week "
-        "after their last), then send the pending notification emails "
-        "(mapideas.models.EmailOutbox) through the email backend; failed ones are retried on "
-        "later runs, up to MAPIDEAS_EMAIL_MAX_ATTEMPTS. Run it every minute."
+        "after their last) and the 'Is it fixed?' questions that are due, then send the "
+        "pending notification emails (mapideas.models.EmailOutbox) through the email "
+        "backend; failed ones are retried on later runs, up to MAPIDEAS_EMAIL_MAX_ATTEMPTS. "
+        "Run it every minute."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -45,7 +48,7 @@ class Command(BaseCommand):
         if options["digest"]:
             self.stdout.write(f"Queued {notifications.queue_digests()} team digest(s).")
         if connection.features.has_select_for_update_skip_locked:
-            self._queue_alerts()
+            self._queue_due()
             result = notifications.send_pending(batch_size=batch_size)
         else:
             # SQLite has no row locks to skip: one sender at a time, by a file lock.
@@ -55,7 +58,7 @@ class Command(BaseCommand):
                     self.stdout.write("Another send_notifications is running; nothing done.")
                     return
                 # Inside the lock: without row locks, two runs could queue one alert twice.
-                self._queue_alerts()
+                self._queue_due()
                 result = notifications.send_pending(batch_size=batch_size)
         self.stdout.write(f"Sent {result.sent}, failed {result.failed}.")
         if result.failed:
@@ -64,5 +67,8 @@ class Command(BaseCommand):
                 "the admin's email outbox)."
             )
 
-    def _queue_alerts(self) -> None:
+    def _queue_due(self) -> None:
         self.stdout.write(f"Queued {alerts.queue_area_alerts()} area alert email(s).")
+        # Here too: on SQLite, inside the file lock (one run at a time); on PostgreSQL, each
+        # pin's row lock and the FixCheck's unique constraint keep two runs from asking twice.
+        self.stdout.write(f"Queued {fix_checks.fix_checks_queue()} 'Is it fixed?' email(s).")
