@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from mapideas.models import Idea
+from mapideas.outcomes import selectors as outcome_selectors
 from mapideas.pins.selectors import categories
 
 register = template.Library()
@@ -30,6 +31,12 @@ def with_nonce(markup: SafeString, nonce: str) -> SafeString:
     if not isinstance(markup, SafeString):
         return escape(markup)
     return mark_safe(_INLINE_SCRIPT_TAG.sub(f'<script nonce="{escape(nonce)}"', markup))  # noqa: S308
+
+
+@register.simple_tag
+def pending_check_count(team) -> int:
+    """How many of the team's closed pins wait in its check queue (residents dispute them)."""
+    return outcome_selectors.pending_check_count(team)
 
 
 @register.filter

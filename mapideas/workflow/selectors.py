@@ -19,6 +19,7 @@ from mapideas.models import (
     Idea,
     IdeaNote,
 )
+from mapideas.outcomes.selectors import disputed_ideas
 from mapideas.pins.selectors import all_ideas, public_ideas
 from mapideas.plumbing.days import first_instant, first_instant_after
 from mapideas.workflow import statuses as workflow
@@ -96,6 +97,10 @@ class QueueFilters:
     created_after: date | None = None
     created_before: date | None = None
     overdue: bool = False
+    # Closed pins with residents' disputes waiting for the team (mapideas.outcomes); pins
+    # reopened after being closed.
+    disputed: bool = False
+    reopened: bool = False
     q: str = ""
     # A member by number (their user id: usernames may be email addresses, and the queue's
     # filters travel in URLs), or "none" for unassigned.
@@ -122,6 +127,10 @@ def _filtered(ideas: QuerySet[Idea], filters: QueueFilters, now: datetime) -> Qu
         ideas = ideas.filter(created_at__lt=end)
     if filters.overdue:
         ideas = ideas.filter(overdue_q(now=now))
+    if filters.disputed:
+        ideas = disputed_ideas(ideas)
+    if filters.reopened:
+        ideas = ideas.filter(reopen_count__gt=0)
     if filters.q:
         # icontains: LIKE on SpatiaLite (case-insensitive for ASCII), UPPER() LIKE on PostGIS.
         ideas = ideas.filter(Q(title__icontains=filters.q) | Q(description__icontains=filters.q))
