@@ -4,15 +4,15 @@ erasing the account with their pins kept, anonymised (GDPR articles 15, 17 and 2
 Writes and the read that feeds the download are here, side by side, as mapideas.alerts
 keeps area alerts: what the download lists is what erasure must reach.
 
-What is linked to the account is the account's: its pins (with the contact fields they
-carry), supports, comments, follows and flags. What is kept under an email address alone
-(area alerts, follow-by-email rows, pins sent with an address but no account, emails in the
-outbox) is not handed out or erased from the account's pages: an account's address is
-verified only when it signed up through the emailed link (not accounts staff made in the admin,
-nor accounts older than that link), so an account is no proof that it owns the address, and
-its pages would let someone read where another person gets alerts about. Those go by a
-request by mail, answered from that mailbox, with `manage.py erase_citizen EMAIL`
-(citizen_erase below).
+What is linked to the account is the account's: its pins (with the contact fields they carry),
+supports, comments, follows, flags and verdicts on closed pins. What is kept under an email
+address alone (area alerts, follow-by-email rows, pins sent with an address but no account,
+emails in the outbox, verdicts given from the address) is not handed out or erased from the
+account's pages: an account's address is verified only when it signed up through the emailed
+link (not accounts staff made in the admin, nor accounts older than that link), so an account
+is no proof that it owns the address, and its pages would let someone read where another person
+gets alerts about. Those go by a request by mail, answered from that mailbox, with `manage.py
+erase_citizen EMAIL` (citizen_erase below).
 
 Internal notes are not in the download: they are the teams' working records about pins,
 not data the person gave (a request for them goes to the city's data protection officer).
@@ -27,11 +27,23 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from mapideas.models import AreaAlert, Comment, EmailOutbox, Flag, Follower, Idea, Support
+from mapideas.models import (
+    AreaAlert,
+    Comment,
+    EmailOutbox,
+    FixCheck,
+    FixFeedback,
+    Flag,
+    Follower,
+    Idea,
+    Support,
+)
+from mapideas.outcomes.selectors import person_hash_of
 
 NOT_CONFIRMED_MESSAGE = gettext_lazy("This is not your password: nothing was erased.")
 NOT_INCLUDED = gettext_lazy(
@@ -108,6 +120,17 @@ def account_data(*, user: User) -> dict:
             }
             for f in Flag.objects.filter(flagged_by=user).order_by("id")
         ],
+        # Verdicts on closed pins ("fixed", "still there") given while signed in.
+        "verdicts": [
+            {
+                "pin": f.idea_id,
+                "verdict": f.verdict,
+                "note": f.note,
+                "created_at": _when(f.created_at),
+                "decision": f.decision,
+            }
+            for f in FixFeedback.objects.filter(user=user).order_by("id")
+        ],
         "not_included": str(NOT_INCLUDED),
         "generated_at": _when(timezone.now()),
     }
@@ -122,6 +145,7 @@ class Erasure:
     comments_anonymised: int = 0
     supports_kept: int = 0
     flags_kept: int = 0
+    verdicts_kept: int = 0
     follows_deleted: int = 0
     alerts_deleted: int = 0
     emails_deleted: int = 0
@@ -134,6 +158,7 @@ class Erasure:
             f"comments anonymised (kept, no author): {self.comments_anonymised}",
             f"supports kept, anonymised (counts unchanged): {self.supports_kept}",
             f"flags kept, anonymised: {self.flags_kept}",
+            f"verdicts on closed pins kept, anonymised: {self.verdicts_kept}",
             f"follows deleted: {self.follows_deleted}",
             f"area alerts deleted: {self.alerts_deleted}",
             f"emails in the outbox deleted: {self.emails_deleted}",
@@ -158,6 +183,30 @@ def _end_sessions(user: User) -> int:
     return ended
 
 
+def _unlink_verdicts(*, user: User | None = None, address: str = "") -> int:
+    """Verdicts on closed pins and "Is it fixed?" questions of an account or an address stay
+    (a pin's counts, its team's decisions), each linked to nobody: no account, no address, a
+    person hash derived from nothing, so the address is no longer one of the pin's people.
+    Returns how many verdicts."""
+    whose = Q(pk__in=[])
+    if user is not None:
+        whose |= Q(user=user)
+    if address:  # given from the address, or still waiting for its confirmation link
+        whose |= Q(person_hash=person_hash_of(address)) | Q(email__iexact=address)
+    kept = 0
+    for feedback in FixFeedback.objects.filter(whose).only("pk"):
+        FixFeedback.objects.filter(pk=feedback.pk).update(
+            user=None, email="", person_hash=_anonymous_token()
+        )
+        kept += 1
+    checks = Q(user=user) if user is not None else Q(pk__in=[])
+    if address:
+        checks |= Q(person_hash=person_hash_of(address))
+    for check in FixCheck.objects.filter(checks).only("pk"):
+        FixCheck.objects.filter(pk=check.pk).update(user=None, person_hash=_anonymous_token())
+    return kept
+
+
 def _erase_account(user: User, erasure: Erasure) -> None:
     erasure.accounts.append(user.get_username())
     erasure.pins_anonymised += Idea.objects.filter(author=user).update(
@@ -174,6 +223,7 @@ def _erase_account(user: User, erasure: Erasure) -> None:
     for flag in Flag.objects.filter(flagged_by=user).only("pk"):
         Flag.objects.filter(pk=flag.pk).update(flagged_by=None, flagger_hash=_anonymous_token())
         erasure.flags_kept += 1
+    erasure.verdicts_kept += _unlink_verdicts(user=user)
     erasure.follows_deleted += Follower.objects.filter(user=user).delete()[0]
     erasure.sessions_ended += _end_sessions(user)
     # The rest points at the account with SET_NULL (assignments, notes, answers, routing
@@ -223,6 +273,7 @@ def citizen_erase(*, email: str) -> Erasure:
     erasure.pins_anonymised += Idea.objects.filter(contact_email__iexact=email).update(
         contact_email="", contact_name="", contact_phone=""
     )
+    erasure.verdicts_kept += _unlink_verdicts(address=email)
     erasure.follows_deleted += Follower.objects.filter(email__iexact=email).delete()[0]
     erasure.alerts_deleted += AreaAlert.objects.filter(email__iexact=email).delete()[0]
     erasure.emails_deleted += EmailOutbox.objects.filter(to__iexact=email).delete()[0]
