@@ -31,6 +31,7 @@ from mapideas.models import (
     ANSWER_MAX_LENGTH,
     FEEDBACK_NOTE_MAX_LENGTH,
     FixFeedback,
+    Follower,
     Idea,
     IdeaUpdate,
     Reopening,
@@ -335,6 +336,8 @@ def _send_confirmation(feedback: FixFeedback, *, now: datetime) -> None:
 
 def _count(idea: Idea, feedback: FixFeedback, *, now: datetime) -> FeedbackResult:
     """Confirm `feedback` on its locked pin: counted, and a dispute may reopen the pin."""
+    if feedback.verdict == V.STILL_THERE:
+        _follow_the_dispute(idea, feedback, now=now)
     feedback.confirmed_at = now
     feedback.email = ""  # the hash is what is kept of the address
     feedback.save(update_fields=["confirmed_at", "email"])
@@ -346,6 +349,24 @@ def _count(idea: Idea, feedback: FixFeedback, *, now: datetime) -> FeedbackResul
         if reopening is not None:
             return FeedbackResult(Outcome.REOPENED, feedback, reopening)
     return FeedbackResult(Outcome.RECORDED, feedback)
+
+
+def _follow_the_dispute(idea: Idea, feedback: FixFeedback, *, now: datetime) -> None:
+    """Whoever says a closed pin's problem is still there hears what its team decides: they
+    follow the pin (every email carries its one-click unsubscribe link). An account follows
+    with its own address; an address is followed as confirmed, since it just proved itself
+    by its link. An "Is it fixed?" answer came from its author or a follower already."""
+    if feedback.user is not None:
+        Follower.objects.get_or_create(
+            idea=idea, user=feedback.user, defaults={"confirmed_at": now}
+        )
+    elif feedback.email:
+        follower, _ = Follower.objects.get_or_create(
+            idea=idea, email=feedback.email, defaults={"confirmed_at": now}
+        )
+        if follower.confirmed_at is None:
+            follower.confirmed_at = now
+            follower.save(update_fields=["confirmed_at"])
 
 
 def _reopen_if_disputed(idea: Idea, *, now: datetime) -> Reopening | None:
