@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class GeodataConfig(AppConfig):
     name = "geodata"
     verbose_name = "Imports, exports and heatmaps"
+
+    def ready(self) -> None:
+        # A pin's page names the gazetteer's place near the pin (mapideas never imports
+        # geodata: it asks the providers registered here).
+        from geodata.places.nearby import place_near_idea
+        from mapideas.pins import places
+
+        places.register(place_near_idea)

@@ -18,6 +18,7 @@ from mapideas.participation.supporters import (
     supporter_token,
 )
 from mapideas.pins import selectors as pins_selectors
+from mapideas.pins.places import place_phrase
 from mapideas.pins.roles import can_reassign, can_see_internal, can_work_on
 from mapideas.workflow import selectors as workflow_selectors
 from mapideas.workflow import statuses as workflow
@@ -59,6 +60,8 @@ def idea_page(
         ),
         "duplicates": workflow_selectors.idea_duplicates(idea=idea),
         "photo": pins_selectors.idea_photo(idea=idea),
+        # "near <a place of the gazetteer>" or "in <its neighborhood>", beside its coordinates.
+        "place": place_phrase(idea),
         "reassign_form": None,
     }
     context.update(following_context(request, idea, forms))
