@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import URLResolver, get_resolver
 
+from mapideas.answers.services import template_save
 from mapideas.models import Comment, Follower, Idea, IdeaNote, IdeaUpdate, Support
 from mapideas.outcomes.services import feedback_give
 from mapideas.participation.services import comment_add
@@ -255,6 +256,8 @@ MATRIX: dict[str, Row] = {
     # A POST renders the page (the forms on it post elsewhere): harmless, checked unchanged.
     "idea-detail": Row(pin_url(), PUBLIC, post=each(200)),
     "idea-photo": Row(lambda o: f"/ideas/{o['pin'].pk}/photo.jpg", each(404)),  # no photo
+    # An answer's photo: the pin's answers have none.
+    "idea-timeline-photo": Row(lambda o: f"/ideas/{o['pin'].pk}/photos/1.jpg", each(404)),
     "idea-reassign": Row(
         pin_url("reassign/"),
         NOT_ALLOWED,
@@ -377,6 +380,25 @@ MATRIX: dict[str, Row] = {
     "team-offline-input": Row(
         lambda o: "/teams/east-team/offline/",
         ("login", 403, 200, 403, 403, 200),
+    # A team's response templates: its members, planners and admins (as its workspace).
+    "answer-templates": Row(
+        lambda o: "/teams/east-team/templates/", ("login", 403, 200, 403, 200, 200)
+    ),
+    "answer-template-new": Row(
+        lambda o: "/teams/east-team/templates/new/",
+        ("login", 403, 200, 403, 200, 200),
+        post=("login", 403, 400, 403, 400, 400),  # an empty form
+    ),
+    "answer-template-edit": Row(
+        lambda o: f"/teams/east-team/templates/{o['template'].pk}/",
+        ("login", 403, 200, 403, 200, 200),
+        post=("login", 403, 400, 403, 400, 400),  # an empty form
+    ),
+    "answer-template-delete": Row(
+        lambda o: f"/teams/east-team/templates/{o['template'].pk}/delete/",
+        NOT_ALLOWED,
+        post=("login", 403, 302, 403, 302, 302),
+    ),
         post=("login", 403, 400, 403, 403, 400),  # an empty form
     ),
     "planner": Row(lambda o: "/planner/", ("login", 403, 403, 403, 200, 200)),
@@ -547,6 +569,9 @@ def objects(pins, city, people):
         "west_team": city.west_team,
         "version": BoundaryVersion.objects.get(is_active=True),
     }
+        "template": template_save(
+            team=city.east_team, actor=people["owner_member"], name="Seen", texts={"en": "Seen."}
+        ),
 
 
 def state() -> dict:
