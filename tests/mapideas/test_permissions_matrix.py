@@ -377,9 +377,6 @@ MATRIX: dict[str, Row] = {
             "status": "planned",
         },
     ),
-    "team-offline-input": Row(
-        lambda o: "/teams/east-team/offline/",
-        ("login", 403, 200, 403, 403, 200),
     # A team's response templates: its members, planners and admins (as its workspace).
     "answer-templates": Row(
         lambda o: "/teams/east-team/templates/", ("login", 403, 200, 403, 200, 200)
@@ -399,6 +396,9 @@ MATRIX: dict[str, Row] = {
         NOT_ALLOWED,
         post=("login", 403, 302, 403, 302, 302),
     ),
+    "team-offline-input": Row(
+        lambda o: "/teams/east-team/offline/",
+        ("login", 403, 200, 403, 403, 200),
         post=("login", 403, 400, 403, 403, 400),  # an empty form
     ),
     "planner": Row(lambda o: "/planner/", ("login", 403, 403, 403, 200, 200)),
@@ -566,12 +566,12 @@ def objects(pins, city, people):
 
     return {
         **pins,
-        "west_team": city.west_team,
-        "version": BoundaryVersion.objects.get(is_active=True),
-    }
         "template": template_save(
             team=city.east_team, actor=people["owner_member"], name="Seen", texts={"en": "Seen."}
         ),
+        "west_team": city.west_team,
+        "version": BoundaryVersion.objects.get(is_active=True),
+    }
 
 
 def state() -> dict:
