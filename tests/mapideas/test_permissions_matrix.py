@@ -365,6 +365,9 @@ MATRIX: dict[str, Row] = {
     "alerts": Row(lambda o: "/alerts/", PUBLIC, post=each(400)),  # an empty form
     "alert-confirm": Row(lambda o: "/alerts/confirm/forged/", PUBLIC, post=each(400)),
     "alert-unsubscribe": Row(lambda o: "/alerts/unsubscribe/forged/", PUBLIC, post=each(400)),
+    # "Is it fixed?": a token never sent is a 404 page, whoever opens it; the page's forms
+    # carry the CSRF token (test_every_state_changing_form_needs_the_csrf_token).
+    "fix-check": Row(lambda o: "/ideas/fixed/forged/", each(404), post=each(404)),
     "my-teams": Row(lambda o: "/teams/", SIGNED_IN_ONLY),
     "team-workspace": Row(lambda o: "/teams/east-team/", ("login", 403, 200, 403, 200, 200)),
     "team-bulk": Row(
