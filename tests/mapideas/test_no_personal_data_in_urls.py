@@ -56,6 +56,7 @@ TEAM_MAILBOX = "leaky-east-team@example.org"
 DIGEST_MAILBOX = "leaky-west-team@example.org"
 SIGNUP_USERNAME = "leaky-signup"
 SIGNUP_EMAIL = "leaky.signup@example.org"
+DISPUTE_EMAILS = ("leaky.neighbour@example.org", "leaky.passer-by@example.org")
 PASSWORD = "pw-for-tests"
 
 ROLES = {
@@ -79,6 +80,7 @@ TEXT_TYPES = ("text/", "json", "xml", "javascript", "csv", "kml")
 # Links emailed by the flows above; each must have been read.
 EMAILED_ROUTES = ["/ideas/confirm/", "/follow/confirm/", "/unsubscribe/", "/unsubscribe/team/"]
 EMAILED_ROUTES += ["/alerts/confirm/", "/alerts/unsubscribe/", "/ideas/fixed/"]
+EMAILED_ROUTES += ["/feedback/confirm/", "/teams/east-team/checks/"]
 # Each role fetches at most this many pages (one per shape: see `shape`).
 BUDGET = 400
 
@@ -579,6 +581,21 @@ def test_no_url_carries_personal_data(city, category, mailoutbox):
         post(Client(), crawled, path)
     for path in links_in(emails, "/ideas/fixed/")[:2]:
         post(Client(), crawled, path, {"answer": "yes"})
+
+    # Two residents on two networks say it is still there, each with an address: the links
+    # that confirm their answers are read and followed, and the second reopens the pin (the
+    # team's threshold is 2), which emails the team its check queue and the followers.
+    Team.objects.filter(pk=city.east_team.pk).update(reopen_threshold=2)
+    for index, email in enumerate(DISPUTE_EMAILS):
+        resident = Client(REMOTE_ADDR=f"10.0.0.{index + 1}")
+        dispute = {"verdict": "still_there", "note": "Still snapped.", "email": email}
+        post(resident, crawled, f"/ideas/{east_pin.pk}/feedback/", dispute)
+        for path in links_in([m for m in sent_emails(crawled) if m.to == [email]], "/feedback/"):
+            crawled.answer(resident.get(path), path, "a verdict's confirmation link")
+            assert post(resident, crawled, path).status_code == 302
+    assert Idea.objects.get(pk=east_pin.pk).status == Idea.Status.IN_PROGRESS
+    later = [m for m in sent_emails(crawled) if m not in emails]
+    crawl(Client(), links_in(later, "/"), crawled, "email link")
 
     # Every page each role reaches, and every endpoint the URLconf lists.
     values = {"pk": east_pin.pk, "slug": "east-team", "collectionId": "ideas"}
