@@ -27,7 +27,10 @@ class FeedbackForm(_PageForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=lazy(
             lambda: (
-                gettext("For the team only, at most %(max)s characters. Never shown publicly.")
+                gettext(
+                    "For the team only, at most %(max)s characters. Never shown publicly. "
+                    "You then follow the pin: we email you what the team decides."
+                )
                 % {"max": FEEDBACK_NOTE_MAX_LENGTH}
             ),
             str,
