@@ -23,7 +23,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import File
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
@@ -37,6 +37,7 @@ from mapideas.models import (
     Reopening,
     TimelinePhoto,
 )
+from mapideas.notifications.services import CONFIRM_MAX_AGE
 from mapideas.outcomes import emails
 from mapideas.outcomes.links import feedback_from_confirm_token
 from mapideas.outcomes.selectors import (
@@ -415,6 +416,8 @@ def feedback_confirm(*, token: str, now: datetime | None = None) -> FeedbackResu
         return None
     if feedback.closed_at != idea.closed_at or idea.status not in workflow.CLOSED:
         # About a closure that is over: counted in the pin's totals only.
+        if feedback.verdict == V.STILL_THERE:
+            _follow_the_dispute(idea, feedback, now=now)
         feedback.confirmed_at = now
         feedback.email = ""
         feedback.save(update_fields=["confirmed_at", "email"])
@@ -505,3 +508,20 @@ def dispute_dismiss(
         dispute_count=F("dispute_count") - 1
     )
     return feedback
+
+
+# --- housekeeping ----------------------------------------------------------------------------
+
+
+def unconfirmed_feedback_purge(*, now: datetime | None = None) -> int:
+    """Delete the answers whose confirmation link expired unused (their address, note and
+    photos with them: nothing counted them, and an address nobody proved is not kept).
+    Run by `manage.py send_notifications`. Returns how many were deleted."""
+    cutoff = (now or timezone.now()) - CONFIRM_MAX_AGE
+    expired = FixFeedback.objects.filter(confirmed_at__isnull=True).filter(
+        Q(confirmation_sent_at__lt=cutoff)
+        | Q(confirmation_sent_at__isnull=True, created_at__lt=cutoff)
+    )
+    # The photos' files go once the deletion is committed (mapideas.apps: post_delete).
+    _deleted, per_model = expired.delete()
+    return per_model.get(FixFeedback._meta.label, 0)

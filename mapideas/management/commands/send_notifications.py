@@ -4,7 +4,8 @@ Run it from cron or a systemd timer every minute (README, "Following a pin"); `m
 does not. Every run first queues the area alerts that are due (mapideas.alerts), so immediate
 alerts go out within a minute and weekly ones once a week, asks "Is it fixed?" about the pins
 marked done that are due (mapideas.outcomes.fix_checks), and deletes the citizens' sign-ups
-whose link expired unused (mapideas.accounts), as it forgets alerts never confirmed. Only
+and answers on closed pins whose link expired unused (mapideas.accounts, mapideas.outcomes),
+as it forgets alerts never confirmed. Only
 reads options and prints; the work is in mapideas.notifications, mapideas.alerts,
 mapideas.outcomes and mapideas.accounts.
 """
@@ -19,6 +20,7 @@ from mapideas.accounts import services as accounts
 from mapideas.alerts import services as alerts
 from mapideas.notifications import services as notifications
 from mapideas.outcomes import fix_checks
+from mapideas.outcomes import services as outcomes
 
 
 class Command(BaseCommand):
@@ -45,6 +47,8 @@ class Command(BaseCommand):
         batch_size = max(1, int(options["batch_size"]))
         purged = accounts.unconfirmed_signups_purge()
         self.stdout.write(f"Deleted {purged} sign-up(s) never completed.")
+        purged = outcomes.unconfirmed_feedback_purge()
+        self.stdout.write(f"Deleted {purged} answer(s) on closed pins never confirmed.")
         if options["digest"]:
             self.stdout.write(f"Queued {notifications.queue_digests()} team digest(s).")
         if connection.features.has_select_for_update_skip_locked:

@@ -369,3 +369,38 @@ def test_completing_the_sign_up_link_verifies_the_address(db, client):
     user.refresh_from_db()
     assert has_verified_address(user)
     assert VerifiedAddress.objects.get().email == "newbie@example.org"
+
+
+def test_an_answer_never_confirmed_is_deleted_once_its_link_expired(closed_idea, make_resident):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from mapideas.outcomes.services import unconfirmed_feedback_purge
+
+    eight_days_ago = timezone.now() - timedelta(days=8)
+    stale = feedback_give(
+        idea=closed_idea,
+        verdict=V.STILL_THERE,
+        email="stale@example.org",
+        photo=upload(gps_jpeg()),
+        source=PAGE,
+        now=eight_days_ago,
+    ).feedback
+    (photo,) = TimelinePhoto.objects.all()
+    fresh_one = feedback_give(
+        idea=closed_idea, verdict=V.STILL_THERE, email="new@example.org", source=PAGE
+    ).feedback
+    counted = dispute(closed_idea, make_resident("ann"), now=eight_days_ago)
+
+    assert unconfirmed_feedback_purge() == 1
+    assert set(FixFeedback.objects.values_list("pk", flat=True)) == {
+        fresh_one.pk,
+        counted.feedback.pk,
+    }
+    assert not TimelinePhoto.objects.filter(pk=photo.pk).exists()
+    assert not FixFeedback.objects.filter(pk=stale.pk).exists()
+
+    out = StringIO()
+    call_command("send_notifications", stdout=out)
+    assert "Deleted 0 answer(s) on closed pins never confirmed." in out.getvalue()
