@@ -322,7 +322,13 @@ def _checking_text(get_form: Any) -> Any:
     def get_form_checking_text(*args: Any, **kwargs: Any) -> Any:
         form = get_form(*args, **kwargs)
         for field in form.base_fields.values():
-            if isinstance(field, forms.CharField) and validate_stored_text not in field.validators:
+            # A JSON box's value is no text (a dict, a list): its own form checks its texts
+            # (ResponseTemplateForm.clean_texts, the translated names' boxes).
+            if (
+                isinstance(field, forms.CharField)
+                and not isinstance(field, forms.JSONField)
+                and validate_stored_text not in field.validators
+            ):
                 field.validators.append(validate_stored_text)
         return form
 
