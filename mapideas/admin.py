@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.exceptions import NotRegistered
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from mapideas.answers.services import texts_clean
 from mapideas.models import (
@@ -16,6 +17,7 @@ from mapideas.models import (
     Idea,
     Open311Client,
     ResponseTemplate,
+    TimelinePhoto,
 )
 from mapideas.open311.services import open311_client_create, open311_client_revoke
 from mapideas.plumbing.stored_text import validate_stored_text
@@ -303,6 +305,32 @@ class ResponseTemplateAdmin(admin.ModelAdmin):
     list_display = ["name", "team", "category", "status", "updated_at"]
     list_filter = ["team", "status"]
     search_fields = ["name"]
+
+
+@admin.register(TimelinePhoto)
+class TimelinePhotoAdmin(admin.ModelAdmin):
+    """The photos of a pin's story (answers' before and after, residents' disputes): staff
+    withdraw one from view (`hidden_at`: its URL is then a 404, the page and the API no
+    longer list it) or bring it back. The file itself is never edited here."""
+
+    list_display = ["idea", "role", "created_at", "hidden_at"]
+    list_filter = ["role", ("hidden_at", admin.EmptyFieldListFilter)]
+    readonly_fields = ["idea", "update", "feedback", "role", "width", "height", "bytes"]
+    exclude = ["name"]  # the file's random name tells staff nothing
+    actions = ["hide", "show"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Hide the selected photos")
+    def hide(self, request: HttpRequest, queryset: QuerySet[TimelinePhoto]) -> None:
+        hidden = queryset.filter(hidden_at__isnull=True).update(hidden_at=timezone.now())
+        self.message_user(request, f"{hidden} photo(s) hidden.", messages.SUCCESS)
+
+    @admin.action(description="Show the selected photos again")
+    def show(self, request: HttpRequest, queryset: QuerySet[TimelinePhoto]) -> None:
+        shown = queryset.filter(hidden_at__isnull=False).update(hidden_at=None)
+        self.message_user(request, f"{shown} photo(s) shown again.", messages.SUCCESS)
 
 
 def keep_the_stored_text_rule(site: admin.AdminSite) -> None:

@@ -5,6 +5,7 @@ import json
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 from pytest_django.asserts import assertContains
 
 from mapideas.models import Idea, ResponseTemplate, TimelinePhoto
@@ -73,3 +74,32 @@ def test_an_answer_photos_file_goes_with_its_row(
 
     assert not TimelinePhoto.objects.exists()
     assert not photos.photo_storage().exists(name)
+
+
+def test_staff_hide_an_answer_photo_from_the_admin(staff_client, city, category, east_member):
+    public = Client()
+    idea = idea_create(kind="issue", title="Swing", category=category, location=IN_EAST)
+    idea_status_change(
+        idea=idea,
+        status="done",
+        answer="Repaired.",
+        photos={"before": upload(gps_jpeg())},
+        actor=east_member,
+    )
+    photo = TimelinePhoto.objects.get()
+    url = f"/ideas/{idea.pk}/photos/{photo.pk}.jpg"
+    assert public.get(url).status_code == 200
+
+    response = staff_client.post(
+        "/admin/mapideas/timelinephoto/",
+        {"action": "hide", "_selected_action": [photo.pk]},
+    )
+
+    assert response.status_code == 302
+    photo.refresh_from_db()
+    assert photo.hidden_at is not None
+    assert public.get(url).status_code == 404
+    staff_client.post(
+        "/admin/mapideas/timelinephoto/", {"action": "show", "_selected_action": [photo.pk]}
+    )
+    assert public.get(url).status_code == 200
