@@ -99,3 +99,29 @@ def test_a_weekend_pin_starts_its_clock_on_monday(city, pin_at):
 
     assert not late(friday_night)
     assert late(monday)
+
+
+def test_reopenings_are_measured_beside_the_first_answers(city, pin_at, monkeypatch):
+    """A reopening's answer is timed from the reopening, on its own line: the pins' first
+    answers (and so the median above) stay what they were."""
+    root = get_user_model().objects.get(username="root")
+
+    def step(idea, at, status, answer):
+        monkeypatch.setattr(timezone, "now", lambda: at)
+        idea_status_change(idea=idea, status=status, answer=answer, actor=root)
+        monkeypatch.undo()
+
+    quick = pin_at(day(2, 9), day(3, 9))
+    step(quick, day(4), Idea.Status.DONE, "Fixed.")
+    step(quick, day(5), Idea.Status.IN_PROGRESS, "Residents say it is back: reopened.")
+    step(quick, day(9), Idea.Status.IN_PROGRESS, "A crew is booked.")  # 4 days after
+    slow = pin_at(day(2, 9), day(3, 9))
+    step(slow, day(4), Idea.Status.DECLINED, "Not ours.")
+    step(slow, day(6), Idea.Status.UNDER_REVIEW, "We look again.")  # waiting since
+    before = selectors.team_response_stats(team=city.east_team, now=NOW).median
+
+    stats = selectors.team_response_stats(team=city.east_team, now=NOW)
+
+    assert (stats.reopened, stats.reopenings_answered) == (2, 1)
+    assert stats.reopening_median == timedelta(days=4)
+    assert stats.median == before == timedelta(days=1)
