@@ -18,6 +18,7 @@ from mapideas.models import (
     Category,
     Idea,
     IdeaNote,
+    Reopening,
 )
 from mapideas.outcomes.selectors import disputed_ideas
 from mapideas.pins.selectors import all_ideas, public_ideas
@@ -186,6 +187,11 @@ class ResponseStats:
     within_target: int
     decided: int
     median: timedelta | None  # pinned to first answer (calendar time), answered pins only
+    # Reopenings of the team's pins in the period (models.Reopening), each timed from the
+    # reopening to the team's next public step: beside the first answers, never over them.
+    reopened: int = 0
+    reopenings_answered: int = 0
+    reopening_median: timedelta | None = None
 
     @property
     def share_within_target(self) -> float | None:
@@ -219,6 +225,16 @@ def team_response_stats(
         if answered is not None and workflow.within_target(created, answered, target)
     )
     late_waiting = sum(1 for created, answered in rows if answered is None and created < cutoff)
+    reopenings = list(
+        Reopening.objects.filter(
+            idea__team=team, created_at__gte=now - timedelta(days=days), created_at__lte=now
+        )
+        .order_by()
+        .values_list("created_at", "first_response_at")
+    )
+    reopening_waits = sorted(
+        answered - reopened for reopened, answered in reopenings if answered is not None
+    )
     return ResponseStats(
         days=days,
         target_days=target,
@@ -227,6 +243,9 @@ def team_response_stats(
         within_target=within,
         decided=len(waits) + late_waiting,
         median=_median(waits),
+        reopened=len(reopenings),
+        reopenings_answered=len(reopening_waits),
+        reopening_median=_median(reopening_waits),
     )
 
 

@@ -7,8 +7,10 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
+from mapideas.models import Idea
 from mapideas.submission.services import idea_create
 from mapideas.workflow import views
+from mapideas.workflow.services import idea_status_change
 from tests.conftest import IN_EAST, IN_ENCLAVE, IN_WEST, ON_SHARED_BORDER
 
 pytestmark = pytest.mark.django_db
@@ -133,3 +135,18 @@ def test_it_is_404_for_an_unknown_team(client, planner):
     client.force_login(planner)
 
     assert client.get("/teams/no-such-team/").status_code == 404
+
+
+def test_it_shows_the_reopenings_beside_the_first_answers(client, city, east_member, ideas):
+    pin = ideas["Oldest east"]
+    idea_status_change(idea=pin, status=Idea.Status.DONE, answer="Done.", actor=east_member)
+    client.force_login(east_member)
+    assertNotContains(client.get(f"/teams/{city.east_team.slug}/"), 'id="stats-reopened"')
+
+    idea_status_change(
+        idea=pin, status=Idea.Status.IN_PROGRESS, answer="Back on it.", actor=east_member
+    )
+    response = client.get(f"/teams/{city.east_team.slug}/")
+
+    assertContains(response, '<dd id="stats-reopened">1 (0 answered since)</dd>', html=True)
+    assertContains(response, '<dd id="stats-reopening-median">no answers yet</dd>', html=True)
