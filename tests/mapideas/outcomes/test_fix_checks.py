@@ -19,6 +19,7 @@ from django.utils import timezone
 from mapideas.models import EmailOutbox, FixCheck, FixFeedback, Follower, Idea
 from mapideas.outcomes import fix_checks
 from mapideas.outcomes.selectors import person_hash_of
+from mapideas.pins.default_categories import default_categories_create
 from mapideas.submission.services import idea_create
 from mapideas.workflow.services import idea_status_change
 from neighborhoods.models import Team
@@ -286,12 +287,19 @@ def test_send_notifications_asks_once_whatever_how_often_it_runs(done, settings,
     assert "Queued 0 'Is it fixed?' email(s)." in out.getvalue()
 
 
+@pytest.fixture
+def categories_after_a_flush(transactional_db) -> None:
+    # The flush after another transactional test (a browser test, say) removed the default
+    # categories the data migration wrote.
+    default_categories_create()
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(
     not connection.features.has_select_for_update_skip_locked,
     reason="SQLite has no row locks: send_notifications runs one at a time there (a file lock)",
 )
-def test_two_runs_at_once_ask_each_person_once(done):
+def test_two_runs_at_once_ask_each_person_once(categories_after_a_flush, done):
     now = CLOSED + timedelta(days=7)
     start = threading.Barrier(4)
     counts: list[int] = []
