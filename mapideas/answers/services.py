@@ -8,7 +8,6 @@ PLACEHOLDER_MAX_LENGTHS). So `template_render` always fills every placeholder of
 template and always gives an answer the workflow can store.
 """
 
-import importlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from string import Formatter
@@ -29,6 +28,7 @@ from mapideas.models import (
     Idea,
     ResponseTemplate,
 )
+from mapideas.pins.places import place_name
 from mapideas.plumbing.stored_text import first_unstorable, normalise_newlines, unstorable_message
 from mapideas.workflow import statuses as workflow
 from neighborhoods.models import Team
@@ -264,16 +264,11 @@ def template_text(template: ResponseTemplate, language: str) -> str:
 
 
 def _place(idea: Idea) -> str:
-    try:  # the gazetteer's place name, where the site has one
-        place_name = importlib.import_module("mapideas.pins.places").place_name
-    except (ImportError, AttributeError):
-        place_name = None
-    if place_name is not None:
-        named = place_name(idea)
-        if named:
-            return str(named)
-    if idea.neighborhood is not None:
-        return idea.neighborhood.name
+    """The gazetteer's place nearest the pin, else its neighborhood (pins.places), else its
+    coordinates: {place} is never left empty."""
+    named = place_name(idea)
+    if named:
+        return str(named)
     return f"{idea.location.y:.5f}, {idea.location.x:.5f}"
 
 
