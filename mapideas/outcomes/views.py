@@ -132,44 +132,53 @@ def _idea_of_team(team: Team, pk: int) -> Idea:
     return get_object_or_404(Idea, pk=pk, team=team)
 
 
+def _decision_post(
+    request: HttpRequest, slug: str, pk: int, *, form_class, key: str, decide, done_message
+) -> HttpResponse:
+    """One decision on a pin's disputes from the check queue: its form checked, then the
+    service; back to the queue, or the queue again with the form's errors."""
+    team = _team_or_403(request, slug)
+    idea = _idea_of_team(team, pk)
+    form = form_class(request.POST, idea_pk=idea.pk)
+    if form.is_valid():
+        try:
+            decide(idea=idea, answer=form.cleaned_data["answer"], actor=request.user)
+        except ValidationError as exc:
+            form_errors(form, exc)
+        else:
+            messages.success(request, done_message % {"pk": idea.pk})
+            return redirect("check-queue", slug=team.slug)
+    return _check_queue_page(request, team, forms={(key, idea.pk): form}, status=400)
+
+
 @require_POST
 @login_required
 def check_reopen(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """The team agrees with the residents: reopen the pin with a public answer."""
-    team = _team_or_403(request, slug)
-    idea = _idea_of_team(team, pk)
-    form = ReopenForm(request.POST, idea_pk=idea.pk)
-    if form.is_valid():
-        try:
-            services.disputes_reopen(
-                idea=idea, answer=form.cleaned_data["answer"], actor=request.user
-            )
-        except ValidationError as exc:
-            form_errors(form, exc)
-        else:
-            messages.success(request, _("Pin #%(pk)s reopened.") % {"pk": idea.pk})
-            return redirect("check-queue", slug=team.slug)
-    return _check_queue_page(request, team, forms={("reopen", idea.pk): form}, status=400)
+    return _decision_post(
+        request,
+        slug,
+        pk,
+        form_class=ReopenForm,
+        key="reopen",
+        decide=services.disputes_reopen,
+        done_message=_("Pin #%(pk)s reopened."),
+    )
 
 
 @require_POST
 @login_required
 def check_keep_closed(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """The team keeps the pin closed, with a public reason."""
-    team = _team_or_403(request, slug)
-    idea = _idea_of_team(team, pk)
-    form = KeepClosedForm(request.POST, idea_pk=idea.pk)
-    if form.is_valid():
-        try:
-            services.disputes_keep_closed(
-                idea=idea, answer=form.cleaned_data["answer"], actor=request.user
-            )
-        except ValidationError as exc:
-            form_errors(form, exc)
-        else:
-            messages.success(request, _("Pin #%(pk)s stays closed.") % {"pk": idea.pk})
-            return redirect("check-queue", slug=team.slug)
-    return _check_queue_page(request, team, forms={("keep", idea.pk): form}, status=400)
+    return _decision_post(
+        request,
+        slug,
+        pk,
+        form_class=KeepClosedForm,
+        key="keep",
+        decide=services.disputes_keep_closed,
+        done_message=_("Pin #%(pk)s stays closed."),
+    )
 
 
 @require_POST
