@@ -80,6 +80,10 @@ def test_staff_translate_a_team_name_in_the_admin(city):
         "response_target_days": 5,
         "notify": "none",
         "notify_email": "",
+        # The team's settings of "Is it fixed?" and reopening, as the page shows them.
+        "fix_check_days": 7,
+        "reopen_threshold": 3,
+        "reopen_window_days": 30,
         "name_fr": " Équipe Est ",
         "name_nl": "",
     }
