@@ -311,6 +311,25 @@ def test_before_and_after_photos_are_kept_stripped_with_the_answer(city, east_me
         assert photo.idea_id == french_pin.pk
 
 
+def test_the_followers_email_links_to_the_answers_photos(city, east_member, category):
+    idea = pin(category)
+    Follower.objects.create(idea=idea, email="f@mail.example", confirmed_at=timezone.now())
+
+    update = idea_status_change(
+        idea=idea,
+        status="done",
+        answer="Repaired.",
+        photos={"before": upload(gps_jpeg((80, 60))), "after": upload(gps_jpeg((60, 80)))},
+        actor=east_member,
+    )
+
+    body = EmailOutbox.objects.get(to="f@mail.example").body
+    for photo in TimelinePhoto.objects.filter(update=update):
+        url = f"{settings.MAPIDEAS_SITE_URL.rstrip('/')}/ideas/{idea.pk}/photos/{photo.pk}.jpg"
+        assert url in body, body
+    assert body.index("Photo before") < body.index("Photo after")
+
+
 @pytest.mark.parametrize("role", ["before", "after"])
 def test_a_refused_photo_refuses_the_answer_naming_its_field(
     city, east_member, french_pin, role, settings
