@@ -35,6 +35,7 @@ from mapideas.models import (
     Follower,
     Idea,
     IdeaUpdate,
+    TimelinePhoto,
 )
 from mapideas.notifications import services as notifications
 from mapideas.plumbing.tokens import BoundId, bound_id_from_token, bound_token
@@ -123,6 +124,19 @@ def _update_text(idea: Idea, update: IdeaUpdate, team_name: str) -> tuple[str, s
     return subject, said
 
 
+def _answer_photo_lines(idea: Idea, update: IdeaUpdate) -> list[str]:
+    """A line per photo the team gave with the answer ("Photo after: <url>"), before then
+    after: served by the pin's photo view while the pin is public."""
+    lines = []
+    for photo in update.photos.filter(hidden_at__isnull=True).order_by("-role", "pk"):
+        url = absolute(reverse("idea-timeline-photo", args=[idea.pk, photo.pk]))
+        if photo.role == TimelinePhoto.Role.BEFORE:
+            lines.append(_("Photo before: %(url)s") % {"url": url})
+        else:
+            lines.append(_("Photo after: %(url)s") % {"url": url})
+    return lines
+
+
 @in_pin_language
 def notify_followers(idea: Idea, update: IdeaUpdate) -> int:
     """Queue an email about `update` to each confirmed follower of `idea` with an address.
@@ -134,6 +148,7 @@ def notify_followers(idea: Idea, update: IdeaUpdate) -> int:
     team_name = idea.team.name  # the team that has the pin signed the update
     subject, said = _update_text(idea, update, team_name)
     pin_url = absolute(idea.get_absolute_url())
+    photo_lines = _answer_photo_lines(idea, update)
     rows = []
     for follower in followers.order_by("pk"):
         to = follower.address
@@ -143,6 +158,8 @@ def notify_followers(idea: Idea, update: IdeaUpdate) -> int:
         lines = [said, ""]
         if update.answer:
             lines += [_("Their answer:"), "", update.answer, ""]
+        if photo_lines:
+            lines += [*photo_lines, ""]
         lines += [
             _("See the pin and its history: %(url)s") % {"url": pin_url},
             "",

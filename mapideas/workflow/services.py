@@ -2,7 +2,7 @@
 duplicates, bulk actions, reassignment and input gathered offline."""
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import partial
@@ -299,6 +299,7 @@ def _record_update(
     duplicate_of: Idea | None = None,
     now: datetime | None = None,
     reopen_cause: str = Reopening.Cause.TEAM,
+    photos: Sequence[tuple[str, ProcessedPhoto, str]] = (),
 ) -> IdeaUpdate:
     """Write one public step on a locked pin: the IdeaUpdate, the status and what follows.
 
@@ -348,6 +349,19 @@ def _record_update(
         fields += ["reopen_count", "reopened_at"]
     idea.status = status
     idea.save(update_fields=fields)
+    # The answer's photos (role, checked photo, stored file's name), before the followers'
+    # email is written: it links to them.
+    for role, photo, name in photos:
+        TimelinePhoto.objects.create(
+            idea=idea,
+            update=update,
+            role=role,
+            name=name,
+            width=photo.width,
+            height=photo.height,
+            bytes=len(photo.content),
+            created_at=now,
+        )
     # Its followers are told (an outbox row each, in this transaction: send_notifications
     # sends them after the commit; a rollback takes them back with the change).
     notifications.notify_followers(idea, update)
@@ -438,17 +452,13 @@ def idea_status_change(
             _check_may_work_on(actor, idea)
             answer = _template_answer(idea, status=status, answer=answer, template=template)
             _check_status_change(idea, status, answer)
-            update = _record_update(idea, status=status, answer=answer, actor=actor)
-            for role, photo in processed.items():
-                TimelinePhoto.objects.create(
-                    idea=idea,
-                    update=update,
-                    role=role,
-                    name=names[role],
-                    width=photo.width,
-                    height=photo.height,
-                    bytes=len(photo.content),
-                )
+            update = _record_update(
+                idea,
+                status=status,
+                answer=answer,
+                actor=actor,
+                photos=[(role, photo, names[role]) for role, photo in processed.items()],
+            )
     except BaseException:
         for name in names.values():
             photo_delete(name)
