@@ -1,6 +1,7 @@
 """Reads of "Is it really fixed?": who a person is, the disputes that count, the team's
 check queue and what a pin's page shows."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -39,6 +40,12 @@ def counted_disputes(idea: Idea, *, closed_at: datetime) -> QuerySet[FixFeedback
     ).exclude(decision=D.DISMISSED)
 
 
+def distinct_voices(pairs: Iterable[tuple[str, str]]) -> int:
+    """How many people (ip_hash, person_hash) pairs of disputes are: the disputes from one
+    network (ip_hash) count once, those without one count by person."""
+    return len({f"ip:{ip}" if ip else f"person:{person}" for ip, person in pairs})
+
+
 def disputing_people(idea: Idea, *, now: datetime, window_days: int) -> int:
     """How many distinct people dispute the pin's current closure within the last
     `window_days`: the disputes from one network (ip_hash) count once, those without one
@@ -50,7 +57,7 @@ def disputing_people(idea: Idea, *, now: datetime, window_days: int) -> int:
         .filter(created_at__gte=now - timedelta(days=window_days))
         .values_list("ip_hash", "person_hash")
     )
-    return len({f"ip:{ip}" if ip else f"person:{person}" for ip, person in rows})
+    return distinct_voices(rows)
 
 
 # --- the team's check queue -----------------------------------------------------------------
@@ -99,12 +106,7 @@ def check_queue(team: Team) -> list[QueueItem]:
         QueueItem(
             idea=idea,
             disputes=by_idea[idea.pk],
-            people=len(
-                {
-                    f"ip:{d.ip_hash}" if d.ip_hash else f"person:{d.person_hash}"
-                    for d in by_idea[idea.pk]
-                }
-            ),
+            people=distinct_voices((d.ip_hash, d.person_hash) for d in by_idea[idea.pk]),
             since=by_idea[idea.pk][0].created_at,
         )
         for idea in ideas
