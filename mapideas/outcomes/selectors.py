@@ -63,15 +63,19 @@ def disputing_people(idea: Idea, *, now: datetime, window_days: int) -> int:
 # --- the team's check queue -----------------------------------------------------------------
 
 
+def pending_disputes() -> QuerySet[FixFeedback]:
+    """Confirmed disputes of their pin's current closure waiting for the team's decision."""
+    return FixFeedback.objects.filter(
+        verdict=V.STILL_THERE,
+        confirmed_at__isnull=False,
+        decision=D.PENDING,
+        closed_at=F("idea__closed_at"),
+    )
+
+
 def disputed_ideas(ideas: QuerySet[Idea]) -> QuerySet[Idea]:
     """Of `ideas`, the closed ones with disputes waiting for their team's decision."""
-    pending = FixFeedback.objects.filter(
-        verdict=V.STILL_THERE, confirmed_at__isnull=False, decision=D.PENDING
-    )
-    return ideas.filter(
-        status__in=workflow.CLOSED,
-        pk__in=pending.filter(closed_at=F("idea__closed_at")).values("idea_id"),
-    )
+    return ideas.filter(status__in=workflow.CLOSED, pk__in=pending_disputes().values("idea_id"))
 
 
 @dataclass(frozen=True)
@@ -90,13 +94,8 @@ def check_queue(team: Team) -> list[QueueItem]:
     ideas = disputed_ideas(Idea.objects.filter(team=team)).select_related("category")
     by_idea: dict[int, list[FixFeedback]] = {}
     disputes = (
-        FixFeedback.objects.filter(
-            idea__in=ideas,
-            verdict=V.STILL_THERE,
-            confirmed_at__isnull=False,
-            decision=D.PENDING,
-            closed_at=F("idea__closed_at"),
-        )
+        pending_disputes()
+        .filter(idea__in=ideas)
         .prefetch_related("photos")
         .order_by("created_at", "id")
     )
