@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from neighborhoods.models import BoundaryVersion, Neighborhood, Team
+from neighborhoods.models import BoundaryVersion, Holiday, Neighborhood, Team
 from neighborhoods.translated_names import TranslatedNameAdminMixin
 
 if TYPE_CHECKING:
@@ -46,6 +46,14 @@ class TeamAdmin(TranslatedNameAdminMixin, admin.ModelAdmin):
     ]
     search_fields = ["name"]
     filter_horizontal = ["members"]
+
+
+@admin.register(Holiday)
+class HolidayAdmin(admin.ModelAdmin):
+    # Days that are not working days: counted out of every response time (calendars.py).
+    list_display = ["date", "name", "team"]
+    list_filter = ["team"]
+    date_hierarchy = "date"
 
 
 @admin.register(Neighborhood)

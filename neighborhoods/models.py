@@ -8,7 +8,7 @@ so a pin's history can always say which polygon it was routed by.
 
 from django.conf import settings
 from django.contrib.gis.db import models
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db.models import Q
 
 from neighborhoods.translated_names import translated_name
@@ -89,6 +89,23 @@ class Team(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(365)],
         help_text="The disputes counted towards reopening are those of the last this many days.",
     )
+    # The team's working week, Monday first, "1" for a working day (numpy.busday_count's
+    # weekmask): with the city's holidays (Holiday), the calendar that working days are
+    # counted in (neighborhoods.calendars).
+    working_weekdays = models.CharField(
+        "working days of the week",
+        max_length=7,
+        default="1111100",
+        db_default="1111100",
+        validators=[
+            RegexValidator(
+                r"^(?=.*1)[01]{7}$",
+                "Seven 0s and 1s, Monday first, with at least one working day (1111100: "
+                "Monday to Friday).",
+            )
+        ],
+        help_text="Seven 0s and 1s, Monday first: 1111100 is Monday to Friday.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -100,6 +117,34 @@ class Team(models.Model):
     def display_name(self) -> str:
         """The name in the active language (staff's translation), else `name`."""
         return translated_name(self.name, self.name_translations)
+
+
+class Holiday(models.Model):
+    """A day the city's offices are closed: not a working day for any team (or, with `team`
+    set, for that team only). Working days are counted in neighborhoods.calendars."""
+
+    date = models.DateField()
+    name = models.CharField(max_length=200)
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.CASCADE,
+        related_name="holidays",
+        null=True,
+        blank=True,
+        help_text="Empty: a holiday for the whole city.",
+    )
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["date"], condition=Q(team__isnull=True), name="one_city_holiday_per_day"
+            ),
+            models.UniqueConstraint(fields=["date", "team"], name="one_team_holiday_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date.isoformat()} {self.name}"
 
 
 class BoundaryVersion(models.Model):
@@ -145,6 +190,9 @@ class Neighborhood(models.Model):
     slug = models.SlugField(max_length=200)
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="neighborhoods")
     population = models.PositiveIntegerField(null=True, blank=True)
+    # Other area attributes declared at import_population (median income, share of renters...):
+    # {name: number}. Area-level figures, about the neighborhood, never about a person.
+    attributes = models.JSONField(default=dict, blank=True, db_default={})
     # Where polygons overlap, the highest priority owns the pin; then the smallest area.
     priority = models.SmallIntegerField(default=0)
     # Geodesic area, computed at import: the tie-breaker for overlaps, and per-km² rates.

@@ -84,6 +84,8 @@ def test_staff_translate_a_team_name_in_the_admin(city):
         "fix_check_days": 7,
         "reopen_threshold": 3,
         "reopen_window_days": 30,
+        # The team's working week (its calendar), Monday to Friday.
+        "working_weekdays": "1111100",
         "name_fr": " Équipe Est ",
         "name_nl": "",
     }
