@@ -28,6 +28,17 @@ PERMUTATIONS = 9999
 SEED = 20261126
 
 
+# Honest small numbers: a figure computed from fewer pins than this (a rate, a median, a
+# share, a quintile's rate) is not shown, in any output: it is "too few to say". The API's
+# `min_count` may raise it, never lower it.
+MIN_COUNT = 10
+
+
+# Every interval (Poisson on counts, the trend's test) is at this confidence, and a flag
+# (thin, thinning, slow) is raised only where its interval says so.
+CONFIDENCE = 0.95
+
+
 RESOLUTIONS = (7, 8, 9)
 
 
