@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from geodata.engagement.fields import (
     ALPHA,
+    MIN_COUNT,
     NO_BOUNDARIES_MESSAGE,
     OFFLINE_CHANNELS,
     POPULATION_KNOWN_MESSAGE,
@@ -92,6 +93,8 @@ class Options:
     weights: str = "queen"
     alpha: float = ALPHA
     limit: int | None = None
+    # Fewer pins than this in an area: no figure for it (fields.MIN_COUNT is the floor).
+    min_count: int = MIN_COUNT
 
 
 @dataclass(frozen=True)
