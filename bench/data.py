@@ -87,6 +87,8 @@ def build_city(*, ideas: int, log: Log, seed: int = SEED) -> City:
         _pin_cells(log)
         _created_events()
         log("ideas: each has its 'created' routing event")
+        _first_answers(version_a)
+        log("ideas: about 4 in 5 have their first answer, one side's slower than the rest")
     _vacuum_analyze()
     log("VACUUM ANALYZE done")
     with connection.cursor() as cursor:
@@ -285,6 +287,46 @@ def _created_events() -> None:
             " 'Inside ' || n.name || '.', NULL, i.created_at"
             " FROM mapideas_idea i JOIN neighborhoods_neighborhood n ON n.id = i.neighborhood_id"
         )
+
+
+# The share of pins answered, and the slow side: what the service-equity rows read. Pins stay
+# open (status "new" with a public answer), so every re-route row moves all of them as before.
+ANSWERED_SHARE = 0.8
+SLOW_SIDE = "South Side"
+
+
+def _first_answers(version: BoundaryVersion) -> None:
+    """A first answer for about 4 in 5 pins, 0 to 20 days after the pin (skewed to a few
+    days), three times slower for the slow side's team: the city that the service-equity
+    layers and their slow spots are measured on."""
+    slow_team = (
+        Neighborhood.objects.filter(version=version, team__name=f"{SLOW_SIDE} team")
+        .values_list("team_id", flat=True)
+        .first()
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "UPDATE mapideas_idea SET first_response_at = LEAST(%(now)s, created_at"
+                " + random() * random() * CASE WHEN team_id = %(slow)s THEN 60 ELSE 20 END"
+                " * interval '1 day') WHERE random() < %(share)s",
+                {"now": timezone.now(), "slow": slow_team, "share": ANSWERED_SHARE},
+            )
+        else:
+            # Django keeps SQLite datetimes as naive UTC text; abs(random()) % n is uniform
+            # enough here. Seconds: 20 (60) days at most, skewed by the product of two draws.
+            cursor.execute(
+                "UPDATE mapideas_idea SET first_response_at = MIN(%s, strftime("
+                "'%%Y-%%m-%%d %%H:%%M:%%f', created_at, '+' || CAST((abs(random()) %% 1000000)"
+                " / 1e6 * (abs(random()) %% 1000000) / 1e6 * CASE WHEN team_id = %s THEN 60"
+                " ELSE 20 END * 86400 AS INTEGER) || ' seconds'))"
+                " WHERE abs(random()) %% 1000 < %s",
+                [
+                    timezone.now().astimezone(UTC).replace(tzinfo=None).isoformat(" "),
+                    slow_team,
+                    int(ANSWERED_SHARE * 1000),
+                ],
+            )
 
 
 def _vacuum_analyze() -> None:
