@@ -1,5 +1,7 @@
 """Writes for neighborhoods and teams: boundary versions and team membership."""
 
+import math
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -88,6 +90,11 @@ def boundary_version_create(
             "slug", "population"
         )
     )
+    # The other area attributes (median income...) come from the same import, and follow the
+    # same way: boundary files never carry them.
+    known_attributes = dict(
+        Neighborhood.objects.filter(version__is_active=True).values_list("slug", "attributes")
+    )
     version = BoundaryVersion.objects.create(label=label[:300], report=report)
     changes = BoundaryChanges()
     seen: dict[str, str] = {}
@@ -122,6 +129,7 @@ def boundary_version_create(
             population=(
                 item.population if item.population is not None else known_population.get(slug)
             ),
+            attributes=known_attributes.get(slug) or {},
             priority=item.priority,
             area_m2=geometry.area_m2(shape),
             geometry=item.geometry,
@@ -156,6 +164,7 @@ def _compare(old: BoundaryVersion | None, new: BoundaryVersion, changes: Boundar
         elif (
             previous.team_id != neighborhood.team_id
             or previous.population != neighborhood.population
+            or previous.attributes != neighborhood.attributes
             or previous.priority != neighborhood.priority
             or not previous.geometry.equals_exact(neighborhood.geometry, tolerance=1e-9)
         ):
@@ -260,6 +269,103 @@ def population_set(*, values: dict[int, int]) -> list[Neighborhood]:
             neighborhood.updated_at = now
             changed.append(neighborhood)
     Neighborhood.objects.bulk_update(changed, ["population", "updated_at"], batch_size=500)
+    return changed
+
+
+# An area attribute's name: a lowercase identifier (median_income, renter_share), as it is
+# written in API filters, export columns and formulas.
+ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
+
+
+# Names the engagement layers already use for their own fields.
+RESERVED_ATTRIBUTE_NAMES = frozenset({"population", "name", "slug", "team", "count", "area_km2"})
+
+
+def attribute_name_check(name: str) -> None:
+    """ValidationError unless `name` can name an area attribute."""
+    if not ATTRIBUTE_NAME.match(name) or name in RESERVED_ATTRIBUTE_NAMES:
+        raise ValidationError(
+            {
+                "attributes": [
+                    _(
+                        "%(name)s cannot name an attribute: use lowercase letters, digits and "
+                        "underscores, starting with a letter (median_income), and not %(reserved)s."
+                    )
+                    % {"name": repr(name), "reserved": ", ".join(sorted(RESERVED_ATTRIBUTE_NAMES))}
+                ]
+            }
+        )
+
+
+@transaction.atomic
+def attributes_set(
+    *, names: Iterable[str], values: dict[int, dict[str, float | None]]
+) -> list[Neighborhood]:
+    """Set the area attributes `names` of neighborhoods of the active version, by id.
+
+    Each neighborhood in `values` gets, for each name, its number, or loses the attribute when
+    the value is None (unknown there); its other attributes are kept. All or nothing, as
+    population_set. Returns the neighborhoods whose attributes changed.
+    """
+    names = list(dict.fromkeys(names))
+    for name in names:
+        attribute_name_check(name)
+    version = BoundaryVersion.objects.select_for_update().filter(is_active=True).first()
+    if version is None:
+        raise ValidationError({"attributes": [_("No boundary version is active.")]})
+    neighborhoods = list(
+        Neighborhood.objects.select_for_update()
+        .filter(version=version, pk__in=list(values))
+        .order_by("pk")
+    )
+    unknown = sorted(set(values) - {n.pk for n in neighborhoods})
+    if unknown:
+        raise ValidationError(
+            {
+                "neighborhood": [
+                    _("Not neighborhoods of the active boundaries: %(ids)s.")
+                    % {"ids": ", ".join(f"#{pk}" for pk in unknown)}
+                ]
+            }
+        )
+    now = timezone.now()
+    changed = []
+    for neighborhood in neighborhoods:
+        given = values[neighborhood.pk]
+        attributes = dict(neighborhood.attributes or {})
+        for name in names:
+            value = given.get(name)
+            if value is None:
+                attributes.pop(name, None)
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValidationError(
+                    {
+                        "attributes": [
+                            _("%(name)s: %(attribute)s %(value)s is not a number.")
+                            % {
+                                "name": neighborhood.name,
+                                "attribute": name,
+                                "value": repr(value),
+                            }
+                        ]
+                    }
+                )
+            if not math.isfinite(value):
+                raise ValidationError(
+                    {
+                        "attributes": [
+                            _("%(name)s: %(attribute)s %(value)s is not a finite number.")
+                            % {"name": neighborhood.name, "attribute": name, "value": value}
+                        ]
+                    }
+                )
+            attributes[name] = value
+        if attributes != neighborhood.attributes:
+            neighborhood.attributes = attributes
+            neighborhood.updated_at = now
+            changed.append(neighborhood)
+    Neighborhood.objects.bulk_update(changed, ["attributes", "updated_at"], batch_size=500)
     return changed
 
 

@@ -4,6 +4,12 @@ Each row names a neighborhood (by name or slug, case-insensitively) and gives it
 Keys that match no neighborhood are reported and skipped; a population that is not a whole,
 non-negative number refuses the whole file, every bad line listed. Writing goes through
 `neighborhoods.services.population_set`, in one transaction; without `commit` nothing is written.
+
+Other area attributes (median income, share of renters...) may come from the same file: each is
+declared as name -> column. Their values are numbers (thousands separators as for population);
+an empty cell means unknown for that neighborhood (the attribute is removed there). A value that
+is not a number refuses the whole file too, its line and column listed. They are written by
+`neighborhoods.services.attributes_set` in the same transaction as the population.
 """
 
 import re
@@ -11,11 +17,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from geodata.imports.csv_files import csv_rows
 from neighborhoods.models import BoundaryVersion, Neighborhood
-from neighborhoods.services import MAX_POPULATION, population_set
+from neighborhoods.services import (
+    MAX_POPULATION,
+    attribute_name_check,
+    attributes_set,
+    population_set,
+)
 
 # "12,345" or "1,234,567": thousands separated by commas, as spreadsheets write them. Any other
 # comma ("1,5") is left alone and refused as not a number.
@@ -32,6 +44,7 @@ class BadValue:
     key: str
     value: str
     reason: str  # "not a number", "negative", "not whole", "too large", "already on line N"
+    column: str = ""  # the column of the bad value (the population's or an attribute's)
 
 
 @dataclass(frozen=True)
@@ -57,26 +70,43 @@ class PopulationImport:
     without_row: list[str] = field(default_factory=list)  # neighborhood names
     bad: list[BadValue] = field(default_factory=list)
     committed: bool = False
+    attributes: tuple[str, ...] = ()  # the attribute names declared
+    # Names of the neighborhoods whose declared attributes change.
+    attributes_changed: list[str] = field(default_factory=list)
 
 
 def population_import_csv(
-    *, path: Path, key_field: str, population_field: str, commit: bool = False
+    *,
+    path: Path,
+    key_field: str,
+    population_field: str,
+    attributes: dict[str, str] | None = None,
+    commit: bool = False,
 ) -> PopulationImport:
     """Join the CSV to the active neighborhoods; with `commit` (and no bad value), write.
 
+    `attributes`: attribute name -> its column, read beside the population.
+
     Raises PopulationFileError when the file cannot be read at all (missing, not UTF-8, no such
-    column, no rows) or no boundaries are active.
+    column, no rows), an attribute name is not one, or no boundaries are active.
     """
+    attributes = dict(attributes or {})
+    for name in attributes:
+        try:
+            attribute_name_check(name)
+        except ValidationError as exc:
+            raise PopulationFileError(" ".join(exc.messages)) from None
     with transaction.atomic():
         version = BoundaryVersion.objects.filter(is_active=True).first()
         if version is None:
             raise PopulationFileError(
                 "No boundaries are active: import neighborhoods first (import_neighborhoods)."
             )
-        result = PopulationImport(version=version)
+        result = PopulationImport(version=version, attributes=tuple(attributes))
         neighborhoods = list(Neighborhood.objects.filter(version=version).order_by("name"))
         by_key = _neighborhoods_by_key(neighborhoods)
         values: dict[int, int] = {}
+        attribute_values: dict[int, dict[str, float | None]] = {}
         first_line: dict[int, int] = {}  # neighborhood id -> line of its (good) row
         seen: set[int] = set()  # neighborhoods with a row, good or bad
         with csv_rows(path, error=PopulationFileError) as csv_file:
@@ -84,7 +114,9 @@ def population_import_csv(
             _header_line, header = next(rows, (0, None))
             if header is None:
                 raise PopulationFileError(f"{path.name} is empty: it has no header line.")
-            key_at, population_at = _column_index(header, [key_field, population_field], path)
+            key_at, population_at, *attribute_at = _column_index(
+                header, [key_field, population_field, *attributes.values()], path
+            )
             for line, cells in rows:
                 result.rows += 1
                 key = _cell(cells, key_at)
@@ -102,11 +134,25 @@ def population_import_csv(
                     if earlier != line:
                         reason = f"{neighborhood.name} already on line {earlier}"
                 if reason is not None:
-                    result.bad.append(BadValue(line=line, key=key, value=text, reason=reason))
-                elif neighborhood is not None:
+                    result.bad.append(
+                        BadValue(
+                            line=line, key=key, value=text, reason=reason, column=population_field
+                        )
+                    )
+                row_attributes: dict[str, float | None] = {}
+                for (name, column), position in zip(attributes.items(), attribute_at, strict=True):
+                    text = _cell(cells, position)
+                    number, why = _attribute(text, delimiter=delimiter)
+                    if why is not None:
+                        result.bad.append(
+                            BadValue(line=line, key=key, value=text, reason=why, column=column)
+                        )
+                    row_attributes[name] = number
+                if reason is None and neighborhood is not None:
                     # _population gives a number whenever it gives no reason.
                     assert population is not None
                     values[neighborhood.pk] = population
+                    attribute_values[neighborhood.pk] = row_attributes
         if not result.rows:
             raise PopulationFileError(f"{path.name} has a header but no rows.")
         result.matched = len(values)
@@ -116,8 +162,17 @@ def population_import_csv(
             for n in neighborhoods
             if n.pk in values and n.population != values[n.pk]
         ]
+        if attributes:
+            result.attributes_changed = [
+                n.name
+                for n in neighborhoods
+                if n.pk in attribute_values
+                and _with(n.attributes, attribute_values[n.pk]) != (n.attributes or {})
+            ]
         if commit and not result.bad:
             population_set(values=values)
+            if attributes:
+                attributes_set(names=attributes, values=attribute_values)
             result.committed = True
     return result
 
@@ -152,6 +207,44 @@ def _population(text: str, *, thousands_comma: bool) -> tuple[int | None, str | 
     if number > MAX_POPULATION:
         return None, "too large"
     return int(number), None
+
+
+def _attribute(text: str, *, delimiter: str) -> tuple[float | None, str | None]:
+    """(number, None), (None, None) for an empty cell (unknown), or (None, why not).
+
+    Thousands commas as for population in comma-separated files; in semicolon-separated ones
+    the comma is the decimal mark ("12,5" is twelve and a half).
+    """
+    if not text:
+        return None, None
+    cleaned = text
+    if delimiter == "," and THOUSANDS.match(text):
+        cleaned = text.replace(",", "")
+    elif delimiter == ";" and text.count(",") == 1 and "." not in text:
+        cleaned = text.replace(",", ".")
+    try:
+        number = Decimal(cleaned)
+    except InvalidOperation:
+        return None, "not a number"
+    if not number.is_finite():
+        return None, "not a number"
+    if number == number.to_integral_value() and abs(number) <= MAX_EXACT:
+        return int(number), None
+    return float(number), None
+
+
+# Whole numbers up to this stay integers (what a float holds exactly).
+MAX_EXACT = 2**53
+
+
+def _with(attributes: dict | None, given: dict[str, float | None]) -> dict:
+    merged = dict(attributes or {})
+    for name, value in given.items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    return merged
 
 
 def _cell(cells: list[str], position: int) -> str:

@@ -1,4 +1,5 @@
-"""import_population CSV --key-field F --population-field F [--commit]: population from a CSV.
+"""import_population CSV --key-field F --population-field F [--attribute NAME=COLUMN ...]
+[--commit]: population, and other area attributes, from a CSV.
 
 A dry run unless --commit (mapideas.plumbing.commands): it reports what would change and
 writes nothing. The work is in geodata.imports.population.
@@ -37,16 +38,27 @@ class Command(BaseCommand):
         parser.add_argument(
             "--population-field", required=True, help="Column holding the population."
         )
+        parser.add_argument(
+            "--attribute",
+            action="append",
+            default=[],
+            metavar="NAME=COLUMN",
+            help="Another area attribute from the same file, e.g. median_income=MEDIAN_INC: a "
+            "number per neighborhood (empty: unknown there). NAME is lowercase letters, digits "
+            "and underscores. Repeat for each attribute.",
+        )
         add_commit_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         commit: bool = options["commit"]
+        attributes = _declared(options["attribute"])
         try:
             with rolled_back_unless(commit):
                 result = population_import_csv(
                     path=options["csv"],
                     key_field=options["key_field"],
                     population_field=options["population_field"],
+                    attributes=attributes,
                     commit=commit,
                 )
         except PopulationFileError as exc:
@@ -55,8 +67,9 @@ class Command(BaseCommand):
             raise CommandError("; ".join(exc.messages)) from exc
         self._report(result, commit=commit)
         if result.bad and commit:
+            noun = "value" if result.attributes else "population value"
             raise CommandError(
-                f"{len(result.bad)} bad population value{'s' if len(result.bad) != 1 else ''}: "
+                f"{len(result.bad)} bad {noun}{'s' if len(result.bad) != 1 else ''}: "
                 "nothing was written. Fix the lines listed and run again."
             )
 
@@ -79,6 +92,13 @@ class Command(BaseCommand):
             before = "none" if change.before is None else f"{change.before:,}"
             self.stdout.write(f"  {change.name}: {before} -> {change.after:,}")
         self._more(len(result.changes))
+        if result.attributes:
+            names = ", ".join(result.attributes)
+            changed = len(result.attributes_changed)
+            self.stdout.write(
+                f"Attributes ({names}) {verb} for {changed} "
+                f"neighborhood{'s' if changed != 1 else ''}."
+            )
         if result.unmatched:
             self.stdout.write(f"Keys that match no neighborhood ({len(result.unmatched)}):")
             for unmatched in result.unmatched[:SHOWN]:
@@ -92,17 +112,38 @@ class Command(BaseCommand):
                 + (f" and {more} more" if more > 0 else "")
             )
         if result.bad:
-            self.stdout.write(f"Bad population values ({len(result.bad)}):")
+            noun = "values" if result.attributes else "population values"
+            self.stdout.write(f"Bad {noun} ({len(result.bad)}):")
             for bad in result.bad:
-                self.stdout.write(f"  line {bad.line}: {bad.key!r}: {bad.value!r} ({bad.reason})")
+                column = f"{bad.column} " if result.attributes else ""
+                self.stdout.write(
+                    f"  line {bad.line}: {bad.key!r}: {column}{bad.value!r} ({bad.reason})"
+                )
         if result.committed:
+            attributes = (
+                f", attributes for {len(result.attributes_changed)}" if result.attributes else ""
+            )
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Committed: population set for {len(result.changes)} "
-                    f"neighborhood{'s' if len(result.changes) != 1 else ''}."
+                    f"neighborhood{'s' if len(result.changes) != 1 else ''}{attributes}."
                 )
             )
         elif not commit:
             if result.bad:
                 self.stdout.write("--commit refuses this file until the bad values are fixed.")
             self.stdout.write(self.style.WARNING(DRY_RUN_DONE))
+
+
+def _declared(given: list[str]) -> dict[str, str]:
+    """--attribute NAME=COLUMN values as {name: column}; CommandError for a malformed one."""
+    declared: dict[str, str] = {}
+    for text in given:
+        name, sep, column = text.partition("=")
+        name, column = name.strip(), column.strip()
+        if not sep or not name or not column:
+            raise CommandError(f"--attribute {text!r}: write NAME=COLUMN, e.g. income=MEDIAN_INC.")
+        if name in declared:
+            raise CommandError(f"--attribute {name!r} is given twice.")
+        declared[name] = column
+    return declared
