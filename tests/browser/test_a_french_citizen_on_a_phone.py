@@ -132,8 +132,11 @@ def test_a_french_citizen_finds_their_street_supports_a_similar_pin_then_sends_o
     )
     item = suggestions.locator("li")
     expect(item.get_by_role("link")).to_have_text(bench.title)
-    support = js(page, "Support “%(title)s” instead", title=bench.title)
-    item.get_by_role("button", name=in_french("Support “…” instead", support)).tap()
+    support = item.get_by_role(
+        "button", name=in_french("Support this instead", js(page, "Support this instead"))
+    )
+    expect(support).to_have_accessible_description(bench.title)
+    support.tap()
     expect(item.locator(".support-said")).to_contain_text(bench.title)
     assert Idea.objects.get(pk=bench.pk).support_count == 1
     check_page(page, axe_source)

@@ -108,7 +108,9 @@ def test_a_similar_pin_nearby_is_suggested_and_supported_instead(
     expect(item.get_by_role("link")).to_have_attribute("href", f"/ideas/{bench.pk}/")
     expect(item).to_contain_text(re.compile(r"\d+ m away, new, 0 supporters"))
 
-    item.get_by_role("button", name="Support “Broken bench by the pond” instead").click()
+    support = item.get_by_role("button", name="Support this instead")
+    expect(support).to_have_accessible_description("Broken bench by the pond")
+    support.click()
 
     expect(item.locator(".support-said")).to_contain_text(
         "Thank you: you support “Broken bench by the pond”"

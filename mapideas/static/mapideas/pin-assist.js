@@ -149,6 +149,7 @@
       var item = el("li", null, "similar-pin");
       var link = el("a", pin.title);
       link.href = pin.url;
+      link.id = "similar-pin-" + pin.id;
       item.appendChild(link);
       item.appendChild(el("span", " — " + interpolate(ngettext(
         "%(metres)s m away, %(status)s, %(count)s supporter",
@@ -162,8 +163,8 @@
         "support-instead secondary-button");
       button.type = "button";
       button.disabled = !!supported[pin.id];
-      button.setAttribute("aria-label", interpolate(gettext("Support “%(title)s” instead"),
-        { title: pin.title }, true));
+      // Named by its visible words (WCAG 2.5.3, label in name), described by the pin's title.
+      button.setAttribute("aria-describedby", link.id);
       var said = el("p", supported[pin.id] || null, "support-said");
       said.setAttribute("role", "status");
       button.addEventListener("click", function () {
