@@ -1,6 +1,11 @@
 """The demo city: Chicago's 77 community areas, grouped into nine district teams, with a few
 hundred pins spread unevenly so the planner's heatmap has thin areas to find.
 
+Each area gets its 2020 census population and two socioeconomic figures (geodata.demo_census,
+with their sources), so per-resident rates and representativeness have a ground; the city the
+US federal holidays of the demo's months; the pins nine months of history (answers, closures,
+disputes, reopenings: geodata.demo_history), so response times and slow spots have data.
+
 The boundaries come from the libpysal package (`libpysal/examples/chicago/Chicago77.shp`,
 BSD-3-Clause; from Anselin and Rey, "Spatial Econometrics: Foundations"). The file has no .prj:
 its coordinates are Illinois State Plane East in US feet, EPSG:3435. It goes through the same
@@ -10,7 +15,7 @@ importer as any city's file.
 import importlib.util
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pyogrio
@@ -21,6 +26,8 @@ from django.contrib.gis.geos import Point
 from django.db import transaction
 from django.utils import timezone
 
+from geodata.demo_census import AREA_FIGURES, ATTRIBUTE_NAMES
+from geodata.demo_history import DemoHistory, demo_history, demo_holidays, demo_weeks
 from geodata.imports.boundaries import read_boundaries
 from mapideas.models import Category, Idea
 from mapideas.rerouting.services import boundaries_activate
@@ -28,9 +35,17 @@ from mapideas.submission.services import idea_create
 from neighborhoods.models import Neighborhood, Team
 from neighborhoods.roles import planners_group
 from neighborhoods.selectors import active_neighborhoods
-from neighborhoods.services import NeighborhoodInput, boundary_version_create
+from neighborhoods.services import (
+    NeighborhoodInput,
+    attributes_set,
+    boundary_version_create,
+    population_set,
+)
 
 CHICAGO_SRID = 3435  # NAD83 / Illinois East (ftUS)
+# The pins are spread over the last nine months; the holidays run a quarter beyond today.
+DEMO_DAYS = 270
+HOLIDAYS_AHEAD_DAYS = 90
 
 # The city's nine "sides", by community area number: each is one district team here.
 SIDES: dict[str, tuple[int, ...]] = {
@@ -44,13 +59,14 @@ SIDES: dict[str, tuple[int, ...]] = {
     "Far Southwest Side": (70, 71, 72, 73, 74, 75),
     "Far Southeast Side": (44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55),
 }
-# Relative engagement per km² by side: downtown and the north lakefront speak up, the far
-# south barely does. This is what the heatmap should make visible.
+# Relative engagement per km² by side: downtown and the north lakefront speak up, and the
+# Northwest Side (whose team answers slowly: geodata.demo_history), the far south barely does.
+# This is what the heatmap should make visible.
 SIDE_WEIGHT = {
     "Central": 6.0,
     "North Side": 3.0,
     "Far North Side": 1.4,
-    "Northwest Side": 0.8,
+    "Northwest Side": 3.0,
     "West Side": 0.8,
     "South Side": 0.5,
     "Southwest Side": 0.25,
@@ -112,6 +128,7 @@ class DemoLoaded:
     teams: int
     ideas: int
     demo_users: list[str]
+    history: DemoHistory | None = None
 
 
 def chicago_boundaries_path() -> Path:
@@ -126,15 +143,17 @@ def _nice_name(raw: str) -> str:
     return NAME_FIXES.get(name, name)
 
 
+def _area_numbers(path: Path) -> dict[str, int]:
+    """The community area number of each name as the file spells it."""
+    attributes = pyogrio.read_dataframe(path, read_geometry=False)
+    return {str(row.COMMUNITY).strip(): int(row.AREA_NUMBE) for row in attributes.itertuples()}
+
+
 def demo_neighborhoods() -> list[NeighborhoodInput]:
     path = chicago_boundaries_path()
     boundaries = read_boundaries(path, name_field="COMMUNITY", source_srid=CHICAGO_SRID)
-    attributes = pyogrio.read_dataframe(path, read_geometry=False)
     side_of_area = {area: side for side, areas in SIDES.items() for area in areas}
-    side_of_name = {
-        str(row.COMMUNITY).strip(): side_of_area[int(row.AREA_NUMBE)]
-        for row in attributes.itertuples()
-    }
+    side_of_name = {name: side_of_area[number] for name, number in _area_numbers(path).items()}
     return [
         NeighborhoodInput(
             name=_nice_name(item.name),
@@ -144,6 +163,23 @@ def demo_neighborhoods() -> list[NeighborhoodInput]:
         )
         for item in boundaries.items
     ]
+
+
+def _demo_figures() -> None:
+    """Population and the socioeconomic attributes of every active area, through the same
+    services as import_population."""
+    number_of = {
+        _nice_name(name): n for name, n in _area_numbers(chicago_boundaries_path()).items()
+    }
+    pk_of = dict(active_neighborhoods().values_list("name", "pk"))
+    figures = {pk_of[name]: AREA_FIGURES[number] for name, number in number_of.items()}
+    population_set(values={pk: population for pk, (population, *_) in figures.items()})
+    attributes_set(
+        names=ATTRIBUTE_NAMES,
+        values={
+            pk: dict(zip(ATTRIBUTE_NAMES, rest, strict=True)) for pk, (_, *rest) in figures.items()
+        },
+    )
 
 
 def _random_point_in(neighborhood: Neighborhood, rng: random.Random) -> Point:
@@ -156,7 +192,7 @@ def _random_point_in(neighborhood: Neighborhood, rng: random.Random) -> Point:
             return Point(round(x, 6), round(y, 6), srid=4326)
 
 
-def _demo_ideas(count: int, rng: random.Random) -> int:
+def _demo_ideas(count: int, rng: random.Random, now: datetime) -> list[Idea]:
     neighborhoods = list(active_neighborhoods().select_related("team"))
     side_weight = {f"{side} team": weight for side, weight in SIDE_WEIGHT.items()}
     # Area in the local projected CRS (ft²) is proportional to km²: fine for weighting.
@@ -166,12 +202,12 @@ def _demo_ideas(count: int, rng: random.Random) -> int:
         for neighborhood in neighborhoods
     ]
     categories = {c.slug: c for c in Category.objects.filter(slug__in=PIN_TEXTS)}
-    now = timezone.now()
     channels = [Idea.Channel.WEB] * 17 + [
         Idea.Channel.PAPER,
         Idea.Channel.MEETING,
         Idea.Channel.API,
     ]
+    ideas = []
     for _ in range(count):
         neighborhood = rng.choices(neighborhoods, weights=weights)[0]
         slug = rng.choice(sorted(categories))
@@ -183,10 +219,10 @@ def _demo_ideas(count: int, rng: random.Random) -> int:
             category=categories[slug],
             location=_random_point_in(neighborhood, rng),
             channel=rng.choice(channels),
-            created_at=now - timedelta(minutes=rng.randint(0, 180 * 24 * 60)),
+            created_at=now - timedelta(minutes=rng.randint(0, DEMO_DAYS * 24 * 60)),
         )
-        assert idea.pk
-    return count
+        ideas.append(idea)
+    return ideas
 
 
 def _demo_users(password: str) -> list[str]:
@@ -212,7 +248,12 @@ def _demo_users(password: str) -> list[str]:
 def load_demo_city(
     *, ideas: int = 400, seed: int = 77, demo_password: str | None = None
 ) -> DemoLoaded:
-    """Import the demo neighborhoods and pins (and demo accounts when a password is given)."""
+    """Import the demo neighborhoods with their figures, the holidays, the pins with their
+    history (and demo accounts when a password is given).
+
+    Run again, it adds another set of pins with their history (as before) and writes the same
+    figures; holidays are added only where missing, the Central team's week only while it is
+    still the default."""
     version, _changes = boundary_version_create(
         label="Chicago community areas (libpysal demo)", items=demo_neighborhoods()
     )
@@ -221,12 +262,20 @@ def load_demo_city(
         Team.objects.filter(name=f"{side} team", name_translations={}).update(
             name_translations=names
         )
+    _demo_figures()
+    demo_weeks()
+    now = timezone.now()
+    demo_holidays(
+        (now - timedelta(days=DEMO_DAYS)).date(), (now + timedelta(days=HOLIDAYS_AHEAD_DAYS)).date()
+    )
     rng = random.Random(seed)  # noqa: S311 - demo data, not security
-    created = _demo_ideas(ideas, rng)
+    created = _demo_ideas(ideas, rng, now)
+    history = demo_history(created, now=now, rng=rng)
     users = _demo_users(demo_password) if demo_password else []
     return DemoLoaded(
         neighborhoods=active_neighborhoods().count(),
         teams=Team.objects.filter(is_triage=False).count(),
-        ideas=created,
+        ideas=len(created),
         demo_users=users,
+        history=history,
     )

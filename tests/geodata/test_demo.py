@@ -1,14 +1,17 @@
-"""load_demo_city: a real city from a registry package, uneven pins, optional demo accounts."""
+"""load_demo_city: a real city from a registry package with its published figures, uneven
+pins, the holidays, optional demo accounts. The pins' history: test_demo_history.py."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db.models import Count
+from django.utils import timezone
 
 from mapideas.models import Idea
-from neighborhoods.models import BoundaryVersion, Neighborhood, Team
+from neighborhoods.models import BoundaryVersion, Holiday, Neighborhood, Team
 from neighborhoods.roles import is_planner
 from neighborhoods.routing import route
 
@@ -96,3 +99,47 @@ def test_it_creates_demo_accounts_only_when_asked():
     assert planner.check_password("demo")
     member = get_user_model().objects.get(username="central-team")
     assert list(member.teams.values_list("name", flat=True)) == ["Central team"]
+
+
+def test_each_community_area_has_its_2020_census_population_and_two_published_figures():
+    load("--ideas", "0")
+    areas = Neighborhood.objects.filter(version__is_active=True)
+    # The 2020 census counted 2,746,388 people in Chicago: the 77 areas add up to it.
+    assert sum(areas.values_list("population", flat=True)) == 2_746_388
+    for area in areas:
+        assert set(area.attributes) == {"per_capita_income", "households_below_poverty_pct"}
+    rogers_park = areas.get(name="Rogers Park")
+    assert rogers_park.population == 55_628
+    assert rogers_park.attributes == {
+        "per_capita_income": 23_939,
+        "households_below_poverty_pct": 23.6,
+    }
+    assert areas.get(name="Loop").population == 42_298
+
+
+def test_the_city_gets_the_federal_holidays_of_the_demo_months_and_one_team_a_saturday():
+    load("--ideas", "0")
+    today = timezone.localdate()
+    holidays = list(Holiday.objects.all())
+    assert holidays and all(h.team_id is None for h in holidays)
+    # Nine months back and a quarter ahead: about eleven of the year's eleven.
+    assert 8 <= len(holidays) <= 13
+    assert all(
+        today - timedelta(days=271) <= h.date <= today + timedelta(days=91) for h in holidays
+    )
+    weeks = dict(Team.objects.filter(is_triage=False).values_list("name", "working_weekdays"))
+    assert weeks.pop("Central team") == "0111110"  # Tuesday to Saturday
+    assert set(weeks.values()) == {"1111100"}
+
+
+def test_running_it_again_adds_pins_and_leaves_figures_and_holidays_as_they_were():
+    load("--ideas", "5")
+    holidays = Holiday.objects.count()
+
+    load("--ideas", "5")
+
+    assert Idea.objects.count() == 10
+    assert Holiday.objects.count() == holidays
+    areas = Neighborhood.objects.filter(version__is_active=True)
+    assert sum(areas.values_list("population", flat=True)) == 2_746_388
+    assert areas.get(name="Loop").attributes["per_capita_income"] == 65_526
