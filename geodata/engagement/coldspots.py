@@ -118,7 +118,9 @@ def coldspots(
     permutations are at least as extreme. A neighborhood is a cold (hot) spot when
     its p-value survives the Benjamini-Hochberg correction at `alpha` over all tested ones
     and its z-score is negative (positive). Neighborhoods with no rate (no residents) are left
-    out of the test and of everyone's neighbourhood.
+    out of the test and of everyone's neighbourhood. The test reads every neighborhood's
+    rate, also where too few pins leave the published one empty (`raw_<basis>`): Gi* pools a
+    neighborhood with its neighbours, and the permutations judge what chance would give.
     """
     frame = engagement.frame.copy()
     frame["z_score"] = np.nan
@@ -126,7 +128,7 @@ def coldspots(
     frame["significance"] = Significance.NOT_TESTED
     frame["neighbors"] = pd.array([None] * len(frame), dtype="Int64")
     frame["island"] = False
-    rate = frame[engagement.basis]
+    rate = frame[f"raw_{engagement.basis}"]
     tested = frame.index[rate.notna()]
     if len(tested) < 3:
         message = "Fewer than 3 neighborhoods have a rate: no cold or hot spot test."

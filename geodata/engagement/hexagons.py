@@ -18,6 +18,7 @@ from django.db.models import Count, F, FloatField, Func, QuerySet
 
 from geodata.engagement.coldspots import _equal_area, _project
 from geodata.engagement.fields import CHUNK_SIZE, RESOLUTIONS
+from geodata.engagement.intervals import poisson_interval
 from geodata.engagement.rates import NeighborhoodEngagement, Selection
 from mapideas.cells import CELL_FIELDS
 from mapideas.models import Idea
@@ -212,25 +213,34 @@ def hexagon_engagement(
         index=index,
     )
     frame["area_km2"] = [h3_int.cell_area(c, unit="km^2") for c in cells]
-    frame["per_km2"] = frame["count"] / frame["area_km2"]
+    # Honest small numbers, as for neighborhoods (rates.neighborhood_engagement).
+    pins_low, pins_high = poisson_interval(frame["count"].to_numpy())
+    frame["too_few"] = frame["count"] < engagement.min_count
+    shown = ~frame["too_few"]
+    frame["per_km2"] = (frame["count"] / frame["area_km2"]).where(shown)
+    frame["per_km2_low"] = pins_low / frame["area_km2"]
+    frame["per_km2_high"] = pins_high / frame["area_km2"]
     if engagement.population_known:
         population = areal_population(neighborhoods, cells, resolution)
         frame["population"] = population.reindex(index).to_numpy()
-        frame["per_1000"] = (
-            frame["count"] / frame["population"].where(frame["population"] > 0) * 1000
-        )
+        thousands = frame["population"].where(frame["population"] > 0) / 1000
+        frame["per_1000"] = (frame["count"] / thousands).where(shown)
+        frame["per_1000_low"] = pins_low / thousands
+        frame["per_1000_high"] = pins_high / thousands
         message = (
             "Residents of each cell by areal weighting of the neighborhood populations; "
             + engagement.message
         )
     else:
         frame["population"] = np.nan
-        frame["per_1000"] = np.nan
+        frame["per_1000"] = frame["per_1000_low"] = frame["per_1000_high"] = np.nan
         message = engagement.message
     reference = engagement.city_rate
-    frame["ratio"] = (
-        frame[engagement.basis] / reference if reference else pd.Series(np.nan, index=index)
-    )
-    frame["thin"] = (frame["ratio"] < engagement.thin_below).fillna(False).astype(bool)
+    basis = engagement.basis
+    for suffix in ("", "_low", "_high"):
+        frame[f"ratio{suffix}"] = (
+            frame[f"{basis}{suffix}"] / reference if reference else pd.Series(np.nan, index=index)
+        )
+    frame["thin"] = (frame["ratio_high"] < engagement.thin_below).fillna(False).astype(bool)
     frame["geojson"] = [polygon_geojson(g) for g in frame.geometry]
     return HexagonEngagement(engagement, frame, resolution, message)

@@ -16,7 +16,8 @@ def outreach(engagement: NeighborhoodEngagement, *, limit: int | None = None) ->
     the pins it lacks to reach the city rate. Only neighborhoods below the city rate are listed.
     score = missing × 1.5 when nothing came from offline channels yet (Idea.OFFLINE_CHANNELS:
             phone, meetings, paper...: nobody has gone there in person)
-                    × 1.25 when it is getting thinner (fewer pins than the previous period).
+                    × 1.25 when it is getting thinner (significantly fewer pins than the
+                           previous period: `thinning`).
     Ties: the larger `missing`, then the name.
     """
     frame = engagement.frame.copy()
@@ -29,7 +30,9 @@ def outreach(engagement: NeighborhoodEngagement, *, limit: int | None = None) ->
         else frame["area_km2"]
     )
     frame["missing"] = reference * exposure - frame["count"]
-    frame = frame[frame["ratio"].notna() & (frame["missing"] > 0)].copy()
+    # Every neighborhood with a rate, also one with too few pins to publish it (raw_ratio):
+    # an area with next to no pins is what outreach is for.
+    frame = frame[frame["raw_ratio"].notna() & (frame["missing"] > 0)].copy()
     no_offline = frame["offline_count"] == 0
     frame["score"] = (
         frame["missing"]
@@ -46,12 +49,12 @@ def outreach(engagement: NeighborhoodEngagement, *, limit: int | None = None) ->
 
 def _reason(row, engagement: NeighborhoodEngagement) -> str:
     unit = "residents" if engagement.basis == "per_1000" else "km²"
-    parts = [
-        f"{row.missing:.1f} more pins would bring it to the city rate "
-        f"(now {row.ratio:.2f} of it, for its {unit})"
-    ]
+    now = f"{row.count} pins, too few for a rate" if row.too_few else f"now {row.ratio:.2f} of it"
+    parts = [f"{row.missing:.1f} more pins would bring it to the city rate ({now}, for its {unit})"]
     if row.offline_count == 0:
         parts.append("nothing has come from offline channels yet")
+    elif row.too_few:
+        parts.append(f"{row.offline_count} of its pins came offline")
     else:
         parts.append(f"{row.offline_share:.0%} of its input came offline")
     if row.thinning:

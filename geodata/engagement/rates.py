@@ -25,6 +25,7 @@ from geodata.engagement.fields import (
     THIN_BELOW,
     TREND_DAYS,
 )
+from geodata.engagement.intervals import poisson_interval, significant_drop
 from mapideas.models import Idea
 from mapideas.pins.serializers import COORDINATE_PRECISION
 from neighborhoods.models import Neighborhood
@@ -95,6 +96,7 @@ class Options:
     limit: int | None = None
     # Fewer pins than this in an area: no figure for it (fields.MIN_COUNT is the floor).
     min_count: int = MIN_COUNT
+    attribute: str | None = None  # representativeness: this area attribute only
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,7 @@ class NeighborhoodEngagement:
     thin_below: float
     period: Period
     message: str
+    min_count: int = MIN_COUNT  # fewer pins than this in an area: `too_few`
 
     @property
     def city_rate(self) -> float | None:
@@ -215,8 +218,22 @@ def _counts(selection: Selection, slug_of_active: dict[str, int]) -> tuple[pd.Da
 
 
 def neighborhood_engagement(
-    selection: Selection, *, thin_below: float = THIN_BELOW
+    selection: Selection, *, thin_below: float = THIN_BELOW, min_count: int = MIN_COUNT
 ) -> NeighborhoodEngagement:
+    """The neighborhood figures, with honest small numbers (see `intervals`):
+
+    - every rate has its Poisson interval (per_1000_low/high, per_km2_low/high, ratio_low/high);
+    - `too_few`: fewer than `min_count` pins (never below MIN_COUNT) in the range: the point
+      figures (per_1000, per_km2, ratio, offline_share) are None; the intervals stay;
+    - `change` is None where the two trend windows hold fewer than `min_count` pins together;
+    - `thin` only where the ratio's upper bound is below `thin_below` (0 pins among 50,000
+      residents is thin, among 40 it says nothing);
+    - `thinning` only where the drop from the previous window is significant (`intervals`).
+
+    The unrounded point figures stay in the frame as raw_per_1000, raw_per_km2 and raw_ratio
+    (not published): Gi* and the outreach ranking need every neighborhood's rate.
+    """
+    min_count = max(min_count, MIN_COUNT)
     frame = _active_frame()
     counts, elsewhere = _counts(selection, dict(zip(frame["slug"], frame.index, strict=True)))
     for column in ("count", "offline_count", "count_current", "count_previous"):
@@ -225,12 +242,22 @@ def neighborhood_engagement(
     population = frame["population"]
     population_known = len(frame) > 0 and not population.isna().any() and population.sum() > 0
     area = frame["area_km2"].where(frame["area_km2"] > 0)
-    frame["per_km2"] = frame["count"] / area
+    pins_low, pins_high = poisson_interval(frame["count"].to_numpy())
+    pins_low = pd.Series(pins_low, index=frame.index)
+    pins_high = pd.Series(pins_high, index=frame.index)
+    frame["raw_per_km2"] = frame["count"] / area
+    frame["per_km2_low"] = pins_low / area
+    frame["per_km2_high"] = pins_high / area
+    nothing = pd.Series(np.nan, index=frame.index)
     if population_known:
-        residents = population.astype(float).where(population > 0)
-        frame["per_1000"] = frame["count"] / residents * 1000
+        thousands = population.astype(float).where(population > 0) / 1000
+        frame["raw_per_1000"] = frame["count"] / thousands
+        frame["per_1000_low"] = pins_low / thousands
+        frame["per_1000_high"] = pins_high / thousands
     else:
-        frame["per_1000"] = np.nan
+        frame["raw_per_1000"] = nothing
+        frame["per_1000_low"] = nothing
+        frame["per_1000_high"] = nothing
 
     total = int(frame["count"].sum())
     total_area = float(frame["area_km2"].sum())
@@ -252,11 +279,28 @@ def neighborhood_engagement(
     )
     basis = "per_1000" if population_known else "per_km2"
     reference = getattr(city, basis)
-    frame["ratio"] = frame[basis] / reference if reference else pd.Series(np.nan, index=frame.index)
-    frame["thin"] = (frame["ratio"] < thin_below).fillna(False).astype(bool)
-    frame["offline_share"] = frame["offline_count"] / frame["count"].where(frame["count"] > 0)
-    frame["change"] = frame["count_current"] - frame["count_previous"]
-    frame["thinning"] = frame["count_current"] < frame["count_previous"]
+    if reference:
+        frame["raw_ratio"] = frame[f"raw_{basis}"] / reference
+        frame["ratio_low"] = frame[f"{basis}_low"] / reference
+        frame["ratio_high"] = frame[f"{basis}_high"] / reference
+    else:
+        frame["raw_ratio"] = frame["ratio_low"] = frame["ratio_high"] = nothing
+    frame["too_few"] = frame["count"] < min_count
+    shown = ~frame["too_few"]
+    frame["per_1000"] = frame["raw_per_1000"].where(shown)
+    frame["per_km2"] = frame["raw_per_km2"].where(shown)
+    frame["ratio"] = frame["raw_ratio"].where(shown)
+    frame["thin"] = (frame["ratio_high"] < thin_below).fillna(False).astype(bool)
+    frame["offline_share"] = (frame["offline_count"] / frame["count"]).where(shown)
+    trend_pins = frame["count_current"] + frame["count_previous"]
+    frame["change"] = (
+        (frame["count_current"] - frame["count_previous"])
+        .astype("Int64")
+        .where(trend_pins >= min_count, pd.NA)
+    )
+    frame["thinning"] = significant_drop(
+        frame["count_current"].to_numpy(), frame["count_previous"].to_numpy()
+    ).astype(bool)
 
     if len(frame) == 0:
         message = NO_BOUNDARIES_MESSAGE
@@ -274,4 +318,5 @@ def neighborhood_engagement(
         thin_below=thin_below,
         period=selection.period,
         message=message,
+        min_count=min_count,
     )

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import shapely
 from pyproj import Geod
+from scipy import stats
 
 from geodata.engagement import fields as engagement_fields
 from geodata.engagement import layers as engagement_layers
@@ -59,8 +60,20 @@ def test_it_gives_pins_per_1000_residents_and_per_km2_against_the_city_rate(plan
     assert result.about["city"]["count"] == len(planted)
     per_1000 = counts / grid.POPULATION * 1000
     assert frame["count"].reindex(counts.index).tolist() == counts.tolist()
-    assert np.allclose(frame["per_1000"].reindex(counts.index), per_1000)
-    assert np.allclose(frame["ratio"].reindex(counts.index), per_1000 / city_rate)
+    # Below 10 pins (the gap's squares hold none) the rate is not given: too few to say.
+    enough = counts >= engagement_fields.MIN_COUNT
+    assert (~frame["too_few"].reindex(counts.index) == enough).all()
+    assert frame["per_1000"].reindex(counts.index)[~enough].isna().all()
+    assert np.allclose(frame["per_1000"].reindex(counts.index)[enough], per_1000[enough])
+    assert np.allclose(frame["ratio"].reindex(counts.index)[enough], (per_1000 / city_rate)[enough])
+    # Every rate, too few or not, has its exact Poisson interval (chi-square quantiles).
+    low = np.where(counts > 0, stats.chi2.ppf(0.025, 2 * counts) / 2, 0.0)
+    high = stats.chi2.ppf(0.975, 2 * counts + 2) / 2
+    assert np.allclose(frame["per_1000_low"].reindex(counts.index), low / grid.POPULATION * 1000)
+    assert np.allclose(frame["per_1000_high"].reindex(counts.index), high / grid.POPULATION * 1000)
+    assert np.allclose(
+        frame["ratio_high"].reindex(counts.index), high / grid.POPULATION * 1000 / city_rate
+    )
     # Geodesic area of each square, measured here with pyproj.
     geod = Geod(ellps="WGS84")
     area = abs(geod.geometry_area_perimeter(shapely.box(4.0, 50.0, 4.01, 50.01))[0]) / 1e6
@@ -75,11 +88,15 @@ def test_it_flags_the_planted_gap_as_thin_and_only_it(planted):
 
 
 def test_the_threshold_is_a_parameter(planted):
+    # Thin is the ratio's upper 95% bound below the threshold: at 1.5 the squares with the
+    # fewest pins are thin too (15 pins: at most 1.26 × the city rate), the fullest are not.
     counts = expected_counts(planted)
-    ratio = counts / counts.mean()
-    frame = by_slug(layer("engagement-neighborhoods", thin_below=1.0))
-    assert set(frame.index[frame["thin"]]) == set(ratio.index[ratio < 1.0])
-    assert len(set(frame.index[frame["thin"]])) > len(grid.GAP)
+    ratio_high = pd.Series(stats.chi2.ppf(0.975, 2 * counts + 2) / 2, index=counts.index)
+    ratio_high /= counts.mean()
+    frame = by_slug(layer("engagement-neighborhoods", thin_below=1.5))
+    thin = set(frame.index[frame["thin"]])
+    assert thin == set(ratio_high.index[ratio_high < 1.5])
+    assert len(grid.GAP) < len(thin) < grid.SIZE**2
 
 
 def gi_star_z(values: np.ndarray, adjacency: np.ndarray) -> np.ndarray:
@@ -130,7 +147,8 @@ def test_it_finds_the_gap_as_significant_cold_spots_after_the_fdr_correction(pla
             for i, a in enumerate(shapes)
         ]
     )
-    z = gi_star_z(frame["per_1000"].to_numpy(dtype=float), adjacency)
+    # On every square's rate, the gap's too (its published per_1000 is empty: too few pins).
+    z = gi_star_z(frame["raw_per_1000"].to_numpy(dtype=float), adjacency)
     assert np.allclose(frame["z_score"].to_numpy(dtype=float), z)
     assert frame["neighbors"].tolist() == adjacency.sum(axis=1).astype(int).tolist()
     # Significance is Benjamini-Hochberg on the permutation p-values, at 0.05.
@@ -211,9 +229,13 @@ def test_a_cells_population_is_its_share_of_each_neighborhood_by_area(planted):
             if not shared.is_empty:
                 expected += grid.POPULATION * area(shared) / area(box)
     assert frame.loc[cell, "population"] == pytest.approx(expected, rel=1e-3)
-    assert frame.loc[cell, "per_1000"] == pytest.approx(
-        frame.loc[cell, "count"] / expected * 1000, rel=1e-3
-    )
+    count = frame.loc[cell, "count"]
+    high = stats.chi2.ppf(0.975, 2 * count + 2) / 2
+    assert frame.loc[cell, "per_1000_high"] == pytest.approx(high / expected * 1000, rel=1e-3)
+    if count >= engagement_fields.MIN_COUNT:
+        assert frame.loc[cell, "per_1000"] == pytest.approx(count / expected * 1000, rel=1e-3)
+    else:
+        assert np.isnan(frame.loc[cell, "per_1000"])
 
 
 def test_a_city_without_population_works_per_km2_and_says_so(city, category):
@@ -234,11 +256,16 @@ def test_a_city_without_population_works_per_km2_and_says_so(city, category):
     assert frame["per_1000"].isna().all()
     total_area = frame["area_km2"].sum()
     assert result.about["city"]["per_km2"] == pytest.approx(3 / total_area, rel=1e-6)
-    assert frame.loc["west-side", "ratio"] == pytest.approx(
-        (2 / frame.loc["west-side", "area_km2"]) / (3 / total_area)
+    # 2 pins: too few for a ratio; its interval is still given.
+    assert frame.loc["west-side", "too_few"]
+    assert np.isnan(frame.loc["west-side", "ratio"])
+    assert frame.loc["west-side", "ratio_high"] == pytest.approx(
+        (stats.chi2.ppf(0.975, 6) / 2 / frame.loc["west-side", "area_km2"]) / (3 / total_area)
     )
     properties = dict(engagement_layers.plain_properties(result))
     assert properties["west-side"]["per_1000"] is None
+    assert properties["west-side"]["ratio"] is None
+    assert properties["west-side"]["too_few"] is True
     assert properties["west-side"]["population"] == 12000  # known ones are still shown
 
     hexagons = layer("engagement-hexagons", resolution=9)
@@ -292,7 +319,10 @@ def test_the_trend_compares_with_the_previous_period_of_the_same_length(planted)
     assert frame.loc["r0-c0", "count_current"] == in_current
     assert frame.loc["r0-c0", "count_previous"] == in_previous
     assert frame.loc["r0-c0", "count"] == in_current
-    assert frame.loc["r0-c0", "change"] == in_current - in_previous
+    if in_current + in_previous >= engagement_fields.MIN_COUNT:
+        assert frame.loc["r0-c0", "change"] == in_current - in_previous
+    else:  # too few pins in the two windows to call a change
+        assert frame.loc["r0-c0", "change"] is pd.NA
 
     for idea in first:
         if (grid.NOW - idea.created_at).days <= 9:
@@ -306,6 +336,8 @@ def test_the_trend_compares_with_the_previous_period_of_the_same_length(planted)
     ).loc["r0-c0"]
     assert moved["count_current"] == 0
     assert moved["count_previous"] == in_previous + in_current
+    # All of them, 13 or so, in the previous window: far from chance (one-sided binomial).
+    assert stats.binom.cdf(0, in_previous + in_current, 0.5) < 0.05
     assert moved["thinning"]
 
 

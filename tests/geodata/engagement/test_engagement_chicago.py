@@ -6,8 +6,10 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
+from scipy import stats
 
 from geodata.engagement import layers as engagement
 from geodata.engagement.query import parse_query
@@ -83,9 +85,16 @@ def test_rates_match_a_pandas_computation_from_the_file(chicago):
     assert result.about["city"]["population"] == 2_695_598
     assert result.about["city"]["per_1000"] == pytest.approx(city_rate, abs=1e-6)
     assert frame["count"].reindex(counts.index).tolist() == counts.tolist()
-    assert np.allclose(frame["per_1000"].reindex(per_1000.index), per_1000)
-    assert np.allclose(frame["ratio"].reindex(ratio.index), ratio)
-    assert set(frame.index[frame["thin"]]) == set(ratio.index[ratio < 0.5])
+    # Below 10 pins no rate is given; every area has its exact Poisson interval.
+    enough = counts >= 10
+    assert frame["per_1000"].reindex(counts.index)[~enough].isna().all()
+    assert np.allclose(frame["per_1000"].reindex(counts.index)[enough], per_1000[enough])
+    assert np.allclose(frame["ratio"].reindex(counts.index)[enough], ratio[enough])
+    high = pd.Series(stats.chi2.ppf(0.975, 2 * counts + 2) / 2, index=counts.index)
+    ratio_high = high / population * 1000 / city_rate
+    assert np.allclose(frame["ratio_high"].reindex(counts.index), ratio_high)
+    # Thin: the upper bound of the ratio under 0.5.
+    assert set(frame.index[frame["thin"]]) == set(ratio_high.index[ratio_high < 0.5])
     assert frame["thin"].any()
     # Areas: the importer's geodesic area against an equal-area projection of the file.
     area_km2 = areas.set_index("slug").to_crs("ESRI:102003").area / 1e6

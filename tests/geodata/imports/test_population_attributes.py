@@ -71,7 +71,8 @@ def test_an_empty_cell_removes_a_known_value_and_other_attributes_are_kept(tmp_p
     run(write_csv(tmp_path, "AREA,POP,INC,OLD\nEast Side,9000,1,65\n"),
         "--attribute=income=INC", "--attribute=over_65=OLD", "--commit")  # fmt: skip
 
-    run(write_csv(tmp_path, "AREA,POP,INC\nEast Side,9000,\n"), "--attribute=income=INC", "--commit")
+    emptied = write_csv(tmp_path, "AREA,POP,INC\nEast Side,9000,\n")
+    run(emptied, "--attribute=income=INC", "--commit")
 
     assert attributes()["east-side"] == {"over_65": 65}
 
