@@ -62,6 +62,10 @@ class Legend:
     classes: list[RateClass]
     thin_below: float
     thin_rate: float | None
+    # The cold spot map's colours, for its legend.
+    cold_color: str = COLD_COLOR
+    hot_color: str = HOT_COLOR
+    outline_color: str = OUTLINE_COLOR
 
 
 def unit_of(basis: str) -> str:

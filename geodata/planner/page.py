@@ -6,9 +6,13 @@ by the same serializer as /api/engagement/ (geodata.engagement.query.parse_query
 the API and the downloads always agree. `planner_page` computes each figure once with
 geodata.engagement and hands the template the maps (geodata.planner.maps), the charts
 (geodata.planner.charts), the table and the links to take each layer away.
+
+The page reads at a glance: first what needs attention (`attention_items`: one function per
+kind of finding, listed in ATTENTION_SOURCES), then the maps and charts (one template per
+part, listed in SECTIONS), then the long tables, collapsed.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -19,7 +23,8 @@ from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.safestring import SafeString
 from django.utils.text import format_lazy
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from rest_framework.exceptions import ValidationError as BadParameters
 
 from geodata.engagement import coldspots as engagement_coldspots
@@ -30,6 +35,7 @@ from geodata.engagement import outreach as engagement_outreach
 from geodata.engagement import query as engagement_api
 from geodata.engagement import rates as engagement_rates
 from geodata.engagement.coldspots import Coldspots
+from geodata.engagement.fields import Significance
 from geodata.engagement.hexagons import HexagonEngagement
 from geodata.engagement.rates import NeighborhoodEngagement, Options, Selection
 from geodata.exports import formats as export_formats
@@ -45,6 +51,8 @@ PARAMETERS = (*FILTERS, "thin_below", "resolution")
 # whole city (README, "Engagement analytics").
 NOT_CITY_WIDE = ("bbox", "neighborhood", "team")
 OUTREACH_LIMIT = 20
+# The summary names at most this many neighborhoods of each kind: the few that need it most.
+ATTENTION_LIMIT = 3
 
 
 class DateInput(forms.DateInput):
@@ -158,10 +166,13 @@ class PlannerForm(forms.Form):
 
 @dataclass(frozen=True)
 class Row:
-    """One neighborhood in the table (text ready to show; the template escapes it)."""
+    """One neighborhood in the table (text ready to show; the template escapes it). `keys`
+    are the numbers behind the shown text, by column, for the table's sort buttons (an empty
+    key, no figure, sorts last)."""
 
     name: str
     slug: str
+    team: str
     count: int
     population: str
     per_1000: str
@@ -171,6 +182,7 @@ class Row:
     thinning: bool
     offline_share: str
     thin: bool
+    keys: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -200,6 +212,201 @@ class Suggestion:
     reason: str
 
 
+# --- what needs attention: the summary at the top of the page ---------------------------------
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Every layer the page computed, each once: what the summary's sources read. A new kind
+    of finding that needs a layer not here adds it (computed in `planner_page`)."""
+
+    engagement: NeighborhoodEngagement
+    hexagons: HexagonEngagement
+    spots: Coldspots
+    outreach: pd.DataFrame  # geodata.engagement.outreach's ranking, best first
+    unit: str  # the rates' unit, "per 1,000 residents" or "per km²"
+
+
+@dataclass(frozen=True)
+class AttentionItem:
+    """One line of "What needs attention" (text; the template escapes it)."""
+
+    topic: str  # what kind of finding: "Thin area", "Cold spot", "Outreach 1"…
+    name: str  # what it is about: a neighborhood's name, or "4 thin cells"
+    why: str  # the figures that make it worth a look
+    href: str  # where the page shows them: "#rates"
+    see: str  # that part's name, the link's text
+
+
+# A source reads the figures and returns its items, most urgent first (at most
+# ATTENTION_LIMIT neighborhoods), or none when there is nothing to say.
+AttentionSource = Callable[[Figures], list[AttentionItem]]
+
+
+def _ratio_column(frame: pd.DataFrame) -> pd.Series:
+    """The ratio to the city rate, for ordering: the unrounded one where the layer keeps it
+    (a neighborhood with too few pins shows none, but is still thinner than another)."""
+    column = "raw_ratio" if "raw_ratio" in frame.columns else "ratio"
+    return frame[column].astype(float)
+
+
+def _known(value: object) -> bool:
+    return value is not None and not pd.isna(value)
+
+
+def thin_attention(figures: Figures) -> list[AttentionItem]:
+    """The thinnest of the thin neighborhoods: their rate against the city's."""
+    e = figures.engagement
+    frame = e.frame.assign(_order=_ratio_column(e.frame))
+    thin = frame[frame["thin"].astype(bool)].sort_values(["_order", "name"])
+    below = f"{e.thin_below:g}"
+    items = []
+    for i, row in enumerate(thin.head(ATTENTION_LIMIT).itertuples(), start=1):
+        rate = getattr(row, e.basis)
+        if _known(rate) and _known(row.ratio):
+            why = _("%(rate)s %(unit)s, %(ratio)s the city rate (thin below %(below)s ×)") % {
+                "rate": planner_charts.number(float(rate)),
+                "unit": figures.unit,
+                "ratio": planner_maps.ratio_text(row.ratio),
+                "below": below,
+            }
+        else:
+            # Too few pins for a rate of its own, yet clearly below the line.
+            why = ngettext(
+                "%(count)s pin (thin below %(below)s × the city rate)",
+                "%(count)s pins (thin below %(below)s × the city rate)",
+                int(row.count),
+            ) % {"count": int(row.count), "below": below}
+        if row.thinning:
+            why += "; " + _("getting thinner: %(previous)s → %(current)s pins") % {
+                "previous": int(row.count_previous),
+                "current": int(row.count_current),
+            }
+        items.append(
+            AttentionItem(
+                topic=_("Thin area %(n)s of %(total)s") % {"n": i, "total": len(thin)},
+                name=row.name,
+                why=why,
+                href="#rates",
+                see=_("Rates by neighborhood"),
+            )
+        )
+    return items
+
+
+def coldspot_attention(figures: Figures) -> list[AttentionItem]:
+    """The most significant cold spots: where low rates cluster, not one area alone."""
+    frame = figures.spots.frame
+    cold = frame[frame["significance"] == Significance.COLD].sort_values(["p_value", "name"])
+    basis = figures.engagement.basis
+    items = []
+    for row in cold.head(ATTENTION_LIMIT).itertuples():
+        why = _("low rates cluster here and around it (p = %(p)s)") % {"p": f"{row.p_value:.4f}"}
+        rate = getattr(row, basis)
+        if _known(rate):
+            why += f"; {planner_charts.number(float(rate))} {figures.unit}"
+        items.append(
+            AttentionItem(
+                topic=_("Cold spot"),
+                name=row.name,
+                why=why,
+                href="#coldspots",
+                see=_("Cold and hot spots"),
+            )
+        )
+    return items
+
+
+def outreach_attention(figures: Figures) -> list[AttentionItem]:
+    """The top of the outreach ranking: where an event or a kiosk adds the most voices."""
+    return [
+        AttentionItem(
+            topic=_("Outreach %(rank)s") % {"rank": int(row.rank)},
+            name=row.name,
+            why=_("score %(score)s, %(missing)s pins missing: %(reason)s")
+            % {"score": f"{row.score:.1f}", "missing": f"{row.missing:.1f}", "reason": row.reason},
+            href="#outreach",
+            see=_("Outreach suggestions"),
+        )
+        for row in figures.outreach.head(ATTENTION_LIMIT).itertuples()
+    ]
+
+
+def hexagon_attention(figures: Figures) -> list[AttentionItem]:
+    """Thin hexagon cells: thin spots inside neighborhoods that are not thin as a whole."""
+    cells = figures.hexagons.frame
+    thin = cells[cells["thin"].astype(bool)]
+    if thin.empty:
+        return []
+    name = ngettext("%(n)s thin cell", "%(n)s thin cells", len(thin)) % {"n": len(thin)}
+    residents = thin["population"].astype(float).sum() if "population" in thin else float("nan")
+    if _known(residents) and residents > 0:
+        why = _("%(residents)s residents live there; %(pins)s pins came from there") % {
+            "residents": f"{residents:,.0f}",
+            "pins": int(thin["count"].sum()),
+        }
+    else:
+        why = _("%(pins)s pins came from there, of %(cells)s cells") % {
+            "pins": int(thin["count"].sum()),
+            "cells": len(cells),
+        }
+    return [
+        AttentionItem(
+            topic=_("Hexagons"),
+            name=name,
+            why=why,
+            href="#hexagons",
+            see=_("Hexagons"),
+        )
+    ]
+
+
+# The summary's sources, in the order it shows them. A new kind of finding is a function
+# here (and, if it needs a new layer, a field of Figures).
+ATTENTION_SOURCES: tuple[AttentionSource, ...] = (
+    thin_attention,
+    coldspot_attention,
+    outreach_attention,
+    hexagon_attention,
+)
+
+
+def attention_items(
+    figures: Figures, sources: Iterable[AttentionSource] | None = None
+) -> list[AttentionItem]:
+    """What needs attention, source after source (ATTENTION_SOURCES unless given): the
+    page's summary."""
+    return [item for source in (sources or ATTENTION_SOURCES) for item in source(figures)]
+
+
+# --- the parts of the page after the summary ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of the page after the summary: its anchor, its name in the page's contents and
+    the template that draws it from `page` (templates/geodata/planner/)."""
+
+    id: str
+    title: str | Promise  # a lazy translation, resolved when the page renders
+    template: str
+
+
+# In the page's order: the maps, each with its legend, then the charts and lists, then the long
+# tables (collapsed). A new map or chart is a template here and its figures on PlannerPage
+# (a map: one more entry in the `render_all` call of `planner_page`).
+SECTIONS: tuple[Section, ...] = (
+    Section("heatmap", gettext_lazy("Heatmap"), "geodata/planner/heatmap.html"),
+    Section("rates", gettext_lazy("Rates by neighborhood"), "geodata/planner/rates.html"),
+    Section("hexagons", gettext_lazy("Hexagons"), "geodata/planner/hexagons.html"),
+    Section("coldspots", gettext_lazy("Cold and hot spots"), "geodata/planner/coldspots.html"),
+    Section("charts", gettext_lazy("Charts"), "geodata/planner/charts.html"),
+    Section("trend", gettext_lazy("Trend"), "geodata/planner/trend.html"),
+    Section("outreach", gettext_lazy("Outreach"), "geodata/planner/outreach.html"),
+    Section("tables", gettext_lazy("Figures by neighborhood"), "geodata/planner/tables.html"),
+)
+
+
 @dataclass(frozen=True)
 class PlannerPage:
     engagement: NeighborhoodEngagement
@@ -225,6 +432,8 @@ class PlannerPage:
     hexagon_cells_with_pins: int
     hexagon_thin_cells: int
     links: dict[str, LayerLinks]
+    attention: list[AttentionItem]
+    sections: tuple[Section, ...] = SECTIONS
 
 
 def _query(params: dict[str, str], names, extra: dict[str, str] | None = None) -> str:
@@ -292,10 +501,15 @@ def _text(value: float | None) -> str:
     return "—" if value is None or pd.isna(value) else planner_charts.number(float(value))
 
 
+def _key(value: object) -> str:
+    """A number for the table's sort buttons (full precision), or "" for none."""
+    return repr(float(value)) if _known(value) else ""  # type: ignore[arg-type]
+
+
 def table_rows(result: NeighborhoodEngagement) -> list[Row]:
     """Every neighborhood, thinnest first: by ratio to the city rate (those without one, e.g.
     no residents, last), then by name."""
-    frame = result.frame.assign(_order=result.frame["ratio"].astype(float))
+    frame = result.frame.assign(_order=_ratio_column(result.frame))
     frame = frame.sort_values(["_order", "name"], na_position="last")
     rows = []
     for item in frame.itertuples():
@@ -303,6 +517,7 @@ def table_rows(result: NeighborhoodEngagement) -> list[Row]:
             Row(
                 name=item.name,
                 slug=item.slug,
+                team=item.team if isinstance(item.team, str) else "",
                 count=int(item.count),
                 population="unknown" if pd.isna(item.population) else f"{int(item.population):,}",
                 per_1000=_text(item.per_1000),
@@ -312,6 +527,16 @@ def table_rows(result: NeighborhoodEngagement) -> list[Row]:
                 thinning=bool(item.thinning),
                 offline_share=planner_maps.share_text(item.offline_share),
                 thin=bool(item.thin),
+                keys={
+                    "count": _key(item.count),
+                    "population": _key(item.population),
+                    "per_1000": _key(item.per_1000),
+                    "per_km2": _key(item.per_km2),
+                    "ratio": _key(item.ratio),
+                    "trend": _key(int(item.count_current) - int(item.count_previous)),
+                    "offline_share": _key(item.offline_share),
+                    "thin": "1" if item.thin else "0",
+                },
             )
         )
     return rows
@@ -342,6 +567,7 @@ def planner_page(selection: Selection, options: Options, params: dict[str, str])
     significant = frame[frame["significance"].isin(["cold", "hot"])].sort_values("p_value")
     weeks, cut = planner_charts.weekly_counts(selection.ideas, result.period)
     cells = hexagons.frame
+    figures = Figures(engagement=result, hexagons=hexagons, spots=spots, outreach=ranked, unit=unit)
     return PlannerPage(
         engagement=result,
         hexagons=hexagons,
@@ -384,4 +610,5 @@ def planner_page(selection: Selection, options: Options, params: dict[str, str])
         hexagon_cells_with_pins=int((cells["count"] > 0).sum()),
         hexagon_thin_cells=int(cells["thin"].sum()),
         links=layer_links(params),
+        attention=attention_items(figures),
     )

@@ -1,6 +1,9 @@
 """The planner page in Chromium: every map draws from local files, the thin areas are hatched,
 tooltips show names as text, the table is there, and the page fits a phone."""
 
+import re
+
+import pytest
 from playwright.sync_api import Page, expect
 
 from neighborhoods.models import Neighborhood
@@ -65,3 +68,157 @@ def test_the_planner_sees_every_map_the_thin_areas_and_the_table(
 
     assert traffic.console_errors == []
     assert traffic.failed == []
+
+
+# --- reads at a glance: the summary first, the maps, then the long table, collapsed ---------
+
+FILTER_LABEL = "Show only the neighborhoods or teams whose name contains"
+
+
+@pytest.fixture
+def planted_city(category, make_user, log_in):
+    version = grid.grid_version()
+    grid.insert_pins(grid.planted_pins(), category, version)
+    log_in(make_user("paula", planner=True))
+
+
+def open_table(page: Page):
+    page.goto("/planner/")
+    table = page.locator("#rates-table")
+    page.locator("#rates-details summary").click()
+    expect(table).to_be_visible()
+    return table
+
+
+def header(page: Page, name: str):
+    """The column header whose sort button is `name`."""
+    button = page.get_by_role("button", name=name, exact=True)
+    return page.locator("#rates-table thead th").filter(has=button)
+
+
+def pins_column(table) -> list[int]:
+    return [int(n) for n in table.locator("tbody tr td:nth-child(3)").all_text_contents()]
+
+
+def test_what_needs_attention_comes_first_and_the_table_comes_last_collapsed(
+    page: Page, live_server, planted_city, traffic
+):
+    page.goto("/planner/")
+
+    summary = page.get_by_role("region", name="What needs attention")
+    expect(summary).to_be_in_viewport()
+    main_headings = page.locator(".planner-main h2")
+    expect(main_headings.first).to_have_text("What needs attention")
+    items = summary.get_by_role("listitem")
+    # The planted gap: the three thinnest of its four squares, by name; then its cold spots.
+    expect(items.nth(0)).to_contain_text("Thin area 1 of 4")
+    expect(items.nth(0)).to_contain_text("R3 C3")
+    expect(items.nth(2)).to_contain_text("R4 C3")
+    expect(summary).to_contain_text("Cold spot")
+    expect(summary).to_contain_text("Outreach 1")
+    expect(summary.get_by_role("link", name="Rates by neighborhood").first).to_have_attribute(
+        "href", "#rates"
+    )
+
+    # Then the maps, each before the long table, which is collapsed.
+    tables = page.locator("#tables")
+    expect(page.locator("#rates-details")).not_to_have_attribute("open", "")
+    expect(page.locator("#rates-table")).to_be_hidden()
+    summary_top = summary.bounding_box()["y"]
+    maps_top = [m.bounding_box()["y"] for m in page.locator(".planner-map").all()]
+    assert summary_top < min(maps_top)
+    assert max(maps_top) < tables.bounding_box()["y"]
+
+    page.get_by_text("The figures of 64 neighborhoods, as a table").click()
+    expect(page.locator("#rates-table tbody tr")).to_have_count(64)
+    assert traffic.console_errors == []
+
+
+def test_the_table_sorts_by_a_column_with_the_keyboard_and_says_how(
+    page: Page, live_server, planted_city
+):
+    table = open_table(page)
+    pins = table.get_by_role("button", name="Pins", exact=True)
+    pins_header = header(page, "Pins")
+    expect(pins_header).not_to_have_attribute("aria-sort", re.compile(".*"))
+
+    pins.focus()
+    page.keyboard.press("Enter")
+    expect(pins_header).to_have_attribute("aria-sort", "ascending")
+    counts = pins_column(table)
+    assert counts == sorted(counts) and counts[0] == 0
+
+    page.keyboard.press("Space")
+    expect(pins_header).to_have_attribute("aria-sort", "descending")
+    counts = pins_column(table)
+    assert counts == sorted(counts, reverse=True) and counts[-1] == 0
+
+    # Another column takes over the order; the first says nothing any more.
+    name = table.get_by_role("button", name="Neighborhood", exact=True)
+    name.click()
+    expect(header(page, "Neighborhood")).to_have_attribute("aria-sort", "ascending")
+    expect(pins_header).not_to_have_attribute("aria-sort", re.compile(".*"))
+    expect(table.locator("tbody tr th").first).to_have_text("R0 C0")
+    expect(table.locator("tbody tr th").last).to_have_text("R7 C7")
+
+
+def test_the_table_sorts_areas_without_a_figure_last_either_way(
+    page: Page, live_server, planted_city
+):
+    """The ratio of the planted gap is 0, of a square without residents none: last both ways."""
+    Neighborhood.objects.filter(slug=grid.cell_slug(0, 0)).update(population=0)
+    table = open_table(page)
+    ratio = table.get_by_role("button", name="Ratio", exact=True)
+    ratio.click()
+    expect(table.locator("tbody tr").last).to_have_attribute("data-slug", "r0-c0")
+    ratio.click()
+    expect(header(page, "Ratio")).to_have_attribute("aria-sort", "descending")
+    expect(table.locator("tbody tr").last).to_have_attribute("data-slug", "r0-c0")
+
+
+def test_the_table_filters_by_neighborhood_or_team_name(page: Page, live_server, planted_city):
+    table = open_table(page)
+    rows = table.locator("tbody tr:visible")
+    box = page.get_by_label(FILTER_LABEL)
+
+    box.fill("r3 ")
+    expect(rows).to_have_count(8)
+    expect(page.locator("#rates-filter-status")).to_have_text("8 of 64 neighborhoods shown")
+    box.fill("grid team")  # every square's team
+    expect(rows).to_have_count(64)
+    box.fill("nowhere")
+    expect(rows).to_have_count(0)
+    expect(page.locator("#rates-filter-status")).to_have_text("0 of 64 neighborhoods shown")
+    box.fill("")
+    expect(rows).to_have_count(64)
+    expect(page.locator("#rates-filter-status")).to_be_empty()
+
+
+def test_on_a_phone_the_open_table_scrolls_in_its_own_box(page: Page, live_server, planted_city):
+    page.set_viewport_size({"width": 360, "height": 740})
+    table = open_table(page)
+    page.get_by_label(FILTER_LABEL).fill("r")
+    table.get_by_role("button", name="Ratio", exact=True).click()
+
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+    box = page.locator("#rates-details .table-scroll")
+    assert box.evaluate("e => e.scrollWidth > e.clientWidth")  # the table scrolls inside
+    assert box.bounding_box()["width"] <= 360
+    for part in ("#attention", "#rates-details summary", ".table-filter"):
+        assert page.locator(part).bounding_box()["width"] <= 360, part
+
+
+def test_without_scripts_the_table_still_reads(browser, live_server, planted_city, page: Page):
+    """No sort buttons and no filter box (they would do nothing), the rows as the server
+    ordered them, thinnest first."""
+    context = browser.new_context(java_script_enabled=False)
+    context.add_cookies(page.context.cookies())
+    bare = context.new_page()
+    bare.goto(f"{live_server.url}/planner/")
+    bare.locator("#rates-details summary").click()
+    table = bare.locator("#rates-table")
+    expect(table).to_be_visible()
+    expect(table.get_by_role("button")).to_have_count(0)
+    expect(bare.locator(".table-filter")).to_be_hidden()
+    expect(table.locator("tbody tr").first).to_have_attribute("data-slug", "r3-c3")
+    context.close()

@@ -111,8 +111,9 @@ def test_the_table_lists_every_neighborhood_thinnest_first(planner_client, plant
     assert table_slugs(response)[:4] == [grid.cell_slug(r, c) for r, c in sorted(grid.GAP)]
     first = frame.sort_values(["ratio", "name"]).iloc[4]
     row = response.content.decode().split(f'data-slug="{first.slug}"')[1].split("</tr>")[0]
-    assert f'<td class="num">{first["count"]}</td>' in row
-    assert '<td class="num">1,000</td>' in row  # population
+    # Each figure carries its number for the sort buttons (data-sort).
+    assert f'<td class="num" data-sort="{float(first["count"])!r}">{first["count"]}</td>' in row
+    assert '<td class="num" data-sort="1000.0">1,000</td>' in row  # population
     assert f"{first.ratio:.2f} ×" in row
 
 
