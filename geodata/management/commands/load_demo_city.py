@@ -1,5 +1,5 @@
-"""load_demo_city [--commit]: Chicago's community areas, nine district teams and a few hundred
-pins.
+"""load_demo_city [--commit]: Chicago's community areas with their population and figures, nine
+district teams, the holidays and a few hundred pins with months of history (geodata.demo).
 
 It imports a whole city: a boundary version it activates (re-routing every open pin already
 there), teams, pins and, if asked, accounts. So it follows the rule of the commands that import
@@ -23,8 +23,9 @@ DEMO_PASSWORD = "demo"  # noqa: S105 - printed to the console, for the demo only
 
 class Command(BaseCommand):
     help = (
-        "Load the demo city (Chicago, from the libpysal package) with demo pins, as the active "
-        "boundaries. " + DRY_RUN_HELP
+        "Load the demo city (Chicago, from the libpysal package, with its 2020 population and "
+        "published area figures) with demo pins and their history, as the active boundaries. "
+        + DRY_RUN_HELP
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
