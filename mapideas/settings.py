@@ -590,6 +590,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two layers call their verdict `significance`: cold/hot spots, and slow/fast spots.
+    "ENUM_NAME_OVERRIDES": {
+        "SignificanceEnum": "geodata.engagement.fields.Significance.ALL",
+        "PaceEnum": "geodata.engagement.fields.Pace.ALL",
+    },
 }
 
 # --- Security -------------------------------------------------------------------------------

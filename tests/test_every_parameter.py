@@ -213,12 +213,14 @@ ENGAGEMENT: dict[str, Base] = {
     "thin_below": "0.5",
     "trend_days": "30",
 }
+# The service-equity layers take the pin filters only (no thin_below, no trend).
+PIN_FILTERS_CITY = {k: v for k, v in ENGAGEMENT.items() if k not in ("thin_below", "trend_days")}
 # The ideas collection's items: its own parameters; the engagement collections' parameters
 # (read by the same reader as /api/engagement/, driven there) are unknown to it, so a 400
 # naming each.
 OGC_ITEMS: dict[str, Base] = {
     **{name: ABSENT for name in ENGAGEMENT},
-    **{name: ABSENT for name in ("resolution", "weights", "alpha")},
+    **{name: ABSENT for name in ("resolution", "weights", "alpha", "min_count")},
     **{k: v for k, v in PIN_FILTERS.items() if not k.startswith("created_")},
     "f": "json",
     "bbox-crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
@@ -229,7 +231,7 @@ OGC_ITEMS: dict[str, Base] = {
 # One pin: `f` only.
 OGC_FEATURE: dict[str, Base] = {
     **{name: ABSENT for name in ENGAGEMENT},
-    **{name: ABSENT for name in ("resolution", "weights", "alpha")},
+    **{name: ABSENT for name in ("resolution", "weights", "alpha", "min_count")},
     "f": "json",
 }
 OPEN311_QUERY: dict[str, Base] = {
@@ -653,6 +655,16 @@ TABLE: dict[tuple[str, str], Endpoint] = {
             ("outreach", {"limit": "20"}),
         )
     },
+    **{
+        (f"api-engagement-{name}", "GET"): Endpoint(EVERYONE, query={**PIN_FILTERS_CITY, **extra})
+        for name, extra in (
+            ("service-neighborhoods", {"min_count": "10"}),
+            ("service-teams", {"min_count": "10"}),
+            ("service-hexagons", {"min_count": "10", "resolution": "8"}),
+            ("slowspots", {"min_count": "10", "alpha": "0.05"}),
+            ("slowspots-hexagons", {"min_count": "10", "alpha": "0.05", "resolution": "8"}),
+        )
+    },
     ("export-layer", "GET"): Endpoint(
         EVERYONE,
         path={"layer": "ideas", "extension": "geojson"},
@@ -665,6 +677,7 @@ TABLE: dict[tuple[str, str], Endpoint] = {
             "weights": "queen",
             "alpha": "0.05",
             "limit": "20",
+            "min_count": "10",
         },
     ),
     ("export-layer", "POST"): Endpoint(EVERYONE, path={"layer": "ideas", "extension": "csv"}),

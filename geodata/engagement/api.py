@@ -23,12 +23,16 @@ from rest_framework.views import APIView
 
 from geodata.engagement import fields as engagement_fields
 from geodata.engagement import layers as engagement_layers
-from geodata.engagement.fields import Significance
+from geodata.engagement.fields import Pace, Significance
 from geodata.engagement.query import (
     ColdspotQuerySerializer,
     EngagementQuerySerializer,
     HexagonQuerySerializer,
     OutreachQuerySerializer,
+    ServiceHexagonQuerySerializer,
+    ServiceQuerySerializer,
+    SlowspotHexagonQuerySerializer,
+    SlowspotQuerySerializer,
     parse_query,
 )
 from geodata.exports import layers as exports
@@ -184,6 +188,101 @@ class OutreachSerializer(AboutSerializer):
     results = OutreachItemSerializer(many=True)
 
 
+# --- service equity (geodata.engagement.service, slowspots) ---------------------------------
+
+
+_TEXT_FIELDS = {
+    "name": "The neighborhood's name.",
+    "slug": "The neighborhood's slug.",
+    "team": "The team's name in the request's language.",
+    "team_slug": "The team's slug: the same in every language.",
+    "cell": "H3 cell index.",
+}
+
+
+def _service_properties(layer: str) -> type[serializers.Serializer]:
+    """The properties of a service layer, typed from fields.LAYER_FIELDS: every figure may be
+    null (too few pins, or not reached: see its `_more_than`)."""
+    fields = engagement_fields.LAYER_FIELDS[layer]
+    declared: dict[str, serializers.Field] = {}
+    for name in fields.names:
+        if name in _TEXT_FIELDS:
+            declared[name] = serializers.CharField(help_text=_TEXT_FIELDS[name])
+        elif name == "too_few":
+            declared[name] = serializers.BooleanField(
+                help_text="Fewer pins than min_count: every figure of the area is null."
+            )
+        elif name == "significance":
+            declared[name] = serializers.ChoiceField(choices=Pace.ALL)
+        elif name in fields.booleans:
+            declared[name] = serializers.BooleanField()
+        elif name in fields.integers:
+            declared[name] = serializers.IntegerField(allow_null=True)
+        else:
+            declared[name] = serializers.FloatField(allow_null=True)
+    title = "".join(part.title() for part in layer.split("-"))
+    return type(f"{title}PropertiesSerializer", (serializers.Serializer,), declared)
+
+
+class ServicePeriodSerializer(serializers.Serializer):
+    start = serializers.DateTimeField(allow_null=True, help_text="First moment counted.")
+    end = serializers.DateTimeField(allow_null=True, help_text="End of the range (excluded).")
+
+
+def _service_collection(layer: str, **extra) -> type:
+    title = "".join(part.title() for part in layer.split("-"))
+    feature = type(
+        f"{title}Feature",
+        (serializers.Serializer,),
+        {
+            "type": serializers.ChoiceField(choices=["Feature"]),
+            "id": serializers.CharField(),
+            "geometry": PolygonalGeometryField(),
+            "properties": _service_properties(layer)(),
+        },
+    )
+    return type(
+        f"{title}Collection",
+        (serializers.Serializer,),
+        {
+            "type": serializers.ChoiceField(choices=["FeatureCollection"]),
+            "message": serializers.CharField(),
+            "min_count": serializers.IntegerField(),
+            "as_of": serializers.DateTimeField(help_text="Waiting pins are timed to this."),
+            "population_known": serializers.BooleanField(),
+            "period": ServicePeriodSerializer(),
+            **extra,
+            "features": feature(many=True),
+        },
+    )
+
+
+_SLOWSPOT_ABOUT = {
+    "alpha": serializers.FloatField(),
+    "permutations": serializers.IntegerField(),
+    "seed": serializers.IntegerField(),
+}
+
+
+ServiceNeighborhoodCollection = _service_collection("service-neighborhoods")
+
+
+ServiceTeamCollection = _service_collection("service-teams")
+
+
+ServiceHexagonCollection = _service_collection(
+    "service-hexagons", resolution=serializers.IntegerField()
+)
+
+
+SlowspotCollection = _service_collection("slowspots", **_SLOWSPOT_ABOUT)
+
+
+SlowspotHexagonCollection = _service_collection(
+    "slowspots-hexagons", resolution=serializers.IntegerField(), **_SLOWSPOT_ABOUT
+)
+
+
 BAD_PARAMETER = OpenApiResponse(
     response=OpenApiTypes.OBJECT,
     description='A parameter is wrong; the body names it: {"resolution": ["..."]}.',
@@ -243,3 +342,60 @@ class EngagementOutreach(APIView):
         # The rows of /export/outreach.<ext> without their polygons: teams renamed the same way.
         results = [row.properties for row in exports.engagement_rows(layer, active_language())]
         return Response({**layer.about, "results": results})
+
+
+_SERVICE = (
+    " In working days of each pin's team (its week and holidays, local dates); medians and 90th "
+    "percentiles are Kaplan-Meier estimates counting waiting pins as waiting so far. An area "
+    "with fewer than min_count pins shows no figure."
+)
+
+
+@extend_schema(
+    summary="How fast each neighborhood's pins are answered and done",
+    description=_SERVICE.strip(),
+    parameters=[ServiceQuerySerializer],
+    responses={200: ServiceNeighborhoodCollection, 400: BAD_PARAMETER},
+)
+class ServiceNeighborhoods(_LayerView):
+    layer = "service-neighborhoods"
+
+
+@extend_schema(
+    summary="How fast each team answers its pins, drawn as its neighborhoods",
+    description=_SERVICE.strip(),
+    parameters=[ServiceQuerySerializer],
+    responses={200: ServiceTeamCollection, 400: BAD_PARAMETER},
+)
+class ServiceTeams(_LayerView):
+    layer = "service-teams"
+
+
+@extend_schema(
+    summary="How fast the pins of each H3 cell are answered and done",
+    description=_SERVICE.strip(),
+    parameters=[ServiceHexagonQuerySerializer],
+    responses={200: ServiceHexagonCollection, 400: BAD_PARAMETER},
+)
+class ServiceHexagons(_LayerView):
+    layer = "service-hexagons"
+
+
+@extend_schema(
+    summary="Slow and fast spots of first answers by neighborhood (Getis-Ord Gi*)",
+    description=_SERVICE.strip(),
+    parameters=[SlowspotQuerySerializer],
+    responses={200: SlowspotCollection, 400: BAD_PARAMETER},
+)
+class ServiceSlowspots(_LayerView):
+    layer = "slowspots"
+
+
+@extend_schema(
+    summary="Slow and fast spots of first answers by H3 cell (Getis-Ord Gi*)",
+    description=_SERVICE.strip(),
+    parameters=[SlowspotHexagonQuerySerializer],
+    responses={200: SlowspotHexagonCollection, 400: BAD_PARAMETER},
+)
+class ServiceSlowspotHexagons(_LayerView):
+    layer = "slowspots-hexagons"

@@ -110,6 +110,50 @@ HEXAGON_FIELDS = ("cell", "count", "population", "area_km2", "per_1000", "per_km
 OUTREACH_FIELDS = ("rank", *NEIGHBORHOOD_FIELDS, "missing", "score", "reason")
 
 
+# Service equity (geodata.engagement.service): response figures per area, in working days.
+# Every one is None where an area has fewer than MIN_COUNT pins (`too_few`).
+SERVICE_FIGURES = (
+    "count",
+    "answered",
+    "median_first_answer",
+    "median_first_answer_more_than",
+    "p90_first_answer",
+    "p90_first_answer_more_than",
+    "within_target_share",
+    "waiting_past_target",
+    "done",
+    "median_done",
+    "median_done_more_than",
+    "p90_done",
+    "p90_done_more_than",
+    "closed",
+    "reopened_share",
+    "disputed_share",
+)
+
+
+SERVICE_AREA_FIGURES = ("too_few", *SERVICE_FIGURES, "answered_per_1000")
+
+
+SERVICE_NEIGHBORHOOD_FIELDS = ("name", "slug", "team", "team_slug", *SERVICE_AREA_FIGURES)
+
+
+SERVICE_TEAM_FIELDS = ("team", "team_slug", *SERVICE_AREA_FIGURES)
+
+
+SERVICE_HEXAGON_FIELDS = ("cell", *SERVICE_AREA_FIGURES)
+
+
+# Gi* on the median working days to a first answer (geodata.engagement.slowspots).
+SLOWSPOT_TEST_FIELDS = ("z_score", "p_value", "significance", "neighbors", "island")
+
+
+SLOWSPOT_FIELDS = (*SERVICE_NEIGHBORHOOD_FIELDS, *SLOWSPOT_TEST_FIELDS)
+
+
+SLOWSPOT_HEXAGON_FIELDS = (*SERVICE_HEXAGON_FIELDS, *SLOWSPOT_TEST_FIELDS)
+
+
 @dataclass(frozen=True)
 class Fields:
     """The properties of a layer, in order, and which are numbers or booleans (else text)."""
@@ -130,6 +174,8 @@ _INTEGERS = frozenset(
         "change",
         "neighbors",
         "rank",
+        # service equity: counts, and quantiles in whole working days
+        *(name for name in SERVICE_FIGURES if not name.endswith("_share")),
     }
 )
 
@@ -145,11 +191,15 @@ _FLOATS = frozenset(
         "p_value",
         "missing",
         "score",
+        "within_target_share",
+        "reopened_share",
+        "disputed_share",
+        "answered_per_1000",
     }
 )
 
 
-_BOOLEANS = frozenset({"thin", "thinning", "island"})
+_BOOLEANS = frozenset({"thin", "thinning", "island", "too_few"})
 
 
 def _fields(names: tuple[str, ...], *, float_population: bool = False) -> Fields:
@@ -166,6 +216,11 @@ LAYER_FIELDS = {
     "engagement-hexagons": _fields(HEXAGON_FIELDS, float_population=True),
     "coldspots": _fields(COLDSPOT_FIELDS),
     "outreach": _fields(OUTREACH_FIELDS),
+    "service-neighborhoods": _fields(SERVICE_NEIGHBORHOOD_FIELDS),
+    "service-teams": _fields(SERVICE_TEAM_FIELDS),
+    "service-hexagons": _fields(SERVICE_HEXAGON_FIELDS),
+    "slowspots": _fields(SLOWSPOT_FIELDS),
+    "slowspots-hexagons": _fields(SLOWSPOT_HEXAGON_FIELDS),
 }
 
 
@@ -174,6 +229,11 @@ LAYER_GEOMETRY_TYPES = {
     "engagement-hexagons": "Polygon",
     "coldspots": "MultiPolygon",
     "outreach": "MultiPolygon",
+    "service-neighborhoods": "MultiPolygon",
+    "service-teams": "MultiPolygon",
+    "service-hexagons": "Polygon",
+    "slowspots": "MultiPolygon",
+    "slowspots-hexagons": "Polygon",
 }
 
 
@@ -184,3 +244,14 @@ class Significance:
     # Too few neighborhoods with a rate (fewer than 3), or none for this one (no residents).
     NOT_TESTED = "not tested"
     ALL = (COLD, HOT, NOT_SIGNIFICANT, NOT_TESTED)
+
+
+class Pace:
+    """A slow spot's verdict (Gi* on the median working days to a first answer)."""
+
+    SLOW = "slow"
+    FAST = "fast"
+    NOT_SIGNIFICANT = "not significant"
+    # Fewer than MIN_COUNT pins (or fewer than 3 areas with enough pins to test).
+    NOT_TESTED = "not tested"
+    ALL = (SLOW, FAST, NOT_SIGNIFICANT, NOT_TESTED)

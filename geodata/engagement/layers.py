@@ -40,6 +40,13 @@ from geodata.engagement.rates import (
     _missing,
     neighborhood_engagement,
 )
+from geodata.engagement.service import (
+    ServiceLayer,
+    service_hexagons,
+    service_neighborhoods,
+    service_teams,
+)
+from geodata.engagement.slowspots import slowspots
 
 # --- one entry point per layer, for the API and the exports ---------------------------------
 
@@ -85,7 +92,59 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None or _missing(value) else round(float(value), 6)
 
 
+# The service-equity layers (geodata.engagement.service, slowspots) and their id fields.
+SERVICE_LAYERS = {
+    "service-neighborhoods": "slug",
+    "service-teams": "team_slug",
+    "service-hexagons": "cell",
+    "slowspots": "slug",
+    "slowspots-hexagons": "cell",
+}
+
+
+def _service_about(service: ServiceLayer, selection: Selection) -> dict[str, object]:
+    return {
+        "message": service.message,
+        "min_count": service.min_count,
+        "as_of": service.now.isoformat(),
+        "population_known": service.population_known,
+        "period": {
+            "start": selection.since.isoformat() if selection.since else None,
+            "end": selection.until.isoformat() if selection.until else None,
+        },
+    }
+
+
+def service_layer(name: str, selection: Selection, options: Options) -> EngagementLayer:
+    """A service-equity layer: response times by neighborhood, team or hexagon, or their
+    slow spots (neighborhoods, or hexagons at `options.resolution`)."""
+    hexagons = name in ("service-hexagons", "slowspots-hexagons")
+    if name == "service-teams":
+        service = service_teams(selection, min_count=options.min_count)
+    elif hexagons:
+        service = service_hexagons(
+            selection, resolution=options.resolution, min_count=options.min_count
+        )
+    else:
+        service = service_neighborhoods(selection, min_count=options.min_count)
+    about = _service_about(service, selection)
+    if hexagons:
+        about["resolution"] = options.resolution
+    if name.startswith("slowspots"):
+        spots = slowspots(service, hexagons=hexagons, alpha=options.alpha)
+        about |= {
+            "message": f"{spots.message} {service.message}",
+            "alpha": spots.alpha,
+            "permutations": spots.permutations,
+            "seed": spots.seed,
+        }
+        return EngagementLayer(name, spots.frame, SERVICE_LAYERS[name], about)
+    return EngagementLayer(name, service.frame, SERVICE_LAYERS[name], about)
+
+
 def engagement_layer(name: str, selection: Selection, options: Options) -> EngagementLayer:
+    if name in SERVICE_LAYERS:
+        return service_layer(name, selection, options)
     engagement = neighborhood_engagement(selection, thin_below=options.thin_below)
     about = _about(engagement)
     if name == "engagement-neighborhoods":

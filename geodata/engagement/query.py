@@ -29,7 +29,9 @@ EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 # --- parameters ------------------------------------------------------------------------------
 
 
-class EngagementQuerySerializer(serializers.Serializer):
+class PinFilterSerializer(serializers.Serializer):
+    """The city-wide pin filters every engagement layer takes."""
+
     created_after = serializers.DateField(
         required=False, help_text="First day counted (YYYY-MM-DD, included)."
     )
@@ -40,6 +42,25 @@ class EngagementQuerySerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Idea.Kind.choices, required=False)
     status = serializers.ChoiceField(choices=Idea.Status.choices, required=False)
     channel = serializers.ChoiceField(choices=Idea.Channel.choices, required=False)
+
+    def validate(self, data: dict) -> dict:
+        errors = {}
+        for name in ("created_after", "created_before"):
+            day = data.get(name)
+            if day is not None and not EARLIEST <= day <= LATEST:
+                errors[name] = [
+                    _("Give a day between %(earliest)s and %(latest)s.")
+                    % {"earliest": EARLIEST, "latest": LATEST}
+                ]
+        after, before = data.get("created_after"), data.get("created_before")
+        if not errors and after and before and after > before:
+            errors["created_before"] = [_("The last day must not be before the first day.")]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return data
+
+
+class EngagementQuerySerializer(PinFilterSerializer):
     thin_below = serializers.FloatField(
         required=False,
         default=engagement_fields.THIN_BELOW,
@@ -59,22 +80,6 @@ class EngagementQuerySerializer(serializers.Serializer):
         if value != value or value in (float("inf"), float("-inf")):
             raise serializers.ValidationError(_("Give a finite number."))
         return value
-
-    def validate(self, data: dict) -> dict:
-        errors = {}
-        for name in ("created_after", "created_before"):
-            day = data.get(name)
-            if day is not None and not EARLIEST <= day <= LATEST:
-                errors[name] = [
-                    _("Give a day between %(earliest)s and %(latest)s.")
-                    % {"earliest": EARLIEST, "latest": LATEST}
-                ]
-        after, before = data.get("created_after"), data.get("created_before")
-        if not errors and after and before and after > before:
-            errors["created_before"] = [_("The last day must not be before the first day.")]
-        if errors:
-            raise serializers.ValidationError(errors)
-        return data
 
 
 class HexagonQuerySerializer(EngagementQuerySerializer):
@@ -115,12 +120,72 @@ class OutreachQuerySerializer(EngagementQuerySerializer):
     )
 
 
+# --- service equity (geodata.engagement.service, slowspots) ---------------------------------
+
+
+def _min_count_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        required=False,
+        default=engagement_fields.MIN_COUNT,
+        min_value=engagement_fields.MIN_COUNT,
+        max_value=1_000_000,
+        help_text=f"An area with fewer pins than this shows no figure (at least "
+        f"{engagement_fields.MIN_COUNT}).",
+    )
+
+
+def _resolution_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        required=False,
+        default=8,
+        min_value=min(engagement_fields.RESOLUTIONS),
+        max_value=max(engagement_fields.RESOLUTIONS),
+        help_text="H3 resolution: 7 (about 5 km² a cell), 8 (0.7 km²) or 9 (0.1 km²).",
+    )
+
+
+def _alpha_field() -> serializers.FloatField:
+    return serializers.FloatField(
+        required=False,
+        default=engagement_fields.ALPHA,
+        min_value=0.001,
+        max_value=0.5,
+        help_text="False discovery rate of the Benjamini-Hochberg correction.",
+    )
+
+
+class ServiceQuerySerializer(PinFilterSerializer):
+    min_count = _min_count_field()
+
+
+class ServiceHexagonQuerySerializer(ServiceQuerySerializer):
+    resolution = _resolution_field()
+
+
+class SlowspotQuerySerializer(ServiceQuerySerializer):
+    alpha = _alpha_field()
+
+    def validate_alpha(self, value: float) -> float:
+        if value != value:
+            raise serializers.ValidationError(_("Give a finite number."))
+        return value
+
+
+class SlowspotHexagonQuerySerializer(SlowspotQuerySerializer):
+    resolution = _resolution_field()
+
+
 # The parameters of each layer, for the API, /export/<layer>.<ext> and export_layer.
-QUERY_SERIALIZERS: dict[str, type[EngagementQuerySerializer]] = {
+QUERY_SERIALIZERS: dict[str, type[PinFilterSerializer]] = {
     "engagement-neighborhoods": EngagementQuerySerializer,
     "engagement-hexagons": HexagonQuerySerializer,
     "coldspots": ColdspotQuerySerializer,
     "outreach": OutreachQuerySerializer,
+    "service-neighborhoods": ServiceQuerySerializer,
+    "service-teams": ServiceQuerySerializer,
+    "service-hexagons": ServiceHexagonQuerySerializer,
+    "slowspots": SlowspotQuerySerializer,
+    "slowspots-hexagons": SlowspotHexagonQuerySerializer,
 }
 
 
@@ -150,14 +215,18 @@ def parse_query(layer: str, params: Mapping[str, str]) -> tuple[Selection, Optio
         since=engagement_rates.midnight(after) if after else None,
         until=engagement_rates.midnight(before + timedelta(days=1)) if before else None,
         period=Period.around(
-            after=after, before=before, today=timezone.localdate(), days=data["trend_days"]
+            after=after,
+            before=before,
+            today=timezone.localdate(),
+            days=data.get("trend_days", engagement_fields.TREND_DAYS),
         ),
     )
     options = Options(
-        thin_below=data["thin_below"],
+        thin_below=data.get("thin_below", engagement_fields.THIN_BELOW),
         resolution=data.get("resolution", 8),
         weights=data.get("weights", "queen"),
         alpha=data.get("alpha", engagement_fields.ALPHA),
         limit=data.get("limit"),
+        min_count=data.get("min_count", engagement_fields.MIN_COUNT),
     )
     return selection, options

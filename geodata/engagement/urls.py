@@ -17,4 +17,29 @@ urlpatterns = [
         name="api-engagement-coldspots",
     ),
     path("outreach/", engagement_api.EngagementOutreach.as_view(), name="api-engagement-outreach"),
+    path(
+        "service/neighborhoods/",
+        engagement_api.ServiceNeighborhoods.as_view(),
+        name="api-engagement-service-neighborhoods",
+    ),
+    path(
+        "service/teams/",
+        engagement_api.ServiceTeams.as_view(),
+        name="api-engagement-service-teams",
+    ),
+    path(
+        "service/hexagons/",
+        engagement_api.ServiceHexagons.as_view(),
+        name="api-engagement-service-hexagons",
+    ),
+    path(
+        "service/slowspots/",
+        engagement_api.ServiceSlowspots.as_view(),
+        name="api-engagement-slowspots",
+    ),
+    path(
+        "service/slowspots-hexagons/",
+        engagement_api.ServiceSlowspotHexagons.as_view(),
+        name="api-engagement-slowspots-hexagons",
+    ),
 ]

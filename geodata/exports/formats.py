@@ -86,6 +86,19 @@ SHAPEFILE_FIELDS = {
     "count_current": "cnt_curr",
     "count_previous": "cnt_prev",
     "significance": "signif",
+    # The service-equity layers (geodata.engagement.service, slowspots).
+    "median_first_answer": "med_first",
+    "median_first_answer_more_than": "med_1st_gt",
+    "p90_first_answer": "p90_first",
+    "p90_first_answer_more_than": "p90_1st_gt",
+    "within_target_share": "in_target",
+    "waiting_past_target": "late_wait",
+    "median_done": "med_done",
+    "median_done_more_than": "med_don_gt",
+    "p90_done_more_than": "p90_don_gt",
+    "reopened_share": "reopen_shr",
+    "disputed_share": "disput_shr",
+    "answered_per_1000": "ans_p1000",
 }
 
 # A spreadsheet runs a cell that starts with one of these as a formula ("CSV injection"): a

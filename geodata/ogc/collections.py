@@ -164,6 +164,25 @@ def _hexagons(resolution: int | None) -> "ComputedCollection":
     )
 
 
+_SERVICE = (
+    "Response times in working days of each pin's team (its week and holidays): pins, answered, "
+    "Kaplan-Meier median and 90th percentile to a first answer and to done (null with "
+    "`*_more_than` when not reached), the share answered within target, pins waiting past it, "
+    "reopened and disputed shares of closed pins, answered pins per 1,000 residents. An area "
+    "with fewer than `min_count` pins has `too_few` and no figure."
+)
+
+
+def _service(name: str, title: str, path: str, what: str, **options) -> "ComputedCollection":
+    return ComputedCollection(
+        id=name,
+        title=title,
+        description=_ENGAGEMENT.format(path=path) + what + " " + _SERVICE + _NO_TIME,
+        layer=name,
+        **options,
+    )
+
+
 COLLECTIONS: dict[str, AnyCollection] = {
     collection.id: collection
     for collection in (
@@ -231,6 +250,47 @@ COLLECTIONS: dict[str, AnyCollection] = {
             ),
             layer="coldspots",
             extent_rows=lambda: active_neighborhoods(),
+        ),
+        _service(
+            "service-neighborhoods",
+            "Service by neighborhood",
+            "service/neighborhoods/",
+            "Per active neighborhood.",
+            extent_rows=lambda: active_neighborhoods(),
+        ),
+        _service(
+            "service-teams",
+            "Service by team",
+            "service/teams/",
+            "Per team, its active neighborhoods as one MultiPolygon.",
+            title_property="team",
+            extent_rows=lambda: active_neighborhoods(),
+        ),
+        _service(
+            "service-hexagons",
+            "Service by hexagon (H3)",
+            "service/hexagons/",
+            "Per H3 cell at resolution 8 unless `resolution` (7, 8 or 9) says otherwise.",
+            title_property="cell",
+            id_parameters=_cell_resolution,
+        ),
+        _service(
+            "slowspots",
+            "Slow and fast spots of first answers",
+            "service/slowspots/",
+            "Per active neighborhood, plus Getis-Ord Gi* on the median working days to a "
+            "first answer: `z_score`, `p_value`, `significance` (slow, fast, not significant, "
+            "not tested) after the Benjamini-Hochberg correction at `alpha`.",
+            extent_rows=lambda: active_neighborhoods(),
+        ),
+        _service(
+            "slowspots-hexagons",
+            "Slow and fast spots of first answers (H3)",
+            "service/slowspots-hexagons/",
+            "Per H3 cell (resolution 8 unless `resolution` says otherwise), plus Gi* on the "
+            "median working days to a first answer between neighbouring cells.",
+            title_property="cell",
+            id_parameters=_cell_resolution,
         ),
     )
 }

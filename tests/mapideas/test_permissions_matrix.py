@@ -495,6 +495,15 @@ MATRIX: dict[str, Row] = {
     "api-engagement-hexagons": Row(lambda o: "/api/engagement/hexagons/", PUBLIC),
     "api-engagement-coldspots": Row(lambda o: "/api/engagement/coldspots/", PUBLIC),
     "api-engagement-outreach": Row(lambda o: "/api/engagement/outreach/", PUBLIC),
+    "api-engagement-service-neighborhoods": Row(
+        lambda o: "/api/engagement/service/neighborhoods/", PUBLIC
+    ),
+    "api-engagement-service-teams": Row(lambda o: "/api/engagement/service/teams/", PUBLIC),
+    "api-engagement-service-hexagons": Row(lambda o: "/api/engagement/service/hexagons/", PUBLIC),
+    "api-engagement-slowspots": Row(lambda o: "/api/engagement/service/slowspots/", PUBLIC),
+    "api-engagement-slowspots-hexagons": Row(
+        lambda o: "/api/engagement/service/slowspots-hexagons/", PUBLIC
+    ),
     "open311-discovery-json": Row(lambda o: "/open311/v2/discovery.json", PUBLIC),
     "open311-discovery-xml": Row(lambda o: "/open311/v2/discovery.xml", PUBLIC),
     "open311-services-json": Row(lambda o: "/open311/v2/services.json", PUBLIC),

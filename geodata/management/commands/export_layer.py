@@ -33,7 +33,15 @@ from neighborhoods.selectors import active_neighborhoods
 IDEA_FILTERS = filter_parameters()
 # The engagement layers take the city-wide filters and their own parameters (the API's).
 ENGAGEMENT_FILTERS = engagement_api.FILTER_PARAMS
-ENGAGEMENT_OPTIONS = ("thin_below", "trend_days", "resolution", "weights", "alpha", "limit")
+ENGAGEMENT_OPTIONS = (
+    "thin_below",
+    "trend_days",
+    "resolution",
+    "weights",
+    "alpha",
+    "limit",
+    "min_count",
+)
 
 
 class Command(BaseCommand):
@@ -66,6 +74,10 @@ class Command(BaseCommand):
         parser.add_argument("--weights", help="queen or distance (coldspots).")
         parser.add_argument("--alpha", help="False discovery rate (coldspots).")
         parser.add_argument("--limit", help="At most this many (outreach).")
+        parser.add_argument(
+            "--min-count",
+            help="Fewer pins than this in an area: no figure (service layers; at least 10).",
+        )
         parser.add_argument(
             "--lang",
             metavar="CODE",

@@ -141,6 +141,11 @@ def test_the_service_desc_describes_the_ogc_paths_and_their_parameters(city):
         "engagement-hexagons-7",
         "engagement-hexagons-9",
         "coldspots",
+        "service-neighborhoods",
+        "service-teams",
+        "service-hexagons",
+        "slowspots",
+        "slowspots-hexagons",
     }
     # The engagement layers' own parameters, typed as in /api/engagement/.
     assert parameters["resolution"]["schema"]["minimum"] == 7
@@ -605,6 +610,11 @@ def test_gdal_lists_the_collections_and_reads_every_feature(live_ogc_url, city, 
         "engagement-hexagons-7": str(hexagons[7]),
         "engagement-hexagons-9": str(hexagons[9]),
         "coldspots": "4",
+        "service-neighborhoods": "4",
+        "service-teams": "3",
+        "service-hexagons": str(hexagons[8]),
+        "slowspots": "4",
+        "slowspots-hexagons": str(hexagons[8]),
     }
     assert "title: String" in layers["ideas"]
     for field in ("count: Integer", "per_1000: Real", "ratio: Real", "thin: Integer(Boolean)"):

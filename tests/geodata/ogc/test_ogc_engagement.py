@@ -23,6 +23,11 @@ ENGAGEMENT_COLLECTIONS = (
     "engagement-hexagons-7",
     "engagement-hexagons-9",
     "coldspots",
+    "service-neighborhoods",
+    "service-teams",
+    "service-hexagons",
+    "slowspots",
+    "slowspots-hexagons",
 )
 
 
