@@ -12,7 +12,8 @@ not hours: a pin pinned at 16:55 and answered at 09:00 the next working day took
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -75,6 +76,11 @@ def local_dates(moments: Iterable[datetime | None]) -> np.ndarray:
 
 def local_date(moment: datetime) -> date:
     return local_dates([moment])[0].astype(date)
+
+
+def local_midnight(day: date) -> datetime:
+    """The first instant of a local day (settings.TIME_ZONE)."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
 
 
 def team_calendars() -> dict[int, Calendar]:

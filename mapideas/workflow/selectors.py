@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+import numpy as np
 from django.db import models
 from django.db.models import (
     BooleanField,
@@ -23,7 +24,7 @@ from mapideas.models import (
 from mapideas.outcomes.selectors import disputed_ideas
 from mapideas.pins.selectors import all_ideas, public_ideas
 from mapideas.plumbing.days import first_instant, first_instant_after
-from mapideas.workflow import statuses as workflow
+from neighborhoods import calendars
 from neighborhoods.models import Team
 
 # The largest id a pin can have: a 64-bit primary key, on every database.
@@ -69,16 +70,23 @@ def team_members(*, team: Team):
 def overdue_q(*, now: datetime | None = None) -> Q:
     """Pins still waiting for their first answer past their team's response target.
 
-    No first answer (no status change away from "new", no public answer) and pinned more
-    than the target's working days ago (mapideas.workflow: Mon-Fri, in TIME_ZONE). One
-    cutoff per distinct target, so it works across teams (the "also in your area" pins).
+    No first answer (no status change away from "new", no public answer) and more than the
+    target's working days since the day it was pinned, in its team's calendar (its week and
+    holidays, local dates: neighborhoods.calendars): a pin pinned on Friday with a target of
+    1 is overdue from Tuesday 00:00 (Friday and Monday have passed). One cutoff day per team,
+    teams with the same cutoff in one clause, so it works across teams (the "also in your
+    area" pins).
     """
     now = now or timezone.now()
-    targets = sorted(set(Team.objects.values_list("response_target_days", flat=True)))
+    today = calendars.local_date(now)
+    team_calendars = calendars.team_calendars()
+    teams_by_cutoff: dict[date, list[int]] = {}
+    for team_id, target in Team.objects.order_by().values_list("id", "response_target_days"):
+        cutoff = team_calendars[team_id].overdue_before(today, target)
+        teams_by_cutoff.setdefault(cutoff, []).append(team_id)
     late = Q(pk__in=[])
-    for days in targets:
-        cutoff = workflow.working_days_before(now, days)
-        late |= Q(team__response_target_days=days, created_at__lt=cutoff)
+    for cutoff, team_ids in sorted(teams_by_cutoff.items()):
+        late |= Q(team_id__in=team_ids, created_at__lt=calendars.local_midnight(cutoff))
     return Q(status=Idea.Status.NEW, first_response_at__isnull=True) & late
 
 
@@ -205,8 +213,10 @@ def team_response_stats(
     the team that were pinned in the last `days` days. A pin still waiting but not yet past
     its target counts in neither share nor median: its outcome is not known yet.
 
-    Computed in Python over one column pair: a team's 90 days are thousands of pins at most,
-    and working days (mapideas.workflow) are simpler to get right here than in two SQLs.
+    Within target: at most the target's working days from the day pinned to the day
+    answered, in the team's calendar (neighborhoods.calendars: its week and holidays, local
+    dates), as the service-equity layers count them. Computed in Python over one column
+    pair: a team's 90 days are thousands of pins at most.
     """
     now = now or timezone.now()
     rows = list(
@@ -217,14 +227,18 @@ def team_response_stats(
         .values_list("created_at", "first_response_at")
     )
     target = team.response_target_days
-    cutoff = workflow.working_days_before(now, target)
     waits = sorted(answered - created for created, answered in rows if answered is not None)
-    within = sum(
-        1
-        for created, answered in rows
-        if answered is not None and workflow.within_target(created, answered, target)
+    calendar = calendars.team_calendar(team)
+    today = calendars.local_dates([now])[0]
+    pinned_on = calendars.local_dates([created for created, _answered in rows])
+    answered_on = calendars.local_dates([answered for _created, answered in rows])
+    answered = ~np.isnat(answered_on)
+    # Working days to the answer, or so far for a pin still waiting.
+    taken = np.asarray(
+        calendar.working_days(pinned_on, np.where(answered, answered_on, today)), dtype=np.int64
     )
-    late_waiting = sum(1 for created, answered in rows if answered is None and created < cutoff)
+    within = int((answered & (taken <= target)).sum())
+    late_waiting = int((~answered & (taken > target)).sum())
     reopenings = list(
         Reopening.objects.filter(
             idea__team=team, created_at__gte=now - timedelta(days=days), created_at__lte=now

@@ -1,13 +1,11 @@
-"""The district teams' workflow: which status may follow which, and when an answer is due.
+"""The district teams' workflow: which status may follow which.
 
-Pure rules, no database: the services (mapideas.workflow.services) apply them, the selectors measure
-the response-time commitment with them, the forms offer only what they allow.
+Pure rules, no database: the services (mapideas.workflow.services) apply them, the forms offer
+only what they allow. When an answer is due is counted in working days of the team's calendar
+(neighborhoods.calendars), by the selectors.
 """
 
-from datetime import date, datetime, time, timedelta, tzinfo
-
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mapideas.models import Idea
@@ -88,54 +86,3 @@ def check_transition(current: str, new: str, *, field: str = "status") -> None:
             ]
         }
     )
-
-
-# --- working days ---------------------------------------------------------------------------
-#
-# The response-time commitment counts working time: Monday to Friday, whole days, in the
-# site's TIME_ZONE, no public holidays. W(t) is the working time from a fixed Monday to t;
-# the working time between a and b is W(b) - W(a). Weekends add nothing, so a pin pinned on
-# Saturday starts its clock on Monday at 00:00.
-
-_EPOCH = date(2001, 1, 1)  # a Monday
-_DAY = 86400
-_WEEK = 5 * _DAY
-
-
-def _working_seconds(moment: datetime, zone: tzinfo) -> float:
-    local = timezone.localtime(moment, zone)
-    days = (local.date() - _EPOCH).days
-    weeks, weekday = divmod(days, 7)  # floor division: right before the epoch too
-    into_day = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
-    return weeks * _WEEK + min(weekday, 5) * _DAY + (into_day if weekday < 5 else 0)
-
-
-def _from_working_seconds(seconds: float, zone: tzinfo) -> datetime:
-    """The earliest moment t with W(t) == seconds (a week boundary is Friday's midnight)."""
-    weeks, rest = divmod(seconds, _WEEK)
-    weeks = int(weeks)
-    if rest == 0:  # the weekend is flat: the earliest such moment is Saturday 00:00
-        day = _EPOCH + timedelta(days=7 * (weeks - 1) + 5)
-        return timezone.make_aware(datetime.combine(day, time.min), zone)
-    whole_days, into_day = divmod(rest, _DAY)
-    day = _EPOCH + timedelta(days=7 * weeks + int(whole_days))
-    return timezone.make_aware(datetime.combine(day, time.min), zone) + timedelta(seconds=into_day)
-
-
-def working_time_between(start: datetime, end: datetime, zone: tzinfo | None = None) -> timedelta:
-    """Monday-to-Friday time from `start` to `end` (negative if end is before start)."""
-    zone = zone or timezone.get_current_timezone()
-    return timedelta(seconds=_working_seconds(end, zone) - _working_seconds(start, zone))
-
-
-def working_days_before(moment: datetime, days: int, zone: tzinfo | None = None) -> datetime:
-    """The cutoff: a pin pinned before it has had more than `days` working days by `moment`.
-
-    working_time_between(t, moment) > days  <=>  t < working_days_before(moment, days).
-    """
-    zone = zone or timezone.get_current_timezone()
-    return _from_working_seconds(_working_seconds(moment, zone) - days * _DAY, zone)
-
-
-def within_target(created_at: datetime, answered_at: datetime, days: int) -> bool:
-    return working_time_between(created_at, answered_at) <= timedelta(days=days)

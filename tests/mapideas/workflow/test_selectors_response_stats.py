@@ -1,6 +1,6 @@
 """mapideas.workflow.selectors.team_response_stats and overdue_q, at fixed times."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,6 +11,7 @@ from mapideas.models import Idea
 from mapideas.submission.services import idea_create
 from mapideas.workflow import selectors
 from mapideas.workflow.services import idea_status_change
+from neighborhoods.models import Holiday
 from tests.conftest import IN_EAST, IN_WEST
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +45,7 @@ def test_it_measures_the_last_90_days(city, pin_at):
     pin_at(day(2, 9), day(3, 9))  # 1 day, within
     pin_at(day(6), day(9))  # Friday to Monday: 3 days, 1 working day, within
     pin_at(day(2), day(10), answer="Looking into it.")  # an answer alone: 8 days, 6 working: late
-    pin_at(day(9, 10))  # waiting past its target (Wednesday 12:00 cutoff): late
+    pin_at(day(9, 10))  # waiting 7 working days (Monday 9 to Tuesday 17): late
     pin_at(day(17, 10))  # waiting, not yet due: not counted
     pin_at(day(1, month=12, year=2025), day(2, month=12, year=2025))  # before the period
     pin_at(day(2), day(3), where=IN_WEST)  # another team's
@@ -76,10 +77,11 @@ def test_nothing_to_measure(city):
 def test_overdue_is_past_the_teams_target_in_working_days(city, pin_at):
     city.west_team.response_target_days = 2
     city.west_team.save()
-    late_east = pin_at(day(11, 11))  # 5 working days + 1 h before NOW
-    due_east = pin_at(day(11, 13))  # 5 working days - 1 h
-    late_west = pin_at(day(16, 11), where=IN_WEST)  # 2 working days + 1 h
-    due_west = pin_at(day(16, 13), where=IN_WEST)
+    # Whole local days (neighborhoods.calendars): the day pinned counts, today does not.
+    late_east = pin_at(day(10, 23))  # Tuesday 10 to Tuesday 17: 6 working days, target 5
+    due_east = pin_at(day(11, 0))  # from Wednesday 11: 5
+    late_west = pin_at(day(13, 23), where=IN_WEST)  # Friday, Monday, Tuesday: 3, target 2
+    due_west = pin_at(day(14, 10), where=IN_WEST)  # pinned Saturday: Monday, Tuesday: 2
     answered = pin_at(day(2), day(12))  # answered late, but answered: not overdue now
 
     overdue = set(Idea.objects.filter(selectors.overdue_q(now=NOW)).values_list("pk", flat=True))
@@ -89,16 +91,44 @@ def test_overdue_is_past_the_teams_target_in_working_days(city, pin_at):
 
 
 def test_a_weekend_pin_starts_its_clock_on_monday(city, pin_at):
-    saturday = pin_at(day(7, 10))  # due the next Friday at midnight (5 working days)
+    # Its 5 working days are Monday 9 to Friday 13: answered on Monday 16 it is within its
+    # target, so it is overdue from Tuesday 17 at 00:00.
+    saturday = pin_at(day(7, 10))
 
-    friday_night = datetime(2026, 3, 13, 23, 59, tzinfo=UTC)
-    monday = datetime(2026, 3, 16, 0, 1, tzinfo=UTC)
+    monday_night = datetime(2026, 3, 16, 23, 59, tzinfo=UTC)
+    tuesday = datetime(2026, 3, 17, 0, 1, tzinfo=UTC)
 
     def late(now):
         return Idea.objects.filter(selectors.overdue_q(now=now), pk=saturday.pk).exists()
 
-    assert not late(friday_night)
-    assert late(monday)
+    assert not late(monday_night)
+    assert late(tuesday)
+
+
+def test_holidays_and_the_teams_week_count(city, pin_at):
+    """The city's holidays, the team's own and its working week (neighborhoods.calendars)."""
+    wednesday = pin_at(day(11, 9))  # Wed 11 to Wed 18: 5 working days, target 5: due
+    tuesday = pin_at(day(10, 9))  # 6: late
+    tuesday_west = pin_at(day(10, 9), where=IN_WEST)
+
+    def overdue():
+        return set(Idea.objects.filter(selectors.overdue_q(now=NOW)).values_list("pk", flat=True))
+
+    assert overdue() == {tuesday.pk, tuesday_west.pk}
+    # A holiday of the East team's only (Monday 16): its Tuesday pin has had 5 working days.
+    Holiday.objects.create(date=date(2026, 3, 16), name="East day", team=city.east_team)
+    assert overdue() == {tuesday_west.pk}
+    # The East team works on Saturdays too: Saturday 14 is a working day, 6 again.
+    city.east_team.working_weekdays = "1111110"
+    city.east_team.save()
+    assert overdue() == {tuesday.pk, tuesday_west.pk}
+    # The workspace's share within target counts the same days: one pin past its target.
+    stats = selectors.team_response_stats(team=city.east_team, now=NOW)
+    assert (stats.within_target, stats.decided) == (0, 1)
+    # A city holiday (Thursday 12) counts for every team.
+    Holiday.objects.create(date=date(2026, 3, 12), name="City day")
+    assert overdue() == set()
+    assert wednesday.pk not in overdue()
 
 
 def test_reopenings_are_measured_beside_the_first_answers(city, pin_at, monkeypatch):
