@@ -323,8 +323,9 @@ def outreach_attention(figures: Figures) -> list[AttentionItem]:
         AttentionItem(
             topic=_("Outreach %(rank)s") % {"rank": int(row.rank)},
             name=row.name,
-            why=_("score %(score)s, %(missing)s pins missing: %(reason)s")
-            % {"score": f"{row.score:.1f}", "missing": f"{row.missing:.1f}", "reason": row.reason},
+            # The reason says how many pins are missing, and why it ranks where it does.
+            why=_("score %(score)s: %(reason)s")
+            % {"score": f"{row.score:.1f}", "reason": row.reason},
             href="#outreach",
             see=_("Outreach suggestions"),
         )

@@ -134,6 +134,20 @@ def test_what_needs_attention_comes_first_and_the_table_comes_last_collapsed(
     assert traffic.console_errors == []
 
 
+def test_on_a_phone_what_needs_attention_is_on_the_first_screen(
+    page: Page, live_server, planted_city
+):
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto("/planner/")
+
+    expect(page.get_by_role("region", name="What needs attention")).to_be_in_viewport()
+    # The filters are folded there, one tap away.
+    category = page.get_by_label("Category")
+    expect(category).to_be_hidden()
+    page.locator("#filters-box summary").click()
+    expect(category).to_be_visible()
+
+
 def test_the_table_sorts_by_a_column_with_the_keyboard_and_says_how(
     page: Page, live_server, planted_city
 ):
@@ -220,5 +234,6 @@ def test_without_scripts_the_table_still_reads(browser, live_server, planted_cit
     expect(table).to_be_visible()
     expect(table.get_by_role("button")).to_have_count(0)
     expect(bare.locator(".table-filter")).to_be_hidden()
+    expect(bare.get_by_label("Category")).to_be_visible()  # the filters stay open
     expect(table.locator("tbody tr").first).to_have_attribute("data-slug", "r3-c3")
     context.close()

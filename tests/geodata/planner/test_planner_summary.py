@@ -76,7 +76,7 @@ def test_cold_spots_outreach_and_thin_cells_follow_each_saying_where_to_look(pla
     outreach = [item for item in items if item.href == "#outreach"]
     assert [item.topic for item in outreach] == ["Outreach 1", "Outreach 2", "Outreach 3"]
     assert {item.name for item in outreach} <= set(GAP_NAMES)
-    assert all("pins missing" in item.why for item in outreach)
+    assert all(item.why.startswith("score ") for item in outreach)
     (cells,) = [item for item in items if item.href == "#hexagons"]
     assert re.fullmatch(r"\d+ thin cells?", cells.name)
     assert "residents live there" in cells.why
@@ -154,7 +154,7 @@ def test_the_table_carries_the_team_and_the_numbers_to_sort_by(planner_client, p
     assert 'data-sort="1000.0">1,000</td>' in row  # population, shown with a separator
     # The filter box is hidden until the script that makes it work shows it.
     assert re.search(r'<div class="table-filter" hidden>', html)
-    assertContains(response, "geodata/planner-tables.js")
+    assertContains(response, "geodata/planner-page.js")
 
 
 def test_each_download_link_is_named_by_its_visible_words_first(planner_client, planted):

@@ -1,6 +1,7 @@
-/* The planner's long tables, once the script runs: sort buttons in the column headers of every
-   table[data-sortable] (aria-sort says the order), and a filter on the rows' first columns for
-   every input[data-filters]. Without it the tables read as the server sent them. */
+/* The planner page, once the script runs: sort buttons in the column headers of every
+   table[data-sortable] (aria-sort says the order), a filter on the rows' first columns for
+   every input[data-filters], and on a phone the filters folded so the summary is on the first
+   screen. Without it the tables read as the server sent them and the filters stay open. */
 (function () {
   "use strict";
 
@@ -83,6 +84,11 @@
     });
   }
 
+  var filters = document.getElementById("filters-box");
+  if (filters && !filters.hasAttribute("data-keep-open") &&
+      window.matchMedia("(max-width: 760px)").matches) {
+    filters.open = false;
+  }
   document.querySelectorAll("table[data-sortable]").forEach(sortable);
   document.querySelectorAll("input[data-filters]").forEach(filterable);
 })();
