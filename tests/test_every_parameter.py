@@ -220,7 +220,7 @@ PIN_FILTERS_CITY = {k: v for k, v in ENGAGEMENT.items() if k not in ("thin_below
 # naming each.
 OGC_ITEMS: dict[str, Base] = {
     **{name: ABSENT for name in ENGAGEMENT},
-    **{name: ABSENT for name in ("resolution", "weights", "alpha", "min_count")},
+    **{name: ABSENT for name in ("resolution", "weights", "alpha", "attribute", "min_count")},
     **{k: v for k, v in PIN_FILTERS.items() if not k.startswith("created_")},
     "f": "json",
     "bbox-crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
@@ -231,7 +231,7 @@ OGC_ITEMS: dict[str, Base] = {
 # One pin: `f` only.
 OGC_FEATURE: dict[str, Base] = {
     **{name: ABSENT for name in ENGAGEMENT},
-    **{name: ABSENT for name in ("resolution", "weights", "alpha", "min_count")},
+    **{name: ABSENT for name in ("resolution", "weights", "alpha", "attribute", "min_count")},
     "f": "json",
 }
 OPEN311_QUERY: dict[str, Base] = {
@@ -653,6 +653,7 @@ TABLE: dict[tuple[str, str], Endpoint] = {
             ("hexagons", {"resolution": "8"}),
             ("coldspots", {"weights": "queen", "alpha": "0.05"}),
             ("outreach", {"limit": "20"}),
+            ("representativeness", {"attribute": "median_income"}),
         )
     },
     **{
@@ -678,6 +679,7 @@ TABLE: dict[tuple[str, str], Endpoint] = {
             "alpha": "0.05",
             "limit": "20",
             "min_count": "10",
+            "attribute": "median_income",
         },
     ),
     ("export-layer", "POST"): Endpoint(EVERYONE, path={"layer": "ideas", "extension": "csv"}),

@@ -29,6 +29,7 @@ from geodata.engagement.query import (
     EngagementQuerySerializer,
     HexagonQuerySerializer,
     OutreachQuerySerializer,
+    RepresentativenessQuerySerializer,
     ServiceHexagonQuerySerializer,
     ServiceQuerySerializer,
     SlowspotHexagonQuerySerializer,
@@ -106,16 +107,29 @@ class NeighborhoodPropertiesSerializer(serializers.Serializer):
     population = serializers.IntegerField(allow_null=True)
     area_km2 = serializers.FloatField()
     count = serializers.IntegerField()
+    too_few = serializers.BooleanField(
+        help_text="Fewer pins than the minimum count (10): no rate, ratio or share, only intervals."
+    )
     per_1000 = serializers.FloatField(allow_null=True)
+    per_1000_low = serializers.FloatField(allow_null=True, help_text="95% Poisson interval.")
+    per_1000_high = serializers.FloatField(allow_null=True)
     per_km2 = serializers.FloatField(allow_null=True)
+    per_km2_low = serializers.FloatField(allow_null=True)
+    per_km2_high = serializers.FloatField(allow_null=True)
     ratio = serializers.FloatField(allow_null=True)
-    thin = serializers.BooleanField()
+    ratio_low = serializers.FloatField(allow_null=True)
+    ratio_high = serializers.FloatField(allow_null=True)
+    thin = serializers.BooleanField(help_text="The ratio's upper bound is below thin_below.")
     offline_count = serializers.IntegerField()
     offline_share = serializers.FloatField(allow_null=True)
     count_current = serializers.IntegerField()
     count_previous = serializers.IntegerField()
-    change = serializers.IntegerField()
-    thinning = serializers.BooleanField()
+    change = serializers.IntegerField(
+        allow_null=True, help_text="Null when both periods hold fewer than 10 pins together."
+    )
+    thinning = serializers.BooleanField(
+        help_text="Significantly fewer pins than the previous period (one-sided binomial test)."
+    )
 
 
 class ColdspotPropertiesSerializer(NeighborhoodPropertiesSerializer):
@@ -129,12 +143,48 @@ class ColdspotPropertiesSerializer(NeighborhoodPropertiesSerializer):
 class HexagonPropertiesSerializer(serializers.Serializer):
     cell = serializers.CharField(help_text="H3 cell index.")
     count = serializers.IntegerField()
+    too_few = serializers.BooleanField()
     population = serializers.FloatField(allow_null=True)
     area_km2 = serializers.FloatField()
     per_1000 = serializers.FloatField(allow_null=True)
+    per_1000_low = serializers.FloatField(allow_null=True)
+    per_1000_high = serializers.FloatField(allow_null=True)
     per_km2 = serializers.FloatField(allow_null=True)
+    per_km2_low = serializers.FloatField(allow_null=True)
+    per_km2_high = serializers.FloatField(allow_null=True)
     ratio = serializers.FloatField(allow_null=True)
+    ratio_low = serializers.FloatField(allow_null=True)
+    ratio_high = serializers.FloatField(allow_null=True)
     thin = serializers.BooleanField()
+
+
+class RepresentativenessPropertiesSerializer(serializers.Serializer):
+    attribute = serializers.CharField(help_text="The area attribute (import_population).")
+    quintile = serializers.IntegerField(
+        help_text="1: the fifth of residents with the lowest values, 5: the highest."
+    )
+    value_min = serializers.FloatField()
+    value_max = serializers.FloatField()
+    neighborhoods = serializers.IntegerField(help_text="Neighborhoods in this fifth.")
+    population = serializers.IntegerField()
+    count = serializers.IntegerField()
+    too_few = serializers.BooleanField(help_text="Fewer than min_count pins: no rate.")
+    per_1000 = serializers.FloatField(allow_null=True)
+    per_1000_low = serializers.FloatField()
+    per_1000_high = serializers.FloatField()
+    ratio = serializers.FloatField(allow_null=True)
+    ratio_low = serializers.FloatField()
+    ratio_high = serializers.FloatField()
+    spearman = serializers.FloatField(allow_null=True)
+    spearman_p = serializers.FloatField(allow_null=True)
+    summary = serializers.CharField(help_text="The attribute's figures in a sentence.")
+
+
+class AttributeSummarySerializer(serializers.Serializer):
+    neighborhoods = serializers.IntegerField()
+    spearman = serializers.FloatField(allow_null=True)
+    spearman_p = serializers.FloatField(allow_null=True)
+    summary = serializers.CharField()
 
 
 class OutreachItemSerializer(NeighborhoodPropertiesSerializer):
@@ -181,6 +231,13 @@ ColdspotCollection = _collection(
     alpha=serializers.FloatField(),
     permutations=serializers.IntegerField(),
     seed=serializers.IntegerField(),
+)
+
+
+RepresentativenessCollection = _collection(
+    "Representativeness",
+    RepresentativenessPropertiesSerializer,
+    attributes=serializers.DictField(child=AttributeSummarySerializer()),
 )
 
 
@@ -326,6 +383,17 @@ class EngagementHexagons(_LayerView):
 )
 class EngagementColdspots(_LayerView):
     layer = "coldspots"
+
+
+@extend_schema(
+    summary="Pins per 1,000 residents by population-weighted fifth of each area attribute",
+    parameters=[RepresentativenessQuerySerializer],
+    responses={200: RepresentativenessCollection, 400: BAD_PARAMETER},
+)
+class EngagementRepresentativeness(_LayerView):
+    """Neighborhood-level estimates: how areas of a profile are heard, nothing about a person."""
+
+    layer = "representativeness"
 
 
 @extend_schema(

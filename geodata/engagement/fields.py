@@ -72,6 +72,21 @@ NO_BOUNDARIES_MESSAGE = "There are no active boundaries: nothing to compare."
 
 # --- what each layer carries (the API, the exports and the README list these) ---------------
 
+# Every rate with its Poisson interval (geodata.engagement.intervals); the point figures are
+# None where an area has fewer than MIN_COUNT pins (`too_few`), the intervals never.
+RATE_INTERVAL_FIELDS = (
+    "per_1000",
+    "per_1000_low",
+    "per_1000_high",
+    "per_km2",
+    "per_km2_low",
+    "per_km2_high",
+    "ratio",
+    "ratio_low",
+    "ratio_high",
+)
+
+
 NEIGHBORHOOD_FIELDS = (
     "name",
     "slug",
@@ -80,9 +95,8 @@ NEIGHBORHOOD_FIELDS = (
     "population",
     "area_km2",
     "count",
-    "per_1000",
-    "per_km2",
-    "ratio",
+    "too_few",
+    *RATE_INTERVAL_FIELDS,
     "thin",
     "offline_count",
     "offline_share",
@@ -103,11 +117,42 @@ COLDSPOT_FIELDS = (
 )
 
 
-HEXAGON_FIELDS = ("cell", "count", "population", "area_km2", "per_1000", "per_km2", "ratio", "thin")
+HEXAGON_FIELDS = (
+    "cell",
+    "count",
+    "too_few",
+    "population",
+    "area_km2",
+    *RATE_INTERVAL_FIELDS,
+    "thin",
+)
 
 
 # The outreach list is the neighborhood layer, ranked, with why each one is suggested.
 OUTREACH_FIELDS = ("rank", *NEIGHBORHOOD_FIELDS, "missing", "score", "reason")
+
+
+# Representativeness by neighborhood profile (geodata.engagement.representativeness): one
+# feature per (attribute, population-weighted fifth).
+REPRESENTATIVENESS_FIELDS = (
+    "attribute",
+    "quintile",
+    "value_min",
+    "value_max",
+    "neighborhoods",
+    "population",
+    "count",
+    "too_few",
+    "per_1000",
+    "per_1000_low",
+    "per_1000_high",
+    "ratio",
+    "ratio_low",
+    "ratio_high",
+    "spearman",
+    "spearman_p",
+    "summary",
+)
 
 
 # Service equity (geodata.engagement.service): response figures per area, in working days.
@@ -174,6 +219,8 @@ _INTEGERS = frozenset(
         "change",
         "neighbors",
         "rank",
+        "quintile",
+        "neighborhoods",
         # service equity: counts, and quantiles in whole working days
         *(name for name in SERVICE_FIGURES if not name.endswith("_share")),
     }
@@ -183,9 +230,11 @@ _INTEGERS = frozenset(
 _FLOATS = frozenset(
     {
         "area_km2",
-        "per_1000",
-        "per_km2",
-        "ratio",
+        *RATE_INTERVAL_FIELDS,
+        "value_min",
+        "value_max",
+        "spearman",
+        "spearman_p",
         "offline_share",
         "z_score",
         "p_value",
@@ -216,6 +265,7 @@ LAYER_FIELDS = {
     "engagement-hexagons": _fields(HEXAGON_FIELDS, float_population=True),
     "coldspots": _fields(COLDSPOT_FIELDS),
     "outreach": _fields(OUTREACH_FIELDS),
+    "representativeness": _fields(REPRESENTATIVENESS_FIELDS),
     "service-neighborhoods": _fields(SERVICE_NEIGHBORHOOD_FIELDS),
     "service-teams": _fields(SERVICE_TEAM_FIELDS),
     "service-hexagons": _fields(SERVICE_HEXAGON_FIELDS),
@@ -229,6 +279,7 @@ LAYER_GEOMETRY_TYPES = {
     "engagement-hexagons": "Polygon",
     "coldspots": "MultiPolygon",
     "outreach": "MultiPolygon",
+    "representativeness": "MultiPolygon",
     "service-neighborhoods": "MultiPolygon",
     "service-teams": "MultiPolygon",
     "service-hexagons": "Polygon",

@@ -14,6 +14,13 @@ denominator instead, and say where the city hears less than it should:
   with a fixed seed, Benjamini-Hochberg false discovery rate: only significant cold/hot spots
   are flagged.
 - `outreach.outreach`: neighborhoods ranked by how many voices an in-person event would add.
+- `representativeness.representativeness`: per area attribute (median income...), the rate of
+  each population-weighted fifth of residents against the city rate, and Spearman's rank
+  correlation: neighborhood-level estimates, nothing about a person.
+
+Honest small numbers (`intervals`): every rate has its exact Poisson interval; below
+fields.MIN_COUNT pins the point figures are None (`too_few`); `thin` and `thinning` are raised
+only where the interval or the test says so.
 
 Which rate is compared ("basis"): pins per 1,000 residents when every active neighborhood has a
 population, else pins per km² (and `population_known` is False with a message saying so):
@@ -40,6 +47,7 @@ from geodata.engagement.rates import (
     _missing,
     neighborhood_engagement,
 )
+from geodata.engagement.representativeness import representativeness
 from geodata.engagement.service import (
     ServiceLayer,
     service_hexagons,
@@ -145,7 +153,9 @@ def service_layer(name: str, selection: Selection, options: Options) -> Engageme
 def engagement_layer(name: str, selection: Selection, options: Options) -> EngagementLayer:
     if name in SERVICE_LAYERS:
         return service_layer(name, selection, options)
-    engagement = neighborhood_engagement(selection, thin_below=options.thin_below)
+    engagement = neighborhood_engagement(
+        selection, thin_below=options.thin_below, min_count=options.min_count
+    )
     about = _about(engagement)
     if name == "engagement-neighborhoods":
         return EngagementLayer(name, engagement.frame, "slug", about)
@@ -166,6 +176,26 @@ def engagement_layer(name: str, selection: Selection, options: Options) -> Engag
     if name == "outreach":
         ranked = outreach(engagement, limit=options.limit)
         return EngagementLayer(name, ranked, "slug", about)
+    if name == "representativeness":
+        profile = representativeness(
+            engagement, attribute=options.attribute, min_count=options.min_count
+        )
+        about |= {
+            "message": profile.message,
+            "attributes": {
+                summary.name: {
+                    "neighborhoods": summary.neighborhoods,
+                    "spearman": _rounded(summary.spearman),
+                    # Significant figures, not decimals: a p-value may be 1e-9.
+                    "spearman_p": None
+                    if summary.spearman_p is None
+                    else float(f"{summary.spearman_p:.6g}"),
+                    "summary": summary.summary,
+                }
+                for summary in profile.attributes.values()
+            },
+        }
+        return EngagementLayer(name, profile.frame, "key", about)
     raise ValueError(f"No engagement layer {name!r}.")
 
 

@@ -16,6 +16,7 @@ from mapideas.models import Idea
 from mapideas.pins import selectors
 from mapideas.pins.filters import IdeaFilter
 from mapideas.plumbing.db_routers import replica_alias
+from neighborhoods.services import ATTRIBUTE_NAME
 
 # The IdeaFilter parameters the engagement layers take. Not bbox, neighborhood or team: a rate
 # compared with the city's needs the whole city's pins.
@@ -120,6 +121,22 @@ class OutreachQuerySerializer(EngagementQuerySerializer):
     )
 
 
+class RepresentativenessQuerySerializer(EngagementQuerySerializer):
+    attribute = serializers.CharField(
+        required=False,
+        max_length=50,
+        help_text="Only this area attribute (as declared at import_population); all by default. "
+        "One no neighborhood has gives no feature, and the message lists the known ones.",
+    )
+
+    def validate_attribute(self, value: str) -> str:
+        if not ATTRIBUTE_NAME.match(value):
+            raise serializers.ValidationError(
+                _("An attribute name is lowercase letters, digits and underscores.")
+            )
+        return value
+
+
 # --- service equity (geodata.engagement.service, slowspots) ---------------------------------
 
 
@@ -181,6 +198,7 @@ QUERY_SERIALIZERS: dict[str, type[PinFilterSerializer]] = {
     "engagement-hexagons": HexagonQuerySerializer,
     "coldspots": ColdspotQuerySerializer,
     "outreach": OutreachQuerySerializer,
+    "representativeness": RepresentativenessQuerySerializer,
     "service-neighborhoods": ServiceQuerySerializer,
     "service-teams": ServiceQuerySerializer,
     "service-hexagons": ServiceHexagonQuerySerializer,
@@ -228,5 +246,6 @@ def parse_query(layer: str, params: Mapping[str, str]) -> tuple[Selection, Optio
         alpha=data.get("alpha", engagement_fields.ALPHA),
         limit=data.get("limit"),
         min_count=data.get("min_count", engagement_fields.MIN_COUNT),
+        attribute=data.get("attribute"),
     )
     return selection, options

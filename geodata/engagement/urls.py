@@ -18,6 +18,11 @@ urlpatterns = [
     ),
     path("outreach/", engagement_api.EngagementOutreach.as_view(), name="api-engagement-outreach"),
     path(
+        "representativeness/",
+        engagement_api.EngagementRepresentativeness.as_view(),
+        name="api-engagement-representativeness",
+    ),
+    path(
         "service/neighborhoods/",
         engagement_api.ServiceNeighborhoods.as_view(),
         name="api-engagement-service-neighborhoods",

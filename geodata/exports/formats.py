@@ -86,6 +86,11 @@ SHAPEFILE_FIELDS = {
     "count_current": "cnt_curr",
     "count_previous": "cnt_prev",
     "significance": "signif",
+    "per_1000_low": "p1000_low",
+    "per_1000_high": "p1000_high",
+    "per_km2_low": "pkm2_low",
+    "per_km2_high": "pkm2_high",
+    "neighborhoods": "nbhds",
     # The service-equity layers (geodata.engagement.service, slowspots).
     "median_first_answer": "med_first",
     "median_first_answer_more_than": "med_1st_gt",

@@ -251,6 +251,21 @@ COLLECTIONS: dict[str, AnyCollection] = {
             layer="coldspots",
             extent_rows=lambda: active_neighborhoods(),
         ),
+        ComputedCollection(
+            id="representativeness",
+            title="Engagement by neighborhood profile",
+            description=(
+                _ENGAGEMENT.format(path="representativeness/")
+                + "Per area attribute (import_population --attribute) and population-weighted "
+                "fifth of residents (quintile 1: the lowest values): the union of its "
+                "neighborhoods, residents, pins, pins per 1,000 residents and the ratio to the "
+                "city rate with Poisson intervals (`too_few` below the minimum count), the "
+                "attribute's range and Spearman's rank correlation. Neighborhood-level "
+                "estimates, nothing about a person." + _NO_TIME
+            ),
+            layer="representativeness",
+            extent_rows=lambda: active_neighborhoods(),
+        ),
         _service(
             "service-neighborhoods",
             "Service by neighborhood",

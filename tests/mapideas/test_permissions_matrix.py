@@ -495,6 +495,9 @@ MATRIX: dict[str, Row] = {
     "api-engagement-hexagons": Row(lambda o: "/api/engagement/hexagons/", PUBLIC),
     "api-engagement-coldspots": Row(lambda o: "/api/engagement/coldspots/", PUBLIC),
     "api-engagement-outreach": Row(lambda o: "/api/engagement/outreach/", PUBLIC),
+    "api-engagement-representativeness": Row(
+        lambda o: "/api/engagement/representativeness/", PUBLIC
+    ),
     "api-engagement-service-neighborhoods": Row(
         lambda o: "/api/engagement/service/neighborhoods/", PUBLIC
     ),

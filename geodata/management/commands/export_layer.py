@@ -40,6 +40,7 @@ ENGAGEMENT_OPTIONS = (
     "weights",
     "alpha",
     "limit",
+    "attribute",
     "min_count",
 )
 
@@ -78,6 +79,7 @@ class Command(BaseCommand):
             "--min-count",
             help="Fewer pins than this in an area: no figure (service layers; at least 10).",
         )
+        parser.add_argument("--attribute", help="Only this area attribute (representativeness).")
         parser.add_argument(
             "--lang",
             metavar="CODE",

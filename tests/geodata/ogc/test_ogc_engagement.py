@@ -23,6 +23,7 @@ ENGAGEMENT_COLLECTIONS = (
     "engagement-hexagons-7",
     "engagement-hexagons-9",
     "coldspots",
+    "representativeness",
     "service-neighborhoods",
     "service-teams",
     "service-hexagons",
