@@ -12,6 +12,7 @@ from fractions import Fraction
 import h3
 import numpy as np
 import pandas as pd
+import pyogrio
 import pytest
 import shapely
 from django.test import Client
@@ -357,3 +358,24 @@ def test_answer_times_drawn_independently_of_place_make_no_slow_spot(local_time,
     spots = slowspots(service).frame
     assert set(spots["significance"]) <= {"not significant", "not tested"}
     assert (spots["significance"] == "not significant").sum() >= 30
+
+
+@pytest.mark.parametrize("layer", SERVICE_APIS)
+@pytest.mark.parametrize("extension", ["gpkg", "fgb", "shp.zip", "kml"])
+def test_every_export_format_carries_the_service_layers(tmp_path, timed_city, layer, extension):
+    api = Client().get(f"/api/engagement/{SERVICE_APIS[layer]}/").json()["features"]
+    response = Client().get(f"/export/{layer}.{extension}")
+    assert response.status_code == 200
+    path = tmp_path / f"{layer}.{extension}"
+    content = b"".join(response.streaming_content) if response.streaming else response.getvalue()
+    path.write_bytes(content)
+    frame = pyogrio.read_dataframe(f"/vsizip/{path}" if extension == "shp.zip" else path)
+    assert len(frame) == len(api)
+    if extension == "kml":
+        return  # properties as text in ExtendedData
+    # By id: FlatGeobuf's spatial index orders the features along a curve.
+    key = {"service-teams": "team_slug"}.get(layer, "cell" if "hexagons" in layer else "slug")
+    median = "med_first" if extension == "shp.zip" else "median_first_answer"
+    expected = {f["properties"][key]: f["properties"]["median_first_answer"] for f in api}
+    got = {k: None if v != v else v for k, v in zip(frame[key], frame[median], strict=True)}
+    assert got == expected
