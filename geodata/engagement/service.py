@@ -26,13 +26,16 @@ the counts too, and `too_few` is True.
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import h3.api.basic_int as h3_int
 import numpy as np
 import pandas as pd
 import shapely
-from django.db.models import F, FloatField, Func
+from django.conf import settings
+from django.db.models import BooleanField, Case, Count, F, FloatField, Func, Q, Value, When
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from geodata.engagement.fields import MIN_COUNT, RESOLUTIONS, SERVICE_FIGURES
@@ -51,95 +54,147 @@ _TOLERANCE = 1e-9
 # --- Kaplan-Meier ----------------------------------------------------------------------------
 
 
-def km_quantile(times: np.ndarray, events: np.ndarray, q: float) -> tuple[int | None, int | None]:
+def km_quantile(
+    times: np.ndarray, events: np.ndarray, q: float, weights: np.ndarray | None = None
+) -> tuple[int | None, int | None]:
     """(quantile, more_than) of the product-limit estimate of whole working days.
 
     At a time t with d events among the n pins still at risk (time >= t: at tied times, events
     come before censorings), S falls by the factor 1 - d / n. The q-quantile is the smallest
     event time with S(t) <= 1 - q: (t, None). If S stays above, (None, longest time observed):
-    the quantile is more than that.
+    the quantile is more than that. `weights` (whole numbers) count each row as that many pins.
     """
     times = np.asarray(times, dtype=np.int64)
     events = np.asarray(events, dtype=bool)
-    if len(times) == 0:
+    weights = np.ones(len(times), dtype=np.int64) if weights is None else np.asarray(weights)
+    key = np.zeros(len(times), dtype=np.int64)
+    quantiles = _km_quantiles(key, times, events, weights.astype(np.int64), q)
+    if not len(quantiles):
         return None, None
-    ordered = np.sort(times)
-    event_times, deaths = np.unique(times[events], return_counts=True)
-    at_risk = len(times) - np.searchsorted(ordered, event_times, side="left")
-    survival = np.cumprod(1 - deaths / at_risk)
-    reached = np.nonzero(survival <= 1 - q + _TOLERANCE)[0]
-    if len(reached):
-        return int(event_times[reached[0]]), None
-    return None, int(ordered[-1])
+    value, more_than = quantiles.iloc[0]
+    return _int_or_none(value), _int_or_none(more_than)
+
+
+def _int_or_none(value: object) -> int | None:
+    return None if value is None or value != value else int(value)  # type: ignore[call-overload]
+
+
+def _km_quantiles(
+    key: np.ndarray, times: np.ndarray, events: np.ndarray, weights: np.ndarray, q: float
+) -> pd.DataFrame:
+    """km_quantile for every value of `key` at once, vectorised: a frame indexed by key with
+    `value` and `more_than` (NaN for None). Rows are (time, event) groups of `weights` pins."""
+    rows = pd.DataFrame({"key": key, "t": times, "d": np.where(events, weights, 0), "n": weights})
+    rows = rows[rows["n"] > 0]
+    at_t = rows.groupby(["key", "t"], sort=True)[["d", "n"]].sum().reset_index()
+    group = at_t.groupby("key", sort=False)
+    # At risk at t: the group's pins whose time is t or later (a reversed running sum).
+    at_risk = group["n"].transform("sum") - group["n"].cumsum() + at_t["n"]
+    # In the order of the times, as the one-area product: factors of 1 where nothing happens.
+    at_t["s"] = 1 - at_t["d"].to_numpy() / at_risk.to_numpy()
+    at_t["s"] = at_t.groupby("key", sort=False)["s"].cumprod()
+    reached = at_t[(at_t["d"] > 0) & (at_t["s"] <= 1 - q + _TOLERANCE)]
+    value = reached.groupby("key", sort=False)["t"].first()
+    longest = group["t"].max()
+    frame = pd.DataFrame({"value": value.reindex(longest.index)})
+    frame["more_than"] = longest.where(frame["value"].isna())
+    return frame
 
 
 # --- the pins, timed -------------------------------------------------------------------------
+
+# The flags a pin's figures need beyond its dates: each (area, team, dates, flags) is one row
+# of pin_times, with `pins` the number of pins sharing it.
+_FLAGS = ("status_done", "closed", "reopened", "disputed")
 
 
 def pin_times(
     selection: Selection, *, now: datetime, resolution: int | None = None
 ) -> pd.DataFrame:
-    """One row per pin of the selection: `neighborhood_slug`, `team_id`, `cell` (when a
-    resolution is given) and its working-day figures (see `_timed`)."""
-    columns = [
-        "id",
-        "created_at",
-        "first_response_at",
-        "closed_at",
-        "status",
-        "reopen_count",
-        "dispute_count",
-        "team_id",
-        "neighborhood_id",
-    ]
+    """The selection's pins grouped by `neighborhood_slug`, `team_id`, `cell` (when a
+    resolution is given), local dates and flags: one row per group with `pins`, its count,
+    and the group's working-day figures (see `_timed`).
+
+    A GROUP BY, not one row per pin: the local dates are computed by the database in
+    settings.TIME_ZONE (daylight saving time included), pins sharing their area, team, days
+    and flags are one row, and every figure is computed from the rows weighted by `pins`."""
+    zone = ZoneInfo(settings.TIME_ZONE)
     cell_field = CELL_FIELDS[resolution] if resolution is not None else None
-    rows = list(
-        selection.ideas.order_by().values_list(*columns, *([cell_field] if cell_field else []))
+    keys = ["team_id", "neighborhood_id", *([cell_field] if cell_field else [])]
+    dates = ["created_on", "answered_on", "closed_on"]
+    grouped = selection.ideas.order_by().annotate(
+        created_on=TruncDate("created_at", tzinfo=zone),
+        answered_on=TruncDate("first_response_at", tzinfo=zone),
+        closed_on=TruncDate("closed_at", tzinfo=zone),
+        status_done=_flag(Q(status=Idea.Status.DONE)),
+        closed=_flag(Q(closed_at__isnull=False)),
+        reopened=_flag(Q(reopen_count__gt=0)),
+        disputed=_flag(Q(dispute_count__gt=0)),
     )
-    frame = pd.DataFrame(rows, columns=[*columns, *(["cell"] if cell_field else [])])
+    columns = [*keys, *dates, *_FLAGS]
+    rows = list(grouped.values_list(*columns).annotate(pins=Count("id")))
+    if cell_field is None:
+        frame = pd.DataFrame(rows, columns=[*columns, "pins"])
+    else:
+        # Rows without a stored cell are set apart before pandas sees them: a column with
+        # NULLs is float64, which cannot hold the cells (H3 ids below 2**63 fit int64).
+        stored = [row for row in rows if row[2] is not None]
+        frame = pd.DataFrame(stored, columns=[*columns, "pins"]).rename(
+            columns={cell_field: "cell"}
+        )
+        if len(stored) < len(rows):
+            located = _located(grouped, [*columns[:2], *columns[3:]], cell_field, resolution or 8)
+            frame = pd.concat([frame, located[frame.columns]], ignore_index=True)
+        frame["cell"] = frame["cell"].to_numpy(dtype=np.int64).astype(np.uint64)
     ids = {int(i) for i in frame["neighborhood_id"].dropna()}
     slug_by_id = dict(Neighborhood.objects.filter(id__in=ids).values_list("id", "slug"))
-    frame["neighborhood_slug"] = [
-        slug_by_id.get(i) if i == i and i is not None else None for i in frame["neighborhood_id"]
-    ]
-    if cell_field is not None:
-        # From the rows, as Python ints: a column with NULLs is float64, which cannot hold them.
-        frame["cell"] = _cells(selection, rows, cell_field, resolution or 8)
+    frame["neighborhood_slug"] = frame["neighborhood_id"].map(slug_by_id)
     return _timed(frame, now=now)
 
 
-def _cells(selection: Selection, rows: list[tuple], field: str, resolution: int) -> np.ndarray:
-    """Each pin's cell: the one stored with it (mapideas.cells), else from its coordinates
-    (rows written by raw SQL), as hexagons.pin_cells bins them."""
-    located: dict[int, int] = {}
-    if any(row[-1] is None for row in rows):
-        located = {
-            pk: h3_int.latlng_to_cell(lat, lon, resolution)
-            for pk, lon, lat in selection.ideas.filter(**{f"{field}__isnull": True})
-            .order_by()
-            .annotate(
-                lon=Func(F("location"), function="ST_X", output_field=FloatField()),
-                lat=Func(F("location"), function="ST_Y", output_field=FloatField()),
-            )
-            .values_list("id", "lon", "lat")
-        }
-    return np.array(
-        [located[row[0]] if row[-1] is None else row[-1] for row in rows], dtype=np.uint64
+def _flag(condition: Q) -> Case:
+    return Case(
+        When(condition, then=Value(True)), default=Value(False), output_field=BooleanField()
     )
 
 
+def _located(grouped, columns: list[str], field: str, resolution: int) -> pd.DataFrame:
+    """The groups of pins with no stored cell (rows written by raw SQL): each pin's cell from
+    its coordinates, as hexagons.pin_cells bins them."""
+    rows = list(
+        grouped.filter(**{f"{field}__isnull": True})
+        .annotate(
+            lon=Func(F("location"), function="ST_X", output_field=FloatField()),
+            lat=Func(F("location"), function="ST_Y", output_field=FloatField()),
+        )
+        .values_list(*columns, "lon", "lat")
+        .annotate(pins=Count("id"))
+    )
+    frame = pd.DataFrame(rows, columns=[*columns, "lon", "lat", "pins"])
+    frame["cell"] = [
+        h3_int.latlng_to_cell(lat, lon, resolution)
+        for lon, lat in zip(frame["lon"], frame["lat"], strict=True)
+    ]
+    return frame.drop(columns=["lon", "lat"])
+
+
+def _day_array(column: pd.Series) -> np.ndarray:
+    """Dates (or None) from the database -> datetime64[D], NaT for None."""
+    return pd.to_datetime(column, errors="coerce").to_numpy(dtype="datetime64[D]")
+
+
 def _timed(frame: pd.DataFrame, *, now: datetime) -> pd.DataFrame:
-    """Adds, per pin, in its team's working days (neighborhoods.calendars):
+    """Adds, per row, in its team's working days (neighborhoods.calendars):
     first_days / answered, done_days / done, within (answered within target), waiting_past
     (no answer, past target now), closed, reopened, disputed."""
     calendars = team_calendars()
     targets = dict(Team.objects.order_by().values_list("id", "response_target_days"))
     today = local_dates([now])[0]
-    created = local_dates(frame["created_at"])
-    answered_on = local_dates(frame["first_response_at"])
-    closed_on = local_dates(frame["closed_at"])
+    created = _day_array(frame["created_on"])
+    answered_on = _day_array(frame["answered_on"])
+    closed_on = _day_array(frame["closed_on"])
     answered = ~np.isnat(answered_on)
-    done = (frame["status"].to_numpy() == Idea.Status.DONE) & ~np.isnat(closed_on)
+    done = frame["status_done"].to_numpy(dtype=bool) & ~np.isnat(closed_on)
     first_days = np.zeros(len(frame), dtype=np.int64)
     done_days = np.zeros(len(frame), dtype=np.int64)
     team_ids = frame["team_id"].to_numpy()
@@ -158,47 +213,75 @@ def _timed(frame: pd.DataFrame, *, now: datetime) -> pd.DataFrame:
     frame["done"] = done
     frame["within"] = answered & (frame["first_days"].to_numpy() <= target)
     frame["waiting_past"] = ~answered & (frame["first_days"].to_numpy() > target)
-    closed = frame["closed_at"].notna().to_numpy()
+    closed = frame["closed"].to_numpy(dtype=bool)
     frame["closed"] = closed
-    frame["reopened"] = closed & (frame["reopen_count"].to_numpy() > 0)
-    frame["disputed"] = closed & (frame["dispute_count"].to_numpy() > 0)
+    frame["reopened"] = closed & frame["reopened"].to_numpy(dtype=bool)
+    frame["disputed"] = closed & frame["disputed"].to_numpy(dtype=bool)
+    frame["pins"] = frame["pins"].to_numpy(dtype=np.int64)
     return frame
 
 
 # --- figures per area ------------------------------------------------------------------------
 
+_COUNTED = ("answered", "done", "waiting_past", "within", "closed", "reopened", "disputed")
 
-def _figures(pins: pd.DataFrame) -> dict[str, object]:
-    count = len(pins)
-    answered = int(pins["answered"].sum())
-    decided = answered + int(pins["waiting_past"].sum())
-    closed = int(pins["closed"].sum())
-    figures: dict[str, object] = {
-        "count": count,
-        "answered": answered,
-        "done": int(pins["done"].sum()),
-        "waiting_past_target": int(pins["waiting_past"].sum()),
-        "within_target_share": int(pins["within"].sum()) / decided if decided else None,
-        "closed": closed,
-        "reopened_share": int(pins["reopened"].sum()) / closed if closed else None,
-        "disputed_share": int(pins["disputed"].sum()) / closed if closed else None,
-    }
+
+def _figures_by(pins: pd.DataFrame, key: str) -> dict[object, dict[str, object]]:
+    """SERVICE_FIGURES per value of `key`, from the weighted rows of pin_times."""
+    pins = pins[pins[key].notna()]
+    weights = pins["pins"].to_numpy(dtype=np.int64)
+    keys = pins[key].to_numpy()
+    sums = (
+        pd.DataFrame(
+            {"count": weights}
+            | {name: np.where(pins[name].to_numpy(dtype=bool), weights, 0) for name in _COUNTED},
+            index=pd.Index(keys, name="key"),
+        )
+        .groupby(level="key", sort=False)
+        .sum()
+    )
+    quantiles = {}
     for what, days, events in (
         ("first_answer", "first_days", "answered"),
         ("done", "done_days", "done"),
     ):
         for name, q in (("median", 0.5), ("p90", 0.9)):
-            value, more_than = km_quantile(pins[days].to_numpy(), pins[events].to_numpy(), q)
-            figures[f"{name}_{what}"] = value
-            figures[f"{name}_{what}_more_than"] = more_than
+            quantiles[f"{name}_{what}"] = _km_quantiles(
+                keys,
+                pins[days].to_numpy(dtype=np.int64),
+                pins[events].to_numpy(dtype=bool),
+                weights,
+                q,
+            ).reindex(sums.index)
+    figures: dict[object, dict[str, object]] = {}
+    for k, row in zip(sums.index.tolist(), sums.itertuples(index=False), strict=True):
+        answered, closed = int(row.answered), int(row.closed)
+        decided = answered + int(row.waiting_past)
+        one: dict[str, object] = {
+            "count": int(row.count),
+            "answered": answered,
+            "done": int(row.done),
+            "waiting_past_target": int(row.waiting_past),
+            "within_target_share": int(row.within) / decided if decided else None,
+            "closed": closed,
+            "reopened_share": int(row.reopened) / closed if closed else None,
+            "disputed_share": int(row.disputed) / closed if closed else None,
+        }
+        figures[k] = one
+    for name, frame in quantiles.items():
+        for k, value, more_than in zip(
+            frame.index.tolist(), frame["value"].tolist(), frame["more_than"].tolist(), strict=True
+        ):
+            figures[k][name] = _int_or_none(value)
+            figures[k][f"{name}_more_than"] = _int_or_none(more_than)
     return figures
 
 
 def _summary(pins: pd.DataFrame, key: str, index: pd.Index, min_count: int) -> pd.DataFrame:
     """SERVICE_FIGURES and `too_few` per value of `key` in `index` (areas without pins too)."""
-    grouped = {k: _figures(group) for k, group in pins.groupby(key, sort=False)}
+    grouped = _figures_by(pins, key)
     empty = dict.fromkeys(SERVICE_FIGURES)
-    rows = [grouped.get(k, empty | {"count": 0}) for k in index]
+    rows = [grouped.get(k, empty | {"count": 0}) for k in index.tolist()]
     frame = pd.DataFrame(rows, index=index, columns=list(SERVICE_FIGURES)).astype(object)
     too_few = frame["count"].fillna(0).astype(int) < max(min_count, MIN_COUNT)
     frame.loc[too_few, list(SERVICE_FIGURES)] = None
