@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -1035,4 +1036,247 @@ def pin_creation_http(context: Context) -> Measurement:
             "also_target": f"p99 <= {HTTP_P99_LIMIT_MS:g} ms; every answer 2xx, each a stored pin",
             "also_met": p99 <= HTTP_P99_LIMIT_MS and refused == 0 and nothing_lost,
         },
+    )
+
+
+# --- reads over HTTP: p50 and p95 at 4 concurrent clients, against gunicorn -----------------
+
+READ_CLIENTS = 4
+READ_REQUESTS = 40  # per parameter set kind; seeded
+
+
+def _http_get_times(pool, url: str, paths: list[str]) -> list[float]:
+    """Each path requested once, by the pool's clients at a time; milliseconds per request (a
+    non-200 answer is an error: a refused read is not a fast one)."""
+    import urllib.request
+
+    def get(path: str) -> float:
+        started = time.perf_counter()
+        # An http:// URL of our own making (S310: no file: or custom scheme here).
+        with urllib.request.urlopen(url + path, timeout=300) as answer:  # noqa: S310
+            answer.read()
+            if answer.status != 200:
+                raise RuntimeError(f"GET {path}: HTTP {answer.status}")
+        return (time.perf_counter() - started) * 1000
+
+    return list(pool.map(get, paths))
+
+
+def _sql_times(pool, queries: list[tuple[str, list]]) -> list[float]:
+    """Each bare query run once, by the pool's clients at a time, each thread on its own
+    connection (kept open, as gunicorn's workers keep theirs: run an untimed round first, and
+    close them with _close_connections); milliseconds."""
+    from django.db import connections
+
+    def run(query: tuple[str, list]) -> float:
+        sql, params = query
+        started = time.perf_counter()
+        with connections["default"].cursor() as cursor:
+            cursor.execute(sql, params)
+            cursor.fetchall()
+        return (time.perf_counter() - started) * 1000
+
+    return list(pool.map(run, queries))
+
+
+def _close_connections(pool) -> None:
+    from django.db import connections
+
+    list(pool.map(lambda _: connections.close_all(), range(READ_CLIENTS * 4)))
+
+
+# The service-equity reads: the layers as /api/engagement/service/... serve them, with no
+# filter, a date range, a category and a kind (seeded), at every resolution the hexagons take.
+SERVICE_PATHS = {
+    "neighborhoods": "/api/engagement/service/neighborhoods/",
+    "teams": "/api/engagement/service/teams/",
+    "hexagons-7": "/api/engagement/service/hexagons/?resolution=7",
+    "hexagons-8": "/api/engagement/service/hexagons/?resolution=8",
+    "hexagons-9": "/api/engagement/service/hexagons/?resolution=9",
+}
+# What each layer must at least read: its pins grouped by area and by the local days it was
+# pinned, answered and closed, with the flags the shares count (one row per group).
+SERVICE_FLOOR_SQL = {
+    "postgresql": (
+        "SELECT {key}, team_id, (created_at AT TIME ZONE %s)::date,"
+        " (first_response_at AT TIME ZONE %s)::date, (closed_at AT TIME ZONE %s)::date,"
+        " status = 'done', reopen_count > 0, dispute_count > 0, COUNT(*)"
+        " FROM mapideas_idea WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
+    ),
+    "sqlite": (
+        "SELECT {key}, team_id, date(created_at), date(first_response_at), date(closed_at),"
+        " status = 'done', reopen_count > 0, dispute_count > 0, COUNT(*)"
+        " FROM mapideas_idea WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
+    ),
+}
+SERVICE_TARGET = 2.0  # p95 <= 2x (/healthz p95 + the bare SQL's p95), as every read
+SERVICE_DATED_TARGET = 3.0  # with a date range: the kept totals have no time dimension
+
+
+def _service_parameter_sets(seed: int = 21) -> list[tuple[str, dict, str, list]]:
+    """(kind, query parameters, SQL WHERE, its parameters): seeded, the same every run."""
+    from django.utils import timezone
+
+    from mapideas.models import Category
+
+    rng = np.random.default_rng(seed)
+    categories = list(Category.objects.order_by("pk").values_list("pk", "slug"))
+    today = timezone.localdate()
+    sets: list[tuple[str, dict, str, list]] = [("whole city", {}, "TRUE", [])]
+    for _ in range(3):
+        days = int(rng.integers(14, 120))
+        start = today - timedelta(days=int(rng.integers(days, 180)))
+        end = start + timedelta(days=days)
+        sets.append(
+            (
+                "date range",
+                {"created_after": start.isoformat(), "created_before": end.isoformat()},
+                "created_at >= %s AND created_at < %s",
+                [start.isoformat(), (end + timedelta(days=1)).isoformat()],
+            )
+        )
+    for pk, slug in [categories[int(i)] for i in rng.integers(0, len(categories), 2)]:
+        sets.append(("category", {"category": slug}, "category_id = %s", [pk]))
+    sets.append(("kind", {"kind": "issue"}, "kind = %s", ["issue"]))
+    return sets
+
+
+@row(
+    "service_equity_1m",
+    unit="ms",
+    target=SERVICE_TARGET,
+    value=(
+        "GET /api/engagement/service/{neighborhoods,teams,hexagons 7/8/9}/ over HTTP (gunicorn "
+        "as make run serves it), 4 clients, seeded filters: p95 of the worst read"
+    ),
+    floor="/healthz p95 + the bare GROUP BY of pins by area and local days p95, same clients",
+)
+def service_equity_reads(context: Context) -> Measurement:
+    """Every read of the service-equity layers, each parameter set requested READ_REQUESTS
+    times by 4 clients at once (nothing of the engagement API is cached: each is computed),
+    against the floor of the same run: /healthz at the same concurrency plus the bare SQL
+    the read must at least run. Dated reads get their own target (3x): the figures are
+    computed from the pins of the range."""
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import urlencode
+
+    vendor = connection.vendor
+    zone = settings.TIME_ZONE
+    sets = _service_parameter_sets()
+    requests = max(8, min(READ_REQUESTS, 10 * context.runs))
+    per_read: dict[str, dict] = {}
+    worst = {"plain": (0.0, 1.0, ""), "dated": (0.0, 1.0, "")}
+    with (
+        tempfile.TemporaryDirectory(prefix="mapideas-bench-reads-") as tmp,
+        _gunicorn(os.path.join(tmp, "gunicorn.log")) as url,
+        ThreadPoolExecutor(max_workers=READ_CLIENTS) as pool,
+    ):
+        _http_get_times(pool, url, [HTTP_FLOOR_PATH] * READ_CLIENTS * 2)
+        healthz = _p95(_http_get_times(pool, url, [HTTP_FLOOR_PATH] * requests * 4))
+        for name, path in SERVICE_PATHS.items():
+            key = (
+                "h3_res" + name.split("-")[1]
+                if name.startswith("hexagons")
+                else ("neighborhood_id")
+            )
+            for kind, params, where, where_params in sets:
+                joiner = "&" if "?" in path else "?"
+                full = path + (joiner + urlencode(params) if params else "")
+                sql = SERVICE_FLOOR_SQL[vendor].format(key=key, where=where)
+                sql_params = ([zone] * 3 if vendor == "postgresql" else []) + where_params
+                _http_get_times(pool, url, [full] * READ_CLIENTS)  # untimed: warm
+                _sql_times(pool, [(sql, sql_params)] * READ_CLIENTS)
+                product = _http_get_times(pool, url, [full] * requests)
+                bare = _sql_times(pool, [(sql, sql_params)] * requests)
+                floor = healthz + _p95(bare)
+                label = f"{name} {kind} {params}" if params else f"{name} {kind}"
+                per_read[label] = {
+                    "p50_ms": round(_median(product), 1),
+                    "p95_ms": round(_p95(product), 1),
+                    "floor_p95_ms": round(floor, 1),
+                    "sql_p95_ms": round(_p95(bare), 1),
+                    "ratio": round(_p95(product) / floor, 3),
+                }
+                context.log(f"  {label}: {per_read[label]}")
+                which = "dated" if kind == "date range" else "plain"
+                if _p95(product) / floor > worst[which][0] / worst[which][1]:
+                    worst[which] = (_p95(product), floor, label)
+        _close_connections(pool)
+    dated_ratio = worst["dated"][0] / worst["dated"][1]
+    return Measurement(
+        value=worst["plain"][0],
+        floor=worst["plain"][1],
+        details={
+            "worst_read": worst["plain"][2],
+            "healthz_p95_ms": round(healthz, 1),
+            "reads": per_read,
+            "requests_per_read": requests,
+            "clients": READ_CLIENTS,
+            "worst_dated_read": worst["dated"][2],
+            "dated_ratio": round(dated_ratio, 3),
+            "also_target": f"dated reads p95 <= {SERVICE_DATED_TARGET:g}x their floor",
+            "also_met": dated_ratio <= SERVICE_DATED_TARGET,
+        },
+    )
+
+
+SLOWSPOT_LIMIT_S = 1.0
+
+
+@row(
+    "slowspots_1m",
+    unit="s",
+    target=3.0,
+    value="geodata.engagement.layers.engagement_layer('slowspots'), whole city (the service "
+    "figures, the weights and Gi* with its permutations)",
+    floor="esda.G_Local alone on the same values, weights, permutations and seed",
+)
+def slowspots_layer(context: Context) -> Measurement:
+    """The slow spots layer as /api/engagement/service/slowspots/ computes it, against esda
+    alone on the tested neighborhoods' values and weights (what no product can skip); also
+    at most SLOWSPOT_LIMIT_S whatever esda takes."""
+    import esda
+
+    from geodata.engagement import layers as engagement_layers
+    from geodata.engagement.coldspots import spatial_weights
+    from geodata.engagement.fields import PERMUTATIONS, SEED
+    from geodata.engagement.slowspots import tested_days
+
+    selection, options = _engagement_selection("slowspots")
+
+    def product():
+        return engagement_layers.engagement_layer("slowspots", selection, options)
+
+    layer = product()
+    frame = layer.frame
+    tested = frame.index[frame["significance"] != "not tested"]
+    values = tested_days(frame.loc[tested]).to_numpy(dtype=float)
+    w, _islands = spatial_weights(frame.loc[tested, "geometry"], "queen")
+
+    def floor():
+        return esda.G_Local(
+            values,
+            w,
+            transform="B",
+            star=True,
+            permutations=PERMUTATIONS,
+            seed=SEED,
+            n_jobs=1,
+            keep_simulations=False,
+        )
+
+    floor()
+    product_s, floor_s = [], []
+    for run in range(1, context.runs + 1):
+        product_s.append(_timed(product)[0])
+        floor_s.append(_timed(floor)[0])
+        context.log(f"  run {run}: slowspots {product_s[-1]:.3f} s, esda {floor_s[-1]:.3f} s")
+    value = _median(product_s)
+    return _medians(
+        product_s,
+        floor_s,
+        tested=len(tested),
+        slow=int((frame["significance"] == "slow").sum()),
+        also_target=f"value <= {SLOWSPOT_LIMIT_S:g} s",
+        also_met=value <= SLOWSPOT_LIMIT_S,
     )
