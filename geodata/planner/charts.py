@@ -1,15 +1,17 @@
 """The planner page's charts, drawn here as inline SVG: no chart library, no script.
 
-Two charts: the rate of each neighborhood against the city rate (bars, thinnest first), and
-pins per week. SVG built in Python needs nothing from npm, renders without JavaScript, prints,
-and is tested like any HTML; every label is user text (neighborhood names come from uploaded
-files) and goes through `escape`.
+Three charts: the rate of each neighborhood against the city rate (bars, thinnest first),
+pins per week, and, per area attribute, the rate of each fifth of residents with its interval
+against the city rate (who is heard). SVG built in Python needs nothing from npm, renders
+without JavaScript, prints, and is tested like any HTML; every label is user text
+(neighborhood names come from uploaded files) and goes through `escape`.
 """
 
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
+import pandas as pd
 from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncWeek
 from django.utils.html import escape
@@ -244,3 +246,82 @@ def weekly_series(weeks: list[Week], cut: bool, *, chart_id: str) -> Chart:
     note = _("The latest %(weeks)s weeks.") % {"weeks": MAX_WEEKS} if cut else ""
     # Built from numbers and dates, and translated words escaped.
     return Chart(mark_safe("".join(parts)), note)  # noqa: S308
+
+
+# --- who is heard: the fifths of an area attribute ---------------------------------------------
+
+
+def fifth_label(quintile: int) -> str:
+    if quintile == 1:
+        return _("Fifth 1 (lowest)")
+    if quintile == 5:
+        return _("Fifth 5 (highest)")
+    return _("Fifth %(n)s") % {"n": quintile}
+
+
+def fifth_bars(
+    rows: pd.DataFrame, *, attribute: str, city_rate: float | None, chart_id: str
+) -> Chart:
+    """One row per fifth of `attribute` (lowest first): a bar of its pins per 1,000 residents
+    (none when too few pins), a line for its interval, and the city rate as a vertical line."""
+    if rows.empty or not city_rate:
+        return Chart(mark_safe(""), _("No fifth has residents and pins to draw."))  # noqa: S308
+    rows = rows.sort_values("quintile")
+    label_width, bar_width, value_width, row_height, top = 130, 320, 110, 26, 30
+    width = label_width + bar_width + value_width
+    height = top + row_height * len(rows) + 8
+    top_value = max(float(rows["per_1000_high"].astype(float).max()), city_rate) * 1.05 or 1.0
+
+    def x(value: float) -> float:
+        return label_width + bar_width * value / top_value
+
+    per_1000 = _("per 1,000 residents")
+    title = _("Pins per 1,000 residents by fifth of residents by %(attribute)s") % {
+        "attribute": attribute
+    }
+    desc = _(
+        "Each fifth of residents, from the lowest %(attribute)s to the highest: its rate "
+        "(bar) and 95%% interval (line); the city rate is %(rate)s %(unit)s (vertical line). "
+        "The table below gives the same figures."
+    ) % {"attribute": attribute, "rate": number(city_rate), "unit": per_1000}
+    parts = [
+        f'<svg class="chart" id="{chart_id}" role="img" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" aria-labelledby="{chart_id}-title {chart_id}-desc">',
+        f'<title id="{chart_id}-title">{escape(title)}</title>',
+        f'<desc id="{chart_id}-desc">{escape(desc)}</desc>',
+    ]
+    too_few = _text(_("too few pins"))
+    for i, item in enumerate(rows.itertuples()):
+        y = top + i * row_height
+        low, high = float(item.per_1000_low), float(item.per_1000_high)
+        label = fifth_label(int(item.quintile))
+        if item.too_few:
+            figure = too_few
+            bar = ""
+        else:
+            value = float(item.per_1000)
+            figure = number(value)
+            bar = (
+                f'<rect x="{label_width}" y="{y + 5}" width="{max(x(value) - label_width, 0):.1f}" '
+                f'height="{row_height - 10}" fill="{BAR_COLOR}"></rect>'
+            )
+        interval = f"{number(low)}–{number(high)}"
+        parts.append(
+            f'<g class="fifth"><title>{escape(label)}: {figure} {escape(per_1000)} '
+            f"({interval})</title>"
+            f'<text x="{label_width - 6}" y="{y + 17}" text-anchor="end">{escape(label)}</text>'
+            f"{bar}"
+            f'<line x1="{x(low):.1f}" x2="{x(high):.1f}" y1="{y + row_height / 2:.1f}" '
+            f'y2="{y + row_height / 2:.1f}" stroke="{LINE_COLOR}" stroke-width="2"></line>'
+            f'<text x="{label_width + bar_width + 6}" y="{y + 17}">{figure}</text></g>'
+        )
+    bottom = height - 4
+    city = x(city_rate)
+    parts.append(
+        f'<line x1="{city:.1f}" x2="{city:.1f}" y1="{top - 6}" y2="{bottom}" '
+        f'stroke="{THIN_COLOR}" stroke-width="1.5" stroke-dasharray="4 3"></line>'
+        f'<text x="{city:.1f}" y="{top - 12}" text-anchor="middle" fill="{THIN_COLOR}">'
+        f"{_text(_('city'))} {number(city_rate)}</text></svg>"
+    )
+    # Built from numbers and escaped text only.
+    return Chart(mark_safe("".join(parts)), "")  # noqa: S308

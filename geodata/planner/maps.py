@@ -4,7 +4,9 @@
   and outlined;
 - `hexagon_map`: H3 cells coloured the same way, with pins and residents per cell;
 - `coldspot_map`: only the significant cold and hot spots (Gi*, after the false discovery
-  rate), over plain outlines.
+  rate), over plain outlines;
+- `service_map`: neighborhoods coloured by the median working days to a first answer, those
+  with too few pins hatched grey with no figure, slow and fast spots outlined.
 
 Assets are local (mapideas.map.maps.new_map). Geometry is simplified to about 10 m and rounded
 to 5 decimals (about 1 m) and each feature carries only the preformatted text of its tooltip:
@@ -25,9 +27,10 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from geodata.engagement.coldspots import Coldspots
-from geodata.engagement.fields import Significance
+from geodata.engagement.fields import Pace, Significance
 from geodata.engagement.hexagons import HexagonEngagement
 from geodata.engagement.rates import NeighborhoodEngagement
+from geodata.engagement.slowspots import Slowspots, tested_days
 from geodata.planner.charts import number
 from mapideas.map import maps
 
@@ -42,6 +45,11 @@ COLD_COLOR, HOT_COLOR = "#2166ac", "#b2182b"
 # The SVG pattern thin neighborhoods are hatched with; the page defines it once
 # (templates/geodata/planner.html), and Leaflet's SVG paths fill with url(#...).
 HATCH_PATTERN_ID = "planner-thin-hatch"
+# Classes of the median working days to a first answer (ColorBrewer YlGnBu, sequential: the
+# darker, the slower): under 1, 1-3, 3-5, 5-10, 10 and more.
+DAY_BREAKS = (1, 3, 5, 10)
+DAY_COLORS = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
+SLOW_COLOR, FAST_COLOR = "#b2182b", "#7b3294"
 # More cells than this are not drawn (the page says so and links the download instead).
 MAX_HEXAGONS_DRAWN = 12000
 DECIMALS = 5  # about 1 m
@@ -387,6 +395,178 @@ def coldspot_map(spots: Coldspots) -> folium.Map:
             ),
         ).add_to(fmap)
     return fmap
+
+
+# --- response times ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayClass:
+    color: str
+    label: str
+
+
+@dataclass(frozen=True)
+class ServiceLegend:
+    classes: list[DayClass]
+    slow_color: str = SLOW_COLOR
+    fast_color: str = FAST_COLOR
+    outline_color: str = OUTLINE_COLOR
+
+
+def service_legend() -> ServiceLegend:
+    bounds = (None, *DAY_BREAKS, None)
+    classes = []
+    for i, color in enumerate(DAY_COLORS):
+        low, high = bounds[i], bounds[i + 1]
+        if low is None:
+            label = _("under %(high)s working day") % {"high": high}
+        elif high is None:
+            label = _("%(low)s working days or more") % {"low": low}
+        else:
+            label = _("%(low)s to %(high)s working days") % {"low": low, "high": high}
+        classes.append(DayClass(color, label))
+    return ServiceLegend(classes)
+
+
+def day_color(days: float | None) -> str:
+    if days is None or pd.isna(days):
+        return NO_RATE_COLOR
+    return DAY_COLORS[int(np.searchsorted(DAY_BREAKS, days, side="right"))]
+
+
+def days_text(value: object, more_than: object) -> str:
+    """ "3 working days", "more than 12 working days" (most pins still wait), or "—"."""
+    if value is not None and not pd.isna(value):
+        return _("%(days)s working days") % {"days": int(value)}  # type: ignore[call-overload]
+    if more_than is not None and not pd.isna(more_than):
+        return _("more than %(days)s working days") % {"days": int(more_than)}  # type: ignore[call-overload]
+    return "—"
+
+
+def pace_text(pace: str) -> str:
+    if pace == Pace.SLOW:
+        return _("slow spot")
+    if pace == Pace.FAST:
+        return _("fast spot")
+    if pace == Pace.NOT_SIGNIFICANT:
+        return _("not significant")
+    return _("not tested")
+
+
+def service_map(slow: Slowspots) -> folium.Map:
+    """Neighborhoods by median working days to a first answer; too few pins: hatched grey,
+    no figure; slow and fast spots (Gi*, after the false discovery rate) outlined."""
+    frame = slow.frame
+    if frame.empty:
+        return _new_map(None)
+    west, south, east, north = (float(v) for v in frame.total_bounds)
+    fmap = _new_map((west, south, east, north))
+    days = tested_days(frame).tolist()
+    too_few_text = _("too few pins to say")
+    features, hatched, spots = [], [], []
+    for i, (row, tested) in enumerate(zip(frame.itertuples(), days, strict=True)):
+        team = row.team if isinstance(row.team, str) else ""
+        if row.too_few:
+            figures = dict.fromkeys(
+                ("pins", "median", "p90", "within", "waiting", "answered"), too_few_text
+            )
+        else:
+            figures = {
+                "pins": str(int(row.count)),
+                "median": days_text(row.median_first_answer, row.median_first_answer_more_than),
+                "p90": days_text(row.p90_first_answer, row.p90_first_answer_more_than),
+                "within": share_text(row.within_target_share),
+                "waiting": str(int(row.waiting_past_target)),
+                "answered": _text_or_dash(row.answered_per_1000),
+            }
+        feature = {
+            "type": "Feature",
+            "id": i,
+            "geometry": _geometry(row.geometry),
+            "properties": {
+                "name": escape(row.name),
+                "team": escape(team),
+                **figures,
+                "pace": pace_text(row.significance),
+                "fill": NO_RATE_COLOR if row.too_few else day_color(tested),
+            },
+        }
+        features.append(feature)
+        if row.too_few:
+            hatched.append({**feature, "properties": {}})
+        elif row.significance in (Pace.SLOW, Pace.FAST):
+            spot_color = SLOW_COLOR if row.significance == Pace.SLOW else FAST_COLOR
+            # Dashed for fast, solid for slow: told apart without the colour too.
+            dash = "8 5" if row.significance == Pace.FAST else None
+            spots.append({**feature, "properties": {"color": spot_color, "dash": dash}})
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        name=_("Median working days to a first answer"),
+        style_function=lambda feature: {
+            "color": OUTLINE_COLOR,
+            "weight": 1,
+            "fillColor": feature["properties"]["fill"],
+            "fillOpacity": 0.75,
+        },
+        highlight_function=lambda _feature: {"weight": 3},
+        tooltip=folium.GeoJsonTooltip(
+            fields=[
+                "name",
+                "team",
+                "pins",
+                "median",
+                "p90",
+                "within",
+                "waiting",
+                "answered",
+                "pace",
+            ],
+            aliases=[
+                _("Neighborhood"),
+                _("Team"),
+                _("Pins"),
+                _("Median to a first answer"),
+                _("90th percentile"),
+                _("Answered within target"),
+                _("Waiting past target"),
+                _("Answered per 1,000 residents"),
+                _("Slow spot test"),
+            ],
+            sticky=True,
+        ),
+    ).add_to(fmap)
+    # Drawn over the colours, not clickable: the tooltip of the area below still shows.
+    if hatched:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": hatched},
+            name=_("too few pins to say"),
+            style_function=lambda _feature: {
+                "color": OUTLINE_COLOR,
+                "weight": 1,
+                "fillColor": f"url(#{HATCH_PATTERN_ID})",
+                "fillOpacity": 0.6,
+            },
+            interactive=False,
+        ).add_to(fmap)
+    if spots:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": spots},
+            name=_("Slow and fast spots"),
+            style_function=lambda feature: {
+                "color": feature["properties"]["color"],
+                "weight": 4,
+                "dashArray": feature["properties"]["dash"],
+                "fillOpacity": 0,
+            },
+            interactive=False,
+        ).add_to(fmap)
+    folium.LayerControl(collapsed=True).add_to(fmap)
+    return fmap
+
+
+def _text_or_dash(value: object) -> str:
+    return "—" if value is None or pd.isna(value) else number(float(value))  # type: ignore[arg-type]
 
 
 # --- several maps on one page ------------------------------------------------------------

@@ -34,10 +34,16 @@ from geodata.engagement import hexagons as engagement_hexagons
 from geodata.engagement import outreach as engagement_outreach
 from geodata.engagement import query as engagement_api
 from geodata.engagement import rates as engagement_rates
+from geodata.engagement import representativeness as engagement_representativeness
+from geodata.engagement import service as engagement_service
+from geodata.engagement import slowspots as engagement_slowspots
 from geodata.engagement.coldspots import Coldspots
-from geodata.engagement.fields import Significance
+from geodata.engagement.fields import Pace, Significance
 from geodata.engagement.hexagons import HexagonEngagement
 from geodata.engagement.rates import NeighborhoodEngagement, Options, Selection
+from geodata.engagement.representativeness import Representativeness
+from geodata.engagement.service import ServiceLayer
+from geodata.engagement.slowspots import Slowspots
 from geodata.exports import formats as export_formats
 from geodata.planner import charts as planner_charts
 from geodata.planner import maps as planner_maps
@@ -204,6 +210,48 @@ class Spot:
 
 
 @dataclass(frozen=True)
+class ServiceRow:
+    """A team (or a neighborhood) in the response times' tables: text ready to show, "" for
+    every figure where there are too few pins; `keys` for the sort buttons, as Row's."""
+
+    name: str
+    team: str
+    too_few: bool
+    count: str
+    median: str
+    p90: str
+    within: str
+    waiting: str
+    answered: str
+    pace: str
+    keys: dict[str, str]
+
+
+@dataclass(frozen=True)
+class FifthRow:
+    label: str
+    values: str  # the attribute's range in the fifth
+    neighborhoods: int
+    population: str
+    count: str  # "" when too few: no figure
+    per_1000: str
+    interval: str
+    ratio: str
+    too_few: bool
+
+
+@dataclass(frozen=True)
+class HeardAttribute:
+    """One area attribute in "Who is heard": its chart, sentence and table."""
+
+    name: str
+    chart: planner_charts.Chart
+    summary: str  # geodata.engagement.representativeness's sentence for planners
+    spearman: str  # "0.42 (p = 0.003)", or "" when not computed
+    rows: list[FifthRow]
+
+
+@dataclass(frozen=True)
 class Suggestion:
     rank: int
     name: str
@@ -225,6 +273,11 @@ class Figures:
     spots: Coldspots
     outreach: pd.DataFrame  # geodata.engagement.outreach's ranking, best first
     unit: str  # the rates' unit, "per 1,000 residents" or "per km²"
+    # Response times: slow spots by neighborhood, and the city's own median (in working days;
+    # "more than" when most pins still wait).
+    slow: Slowspots | None = None
+    city_median: tuple[int | None, int | None] = (None, None)
+    profile: Representativeness | None = None
 
 
 @dataclass(frozen=True)
@@ -362,6 +415,80 @@ def hexagon_attention(figures: Figures) -> list[AttentionItem]:
     ]
 
 
+def slowspot_attention(figures: Figures) -> list[AttentionItem]:
+    """The most significant slow spots: where slow first answers cluster."""
+    if figures.slow is None:
+        return []
+    frame = figures.slow.frame
+    slow = frame[frame["significance"] == Pace.SLOW].sort_values(
+        ["p_value", "z_score", "name"], ascending=[True, False, True]
+    )
+    city = planner_maps.days_text(*figures.city_median)
+    items = []
+    for row in slow.head(ATTENTION_LIMIT).itertuples():
+        median = planner_maps.days_text(row.median_first_answer, row.median_first_answer_more_than)
+        items.append(
+            AttentionItem(
+                topic=_("Slow answers"),
+                name=row.name,
+                why=_(
+                    "median %(median)s to a first answer against the city's %(city)s "
+                    "(z = %(z)s, p = %(p)s)"
+                )
+                % {
+                    "median": median,
+                    "city": city,
+                    "z": f"{row.z_score:.2f}",
+                    "p": f"{row.p_value:.4f}",
+                },
+                href="#service",
+                see=_("Response times"),
+            )
+        )
+    return items
+
+
+def least_heard(profile: Representativeness) -> pd.Series | None:
+    """The fifth with the lowest ratio to the city rate whose whole interval is below 1."""
+    frame = profile.frame
+    if frame.empty:
+        return None
+    ratio = pd.to_numeric(frame["ratio"], errors="coerce")
+    high = pd.to_numeric(frame["ratio_high"], errors="coerce")
+    below = frame[ratio.notna() & (high < 1)].assign(_ratio=ratio)
+    if below.empty:
+        return None
+    return below.sort_values(["_ratio", "attribute", "quintile"]).iloc[0]
+
+
+def representativeness_attention(figures: Figures) -> list[AttentionItem]:
+    """The fifth of residents the city hears least from, when it is clearly below the city."""
+    if figures.profile is None:
+        return []
+    row = least_heard(figures.profile)
+    if row is None:
+        return []
+    return [
+        AttentionItem(
+            topic=_("Who is heard"),
+            name=_("%(fifth)s by %(attribute)s")
+            % {
+                "fifth": planner_charts.fifth_label(int(row["quintile"])),
+                "attribute": row["attribute"],
+            },
+            why=_("%(ratio)s the city rate (%(low)s to %(high)s). %(summary)s")
+            % {
+                "ratio": planner_maps.ratio_text(row["ratio"]),
+                "low": f"{float(row['ratio_low']):.2f}",
+                "high": f"{float(row['ratio_high']):.2f}",
+                "summary": row["summary"],
+            },
+            href="#heard",
+            see=_("Who is heard"),
+        )
+    ]
+
+
 # The summary's sources, in the order it shows them. A new kind of finding is a function
 # here (and, if it needs a new layer, a field of Figures).
 ATTENTION_SOURCES: tuple[AttentionSource, ...] = (
@@ -369,6 +496,8 @@ ATTENTION_SOURCES: tuple[AttentionSource, ...] = (
     coldspot_attention,
     outreach_attention,
     hexagon_attention,
+    slowspot_attention,
+    representativeness_attention,
 )
 
 
@@ -401,7 +530,9 @@ SECTIONS: tuple[Section, ...] = (
     Section("rates", gettext_lazy("Rates by neighborhood"), "geodata/planner/rates.html"),
     Section("hexagons", gettext_lazy("Hexagons"), "geodata/planner/hexagons.html"),
     Section("coldspots", gettext_lazy("Cold and hot spots"), "geodata/planner/coldspots.html"),
+    Section("service", gettext_lazy("Response times"), "geodata/planner/service.html"),
     Section("charts", gettext_lazy("Charts"), "geodata/planner/charts.html"),
+    Section("heard", gettext_lazy("Who is heard"), "geodata/planner/heard.html"),
     Section("trend", gettext_lazy("Trend"), "geodata/planner/trend.html"),
     Section("outreach", gettext_lazy("Outreach"), "geodata/planner/outreach.html"),
     Section("tables", gettext_lazy("Figures by neighborhood"), "geodata/planner/tables.html"),
@@ -434,6 +565,16 @@ class PlannerPage:
     hexagon_thin_cells: int
     links: dict[str, LayerLinks]
     attention: list[AttentionItem]
+    # Response times (geodata.engagement.service, slowspots) and who is heard
+    # (geodata.engagement.representativeness).
+    service: ServiceLayer
+    service_legend: planner_maps.ServiceLegend
+    city_median: str
+    slow: Slowspots
+    slow_rows: list[ServiceRow]  # the slow and fast spots, slowest first
+    team_rows: list[ServiceRow]
+    profile: Representativeness
+    heard: list[HeardAttribute]
     sections: tuple[Section, ...] = SECTIONS
 
 
@@ -482,6 +623,30 @@ def layer_links(params: dict[str, str]) -> dict[str, LayerLinks]:
             "outreach",
             "api-engagement-outreach",
             (*FILTERS, "thin_below"),
+        ),
+        "service": (
+            gettext_lazy("Response times by neighborhood"),
+            "service-neighborhoods",
+            "api-engagement-service-neighborhoods",
+            FILTERS,
+        ),
+        "service_teams": (
+            gettext_lazy("Response times by team"),
+            "service-teams",
+            "api-engagement-service-teams",
+            FILTERS,
+        ),
+        "slowspots": (
+            gettext_lazy("Slow and fast spots"),
+            "slowspots",
+            "api-engagement-slowspots",
+            FILTERS,
+        ),
+        "representativeness": (
+            gettext_lazy("Who is heard"),
+            "representativeness",
+            "api-engagement-representativeness",
+            FILTERS,
         ),
     }
     links = {}
@@ -543,9 +708,113 @@ def table_rows(result: NeighborhoodEngagement) -> list[Row]:
     return rows
 
 
+def service_row(row, *, name: str, team: str) -> ServiceRow:
+    """Text of an area's response times; none of its figures when it has too few pins."""
+    pace = getattr(row, "significance", "")
+    if row.too_few:
+        return ServiceRow(
+            name,
+            team,
+            True,
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            planner_maps.pace_text(pace) if pace else "",
+            keys=dict.fromkeys(("count", "median", "p90", "within", "waiting", "answered"), ""),
+        )
+    median = row.median_first_answer
+    p90 = row.p90_first_answer
+    return ServiceRow(
+        name=name,
+        team=team,
+        too_few=False,
+        count=str(int(row.count)),
+        median=planner_maps.days_text(median, row.median_first_answer_more_than),
+        p90=planner_maps.days_text(p90, row.p90_first_answer_more_than),
+        within=planner_maps.share_text(row.within_target_share),
+        waiting=str(int(row.waiting_past_target)),
+        answered=_text(row.answered_per_1000),
+        pace=planner_maps.pace_text(pace) if pace else "",
+        keys={
+            "count": _key(row.count),
+            # Where the median is not reached, its lower bound sorts it (among the slowest).
+            "median": _key(median if _known(median) else row.median_first_answer_more_than),
+            "p90": _key(p90 if _known(p90) else row.p90_first_answer_more_than),
+            "within": _key(row.within_target_share),
+            "waiting": _key(row.waiting_past_target),
+            "answered": _key(row.answered_per_1000),
+        },
+    )
+
+
+def city_median(selection: Selection, service: ServiceLayer) -> tuple[int | None, int | None]:
+    """The city's median working days to a first answer (and its lower bound when not
+    reached), over every pin of the selection, as of the layer's `now`."""
+    pins = engagement_service.pin_times(selection, now=service.now)
+    return engagement_service.km_quantile(
+        pins["first_days"].to_numpy(), pins["answered"].to_numpy(), 0.5
+    )
+
+
+def _range(low: float, high: float) -> str:
+    return (
+        planner_charts.number(low)
+        if low == high
+        else (f"{planner_charts.number(low)}–{planner_charts.number(high)}")
+    )
+
+
+def heard_attributes(profile: Representativeness) -> list[HeardAttribute]:
+    frame = profile.frame
+    attributes = []
+    for name, summary in profile.attributes.items():
+        rows = frame[frame["attribute"] == name].sort_values("quintile")
+        spearman = ""
+        if summary.spearman is not None:
+            spearman = f"{summary.spearman:.2f} (p = {summary.spearman_p:.3g})"
+        attributes.append(
+            HeardAttribute(
+                name=name,
+                chart=planner_charts.fifth_bars(
+                    rows,
+                    attribute=name,
+                    city_rate=profile.city_per_1000,
+                    chart_id=f"heard-{name.replace('_', '-')}-chart",
+                ),
+                summary=summary.summary,
+                spearman=spearman,
+                rows=[
+                    FifthRow(
+                        label=planner_charts.fifth_label(int(row.quintile)),
+                        values=_range(float(row.value_min), float(row.value_max)),
+                        neighborhoods=int(row.neighborhoods),
+                        population=f"{int(row.population):,}",
+                        count="" if row.too_few else str(int(row.count)),
+                        per_1000="" if row.too_few else _text(row.per_1000),
+                        interval=f"{_text(row.per_1000_low)}–{_text(row.per_1000_high)}",
+                        ratio="" if row.too_few else planner_maps.ratio_text(row.ratio),
+                        too_few=bool(row.too_few),
+                    )
+                    for row in rows.itertuples()
+                ],
+            )
+        )
+    return attributes
+
+
 def planner_page(selection: Selection, options: Options, params: dict[str, str]) -> PlannerPage:
     """Every figure of the page, each computed once."""
     result = engagement_rates.neighborhood_engagement(selection, thin_below=options.thin_below)
+    service = engagement_service.service_neighborhoods(selection, min_count=options.min_count)
+    teams = engagement_service.service_teams(
+        selection, min_count=options.min_count, now=service.now
+    )
+    slow = engagement_slowspots.slowspots(service, alpha=options.alpha)
+    median = city_median(selection, service)
+    profile = engagement_representativeness.representativeness(result, min_count=options.min_count)
     hexagons = engagement_hexagons.hexagon_engagement(
         selection, result, resolution=options.resolution
     )
@@ -562,13 +831,27 @@ def planner_page(selection: Selection, options: Options, params: dict[str, str])
             "choropleth": planner_maps.choropleth(result),
             "hexagons": hexagon_map,
             "coldspots": planner_maps.coldspot_map(spots),
+            "service": planner_maps.service_map(slow),
         }
     )
     frame = spots.frame
     significant = frame[frame["significance"].isin(["cold", "hot"])].sort_values("p_value")
     weeks, cut = planner_charts.weekly_counts(selection.ideas, result.period)
     cells = hexagons.frame
-    figures = Figures(engagement=result, hexagons=hexagons, spots=spots, outreach=ranked, unit=unit)
+    figures = Figures(
+        engagement=result,
+        hexagons=hexagons,
+        spots=spots,
+        outreach=ranked,
+        unit=unit,
+        slow=slow,
+        city_median=median,
+        profile=profile,
+    )
+    slow_frame = slow.frame.assign(_days=engagement_slowspots.tested_days(slow.frame))
+    spotted = slow_frame[slow_frame["significance"].isin([Pace.SLOW, Pace.FAST])].sort_values(
+        ["_days", "name"], ascending=[False, True]
+    )
     return PlannerPage(
         engagement=result,
         hexagons=hexagons,
@@ -612,4 +895,15 @@ def planner_page(selection: Selection, options: Options, params: dict[str, str])
         hexagon_thin_cells=int(cells["thin"].sum()),
         links=layer_links(params),
         attention=attention_items(figures),
+        service=service,
+        service_legend=planner_maps.service_legend(),
+        city_median=planner_maps.days_text(*median),
+        slow=slow,
+        slow_rows=[
+            service_row(row, name=row.name, team=row.team if isinstance(row.team, str) else "")
+            for row in spotted.itertuples()
+        ],
+        team_rows=[service_row(row, name=row.team, team="") for row in teams.frame.itertuples()],
+        profile=profile,
+        heard=heard_attributes(profile),
     )
