@@ -192,27 +192,77 @@ def areal_population(
     return population
 
 
+@dataclass(frozen=True)
+class _CityCells:
+    """What a resolution's cells are, whatever the pins: the cells covering the city, each
+    with its polygon, RFC 7946 text and area, and (when every population is known) its
+    residents by areal weighting."""
+
+    covering: frozenset[int]
+    polygons: dict[int, shapely.Polygon]
+    geojson: dict[int, str]
+    area_km2: dict[int, float]
+    population: pd.Series | None
+
+
+# Per process, the few latest (boundaries, populations, resolution) asked for, keyed by the
+# neighborhoods' shapes themselves (their RFC 7946 text: a row id can come back after a
+# rollback or a flush, a shape cannot be mistaken) and populations. Recomputing one takes a second at resolution 9 (the
+# polygons of thousands of cells, their intersections with each neighborhood), on every
+# request; nothing here is a count of pins.
+_CITY_CELLS: dict[tuple, _CityCells] = {}
+_CITY_CELLS_KEPT = 6
+
+
+def _city_cells(neighborhoods: gpd.GeoDataFrame, resolution: int, with_population: bool):
+    key = (
+        resolution,
+        with_population,
+        tuple(neighborhoods["geojson"]),
+        tuple(None if pd.isna(p) else int(p) for p in neighborhoods["population"]),
+    )
+    cached = _CITY_CELLS.get(key)
+    if cached is not None:
+        return cached
+    covering: set[int] = set()
+    for geometry in neighborhoods.geometry:
+        covering.update(_covering_cells(geometry, resolution))
+    cells = sorted(covering)
+    polygons = {c: _cell_polygon(c) for c in cells}
+    computed = _CityCells(
+        covering=frozenset(covering),
+        polygons=polygons,
+        geojson={c: polygon_geojson(polygons[c]) for c in cells},
+        area_km2={c: h3_int.cell_area(c, unit="km^2") for c in cells},
+        population=areal_population(neighborhoods, cells, resolution) if with_population else None,
+    )
+    while len(_CITY_CELLS) >= _CITY_CELLS_KEPT:
+        _CITY_CELLS.pop(next(iter(_CITY_CELLS)))
+    _CITY_CELLS[key] = computed
+    return computed
+
+
 def hexagon_engagement(
     selection: Selection, engagement: NeighborhoodEngagement, *, resolution: int = 8
 ) -> HexagonEngagement:
     if resolution not in RESOLUTIONS:
         raise ValueError(f"resolution must be one of {RESOLUTIONS}")
     neighborhoods = engagement.frame
-    covering: set[int] = set()
-    for geometry in neighborhoods.geometry:
-        covering.update(_covering_cells(geometry, resolution))
+    city = _city_cells(neighborhoods, resolution, engagement.population_known)
     counts = pin_cells(selection.ideas, resolution)
-    cells = sorted(covering | {int(c) for c in counts.index})
+    cells = sorted(city.covering | {int(c) for c in counts.index})
+    # Cells holding pins outside every neighborhood (the triage team's gaps) are few.
+    polygons = [city.polygons.get(c) or _cell_polygon(c) for c in cells]
     index = pd.Index(np.array(cells, dtype=np.uint64), name="cell_int")
     frame = gpd.GeoDataFrame(
         {
             "cell": [h3.int_to_str(c) for c in cells],
             "count": counts.reindex(index, fill_value=0).to_numpy(dtype=np.int64),
         },
-        geometry=gpd.GeoSeries([_cell_polygon(c) for c in cells], crs="EPSG:4326", index=index),
+        geometry=gpd.GeoSeries(polygons, crs="EPSG:4326", index=index),
         index=index,
     )
-    frame["area_km2"] = [h3_int.cell_area(c, unit="km^2") for c in cells]
+    frame["area_km2"] = [city.area_km2.get(c) or h3_int.cell_area(c, unit="km^2") for c in cells]
     # Honest small numbers, as for neighborhoods (rates.neighborhood_engagement).
     pins_low, pins_high = poisson_interval(frame["count"].to_numpy())
     frame["too_few"] = frame["count"] < engagement.min_count
@@ -220,9 +270,9 @@ def hexagon_engagement(
     frame["per_km2"] = (frame["count"] / frame["area_km2"]).where(shown)
     frame["per_km2_low"] = pins_low / frame["area_km2"]
     frame["per_km2_high"] = pins_high / frame["area_km2"]
-    if engagement.population_known:
-        population = areal_population(neighborhoods, cells, resolution)
-        frame["population"] = population.reindex(index).to_numpy()
+    if engagement.population_known and city.population is not None:
+        # A cell outside every neighborhood (pins in a gap) has no known residents: NaN.
+        frame["population"] = city.population.reindex(index).to_numpy()
         thousands = frame["population"].where(frame["population"] > 0) / 1000
         frame["per_1000"] = (frame["count"] / thousands).where(shown)
         frame["per_1000_low"] = pins_low / thousands
@@ -242,5 +292,7 @@ def hexagon_engagement(
             frame[f"{basis}{suffix}"] / reference if reference else pd.Series(np.nan, index=index)
         )
     frame["thin"] = (frame["ratio_high"] < engagement.thin_below).fillna(False).astype(bool)
-    frame["geojson"] = [polygon_geojson(g) for g in frame.geometry]
+    frame["geojson"] = [
+        city.geojson.get(c) or polygon_geojson(p) for c, p in zip(cells, polygons, strict=True)
+    ]
     return HexagonEngagement(engagement, frame, resolution, message)
