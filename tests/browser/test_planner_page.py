@@ -1,14 +1,21 @@
 """The planner page in Chromium: every map draws from local files, the thin areas are hatched,
-tooltips show names as text, the table is there, and the page fits a phone."""
+tooltips show names as text, the table is there, and the page fits a phone; the demo city
+shows rates per resident, response times and who is heard, and passes axe."""
 
 import re
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
+from geodata.planner import maps as planner_maps
+from geodata.planner import page as planner_page
 from neighborhoods.models import Neighborhood
+from tests.browser.test_accessibility import assert_none, axe_source, axe_violations  # noqa: F401
 from tests.browser.test_drop_a_pin import nothing_ran
 from tests.geodata.engagement import engagement_city as grid
+from tests.geodata.planner.test_planner_service import slow_layer
 
 XSS_NAME = '<img src=x onerror="window.__xss=5">'
 # Vector shapes Leaflet drew on a map (neighborhoods, hexagons, spots).
@@ -31,10 +38,10 @@ def test_the_planner_sees_every_map_the_thin_areas_and_the_table(
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Where people speak up")
     maps = page.locator(".planner-map .folium-map.leaflet-container")
-    expect(maps).to_have_count(4)
-    names = [maps.nth(i).get_attribute("id") for i in range(4)]
+    expect(maps).to_have_count(5)
+    names = [maps.nth(i).get_attribute("id") for i in range(5)]
     drawn = {name: page.evaluate(COUNT_PATHS, name) for name in names}
-    heatmap, choropleth, hexagons, coldspots = names
+    heatmap, choropleth, hexagons, coldspots, _service = names
     assert drawn[choropleth] == 64 + 4  # every neighborhood, then the 4 thin ones hatched
     assert drawn[hexagons] > 64
     assert drawn[coldspots] >= 64 + 4  # outlines, then at least the gap as cold spots
@@ -237,3 +244,75 @@ def test_without_scripts_the_table_still_reads(browser, live_server, planted_cit
     expect(bare.get_by_label("Category")).to_be_visible()  # the filters stay open
     expect(table.locator("tbody tr").first).to_have_attribute("data-slug", "r3-c3")
     context.close()
+
+
+# --- the demo city: rates per resident, response times, who is heard --------------------------
+
+
+@pytest.fixture
+def demo_city(make_user, log_in):
+    call_command("load_demo_city", "--commit", stdout=StringIO())
+    log_in(make_user("paula", planner=True))
+
+
+@pytest.mark.parametrize("width", [1280, 360])
+def test_the_demo_city_shows_rates_per_resident_response_times_and_who_is_heard(
+    page: Page,
+    live_server,
+    demo_city,
+    traffic,
+    axe_source,  # noqa: F811
+    width,
+):
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto("/planner/")
+    page.wait_for_load_state("networkidle")
+
+    expect(page.locator("#rates-title")).to_have_text("Pins per 1,000 residents, by neighborhood")
+    maps = page.locator(".planner-map .folium-map.leaflet-container")
+    expect(maps).to_have_count(5)
+    service = page.locator("#service .folium-map").get_attribute("id")
+    # Every neighborhood coloured, those with too few pins hatched over, the spots outlined.
+    areas = Neighborhood.objects.count()
+    assert page.evaluate(COUNT_PATHS, service) > areas
+    expect(page.locator(f"#{service} path[fill='url(#planner-thin-hatch)']").first).to_be_attached()
+    expect(page.locator("#service-legend")).to_contain_text("too few pins to say")
+    # The Northwest Side team answers slowly: its areas are the slowest of the page's.
+    expect(page.locator("#teams-table")).to_contain_text("Northwest Side team")
+    expect(page.locator("#service")).to_contain_text("Getis-Ord Gi*")
+
+    heard = page.locator("#heard")
+    for attribute in ("per_capita_income", "households_below_poverty_pct"):
+        chart = heard.get_by_role("img", name=re.compile(attribute))
+        expect(chart).to_have_count(1)
+        expect(chart.locator("g.fifth")).to_have_count(5)
+    expect(heard).to_contain_text(
+        "Neighborhood-level estimates; nothing is inferred about a person."
+    )
+    expect(heard).to_contain_text("Spearman's rank correlation")
+    expect(page.get_by_role("region", name="What needs attention")).to_contain_text("Who is heard")
+
+    page.locator("#teams-details summary").click()
+    expect(page.locator("#teams-table")).to_be_visible()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+    assert_none(axe_violations(page, axe_source))
+    assert traffic.console_errors == []
+    assert traffic.failed == []
+
+
+def test_a_slow_spot_is_outlined_on_the_response_times_map(
+    page: Page, live_server, planted_city, monkeypatch
+):
+    """The grid's pins are never answered, so no square is slower than its neighbours: one is
+    made a slow spot, as slowspots would flag it."""
+    spots = slow_layer()
+    monkeypatch.setattr(planner_page.engagement_slowspots, "slowspots", lambda *a, **k: spots)
+
+    page.goto("/planner/")
+
+    service = page.locator("#service .folium-map").get_attribute("id")
+    outlined = page.locator(f"#{service} path[stroke='{planner_maps.SLOW_COLOR}']")
+    expect(outlined).to_have_count(1)
+    expect(page.locator("#slow-table tbody tr")).to_have_count(1)
+    expect(page.locator("#slow-table")).to_contain_text("slow spot")
+    expect(page.get_by_role("region", name="What needs attention")).to_contain_text("Slow answers")
