@@ -29,13 +29,15 @@ class Team(models.Model):
     # neighborhood (gaps between polygons, the buffer along the city limit).
     is_triage = models.BooleanField(default=False)
     # The response-time commitment: a pin gets its first answer (a status change away from
-    # "new", or a public answer) within this many working days (Mon-Fri), or it is overdue.
+    # "new", or a public answer) within this many working days (neighborhoods.calendars: the
+    # team's working week, without the city's and its own holidays), or it is overdue.
     response_target_days = models.PositiveSmallIntegerField(
         "response target (working days)",
         default=5,
         db_default=5,
         validators=[MinValueValidator(1), MaxValueValidator(60)],
-        help_text="First answer due within this many working days (Monday to Friday).",
+        help_text="First answer due within this many working days (the team's working week, "
+        "holidays excepted).",
     )
 
     class Notify(models.TextChoices):
