@@ -19,6 +19,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from geodata.engagement.fields import CONFIDENCE
 from geodata.engagement.rates import NeighborhoodEngagement, Period
 from mapideas.models import Idea
 
@@ -281,9 +282,14 @@ def fifth_bars(
     }
     desc = _(
         "Each fifth of residents, from the lowest %(attribute)s to the highest: its rate "
-        "(bar) and 95%% interval (line); the city rate is %(rate)s %(unit)s (vertical line). "
-        "The table below gives the same figures."
-    ) % {"attribute": attribute, "rate": number(city_rate), "unit": per_1000}
+        "(bar) and %(confidence)s interval (line); the city rate is %(rate)s %(unit)s "
+        "(vertical line). The table below gives the same figures."
+    ) % {
+        "attribute": attribute,
+        "confidence": f"{CONFIDENCE:.0%}",
+        "rate": number(city_rate),
+        "unit": per_1000,
+    }
     parts = [
         f'<svg class="chart" id="{chart_id}" role="img" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" aria-labelledby="{chart_id}-title {chart_id}-desc">',

@@ -25,6 +25,7 @@ from branca.element import Figure
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from geodata.engagement.coldspots import Coldspots
 from geodata.engagement.fields import Pace, Significance
@@ -438,9 +439,13 @@ def day_color(days: float | None) -> str:
 def days_text(value: object, more_than: object) -> str:
     """ "3 working days", "more than 12 working days" (most pins still wait), or "—"."""
     if value is not None and not pd.isna(value):
-        return _("%(days)s working days") % {"days": int(value)}  # type: ignore[call-overload]
+        days = int(value)  # type: ignore[call-overload]
+        return ngettext("%(days)s working day", "%(days)s working days", days) % {"days": days}
     if more_than is not None and not pd.isna(more_than):
-        return _("more than %(days)s working days") % {"days": int(more_than)}  # type: ignore[call-overload]
+        days = int(more_than)  # type: ignore[call-overload]
+        return ngettext(
+            "more than %(days)s working day", "more than %(days)s working days", days
+        ) % {"days": days}
     return "—"
 
 

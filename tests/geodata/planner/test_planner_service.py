@@ -239,3 +239,10 @@ def test_the_page_filters_apply_to_response_times(planner_client, planted):
     # Nothing pinned after 2030: every area has too few pins, no figure anywhere.
     assert "working days</td>" not in part
     assert "service-neighborhoods.geojson?created_after=2030-01-01" in part
+
+
+def test_times_read_in_working_days_and_say_more_than_when_most_pins_still_wait():
+    assert planner_maps.days_text(1, None) == "1 working day"
+    assert planner_maps.days_text(12, None) == "12 working days"
+    assert planner_maps.days_text(None, 30) == "more than 30 working days"
+    assert planner_maps.days_text(None, None) == "—"
