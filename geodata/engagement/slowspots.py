@@ -35,41 +35,37 @@ def gi_star(
     but the tails are counted here: esda's default ("directed") p-value counts ties in the
     upper tail only, and medians of whole working days tie often, so a low value (a "fast"
     area) was flagged far more often than the false discovery rate says (seen in
-    tests/geodata/engagement/test_service.py: 2 of 5 cities without any pattern). Each tail
-    is esda.crand with the same seed, so the same permutations.
+    tests/geodata/engagement/test_service.py: 2 of 5 cities without any pattern). One
+    esda.crand run with the same seed keeps the permuted statistics, and both tails are
+    counted on them: the permutations are drawn and summed once, not once per tail.
     """
     with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
         # Raised while esda adds the self-weights; the weights were checked by the caller.
         warnings.filterwarnings("ignore", message="The weights matrix is not fully connected")
         gi = esda.G_Local(values, w, transform="B", star=True, permutations=0)
         observed = np.asarray(gi.Gs, dtype=float)
-        # The observed statistic (a sparse product) and the permuted ones (numba, fastmath)
-        # may differ in the last bits where they are equal sums: widen by a hair each way.
-        nudge = np.abs(observed) * 1e-9
-        # esda.crand zeroes the diagonal of the weights' cached matrix in place: each tail
-        # gets its own copy, with the self-weights.
-        weights = gi.w.sparse.copy()
-        tails = [
-            crand(
-                values,
-                libpysal.weights.W.from_sparse(weights.copy()),
-                observed + sign * nudge,
-                permutations,
-                False,
-                1,  # a web request: no worker processes
-                _g_local_star_crand,
-                scaling=values.sum(),
-                seed=seed,
-                alternative=alternative,
-            )[0]
-            for sign, alternative in ((1, "lesser"), (-1, "greater"))
-        ]
-    # (k + 1) / (permutations + 1), computed by esda in float32: the exact fraction.
-    lesser, greater = (
-        np.round(np.asarray(t, dtype=float) * (permutations + 1)) / (permutations + 1)
-        for t in tails
-    )
-    return np.asarray(gi.Zs, dtype=float), np.minimum(1.0, 2 * np.minimum(lesser, greater))
+        # esda.crand zeroes the diagonal of the weights' cached matrix in place: it gets its
+        # own copy, with the self-weights.
+        _, permuted = crand(
+            values,
+            libpysal.weights.W.from_sparse(gi.w.sparse.copy()),
+            observed,
+            permutations,
+            True,  # keep the permuted statistics, one row per area
+            1,  # a web request: no worker processes
+            _g_local_star_crand,
+            scaling=values.sum(),
+            seed=seed,
+            alternative="lesser",
+        )
+    # The observed statistic (a sparse product) and the permuted ones (numba, fastmath)
+    # may differ in the last bits where they are equal sums: widen by a hair each way.
+    nudge = np.abs(observed) * 1e-9
+    lesser = (permuted <= (observed + nudge)[:, None]).sum(axis=1)
+    greater = (permuted >= (observed - nudge)[:, None]).sum(axis=1)
+    # (k + 1) / (permutations + 1) in each tail, the smaller one doubled.
+    tail = (np.minimum(lesser, greater) + 1) / (permutations + 1)
+    return np.asarray(gi.Zs, dtype=float), np.minimum(1.0, 2 * tail)
 
 
 @dataclass(frozen=True)
