@@ -277,9 +277,14 @@ def test_the_demo_city_shows_rates_per_resident_response_times_and_who_is_heard(
     assert page.evaluate(COUNT_PATHS, service) > areas
     expect(page.locator(f"#{service} path[fill='url(#planner-thin-hatch)']").first).to_be_attached()
     expect(page.locator("#service-legend")).to_contain_text("too few pins to say")
-    # The Northwest Side team answers slowly: its areas are the slowest of the page's.
+    # The Northwest Side team answers slowly: its areas are the slowest of the page's, and
+    # at least one of them is a slow spot, in the table, on the map and in the summary.
     expect(page.locator("#teams-table")).to_contain_text("Northwest Side team")
     expect(page.locator("#service")).to_contain_text("Getis-Ord Gi*")
+    expect(page.locator("#slow-table tbody tr").first).to_contain_text("slow spot")
+    expect(page.get_by_role("region", name="What needs attention")).to_contain_text(
+        "Slow answers"
+    )
 
     heard = page.locator("#heard")
     for attribute in ("per_capita_income", "households_below_poverty_pct"):

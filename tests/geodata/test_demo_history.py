@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from geodata.demo import DEMO_PINS
 from geodata.demo_history import us_federal_holidays
 from mapideas.models import FixFeedback, Idea, IdeaUpdate, Reopening
 from neighborhoods.calendars import local_date, team_calendars
@@ -33,7 +34,7 @@ def test_the_federal_holidays_fall_on_the_days_offices_close():
 def test_the_demo_pins_have_months_of_answers_closures_and_disputes():
     call_command("load_demo_city", "--commit", stdout=StringIO())
     ideas = list(Idea.objects.all())
-    assert len(ideas) == 400
+    assert len(ideas) == DEMO_PINS
     now = timezone.now()
 
     # Most pins were answered; some wait, a few of them long past their team's target.
@@ -101,3 +102,24 @@ def test_the_same_seed_writes_the_same_history():
     call_command("load_demo_city", "--commit", "--ideas", "60", stdout=StringIO())
 
     assert history() == first
+
+
+@pytest.mark.django_db
+def test_the_demo_city_shows_a_slow_spot_and_who_is_heard():
+    """What a newcomer opening /planner/ must see without importing anything: the slow side's
+    answers stand out as a slow spot after the false discovery rate, and both area figures
+    cut the residents into five fifths."""
+    from geodata.engagement.layers import engagement_layer
+    from geodata.engagement.query import parse_query
+
+    call_command("load_demo_city", "--commit", stdout=StringIO())
+
+    slow = engagement_layer("slowspots", *parse_query("slowspots", {}))
+    spots = slow.frame[slow.frame["significance"] == "slow"]
+    assert len(spots) >= 1
+    assert set(spots["team"]) == {"Northwest Side team"}
+    assert (~slow.frame["too_few"]).sum() >= 20
+
+    heard = engagement_layer("representativeness", *parse_query("representativeness", {}))
+    fifths = heard.frame.groupby("attribute")["quintile"].nunique()
+    assert fifths.to_dict() == {"households_below_poverty_pct": 5, "per_capita_income": 5}

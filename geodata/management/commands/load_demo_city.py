@@ -9,7 +9,7 @@ real city's database, a dry run shows what would have been poured in; `make run`
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from geodata.demo import load_demo_city
+from geodata.demo import DEMO_PINS, load_demo_city
 from mapideas.plumbing.commands import (
     DRY_RUN_DONE,
     DRY_RUN_HELP,
@@ -34,7 +34,7 @@ class Command(BaseCommand):
             action="store_true",
             help="do nothing when the database already holds neighborhoods",
         )
-        parser.add_argument("--ideas", type=int, default=400, help="how many demo pins")
+        parser.add_argument("--ideas", type=int, default=DEMO_PINS, help="how many demo pins")
         parser.add_argument("--seed", type=int, default=77)
         parser.add_argument(
             "--demo-users",
