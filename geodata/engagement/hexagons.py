@@ -19,7 +19,7 @@ from django.db.models import Count, F, FloatField, Func, QuerySet
 from geodata.engagement.coldspots import _equal_area, _project
 from geodata.engagement.fields import CHUNK_SIZE, RESOLUTIONS
 from geodata.engagement.intervals import poisson_interval
-from geodata.engagement.rates import NeighborhoodEngagement, Selection
+from geodata.engagement.rates import INTERVAL_COLUMNS, NeighborhoodEngagement, Selection
 from mapideas.cells import CELL_FIELDS
 from mapideas.models import Idea
 from mapideas.pins.serializers import COORDINATE_PRECISION
@@ -207,9 +207,9 @@ class _CityCells:
 
 # Per process, the few latest (boundaries, populations, resolution) asked for, keyed by the
 # neighborhoods' shapes themselves (their RFC 7946 text: a row id can come back after a
-# rollback or a flush, a shape cannot be mistaken) and populations. Recomputing one takes a second at resolution 9 (the
-# polygons of thousands of cells, their intersections with each neighborhood), on every
-# request; nothing here is a count of pins.
+# rollback or a flush, a shape cannot be mistaken) and populations. Recomputing one takes a
+# second at resolution 9 (the polygons of thousands of cells, their intersections with each
+# neighborhood), on every request; nothing here is a count of pins.
 _CITY_CELLS: dict[tuple, _CityCells] = {}
 _CITY_CELLS_KEPT = 6
 
@@ -292,6 +292,9 @@ def hexagon_engagement(
             frame[f"{basis}{suffix}"] / reference if reference else pd.Series(np.nan, index=index)
         )
     frame["thin"] = (frame["ratio_high"] < engagement.thin_below).fillna(False).astype(bool)
+    # Below the minimum count no figure is shown, as for neighborhoods (rates.INTERVAL_COLUMNS).
+    for column in INTERVAL_COLUMNS:
+        frame[column] = frame[column].where(shown)
     frame["geojson"] = [
         city.geojson.get(c) or polygon_geojson(p) for c, p in zip(cells, polygons, strict=True)
     ]

@@ -31,6 +31,16 @@ from mapideas.pins.serializers import COORDINATE_PRECISION
 from neighborhoods.models import Neighborhood
 from neighborhoods.selectors import active_neighborhoods
 
+# The published intervals of a rate: withheld with the rate below the minimum count.
+INTERVAL_COLUMNS = (
+    "per_1000_low",
+    "per_1000_high",
+    "per_km2_low",
+    "per_km2_high",
+    "ratio_low",
+    "ratio_high",
+)
+
 # --- what is counted ----------------------------------------------------------------------
 
 
@@ -223,8 +233,9 @@ def neighborhood_engagement(
     """The neighborhood figures, with honest small numbers (see `intervals`):
 
     - every rate has its Poisson interval (per_1000_low/high, per_km2_low/high, ratio_low/high);
-    - `too_few`: fewer than `min_count` pins (never below MIN_COUNT) in the range: the point
-      figures (per_1000, per_km2, ratio, offline_share) are None; the intervals stay;
+    - `too_few`: fewer than `min_count` pins (never below MIN_COUNT) in the range: no figure is
+      published, neither the point figures (per_1000, per_km2, ratio, offline_share) nor their
+      intervals (None); the flags still follow the intervals, kept unpublished;
     - `change` is None where the two trend windows hold fewer than `min_count` pins together;
     - `thin` only where the ratio's upper bound is below `thin_below` (0 pins among 50,000
       residents is thin, among 40 it says nothing);
@@ -291,6 +302,10 @@ def neighborhood_engagement(
     frame["per_km2"] = frame["raw_per_km2"].where(shown)
     frame["ratio"] = frame["raw_ratio"].where(shown)
     frame["thin"] = (frame["ratio_high"] < thin_below).fillna(False).astype(bool)
+    # Below the minimum count no figure is shown, in any output: the intervals go too (the
+    # `thin` flag above was read from them, as a flag, not a figure).
+    for column in INTERVAL_COLUMNS:
+        frame[column] = frame[column].where(shown)
     frame["offline_share"] = (frame["offline_count"] / frame["count"]).where(shown)
     trend_pins = frame["count_current"] + frame["count_previous"]
     frame["change"] = (

@@ -66,13 +66,16 @@ def test_it_gives_pins_per_1000_residents_and_per_km2_against_the_city_rate(plan
     assert frame["per_1000"].reindex(counts.index)[~enough].isna().all()
     assert np.allclose(frame["per_1000"].reindex(counts.index)[enough], per_1000[enough])
     assert np.allclose(frame["ratio"].reindex(counts.index)[enough], (per_1000 / city_rate)[enough])
-    # Every rate, too few or not, has its exact Poisson interval (chi-square quantiles).
+    # Every rate shown has its exact Poisson interval (chi-square quantiles); below 10 pins
+    # neither is shown.
     low = np.where(counts > 0, stats.chi2.ppf(0.025, 2 * counts) / 2, 0.0)
     high = stats.chi2.ppf(0.975, 2 * counts + 2) / 2
-    assert np.allclose(frame["per_1000_low"].reindex(counts.index), low / grid.POPULATION * 1000)
-    assert np.allclose(frame["per_1000_high"].reindex(counts.index), high / grid.POPULATION * 1000)
+    shown = frame.reindex(counts.index)
+    assert shown.loc[~enough, ["per_1000_low", "per_1000_high", "ratio_high"]].isna().all().all()
+    assert np.allclose(shown["per_1000_low"][enough], (low / grid.POPULATION * 1000)[enough])
+    assert np.allclose(shown["per_1000_high"][enough], (high / grid.POPULATION * 1000)[enough])
     assert np.allclose(
-        frame["ratio_high"].reindex(counts.index), high / grid.POPULATION * 1000 / city_rate
+        shown["ratio_high"][enough], (high / grid.POPULATION * 1000 / city_rate)[enough]
     )
     # Geodesic area of each square, measured here with pyproj.
     geod = Geod(ellps="WGS84")
@@ -231,10 +234,11 @@ def test_a_cells_population_is_its_share_of_each_neighborhood_by_area(planted):
     assert frame.loc[cell, "population"] == pytest.approx(expected, rel=1e-3)
     count = frame.loc[cell, "count"]
     high = stats.chi2.ppf(0.975, 2 * count + 2) / 2
-    assert frame.loc[cell, "per_1000_high"] == pytest.approx(high / expected * 1000, rel=1e-3)
     if count >= engagement_fields.MIN_COUNT:
+        assert frame.loc[cell, "per_1000_high"] == pytest.approx(high / expected * 1000, rel=1e-3)
         assert frame.loc[cell, "per_1000"] == pytest.approx(count / expected * 1000, rel=1e-3)
-    else:
+    else:  # too few pins: no figure, neither the rate nor its interval
+        assert np.isnan(frame.loc[cell, "per_1000_high"])
         assert np.isnan(frame.loc[cell, "per_1000"])
 
 
@@ -256,12 +260,10 @@ def test_a_city_without_population_works_per_km2_and_says_so(city, category):
     assert frame["per_1000"].isna().all()
     total_area = frame["area_km2"].sum()
     assert result.about["city"]["per_km2"] == pytest.approx(3 / total_area, rel=1e-6)
-    # 2 pins: too few for a ratio; its interval is still given.
+    # 2 pins: too few for a ratio, or for its interval.
     assert frame.loc["west-side", "too_few"]
     assert np.isnan(frame.loc["west-side", "ratio"])
-    assert frame.loc["west-side", "ratio_high"] == pytest.approx(
-        (stats.chi2.ppf(0.975, 6) / 2 / frame.loc["west-side", "area_km2"]) / (3 / total_area)
-    )
+    assert np.isnan(frame.loc["west-side", "ratio_high"])
     properties = dict(engagement_layers.plain_properties(result))
     assert properties["west-side"]["per_1000"] is None
     assert properties["west-side"]["ratio"] is None

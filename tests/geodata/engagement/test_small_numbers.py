@@ -83,11 +83,13 @@ def test_no_pin_among_many_residents_is_thin_among_forty_it_says_nothing(uneven)
     frame = layer("engagement-neighborhoods").frame.set_index("slug")
 
     big, tiny = frame.loc["r0-c0"], frame.loc["r0-c1"]
+    # Below 10 pins no figure is published, neither the rate nor its interval; the flag is
+    # raised all the same, since even the interval's upper bound (0 pins among 50,000) is
+    # below half the city rate; among 40 residents it says nothing.
     assert big["thin"] and big["too_few"]
-    assert np.isnan(big["ratio"])  # no point figure below 10 pins...
-    assert big["ratio_high"] < 0.5  # ...but the interval says it is below half the city rate
-    assert not tiny["thin"]
-    assert tiny["ratio_high"] > 1
+    assert np.isnan(big["ratio"]) and np.isnan(big["ratio_high"]) and np.isnan(big["per_1000_low"])
+    assert not tiny["thin"] and tiny["too_few"]
+    assert np.isnan(tiny["ratio_high"])
     assert not frame.loc["r1-c1", "thin"]
 
 
@@ -135,10 +137,17 @@ def test_hexagon_cells_get_intervals_and_the_same_rules(uneven):
     assert frame.loc[few, "ratio"].isna().all()
     assert frame.loc[~few, "per_km2"].notna().all()
     low, high = poisson_interval(frame["count"].to_numpy())
-    assert np.allclose(frame["per_km2_low"], low / frame["area_km2"])
-    assert np.allclose(frame["per_km2_high"], high / frame["area_km2"])
-    # A cell is thin only where its ratio's upper bound is under the threshold.
-    assert (frame["thin"] == (frame["ratio_high"] < 0.5)).all()
+    assert np.allclose(frame["per_km2_low"][~few], (low / frame["area_km2"])[~few])
+    assert np.allclose(frame["per_km2_high"][~few], (high / frame["area_km2"])[~few])
+    # Below the minimum count no figure is shown: no interval either.
+    assert frame.loc[few, ["per_km2_low", "per_km2_high", "ratio_high"]].isna().all().all()
+    # A cell is thin only where its ratio's upper bound is under the threshold (read before
+    # it is withheld): the upper bound of its residents' rate over the city rate.
+    about = layer("engagement-hexagons", resolution=9).about
+    assert about["basis"] == "per_1000"
+    thousands = frame["population"].where(frame["population"] > 0) / 1000
+    upper = high / thousands / about["city"]["per_1000"]
+    assert (frame["thin"] == (upper < 0.5)).all()
     # Empty cells with almost no residents (the city's edge) are not thin.
     edge = (frame["count"] == 0) & (frame["population"] < 50)
     assert edge.any() and not frame.loc[edge, "thin"].any()
