@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import shapely
+from django.utils.translation import gettext as _
 from scipy import stats
 
 from geodata.engagement.fields import CONFIDENCE, MIN_COUNT
@@ -112,29 +113,53 @@ def _span(low: float, high: float) -> str:
 
 
 def _sentence(name: str, rows: pd.DataFrame, spearman: float | None, p: float | None) -> str:
+    """The planners' sentence, in the active language (the API's and the page's)."""
     confidence = f"{CONFIDENCE:.0%}"
     parts = []
-    for row, side in ((rows.iloc[0], "lowest"), (rows.iloc[-1], "highest")):
+    for row, lowest in ((rows.iloc[0], True), (rows.iloc[-1], False)):
+        figures = {
+            "name": name,
+            "count": int(row["count"]),
+            "confidence": confidence,
+            "span": "" if row["too_few"] else _span(row["ratio_low"], row["ratio_high"]),
+            "ratio": "" if row["too_few"] else _percent(row["ratio"]),
+        }
         if row["too_few"]:
-            parts.append(
-                f"The fifth of residents with the {side} {name} has too few pins "
-                f"({int(row['count'])}) for a rate ({confidence} interval "
-                f"{_span(row['ratio_low'], row['ratio_high'])} of the city rate)."
+            text = (
+                _(
+                    "The fifth of residents with the lowest %(name)s has too few pins (%(count)s) "
+                    "to say."
+                )
+                if lowest
+                else _(
+                    "The fifth of residents with the highest %(name)s has too few pins "
+                    "(%(count)s) to say."
+                )
             )
         else:
-            parts.append(
-                f"The fifth of residents with the {side} {name} pins at "
-                f"{_percent(row['ratio'])} of the city rate ({confidence} interval "
-                f"{_span(row['ratio_low'], row['ratio_high'])})."
+            text = (
+                _(
+                    "The fifth of residents with the lowest %(name)s pins at %(ratio)s of the city "
+                    "rate (%(confidence)s interval %(span)s)."
+                )
+                if lowest
+                else _(
+                    "The fifth of residents with the highest %(name)s pins at %(ratio)s of "
+                    "the city rate (%(confidence)s interval %(span)s)."
+                )
             )
+        parts.append(text % figures)
         if len(rows) == 1:
             break
     if spearman is not None and p is not None:
         parts.append(
-            f"Across neighborhoods, Spearman's rank correlation of {name} with the rate is "
-            f"{spearman:.2f} (p = {p:.3g})."
+            _(
+                "Across neighborhoods, Spearman's rank correlation of %(name)s with the rate is "
+                "%(spearman)s (p = %(p)s)."
+            )
+            % {"name": name, "spearman": f"{spearman:.2f}", "p": f"{p:.3g}"}
         )
-    parts.append("Neighborhood-level estimates, nothing inferred about a person.")
+    parts.append(_("Neighborhood-level estimates, nothing inferred about a person."))
     return " ".join(parts)
 
 

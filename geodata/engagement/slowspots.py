@@ -17,6 +17,7 @@ import libpysal
 import numpy as np
 import pandas as pd
 import shapely
+from django.utils.translation import gettext as _
 from esda.crand import crand
 from esda.getisord import _g_local_star_crand
 
@@ -131,7 +132,7 @@ def slowspots(
     frame["island"] = False
     tested = frame.index[~frame["too_few"].astype(bool)]
     if len(tested) < 3:
-        message = "Fewer than 3 areas have enough pins: no slow spot test."
+        message = _("Fewer than 3 areas have enough pins: no slow spot test.")
         return Slowspots(frame, alpha, permutations, seed, message)
     values = tested_days(frame.loc[tested]).to_numpy(dtype=float)
     if hexagons:
@@ -142,7 +143,7 @@ def slowspots(
     frame.loc[tested, "island"] = islands
     if np.ptp(values) == 0:
         frame.loc[tested, "significance"] = Pace.NOT_SIGNIFICANT
-        message = "Every area tested has the same median: no slow or fast spot."
+        message = _("Every area tested has the same median: no slow or fast spot.")
         return Slowspots(frame, alpha, permutations, seed, message)
     z, p = gi_star(values, w, permutations=permutations, seed=seed)
     significant = benjamini_hochberg(p, alpha)
@@ -155,9 +156,17 @@ def slowspots(
     frame.loc[tested, "p_value"] = p
     frame.loc[tested, "significance"] = pace
     slow, fast = int((pace == Pace.SLOW).sum()), int((pace == Pace.FAST).sum())
-    message = (
-        f"Getis-Ord Gi* on the median working days to a first answer, {permutations} "
-        f"permutations (seed {seed}), false discovery rate {alpha}: {slow} slow and {fast} "
-        f"fast spots among {len(tested)} areas with at least {service.min_count} pins."
-    )
+    message = _(
+        "Getis-Ord Gi* on the median working days to a first answer, %(permutations)s "
+        "permutations (seed %(seed)s), false discovery rate %(alpha)s: %(slow)s slow and "
+        "%(fast)s fast spots among %(tested)s areas with at least %(min_count)s pins."
+    ) % {
+        "permutations": permutations,
+        "seed": seed,
+        "alpha": alpha,
+        "slow": slow,
+        "fast": fast,
+        "tested": len(tested),
+        "min_count": service.min_count,
+    }
     return Slowspots(frame, alpha, permutations, seed, message)

@@ -99,7 +99,7 @@ def test_a_fifth_below_the_minimum_count_gives_no_rate_but_its_interval(few_in_t
     assert properties["income-1"]["too_few"] is True
     summary = result.about["attributes"]["income"]["summary"]
     assert summary.startswith(
-        "The fifth of residents with the lowest income has too few pins (1) for a rate"
+        "The fifth of residents with the lowest income has too few pins (1) to say."
     )
     assert "nothing inferred about a person" in summary
 
