@@ -282,9 +282,7 @@ def test_the_demo_city_shows_rates_per_resident_response_times_and_who_is_heard(
     expect(page.locator("#teams-table")).to_contain_text("Northwest Side team")
     expect(page.locator("#service")).to_contain_text("Getis-Ord Gi*")
     expect(page.locator("#slow-table tbody tr").first).to_contain_text("slow spot")
-    expect(page.get_by_role("region", name="What needs attention")).to_contain_text(
-        "Slow answers"
-    )
+    expect(page.get_by_role("region", name="What needs attention")).to_contain_text("Slow answers")
 
     heard = page.locator("#heard")
     for attribute in ("per_capita_income", "households_below_poverty_pct"):

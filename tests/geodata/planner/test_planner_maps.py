@@ -306,7 +306,8 @@ def test_no_asset_comes_from_another_host(planner_client, planted, settings):
     assert re.findall(r'(?:src|href)="(?:https?:)?//', body) == []
     assert body.count('src="/static/vendor/leaflet/leaflet.js"') == 1
     assert body.count('src="/static/vendor/leaflet.heat/leaflet-heat.js"') == 1
-    assert len(re.findall(r'<div class="folium-map" id="map_\w+"', body)) == 5  # heatmap, rates, hexagons, cold spots, response times
+    # The heatmap, rates, hexagons, cold spots and response times.
+    assert len(re.findall(r'<div class="folium-map" id="map_\w+"', body)) == 5
 
 
 def test_an_empty_city_draws_without_failing(planner_client, db):
