@@ -52,7 +52,36 @@ def benjamini_hochberg(p_values: np.ndarray, alpha: float) -> np.ndarray:
     return significant
 
 
+# Per process, the few latest weights asked for, keyed by the geometries themselves (WKB) and
+# the kind: building queen contiguity from a city's detailed polygons takes longer than Gi*'s
+# 9,999 permutations, and the same neighborhoods are tested request after request. Kept as
+# plain neighbour lists, so that each caller gets a W of its own (esda transforms it in place).
+_WEIGHTS: dict[tuple, tuple[dict, dict, np.ndarray]] = {}
+_WEIGHTS_KEPT = 8
+
+
 def spatial_weights(
+    geometries: gpd.GeoSeries, kind: str = "queen"
+) -> tuple[libpysal.weights.W, np.ndarray]:
+    """`_spatial_weights`, kept per process for the same geometries and kind."""
+    key = (kind, tuple(shapely.to_wkb(np.asarray(geometries.values, dtype=object))))
+    kept = _WEIGHTS.get(key)
+    if kept is None:
+        built, islands = _spatial_weights(geometries, kind)
+        kept = (dict(built.neighbors), dict(built.weights), islands)
+        while len(_WEIGHTS) >= _WEIGHTS_KEPT:
+            _WEIGHTS.pop(next(iter(_WEIGHTS)))
+        _WEIGHTS[key] = kept
+    neighbors, weights, islands = kept
+    w = libpysal.weights.W(
+        {i: list(n) for i, n in neighbors.items()},
+        {i: list(v) for i, v in weights.items()},
+        silence_warnings=True,
+    )
+    return w, islands.copy()
+
+
+def _spatial_weights(
     geometries: gpd.GeoSeries, kind: str = "queen"
 ) -> tuple[libpysal.weights.W, np.ndarray]:
     """Binary weights between the geometries, and which of them had no neighbour.

@@ -85,14 +85,16 @@ def test_rates_match_a_pandas_computation_from_the_file(chicago):
     assert result.about["city"]["population"] == 2_695_598
     assert result.about["city"]["per_1000"] == pytest.approx(city_rate, abs=1e-6)
     assert frame["count"].reindex(counts.index).tolist() == counts.tolist()
-    # Below 10 pins no rate is given; every area has its exact Poisson interval.
+    # Below 10 pins no figure is given, neither the rate nor its interval; every other area
+    # has its exact Poisson interval.
     enough = counts >= 10
     assert frame["per_1000"].reindex(counts.index)[~enough].isna().all()
     assert np.allclose(frame["per_1000"].reindex(counts.index)[enough], per_1000[enough])
     assert np.allclose(frame["ratio"].reindex(counts.index)[enough], ratio[enough])
     high = pd.Series(stats.chi2.ppf(0.975, 2 * counts + 2) / 2, index=counts.index)
     ratio_high = high / population * 1000 / city_rate
-    assert np.allclose(frame["ratio_high"].reindex(counts.index), ratio_high)
+    assert np.allclose(frame["ratio_high"].reindex(counts.index)[enough], ratio_high[enough])
+    assert frame["ratio_high"].reindex(counts.index)[~enough].isna().all()
     # Thin: the upper bound of the ratio under 0.5.
     assert set(frame.index[frame["thin"]]) == set(ratio_high.index[ratio_high < 0.5])
     assert frame["thin"].any()
