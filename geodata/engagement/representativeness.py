@@ -34,7 +34,7 @@ import shapely
 from django.utils.translation import gettext as _
 from scipy import stats
 
-from geodata.engagement.fields import CONFIDENCE, MIN_COUNT
+from geodata.engagement.fields import CONFIDENCE, MIN_COUNT, REPRESENTATIVENESS_FIELDS
 from geodata.engagement.intervals import poisson_interval
 from geodata.engagement.rates import NeighborhoodEngagement
 from mapideas.pins.serializers import COORDINATE_PRECISION
@@ -176,28 +176,7 @@ def _geojson(geometry: shapely.MultiPolygon) -> str:
     return json.dumps(shapely.geometry.mapping(rounded), separators=(",", ":"))
 
 
-COLUMNS = [
-    "key",
-    "attribute",
-    "quintile",
-    "value_min",
-    "value_max",
-    "neighborhoods",
-    "population",
-    "count",
-    "too_few",
-    "per_1000",
-    "per_1000_low",
-    "per_1000_high",
-    "ratio",
-    "ratio_low",
-    "ratio_high",
-    "spearman",
-    "spearman_p",
-    "summary",
-    "geometry",
-    "geojson",
-]
+COLUMNS = ["key", *REPRESENTATIVENESS_FIELDS, "geometry", "geojson"]
 
 
 def representativeness(
