@@ -212,18 +212,15 @@ def version_switch(version: BoundaryVersion) -> BoundaryVersion | None:
 MAX_POPULATION = 2_147_483_647
 
 
-@transaction.atomic
-def population_set(*, values: dict[int, int]) -> list[Neighborhood]:
-    """Set the population of neighborhoods of the active version, by neighborhood id.
-
-    All or nothing: an id that is not a neighborhood of the active version, or a value that is
-    not a population, refuses the whole set. Returns the neighborhoods whose population changed.
-    """
+def _active_neighborhoods_locked(values, *, field: str) -> list[Neighborhood]:
+    """The active version's neighborhoods whose ids are the keys of `values`, locked, by pk;
+    a ValidationError on `field` when no version is active, on `neighborhood` naming every id
+    that is not one of them."""
     # Locks the active version's row: a concurrent activation (version_switch updates that
     # row) waits, so the ids cannot turn into an inactive version's half-way through.
     version = BoundaryVersion.objects.select_for_update().filter(is_active=True).first()
     if version is None:
-        raise ValidationError({"population": [_("No boundary version is active.")]})
+        raise ValidationError({field: [_("No boundary version is active.")]})
     neighborhoods = list(
         Neighborhood.objects.select_for_update()
         .filter(version=version, pk__in=list(values))
@@ -239,6 +236,17 @@ def population_set(*, values: dict[int, int]) -> list[Neighborhood]:
                 ]
             }
         )
+    return neighborhoods
+
+
+@transaction.atomic
+def population_set(*, values: dict[int, int]) -> list[Neighborhood]:
+    """Set the population of neighborhoods of the active version, by neighborhood id.
+
+    All or nothing: an id that is not a neighborhood of the active version, or a value that is
+    not a population, refuses the whole set. Returns the neighborhoods whose population changed.
+    """
+    neighborhoods = _active_neighborhoods_locked(values, field="population")
     field_ = Neighborhood._meta.get_field("population")
     now = timezone.now()
     changed = []
@@ -310,24 +318,7 @@ def attributes_set(
     names = list(dict.fromkeys(names))
     for name in names:
         attribute_name_check(name)
-    version = BoundaryVersion.objects.select_for_update().filter(is_active=True).first()
-    if version is None:
-        raise ValidationError({"attributes": [_("No boundary version is active.")]})
-    neighborhoods = list(
-        Neighborhood.objects.select_for_update()
-        .filter(version=version, pk__in=list(values))
-        .order_by("pk")
-    )
-    unknown = sorted(set(values) - {n.pk for n in neighborhoods})
-    if unknown:
-        raise ValidationError(
-            {
-                "neighborhood": [
-                    _("Not neighborhoods of the active boundaries: %(ids)s.")
-                    % {"ids": ", ".join(f"#{pk}" for pk in unknown)}
-                ]
-            }
-        )
+    neighborhoods = _active_neighborhoods_locked(values, field="attributes")
     now = timezone.now()
     changed = []
     for neighborhood in neighborhoods:
