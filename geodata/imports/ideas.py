@@ -1,21 +1,27 @@
 """Bulk import of offline input (paper forms, workshops, phone notes) from a CSV file.
 
-Rows are checked one by one in Python, inserted in bulk, then routed all at once by
-`mapideas.rerouting.services.route_new_ideas`: the rules of `neighborhoods.routing.route()` in
-set-based
-SQL (the tests hold the two to the same answers), with a RoutingEvent per pin as `idea_create`
-writes. A 121k-row file takes seconds instead of minutes. Rows that cannot be imported are
-reported with the physical line they start on (the header is line 1) and the others are
-imported, all in one transaction.
+Rows are checked one by one in Python and routed a batch at a time, before anything is written,
+by `neighborhoods.routing.BatchRouter`: the rules of `route()` with one spatial query per few
+hundred points (the tests hold the two to the same answers). Each batch's pins are then inserted
+once, with their final team and neighborhood, with a RoutingEvent each as `idea_create` writes
+and their "also in their area" teams. A pin is never inserted to be updated or deleted
+afterwards: a 200k-row file leaves no dead rows behind (PostgreSQL), and the viewport counts'
+statement triggers (mapideas.map.count_triggers) update the map's summaries once per batch.
+Rows that cannot be imported, outside the service area included, are reported with the
+physical line they start on (the header is line 1) and the others are imported, all in one
+transaction.
 
-The file is streamed: a 121k-row export never sits in memory.
+The file is streamed: a 121k-row export never sits in memory. The command ends with ANALYZE
+of the tables in WRITTEN_TABLES (mapideas.plumbing.commands.analyze_tables).
 """
 
 import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
@@ -23,11 +29,12 @@ from django.utils.translation import gettext
 
 from geodata.imports.csv_files import csv_rows
 from mapideas.cells import pin_cells
-from mapideas.models import Category, Idea
+from mapideas.models import Category, Idea, RoutingEvent, ViewportCellCount, ViewportCount
 from mapideas.plumbing.stored_text import first_unstorable, stored_text, unstorable_message
-from mapideas.rerouting.services import route_new_ideas
 from mapideas.submission.services import OUTSIDE_MESSAGE, location_from_lonlat
-from neighborhoods.routing import active_version, triage_team
+from neighborhoods.batch_routing import BatchRouter
+from neighborhoods.models import BoundaryVersion
+from neighborhoods.routing import Route, active_version
 
 # A decimal comma ("50,85"): unambiguous for a coordinate, since a thousands separator would
 # mean a number of 1000 or more, which no latitude or longitude is.
@@ -35,6 +42,20 @@ DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
 
 
 REASON_CATEGORY_UNKNOWN = "category unknown"
+
+# Rows routed and inserted together: one INSERT of the pins per batch, so one update of the
+# viewport counts per batch (their triggers run per statement on PostgreSQL).
+BATCH_SIZE = 2000
+
+# What an import writes, for the ANALYZE that ends the command: the pins, their routing
+# history and "also in their area" teams, and the viewport counts kept by triggers.
+WRITTEN_TABLES = (
+    Idea,
+    RoutingEvent,
+    Idea.also_in_teams.through,
+    ViewportCount,
+    ViewportCellCount,
+)
 
 
 class IdeaImportError(Exception):
@@ -129,17 +150,16 @@ def ideas_import_csv(
     version = active_version()
     if version is None:
         raise IdeaImportError("No neighborhoods are loaded: import boundaries first.")
-    placeholder_team = triage_team()
-    line_of: dict[int, int] = {}
+    reasons: dict[tuple[int | None, int, int | None], str] = {}
     pending: list[tuple[int, Idea]] = []
 
     def flush() -> None:
-        created = Idea.objects.bulk_create([idea for _line, idea in pending], batch_size=2000)
-        for (row_line, _idea), saved in zip(pending, created, strict=True):
-            line_of[saved.pk] = row_line
+        result.imported += _insert_routed(pending, router, version, reasons, result, columns)
         pending.clear()
 
     with csv_rows(path, error=IdeaImportError) as csv_file, transaction.atomic():
+        # Read inside the transaction: the rows are routed by what it sees.
+        router = BatchRouter(version)
         rows = csv_file.rows
         header_line, header = next(rows, (0, None))
         if header is None:
@@ -181,8 +201,6 @@ def ideas_import_csv(
                 **pin_cells(data["location"].x, data["location"].y),
                 channel=channel,
                 event_name=event_name,
-                # Routed below, for the whole file at once, by the same rules as route().
-                team=placeholder_team,
             )
             try:
                 idea.full_clean(exclude=["category", "neighborhood", "team", "author"])
@@ -192,24 +210,76 @@ def ideas_import_csv(
                 )
                 continue
             pending.append((line, idea))
-            if len(pending) >= 2000:
+            if len(pending) >= BATCH_SIZE:
                 flush()
         if not saw_row:
             raise IdeaImportError(
                 f"{path.name} has a header (line {header_line}) but no rows to import."
             )
         flush()
-        routed = route_new_ideas(idea_ids=list(line_of), version=version)
-        if routed.refused_ids:
-            refused = Idea.objects.filter(pk__in=routed.refused_ids)
-            for idea_id, point in refused.values_list("pk", "location"):
-                result.problems.append(_outside(line_of[idea_id], columns, point))
-            refused.delete()
-            result.problems.sort(key=lambda problem: problem.line)
-        result.imported = routed.routed
+        result.problems.sort(key=lambda problem: problem.line)
         if dry_run:
             transaction.set_rollback(True)
     return result
+
+
+def _insert_routed(
+    pending: list[tuple[int, Idea]],
+    router: BatchRouter,
+    version: BoundaryVersion,
+    reasons: dict[tuple[int | None, int, int | None], str],
+    result: IdeaImportResult,
+    columns: dict[str, str | None],
+) -> int:
+    """Route a batch of checked rows, then insert those routed once, with their history and
+    "also in their area" teams; the others are reported. Returns how many were inserted."""
+    if not pending:
+        return 0
+    routes = router.route(
+        [(idea.location.x, idea.location.y) for _line, idea in pending],
+        [idea.category.slug for _line, idea in pending],
+    )
+    routed: list[tuple[Idea, Route]] = []
+    for (line, idea), route in zip(pending, routes, strict=True):
+        if route is None:
+            result.problems.append(_outside(line, columns, idea.location))
+            continue
+        idea.team = route.team
+        idea.neighborhood = route.neighborhood
+        routed.append((idea, route))
+    if not routed:
+        return 0
+    Idea.objects.bulk_create([idea for idea, _route in routed], batch_size=BATCH_SIZE)
+    through = Idea.also_in_teams.through
+    events: list[RoutingEvent] = []
+    also_in: list[Any] = []
+    for idea, route in routed:
+        # Kept in the site's language, as idea_create keeps it; the same few sentences for
+        # a whole file, so each is translated once.
+        key = (
+            route.neighborhood.pk if route.neighborhood else None,
+            route.team.pk,
+            route.rule.pk if route.rule else None,
+        )
+        reason = reasons.get(key)
+        if reason is None:
+            reason = reasons[key] = route.reason_in(settings.LANGUAGE_CODE)
+        events.append(
+            RoutingEvent(
+                idea=idea,
+                cause=RoutingEvent.Cause.CREATED,
+                to_neighborhood=route.neighborhood,
+                to_team=route.team,
+                boundary_version=version,
+                reason=reason,
+                created_at=idea.created_at,
+            )
+        )
+        also_in.extend(through(idea_id=idea.pk, team_id=team.pk) for team in route.also_in)
+    RoutingEvent.objects.bulk_create(events, batch_size=BATCH_SIZE)
+    if also_in:
+        through.objects.bulk_create(also_in, batch_size=BATCH_SIZE)
+    return len(routed)
 
 
 def _categories_by_key() -> dict[str, Category]:

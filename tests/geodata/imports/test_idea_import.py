@@ -10,7 +10,15 @@ from geodata.imports import ideas as idea_import
 from geodata.imports.ideas import IdeaImportError, RowProblem, ideas_import_csv
 from mapideas.cells import CELL_FIELDS, pin_cells
 from mapideas.models import TITLE_MAX_LENGTH, Idea
-from tests.conftest import IN_EAST, IN_EMPTY_HOLE, IN_ENCLAVE, IN_WEST, ON_ISLAND, OUTSIDE_CITY
+from tests.conftest import (
+    IN_EAST,
+    IN_EMPTY_HOLE,
+    IN_ENCLAVE,
+    IN_WEST,
+    ON_ISLAND,
+    ON_SHARED_BORDER,
+    OUTSIDE_CITY,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -358,21 +366,33 @@ def test_it_writes_nothing_on_a_dry_run_but_reports_what_would_happen(tmp_path, 
 
 
 def test_it_writes_nothing_when_an_unexpected_error_happens_mid_file(tmp_path, city):
-    # Routing fails after every row was inserted: the whole file rolls back.
+    # Routing fails on the third batch, after two were inserted: the whole file rolls back.
+    route = idea_import.BatchRouter.route
+    calls = []
+
+    def route_then_fail(router, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return route(router, *args, **kwargs)
+
     rows = "".join(f"{latlon(IN_EAST)},Row {n}\n" for n in range(5))
     with (
-        mock.patch.object(idea_import, "route_new_ideas", side_effect=RuntimeError("disk full")),
+        mock.patch.object(idea_import, "BATCH_SIZE", 2),
+        mock.patch.object(idea_import.BatchRouter, "route", route_then_fail),
         pytest.raises(RuntimeError, match="disk full"),
     ):
         run_import(tmp_path, HEADER + rows)
 
+    assert len(calls) == 3
     assert not Idea.objects.exists()
 
 
 def test_it_routes_every_row_as_route_would_and_records_why(tmp_path, city):
     from neighborhoods.routing import route
 
-    points = [IN_WEST, IN_EAST, ON_ISLAND, IN_ENCLAVE, IN_EMPTY_HOLE]
+    # On the shared border East Side owns the pin and West Team has it "also in their area".
+    points = [IN_WEST, IN_EAST, ON_ISLAND, IN_ENCLAVE, IN_EMPTY_HOLE, ON_SHARED_BORDER]
     rows = "".join(f"{latlon(p)},Pin {n}\n" for n, p in enumerate(points))
     result = run_import(tmp_path, HEADER + rows)
 
@@ -381,6 +401,7 @@ def test_it_routes_every_row_as_route_would_and_records_why(tmp_path, city):
         idea = Idea.objects.get(title=f"Pin {n}")
         expected = route(point, idea.category.slug)
         assert (idea.neighborhood, idea.team) == (expected.neighborhood, expected.team)
+        assert set(idea.also_in_teams.all()) == set(expected.also_in)
         event = idea.routing_events.get()
         assert (event.cause, event.reason, event.to_team) == ("created", expected.reason, idea.team)
 
