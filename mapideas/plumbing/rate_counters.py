@@ -21,7 +21,8 @@ import redis
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 logger = logging.getLogger(__name__)
 
@@ -50,14 +51,14 @@ class DatabaseCounters:
         connection = connections[DEFAULT_DB_ALIAS]
         # One statement, atomic on both backends (PostgreSQL, and SQLite since 3.35): two
         # hits at once both land, neither reads a count the other is about to write.
-        # `durable`: the count is committed now, in a transaction of its own. Inside a
-        # caller's transaction it would be lost to that caller's rollback (a view whose
-        # write failed would not have counted) and would hold the row's lock until the
-        # caller ended; a caller counts first, then opens its transaction.
-        with (
-            transaction.atomic(using=DEFAULT_DB_ALIAS, durable=True),
-            connection.cursor() as cursor,
-        ):
+        # Durable: the count is committed now, on its own. Inside a caller's transaction it
+        # would be lost to that caller's rollback (a view whose write failed would not have
+        # counted) and would hold the row's lock until the caller ended; a caller counts
+        # first, then opens its transaction. Run in autocommit, as one statement, it is
+        # its own transaction: one round trip, where atomic(durable=True) sends BEGIN and
+        # COMMIT as two more, on every request a limit counts.
+        _refuse_inside_transactions(connection)
+        with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {COUNTER_TABLE}"  # noqa: S608 (a constant table name)
                 " (bucket, identity, window_start, window_end, hits)"
@@ -92,6 +93,17 @@ class DatabaseCounters:
                 [int(now)],
             )
             return cursor.rowcount
+
+
+def _refuse_inside_transactions(connection: BaseDatabaseWrapper) -> None:
+    """What atomic(durable=True) checks, without opening a transaction: no caller's atomic
+    block is open (a test case's own wrapping block aside, as Django's durable check allows)."""
+    blocks = connection.atomic_blocks
+    if blocks and not getattr(blocks[-1], "_from_testcase", False):
+        raise RuntimeError(
+            "A rate count is durable: it cannot run inside a caller's transaction "
+            "(count first, then open the transaction)."
+        )
 
 
 class RedisCounters:

@@ -3,6 +3,7 @@ what clients send (the map's form, the API, Open311) goes through `pin_submit`: 
 the rate limit, then `idea_submit` (a citizen's pin, sent a way the city allows) or Open311's
 own mapping."""
 
+import contextlib
 import hashlib
 import json
 import math
@@ -537,8 +538,12 @@ def pin_submit(
         # No savepoint: the write is one transaction (idea_create, or with a photo
         # _create_with_photo) without the two more round trips of a nested one.
         return Submitted(create(**pin), replayed=False)
+    # Outside any transaction, `create`'s own is the outermost: a duplicate key rolls it all
+    # back, and no savepoint (two more round trips per pin) is needed. Inside a caller's,
+    # a savepoint keeps the caller's transaction usable after the IntegrityError.
+    in_transaction = transaction.get_connection().in_atomic_block
     try:
-        with transaction.atomic():
+        with transaction.atomic() if in_transaction else contextlib.nullcontext():
             return Submitted(create(**pin, idempotency=once), replayed=False)
     except IntegrityError:
         stored = idea_replayed(once)

@@ -10,9 +10,11 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from mapideas.models import Category, Idea
+from mapideas.plumbing import ratelimit
 from mapideas.submission import services
 from tests.conftest import IN_EAST
 from tests.mapideas.submission.test_api_ideas_create import URL, body
@@ -174,6 +176,34 @@ def test_concurrent_retries_store_one_pin(city):
 
     assert {a.status_code for a in answers} == {201}
     assert len({a.json()["id"] for a in answers}) == 1
+    assert Idea.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pin_is_one_transaction_without_savepoints_and_its_count_one_statement(city, settings):
+    """Round trips are what a pin costs beyond its SQL: the count is a single statement in
+    autocommit (no BEGIN and COMMIT of its own), the pin one transaction with no savepoint
+    inside it, and the Idempotency-Key still decides at the INSERT."""
+    # An earlier transactional test may have flushed the categories of the data migration.
+    category, _ = Category.objects.get_or_create(
+        slug="parks-green-space", defaults={"name": "Parks"}
+    )
+    settings.MAPIDEAS_RATE_SUBMISSIONS = (1000, 3600)
+    pin = {**pin_kwargs(category), "email": "", "name": ""}
+
+    with CaptureQueriesContext(connection) as sent:
+        first = services.pin_submit(
+            sender="s", idempotency_key="k-1", rate=ratelimit.SUBMISSIONS, **pin
+        )
+    again = services.pin_submit(sender="s", idempotency_key="k-1", rate=None, **pin)
+
+    statements = [q["sql"].split()[0].upper() for q in sent.captured_queries]
+    assert not any(s in {"SAVEPOINT", "RELEASE"} for s in statements), statements
+    assert statements.count("BEGIN") == 1, statements
+    assert statements.count("COMMIT") == 1, statements
+    count_at = next(i for i, q in enumerate(sent.captured_queries) if "ratelimit" in q["sql"])
+    assert statements.index("BEGIN") > count_at, "the count is not inside the pin's transaction"
+    assert again.replayed and again.idea.pk == first.idea.pk
     assert Idea.objects.count() == 1
 
 
