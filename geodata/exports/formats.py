@@ -9,10 +9,12 @@ The OGR formats (GeoPackage, Shapefile, FlatGeobuf, KML) are written to a file c
 the first chunk creates the layer and each further one is appended (pyogrio `append=True`), so
 memory holds one chunk, never the layer. GDAL accepts appends to FlatGeobuf and KML too, but
 they are slow and grow with the file (measured, synthetic pins: FlatGeobuf 90 s and +110 MB for
-200,000; KML 550 s and +200 MB for 20,000). Those two are written as a GeoPackage first, then
-converted in one pass that GDAL streams in batches (pyogrio's Arrow stream; no pyarrow needed):
-200,000 pins in about 7 s, KML with flat memory. FlatGeobuf still takes about 0.6 KB a feature
-while GDAL builds its spatial index (+115 MB for 200,000), which is the price of the index.
+200,000; KML 550 s and +200 MB for 20,000), and appends to a GeoPackage update its spatial index
+row by row. So these three are written as a GeoPackage without a spatial index first, then
+converted in one pass that GDAL streams in batches (pyogrio's Arrow stream; no pyarrow needed),
+a GeoPackage's index built once at the end: 200,000 pins in about 7 s, KML with flat memory.
+FlatGeobuf still takes about 0.6 KB a feature while GDAL builds its spatial index (+115 MB for
+200,000), which is the price of the index.
 
 Text stored before MapIdeas refused what it cannot store (docs/decisions/0016-stored-text.md)
 may hold characters a format cannot carry; each format gets what it can read back:
@@ -40,6 +42,7 @@ import shapely
 from geodata.exports import layers as exports
 from geodata.exports.layers import LAYER_SPECS, Row, feature_collection, features
 from mapideas.pins.serializers import COORDINATE_PRECISION
+from mapideas.plumbing import request_watch
 from mapideas.plumbing.xml_text import REPLACEMENT, xml_text
 
 
@@ -67,8 +70,16 @@ SUFFIXES = {f".{extension}": extension for extension in FORMATS} | {".json": "ge
 
 PROPERTIES = {name: spec.properties for name, spec in LAYER_SPECS.items()}
 GEOMETRY_TYPES = {name: spec.geometry_type for name, spec in LAYER_SPECS.items()}
-# Drivers whose appends are slow and grow with the file: written via a GeoPackage (see above).
-VIA_GEOPACKAGE = frozenset({"FlatGeobuf", "KML"})
+# Drivers written via a staging GeoPackage (see above): FlatGeobuf and KML, whose appends are
+# slow and grow with the file, and the GeoPackage itself, whose appends update its spatial
+# index row by row (200,000 pins: 11 s against 4 s without it, then 2 s to copy the staging
+# file into one with its index built at once).
+VIA_GEOPACKAGE = frozenset({"GPKG", "FlatGeobuf", "KML"})
+STAGING_OPTIONS = {"SPATIAL_INDEX": "NO"}
+# Rows per write to an OGR file: each write opens the file again, which costs about as much
+# as writing a few thousand rows (200,000 pins, staging GeoPackage: 11 s in chunks of 2,000,
+# 4.5 s in chunks of 20,000). Memory holds one chunk (about 2.5 KB a row).
+WRITE_CHUNK_ROWS = 10_000
 
 # A DBF field name has at most 10 characters: the longer properties get these names in a
 # Shapefile (and only there; the README lists them). The others keep their own names.
@@ -130,6 +141,27 @@ def supported() -> str:
 
 def geojson_chunks(rows: Iterable[Row]) -> Iterator[str]:
     return feature_collection(features(iter(rows)))
+
+
+# The size of a piece of a streamed download (geodata.exports.views). One feature is a few
+# hundred bytes: sent one by one, each is a write to the socket and a chunk's framing, which
+# cost more than making it (200,000 pins: 15 s over HTTP against 5 s to a file).
+DOWNLOAD_PIECE_BYTES = 64 * 1024
+
+
+def joined(pieces: Iterable[str], size: int = DOWNLOAD_PIECE_BYTES) -> Iterator[bytes]:
+    """`pieces` as UTF-8 in pieces of about `size` bytes (at least; one piece is never cut),
+    in the same order: memory holds one piece, whatever the layer's size."""
+    waiting: list[str] = []
+    length = 0
+    for piece in pieces:
+        waiting.append(piece)
+        length += len(piece)
+        if length >= size:
+            yield "".join(waiting).encode()
+            waiting, length = [], 0
+    if waiting:
+        yield "".join(waiting).encode()
 
 
 def _without_nul(text: str) -> str:
@@ -200,6 +232,46 @@ def _columns(layer: str, chunk: list[Row]) -> tuple[list[np.ndarray], list]:
     return data, masks
 
 
+def _write_chunks(
+    target: Path,
+    driver: str,
+    layer: str,
+    layer_name: str,
+    fields: list[str] | tuple[str, ...],
+    rows: Iterable[Row],
+    options: dict,
+) -> None:
+    """The rows into `target`, WRITE_CHUNK_ROWS at a time: the first chunk creates the layer
+    (and its fields, even with no row), each further one is appended."""
+    iterator = _text_cleaned(rows, _without_nul)
+    first = True
+    while True:
+        # Over HTTP the file is written before its first byte is sent: each chunk shows the
+        # worker is not stuck (mapideas.plumbing.request_watch), however long the layer.
+        request_watch.progress()
+        chunk = list(islice(iterator, WRITE_CHUNK_ROWS))
+        if not chunk and not first:
+            break
+        data, masks = _columns(layer, chunk)
+        geometry = shapely.to_wkb(shapely.from_geojson([row.geometry for row in chunk]))
+        pyogrio.raw.write(
+            target,
+            np.asarray(geometry, dtype=object),
+            data,
+            list(fields),
+            field_mask=masks if any(m is not None for m in masks) else None,
+            layer=layer_name,
+            driver=driver,
+            geometry_type=GEOMETRY_TYPES[layer],
+            crs="EPSG:4326",
+            append=not first,
+            **options,
+        )
+        first = False
+        if len(chunk) < WRITE_CHUNK_ROWS:
+            break
+
+
 def write_ogr(fmt: Format, layer: str, rows: Iterable[Row], directory: Path) -> Path:
     """Write the layer into `directory` (which must be empty) and return the file written.
 
@@ -217,8 +289,16 @@ def write_ogr(fmt: Format, layer: str, rows: Iterable[Row], directory: Path) -> 
     if fmt.driver == "KML":
         rows = _text_cleaned(rows, xml_text)  # NUL included
     if fmt.driver in VIA_GEOPACKAGE:
-        staging = write_ogr(FORMATS["gpkg"], layer, rows, directory)
-        with pyogrio.raw.open_arrow(staging, batch_size=exports.CHUNK_SIZE) as (meta, stream):
+        staging = directory / f"{layer}.staging.gpkg"
+        # No spatial index in the staging file: appended to, GDAL would update it row by row.
+        _write_chunks(
+            staging, "GPKG", layer, layer_name, names, rows, {"layer_options": STAGING_OPTIONS}
+        )
+        with (
+            request_watch.unwatched(),
+            pyogrio.raw.open_arrow(staging, batch_size=exports.CHUNK_SIZE) as (meta, stream),
+        ):
+            # One pass: the GeoPackage's spatial index is built once, when the file is closed.
             pyogrio.raw.write_arrow(
                 stream,
                 target,
@@ -230,35 +310,15 @@ def write_ogr(fmt: Format, layer: str, rows: Iterable[Row], directory: Path) -> 
             )
         staging.unlink()
         return target
-    iterator = _text_cleaned(rows, _without_nul)
-    first = True
-    while True:
-        chunk = list(islice(iterator, exports.CHUNK_SIZE))
-        if not chunk and not first:
-            break
-        # An empty layer still gets its file: the first write creates the fields.
-        data, masks = _columns(layer, chunk)
-        geometry = shapely.to_wkb(shapely.from_geojson([row.geometry for row in chunk]))
-        pyogrio.raw.write(
-            target,
-            np.asarray(geometry, dtype=object),
-            data,
-            fields,
-            field_mask=masks if any(m is not None for m in masks) else None,
-            layer=layer_name,
-            driver=fmt.driver,
-            geometry_type=GEOMETRY_TYPES[layer],
-            crs="EPSG:4326",
-            append=not first,
-            **options,
-        )
-        first = False
-        if len(chunk) < exports.CHUNK_SIZE:
-            break
+    assert fmt.driver is not None
+    _write_chunks(target, fmt.driver, layer, layer_name, fields, rows, options)
     if fmt.extension != "shp.zip":
         return target
     archive = directory / f"{layer}.shp.zip"
-    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+    with (
+        request_watch.unwatched(),
+        zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped,
+    ):
         for part in ("shp", "shx", "dbf", "prj", "cpg"):
             member = target.with_suffix(f".{part}")
             zipped.write(member, member.name)

@@ -41,8 +41,10 @@ def export_layer(request: HttpRequest, layer: str, extension: str) -> HttpRespon
     """`/export/<layer>.<extension>`: the layer in one of export_formats.FORMATS, names in
     the city's language unless `lang=` asks for another of settings.LANGUAGES.
 
-    GeoJSON and CSV stream as they are read. The OGR formats are written to a temporary file
-    first (a GeoPackage cannot be streamed while it is written), then sent from that file.
+    GeoJSON and CSV stream as they are read, in pieces of about 64 KB. The OGR formats are
+    written to a temporary file first (a GeoPackage cannot be streamed while it is written),
+    then sent from that file; the worker is not restarted while it writes, chunk after chunk
+    (mapideas.plumbing.request_watch; docs/decisions/0020-exports-over-http.md).
     """
     fmt = export_formats.FORMATS.get(extension)
     if layer not in exports.LAYERS or fmt is None:
@@ -81,9 +83,11 @@ def export_layer(request: HttpRequest, layer: str, extension: str) -> HttpRespon
         rows = exports.neighborhood_rows(active_neighborhoods(), language)
     filename = f"mapideas-{layer}-{timezone.now():%Y%m%d}.{fmt.extension}"
     if fmt.extension == "geojson":
-        response = StreamingHttpResponse(export_formats.geojson_chunks(rows))
+        response = StreamingHttpResponse(export_formats.joined(export_formats.geojson_chunks(rows)))
     elif fmt.extension == "csv":
-        response = StreamingHttpResponse(export_formats.csv_chunks(layer, rows))
+        response = StreamingHttpResponse(
+            export_formats.joined(export_formats.csv_chunks(layer, rows))
+        )
     else:
         directory = Path(tempfile.mkdtemp(prefix="mapideas-export-"))
         try:

@@ -141,6 +141,7 @@ def test_it_filters_each_format_like_the_api(tmp_path, city, ideas, extension):
 @pytest.mark.parametrize("extension", [e for e, f in export_formats.FORMATS.items() if f.driver])
 def test_it_appends_chunk_after_chunk(tmp_path, ideas, monkeypatch, extension):
     monkeypatch.setattr(exports, "CHUNK_SIZE", 3)  # 3 + 1, and 3 + 0 for the neighborhoods
+    monkeypatch.setattr(export_formats, "WRITE_CHUNK_ROWS", 3)
 
     assert feature_count(downloaded_file(tmp_path, "ideas", extension)) == 4
     assert feature_count(written_file(tmp_path, "neighborhoods", extension)) == 4
