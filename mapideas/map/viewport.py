@@ -40,7 +40,7 @@ from mapideas.cells import CELL_FIELDS
 from mapideas.map.viewport_counts import CountFilters, cell_counts
 from mapideas.models import Idea
 from mapideas.pins import fields as pin_fields
-from mapideas.pins.filters import bbox_geometry
+from neighborhoods.spatial_index import in_spatial_index
 
 # No answer carries more features than this, pins or clusters: what a map move may weigh.
 MAX_FEATURES = 5000
@@ -182,10 +182,11 @@ def _in_bbox(ideas: QuerySet[Idea], bbox: Polygon) -> QuerySet[Idea]:
     selects, at two thirds of its cost on PostGIS (1M pins, a whole-city bbox).
 
     For points, "intersects a rectangle" is a comparison of coordinates, made exactly here.
-    On PostGIS `&&` comes first, for the spatial index; alone it is not exact (it compares
-    float4 boxes rounded outward, so a pin a metre outside the edge would be counted)."""
-    inside = _with_coordinates(ideas).filter(_inside(bbox))
-    return _rough(inside, bbox) if _postgis(ideas) else inside
+    The spatial index comes first (`&&` on PostGIS, the R*Tree on SpatiaLite, where the
+    comparison alone scanned every pin: 0.8 s at zoom 13 for 100,000); alone it is not exact
+    (it compares boxes rounded outward to 32-bit floats, so a pin a metre outside the edge
+    would be counted)."""
+    return _rough(_with_coordinates(ideas).filter(_inside(bbox)), bbox)
 
 
 def _with_coordinates(ideas: QuerySet[Idea]) -> QuerySet[Idea]:
@@ -198,9 +199,9 @@ def _inside(bbox: Polygon) -> Q:
 
 
 def _rough(ideas: QuerySet[Idea], bbox: Polygon) -> QuerySet[Idea]:
-    """PostGIS: the pins whose float4 box meets the bbox's (`&&`): every pin in view, and
-    possibly a few up to a metre outside it."""
-    return ideas.filter(location__bboverlaps=bbox_geometry(bbox))
+    """The pins the spatial index finds for the bbox: every pin in view, and possibly a few
+    up to a metre outside it."""
+    return in_spatial_index(ideas, "location", bbox.extent)
 
 
 def _postgis(ideas: QuerySet[Idea]) -> bool:

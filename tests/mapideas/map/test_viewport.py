@@ -8,6 +8,8 @@ from datetime import timedelta
 import h3
 import pytest
 from django.contrib.gis.geos import Point, Polygon
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mapideas.map import viewport as viewport_module
@@ -15,6 +17,7 @@ from mapideas.map.viewport import viewport
 from mapideas.models import Category, Idea
 from mapideas.pins.selectors import public_ideas
 from mapideas.submission.services import idea_create
+from tests.spatial_index import assert_read_through_rtree, edge_pins
 
 pytestmark = pytest.mark.django_db
 
@@ -232,3 +235,25 @@ def test_an_empty_viewport_is_no_pins(pins):
 
     assert answer.mode == "pins"
     assert answer.total == 0 and answer.pins == [] and not answer.truncated
+
+
+@pytest.mark.parametrize(("zoom", "threshold"), [(10, 1000), (10, 3), (13, 3), (16, 3)])
+def test_the_spatial_index_finds_the_pins_on_the_edges_and_no_pin_outside(
+    city, category, monkeypatch, zoom, threshold
+):
+    # Pins, or clusters counted from the pins (threshold 3), against the exact answer; the
+    # R*Tree's float32 boxes hold the pins just outside as well as those on the edges.
+    monkeypatch.setattr(viewport_module, "PIN_THRESHOLD", threshold)
+    pins = edge_pins(category)
+
+    with CaptureQueriesContext(connection) as queries:
+        answer = viewport(public_ideas(), pins.bbox, zoom)
+
+    assert answer.total == len(pins.inside)
+    if answer.mode == "pins":
+        assert {row["id"] for row in answer.pins} == {p.pk for p in pins.inside}
+    else:
+        assert {c.cell: c.count for c in answer.clusters} == cell_counts(
+            pins.inside, int(answer.level.removeprefix("h3-"))
+        )
+    assert_read_through_rtree(queries.captured_queries, "mapideas_idea", "location")
