@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce
 
 from mapideas.map import count_triggers
 from mapideas.models import ViewportCellCount, ViewportCount
+from neighborhoods.models import Neighborhood
 
 # The triggers SQLite must have (it drops them when Django rebuilds mapideas_idea).
 TRIGGERS = count_triggers.SQLITE_TRIGGERS
@@ -73,6 +74,30 @@ def cell_counts(
 
 # Every public pin is counted once at each resolution: the coarsest has the fewest rows.
 _NEIGHBORHOOD_RESOLUTION = 7
+
+
+def public_pin_total(*, using: str, filters: CountFilters) -> int:
+    """The public pins of the whole city with `filters`, from the counts kept on write (exact
+    as of the last commit): a few thousand summary rows, where counting the pins themselves
+    read every one of them. Every pin is in one row of each resolution, those without a
+    stored cell in cell 0."""
+    if filters == CountFilters():
+        cells = ViewportCellCount.objects.using(using).filter(resolution=_NEIGHBORHOOD_RESOLUTION)
+        return int(cells.aggregate(total=Sum("n"))["total"] or 0)
+    exact = {
+        column: value
+        for column in ("category_id", "status", "kind", "channel", "team_id")
+        if (value := getattr(filters, column)) is not None
+    }
+    totals = ViewportCount.objects.using(using).filter(resolution=_NEIGHBORHOOD_RESOLUTION, **exact)
+    if filters.neighborhood_slug is not None:
+        # The neighborhood's id in every boundary version (as the API's filter by slug).
+        totals = totals.filter(
+            neighborhood_id__in=Neighborhood.objects.using(using)
+            .filter(slug=filters.neighborhood_slug)
+            .values("id")
+        )
+    return int(totals.aggregate(total=Sum("n"))["total"] or 0)
 
 
 def neighborhood_pin_count() -> Coalesce:

@@ -20,10 +20,11 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
-from rest_framework_gis.pagination import GeoJsonPagination
 
 from mapideas.models import (
     Idea,
@@ -36,6 +37,7 @@ from mapideas.pins.serializers import (
     RoutePreviewSerializer,
     RouteQuerySerializer,
 )
+from mapideas.plumbing import keyset
 from mapideas.plumbing.db_routers import replica_alias
 from mapideas.submission import services
 
@@ -147,38 +149,177 @@ class IdeaDetail(APIView):
         return Response(_detail(_pin(request, pk)))
 
 
-class IdeaPagination(GeoJsonPagination):
-    """Pages of at most MAPIDEAS_MAX_PAGE_SIZE features; `count` and `next` say what is left."""
+class IdeaPagination(BasePagination):
+    """Pages of at most MAPIDEAS_MAX_PAGE_SIZE features, read by key: `next` and `previous`
+    carry a `cursor` (mapideas.plumbing.keyset), so the thousandth page is as fast as the
+    first. `count` is exact where the counts kept on write answer the filters, or where the
+    matches are few; otherwise an estimate, and `count_is_estimate` says so.
+
+    `page=N` still works for the first MAX_PAGE_DEPTH pins (clients written for page
+    numbers); deeper, a 400 naming `page` says to follow `next` (docs/decisions,
+    keyset pagination)."""
 
     page_size = 500
     page_size_query_param = "page_size"
+    page_query_param = "page"
+    cursor_query_param = "cursor"
+    # OFFSET reads every row before the page: page numbers reach this many pins deep.
+    max_page_depth = 10_000
 
     @property
     def max_page_size(self) -> int:
         # Read per request, not frozen at import.
         return settings.MAPIDEAS_MAX_PAGE_SIZE
 
-    def get_page_size(self, request: Request) -> int | None:
-        # DRF caps only an asked-for page_size; cap the default too, for a setting below 500.
-        size = super().get_page_size(request)
-        return min(size, self.max_page_size) if size else size
+    def get_page_size(self, request: Request) -> int:
+        """`page_size` if it is a whole number from 1, else the default; either capped at the
+        setting (a setting below 500 caps the default too)."""
+        size = self.page_size
+        given = request.query_params.get(self.page_size_query_param)
+        if given is not None and given.isascii() and given.isdigit() and len(given) <= 18:
+            size = int(given) or size
+        return min(size, self.max_page_size)
+
+    def _page_number(self, request: Request, size: int) -> int:
+        """The asked-for page number (1 when none): a 400 naming `page` for one that is no
+        page number, given with a cursor, or deeper than page numbers reach."""
+        page = request.query_params.get(self.page_query_param)
+        if page is None:
+            return 1
+        if not (page.isascii() and page.isdigit() and len(page) <= 18 and int(page) >= 1):
+            raise ValidationError(
+                {
+                    "page": [
+                        gettext(
+                            "Give a page number: a whole number from 1. Further pages are "
+                            "read by following the `next` link (cursor)."
+                        )
+                    ]
+                }
+            )
+        if self.cursor_query_param in request.query_params:
+            raise ValidationError({"page": [gettext("Give a page number or a cursor, not both.")]})
+        if (int(page) - 1) * size >= self.max_page_depth:
+            raise ValidationError(
+                {
+                    "page": [
+                        gettext(
+                            "Page numbers reach the first %(depth)s pins: further pages are "
+                            "read by following the `next` link (cursor)."
+                        )
+                        % {"depth": self.max_page_depth}
+                    ]
+                }
+            )
+        return int(page)
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
-        """DRF answers any bad `page` with a 404 "Invalid page." naming nothing: here a
-        page that is no page number is a 400 naming `page`, and one past the end a 404
-        naming it."""
-        page = request.query_params.get(self.page_query_param)
-        is_number = page is not None and page.isascii() and page.isdigit() and len(page) <= 18
-        if (
-            page is not None
-            and page not in self.last_page_strings
-            and not (is_number and int(page) >= 1)
-        ):
-            raise ValidationError({"page": [gettext("Give a page number: a whole number from 1.")]})
-        try:
-            return super().paginate_queryset(queryset, request, view)
-        except NotFound as missing:
-            raise NotFound({"page": [str(missing.detail)]}) from missing
+        size = self.get_page_size(request)
+        number = self._page_number(request, size)
+        cursor = None
+        token = request.query_params.get(self.cursor_query_param)
+        if token is not None:
+            try:
+                cursor = keyset.decode(
+                    token, model=queryset.model, ordering=keyset.ordering_of(queryset)
+                )
+            except keyset.BadCursor as bad:
+                raise ValidationError({"cursor": [str(bad)]}) from None
+        self.request = request
+        self.page = keyset.page(queryset, size=size, cursor=cursor, offset=(number - 1) * size)
+        if number > 1 and not self.page.rows:
+            raise NotFound({"page": [gettext("This page is past the last one.")]})
+        self.count = self._count(queryset, request, view)
+        return self.page.rows
+
+    def _count(self, queryset: Any, request: Request, view: Any) -> keyset.Count:
+        """Exact from the counts kept on write when they can answer the filters; else
+        counted up to a bound, and estimated past it."""
+        filterset_class = getattr(view, "filterset_class", None)
+        if filterset_class is not None:
+            filters = filterset_class(request.query_params, queryset=queryset)
+            # Already checked by the filter backend (a bad filter was its 400).
+            if filters.is_valid():
+                total = selectors.public_ideas_total(
+                    using=queryset.db, filters=filters.form.cleaned_data
+                )
+                if total is not None:
+                    return keyset.Count(total, exact=True)
+        return keyset.bounded_count(queryset)
+
+    def _link(self, cursor: str | None) -> str | None:
+        if cursor is None:
+            return None
+        url = remove_query_param(self.request.build_absolute_uri(), self.page_query_param)
+        return replace_query_param(url, self.cursor_query_param, cursor)
+
+    def get_paginated_response(self, data: Any) -> Response:
+        return Response(
+            {
+                "type": "FeatureCollection",
+                "count": self.count.value,
+                "count_is_estimate": not self.count.exact,
+                "next": self._link(self.page.next),
+                "previous": self._link(self.page.previous),
+                "features": data["features"],
+            }
+        )
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        link = {"type": "string", "nullable": True, "format": "uri"}
+        return {
+            "type": "object",
+            "required": ["type", "count", "count_is_estimate", "next", "previous", "features"],
+            "properties": {
+                "type": {"type": "string", "enum": ["FeatureCollection"]},
+                "count": {
+                    "type": "integer",
+                    "description": "How many pins match: exact, unless count_is_estimate.",
+                },
+                "count_is_estimate": {
+                    "type": "boolean",
+                    "description": (
+                        "true: `count` is an estimate (PostgreSQL's planner's), or on "
+                        "SpatiaLite a lower bound; false: it is exact."
+                    ),
+                },
+                "next": {**link, "description": "The next page (a `cursor`); null at the end."},
+                "previous": {**link, "description": "The previous page; null at the start."},
+                "features": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict]:
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": (
+                    "Where the page starts: the value the `next` or `previous` link carries "
+                    "(opaque; follow the links rather than building one)."
+                ),
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.page_query_param,
+                "required": False,
+                "in": "query",
+                "description": (
+                    f"A page number, for the first {self.max_page_depth:,} pins only; further "
+                    "pages are read by following `next`."
+                ),
+                "schema": {"type": "integer", "minimum": 1},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Features per page (at most MAPIDEAS_MAX_PAGE_SIZE).",
+                # 0 or no number: the default size, as DRF's page_size always read.
+                "schema": {"type": "integer"},
+            },
+        ]
 
 
 class CategoryList(generics.ListAPIView):

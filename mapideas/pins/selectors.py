@@ -1,7 +1,9 @@
 """Reads of pins: the public querysets every page, API and export starts from; who sees a pin."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
@@ -10,7 +12,11 @@ from django.db.models import (
     QuerySet,
 )
 
-from mapideas.map.viewport_counts import neighborhood_pin_count
+from mapideas.map.viewport_counts import (
+    CountFilters,
+    neighborhood_pin_count,
+    public_pin_total,
+)
 from mapideas.models import (
     PUBLIC_PINS,
     Category,
@@ -50,6 +56,33 @@ def public_ideas() -> QuerySet[Idea]:
 
     The photo's row comes along (a join, not a query per pin) for the Features' `photo_url`."""
     return all_ideas().filter(PUBLIC_PINS).select_related("photo")
+
+
+# IdeaFilter's filters the counts kept on write answer (mapideas.map.viewport_counts).
+_KEPT = frozenset(("category", "status", "kind", "channel", "team", "neighborhood"))
+
+
+def public_ideas_total(*, using: str, filters: Mapping[str, Any]) -> int | None:
+    """How many public pins IdeaFilter's cleaned `filters` select, exactly, from the counts
+    kept on write, when those can answer: filters on the summary's columns only (category,
+    status, kind, channel, team, neighborhood). None for any other filter given (a bbox, a
+    date range), which they cannot answer: the caller counts, or estimates."""
+    if any(value not in (None, "") for name, value in filters.items() if name not in _KEPT):
+        return None
+    category = filters.get("category")
+    team = filters.get("team")
+    neighborhood = filters.get("neighborhood")
+    return public_pin_total(
+        using=using,
+        filters=CountFilters(
+            category_id=category.pk if category else None,
+            status=filters.get("status") or None,
+            kind=filters.get("kind") or None,
+            channel=filters.get("channel") or None,
+            team_id=team.pk if team else None,
+            neighborhood_slug=neighborhood.slug if neighborhood else None,
+        ),
+    )
 
 
 def idea_photo(*, idea: Idea) -> IdeaPhoto | None:

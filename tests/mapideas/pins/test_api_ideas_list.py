@@ -171,8 +171,9 @@ def test_it_pages_with_count_next_and_previous(ideas):
 
     assert first["count"] == 4
     assert [f["properties"]["title"] for f in first["features"]] == ["I", "E", "En"]
+    assert first["count_is_estimate"] is False
     assert first["previous"] is None
-    assert "page=2" in first["next"] and "page_size=3" in first["next"]
+    assert "cursor=" in first["next"] and "page_size=3" in first["next"]
 
     second = APIClient().get(first["next"]).json()
     assert second["count"] == 4
@@ -195,7 +196,7 @@ def titles_of(body: dict) -> set[str]:
 
 
 def test_it_answers_404_for_a_page_past_the_end_naming_page(ideas):
-    response = get(page=99)
+    response = get(page=3, page_size=2)
 
     assert response.status_code == 404
     assert list(response.json()) == ["page"]
@@ -209,8 +210,12 @@ def test_a_page_that_is_no_page_number_is_a_400_naming_page(ideas, page_number):
     assert list(response.json()) == ["page"]
 
 
-def test_the_last_page_is_still_last(ideas):
-    assert get(page="last").status_code == 200
+def test_the_last_page_by_name_is_a_400_naming_page(ideas):
+    # It needs every match counted: the last page is reached by following `next`.
+    response = get(page="last")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["page"]
 
 
 @override_settings(MAPIDEAS_MAX_PAGE_SIZE=2)
