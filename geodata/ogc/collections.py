@@ -21,6 +21,7 @@ Names of categories and teams are in the request's language, as in the JSON API
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import h3
 from django.db.models import Max, Min, QuerySet
@@ -53,7 +54,8 @@ class Collection:
     rows: Callable[[], QuerySet]
     serializer: type[GeoFeatureModelSerializer]
     geometry_field: str
-    # A total order, so offset paging visits every feature exactly once.
+    # A total order on non-null fields, ending with the id: the keys of keyset paging
+    # (mapideas.plumbing.keyset), so following `next` visits every feature exactly once.
     ordering: tuple[str, ...]
     # The Feature's "id" and the {featureId} of its URL. An integer field (`pk`) is looked up
     # only for digits, so no text ever reaches an integer column.
@@ -71,6 +73,10 @@ class Collection:
     # The rows whose bounding box is the spatial extent, when cheaper to read than `rows`
     # (the same rows without per-row counts); None for `rows` itself.
     extent_rows: Callable[[], QuerySet] | None = None
+    # How many rows match the FilterSet's cleaned filters (whole collection: no bbox, no
+    # datetime), from counts kept on write, or None where they cannot say; None: no such
+    # counts (the rows are counted, up to a bound).
+    total: Callable[[dict[str, Any]], int | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -203,6 +209,9 @@ COLLECTIONS: dict[str, AnyCollection] = {
             temporal_field="created_at",
             filterset=IdeaFilter,
             filters=("category", "status", "kind", "neighborhood", "team", "channel"),
+            total=lambda filters: selectors.public_ideas_total(
+                using=replica_alias(), filters=filters
+            ),
         ),
         Collection(
             id="neighborhoods",

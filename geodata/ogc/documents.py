@@ -7,7 +7,9 @@ Links are absolute (clients such as GDAL and QGIS follow them as they are). Each
 """
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Model
@@ -24,7 +26,14 @@ from geodata.ogc.collections import (
     collection_extent,
 )
 from geodata.ogc.computed import ComputedFeature
-from geodata.ogc.query import ItemsQuery, feature_id, select_computed, select_features
+from geodata.ogc.query import (
+    ItemsQuery,
+    exact_total,
+    feature_id,
+    select_computed,
+    select_features,
+)
+from mapideas.plumbing import keyset
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
@@ -178,43 +187,72 @@ def computed_feature(feature: ComputedFeature) -> dict:
     }
 
 
-def _page(collection: AnyCollection, query: ItemsQuery) -> tuple[int, list[dict], dict]:
-    """numberMatched, the page's Features, and a computed layer's figures (else {})."""
+@dataclass(frozen=True)
+class _Page:
+    # None: not counted exactly, so left out (numberMatched is optional in Part 1).
+    matched: int | None
+    features: list[dict]
+    # A computed layer's figures (else {}).
+    about: dict
+    # The `next` and `prev` links' parameters; None: no such page.
+    next: dict[str, str] | None
+    previous: dict[str, str] | None
+
+
+def _page(collection: AnyCollection, query: ItemsQuery) -> _Page:
     start, stop = query.offset, query.offset + query.limit
     if isinstance(collection, ComputedCollection):
         # One computation for the count, the page and the figures (held for the next pages).
+        # Computed whole anyway: paged by offset.
         layer, selected = select_computed(collection, query)
-        return len(selected), [computed_feature(f) for f in selected[start:stop]], layer.about
+        shown = selected[start:stop]
+        return _Page(
+            matched=len(selected),
+            features=[computed_feature(f) for f in shown],
+            about=layer.about,
+            next={"offset": str(start + len(shown))}
+            if start + len(shown) < len(selected)
+            else None,
+            previous=_offset(max(0, start - query.limit)) if start > 0 else None,
+        )
     rows = select_features(collection, query)
-    matched = rows.count()
-    page = list(rows[start:stop]) if matched else []
-    return matched, features(collection, page), {}
+    # By key: a deep page is an index range, as fast as the first (an offset a client sends
+    # is still honoured; the links it gets read by key from there).
+    page = keyset.page(rows, size=query.limit, cursor=query.cursor, offset=query.offset)
+    matched = exact_total(collection, query)
+    if matched is None:
+        counted = keyset.bounded_count(rows)
+        matched = counted.value if counted.exact else None
+    return _Page(
+        matched=matched,
+        features=features(collection, page.rows),
+        about={},
+        next={"cursor": page.next} if page.next else None,
+        previous={"cursor": page.previous} if page.previous else None,
+    )
 
 
 def items_document(
     request: Request, collection: AnyCollection, query: ItemsQuery, fmt: str
 ) -> dict:
-    """One page of the collection's features, with numberMatched and the paging links; for a
-    computed layer, its figures (city rate, basis, message...) as the foreign member
-    `engagement`, as /api/engagement/... gives them."""
-    matched, page, about = _page(collection, query)
+    """One page of the collection's features, with numberMatched where it is exact and the
+    paging links; for a computed layer, its figures (city rate, basis, message...) as the
+    foreign member `engagement`, as /api/engagement/... gives them."""
+    page = _page(collection, query)
     path = reverse("ogc-items", args=[collection.id])
     page_type = HTML if fmt == "html" else GEOJSON
     paging = {**query.given, "limit": str(query.limit)}
-    links = self_links(request, path, fmt, GEOJSON, {**paging, **_offset(query.offset)})
-    if query.offset + len(page) < matched:
+    here = _offset(query.offset)
+    if query.cursor is not None:
+        here = {"cursor": keyset.encode(query.cursor.values, backwards=query.cursor.backwards)}
+    links = self_links(request, path, fmt, GEOJSON, {**paging, **here})
+    if page.next is not None:
         links.append(
             link(
-                request,
-                path,
-                "next",
-                page_type,
-                "The next page",
-                {"f": fmt, **paging, "offset": str(query.offset + len(page))},
+                request, path, "next", page_type, "The next page", {"f": fmt, **paging, **page.next}
             )
         )
-    if query.offset > 0:
-        previous = max(0, query.offset - query.limit)
+    if page.previous is not None:
         links.append(
             link(
                 request,
@@ -222,20 +260,20 @@ def items_document(
                 "prev",
                 page_type,
                 "The previous page",
-                {"f": fmt, **paging, **_offset(previous)},
+                {"f": fmt, **paging, **page.previous},
             )
         )
     links.append(_collection_link(request, collection))
-    document = {
-        "type": "FeatureCollection",
-        "features": page,
-        "numberMatched": matched,
-        "numberReturned": len(page),
+    document: dict[str, Any] = {"type": "FeatureCollection", "features": page.features}
+    if page.matched is not None:
+        document["numberMatched"] = page.matched
+    document |= {
+        "numberReturned": len(page.features),
         "timeStamp": iso(timezone.now()),
         "links": links,
     }
-    if about:
-        document["engagement"] = about
+    if page.about:
+        document["engagement"] = page.about
     return document
 
 

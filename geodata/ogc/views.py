@@ -284,7 +284,19 @@ ITEMS_QUERY_PARAMETERS = [
     OpenApiParameter(
         "offset",
         {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
-        description="Features to skip: the `next` and `prev` links set it.",
+        description=(
+            "Features to skip, for clients that count their way through (a deep offset reads "
+            "every feature before it); the `next` and `prev` links use `cursor` instead."
+        ),
+    ),
+    OpenApiParameter(
+        "cursor",
+        str,
+        description=(
+            "Where the page starts: the value a `next` or `prev` link carries (opaque; follow "
+            "the links rather than building one). Not with `offset`. Table collections only: "
+            "the computed layers page by offset."
+        ),
     ),
     OpenApiParameter(
         "bbox",
