@@ -41,10 +41,23 @@ from mapideas.models import (
     Idea,
     RerouteStaging,
     RoutingEvent,
+    ViewportCellCount,
+    ViewportCount,
 )
 from neighborhoods.models import BoundaryVersion, CategoryRule, Neighborhood
 from neighborhoods.routing import triage_team
 from neighborhoods.services import version_switch
+
+# What a re-route writes, for the ANALYZE that ends a command which activated boundaries: the
+# pins, their routing history and "also in their area" teams, and the viewport counts kept by
+# triggers (a pin that changes team or neighborhood moves between their rows).
+REROUTED_TABLES = (
+    Idea,
+    RoutingEvent,
+    Idea.also_in_teams.through,
+    ViewportCount,
+    ViewportCellCount,
+)
 
 
 @dataclass(frozen=True)

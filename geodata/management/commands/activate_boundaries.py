@@ -11,9 +11,10 @@ from mapideas.plumbing.commands import (
     DRY_RUN_DONE,
     DRY_RUN_HELP,
     add_commit_argument,
+    analyze_tables,
     rolled_back_unless,
 )
-from mapideas.rerouting.services import boundaries_activate
+from mapideas.rerouting.services import REROUTED_TABLES, boundaries_activate
 from neighborhoods.models import BoundaryVersion
 
 
@@ -51,6 +52,7 @@ class Command(BaseCommand):
         with rolled_back_unless(commit):
             result = boundaries_activate(version=version, reason=options["reason"])
         if commit:
+            analyze_tables(*REROUTED_TABLES)
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Boundary version #{version.pk} is active. {result.team_changed} open pins "

@@ -12,13 +12,19 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from geodata.imports.ideas import REASON_CATEGORY_UNKNOWN, IdeaImportError, ideas_import_csv
+from geodata.imports.ideas import (
+    REASON_CATEGORY_UNKNOWN,
+    WRITTEN_TABLES,
+    IdeaImportError,
+    ideas_import_csv,
+)
 from mapideas.models import Idea
 from mapideas.pins import selectors
 from mapideas.plumbing.commands import (
     DRY_RUN_DONE,
     DRY_RUN_HELP,
     add_commit_argument,
+    analyze_tables,
     rolled_back_unless,
 )
 
@@ -100,6 +106,8 @@ class Command(BaseCommand):
                 )
         except IdeaImportError as exc:
             raise CommandError(str(exc)) from exc
+        if commit and result.imported:
+            analyze_tables(*WRITTEN_TABLES)
 
         noun = "idea" if result.imported == 1 else "ideas"
         if commit:

@@ -21,8 +21,11 @@ from mapideas.plumbing.commands import (
     DRY_RUN_DONE,
     DRY_RUN_HELP,
     add_commit_argument,
+    analyze_tables,
     rolled_back_unless,
 )
+from mapideas.rerouting.services import REROUTED_TABLES
+from neighborhoods.models import BoundaryVersion, Neighborhood, Team
 
 SHOWN = 15  # names listed per kind of change before "and N more"
 
@@ -95,6 +98,11 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
+        if result.committed:
+            analyze_tables(BoundaryVersion, Neighborhood, Team)
+            if result.moved is not None:
+                # Activated: every open pin was re-routed (mapideas.rerouting.services).
+                analyze_tables(*REROUTED_TABLES)
         self._report(result)
 
     def _names(self, label: str, names: list[str]) -> None:

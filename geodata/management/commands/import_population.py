@@ -16,8 +16,10 @@ from mapideas.plumbing.commands import (
     DRY_RUN_DONE,
     DRY_RUN_HELP,
     add_commit_argument,
+    analyze_tables,
     rolled_back_unless,
 )
+from neighborhoods.models import Neighborhood
 
 SHOWN = 50  # changes and unmatched keys listed before "and N more"; bad values are all listed
 
@@ -65,6 +67,9 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
+        if commit and not result.bad:
+            # Populations and attributes are columns of the neighborhoods.
+            analyze_tables(Neighborhood)
         self._report(result, commit=commit)
         if result.bad and commit:
             noun = "value" if result.attributes else "population value"

@@ -14,6 +14,7 @@ from mapideas.plumbing.commands import (
     DRY_RUN_DONE,
     DRY_RUN_HELP,
     add_commit_argument,
+    analyze_tables,
     rolled_back_unless,
 )
 from neighborhoods.models import Neighborhood
@@ -56,6 +57,9 @@ class Command(BaseCommand):
                 seed=options["seed"],
                 demo_password=DEMO_PASSWORD if options["demo_users"] else None,
             )
+        if commit:
+            # A whole city: boundaries, teams, figures, pins and their history, the counts.
+            analyze_tables()
         counts = f"{loaded.neighborhoods} neighborhoods, {loaded.teams} teams, {loaded.ideas} pins."
         if commit:
             self.stdout.write(self.style.SUCCESS(f"Demo city loaded: {counts}"))
