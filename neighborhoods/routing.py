@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from neighborhoods import geometry
 from neighborhoods.models import BoundaryVersion, CategoryRule, Neighborhood, Team
+from neighborhoods.spatial_index import in_spatial_index
 
 # The ownership order of rule 2, shared with the bulk re-route.
 OWNER_ORDER = ("-priority", "area_m2", "slug")
@@ -70,8 +71,10 @@ def active_version() -> BoundaryVersion | None:
 
 def covering(point: Point, version: BoundaryVersion) -> QuerySet[Neighborhood]:
     """The neighborhoods of `version` covering `point`, owner first."""
-    return Neighborhood.objects.filter(version=version, geometry__covers=point).order_by(
-        *OWNER_ORDER
+    return (
+        _near(Neighborhood.objects.filter(version=version), point)
+        .filter(geometry__covers=point)
+        .order_by(*OWNER_ORDER)
     )
 
 
@@ -100,6 +103,13 @@ def triage_team() -> Team:
     return team
 
 
+def _near(neighborhoods: QuerySet[Neighborhood], point: Point) -> QuerySet[Neighborhood]:
+    """The neighborhoods whose box holds `point`: on SpatiaLite from the R*Tree (its `covers`
+    alone parsed and tested every polygon of the table); PostGIS's `covers` uses its index."""
+    box = (point.x, point.y, point.x, point.y)
+    return in_spatial_index(neighborhoods, "geometry", box, gist_lookup_follows=True)
+
+
 def in_service_area(point: Point, version: BoundaryVersion) -> bool:
     return BoundaryVersion.objects.filter(pk=version.pk, service_area__covers=point).exists()
 
@@ -121,7 +131,8 @@ def route(point: Point, category: str | None = None) -> Route | None:
     # (the version itself only when no neighborhood covers the point), and whether the
     # category has rules at all (most have none: then no second query for them).
     candidates = list(
-        Neighborhood.objects.filter(version__is_active=True, geometry__covers=point)
+        _near(Neighborhood.objects.filter(version__is_active=True), point)
+        .filter(geometry__covers=point)
         .select_related("team", "version")
         .defer("geometry", "version__service_area", "version__report")
         .annotate(category_ruled=Exists(CategoryRule.objects.filter(category=category or "")))
@@ -191,9 +202,15 @@ def nearest_other_neighborhood(
     cos_lat = math.cos(math.radians(min(abs(point.y) + dlat, 90)))
     dlon = min(margin / (_METRES_PER_DEGREE_MIN * cos_lat), 180) if cos_lat > 1e-9 else 180
     box = (point.x - dlon, point.y - dlat, point.x + dlon, point.y + dlat)
-    candidates = Neighborhood.objects.filter(
-        version_id=version_id, geometry__intersects=Polygon.from_bbox(box)
-    ).only("pk", "name", "slug", "version_id", "geometry")
+    nearby = in_spatial_index(
+        Neighborhood.objects.filter(version_id=version_id),
+        "geometry",
+        box,
+        gist_lookup_follows=True,
+    )
+    candidates = nearby.filter(geometry__intersects=Polygon.from_bbox(box)).only(
+        "pk", "name", "slug", "version_id", "geometry"
+    )
     if owner is not None:
         candidates = candidates.exclude(pk=owner.pk)
     here = shapely.Point(point.x, point.y)

@@ -9,30 +9,25 @@ page names the pin's neighborhood instead.
 
 The query asks the spatial index first, on both databases: a box of NEAR_METRES around the
 point narrows the places to those whose point is in it (PostGIS: the `&&` operator on the GiST
-index; SpatiaLite: the R*Tree's table, which its planner does not use on its own), then the
-few left are measured on the spheroid and the nearest taken. One indexed query per page.
+index; SpatiaLite: the R*Tree's table, which its planner does not use on its own; both through
+neighborhoods.spatial_index), then the few left are measured on the spheroid and the nearest
+taken. One indexed query per page.
 """
 
 import math
 
 from django.contrib.gis.db.models.functions import Distance
-from django.contrib.gis.geos import Point, Polygon
+from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
-from django.db import connections
-from django.db.models.expressions import RawSQL
 
 from geodata.models import Place
 from mapideas.models import Idea
+from neighborhoods.spatial_index import in_spatial_index
 
 NEAR_METRES = 300
 # Metres in a degree of latitude (and of longitude at the equator), with 10% to spare for the
 # spheroid: the box must hold every point within the distance.
 _METRES_PER_DEGREE = 111_000 / 1.1
-# The ids of the places whose point is in a box, from SpatiaLite's R*Tree of Place.point.
-_RTREE_BOX = (
-    'SELECT pkid FROM "idx_geodata_place_point"'
-    " WHERE xmin <= %s AND xmax >= %s AND ymin <= %s AND ymax >= %s"
-)
 
 
 def _box(point: Point, metres: float) -> tuple[float, float, float, float]:
@@ -45,16 +40,7 @@ def _box(point: Point, metres: float) -> tuple[float, float, float, float]:
 def nearest_place(point: Point, *, within_m: float = NEAR_METRES) -> Place | None:
     """The place whose point is nearest `point` (WGS84) and within `within_m` metres, or None;
     of places as near as each other, the first by name."""
-    places = Place.objects.all()
-    min_x, min_y, max_x, max_y = box = _box(point, within_m)
-    if connections[places.db].vendor == "sqlite":
-        # Constant SQL, the box's corners passed as parameters.
-        in_box = RawSQL(  # noqa: S611
-            _RTREE_BOX, (max_x, min_x, max_y, min_y)
-        )
-        places = places.filter(pk__in=in_box)
-    else:
-        places = places.filter(point__bboverlaps=Polygon.from_bbox(box))
+    places = in_spatial_index(Place.objects.all(), "point", _box(point, within_m))
     return (
         places.filter(point__distance_lte=(point, D(m=within_m), "spheroid"))
         .annotate(distance=Distance("point", point, spheroid=True))

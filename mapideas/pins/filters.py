@@ -18,6 +18,7 @@ from mapideas.models import Category, Idea
 from mapideas.plumbing.days import first_instant, first_instant_after
 from neighborhoods.models import Neighborhood, Team
 from neighborhoods.selectors import active_neighborhoods
+from neighborhoods.spatial_index import in_spatial_index
 
 
 class BBoxField(forms.CharField):
@@ -72,7 +73,9 @@ class BBoxFilter(django_filters.Filter):
     def filter(self, qs: QuerySet, value: Polygon | None) -> QuerySet:
         if value is None:
             return qs
-        return qs.filter(location__intersects=bbox_geometry(value))
+        # SpatiaLite tests `intersects` on every pin unless the R*Tree narrows them first.
+        rows = in_spatial_index(qs, "location", value.extent, gist_lookup_follows=True)
+        return rows.filter(location__intersects=bbox_geometry(value))
 
 
 class IdeaFilter(django_filters.FilterSet):

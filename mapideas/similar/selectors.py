@@ -31,6 +31,7 @@ from django.contrib.gis.measure import D
 from mapideas.models import Category, Idea
 from mapideas.pins import selectors
 from mapideas.plumbing.text import words
+from neighborhoods.spatial_index import in_spatial_index
 
 CANDIDATES = 200
 LIMIT = 5
@@ -123,10 +124,15 @@ def similar_pins(
 ) -> list[SimilarPin]:
     """Public open pins within radius_m metres of `location` that are probably about the same
     thing as a pin with this title, description and category, best first."""
+    box = _box_around(location, radius_m)
+    # The box for the spatial index: PostGIS's `intersects` uses it, SpatiaLite's R*Tree must
+    # be asked (else every public pin is measured).
+    nearby = in_spatial_index(
+        selectors.public_ideas(), "location", box.extent, gist_lookup_follows=True
+    )
     candidates = list(
-        selectors.public_ideas()
-        .filter(status__in=Idea.OPEN_STATUSES)
-        .filter(location__intersects=_box_around(location, radius_m))
+        nearby.filter(status__in=Idea.OPEN_STATUSES)
+        .filter(location__intersects=box)
         .filter(location__distance_lte=(location, D(m=radius_m), "spheroid"))
         .annotate(distance=Distance("location", location, spheroid=True))
         .order_by("distance", "-id")[:CANDIDATES]

@@ -2,11 +2,14 @@
 
 import pytest
 from django.contrib.gis.geos import MultiPolygon, Point
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from pyproj import Geod
 
 from neighborhoods.routing import nearest_other_neighborhood, route
 from neighborhoods.services import NeighborhoodInput, boundary_version_create
 from tests.conftest import IN_ENCLAVE, ON_SHARED_BORDER, square
+from tests.spatial_index import assert_read_through_rtree
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +83,11 @@ def test_it_skips_a_neighborhood_whose_interior_holds_the_point(city):
     assert nearby.distance_m == pytest.approx(5.0, abs=0.05)
     # The version is the owner's, not the active one (the `city` fixture's).
     assert route(inside_both).neighborhood.version != version
+
+
+def test_it_reads_the_neighborhoods_through_the_spatial_index(city):
+    with CaptureQueriesContext(connection) as queries:
+        nearby = nearest_other_neighborhood(east_of_border(6.0), city.east, within_m=15)
+
+    assert nearby.neighborhood == city.west
+    assert_read_through_rtree(queries.captured_queries, "neighborhoods_neighborhood", "geometry")

@@ -2,8 +2,10 @@
 
 import pytest
 from django.contrib.gis.geos import Point
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from neighborhoods.routing import route
+from neighborhoods.routing import covering, route
 from tests.conftest import (
     IN_EAST,
     IN_EMPTY_HOLE,
@@ -13,6 +15,7 @@ from tests.conftest import (
     ON_SHARED_BORDER,
     OUTSIDE_CITY,
 )
+from tests.spatial_index import assert_read_through_rtree
 
 pytestmark = pytest.mark.django_db
 
@@ -84,3 +87,13 @@ def test_it_sends_a_point_deep_inside_a_wide_enclosed_gap_to_triage(db):
     assert len(changes.gaps) == 1
     routed = route(Point(4.03, 50.02, srid=4326))
     assert routed.neighborhood is None and routed.team.is_triage
+
+
+def test_it_reads_the_neighborhoods_through_the_spatial_index(city):
+    with CaptureQueriesContext(connection) as queries:
+        routed = route(ON_SHARED_BORDER)
+        owners = list(covering(ON_SHARED_BORDER, city.east.version))
+
+    assert routed.neighborhood == city.east
+    assert owners == [city.east, city.west]
+    assert_read_through_rtree(queries.captured_queries, "neighborhoods_neighborhood", "geometry")

@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.gis.geos import Point
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
@@ -24,6 +26,7 @@ from mapideas.pins.serializers import IdeaFeatureSerializer
 from mapideas.submission.services import idea_create
 from neighborhoods.models import Neighborhood
 from tests.conftest import IN_EAST, IN_ENCLAVE, IN_WEST, ON_ISLAND
+from tests.spatial_index import assert_read_through_rtree, bbox_param, edge_pins
 
 pytestmark = pytest.mark.django_db
 
@@ -639,3 +642,17 @@ def test_gdal_lists_the_collections_and_reads_every_feature(live_ogc_url, city, 
     assert features.count("OGRFeature(ideas):") == 12
     assert "title (String) = Café «éclairage»" in features
     assert "POINT (4.015 50.005)" in features
+
+
+def test_bbox_keeps_the_features_on_its_edges_and_none_just_outside(city, category):
+    pins = edge_pins(category)
+
+    with CaptureQueriesContext(connection) as queries:
+        body = items(bbox=bbox_param(), limit=100)
+
+    assert {f["id"] for f in body["features"]} == {p.pk for p in pins.inside}
+    assert_read_through_rtree(queries.captured_queries, "mapideas_idea", "location")
+    with CaptureQueriesContext(connection) as queries:
+        found = items("neighborhoods", bbox="4.0299,50.0,4.0299,50.0")["features"]
+    assert {f["id"] for f in found} == {"harbor"}
+    assert_read_through_rtree(queries.captured_queries, "neighborhoods_neighborhood", "geometry")

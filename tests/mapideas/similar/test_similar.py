@@ -3,6 +3,8 @@ backends, ranking by text and category, only public open pins, and the API's con
 
 import pytest
 from django.contrib.gis.geos import MultiPolygon, Point
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mapideas.models import Category, Idea
@@ -11,6 +13,7 @@ from mapideas.similar import selectors as similar
 from mapideas.submission.services import idea_create
 from neighborhoods.services import NeighborhoodInput, boundary_version_create
 from tests.conftest import IN_EAST, square
+from tests.spatial_index import assert_read_through_rtree
 
 pytestmark = pytest.mark.django_db
 
@@ -210,3 +213,14 @@ def test_the_api_names_a_bad_field(client, city, query, field):
 def test_the_api_is_not_taken_for_a_pin_id(client, city):
     # api/ideas/similar/ comes before any api/ideas/<int:pk>/... pattern.
     assert client.get(URL, {"lat": 50.0, "lon": 4.0}).status_code == 200
+
+
+def test_the_candidates_are_read_through_the_spatial_index(city):
+    near = pin("Broken bench", east_of(IN_EAST, 0.001))  # ~72 m
+    pin("Broken bench", east_of(IN_EAST, 0.0016))  # ~114 m
+
+    with CaptureQueriesContext(connection) as queries:
+        found = similar.similar_pins(location=IN_EAST, title="bench broken", radius_m=100)
+
+    assert [p.idea for p in found] == [near]
+    assert_read_through_rtree(queries.captured_queries, "mapideas_idea", "location")
