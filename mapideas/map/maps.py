@@ -6,6 +6,7 @@ assets the map really uses. Pages embed the three parts folium renders (header, 
 in their own template, so the map sits beside forms and lists rather than in an iframe.
 """
 
+import html
 import json
 import re
 from dataclasses import dataclass
@@ -13,12 +14,14 @@ from dataclasses import dataclass
 import folium
 from django.conf import settings
 from django.contrib.gis.db.models import Extent
-from django.db.models import QuerySet
+from django.db.models import FloatField, Func, QuerySet
 from django.templatetags.static import static
+from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from mapideas.models import Idea
 from neighborhoods.models import Neighborhood
 
 LOCAL_JS = [
@@ -157,30 +160,76 @@ def render(fmap: folium.Map) -> RenderedMap:
     )
 
 
-def add_pins(fmap: folium.Map, ideas, *, name: str = "Pins", color: str = "#1d4ed8") -> None:
-    """The given pins as circle markers, with their title, status and a link in a tooltip
-    and popup: the same queryset as the list beside the map, so both show one set.
+@dataclass(frozen=True)
+class MapPin:
+    """What a map draws of a pin: no model instance and no geometry object (a workspace
+    map draws up to thousands; building each pin's GEOS point and display values was most
+    of the page's time)."""
+
+    pk: int
+    title: str
+    status: str
+    overdue: bool
+    lon: float
+    lat: float
+
+
+class _X(Func):
+    function = "ST_X"
+    output_field = FloatField()
+
+
+class _Y(Func):
+    function = "ST_Y"
+    output_field = FloatField()
+
+
+def map_pins(ideas: QuerySet) -> list[MapPin]:
+    """`ideas` (sliced and ordered by the caller, maybe with an `is_overdue` annotation:
+    mapideas.workflow.selectors.team_queue) as the pins a map draws, coordinates read by the
+    database (ST_X and ST_Y on PostGIS and SpatiaLite alike)."""
+    overdue = "is_overdue" in ideas.query.annotations
+    rows = ideas.annotate(map_lon=_X("location"), map_lat=_Y("location")).values_list(
+        "pk", "title", "status", "is_overdue" if overdue else "pk", "map_lon", "map_lat"
+    )
+    return [
+        MapPin(pk, title, status, overdue and bool(late), lon, lat)
+        for pk, title, status, late, lon, lat in rows
+    ]
+
+
+def add_pins(
+    fmap: folium.Map, pins: list[MapPin], *, name: str = "Pins", color: str = "#1d4ed8"
+) -> None:
+    """The given pins (map_pins) as circle markers, with their title, status and a link in
+    a tooltip and popup: drawn from the same queryset as the list beside the map, so both
+    show one set.
 
     Titles are user text: escaped here, as Leaflet renders tooltips and popups as HTML.
-    Overdue pins (an `is_overdue` annotation, mapideas.workflow.selectors.team_queue) are drawn red.
+    Overdue pins are drawn red.
     """
+    labels = {value: str(label) for value, label in Idea.Status.choices}
+    overdue_labels = {
+        value: _("%(status)s (overdue)") % {"status": label} for value, label in labels.items()
+    }
+    # One reverse() for all: a pin's page differs from another's by its number only.
+    link = reverse("idea-detail", args=[0]).rsplit("0/", 1)[0]
     features = []
-    for idea in ideas:
+    for pin in pins:
+        status = (overdue_labels if pin.overdue else labels).get(pin.status, pin.status)
         features.append(
             {
                 "type": "Feature",
                 # folium keys each feature's style by its id.
-                "id": idea.pk,
-                "geometry": {"type": "Point", "coordinates": [idea.location.x, idea.location.y]},
+                "id": pin.pk,
+                "geometry": {"type": "Point", "coordinates": [pin.lon, pin.lat]},
+                # The standard library's escape, as Django's own escape() calls it, without
+                # its lazy-text wrapper (a tenth of the page's time for 2,000 pins).
                 "properties": {
-                    "title": escape(idea.title),
-                    "status": escape(
-                        _("%(status)s (overdue)") % {"status": idea.get_status_display()}
-                        if getattr(idea, "is_overdue", False)
-                        else idea.get_status_display()
-                    ),
-                    "link": f'<a href="{escape(idea.get_absolute_url())}">#{idea.pk}</a>',
-                    "overdue": bool(getattr(idea, "is_overdue", False)),
+                    "title": html.escape(pin.title),
+                    "status": html.escape(status),
+                    "link": f'<a href="{html.escape(f"{link}{pin.pk}/")}">#{pin.pk}</a>',
+                    "overdue": pin.overdue,
                 },
             }
         )

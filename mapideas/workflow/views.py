@@ -171,10 +171,11 @@ def _workspace_page(
         maps.add_neighborhood_outlines(fmap, active_neighborhoods())
     else:
         maps.add_neighborhood_outlines(fmap, area, highlight=True)
-    map_pins = list(queue[:MAP_PIN_LIMIT])
+    map_pins = maps.map_pins(queue[:MAP_PIN_LIMIT])
     maps.add_pins(fmap, map_pins, name="Routed to this team")
     also_in_shown = list(also_in[:TEAM_PAGE_SIZE])
-    maps.add_pins(fmap, also_in_shown, name="Also in your area", color="#6b7280")
+    also_in_pins = maps.map_pins(also_in[:TEAM_PAGE_SIZE])
+    maps.add_pins(fmap, also_in_pins, name="Also in your area", color="#6b7280")
     user = request.user
     may_work = _works_for(user, team)
     return render(
