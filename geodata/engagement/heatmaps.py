@@ -21,11 +21,14 @@ def heatmap(ideas: QuerySet[Idea]) -> tuple[folium.Map, int, bool]:
     neighborhoods = active_neighborhoods()
     fmap = maps.new_map(bounds=maps.extent(neighborhoods))
     maps.add_neighborhood_outlines(fmap, neighborhoods)
+    # Coordinates read by the database: a GEOS point per pin was half the planner page's
+    # time at 20,000 pins.
+    newest = ideas.order_by("-created_at", "-id").annotate(
+        heat_lat=maps.Latitude("location"), heat_lon=maps.Longitude("location")
+    )
     points = [
-        [round(p.y, 6), round(p.x, 6)]
-        for p in ideas.order_by("-created_at", "-id").values_list("location", flat=True)[
-            : limit + 1
-        ]
+        [round(lat, 6), round(lon, 6)]
+        for lat, lon in newest.values_list("heat_lat", "heat_lon")[: limit + 1]
     ]
     truncated = len(points) > limit
     points = points[:limit]

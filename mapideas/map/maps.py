@@ -174,12 +174,16 @@ class MapPin:
     lat: float
 
 
-class _X(Func):
+class Longitude(Func):
+    """A point's x (its longitude in WGS84), read by the database: no GEOS object per row."""
+
     function = "ST_X"
     output_field = FloatField()
 
 
-class _Y(Func):
+class Latitude(Func):
+    """A point's y (its latitude in WGS84), read by the database."""
+
     function = "ST_Y"
     output_field = FloatField()
 
@@ -189,7 +193,7 @@ def map_pins(ideas: QuerySet) -> list[MapPin]:
     mapideas.workflow.selectors.team_queue) as the pins a map draws, coordinates read by the
     database (ST_X and ST_Y on PostGIS and SpatiaLite alike)."""
     overdue = "is_overdue" in ideas.query.annotations
-    rows = ideas.annotate(map_lon=_X("location"), map_lat=_Y("location")).values_list(
+    rows = ideas.annotate(map_lon=Longitude("location"), map_lat=Latitude("location")).values_list(
         "pk", "title", "status", "is_overdue" if overdue else "pk", "map_lon", "map_lat"
     )
     return [
