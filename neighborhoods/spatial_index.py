@@ -47,15 +47,10 @@ def in_spatial_index(
     connection = connections[rows.db]
     min_x, min_y, max_x, max_y = box
     if connection.vendor == "sqlite":
-        index = connection.ops.quote_name(f"idx_{model._meta.db_table}_{geometry.column}")
         # An IN over the R*Tree, not a join: SQLite then reads the index first and each row
         # found by its rowid (EXPLAIN QUERY PLAN: SCAN of the idx table, then SEARCH of the
-        # table USING INTEGER PRIMARY KEY). The SQL is constant, the numbers parameters.
-        # The table name comes from the model's metadata, quoted: no user text.
-        sql = (
-            f"SELECT pkid FROM {index}"  # noqa: S608
-            " WHERE xmin <= %s AND xmax >= %s AND ymin <= %s AND ymax >= %s"
-        )
+        # table USING INTEGER PRIMARY KEY).
+        sql = rtree_ids_sql(rows, field)
         return rows.filter(pk__in=RawSQL(sql, (max_x, min_x, max_y, min_y)))  # noqa: S611
     if gist_lookup_follows:
         return rows
@@ -63,3 +58,21 @@ def in_spatial_index(
     envelope = Polygon.from_bbox(box)
     envelope.srid = geometry.srid
     return rows.filter(**{f"{field}__bboverlaps": envelope})
+
+
+def rtree_ids_sql(rows: QuerySet, field: str) -> str:
+    """SpatiaLite: the SQL selecting the ids whose box in the R*Tree of `rows`' geometry `field`
+    meets a box given as four parameters: max x, min x, max y, min y. For callers that ask
+    several boxes at once (an OR of boxes is beyond SQLite's use of the R*Tree)."""
+    model = rows.model
+    geometry = model._meta.get_field(field)
+    if not isinstance(geometry, GeometryField):
+        raise TypeError(f"{model.__name__}.{field} is not a geometry field")
+    quote = connections[rows.db].ops.quote_name
+    index = quote(f"idx_{model._meta.db_table}_{geometry.column}")
+    # The table name comes from the model's metadata, quoted: no user text. The numbers are
+    # parameters.
+    return (
+        f"SELECT pkid FROM {index}"  # noqa: S608
+        " WHERE xmin <= %s AND xmax >= %s AND ymin <= %s AND ymax >= %s"
+    )

@@ -5,7 +5,9 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.gis.geos import Point
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -13,6 +15,7 @@ from mapideas.map import viewport as viewport_module
 from mapideas.models import Category, Idea
 from mapideas.submission.services import idea_create
 from tests.conftest import IN_EAST, IN_WEST, ON_ISLAND
+from tests.spatial_index import assert_read_through_rtree, bbox_param, edge_pins
 
 pytestmark = pytest.mark.django_db
 
@@ -244,3 +247,38 @@ def test_it_is_not_taken_for_a_pin_id(ideas):
     from django.urls import resolve
 
     assert resolve(URL).url_name == "api-ideas-viewport"
+
+
+@pytest.mark.parametrize("zoom", [10, 13, 16])
+def test_the_spatial_index_finds_the_pins_on_the_edges_and_no_pin_outside(
+    city, category, clusters, zoom
+):
+    # The counts kept on write, and the pins of the cells the edges cut read from the R*Tree
+    # box by box on SpatiaLite: the same answer as the exact test.
+    pins = edge_pins(category)
+
+    with CaptureQueriesContext(connection) as queries:
+        body = get(bbox=bbox_param(), zoom=zoom).json()
+
+    assert body["total"] == len(pins.inside)
+    if body["mode"] == "pins":
+        assert {f["id"] for f in body["features"]} == {p.pk for p in pins.inside}
+    else:
+        assert sum(f["properties"]["count"] for f in body["features"]) == len(pins.inside)
+    if connection.vendor == "sqlite" and body.get("level") == "h3-9":
+        # The cut cells' boxes, each asked of the R*Tree.
+        assert any("UNION ALL" in q["sql"] for q in queries.captured_queries)
+    assert_read_through_rtree(queries.captured_queries, "mapideas_idea", "location")
+
+
+def test_many_cut_cells_are_asked_of_the_spatial_index_in_several_unions(
+    city, category, clusters, monkeypatch
+):
+    # SQLite unites at most 500 SELECTs in one compound: the boxes go in chunks.
+    monkeypatch.setattr(viewport_module, "SPATIALITE_BOXES", 2)
+    pins = edge_pins(category)
+
+    body = get(bbox=bbox_param(), zoom=13).json()
+
+    assert body["level"] == "h3-9"
+    assert body["total"] == len(pins.inside)
