@@ -127,7 +127,10 @@ def run(out: Path) -> int:
         from django.core.management import call_command
         from django.db import connection
 
-        from bench import rows_reads  # noqa: F401 (registers the reads row)
+        from bench import (
+            rows_import,  # noqa: F401 (registers the bulk import row)
+            rows_reads,  # noqa: F401 (registers the reads row)
+        )
         from bench.data import build_city
         from bench.rows import ROWS, Context, run_rows, spatialite_note
 
