@@ -198,7 +198,8 @@ class IdeaPagination(BasePagination):
                 }
             )
         if self.cursor_query_param in request.query_params:
-            raise ValidationError({"page": [gettext("Give a page number or a cursor, not both.")]})
+            both = [gettext("Give a page number or a cursor, not both.")]
+            raise ValidationError({"page": both, "cursor": both})
         if (int(page) - 1) * size >= self.max_page_depth:
             raise ValidationError(
                 {
@@ -215,7 +216,6 @@ class IdeaPagination(BasePagination):
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
         size = self.get_page_size(request)
-        number = self._page_number(request, size)
         cursor = None
         token = request.query_params.get(self.cursor_query_param)
         if token is not None:
@@ -225,6 +225,7 @@ class IdeaPagination(BasePagination):
                 )
             except keyset.BadCursor as bad:
                 raise ValidationError({"cursor": [str(bad)]}) from None
+        number = self._page_number(request, size)
         self.request = request
         self.page = keyset.page(queryset, size=size, cursor=cursor, offset=(number - 1) * size)
         if number > 1 and not self.page.rows:

@@ -136,12 +136,19 @@ def test_a_page_number_past_the_depth_page_numbers_reach_is_a_400_naming_page(pi
     assert "next" in response.json()["page"][0]
 
 
-def test_a_page_number_and_a_cursor_together_is_a_400_naming_page(pins):
+def test_a_page_number_and_a_cursor_together_is_a_400_naming_both(pins):
     cursor = get(page_size=5)["next"].split("cursor=")[1].split("&")[0]
     response = APIClient().get(URL, {"page": 2, "cursor": cursor})
 
     assert response.status_code == 400
-    assert list(response.json()) == ["page"]
+    assert set(response.json()) == {"page", "cursor"}
+
+
+def test_a_bad_cursor_with_a_page_number_is_a_400_naming_the_cursor(pins):
+    response = APIClient().get(URL, {"page": 1, "cursor": "nan"})
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["cursor"]
 
 
 def _token(value) -> str:
