@@ -227,6 +227,8 @@ OGC_ITEMS: dict[str, Base] = {
     "datetime": "2000-01-01T00:00:00Z/..",
     "limit": "10",
     "offset": "0",
+    # From a `next` link, and not with `offset`: left out of the valid request.
+    "cursor": ABSENT,
 }
 # One pin: `f` only.
 OGC_FEATURE: dict[str, Base] = {
@@ -333,7 +335,11 @@ TABLE: dict[tuple[str, str], Endpoint] = {
     ),
     # The place search above the map (the script asks /api/places/; the page reads no query).
     ("home", "GET"): Endpoint(EVERYONE, query={"q": "East"}),
-    ("api-ideas", "GET"): Endpoint(EVERYONE, query={**PIN_FILTERS, "page": "1", "page_size": "10"}),
+    ("api-ideas", "GET"): Endpoint(
+        EVERYONE,
+        # `cursor` comes from a `next` link, and not with `page`: left out of the valid request.
+        query={**PIN_FILTERS, "page": "1", "page_size": "10", "cursor": ABSENT},
+    ),
     ("api-ideas", "POST"): Endpoint(
         EVERYONE,
         body={
