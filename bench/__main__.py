@@ -128,6 +128,7 @@ def run(out: Path) -> int:
         from django.db import connection
 
         from bench import (
+            rows_exports,  # noqa: F401 (registers the export rows)
             rows_import,  # noqa: F401 (registers the bulk import row)
             rows_reads,  # noqa: F401 (registers the reads row)
         )
