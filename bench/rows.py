@@ -599,10 +599,13 @@ VIEWPORT_FLOOR_SQL = {
             "SELECT {column}, COUNT(*) FROM mapideas_idea"
             " WHERE location && ST_MakeEnvelope(%s, %s, %s, %s, 4326) GROUP BY {column}"
         ),
-        # No spatial index is used by SpatiaLite's ORM queries either: compare like for like.
+        # SpatiaLite: the R*Tree asked as the app asks it (neighborhoods.spatial_index), its
+        # rows read by rowid; the bbox test alone, as `&&` is on PostGIS. Numbers: max x,
+        # min x, max y, min y.
         "sqlite": (
-            "SELECT {column}, COUNT(*) FROM mapideas_idea WHERE ST_X(location) BETWEEN %s AND %s"
-            " AND ST_Y(location) BETWEEN %s AND %s GROUP BY {column}"
+            "SELECT {column}, COUNT(*) FROM mapideas_idea WHERE id IN"
+            " (SELECT pkid FROM idx_mapideas_idea_location"
+            " WHERE xmin <= %s AND xmax >= %s AND ymin <= %s AND ymax >= %s) GROUP BY {column}"
         ),
     },
     "pins": {
@@ -611,8 +614,9 @@ VIEWPORT_FLOOR_SQL = {
             " ORDER BY created_at DESC LIMIT 5001"
         ),
         "sqlite": (
-            "SELECT * FROM mapideas_idea WHERE ST_X(location) BETWEEN %s AND %s"
-            " AND ST_Y(location) BETWEEN %s AND %s ORDER BY created_at DESC LIMIT 5001"
+            "SELECT * FROM mapideas_idea WHERE id IN (SELECT pkid FROM idx_mapideas_idea_location"
+            " WHERE xmin <= %s AND xmax >= %s AND ymin <= %s AND ymax >= %s)"
+            " ORDER BY created_at DESC LIMIT 5001"
         ),
     },
 }
@@ -698,7 +702,7 @@ def viewport_map(context: Context) -> Measurement:
             totals.append(body["total"])
             start = next((r for up_to, r in viewport.RESOLUTION_BY_ZOOM if zoom <= up_to), 9)
             sql = VIEWPORT_FLOOR_SQL[mode][vendor].format(column=f"h3_res{start}")
-            numbers = box if vendor == "postgresql" else (box[0], box[2], box[1], box[3])
+            numbers = box if vendor == "postgresql" else (box[2], box[0], box[3], box[1])
 
             def bare(sql=sql, numbers=numbers) -> int:
                 with connection.cursor() as cursor:
