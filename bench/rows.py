@@ -321,7 +321,8 @@ EXPORT_FLOOR_SQL = (
     " ORDER BY i.created_at DESC, i.id DESC"
 )
 # Peak memory growth allowed to the streamed export, whatever the layer's size
-# (docs/decisions/0011-exports-stream-in-flat-memory.md).
+# (docs/decisions/0011-exports-stream-in-flat-memory.md). The export rows, over HTTP, are in
+# bench/rows_exports.py.
 EXPORT_MEMORY_LIMIT_MIB = 150
 
 
@@ -338,72 +339,6 @@ def _ogr_source() -> str:
         }
         return "PG:" + " ".join(f"{k}='{v}'" for k, v in parts.items() if v)
     return str(db["NAME"])
-
-
-@row(
-    "export_geojson_1m",
-    **WITHIN_ONE_AND_A_HALF_FLOORS,
-    value="streamed GeoJSON of every idea (geodata.exports, as /export/ideas.geojson) to a file",
-    floor="ogr2ogr -f GeoJSON (RFC7946, 6 decimals) of the same columns, joins and order",
-)
-def export_geojson(context: Context) -> Measurement:
-    """Both write a file of the same features; runs alternate so load hits both alike.
-
-    The product runs in a child process (bench.export_child) so that its peak memory
-    growth is measured alone; the ideas are the whole layer, unfiltered.
-    """
-    ogr2ogr = shutil.which("ogr2ogr")
-    if ogr2ogr is None:
-        raise RuntimeError("ogr2ogr is missing (Debian's gdal-bin; make setup installs it)")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mapideas.settings"}
-    product, floor, growth = [], [], []
-    with tempfile.TemporaryDirectory(prefix="mapideas-bench-") as tmp:
-        ours, theirs = os.path.join(tmp, "ours.geojson"), os.path.join(tmp, "ogr.geojson")
-        for run in range(1, context.runs + 1):
-            done = subprocess.run(  # noqa: S603 (a fixed argv, no shell)
-                [sys.executable, "-m", "bench.export_child", ours],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            child = json.loads(done.stdout.strip().splitlines()[-1])
-            product.append(child["seconds"])
-            growth.append(child["peak_growth_mib"])
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(theirs)
-            started = time.perf_counter()
-            subprocess.run(  # noqa: S603 (a fixed argv, no shell)
-                [
-                    ogr2ogr,
-                    "-f",
-                    "GeoJSON",
-                    theirs,
-                    _ogr_source(),
-                    "-sql",
-                    EXPORT_FLOOR_SQL,
-                    "-lco",
-                    "RFC7946=YES",
-                    "-lco",
-                    "COORDINATE_PRECISION=6",
-                ],  # fmt: skip
-                check=True,
-                capture_output=True,
-            )
-            floor.append(time.perf_counter() - started)
-            context.log(
-                f"  run {run}: export {product[-1]:.2f} s (peak +{growth[-1]:.0f} MiB,"
-                f" {child['bytes'] / 1e6:.0f} MB), ogr2ogr {floor[-1]:.2f} s"
-                f" ({os.path.getsize(theirs) / 1e6:.0f} MB)"
-            )
-    return _medians(
-        product,
-        floor,
-        peak_memory_growth_mib=round(max(growth), 1),
-        memory_limit_mib=EXPORT_MEMORY_LIMIT_MIB,
-        memory_met=max(growth) <= EXPORT_MEMORY_LIMIT_MIB,
-        bytes=child["bytes"],
-    )
 
 
 # The floors of the engagement rows: bare GROUP BYs, no transfer to Python but the groups.
