@@ -14,6 +14,7 @@ the hexagon layer of a big city has thousands of cells. Names come from uploaded
 are escaped here, because Leaflet tooltips render HTML.
 """
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -127,7 +128,17 @@ def class_color(ratio: float | None) -> str:
 
 
 def _geometry(geometry: shapely.Geometry, *, simplify: bool = True) -> dict:
-    """GeoJSON of a geometry for drawing: simplified (outlines) and rounded."""
+    """GeoJSON of a geometry for drawing: simplified (outlines) and rounded.
+
+    The same outlines are drawn on every map of the page and on every request until the
+    boundaries change: kept per process, keyed by the geometry itself (shapely compares
+    coordinates exactly), so a redrawn boundary is simplified anew. Callers get their own
+    dict; its coordinates are tuples (shapely's mapping), which nobody can change."""
+    return dict(_drawn(geometry, simplify))
+
+
+@functools.lru_cache(maxsize=4096)
+def _drawn(geometry: shapely.Geometry, simplify: bool) -> dict:
     drawn = geometry
     if simplify:
         simplified = shapely.simplify(
