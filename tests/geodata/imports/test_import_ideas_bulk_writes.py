@@ -73,7 +73,8 @@ def pg_stats(tables) -> dict[str, tuple[int, int, datetime | None]]:
     """(dead rows, live rows, last analysed) of each table, as PostgreSQL's statistics say
     once this connection's pending counts are flushed."""
     with connection.cursor() as cursor:
-        if connection.pg_version >= 150000:
+        cursor.execute("SELECT current_setting('server_version_num')::int")
+        if cursor.fetchone()[0] >= 150000:
             # Flushed when this statement's transaction ends, not up to a second later.
             cursor.execute("SELECT pg_stat_force_next_flush()")
         cursor.execute("SELECT pg_stat_clear_snapshot()")
