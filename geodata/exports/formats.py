@@ -225,7 +225,7 @@ def _columns(layer: str, chunk: list[Row]) -> tuple[list[np.ndarray], list]:
         columns = [tuple(row.properties[name] for row in chunk) for name in spec.properties]
     for name, values in zip(spec.properties, columns, strict=True):
         as_objects = np.array(values, dtype=object)
-        missing = np.equal(as_objects, None)
+        missing = as_objects == None  # noqa: E711 (numpy compares each value)
         if name in spec.integers:
             data.append(np.where(missing, 0, as_objects).astype(np.int64))
         elif name in spec.floats:
