@@ -82,12 +82,14 @@ class Measurement:
 class RowSpec:
     name: str
     unit: str
-    # Highest acceptable value/floor ratio, or None to report only. Targets apply to the
-    # production backend (PostGIS); SpatiaLite rows are reported without one.
+    # Highest acceptable value/floor ratio, or None to report only. `target` applies to the
+    # production backend (PostGIS); SpatiaLite rows are reported without one unless the row
+    # gives `spatialite_target` (the embedded default's own promise, on its smaller city).
     target: float | None
     value: str  # what is timed
     floor: str  # what it is compared with
     measure: Callable[[Context], Measurement]
+    spatialite_target: float | None = None
 
 
 ROWS: list[RowSpec] = []
@@ -95,9 +97,17 @@ ROWS: list[RowSpec] = []
 ALSO_MET = ("memory_met", "also_met")
 
 
-def row(name: str, *, unit: str, value: str, floor: str, target: float | None = None):
+def row(
+    name: str,
+    *,
+    unit: str,
+    value: str,
+    floor: str,
+    target: float | None = None,
+    spatialite_target: float | None = None,
+):
     def register(measure: Callable[[Context], Measurement]):
-        ROWS.append(RowSpec(name, unit, target, value, floor, measure))
+        ROWS.append(RowSpec(name, unit, target, value, floor, measure, spatialite_target))
         return measure
 
     return register
@@ -114,7 +124,7 @@ def run_rows(context: Context, *, backend: str, only: set[str] | None = None) ->
         measured = spec.measure(context)
         # Other work on the machine slows value and floor alike, but widens their spread.
         measured.details["load_avg_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
-        target = spec.target if backend == "postgis" else None
+        target = spec.target if backend == "postgis" else spec.spatialite_target
         ratio = measured.value / measured.floor if measured.floor > 0 else None
         results.append(
             {
@@ -582,8 +592,10 @@ def _viewports(zoom: int, city: tuple[float, float, float, float], count: int, s
     "viewport_1m",
     unit="ms",
     # The target is absolute (p95 <= 100 ms at each zoom, in also_met); the ratio
-    # gets the hexagon row's allowance over its bare GROUP BY.
+    # gets the hexagon row's allowance over its bare GROUP BY. On SpatiaLite, through its
+    # R*Tree, at most twice the bare indexed query.
     target=3.0,
+    spatialite_target=2.0,
     value="GET /api/ideas/viewport/ (Django test client), p95 of the worst zoom of 10/13/16, "
     "cache cleared before each request",
     floor="bare SELECT h3_resN, COUNT(*) ... WHERE location && bbox GROUP BY h3_resN (for pins: "

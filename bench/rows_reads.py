@@ -472,6 +472,7 @@ def _viewport_floor(vendor: str, read: Read, answer: dict) -> list[tuple[str, li
     "reads",
     unit="ms",
     target=READS_TARGET,
+    spatialite_target=READS_SPATIALITE_TARGET,
     value=(
         "every GET of citizens, teams, planners and GIS tools (pin list, viewport at zooms "
         "10/13/16, neighborhoods, pin page, similar pins, engagement layers, OGC API items "
