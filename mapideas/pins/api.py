@@ -187,16 +187,7 @@ class IdeaPagination(BasePagination):
         if page is None:
             return 1
         if not (page.isascii() and page.isdigit() and len(page) <= 18 and int(page) >= 1):
-            raise ValidationError(
-                {
-                    "page": [
-                        gettext(
-                            "Give a page number: a whole number from 1. Further pages are "
-                            "read by following the `next` link (cursor)."
-                        )
-                    ]
-                }
-            )
+            raise ValidationError({"page": [gettext("Give a page number: a whole number from 1.")]})
         if self.cursor_query_param in request.query_params:
             both = [gettext("Give a page number or a cursor, not both.")]
             raise ValidationError({"page": both, "cursor": both})

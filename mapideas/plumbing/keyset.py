@@ -28,6 +28,7 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import connections
 from django.db.models import DateTimeField, IntegerField, Model, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 # Longer than any cursor this module writes (a date-time, an id, a neighborhood's name).
 MAX_CURSOR_LENGTH = 1000
@@ -39,7 +40,8 @@ _BACKWARD = "before"
 
 
 class BadCursor(ValueError):
-    """A cursor this API did not give (or not for this list); the message says why."""
+    """A cursor this API did not give (or not for this list); the message says why, in the
+    request's language."""
 
 
 @dataclass(frozen=True)
@@ -73,17 +75,17 @@ def encode(values: tuple[Any, ...], *, backwards: bool = False) -> str:
 def decode(token: str, *, model: type[Model], ordering: tuple[str, ...]) -> Cursor:
     """The cursor in `token`, its values checked against the fields of `ordering`."""
     if len(token) > MAX_CURSOR_LENGTH:
-        raise BadCursor("too long to be a cursor: use the next and previous links as given.")
+        raise BadCursor(_("too long to be a cursor: use the next and previous links as given."))
     try:
         text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
         given = json.loads(text)
     except (binascii.Error, ValueError):
-        raise BadCursor("not a cursor: use the next and previous links as given.") from None
+        raise BadCursor(_("not a cursor: use the next and previous links as given.")) from None
     if not (isinstance(given, dict) and len(given) == 1 and set(given) <= {_FORWARD, _BACKWARD}):
-        raise BadCursor("not a cursor: use the next and previous links as given.")
+        raise BadCursor(_("not a cursor: use the next and previous links as given."))
     ((side, values),) = given.items()
     if not isinstance(values, list) or len(values) != len(ordering):
-        raise BadCursor("not a cursor of this list: use the next and previous links as given.")
+        raise BadCursor(_("not a cursor of this list: use the next and previous links as given."))
     checked = tuple(
         _value(model, name.lstrip("-"), v) for name, v in zip(ordering, values, strict=True)
     )
@@ -93,7 +95,7 @@ def decode(token: str, *, model: type[Model], ordering: tuple[str, ...]) -> Curs
 def _value(model: type[Model], name: str, value: object) -> Any:
     """A cursor's value for field `name`, of the field's type (never one the database could
     refuse: a 500)."""
-    wrong = BadCursor("not a cursor of this list: use the next and previous links as given.")
+    wrong = BadCursor(_("not a cursor of this list: use the next and previous links as given."))
     if isinstance(value, str) and "\x00" in value:
         # PostgreSQL refuses NUL in text: it must never get that far.
         raise wrong
