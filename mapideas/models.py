@@ -228,8 +228,9 @@ class Idea(models.Model):
         indexes = [
             # The team workspace lists a team's pins newest first.
             models.Index(fields=["team", "-created_at"], name="idea_team_newest"),
-            # The public map and exports page by newest first.
-            models.Index(fields=["-created_at"], name="idea_newest"),
+            # The public map, exports and lists page by newest first, by key: (created_at, id)
+            # is the total order a cursor continues from (mapideas.plumbing.keyset).
+            models.Index(fields=["-created_at", "-id"], name="idea_newest_key"),
         ]
 
     # Open pins follow boundary changes; closed ones keep the team that closed them.
