@@ -2,17 +2,20 @@
 
 Rows are checked one by one in Python and routed a batch at a time, before anything is written,
 by `neighborhoods.routing.BatchRouter`: the rules of `route()` with one spatial query per few
-hundred points (the tests hold the two to the same answers). Each batch's pins are then inserted
+hundred points (the tests hold the two to the same answers). Each batch's pins are then written
 once, with their final team and neighborhood, with a RoutingEvent each as `idea_create` writes
-and their "also in their area" teams. A pin is never inserted to be updated or deleted
-afterwards: a 200k-row file leaves no dead rows behind (PostgreSQL), and the viewport counts'
-statement triggers (mapideas.map.count_triggers) update the map's summaries once per batch.
+and their "also in their area" teams (geodata.imports.pin_writes: on PostgreSQL into a staging
+table, moved into mapideas_idea by one INSERT ... SELECT at the end). A pin is never inserted to
+be updated or deleted afterwards: a 200k-row file leaves no dead pin rows behind (PostgreSQL),
+and the viewport counts' statement triggers (mapideas.map.count_triggers) update the map's
+summaries once per import, so each summary row touched keeps at most one dead version.
 Rows that cannot be imported, outside the service area included, are reported with the
 physical line they start on (the header is line 1) and the others are imported, all in one
 transaction.
 
-The file is streamed: a 121k-row export never sits in memory. The command ends with ANALYZE
-of the tables in WRITTEN_TABLES (mapideas.plumbing.commands.analyze_tables).
+The file is streamed: a 121k-row export never sits in memory. Once committed, the command ends
+with VACUUM (ANALYZE) of the tables in WRITTEN_TABLES on PostgreSQL, ANALYZE on SQLite
+(mapideas.plumbing.commands.vacuum_analyze_tables).
 """
 
 import math
@@ -28,6 +31,7 @@ from django.db import transaction
 from django.utils.translation import gettext
 
 from geodata.imports.csv_files import csv_rows
+from geodata.imports.pin_writes import PinWriter
 from mapideas.cells import pin_cells
 from mapideas.models import Category, Idea, RoutingEvent, ViewportCellCount, ViewportCount
 from mapideas.plumbing.stored_text import first_unstorable, stored_text, unstorable_message
@@ -43,12 +47,12 @@ DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
 
 REASON_CATEGORY_UNKNOWN = "category unknown"
 
-# Rows routed and inserted together: one INSERT of the pins per batch, so one update of the
-# viewport counts per batch (their triggers run per statement on PostgreSQL).
+# Rows routed and written together (staged on PostgreSQL, inserted on SQLite), with their
+# routing events and "also in their area" teams.
 BATCH_SIZE = 2000
 
-# What an import writes, for the ANALYZE that ends the command: the pins, their routing
-# history and "also in their area" teams, and the viewport counts kept by triggers.
+# What an import writes, for the VACUUM (ANALYZE) that ends the command: the pins, their
+# routing history and "also in their area" teams, and the viewport counts kept by triggers.
 WRITTEN_TABLES = (
     Idea,
     RoutingEvent,
@@ -154,12 +158,13 @@ def ideas_import_csv(
     pending: list[tuple[int, Idea]] = []
 
     def flush() -> None:
-        result.imported += _insert_routed(pending, router, version, reasons, result, columns)
+        result.imported += _write_routed(pending, router, writer, version, reasons, result, columns)
         pending.clear()
 
     with csv_rows(path, error=IdeaImportError) as csv_file, transaction.atomic():
         # Read inside the transaction: the rows are routed by what it sees.
         router = BatchRouter(version)
+        writer = PinWriter()
         rows = csv_file.rows
         header_line, header = next(rows, (0, None))
         if header is None:
@@ -197,7 +202,7 @@ def ideas_import_csv(
                 description=texts["description"],
                 category=data["category"],
                 location=data["location"],
-                # bulk_create skips Idea.save(), which keeps the cells with the location.
+                # The import's inserts skip Idea.save(), which keeps the cells with the location.
                 **pin_cells(data["location"].x, data["location"].y),
                 channel=channel,
                 event_name=event_name,
@@ -217,22 +222,25 @@ def ideas_import_csv(
                 f"{path.name} has a header (line {header_line}) but no rows to import."
             )
         flush()
+        writer.publish()
         result.problems.sort(key=lambda problem: problem.line)
         if dry_run:
             transaction.set_rollback(True)
     return result
 
 
-def _insert_routed(
+def _write_routed(
     pending: list[tuple[int, Idea]],
     router: BatchRouter,
+    writer: PinWriter,
     version: BoundaryVersion,
     reasons: dict[tuple[int | None, int, int | None], str],
     result: IdeaImportResult,
     columns: dict[str, str | None],
 ) -> int:
-    """Route a batch of checked rows, then insert those routed once, with their history and
-    "also in their area" teams; the others are reported. Returns how many were inserted."""
+    """Route a batch of checked rows, then write those routed once (`writer`), with their
+    history and "also in their area" teams; the others are reported. Returns how many were
+    written."""
     if not pending:
         return 0
     routes = router.route(
@@ -249,7 +257,7 @@ def _insert_routed(
         routed.append((idea, route))
     if not routed:
         return 0
-    Idea.objects.bulk_create([idea for idea, _route in routed], batch_size=BATCH_SIZE)
+    writer.add([idea for idea, _route in routed])
     through = Idea.also_in_teams.through
     events: list[RoutingEvent] = []
     also_in: list[Any] = []
