@@ -5,7 +5,8 @@ A dry run does everything a commit does (reads, checks, routes, writes) inside o
 and rolls it back at the end, so its report (counts, the first rows refused) is exactly what
 --commit would do, and nothing stays. The commands that follow the rule use the three pieces
 below; tests/test_management_commands.py checks that every command either does or says why not.
-Those that loaded many rows end, once committed, with analyze_tables.
+Those that loaded many rows end, once committed, with analyze_tables (import_ideas, which only
+inserts, with vacuum_analyze_tables).
 """
 
 from collections.abc import Iterator
@@ -65,3 +66,32 @@ def analyze_tables(*tables: type[models.Model]) -> None:
         else:
             for name in names:
                 cursor.execute(f"ANALYZE {name}")
+
+
+def vacuum_analyze_tables(*tables: type[models.Model]) -> str | None:
+    """VACUUM (ANALYZE) the tables of these models on PostgreSQL, ANALYZE them on SQLite: what
+    a command that committed many new rows does last. Returns why VACUUM did not run, if it
+    should have.
+
+    ANALYZE alone leaves freshly written pages not all-visible until autovacuum comes round, so
+    an index-only scan (the map's counts) still fetches each of their heap pages: 152 ms
+    against 20.7 ms for a zoom-13 map right after a 20k-pin import. VACUUM sets the visibility
+    map and removes the dead versions of rows the load updated (the summaries' triggers).
+    It cannot run inside a transaction block: inside one (an outer atomic(), a test's
+    transaction), the tables are only analysed and the reason is returned. SQLite rewrites
+    rows in place and has no visibility map; its VACUUM rebuilds the whole file.
+    """
+    if connection.vendor != "postgresql" or not tables:
+        analyze_tables(*tables)
+        return None
+    if connection.in_atomic_block or not connection.get_autocommit():
+        analyze_tables(*tables)
+        return (
+            "VACUUM skipped: the command ran inside a transaction, where PostgreSQL cannot "
+            "vacuum; the tables were analysed only (run VACUUM (ANALYZE) on them, or let "
+            "autovacuum do it, for the map's counts to be fast)."
+        )
+    names = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in tables)
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM (ANALYZE) {names}")
+    return None

@@ -24,8 +24,8 @@ from mapideas.plumbing.commands import (
     DRY_RUN_DONE,
     DRY_RUN_HELP,
     add_commit_argument,
-    analyze_tables,
     rolled_back_unless,
+    vacuum_analyze_tables,
 )
 
 MAX_PROBLEMS_SHOWN = 50
@@ -107,7 +107,11 @@ class Command(BaseCommand):
         except IdeaImportError as exc:
             raise CommandError(str(exc)) from exc
         if commit and result.imported:
-            analyze_tables(*WRITTEN_TABLES)
+            # After the commit: VACUUM cannot run in a transaction, and the new pages must be
+            # all-visible for the map's index-only counts (mapideas.plumbing.commands).
+            skipped = vacuum_analyze_tables(*WRITTEN_TABLES)
+            if skipped:
+                self.stderr.write(skipped)
 
         noun = "idea" if result.imported == 1 else "ideas"
         if commit:
