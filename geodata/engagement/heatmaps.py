@@ -7,6 +7,7 @@ from django.templatetags.static import static
 from folium.plugins import HeatMap
 
 from mapideas.map import maps
+from mapideas.map.coordinates import Latitude, Longitude
 from mapideas.models import Idea
 from neighborhoods.selectors import active_neighborhoods
 
@@ -24,7 +25,7 @@ def heatmap(ideas: QuerySet[Idea]) -> tuple[folium.Map, int, bool]:
     # Coordinates read by the database: a GEOS point per pin was half the planner page's
     # time at 20,000 pins.
     newest = ideas.order_by("-created_at", "-id").annotate(
-        heat_lat=maps.Latitude("location"), heat_lon=maps.Longitude("location")
+        heat_lat=Latitude("location"), heat_lon=Longitude("location")
     )
     points = [
         [round(lat, 6), round(lon, 6)]

@@ -14,13 +14,14 @@ import pandas as pd
 import psycopg
 import shapely
 from django.db import connections
-from django.db.models import Count, F, FloatField, Func, QuerySet
+from django.db.models import Count, QuerySet
 
 from geodata.engagement.coldspots import _equal_area, _project
 from geodata.engagement.fields import CHUNK_SIZE, RESOLUTIONS
 from geodata.engagement.intervals import poisson_interval
 from geodata.engagement.rates import INTERVAL_COLUMNS, NeighborhoodEngagement, Selection
 from mapideas.cells import CELL_FIELDS
+from mapideas.map.coordinates import Latitude, Longitude
 from mapideas.models import Idea
 from mapideas.pins.serializers import COORDINATE_PRECISION
 
@@ -44,8 +45,8 @@ def _lon_lat(ideas: QuerySet[Idea]) -> Iterator[np.ndarray]:
     rows = (
         ideas.order_by()
         .annotate(
-            lon=Func(F("location"), function="ST_X", output_field=FloatField()),
-            lat=Func(F("location"), function="ST_Y", output_field=FloatField()),
+            lon=Longitude("location"),
+            lat=Latitude("location"),
         )
         .values_list("lon", "lat")
         .iterator(chunk_size=CHUNK_SIZE)

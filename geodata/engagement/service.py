@@ -40,8 +40,6 @@ from django.db.models import (
     BooleanField,
     Case,
     Count,
-    F,
-    FloatField,
     Func,
     IntegerField,
     Q,
@@ -56,6 +54,7 @@ from geodata.engagement.fields import MIN_COUNT, RESOLUTIONS, SERVICE_FIGURES
 from geodata.engagement.hexagons import hexagon_engagement
 from geodata.engagement.rates import Selection, neighborhood_engagement
 from mapideas.cells import CELL_FIELDS
+from mapideas.map.coordinates import Latitude, Longitude
 from mapideas.models import Idea
 from mapideas.pins.serializers import COORDINATE_PRECISION
 from neighborhoods.calendars import local_dates, team_calendars
@@ -258,8 +257,8 @@ def _located(grouped, columns: list[str], field: str, resolution: int) -> pd.Dat
     rows = _fetch(
         grouped.filter(**{f"{field}__isnull": True})
         .annotate(
-            lon=Func(F("location"), function="ST_X", output_field=FloatField()),
-            lat=Func(F("location"), function="ST_Y", output_field=FloatField()),
+            lon=Longitude("location"),
+            lat=Latitude("location"),
         )
         .values_list(*columns, "lon", "lat")
         .annotate(pins=Count("id"))

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 import folium
 from django.conf import settings
 from django.contrib.gis.db.models import Extent
-from django.db.models import FloatField, Func, QuerySet
+from django.db.models import QuerySet
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from mapideas.map.coordinates import Latitude, Longitude
 from mapideas.models import Idea
 from neighborhoods.models import Neighborhood
 
@@ -172,20 +173,6 @@ class MapPin:
     overdue: bool
     lon: float
     lat: float
-
-
-class Longitude(Func):
-    """A point's x (its longitude in WGS84), read by the database: no GEOS object per row."""
-
-    function = "ST_X"
-    output_field = FloatField()
-
-
-class Latitude(Func):
-    """A point's y (its latitude in WGS84), read by the database."""
-
-    function = "ST_Y"
-    output_field = FloatField()
 
 
 def map_pins(ideas: QuerySet) -> list[MapPin]:

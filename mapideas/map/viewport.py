@@ -32,11 +32,12 @@ from typing import Literal
 import h3
 from django.contrib.gis.geos import Polygon
 from django.db import connections
-from django.db.models import Avg, BooleanField, Count, F, FloatField, Func, Q, QuerySet, Value
+from django.db.models import Avg, BooleanField, Count, F, FloatField, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Floor
 
 from mapideas.cells import CELL_FIELDS
+from mapideas.map.coordinates import Latitude, Longitude
 from mapideas.map.viewport_counts import CountFilters, cell_counts
 from mapideas.models import Idea
 from mapideas.pins import fields as pin_fields
@@ -86,16 +87,6 @@ Mode = Literal["pins", "clusters"]
 # per pin.
 PIN_ROWS = pin_fields.PinRows(by_position=False, coordinates=("lon", "lat"))
 PIN_VALUES = PIN_ROWS.keys
-
-
-class _X(Func):
-    function = "ST_X"  # PostGIS and SpatiaLite alike
-    output_field = FloatField()
-
-
-class _Y(Func):
-    function = "ST_Y"
-    output_field = FloatField()
 
 
 @dataclass(frozen=True)
@@ -193,7 +184,7 @@ def _in_bbox(ideas: QuerySet[Idea], bbox: Polygon) -> QuerySet[Idea]:
 
 
 def _with_coordinates(ideas: QuerySet[Idea]) -> QuerySet[Idea]:
-    return ideas.alias(view_lon=_X("location"), view_lat=_Y("location"))
+    return ideas.alias(view_lon=Longitude("location"), view_lat=Latitude("location"))
 
 
 def _inside(bbox: Polygon) -> Q:
@@ -233,7 +224,7 @@ def _edge_strips(bbox: Polygon) -> Q:
 def _newest(pins: QuerySet[Idea]) -> list[dict]:
     return list(
         pins.order_by("-created_at", "-id")
-        .annotate(lon=_X("location"), lat=_Y("location"))
+        .annotate(lon=Longitude("location"), lat=Latitude("location"))
         .values(*PIN_VALUES, "lon", "lat")[: MAX_FEATURES + 1]
     )
 
@@ -542,9 +533,9 @@ def _by_grid(
     step = Value(size, output_field=FloatField())
     groups = (
         in_view.order_by()
-        .annotate(gx=Floor(_X("location") / step), gy=Floor(_Y("location") / step))
+        .annotate(gx=Floor(Longitude("location") / step), gy=Floor(Latitude("location") / step))
         .values("gx", "gy")
-        .annotate(n=Count("pk"), lon=Avg(_X("location")), lat=Avg(_Y("location")))
+        .annotate(n=Count("pk"), lon=Avg(Longitude("location")), lat=Avg(Latitude("location")))
         .values_list("gx", "gy", "n", "lon", "lat")
     )
     rows = list(groups if limit is None else groups[: limit + 1])
