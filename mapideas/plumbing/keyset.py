@@ -144,7 +144,11 @@ def _reverse(ordering: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(f[1:] if f.startswith("-") else f"-{f}" for f in ordering)
 
 
-def _key(row: Model, ordering: tuple[str, ...]) -> tuple[Any, ...]:
+def _key(row: Model | dict, ordering: tuple[str, ...]) -> tuple[Any, ...]:
+    """The row's position: a model instance's attributes, or a `.values()` row's keys (the
+    lists that read plain rows: they must ask for the ordering's fields)."""
+    if isinstance(row, dict):
+        return tuple(row[field.lstrip("-")] for field in ordering)
     return tuple(getattr(row, field.lstrip("-")) for field in ordering)
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone, translation
 
 from geodata.exports import layers as exports
 from mapideas.map import viewport as map_viewport
+from mapideas.map.coordinates import Latitude, Longitude
 from mapideas.models import Category, Idea, IdeaPhoto
 from mapideas.open311 import serializers as open311
 from mapideas.pins import fields, selectors
@@ -92,7 +93,7 @@ def test_the_row_builders_give_what_the_serializer_gives(pins, settings, zone, l
         by_position = exports.PIN_ROWS.builder(context)
         dicts = (
             selectors.public_ideas()
-            .annotate(lon=map_viewport._X("location"), lat=map_viewport._Y("location"))
+            .annotate(lon=Longitude("location"), lat=Latitude("location"))
             .values(*map_viewport.PIN_ROWS.keys, "lon", "lat")
         )
         tuples = selectors.public_ideas().values_list(*exports.PIN_ROWS.keys)
@@ -113,7 +114,7 @@ def test_the_viewport_builder_makes_the_serializers_feature(pins):
     want = IdeaFeatureSerializer(selectors.public_ideas(), many=True).data["features"]
     rows = (
         selectors.public_ideas()
-        .annotate(lon=map_viewport._X("location"), lat=map_viewport._Y("location"))
+        .annotate(lon=Longitude("location"), lat=Latitude("location"))
         .values(*map_viewport.PIN_VALUES, "lon", "lat")
     )
     build = map_viewport.PIN_ROWS.builder(
