@@ -996,15 +996,19 @@ READ_CLIENTS = 4
 READ_REQUESTS = 40  # per parameter set kind; seeded
 
 
-def _http_get_times(pool, url: str, paths: list[str]) -> list[float]:
-    """Each path requested once, by the pool's clients at a time; milliseconds per request (a
-    non-200 answer is an error: a refused read is not a fast one)."""
+def _http_get_times(
+    pool, url: str, paths: list[str], headers: dict[str, str] | None = None
+) -> list[float]:
+    """Each path requested once (with `headers`: a session's cookie, say), by the pool's
+    clients at a time; milliseconds per request (a non-200 answer is an error: a refused read
+    is not a fast one)."""
     import urllib.request
 
     def get(path: str) -> float:
         started = time.perf_counter()
         # An http:// URL of our own making (S310: no file: or custom scheme here).
-        with urllib.request.urlopen(url + path, timeout=300) as answer:  # noqa: S310
+        request = urllib.request.Request(url + path, headers=headers or {})  # noqa: S310
+        with urllib.request.urlopen(request, timeout=300) as answer:  # noqa: S310
             answer.read()
             if answer.status != 200:
                 raise RuntimeError(f"GET {path}: HTTP {answer.status}")
@@ -1013,21 +1017,21 @@ def _http_get_times(pool, url: str, paths: list[str]) -> list[float]:
     return list(pool.map(get, paths))
 
 
-def _sql_times(pool, queries: list[tuple[str, list]]) -> list[float]:
-    """Each bare query run once, by the pool's clients at a time, each thread on its own
-    connection (kept open, as gunicorn's workers keep theirs: run an untimed round first, and
-    close them with _close_connections); milliseconds."""
+def _sql_times(pool, runs: list[list[tuple[str, list]]]) -> list[float]:
+    """Each run's bare queries (SQL, parameters) in turn, by the pool's clients at a time,
+    each thread on its own connection (kept open, as gunicorn's workers keep theirs: run an
+    untimed round first, and close them with _close_connections); milliseconds per run."""
     from django.db import connections
 
-    def run(query: tuple[str, list]) -> float:
-        sql, params = query
+    def run(queries: list[tuple[str, list]]) -> float:
         started = time.perf_counter()
         with connections["default"].cursor() as cursor:
-            cursor.execute(sql, params)
-            cursor.fetchall()
+            for sql, params in queries:
+                cursor.execute(sql, params)
+                cursor.fetchall()
         return (time.perf_counter() - started) * 1000
 
-    return list(pool.map(run, queries))
+    return list(pool.map(run, runs))
 
 
 def _close_connections(pool) -> None:
@@ -1136,9 +1140,9 @@ def service_equity_reads(context: Context) -> Measurement:
                 sql = SERVICE_FLOOR_SQL[vendor].format(key=key, where=where)
                 sql_params = ([zone] * 3 if vendor == "postgresql" else []) + where_params
                 _http_get_times(pool, url, [full] * READ_CLIENTS)  # untimed: warm
-                _sql_times(pool, [(sql, sql_params)] * READ_CLIENTS)
+                _sql_times(pool, [[(sql, sql_params)]] * READ_CLIENTS)
                 product = _http_get_times(pool, url, [full] * requests)
-                bare = _sql_times(pool, [(sql, sql_params)] * requests)
+                bare = _sql_times(pool, [[(sql, sql_params)]] * requests)
                 floor = healthz + _p95(bare)
                 label = f"{name} {kind} {params}" if params else f"{name} {kind}"
                 per_read[label] = {

@@ -38,8 +38,10 @@ from bench.rows import (
     Measurement,
     _close_connections,
     _gunicorn,
+    _http_get_times,
     _median,
     _p95,
+    _sql_times,
     _viewports,
     row,
 )
@@ -419,44 +421,6 @@ def _session_cookie(who: str, team_slug: str | None) -> str:
     return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
 
 
-def _get_times(pool, url: str, path: str, count: int, cookie: str | None) -> list[float]:
-    """The path requested `count` times, by the pool's clients at a time; milliseconds per
-    request (a non-200 answer is an error: a refused read is not a fast one)."""
-    import time
-    import urllib.request
-
-    headers = {"Cookie": cookie} if cookie else {}
-
-    def get(_: int) -> float:
-        started = time.perf_counter()
-        request = urllib.request.Request(url + path, headers=headers)  # noqa: S310 (ours)
-        with urllib.request.urlopen(request, timeout=300) as answer:  # noqa: S310
-            answer.read()
-            if answer.status != 200:
-                raise RuntimeError(f"GET {path}: HTTP {answer.status}")
-        return (time.perf_counter() - started) * 1000
-
-    return list(pool.map(get, range(count)))
-
-
-def _floor_times(pool, floor: list[tuple[str, list]], count: int) -> list[float]:
-    """The floor's queries run in turn, `count` times by the pool's clients at a time, each
-    thread on its own connection; milliseconds per run of them all."""
-    import time
-
-    from django.db import connections
-
-    def run(_: int) -> float:
-        started = time.perf_counter()
-        with connections["default"].cursor() as cursor:
-            for sql, params in floor:
-                cursor.execute(sql, params)
-                cursor.fetchall()
-        return (time.perf_counter() - started) * 1000
-
-    return list(pool.map(run, range(count)))
-
-
 def _viewport_floor(vendor: str, read: Read, answer: dict) -> list[tuple[str, list]]:
     from mapideas.map import viewport
 
@@ -508,18 +472,19 @@ def reads(context: Context) -> Measurement:
         _gunicorn(os.path.join(tmp, "gunicorn.log")) as url,
         ThreadPoolExecutor(max_workers=READ_CLIENTS) as pool,
     ):
-        _get_times(pool, url, HTTP_FLOOR_PATH, READ_CLIENTS * 2, None)
-        healthz = _p95(_get_times(pool, url, HTTP_FLOOR_PATH, requests * 4, None))
+        _http_get_times(pool, url, [HTTP_FLOOR_PATH] * READ_CLIENTS * 2)
+        healthz = _p95(_http_get_times(pool, url, [HTTP_FLOOR_PATH] * requests * 4))
         for read in all_reads:
             cookie = cookies.get(read.who)
+            headers = {"Cookie": cookie} if cookie else None
             floor_sql = read.floor
             if read.path.startswith("/api/ideas/viewport/"):
                 with urllib.request.urlopen(url + read.path, timeout=300) as answer:  # noqa: S310
                     floor_sql = _viewport_floor(vendor, read, json.loads(answer.read()))
             cache.clear()
-            product = _get_times(pool, url, read.path, requests, cookie)
-            _floor_times(pool, floor_sql, READ_CLIENTS)  # untimed: each thread connected
-            bare = _floor_times(pool, floor_sql, requests)
+            product = _http_get_times(pool, url, [read.path] * requests, headers)
+            _sql_times(pool, [floor_sql] * READ_CLIENTS)  # untimed: each thread connected
+            bare = _sql_times(pool, [floor_sql] * requests)
             floor = healthz + _p95(bare)
             label = f"{read.name} ({read.who}) {read.path}"
             ratio = _p95(product) / floor
