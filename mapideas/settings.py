@@ -5,6 +5,7 @@ Bad values stop start-up with ImproperlyConfigured rather than being silently re
 """
 
 import secrets
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -555,6 +556,62 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "MapIdeas <noreply@localhost>")
+
+# --- Outbound calls (mapideas.plumbing.outbound; docs/operations/outbound-calls.md) ----------
+
+
+def _outbound_allowed_networks() -> tuple[str, ...]:
+    """MAPIDEAS_OUTBOUND_ALLOW: addresses or networks (CIDR) outbound calls may reach although
+    they are loopback, private, link-local or reserved, e.g. `127.0.0.1,10.0.0.0/8`."""
+    networks = []
+    for entry in env_list("MAPIDEAS_OUTBOUND_ALLOW", []):
+        try:
+            networks.append(str(ip_network(entry)))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"MAPIDEAS_OUTBOUND_ALLOW: {entry!r} is not an IP address nor a network such "
+                "as 10.0.0.0/8 (with no bits set after the prefix)"
+            ) from None
+    return tuple(networks)
+
+
+def _outbound_proxy() -> str:
+    url = env_str("MAPIDEAS_OUTBOUND_PROXY", "").strip()
+    if url and (not url.startswith(("http://", "https://")) or not urlsplit(url).hostname):
+        raise ImproperlyConfigured(
+            "MAPIDEAS_OUTBOUND_PROXY must be an http:// or https:// proxy URL such as "
+            "http://proxy.example:3128"
+        )
+    return url
+
+
+def _outbound_seconds(name: str, default: float) -> float:
+    raw = env_str(name, "").strip() or str(default)
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 300:
+        raise ImproperlyConfigured(f"{name} must be seconds above 0 and at most 300, not {raw!r}")
+    return seconds
+
+
+# Addresses (or networks) the calls MapIdeas makes may reach although not public.
+OUTBOUND_ALLOWED_NETWORKS = _outbound_allowed_networks()
+# A forward proxy every outbound call goes through (empty: none). The destination is still
+# checked here; the proxy resolves the name itself.
+OUTBOUND_PROXY = _outbound_proxy()
+# Seconds to connect; seconds to wait for each byte; seconds for the whole call (a server
+# trickling bytes is cut there); the largest answer kept.
+OUTBOUND_CONNECT_TIMEOUT = _outbound_seconds("MAPIDEAS_OUTBOUND_CONNECT_TIMEOUT", 5)
+OUTBOUND_READ_TIMEOUT = _outbound_seconds("MAPIDEAS_OUTBOUND_READ_TIMEOUT", 10)
+OUTBOUND_DEADLINE = _outbound_seconds("MAPIDEAS_OUTBOUND_DEADLINE", 30)
+OUTBOUND_MAX_BYTES = env_int("MAPIDEAS_OUTBOUND_MAX_BYTES", 1024 * 1024)
+if OUTBOUND_MAX_BYTES <= 0:
+    raise ImproperlyConfigured(
+        f"MAPIDEAS_OUTBOUND_MAX_BYTES must be more than 0, not {OUTBOUND_MAX_BYTES}"
+    )
+
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": [
