@@ -1,10 +1,12 @@
 """Cold and hot spots: Getis-Ord Gi* (esda) on the neighborhood rate, permutation p-values with
 a fixed seed, Benjamini-Hochberg false discovery rate: only significant spots are flagged."""
 
+import functools
 import warnings
 from dataclasses import dataclass
 
 import esda
+import esda.crand
 import geopandas as gpd
 import libpysal
 import numpy as np
@@ -16,6 +18,25 @@ from geodata.engagement.fields import ALPHA, PERMUTATIONS, SEED, Significance
 from geodata.engagement.rates import NeighborhoodEngagement
 
 # --- cold and hot spots: Getis-Ord Gi* -------------------------------------------------------
+
+# esda draws the conditional permutations of every Gi* (here, and slowspots.gi_star) with
+# esda.crand.vec_permutations: seeded, so its array is a function of its four integers (the
+# most neighbours, the areas, the permutations, the seed), the same request after request for
+# a city's areas. Without numba (not installed: it is an optional dependency of esda) it is
+# 9,999 calls of numpy's random.choice, a quarter of a second per test, more than the test
+# itself. Kept per process, read-only (crand only reads it); an array dropped from here is
+# drawn again, identical.
+_draw_permutations = esda.crand.vec_permutations
+
+
+@functools.lru_cache(maxsize=8)
+def _kept_permutations(max_card: int, n: int, k_replications: int, seed: int) -> np.ndarray:
+    permuted = _draw_permutations(max_card, n, k_replications, seed)
+    permuted.setflags(write=False)
+    return permuted
+
+
+esda.crand.vec_permutations = _kept_permutations
 
 
 def _equal_area(geometries: gpd.GeoSeries) -> Transformer:

@@ -52,7 +52,7 @@ from django.utils import timezone
 
 from geodata.engagement.fields import MIN_COUNT, RESOLUTIONS, SERVICE_FIGURES
 from geodata.engagement.hexagons import hexagon_engagement
-from geodata.engagement.rates import Selection, neighborhood_engagement
+from geodata.engagement.rates import NeighborhoodEngagement, Selection, neighborhood_engagement
 from mapideas.cells import CELL_FIELDS
 from mapideas.map.coordinates import Latitude, Longitude
 from mapideas.models import Idea
@@ -81,7 +81,7 @@ def km_quantile(
     events = np.asarray(events, dtype=bool)
     weights = np.ones(len(times), dtype=np.int64) if weights is None else np.asarray(weights)
     key = np.zeros(len(times), dtype=np.int64)
-    quantiles = _km_quantiles(key, times, events, weights.astype(np.int64), q)
+    quantiles = _km_quantiles(key, times, events, weights.astype(np.int64), (q,))[q]
     if not len(quantiles):
         return None, None
     value, more_than = quantiles.iloc[0]
@@ -93,10 +93,15 @@ def _int_or_none(value: object) -> int | None:
 
 
 def _km_quantiles(
-    key: np.ndarray, times: np.ndarray, events: np.ndarray, weights: np.ndarray, q: float
-) -> pd.DataFrame:
-    """km_quantile for every value of `key` at once, vectorised: a frame indexed by key with
-    `value` and `more_than` (NaN for None). Rows are (time, event) groups of `weights` pins."""
+    key: np.ndarray,
+    times: np.ndarray,
+    events: np.ndarray,
+    weights: np.ndarray,
+    qs: tuple[float, ...],
+) -> dict[float, pd.DataFrame]:
+    """km_quantile for every value of `key` at once, vectorised, for each q of `qs` (one
+    product-limit estimate for them all): a frame per q indexed by key with `value` and
+    `more_than` (NaN for None). Rows are (time, event) groups of `weights` pins."""
     rows = pd.DataFrame({"key": key, "t": times, "d": np.where(events, weights, 0), "n": weights})
     rows = rows[rows["n"] > 0]
     at_t = rows.groupby(["key", "t"], sort=True)[["d", "n"]].sum().reset_index()
@@ -106,12 +111,15 @@ def _km_quantiles(
     # In the order of the times, as the one-area product: factors of 1 where nothing happens.
     at_t["s"] = 1 - at_t["d"].to_numpy() / at_risk.to_numpy()
     at_t["s"] = at_t.groupby("key", sort=False)["s"].cumprod()
-    reached = at_t[(at_t["d"] > 0) & (at_t["s"] <= 1 - q + _TOLERANCE)]
-    value = reached.groupby("key", sort=False)["t"].first()
     longest = group["t"].max()
-    frame = pd.DataFrame({"value": value.reindex(longest.index)})
-    frame["more_than"] = longest.where(frame["value"].isna())
-    return frame
+    frames = {}
+    for q in qs:
+        reached = at_t[(at_t["d"] > 0) & (at_t["s"] <= 1 - q + _TOLERANCE)]
+        value = reached.groupby("key", sort=False)["t"].first()
+        frame = pd.DataFrame({"value": value.reindex(longest.index)})
+        frame["more_than"] = longest.where(frame["value"].isna())
+        frames[q] = frame
+    return frames
 
 
 # --- the pins, timed -------------------------------------------------------------------------
@@ -342,14 +350,15 @@ def _figures_by(pins: pd.DataFrame, key: str) -> dict[object, dict[str, object]]
         ("first_answer", "first_days", "answered"),
         ("done", "done_days", "done"),
     ):
+        by_q = _km_quantiles(
+            keys,
+            pins[days].to_numpy(dtype=np.int64),
+            pins[events].to_numpy(dtype=bool),
+            weights,
+            (0.5, 0.9),
+        )
         for name, q in (("median", 0.5), ("p90", 0.9)):
-            quantiles[f"{name}_{what}"] = _km_quantiles(
-                keys,
-                pins[days].to_numpy(dtype=np.int64),
-                pins[events].to_numpy(dtype=bool),
-                weights,
-                q,
-            ).reindex(sums.index)
+            quantiles[f"{name}_{what}"] = by_q[q].reindex(sums.index)
     figures: dict[object, dict[str, object]] = {}
     for k, row in zip(sums.index.tolist(), sums.itertuples(index=False), strict=True):
         answered, closed = int(row.answered), int(row.closed)
@@ -419,12 +428,23 @@ def _message(min_count: int, population_known: bool) -> str:
 
 
 def service_neighborhoods(
-    selection: Selection, *, min_count: int = MIN_COUNT, now: datetime | None = None
+    selection: Selection,
+    *,
+    min_count: int = MIN_COUNT,
+    now: datetime | None = None,
+    areas: NeighborhoodEngagement | None = None,
+    pins: pd.DataFrame | None = None,
 ) -> ServiceLayer:
+    """Per active neighborhood. `areas` (neighborhood_engagement of the same selection, any
+    threshold) and `pins` (pin_times of the same selection at `now`) are read, not changed:
+    a caller that computed them already (the planner page) passes them instead of having
+    them computed again."""
+    if pins is not None and now is None:
+        raise ValueError("pins are timed as of a moment: pass its `now` too")
     now = now or timezone.now()
     min_count = max(min_count, MIN_COUNT)
-    areas = neighborhood_engagement(selection)
-    pins = pin_times(selection, now=now)
+    areas = areas if areas is not None else neighborhood_engagement(selection)
+    pins = pins if pins is not None else pin_times(selection, now=now)
     base = areas.frame[["name", "slug", "team", "team_slug", "population", "geometry", "geojson"]]
     summary = _summary(pins, "neighborhood_slug", pd.Index(base["slug"]), min_count)
     summary.index = base.index
@@ -454,28 +474,42 @@ def multipolygon_geojson(geometry: shapely.Geometry) -> str:
 
 
 def service_teams(
-    selection: Selection, *, min_count: int = MIN_COUNT, now: datetime | None = None
+    selection: Selection,
+    *,
+    min_count: int = MIN_COUNT,
+    now: datetime | None = None,
+    areas: NeighborhoodEngagement | None = None,
+    pins: pd.DataFrame | None = None,
+    shapes: bool = True,
 ) -> ServiceLayer:
     """Per team with active neighborhoods: the pins routed to it (wherever they are), drawn as
-    the union of its active neighborhoods (a MultiPolygon)."""
+    the union of its active neighborhoods (a MultiPolygon). `areas` and `pins` as for
+    service_neighborhoods; without `shapes`, the figures only (`geometry` and `geojson`
+    None): the planner page's table of teams draws no team, and the unions of detailed
+    outlines took longer than the figures."""
+    if pins is not None and now is None:
+        raise ValueError("pins are timed as of a moment: pass its `now` too")
     now = now or timezone.now()
     min_count = max(min_count, MIN_COUNT)
-    areas = neighborhood_engagement(selection).frame
-    pins = pin_times(selection, now=now)
+    areas_frame = (areas if areas is not None else neighborhood_engagement(selection)).frame
+    pins = pins if pins is not None else pin_times(selection, now=now)
     id_by_slug = dict(Team.objects.values_list("slug", "id"))
     rows = []
-    for team_slug, group in areas.groupby("team_slug", sort=False):
+    for team_slug, group in areas_frame.groupby("team_slug", sort=False):
         population = group["population"]
-        union = shapely.union_all(group.geometry.to_numpy())
+        geometry = None
+        if shapes:
+            union = shapely.union_all(group.geometry.to_numpy())
+            geometry = shapely.MultiPolygon(
+                [p for p in shapely.get_parts(union) if p.geom_type == "Polygon"]
+            )
         rows.append(
             {
                 "team": group["team"].iloc[0],
                 "team_slug": team_slug,
                 "team_id": id_by_slug[team_slug],
                 "population": None if population.isna().any() else int(population.sum()),
-                "geometry": shapely.MultiPolygon(
-                    [p for p in shapely.get_parts(union) if p.geom_type == "Polygon"]
-                ),
+                "geometry": geometry,
             }
         )
     teams = pd.DataFrame(rows, columns=["team", "team_slug", "team_id", "population", "geometry"])
@@ -485,7 +519,7 @@ def service_teams(
     frame = gpd.GeoDataFrame(
         pd.concat([teams, summary], axis=1), geometry="geometry", crs="EPSG:4326"
     )
-    frame["geojson"] = [multipolygon_geojson(g) for g in frame.geometry]
+    frame["geojson"] = [multipolygon_geojson(g) if shapes else None for g in frame.geometry]
     population_known = len(teams) > 0 and teams["population"].notna().all()
     frame["answered_per_1000"] = _per_1000(summary, teams["population"])
     return ServiceLayer(

@@ -20,6 +20,7 @@ import pandas as pd
 from django import forms
 from django.http import QueryDict
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.safestring import SafeString
 from django.utils.text import format_lazy
@@ -750,13 +751,27 @@ def service_row(row, *, name: str, team: str) -> ServiceRow:
     )
 
 
-def city_median(selection: Selection, service: ServiceLayer) -> tuple[int | None, int | None]:
+def city_median(
+    selection: Selection, service: ServiceLayer, *, pins: pd.DataFrame | None = None
+) -> tuple[int | None, int | None]:
     """The city's median working days to a first answer (and its lower bound when not
-    reached), over every pin of the selection, as of the layer's `now`."""
-    pins = engagement_service.pin_times(selection, now=service.now)
+    reached), over every pin of the selection, as of the layer's `now`; `pins` when the
+    caller has read them already (engagement_service.pin_times at that `now`)."""
+    if pins is None:
+        pins = engagement_service.pin_times(selection, now=service.now)
     return engagement_service.km_quantile(
         pins["first_days"].to_numpy(), pins["answered"].to_numpy(), 0.5
     )
+
+
+def matching_pins(selection: Selection, engagement: NeighborhoodEngagement) -> int:
+    """The pins of the selection, city-wide. Without a date range the rates' GROUP BY has
+    counted them all already, in a neighborhood or not; a date range is counted as the
+    pins API filters it (mapideas.pins.filters, whose open bounds differ at the calendar's
+    ends)."""
+    if selection.since is None and selection.until is None:
+        return engagement.city.count + engagement.city.unassigned
+    return selection.ideas.count()
 
 
 def _range(low: float, high: float) -> str:
@@ -808,12 +823,18 @@ def heard_attributes(profile: Representativeness) -> list[HeardAttribute]:
 def planner_page(selection: Selection, options: Options, params: dict[str, str]) -> PlannerPage:
     """Every figure of the page, each computed once."""
     result = engagement_rates.neighborhood_engagement(selection, thin_below=options.thin_below)
-    service = engagement_service.service_neighborhoods(selection, min_count=options.min_count)
+    # The pins' working days, read once for the neighborhoods, the teams and the city's
+    # median (each read them again: most of the page's database time).
+    now = timezone.now()
+    pins = engagement_service.pin_times(selection, now=now)
+    service = engagement_service.service_neighborhoods(
+        selection, min_count=options.min_count, now=now, areas=result, pins=pins
+    )
     teams = engagement_service.service_teams(
-        selection, min_count=options.min_count, now=service.now
+        selection, min_count=options.min_count, now=now, areas=result, pins=pins, shapes=False
     )
     slow = engagement_slowspots.slowspots(service, alpha=options.alpha)
-    median = city_median(selection, service)
+    median = city_median(selection, service, pins=pins)
     profile = engagement_representativeness.representativeness(result, min_count=options.min_count)
     hexagons = engagement_hexagons.hexagon_engagement(
         selection, result, resolution=options.resolution
@@ -856,7 +877,7 @@ def planner_page(selection: Selection, options: Options, params: dict[str, str])
         engagement=result,
         hexagons=hexagons,
         spots=spots,
-        total=selection.ideas.count(),
+        total=matching_pins(selection, result),
         drawn=drawn,
         truncated=truncated,
         unit=unit,

@@ -6,14 +6,17 @@ assets the map really uses. Pages embed the three parts folium renders (header, 
 in their own template, so the map sits beside forms and lists rather than in an iframe.
 """
 
+import functools
 import html
 import json
 import re
 from dataclasses import dataclass
 
 import folium
+from branca.element import Element, Figure, MacroElement
 from django.conf import settings
 from django.contrib.gis.db.models import Extent
+from django.contrib.gis.geos import GEOSGeometry
 from django.db.models import QuerySet
 from django.templatetags.static import static
 from django.urls import reverse
@@ -81,6 +84,18 @@ def extent(
     return tuple(box) if box else None
 
 
+@functools.lru_cache(maxsize=4096)
+def _outline_geojson(ewkb: bytes) -> str:
+    """The GeoJSON text of a neighborhood's outline as drawn, simplified to about 10 m.
+
+    The same outlines are drawn on every map page and request until the boundaries change:
+    simplifying them was most of a map's time. Kept per process, keyed by the shape itself
+    (its EWKB: a redrawn boundary is simplified anew); the text, so each caller parses its
+    own copy."""
+    geometry = GEOSGeometry(memoryview(ewkb))
+    return geometry.simplify(OUTLINE_SIMPLIFY_DEGREES, preserve_topology=True).geojson
+
+
 def add_neighborhood_outlines(
     fmap: folium.Map, neighborhoods: QuerySet[Neighborhood], *, highlight: bool = False
 ) -> None:
@@ -92,11 +107,10 @@ def add_neighborhood_outlines(
     features = []
     labels = []
     for neighborhood in neighborhoods.select_related("team"):
-        outline = neighborhood.geometry.simplify(OUTLINE_SIMPLIFY_DEGREES, preserve_topology=True)
         features.append(
             {
                 "type": "Feature",
-                "geometry": json.loads(outline.geojson),
+                "geometry": json.loads(_outline_geojson(bytes(neighborhood.geometry.ewkb))),
                 "properties": {
                     "name": escape(neighborhood.name),
                     "team": escape(neighborhood.team.display_name),
@@ -146,11 +160,59 @@ def add_neighborhood_outlines(
     label_layer.add_to(fmap)
 
 
+class _Rendered(Element):
+    """The text a folium element's macro rendered, kept as it is.
+
+    branca's MacroElement.render wraps each macro's output in an Element made from it as a
+    template source: jinja2 compiles every piece of rendered script and markup again (a
+    GeoJSON layer, each of a map's many markers) and renders it once more, to the same text.
+    That second compilation was a fifth of the planner page's time. This element gives
+    the text jinja2 would have given (newlines as "\n", without the last one); it differs
+    only where the text holds jinja2's own syntax, which jinja2 would have run."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._text = _NEWLINES.sub("\n", str(text)).removesuffix("\n")
+
+    def render(self, **kwargs) -> str:
+        return self._text
+
+
+_NEWLINES = re.compile(r"\r\n|\r|\n")
+
+
+def _render_macros(self: MacroElement, **kwargs) -> None:
+    """branca.element.MacroElement.render (branca 0.8), with each part a _Rendered."""
+    figure = self.get_root()
+    assert isinstance(figure, Figure), "You cannot render this Element if it is not in a Figure."
+    macros = self._template.module.__dict__
+    for part, target in (
+        ("header", figure.header),
+        ("html", figure.html),
+        ("script", figure.script),
+    ):
+        macro = macros.get(part)
+        if macro is not None:
+            target.add_child(_Rendered(macro(self, kwargs)), name=self.get_name())
+    for element in self._children.values():
+        element.render(**kwargs)
+
+
+# Every folium element's render ends in MacroElement.render (their own render methods call it
+# through super()), so it is replaced there, for every map of every page; branca's own is
+# kept for tests/mapideas/map/test_render.py, which checks both give the same pages.
+BRANCA_MACRO_RENDER = MacroElement.render
+MacroElement.render = _render_macros  # type: ignore[method-assign]
+
+
 def render(fmap: folium.Map) -> RenderedMap:
     root = fmap.get_root()
     # A folium.Map puts itself in a Figure when it is made; get_root() is typed Element.
     assert isinstance(root, folium.Figure)
-    root.render()
+    # What Figure.render does before it renders the whole document, which is not used here:
+    # each element adds its parts to the figure's header, html and script.
+    for element in root._children.values():
+        element.render()
     header = _FOLIUM_VIEWPORT.sub("", root.header.render())
     # folium's generated markup and script: built from escaped values above.
     return RenderedMap(
