@@ -1118,3 +1118,85 @@ class VerifiedAddress(models.Model):
 
     def __str__(self) -> str:
         return f"verified address of user {self.user_id}"
+
+
+# --- Webhooks: signed JSON POSTs to the city's systems, in order per pin ---------------------
+
+
+class WebhookEndpoint(models.Model):
+    """A URL that staff registered to receive a signed JSON POST for each pin event it
+    subscribes to (mapideas.webhooks). Its signing secret is not stored: it is derived from
+    `secret_salt` and the site's SECRET_KEY (mapideas.webhooks.services.endpoint_secret),
+    shown once when made or rotated."""
+
+    class Event(models.TextChoices):
+        CREATED = "pin.created", _("A pin is created")
+        STATUS_CHANGED = "pin.status_changed", _("A pin's status changes")
+        ANSWERED = "pin.answered", _("A pin gets a public answer")
+
+    url = models.URLField(max_length=2000)
+    description = models.CharField(max_length=200, blank=True, default="")
+    # Event values (Event) this endpoint receives.
+    events = models.JSONField(default=list)
+    # Random; with SECRET_KEY it gives the signing secret. A new salt is a new secret.
+    secret_salt = models.CharField(max_length=64)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # The receiver's back-off: set when it could not be reached, timed out or answered 5xx or
+    # 429 (its deliveries wait until retry_at, in order), cleared by its next success.
+    failing_since = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.description or self.url
+
+
+class WebhookDelivery(models.Model):
+    """One POST to one endpoint, in the delivery queue: written in the transaction of the
+    event it tells, sent by `manage.py send_webhooks` after the commit, retried without end
+    (with a back-off) until the receiver answers 2xx. A pin's deliveries to an endpoint go in
+    the order of their ids: a later one waits while an earlier one is pending. The body is
+    kept as sent, so every attempt signs and sends the same bytes."""
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    # None for a test delivery. A pin erased takes its deliveries with it.
+    idea = models.ForeignKey(
+        Idea, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    event = models.CharField(max_length=40)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # A sender took it until then (its lease): no other sender takes it meanwhile; a sender
+    # killed mid-POST leaves it to be sent again once the lease ends (at least once).
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The receiver's HTTP status of the last attempt; None if it gave none.
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            # send_webhooks: the pending head of each (endpoint, pin), oldest first.
+            models.Index(
+                fields=["endpoint", "idea", "id"],
+                condition=models.Q(delivered_at__isnull=True),
+                name="webhook_pending",
+            ),
+            # The delivery log of an endpoint, newest first.
+            models.Index(fields=["endpoint", "-id"], name="webhook_log"),
+        ]
+
+    def __str__(self) -> str:
+        state = "delivered" if self.delivered_at else "pending"
+        return f"{self.event} to endpoint {self.endpoint_id} ({state})"

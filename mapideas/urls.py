@@ -35,6 +35,7 @@ urlpatterns = [
     path("", include("mapideas.answers.urls")),
     path("", include("mapideas.notifications.urls")),
     path("", include("mapideas.moderation.urls")),
+    path("", include("mapideas.webhooks.urls")),
     path("open311/v2/", include("mapideas.open311.urls")),
     # Planners and GIS tools.
     path("", include("geodata.planner.urls")),

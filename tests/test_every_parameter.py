@@ -46,7 +46,7 @@ from hypothesis import strategies as st
 
 from geodata.exports import formats as export_formats
 from mapideas.answers.services import template_save
-from mapideas.models import FixCheck, Flag, Idea
+from mapideas.models import FixCheck, Flag, Idea, WebhookEndpoint
 from mapideas.moderation.services import idea_flag
 from mapideas.open311.services import open311_client_create
 from mapideas.outcomes import fix_checks
@@ -274,6 +274,13 @@ PIN_FORM: dict[str, Base] = {
 }
 
 
+WEBHOOK: dict[str, Base] = {"pk": lambda o: str(o["webhook"].pk)}
+WEBHOOK_FORM: dict[str, Base] = {
+    "url": "https://8.8.8.8/hook",
+    "description": "Works orders",
+    "events": "pin.created",
+    "active": "on",
+}
 TEMPLATE = {"slug": "east-team", "pk": lambda o: str(o["template"].pk)}
 TEMPLATE_FORM: dict[str, Base] = {
     "name": lambda o: f"Template {o['serial']}",
@@ -716,6 +723,16 @@ TABLE: dict[tuple[str, str], Endpoint] = {
     ("boundary-activate", "POST"): Endpoint(
         PLANNERS, path={"pk": lambda o: str(o["version"].pk)}, body={"reason": "Back."}
     ),
+    # Webhooks: site staff. The receiver checked has a public address given as a literal
+    # (no DNS); the one pinged is at a documentation address, refused with no network.
+    ("webhook-list", "GET"): Endpoint(PLANNERS),
+    ("webhook-list", "POST"): Endpoint(PLANNERS, body=WEBHOOK_FORM),
+    ("webhook-detail", "GET"): Endpoint(PLANNERS, path=WEBHOOK),
+    ("webhook-detail", "POST"): Endpoint(PLANNERS, path=WEBHOOK, body=WEBHOOK_FORM, fresh=True),
+    ("webhook-ping", "POST"): Endpoint(PLANNERS, path=WEBHOOK),
+    ("webhook-retry", "POST"): Endpoint(PLANNERS, path=WEBHOOK),
+    ("webhook-rotate", "POST"): Endpoint(PLANNERS, path=WEBHOOK),
+    ("webhook-delete", "POST"): Endpoint(PLANNERS, path=WEBHOOK, fresh=True),
     ("ogc-landing", "GET"): Endpoint(EVERYONE, query={"f": "json"}, headers=OGC_ACCEPT),
     ("ogc-conformance", "GET"): Endpoint(EVERYONE, query={"f": "json"}, headers=OGC_ACCEPT),
     ("ogc-collections", "GET"): Endpoint(EVERYONE, query={"f": "json"}, headers=OGC_ACCEPT),
@@ -758,6 +775,7 @@ FORM_ENDPOINTS: dict[str, list[tuple[str, str]]] = {
     "mapideas.outcomes.forms.ReopenForm": [("check-reopen", "POST")],
     "mapideas.plumbing.forms._PageForm": [],
     "mapideas.submission.forms.CitizenIdeaForm": [("home", "POST")],
+    "mapideas.webhooks.forms.EndpointForm": [("webhook-list", "POST"), ("webhook-detail", "POST")],
     "mapideas.submission.forms.IdeaForm": [],
     "mapideas.workflow.forms.AssignForm": [("idea-assign", "POST")],
     "mapideas.workflow.forms.BulkForm": [("team-bulk", "POST")],
@@ -940,6 +958,7 @@ class World:
         }
         self.open311_key = open311_client_create(name="Fuzzer").key
         self.serial = 0
+        self._webhook: WebhookEndpoint | None = None
         self._pin = self._fresh()
         # The moderation queue shows its decision form for a flagged pin.
         idea_flag(idea=self._pin["pin"], reason=Flag.Reason.SPAM, user=self.users[CITIZEN])
@@ -982,12 +1001,21 @@ class World:
         self.serial += 1
         # The original of a duplicate stays: a merge into it changes nothing it is checked on.
         pins = self._fresh(self._pin["original"]) if fresh else self._pin
+        if fresh or self._webhook is None:
+            # Its address is refused (a documentation network): pinging it needs no network.
+            webhook = WebhookEndpoint.objects.create(
+                url="https://192.0.2.1/hook", events=["pin.created"], secret_salt="s" * 64
+            )
+            self._webhook = self._webhook or webhook
+        else:
+            webhook = self._webhook
         return {
             **pins,
             "serial": self.serial,
             "open311_key": self.open311_key,
             "version": BoundaryVersion.objects.get(is_active=True),
             "boundary_file": BOUNDARY_FILE,
+            "webhook": webhook,
         }
 
     def client(self, role: str) -> Client:

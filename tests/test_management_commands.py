@@ -22,6 +22,8 @@ NOT_MANY_ROWS = {
     # Sends the emails that are due: a sent email cannot be rolled back, so a dry run could
     # not do what a real run does. Run every minute, it has its own rule (the outbox).
     "send_notifications": "its own rule",
+    # Sends the webhook deliveries that are due: a delivered POST cannot be taken back.
+    "send_webhooks": "its own rule",
     # Each changes the one thing a person named on the command line.
     "add_member": "one thing named",
     "open311_key": "one thing named",

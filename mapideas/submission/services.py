@@ -37,6 +37,7 @@ from mapideas.pins.photos import ProcessedPhoto, photo_delete, photo_process, ph
 from mapideas.pins.services import _person
 from mapideas.plumbing.hashing import keyed_hash
 from mapideas.plumbing.ratelimit import RateLimit, RateLimited
+from mapideas.webhooks import services as webhooks
 from neighborhoods.routing import route
 from neighborhoods.services import version_hold
 
@@ -220,6 +221,8 @@ def idea_create(
     # Its team hears of it, if it asked for an email per new pin (Team.notify); an awaiting
     # pin too: the team sees it at once, only the public waits for the confirmation.
     notifications.notify_team_new_pin(idea)
+    # The city's systems that listen hear of it (sent once the pin is public: webhooks).
+    webhooks.pin_event_queue(idea, webhooks.Event.CREATED)
     return idea
 
 

@@ -45,6 +45,7 @@ from mapideas.pins.roles import (
 from mapideas.pins.selectors import public_ideas, visible_idea
 from mapideas.pins.services import _clean_text, _locked, _person
 from mapideas.submission.services import _create_with_photo, idea_create
+from mapideas.webhooks import services as webhooks
 from mapideas.workflow import statuses as workflow
 from mapideas.workflow.selectors import PIN_ID_MAX
 from neighborhoods.models import Team
@@ -365,6 +366,11 @@ def _record_update(
     # Its followers are told (an outbox row each, in this transaction: send_notifications
     # sends them after the commit; a rollback takes them back with the change).
     notifications.notify_followers(idea, update)
+    # And the city's systems that listen (signed webhooks, queued likewise).
+    if update.from_status != update.to_status:
+        webhooks.pin_event_queue(idea, webhooks.Event.STATUS_CHANGED, update=update)
+    elif update.answer:
+        webhooks.pin_event_queue(idea, webhooks.Event.ANSWERED, update=update)
     return update
 
 

@@ -16,7 +16,15 @@ from django.test import Client
 from django.urls import URLResolver, get_resolver
 
 from mapideas.answers.services import template_save
-from mapideas.models import Comment, Follower, Idea, IdeaNote, IdeaUpdate, Support
+from mapideas.models import (
+    Comment,
+    Follower,
+    Idea,
+    IdeaNote,
+    IdeaUpdate,
+    Support,
+    WebhookEndpoint,
+)
 from mapideas.outcomes.services import feedback_give
 from mapideas.participation.services import comment_add
 from mapideas.submission.services import idea_create
@@ -229,6 +237,7 @@ def each(status) -> tuple:
 PUBLIC = each(200)
 SIGNED_IN_ONLY = ("login", 200, 200, 200, 200, 200)
 NOT_ALLOWED = each(405)
+STAFF_ONLY = ("login", 403, 403, 403, 403, 200)
 
 
 def open311(objects: dict) -> dict:
@@ -415,6 +424,38 @@ MATRIX: dict[str, Row] = {
         post=("login", 403, 302, 403, 403, 302),
         data=lambda o: {"decision": "remove", "reason": "Spam."},
     ),
+    # Webhooks send the city's pins to a system of staff's choosing: site staff only. The
+    # receiver is at a documentation address (192.0.2.1), refused as private: no network.
+    "webhook-list": Row(
+        lambda o: "/staff/webhooks/",
+        STAFF_ONLY,
+        post=("login", 403, 403, 403, 403, 400),  # an empty form
+    ),
+    "webhook-detail": Row(
+        lambda o: f"/staff/webhooks/{o['webhook'].pk}/",
+        STAFF_ONLY,
+        post=("login", 403, 403, 403, 403, 400),  # an empty form
+    ),
+    "webhook-ping": Row(
+        lambda o: f"/staff/webhooks/{o['webhook'].pk}/ping/",
+        NOT_ALLOWED,
+        post=("login", 403, 403, 403, 403, 302),
+    ),
+    "webhook-retry": Row(
+        lambda o: f"/staff/webhooks/{o['webhook'].pk}/retry/",
+        NOT_ALLOWED,
+        post=("login", 403, 403, 403, 403, 302),
+    ),
+    "webhook-rotate": Row(
+        lambda o: f"/staff/webhooks/{o['webhook'].pk}/rotate/",
+        NOT_ALLOWED,
+        post=("login", 403, 403, 403, 403, 200),  # the new secret, shown once
+    ),
+    "webhook-delete": Row(
+        lambda o: f"/staff/webhooks/{o['webhook'].pk}/delete/",
+        NOT_ALLOWED,
+        post=("login", 403, 403, 403, 403, 302),
+    ),
     "boundaries": Row(
         lambda o: "/staff/boundaries/",
         ("login", 403, 403, 403, 200, 200),
@@ -586,6 +627,9 @@ def objects(pins, city, people):
         ),
         "west_team": city.west_team,
         "version": BoundaryVersion.objects.get(is_active=True),
+        "webhook": WebhookEndpoint.objects.create(
+            url="https://192.0.2.1/hook", events=["pin.created"], secret_salt="s" * 64
+        ),
     }
 
 
