@@ -1200,3 +1200,45 @@ class WebhookDelivery(models.Model):
     def __str__(self) -> str:
         state = "delivered" if self.delivered_at else "pending"
         return f"{self.event} to endpoint {self.endpoint_id} ({state})"
+
+
+# --- The staff's audit log ---------------------------------------------------------------------
+
+
+class AuditEvent(models.Model):
+    """One staff action, as it was taken: who (the account, and its username as it was then),
+    what, on which pin or team, and a one-line summary. Written by the service of the action,
+    in its transaction (mapideas.audit.services.audit_record); read and exported by planners
+    and administrators (/staff/audit/). Never public: staff usernames are personal data."""
+
+    class Action(models.TextChoices):
+        STATUS = "status", _("Status change")
+        ANSWER = "answer", _("Public answer")
+        DUPLICATE = "duplicate", _("Merge of duplicates")
+        ASSIGNMENT = "assignment", _("Assignment")
+        REASSIGNMENT = "reassignment", _("Sent to another team")
+        MODERATION = "moderation", _("Moderation decision")
+        TEMPLATE = "template", _("Response template")
+        BOUNDARIES = "boundaries", _("Boundaries switched")
+        WEBHOOK = "webhook", _("Webhook configuration")
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # SET_NULL: the log outlives the account; actor_name keeps who it was.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True, default="")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    # The pin's number is kept as a number: the log outlives an erased pin.
+    idea_number = models.PositiveIntegerField(null=True, blank=True)
+    team = models.ForeignKey(
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    summary = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["action", "-created_at"], name="audit_by_action")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name or '-'}: {self.summary}"

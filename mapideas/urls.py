@@ -36,6 +36,7 @@ urlpatterns = [
     path("", include("mapideas.notifications.urls")),
     path("", include("mapideas.moderation.urls")),
     path("", include("mapideas.webhooks.urls")),
+    path("", include("mapideas.audit.urls")),
     path("open311/v2/", include("mapideas.open311.urls")),
     # Planners and GIS tools.
     path("", include("geodata.planner.urls")),

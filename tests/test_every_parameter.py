@@ -274,6 +274,14 @@ PIN_FORM: dict[str, Base] = {
 }
 
 
+AUDIT_FILTERS: dict[str, Base] = {
+    "action": "status",
+    "actor": "eddie",
+    "since": "2020-01-01",
+    "until": "2999-12-31",
+    "pin": "1",
+    "page": "1",
+}
 WEBHOOK: dict[str, Base] = {"pk": lambda o: str(o["webhook"].pk)}
 WEBHOOK_FORM: dict[str, Base] = {
     "url": "https://8.8.8.8/hook",
@@ -723,6 +731,8 @@ TABLE: dict[tuple[str, str], Endpoint] = {
     ("boundary-activate", "POST"): Endpoint(
         PLANNERS, path={"pk": lambda o: str(o["version"].pk)}, body={"reason": "Back."}
     ),
+    ("audit-log", "GET"): Endpoint(PLANNERS, query=AUDIT_FILTERS),
+    ("audit-export", "GET"): Endpoint(PLANNERS, query=AUDIT_FILTERS),
     # Webhooks: site staff. The receiver checked has a public address given as a literal
     # (no DNS); the one pinged is at a documentation address, refused with no network.
     ("webhook-list", "GET"): Endpoint(PLANNERS),
@@ -775,6 +785,7 @@ FORM_ENDPOINTS: dict[str, list[tuple[str, str]]] = {
     "mapideas.outcomes.forms.ReopenForm": [("check-reopen", "POST")],
     "mapideas.plumbing.forms._PageForm": [],
     "mapideas.submission.forms.CitizenIdeaForm": [("home", "POST")],
+    "mapideas.audit.forms.AuditFilterForm": [("audit-log", "GET"), ("audit-export", "GET")],
     "mapideas.webhooks.forms.EndpointForm": [("webhook-list", "POST"), ("webhook-detail", "POST")],
     "mapideas.submission.forms.IdeaForm": [],
     "mapideas.workflow.forms.AssignForm": [("idea-assign", "POST")],

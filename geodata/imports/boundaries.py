@@ -18,6 +18,7 @@ import geopandas as gpd
 import pyogrio
 import shapely
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -490,7 +491,12 @@ def _report_text(boundaries: BoundaryFile, changes: BoundaryChanges) -> str:
 
 
 def import_boundaries(
-    boundaries: BoundaryFile, *, label: str, commit: bool, activate: bool = True
+    boundaries: BoundaryFile,
+    *,
+    label: str,
+    commit: bool,
+    activate: bool = True,
+    actor: User | AnonymousUser | None = None,
 ) -> BoundaryImport:
     """Store `boundaries` as a new version and (by default) activate it, re-routing open pins.
 
@@ -506,7 +512,9 @@ def import_boundaries(
             version.save(update_fields=["report"])
             moved = None
             if activate:
-                reroute = boundaries_activate(version=version, reason=f"New boundaries: {label}")
+                reroute = boundaries_activate(
+                    version=version, reason=f"New boundaries: {label}", actor=actor
+                )
                 moved = _moved(version, reroute)
             result = BoundaryImport(
                 file=boundaries, changes=changes, moved=moved, version=version, committed=commit

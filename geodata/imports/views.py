@@ -160,7 +160,10 @@ def boundaries_commit(request: HttpRequest) -> HttpResponse:
             )
             return redirect("boundaries")
         result = import_boundaries(
-            read_boundaries(path, **staged["options"]), label=_label(staged["name"]), commit=True
+            read_boundaries(path, **staged["options"]),
+            label=_label(staged["name"]),
+            commit=True,
+            actor=request.user,
         )
     except (BoundaryFileError, ValidationError) as exc:
         detail = str(exc) if isinstance(exc, BoundaryFileError) else "; ".join(exc.messages)
@@ -212,7 +215,9 @@ def boundary_activate(request: HttpRequest, pk: int) -> HttpResponse:
     form = BoundaryActivateForm(request.POST, auto_id=f"%s-{version.pk}")
     if not form.is_valid():
         return _boundaries_page(request, activate_form=form, activate_pk=version.pk, status=400)
-    result = boundaries_activate(version=version, reason=form.cleaned_data["reason"].strip())
+    result = boundaries_activate(
+        version=version, reason=form.cleaned_data["reason"].strip(), actor=request.user
+    )
     messages.success(
         request,
         _(

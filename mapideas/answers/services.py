@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import translation
 from django.utils.translation import gettext, gettext_lazy
 
+from mapideas.audit import services as audit
 from mapideas.models import (
     ANSWER_MAX_LENGTH,
     RESPONSE_TEMPLATE_NAME_MAX_LENGTH,
@@ -232,9 +233,25 @@ def template_save(
     template = template or ResponseTemplate(team=team)
     template.name, template.texts = name, cleaned
     template.category, template.status = category, status
+    created = template.pk is None
     try:
         with transaction.atomic():
             template.save()
+            audit.audit_record(
+                actor=actor,
+                action=audit.Action.TEMPLATE,
+                summary=audit.in_site_language(
+                    lambda: (
+                        (
+                            gettext("Response template “%(name)s” created.")
+                            if created
+                            else gettext("Response template “%(name)s” changed.")
+                        )
+                        % {"name": name}
+                    )
+                ),
+                team=team,
+            )
     except IntegrityError:
         raise ValidationError(
             {"name": [gettext("The team already has a template with this name.")]}
@@ -245,6 +262,14 @@ def template_save(
 @transaction.atomic
 def template_delete(*, template: ResponseTemplate, actor: User | AnonymousUser | None) -> None:
     _check_may_manage(actor, template.team)
+    audit.audit_record(
+        actor=actor,
+        action=audit.Action.TEMPLATE,
+        summary=audit.in_site_language(
+            lambda: gettext("Response template “%(name)s” deleted.") % {"name": template.name}
+        ),
+        team=template.team,
+    )
     template.delete()
 
 

@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from mapideas.audit import services as audit
 from mapideas.models import FLAG_TEXT_MAX_LENGTH, Flag, Idea, IdeaNote
 from mapideas.pins import selectors
 from mapideas.pins.roles import can_work_on
@@ -175,6 +176,18 @@ def idea_moderate(
     if reason:
         text += f" {reason}"
     IdeaNote.objects.create(idea=idea, kind=IdeaNote.Kind.NOTE, text=text, author=actor)
+    audit.audit_record(
+        actor=actor,
+        action=audit.Action.MODERATION,
+        summary=audit.in_site_language(
+            lambda: (
+                (_("Pin #%(pin)s kept.") if decision == KEEP else _("Pin #%(pin)s removed."))
+                % {"pin": idea.pk}
+            )
+        ),
+        idea_number=idea.pk,
+        team=idea.team,
+    )
     return idea
 
 

@@ -34,9 +34,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
+from mapideas.audit import services as audit
 from mapideas.models import (
     Idea,
     RerouteStaging,
@@ -451,10 +454,13 @@ def route_new_ideas(*, idea_ids: list[int], version: BoundaryVersion) -> NewIdea
 
 
 @transaction.atomic
-def boundaries_activate(*, version: BoundaryVersion, reason: str = "") -> RerouteResult:
+def boundaries_activate(
+    *, version: BoundaryVersion, reason: str = "", actor: User | AnonymousUser | None = None
+) -> RerouteResult:
     """Switch routing to `version` and re-route the open pins, all in one transaction.
 
-    Closed pins keep the neighborhood and team that closed them (and their history).
+    Closed pins keep the neighborhood and team that closed them (and their history). The
+    staff member who switched (`actor`, from the staff pages) is in the audit log.
     """
     previous = version_switch(version)
     reason = reason or (
@@ -462,4 +468,15 @@ def boundaries_activate(*, version: BoundaryVersion, reason: str = "") -> Rerout
         if previous
         else f"Boundaries set to {version.label!r}."
     )
-    return reroute_open_ideas(version=version, reason=reason)
+    result = reroute_open_ideas(version=version, reason=reason)
+    audit.audit_record(
+        actor=actor,
+        action=audit.Action.BOUNDARIES,
+        summary=audit.in_site_language(
+            lambda: (
+                gettext("Boundaries “%(label)s” switched on: %(reason)s")
+                % {"label": version.label, "reason": reason}
+            )
+        ),
+    )
+    return result

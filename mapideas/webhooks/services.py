@@ -34,13 +34,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
+from mapideas.audit import services as audit
 from mapideas.map.coordinates import Latitude, Longitude
 from mapideas.map.viewport import PIN_ROWS, PIN_VALUES
 from mapideas.models import Idea, IdeaUpdate, WebhookDelivery, WebhookEndpoint
@@ -126,7 +128,11 @@ def _clean_description(description: str) -> str:
 
 
 def endpoint_create(
-    *, url: str, description: str, events: Iterable[str]
+    *,
+    url: str,
+    description: str,
+    events: Iterable[str],
+    actor: User | AnonymousUser | None = None,
 ) -> tuple[WebhookEndpoint, str]:
     """A new endpoint and its secret (shown once). The URL is refused when it resolves to a
     loopback, private or link-local address the city has not allowed (plumbing.outbound)."""
@@ -137,12 +143,20 @@ def endpoint_create(
         secret_salt=secrets.token_hex(32),
     )
     endpoint.full_clean()
-    endpoint.save()
+    with transaction.atomic():
+        endpoint.save()
+        _audit(actor, endpoint, gettext_noop("Webhook %(url)s added."))
     return endpoint, endpoint_secret(endpoint)
 
 
 def endpoint_update(
-    endpoint: WebhookEndpoint, *, url: str, description: str, events: Iterable[str], active: bool
+    endpoint: WebhookEndpoint,
+    *,
+    url: str,
+    description: str,
+    events: Iterable[str],
+    active: bool,
+    actor: User | AnonymousUser | None = None,
 ) -> WebhookEndpoint:
     """Change where and what an endpoint receives. Pending deliveries stay queued: they go to
     the new URL, in order. Switched off, it gets nothing new, and what is pending waits."""
@@ -151,27 +165,42 @@ def endpoint_update(
     endpoint.events = _clean_events(events)
     endpoint.active = active
     endpoint.full_clean()
-    endpoint.save(update_fields=["url", "description", "events", "active"])
+    with transaction.atomic():
+        endpoint.save(update_fields=["url", "description", "events", "active"])
+        _audit(actor, endpoint, gettext_noop("Webhook %(url)s changed."))
     return endpoint
 
 
-def endpoint_rotate_secret(endpoint: WebhookEndpoint) -> str:
+def endpoint_rotate_secret(
+    endpoint: WebhookEndpoint, *, actor: User | AnonymousUser | None = None
+) -> str:
     """A new secret (shown once); the old one signs nothing from now on, pending deliveries
     included."""
     endpoint.secret_salt = secrets.token_hex(32)
-    endpoint.save(update_fields=["secret_salt"])
+    with transaction.atomic():
+        endpoint.save(update_fields=["secret_salt"])
+        _audit(actor, endpoint, gettext_noop("Webhook %(url)s: a new secret."))
     return endpoint_secret(endpoint)
 
 
-def endpoint_delete(endpoint: WebhookEndpoint) -> int:
+def endpoint_delete(endpoint: WebhookEndpoint, *, actor: User | AnonymousUser | None = None) -> int:
     """Remove an endpoint with its log and pending deliveries (they are not sent). The
     number of deliveries dropped before they were delivered."""
     with transaction.atomic():
         dropped = WebhookDelivery.objects.filter(
             endpoint=endpoint, delivered_at__isnull=True
         ).count()
+        _audit(actor, endpoint, gettext_noop("Webhook %(url)s deleted."))
         endpoint.delete()
     return dropped
+
+
+def _audit(actor: User | AnonymousUser | None, endpoint: WebhookEndpoint, said: str) -> None:
+    audit.audit_record(
+        actor=actor,
+        action=audit.Action.WEBHOOK,
+        summary=audit.in_site_language(lambda: gettext(said) % {"url": endpoint.url}),
+    )
 
 
 def endpoint_retry_now(endpoint: WebhookEndpoint) -> int:

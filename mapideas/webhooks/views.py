@@ -61,6 +61,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
                 url=form.cleaned_data["url"],
                 description=form.cleaned_data["description"],
                 events=form.cleaned_data["events"],
+                actor=request.user,
             )
         except ValidationError as exc:
             _form_errors(form, exc)
@@ -94,6 +95,7 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 description=form.cleaned_data["description"],
                 events=form.cleaned_data["events"],
                 active=form.cleaned_data["active"],
+                actor=request.user,
             )
         except ValidationError as exc:
             _form_errors(form, exc)
@@ -141,13 +143,15 @@ def webhook_retry(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_only
 def webhook_rotate(request: HttpRequest, pk: int) -> HttpResponse:
     endpoint = _endpoint_or_404(pk)
-    return _secret_page(request, endpoint, webhooks.endpoint_rotate_secret(endpoint))
+    return _secret_page(
+        request, endpoint, webhooks.endpoint_rotate_secret(endpoint, actor=request.user)
+    )
 
 
 @require_POST
 @staff_only
 def webhook_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    dropped = webhooks.endpoint_delete(_endpoint_or_404(pk))
+    dropped = webhooks.endpoint_delete(_endpoint_or_404(pk), actor=request.user)
     messages.success(
         request,
         _("Webhook deleted; %(count)s pending deliveries were dropped.") % {"count": dropped},

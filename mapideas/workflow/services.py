@@ -18,6 +18,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from mapideas.answers.selectors import automatic_template, fits
 from mapideas.answers.services import answer_language, template_render
+from mapideas.audit import services as audit
 from mapideas.models import (
     ANSWER_MAX_LENGTH,
     NOTE_MAX_LENGTH,
@@ -227,10 +228,23 @@ def idea_reassign(
         reason=reason,
         actor=actor if actor is not None and actor.is_authenticated else None,
     )
+    from_team = idea.team
     idea.team = team
     # Boundary changes keep this team from now on (mapideas.rerouting).
     idea.team_set_by_staff = True
     idea.save(update_fields=["team", "team_set_by_staff", "assignee", "updated_at"])
+    audit.audit_record(
+        actor=actor,
+        action=audit.Action.REASSIGNMENT,
+        summary=audit.in_site_language(
+            lambda: (
+                gettext("Pin #%(pin)s sent from %(from)s to %(to)s: %(reason)s")
+                % {"pin": idea.pk, "from": from_team.name, "to": team.name, "reason": reason}
+            )
+        ),
+        idea_number=idea.pk,
+        team=from_team,
+    )
     return event
 
 
@@ -366,12 +380,47 @@ def _record_update(
     # Its followers are told (an outbox row each, in this transaction: send_notifications
     # sends them after the commit; a rollback takes them back with the change).
     notifications.notify_followers(idea, update)
+    _audit_update(idea, update, actor)
     # And the city's systems that listen (signed webhooks, queued likewise).
     if update.from_status != update.to_status:
         webhooks.pin_event_queue(idea, webhooks.Event.STATUS_CHANGED, update=update)
     elif update.answer:
         webhooks.pin_event_queue(idea, webhooks.Event.ANSWERED, update=update)
     return update
+
+
+def _audit_update(idea: Idea, update: IdeaUpdate, actor: User | AnonymousUser | None) -> None:
+    """The step in the staff's audit log, when a person took it."""
+
+    def summary() -> str:
+        # Called inside in_site_language: the status labels in the site's language too.
+        values = {
+            "pin": idea.pk,
+            "from": workflow.label(update.from_status),
+            "to": workflow.label(update.to_status),
+            "original": update.duplicate_of_id,
+        }
+        if update.duplicate_of_id is not None:
+            return gettext("Pin #%(pin)s merged into pin #%(original)s.") % values
+        if update.from_status != update.to_status and update.answer:
+            return gettext("Pin #%(pin)s: %(from)s → %(to)s, with a public answer.") % values
+        if update.from_status != update.to_status:
+            return gettext("Pin #%(pin)s: %(from)s → %(to)s.") % values
+        return gettext("Pin #%(pin)s: a public answer.") % values
+
+    if update.duplicate_of_id is not None:
+        action = audit.Action.DUPLICATE
+    elif update.from_status != update.to_status:
+        action = audit.Action.STATUS
+    else:
+        action = audit.Action.ANSWER
+    audit.audit_record(
+        actor=actor,
+        action=action,
+        summary=audit.in_site_language(summary),
+        idea_number=idea.pk,
+        team=idea.team,
+    )
 
 
 # The photos a public answer may carry, by the form field that sends each.
@@ -519,6 +568,24 @@ def _record_assignment(
     note.save()
     idea.assignee = assignee
     idea.save(update_fields=["assignee", "updated_at"])
+    if assignee is None:
+        summary = audit.in_site_language(
+            lambda: gettext("Pin #%(pin)s unassigned.") % {"pin": idea.pk}
+        )
+    else:
+        summary = audit.in_site_language(
+            lambda: (
+                gettext("Pin #%(pin)s assigned to %(user)s.")
+                % {"pin": idea.pk, "user": assignee.get_username()}
+            )
+        )
+    audit.audit_record(
+        actor=actor,
+        action=audit.Action.ASSIGNMENT,
+        summary=summary,
+        idea_number=idea.pk,
+        team=idea.team,
+    )
     return note
 
 

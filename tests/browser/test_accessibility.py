@@ -80,6 +80,7 @@ PAGES = {
     "your data": Visit("/accounts/delete/", who="member"),
     "moderation": Visit("/staff/moderation/", who="member"),
     "boundaries": Visit("/staff/boundaries/", who="planner"),
+    "audit log": Visit("/staff/audit/?action=moderation", who="planner"),
     "ogc landing": Visit("/ogc/"),
     "ogc collections": Visit("/ogc/collections?f=html"),
     "ogc items": Visit("/ogc/collections/ideas/items?f=html"),

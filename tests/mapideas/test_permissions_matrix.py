@@ -456,6 +456,9 @@ MATRIX: dict[str, Row] = {
         NOT_ALLOWED,
         post=("login", 403, 403, 403, 403, 302),
     ),
+    # The audit log names staff accounts: planners and administrators only.
+    "audit-log": Row(lambda o: "/staff/audit/", ("login", 403, 403, 403, 200, 200)),
+    "audit-export": Row(lambda o: "/staff/audit.csv", ("login", 403, 403, 403, 200, 200)),
     "boundaries": Row(
         lambda o: "/staff/boundaries/",
         ("login", 403, 403, 403, 200, 200),
