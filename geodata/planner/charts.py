@@ -155,9 +155,31 @@ def weekly_counts(ideas: QuerySet[Idea], period: Period) -> tuple[list[Week], bo
         .annotate(n=Count("id"))
         .values_list("week", "n")
     )
-    if not counted:
+    return _weeks({(w.date() if hasattr(w, "date") else w): n for w, n in counted.items()}, period)
+
+
+def weekly_counts_of_days(
+    days: np.ndarray, pins: np.ndarray, period: Period
+) -> tuple[list[Week], bool]:
+    """weekly_counts from pins already grouped by the local day they were pinned (`days`
+    since 1970-01-01, `pins` in each group: geodata.engagement.service.pin_times' created_on
+    and pins), without reading the pins again."""
+    days = np.asarray(days, dtype=np.int64)
+    # 1970-01-01 was a Thursday: a day's Monday is (days + 3) % 7 days before it.
+    mondays = days - (days + 3) % 7
+    starts, where = np.unique(mondays, return_inverse=True)
+    sums = np.bincount(where, weights=np.asarray(pins, dtype=np.int64), minlength=len(starts))
+    epoch = date(1970, 1, 1)
+    return _weeks(
+        {epoch + timedelta(days=int(s)): int(n) for s, n in zip(starts, sums, strict=True)},
+        period,
+    )
+
+
+def _weeks(by_day: dict[date, int], period: Period) -> tuple[list[Week], bool]:
+    """Every week from the first to the last counted (by their Mondays), at most MAX_WEEKS."""
+    if not by_day:
         return [], False
-    by_day = {(w.date() if hasattr(w, "date") else w): n for w, n in counted.items()}
     first, last = min(by_day), max(by_day)
     total_weeks = (last - first).days // 7 + 1
     cut = total_weeks > MAX_WEEKS

@@ -1,9 +1,10 @@
 """The planner page reads each layer once and hands it on (geodata.planner.page.planner_page):
 the figures built from what it read are those each layer computes on its own; the heatmap's
-points are the newest pins' coordinates, rounded."""
+points are the newest pins' coordinates, rounded; the weeks are counted from the pins' days."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 from django.utils import timezone
@@ -12,6 +13,7 @@ from geodata.engagement import heatmaps
 from geodata.engagement import rates as engagement_rates
 from geodata.engagement import service as engagement_service
 from geodata.engagement.query import parse_query
+from geodata.planner import charts as planner_charts
 from geodata.planner import page as planner_page
 from mapideas.map.coordinates import Latitude, Longitude
 from tests.geodata.engagement import engagement_city as grid
@@ -86,3 +88,29 @@ def test_the_heatmap_draws_the_newest_pins_rounded(planted, settings):
     (layer,) = [c for c in fmap._children.values() if type(c).__name__ == "HeatMap"]
     assert layer.data == [[round(lat, 6), round(lon, 6)] for lat, lon in newest]
     assert (drawn, truncated) == (50, True)
+
+
+@pytest.mark.parametrize("params", [{}, {"kind": "issue"}])
+def test_the_weeks_from_the_pins_days_are_the_weeks_counted(planted, params):
+    selection, _ = parse_query("engagement-hexagons", params)
+    pins = engagement_service.pin_times(selection, now=timezone.now())
+
+    from_days = planner_charts.weekly_counts_of_days(
+        pins["created_on"].to_numpy(), pins["pins"].to_numpy(), selection.period
+    )
+
+    assert from_days == planner_charts.weekly_counts(selection.ideas, selection.period)
+    assert sum(week.count for week in from_days[0]) > 0
+
+
+def test_the_weeks_span_a_year_end_and_count_pins_of_several_groups():
+    period = engagement_rates.Period(start=date(2026, 12, 1), end=date(2027, 1, 10))
+    # 2026-12-31 is a Thursday, 2027-01-04 a Monday.
+    days = np.array([date(2026, 12, 31), date(2027, 1, 3), date(2027, 1, 4), date(2027, 1, 4)])
+    epoch = (days - date(1970, 1, 1)).astype("timedelta64[D]").astype(np.int64)
+
+    weeks, cut = planner_charts.weekly_counts_of_days(epoch, np.array([2, 1, 3, 4]), period)
+
+    assert [(w.start, w.count) for w in weeks] == [(date(2026, 12, 28), 3), (date(2027, 1, 4), 7)]
+    assert not cut
+    assert planner_charts.weekly_counts_of_days(np.array([]), np.array([]), period) == ([], False)
