@@ -4,7 +4,8 @@ endpoint's delivery log."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from mapideas.models import WebhookDelivery, WebhookEndpoint
 from mapideas.pins.selectors import public_ideas
@@ -13,18 +14,21 @@ from mapideas.pins.selectors import public_ideas
 def endpoints() -> QuerySet[WebhookEndpoint]:
     """Every endpoint, with `pending` (deliveries not yet delivered), `waiting_for_pin`
     (those held because their pin is not public now: awaiting its author's confirmation or
-    hidden by moderators) and `oldest_pending` (when the oldest of them was queued)."""
-    pending = Q(deliveries__delivered_at__isnull=True)
+    hidden by moderators) and `oldest_pending` (when the oldest of them was queued). Counted
+    in subqueries over the pending rows only (a partial index): a receiver's long log of
+    delivered rows is never read for them."""
+    pending = WebhookDelivery.objects.filter(endpoint=OuterRef("pk"), delivered_at__isnull=True)
+    waiting = pending.filter(idea__isnull=False).exclude(idea__in=public_ideas().values("pk"))
     return WebhookEndpoint.objects.annotate(
-        pending=Count("deliveries", filter=pending),
-        waiting_for_pin=Count(
-            "deliveries",
-            filter=pending
-            & Q(deliveries__idea__isnull=False)
-            & ~Q(deliveries__idea__in=public_ideas().values("pk")),
-        ),
-        oldest_pending=Min("deliveries__created_at", filter=pending),
+        pending=_count(pending),
+        waiting_for_pin=_count(waiting),
+        oldest_pending=Subquery(pending.order_by("id").values("created_at")[:1]),
     ).order_by("id")
+
+
+def _count(rows: QuerySet[WebhookDelivery]) -> Coalesce:
+    counted = rows.order_by().values("endpoint").annotate(n=Count("id")).values("n")
+    return Coalesce(Subquery(counted), 0)
 
 
 def endpoint(pk: int) -> WebhookEndpoint | None:

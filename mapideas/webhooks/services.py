@@ -59,6 +59,8 @@ SIGNATURE_HEADER = "X-MapIdeas-Signature"
 # How long a sender holds a delivery it took: longer than one outbound call may last.
 CLAIM = timedelta(seconds=120)
 BACKOFF_CAP = timedelta(minutes=60)
+# How long a delivered delivery stays in its endpoint's log.
+LOG_KEPT = timedelta(days=30)
 
 
 def backoff(failures: int) -> timedelta:
@@ -428,6 +430,15 @@ def send_pending(*, batch_size: int = 50) -> SendResult:
                 result.endpoints_backed_off += 1
         if not progressed:
             return result
+
+
+def delivered_prune(*, older_than: timedelta = LOG_KEPT) -> int:
+    """Forget the deliveries delivered more than `older_than` ago (the log keeps the rest);
+    pending ones are never pruned, whatever their age. The number deleted."""
+    deleted, _by_model = WebhookDelivery.objects.filter(
+        delivered_at__lt=timezone.now() - older_than
+    ).delete()
+    return deleted
 
 
 def ping_send(endpoint: WebhookEndpoint) -> WebhookDelivery:

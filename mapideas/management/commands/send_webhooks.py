@@ -23,6 +23,9 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=50, help="Deliveries read per query.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        pruned = webhooks.delivered_prune()
+        if pruned:
+            self.stdout.write(f"Forgot {pruned} delivery(ies) delivered over 30 days ago.")
         result = webhooks.send_pending(batch_size=max(1, int(options["batch_size"])))
         self.stdout.write(f"Delivered {result.delivered}, failed {result.failed}.")
         if result.endpoints_backed_off:

@@ -14,6 +14,7 @@ from mapideas.models import Idea, WebhookDelivery, WebhookEndpoint
 from mapideas.moderation.services import idea_flag, idea_moderate
 from mapideas.notifications.services import idea_confirm_token
 from mapideas.submission.services import idea_confirm, idea_create
+from mapideas.webhooks import selectors
 from mapideas.webhooks import services as webhooks
 from mapideas.workflow.services import idea_status_change
 from tests.conftest import IN_EAST
@@ -317,3 +318,32 @@ def test_a_rotated_secret_signs_the_deliveries_still_pending(city, category, rec
     assert new != old
     assert webhooks.signature_valid(new, got.headers["x-mapideas-signature"], got.body)
     assert not webhooks.signature_valid(old, got.headers["x-mapideas-signature"], got.body)
+
+
+def test_the_log_forgets_delivered_rows_after_thirty_days_never_pending_ones(
+    city, category, receiver
+):
+    endpoint_for(receiver)
+    pin(category)
+    webhooks.send_pending()
+    receiver.stop()
+    pin(category, title="Pending for long")
+    long_ago = timezone.now() - timedelta(days=31)
+    WebhookDelivery.objects.update(created_at=long_ago)
+    WebhookDelivery.objects.filter(delivered_at__isnull=False).update(delivered_at=long_ago)
+
+    assert webhooks.delivered_prune() == 1
+    assert WebhookDelivery.objects.filter(delivered_at__isnull=True).count() == 1
+
+
+def test_the_staff_list_counts_what_is_pending_and_what_waits_for_its_pin(city, category, receiver):
+    endpoint, _secret = endpoint_for(receiver)
+    pin(category)
+    pin(category, title="Awaiting", contact_email="a@mail.example", awaiting_confirmation=True)
+    webhooks.send_pending()
+    receiver.stop()
+    pin(category, title="Queued while down")
+
+    listed = selectors.endpoint(endpoint.pk)
+    assert (listed.pending, listed.waiting_for_pin) == (2, 1)
+    assert listed.oldest_pending is not None
