@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "mapideas.plumbing.middleware.StrictFormEncodingMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Staff and single sign-on sessions end MAPIDEAS_OIDC_STAFF_SESSION_SECONDS after sign-in.
+    "mapideas.accounts.middleware.StaffSessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -300,6 +302,86 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "my-teams"
 LOGOUT_REDIRECT_URL = "home"
+
+# --- Staff single sign-on (OpenID Connect; docs/operations/single-sign-on.md) ----------------
+# Off unless MAPIDEAS_OIDC_CLIENT_ID is set. The provider's endpoints: MAPIDEAS_OIDC_ISSUER
+# (read from its /.well-known/openid-configuration at first use, through plumbing.outbound), or
+# each of the four URLs below (then no discovery). mapideas.accounts.single_sign_on does the rest.
+
+
+def _oidc_url(name: str) -> str:
+    url = env_str(name, "").strip().rstrip("/")
+    if url and (not url.startswith(("http://", "https://")) or not urlsplit(url).hostname):
+        raise ImproperlyConfigured(f"{name} must be an http:// or https:// URL, not {url!r}")
+    return url
+
+
+MAPIDEAS_OIDC_ISSUER = _oidc_url("MAPIDEAS_OIDC_ISSUER")
+MAPIDEAS_OIDC_AUTHORIZATION_URL = _oidc_url("MAPIDEAS_OIDC_AUTHORIZATION_URL")
+MAPIDEAS_OIDC_TOKEN_URL = _oidc_url("MAPIDEAS_OIDC_TOKEN_URL")
+MAPIDEAS_OIDC_USERINFO_URL = _oidc_url("MAPIDEAS_OIDC_USERINFO_URL")
+MAPIDEAS_OIDC_JWKS_URL = _oidc_url("MAPIDEAS_OIDC_JWKS_URL")
+MAPIDEAS_OIDC_CLIENT_ID = env_str("MAPIDEAS_OIDC_CLIENT_ID", "").strip()
+MAPIDEAS_OIDC_CLIENT_SECRET = env_str("MAPIDEAS_OIDC_CLIENT_SECRET", "")
+MAPIDEAS_OIDC_ENABLED = bool(MAPIDEAS_OIDC_CLIENT_ID)
+# The provider's name on the login page's button ("Sign in with <name>").
+MAPIDEAS_OIDC_NAME = env_str("MAPIDEAS_OIDC_NAME", "").strip()
+MAPIDEAS_OIDC_SCOPES = env_str("MAPIDEAS_OIDC_SCOPES", "openid email profile").strip()
+# The claim (in the userinfo answer or the ID token) that lists the person's groups.
+MAPIDEAS_OIDC_GROUPS_CLAIM = env_str("MAPIDEAS_OIDC_GROUPS_CLAIM", "groups").strip()
+# The group that makes a planner; empty: single sign-on leaves the planner role alone.
+MAPIDEAS_OIDC_PLANNER_GROUP = env_str("MAPIDEAS_OIDC_PLANNER_GROUP", "").strip()
+# A group named this prefix and a team's slug makes its member (empty: the slug alone).
+MAPIDEAS_OIDC_TEAM_PREFIX = env_str("MAPIDEAS_OIDC_TEAM_PREFIX", "mapideas-team-").strip()
+# A session opened by single sign-on, or by any staff account (a team member, a planner,
+# is_staff), ends this long after its sign-in (mapideas.accounts.middleware); the next
+# sign-in reads the groups again.
+MAPIDEAS_OIDC_STAFF_SESSION_SECONDS = env_int("MAPIDEAS_OIDC_STAFF_SESSION_SECONDS", 8 * 3600)
+if MAPIDEAS_OIDC_STAFF_SESSION_SECONDS <= 0:
+    raise ImproperlyConfigured(
+        "MAPIDEAS_OIDC_STAFF_SESSION_SECONDS must be more than 0, not "
+        f"{MAPIDEAS_OIDC_STAFF_SESSION_SECONDS}"
+    )
+# Off: staff accounts (team members, planners, is_staff, superusers) cannot sign in with a
+# local password, only through single sign-on; citizens keep their passwords.
+MAPIDEAS_STAFF_PASSWORDS = env_bool("MAPIDEAS_STAFF_PASSWORDS", True)
+if MAPIDEAS_OIDC_ENABLED:
+    if not MAPIDEAS_OIDC_CLIENT_SECRET:
+        raise ImproperlyConfigured(
+            "MAPIDEAS_OIDC_CLIENT_ID is set: set MAPIDEAS_OIDC_CLIENT_SECRET"
+        )
+    _oidc_endpoints = (
+        MAPIDEAS_OIDC_AUTHORIZATION_URL,
+        MAPIDEAS_OIDC_TOKEN_URL,
+        MAPIDEAS_OIDC_USERINFO_URL,
+        MAPIDEAS_OIDC_JWKS_URL,
+    )
+    if not MAPIDEAS_OIDC_ISSUER and not all(_oidc_endpoints):
+        raise ImproperlyConfigured(
+            "MAPIDEAS_OIDC_CLIENT_ID is set: set MAPIDEAS_OIDC_ISSUER, or all of "
+            "MAPIDEAS_OIDC_AUTHORIZATION_URL, MAPIDEAS_OIDC_TOKEN_URL, MAPIDEAS_OIDC_USERINFO_URL "
+            "and MAPIDEAS_OIDC_JWKS_URL"
+        )
+elif not MAPIDEAS_STAFF_PASSWORDS:
+    raise ImproperlyConfigured(
+        "MAPIDEAS_STAFF_PASSWORDS is off but single sign-on is not configured "
+        "(MAPIDEAS_OIDC_CLIENT_ID): no staff account could sign in"
+    )
+
+# Local passwords (off for staff when MAPIDEAS_STAFF_PASSWORDS is), then the provider.
+LOCAL_SIGN_IN_BACKEND = "mapideas.accounts.backends.PasswordBackend"
+SINGLE_SIGN_ON_BACKEND = "mapideas.accounts.single_sign_on.ProviderBackend"
+AUTHENTICATION_BACKENDS = [LOCAL_SIGN_IN_BACKEND]
+if MAPIDEAS_OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.append(SINGLE_SIGN_ON_BACKEND)
+# mozilla-django-oidc's own settings, from ours (the endpoints come from
+# mapideas.accounts.single_sign_on, which may discover them).
+OIDC_RP_CLIENT_ID = MAPIDEAS_OIDC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = MAPIDEAS_OIDC_CLIENT_SECRET
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = MAPIDEAS_OIDC_SCOPES
+OIDC_USE_PKCE = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc-callback"
 
 # Languages: every string goes through Django's i18n; the catalogs are locale/<lang>/LC_MESSAGES
 # (django.po for Python and templates, djangojs.po for the map's scripts), compiled to .mo by

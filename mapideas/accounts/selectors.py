@@ -8,14 +8,17 @@ new sign-up with the same address (a new random unusable password) makes the ear
 stop.
 """
 
+import hashlib
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.http import base36_to_int, int_to_base36
+
+from neighborhoods.roles import PLANNERS_GROUP
 
 # A sign-up link works for this long; then the account, never activated, is deleted.
 SIGNUP_LINK_MAX_AGE = timedelta(days=7)
@@ -61,3 +64,28 @@ def awaiting_signup(*, uid: int, token: str, lock: bool = False) -> User | None:
     if user is None or not constant_time_compare(_token_hash(user, timestamp), digest):
         return None
     return user
+
+
+# --- Staff accounts and single sign-on -----------------------------------------------------
+
+# Accounts made by single sign-on are named this and a hash of the provider's subject
+# identifier (`sub`): stable across sign-ins, unique, and no email address or name, since a
+# username may be shown to others and appear in a URL.
+SINGLE_SIGN_ON_USERNAME_PREFIX = "oidc-"
+
+
+def single_sign_on_username(sub: str) -> str:
+    return SINGLE_SIGN_ON_USERNAME_PREFIX + hashlib.sha256(sub.encode()).hexdigest()[:24]
+
+
+def is_staff_account(user: User) -> bool:
+    """A staff account: a member of a district team, a planner, is_staff or a superuser.
+    One query (none for is_staff and superusers)."""
+    if user.is_staff or user.is_superuser:
+        return True
+    return (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .filter(Q(teams__isnull=False) | Q(groups__name=PLANNERS_GROUP))
+        .exists()
+    )

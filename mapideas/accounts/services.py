@@ -1,5 +1,6 @@
-"""Writes of citizens' accounts: sign-up, completed through a link emailed to the address
-given, and the purge of sign-ups never completed.
+"""Writes of accounts: citizens' sign-up, completed through a link emailed to the address
+given, and the purge of sign-ups never completed; staff accounts made and given their roles
+by single sign-on (`single_sign_on_account`, at the end).
 
 Why a link: the sign-up page must not tell whether an address already has an account (a
 list of addresses checked against it would say who uses the city's site). So the page answers
@@ -30,10 +31,13 @@ The link: mapideas.accounts.selectors.
 """
 
 import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, User
 from django.contrib.auth.password_validation import validate_password
@@ -50,12 +54,15 @@ from mapideas.accounts.selectors import (
     awaiting_signup,
     awaiting_signups,
     signup_token,
+    single_sign_on_username,
 )
 from mapideas.models import EmailOutbox, VerifiedAddress
 from mapideas.notifications.services import absolute, email_subject, in_default_language
 from mapideas.participation.services import clean_email
 from mapideas.plumbing import ratelimit
 from mapideas.plumbing.hashing import keyed_hash
+from neighborhoods.models import Team
+from neighborhoods.roles import planners_group
 
 if TYPE_CHECKING:
     # A lazily translated message (gettext_lazy's), known to the type checker only.
@@ -273,3 +280,61 @@ def unconfirmed_signups_purge(*, now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - SIGNUP_LINK_MAX_AGE
     _deleted, per_model = awaiting_signups().filter(date_joined__lt=cutoff).delete()
     return per_model.get(get_user_model()._meta.label, 0)
+
+
+# --- Single sign-on ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StaffRoles:
+    """What a sign-in through the city's provider made of its groups claim."""
+
+    team_slugs: tuple[str, ...]
+    planner: bool | None  # None: MAPIDEAS_OIDC_PLANNER_GROUP unset, the role left alone
+
+
+def staff_roles_of(groups: Iterable[str]) -> StaffRoles:
+    """The teams and the planner role a list of provider groups names: a group named
+    MAPIDEAS_OIDC_TEAM_PREFIX and a team's slug names that team; MAPIDEAS_OIDC_PLANNER_GROUP
+    names the planner role. Other groups mean nothing here."""
+    prefix = settings.MAPIDEAS_OIDC_TEAM_PREFIX
+    names = set(groups)
+    slugs = sorted(
+        name[len(prefix) :] for name in names if name.startswith(prefix) and len(name) > len(prefix)
+    )
+    planner_group = settings.MAPIDEAS_OIDC_PLANNER_GROUP
+    return StaffRoles(
+        team_slugs=tuple(slugs), planner=(planner_group in names) if planner_group else None
+    )
+
+
+@transaction.atomic
+def single_sign_on_account(
+    *, sub: str, groups: Iterable[str], email: str = "", first_name: str = "", last_name: str = ""
+) -> User:
+    """The account of the person the provider signed in as `sub`, made at the first sign-in,
+    with its roles set from `groups` at each one: a member of exactly the teams the groups
+    name (memberships of teams not named end, whoever added them), a planner exactly when
+    the planner group is named (when MAPIDEAS_OIDC_PLANNER_GROUP is set). A group naming no
+    team is skipped. The account is found by `sub` alone (selectors.single_sign_on_username),
+    never by its email address, which the provider may not have verified."""
+    if not sub:
+        raise ValidationError("the provider gave no subject identifier (sub)")
+    user_model = get_user_model()
+    user, created = user_model.objects.select_for_update().get_or_create(
+        username=single_sign_on_username(sub),
+        defaults={"email": email, "first_name": first_name, "last_name": last_name},
+    )
+    if created:
+        user.set_unusable_password()  # never a local password: the provider signs it in
+        user.save(update_fields=["password"])
+    elif (user.email, user.first_name, user.last_name) != (email, first_name, last_name):
+        user.email, user.first_name, user.last_name = email, first_name, last_name
+        user.save(update_fields=["email", "first_name", "last_name"])
+    roles = staff_roles_of(groups)
+    user.teams.set(Team.objects.filter(slug__in=roles.team_slugs))
+    if roles.planner is True:
+        user.groups.add(planners_group())
+    elif roles.planner is False:
+        user.groups.remove(planners_group())
+    return user

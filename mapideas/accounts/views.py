@@ -2,7 +2,11 @@
 (/accounts/delete/). Thin: mapideas.accounts.personal_data checks the password and erases, in one
 transaction."""
 
+import functools
 import json
+import logging
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -10,6 +14,7 @@ from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,12 +22,17 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
+from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
-from mapideas.accounts import personal_data, selectors, services
+from mapideas.accounts import personal_data, selectors, services, single_sign_on
 from mapideas.accounts.forms import EraseAccountForm, SignupForm, SignupPasswordForm
+from mapideas.accounts.middleware import mark_signed_in
 from mapideas.pins.page import form_errors
-from mapideas.plumbing import ratelimit
+from mapideas.plumbing import outbound, ratelimit
+
+logger = logging.getLogger(__name__)
 
 
 @method_decorator(ratelimit.rate_limited(ratelimit.LOGIN, ratelimit.LOGIN_ACCOUNT), name="post")
@@ -30,7 +40,73 @@ class LoginView(auth_views.LoginView):
     """Django's login page, with login attempts limited (MAPIDEAS_RATE_LOGIN): per client IP
     address, and per account name tried, so one address cannot guess many passwords and
     many addresses cannot guess one account's. Beyond either, a 429 with Retry-After; the
-    password is not checked at all."""
+    password is not checked at all. With single sign-on, a button to the city's provider;
+    staff passwords may be off (mapideas.accounts.backends)."""
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_valid(form)
+        mark_signed_in(self.request)
+        return response
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["single_sign_on"] = settings.MAPIDEAS_OIDC_ENABLED
+        context["single_sign_on_name"] = settings.MAPIDEAS_OIDC_NAME
+        return context
+
+
+# --- Single sign-on (mapideas.accounts.single_sign_on) --------------------------------------
+
+PROVIDER_FAILED = gettext_lazy(
+    "Signing in through the city's identity provider did not work. Try again; if it keeps "
+    "failing, tell the city's IT team."
+)
+
+
+class _ProviderSignIn(OIDCAuthenticationRequestView):
+    get_settings = staticmethod(single_sign_on.setting)
+
+
+class _ProviderCallback(OIDCAuthenticationCallbackView):
+    get_settings = staticmethod(single_sign_on.setting)
+
+    def login_success(self) -> HttpResponse:
+        response = super().login_success()
+        mark_signed_in(self.request)
+        return response
+
+    def login_failure(self) -> HttpResponse:
+        messages.error(self.request, PROVIDER_FAILED)
+        return redirect("login")
+
+
+def _with_provider(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A 404 while single sign-on is not configured; the login page, saying so, when the
+    provider cannot be reached."""
+
+    @never_cache
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest) -> HttpResponse:
+        if not settings.MAPIDEAS_OIDC_ENABLED:
+            raise Http404("Single sign-on is not configured.")
+        try:
+            return view(request)
+        except (
+            single_sign_on.ProviderError,
+            outbound.OutboundError,
+            outbound.OutboundRefused,
+        ) as exc:
+            logger.warning("single sign-on: the provider failed: %s", exc)
+            messages.error(request, PROVIDER_FAILED)
+            return redirect("login")
+
+    return wrapped
+
+
+# GET: to the provider's sign-in page (with `next`, a path on this site, kept for the return).
+provider_sign_in = _with_provider(_ProviderSignIn.as_view())
+# GET: the provider sends the browser back here with a code: the account is signed in.
+provider_callback = _with_provider(_ProviderCallback.as_view())
 
 
 @never_cache
@@ -163,7 +239,8 @@ def signup_confirm(request: HttpRequest, uid: int, token: str) -> HttpResponse:
             else:
                 if user is None:  # used by another click meanwhile
                     return render(request, template, bad, status=400)
-                auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                auth_login(request, user, backend=settings.LOCAL_SIGN_IN_BACKEND)
+                mark_signed_in(request)
                 messages.success(
                     request,
                     _("Welcome, %(name)s: you are signed in.") % {"name": user.get_username()},

@@ -576,6 +576,10 @@ MATRIX: dict[str, Row] = {
     "ogc-feature": Row(lambda o: f"/ogc/collections/ideas/items/{o['pin'].pk}", PUBLIC),
     "login": Row(lambda o: "/accounts/login/", PUBLIC, post=each(200)),  # no credentials
     "logout": Row(lambda o: "/accounts/logout/", NOT_ALLOWED, post=each(302)),
+    # Single sign-on is not configured here: 404 for everyone (signed in through a real
+    # provider in tests/browser/test_single_sign_on.py).
+    "oidc-login": Row(lambda o: "/accounts/oidc/login/", each(404)),
+    "oidc-callback": Row(lambda o: "/accounts/oidc/callback/?code=x&state=y", each(404)),
     "signup": Row(lambda o: "/accounts/signup/", PUBLIC, post=each(400)),  # an empty form
     # A forged sign-up link opens nothing, for anyone.
     "signup-confirm": Row(
