@@ -1221,6 +1221,7 @@ class AuditEvent(models.Model):
         TEMPLATE = "template", _("Response template")
         BOUNDARIES = "boundaries", _("Boundaries switched")
         WEBHOOK = "webhook", _("Webhook configuration")
+        HANDOFF = "handoff", _("Hand-off to an outside body")
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # SET_NULL: the log outlives the account; actor_name keeps who it was.
@@ -1242,3 +1243,51 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name or '-'}: {self.summary}"
+
+
+# --- Pins handed to an outside body (mapideas.handoffs) -----------------------------------------
+
+
+class Handoff(models.Model):
+    """A pin handed by its team to a body with no account (a utility, a contractor, another
+    agency). The body works through a page reached by an emailed link, /handoffs/<id>/<token>/:
+    the id and a random token, of which only a keyed hash is kept (token_hash). The body's
+    name is public (the timeline's "Handed to ..."); its address and the team's message are
+    never. The team reviews the body's report before the pin's public status changes."""
+
+    class State(models.TextChoices):
+        SENT = "sent", _("Sent")
+        ACCEPTED = "accepted", _("Accepted")
+        REPORTED = "reported", _("Work reported done")
+        APPROVED = "approved", _("Approved")
+        RETURNED = "returned", _("Sent back")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    idea = models.ForeignKey(Idea, on_delete=models.CASCADE, related_name="handoffs")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    body_name = models.CharField(max_length=120)
+    body_email = models.EmailField()
+    message = models.TextField(blank=True, default="")
+    token_hash = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.SENT)
+    body_comment = models.TextField(blank=True, default="")
+    # The body's after-photo, checked and stored as citizens' photos are (pins.photos); kept
+    # here until the team approves, then it goes with the answer as its "after" photo.
+    photo_name = models.CharField(max_length=100, blank=True, default="")
+    photo_width = models.PositiveIntegerField(default=0)
+    photo_height = models.PositiveIntegerField(default=0)
+    photo_bytes = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    reported_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"pin {self.idea_id} handed to {self.body_name} ({self.state})"

@@ -36,6 +36,8 @@ urlpatterns = [
     path("", include("mapideas.notifications.urls")),
     path("", include("mapideas.moderation.urls")),
     path("", include("mapideas.webhooks.urls")),
+    # Pins handed to an outside body, and that body's page behind its emailed link.
+    path("", include("mapideas.handoffs.urls")),
     path("", include("mapideas.audit.urls")),
     path("open311/v2/", include("mapideas.open311.urls")),
     # Planners and GIS tools.

@@ -46,6 +46,7 @@ from hypothesis import strategies as st
 
 from geodata.exports import formats as export_formats
 from mapideas.answers.services import template_save
+from mapideas.handoffs import services as handoffs
 from mapideas.models import FixCheck, Flag, Idea, WebhookEndpoint
 from mapideas.moderation.services import idea_flag
 from mapideas.open311.services import open311_client_create
@@ -283,6 +284,11 @@ AUDIT_FILTERS: dict[str, Base] = {
     "page": "1",
 }
 WEBHOOK: dict[str, Base] = {"pk": lambda o: str(o["webhook"].pk)}
+HANDOFF: dict[str, Base] = {"pk": pin, "handoff_pk": lambda o: str(o["handoff"].pk)}
+HANDOFF_LINK: dict[str, Base] = {
+    "pk": lambda o: str(o["handoff"].pk),
+    "token": lambda o: o["handoff_token"],
+}
 WEBHOOK_FORM: dict[str, Base] = {
     "url": "https://8.8.8.8/hook",
     "description": "Works orders",
@@ -731,6 +737,37 @@ TABLE: dict[tuple[str, str], Endpoint] = {
     ("boundary-activate", "POST"): Endpoint(
         PLANNERS, path={"pk": lambda o: str(o["version"].pk)}, body={"reason": "Back."}
     ),
+    # Hand-offs to an outside body: the team's forms on the pin's page (a fresh pin with a
+    # reported hand-off each; a spare one with none, to hand), and the body's pages behind the
+    # emailed link (its id and token).
+    ("handoff-create", "POST"): Endpoint(
+        TEAM,
+        path={"pk": lambda o: str(o["spare"].pk)},
+        body={
+            "body_name": "Gas Co",
+            "body_email": "works@gas.example",
+            "message": "Fix the valve.",
+            "days": "14",
+        },
+        fresh=True,
+    ),
+    ("handoff-approve", "POST"): Endpoint(
+        TEAM, path=HANDOFF, body={"answer": "Done by the water works."}, fresh=True
+    ),
+    ("handoff-return", "POST"): Endpoint(
+        TEAM, path=HANDOFF, body={"note": "It still drips."}, fresh=True
+    ),
+    ("handoff-withdraw", "POST"): Endpoint(TEAM, path=HANDOFF, fresh=True),
+    # The hand-off has no photo: a 404 whatever the path says.
+    ("handoff-photo", "GET"): Endpoint(TEAM, path=HANDOFF, valid=False),
+    ("handoff-page", "GET"): Endpoint(EVERYONE, path=HANDOFF_LINK),
+    ("handoff-accept", "POST"): Endpoint(EVERYONE, path=HANDOFF_LINK),
+    ("handoff-report", "POST"): Endpoint(
+        EVERYONE,
+        path=HANDOFF_LINK,
+        body={"comment": "Valve replaced.", "photo": ABSENT},
+        files=("photo",),
+    ),
     ("audit-log", "GET"): Endpoint(PLANNERS, query=AUDIT_FILTERS),
     ("audit-export", "GET"): Endpoint(PLANNERS, query=AUDIT_FILTERS),
     # Webhooks: site staff. The receiver checked has a public address given as a literal
@@ -774,6 +811,10 @@ FORM_ENDPOINTS: dict[str, list[tuple[str, str]]] = {
     "mapideas.accounts.forms.SignupForm": [("signup", "POST")],
     "mapideas.accounts.forms.SignupPasswordForm": [("signup-confirm", "POST")],
     "mapideas.alerts.views.AlertForm": [("alerts", "POST")],
+    "mapideas.handoffs.forms.HandoffApproveForm": [("handoff-approve", "POST")],
+    "mapideas.handoffs.forms.HandoffForm": [("handoff-create", "POST")],
+    "mapideas.handoffs.forms.HandoffReportForm": [("handoff-report", "POST")],
+    "mapideas.handoffs.forms.HandoffReturnForm": [("handoff-return", "POST")],
     "mapideas.moderation.forms.FlagForm": [("idea-flag", "POST")],
     "mapideas.moderation.forms.ModerationDecisionForm": [("moderation-decide", "POST")],
     "mapideas.participation.forms.CommentForm": [("comment-add", "POST")],
@@ -924,6 +965,8 @@ PAGES: list[tuple[str, Callable[[dict], str]]] = [
     (CITIZEN, lambda o: f"/ideas/{o['pin'].pk}/"),
     (MEMBER, lambda o: f"/ideas/{o['pin'].pk}/"),
     (STAFF, lambda o: f"/ideas/{o['pin'].pk}/"),
+    (MEMBER, lambda o: f"/ideas/{o['spare'].pk}/"),  # the form to hand it over
+    (ANONYMOUS, lambda o: f"/handoffs/{o['handoff'].pk}/{o['handoff_token']}/"),
     (ANONYMOUS, lambda o: f"/ideas/{o['closed'].pk}/"),
     (CITIZEN, lambda o: f"/ideas/{o['closed'].pk}/"),
     (ANONYMOUS, lambda o: f"/ideas/fixed/{fix_check_token(o)}/"),
@@ -992,8 +1035,20 @@ class World:
             person_hash=f"resident-{closed.pk}",
             confirmed=True,
         ).feedback
+        # A reported hand-off of the pin, for the team to review, and a pin with none.
+        handoff, token = handoffs.handoff_create(
+            idea=pin,
+            body_name="City Water Works",
+            body_email="works@water.example",
+            actor=self.users[MEMBER],
+        )
+        handoffs.handoff_report(handoff=handoff, comment="Valve replaced.")
+        spare = idea_create(kind="issue", title="Hydrant", category=self.category, location=IN_EAST)
         return {
             "pin": pin,
+            "handoff": handoff,
+            "handoff_token": token,
+            "spare": spare,
             "original": original,
             "comment": comment,
             "closed": closed,

@@ -90,6 +90,10 @@ class TimelineEntrySerializer(serializers.Serializer):
 def _timeline(idea: Idea) -> list[dict]:
     rows: list[dict] = []
     for entry in selectors.idea_timeline(idea=idea):
+        if entry.handoff is not None:
+            # Hand-offs to an outside body are on the page's history only: the API's
+            # timeline types (routing, update) are a published schema.
+            continue
         row = dict.fromkeys(TimelineEntrySerializer().fields, None) | {
             "at": entry.created_at,
             "photos": [],

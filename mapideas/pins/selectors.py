@@ -20,6 +20,7 @@ from mapideas.map.viewport_counts import (
 from mapideas.models import (
     PUBLIC_PINS,
     Category,
+    Handoff,
     Idea,
     IdeaPhoto,
     IdeaUpdate,
@@ -183,13 +184,16 @@ class TimelineEntry:
     created_at: datetime
     routing: RoutingEvent | None = None
     update: IdeaUpdate | None = None
+    # Handed to an outside body (mapideas.handoffs): only the body's name is shown.
+    handoff: Handoff | None = None
 
 
 def idea_timeline(*, idea: Idea) -> list[TimelineEntry]:
     """The pin's public history, oldest first: where it was routed and every move, merged
     in time with the teams' status changes and answers. Nothing internal (notes, who did it,
-    who it is assigned to). Each answer brings its before and after photos that moderators
-    have not hidden (`update.shown_photos`)."""
+    who it is assigned to). Hand-offs to an outside body, unless withdrawn, say only the
+    body's name (never its address nor the team's message). Each answer brings its before
+    and after photos that moderators have not hidden (`update.shown_photos`)."""
     updates = (
         idea.updates.select_related("team", "duplicate_of")
         .prefetch_related(
@@ -199,5 +203,10 @@ def idea_timeline(*, idea: Idea) -> list[TimelineEntry]:
     )
     entries = [TimelineEntry(e.created_at, routing=e) for e in routing_history(idea=idea)]
     entries += [TimelineEntry(u.created_at, update=u) for u in updates]
+    handoffs = Handoff.objects.filter(idea=idea).exclude(state=Handoff.State.WITHDRAWN)
+    entries += [
+        TimelineEntry(h.created_at, handoff=h)
+        for h in handoffs.only("created_at", "body_name", "idea_id").order_by("created_at", "id")
+    ]
     # Stable: at the same instant, routing (the pin arriving) comes before the answer.
     return sorted(entries, key=lambda entry: entry.created_at)

@@ -16,6 +16,7 @@ from django.test import Client
 from django.urls import URLResolver, get_resolver
 
 from mapideas.answers.services import template_save
+from mapideas.handoffs import services as handoffs
 from mapideas.models import (
     Comment,
     Follower,
@@ -456,6 +457,48 @@ MATRIX: dict[str, Row] = {
         NOT_ALLOWED,
         post=("login", 403, 403, 403, 403, 302),
     ),
+    # Hand-offs to an outside body: the pin's team hands, approves, sends back, withdraws
+    # (the fixture's hand-off is reported, with a photo the pin's staff see); the body's
+    # pages take the emailed link's token, whoever holds it.
+    "handoff-create": Row(
+        lambda o: f"/ideas/{o['original'].pk}/handoffs/",
+        NOT_ALLOWED,
+        post=(403, 403, 302, 403, 403, 302),
+        data=lambda o: {"body_name": "Gas Co", "body_email": "works@gas.example", "days": 14},
+    ),
+    "handoff-approve": Row(
+        lambda o: f"/ideas/{o['pin'].pk}/handoffs/{o['handoff'].pk}/approve/",
+        NOT_ALLOWED,
+        post=(403, 403, 302, 403, 403, 302),
+        data=lambda o: {"answer": ""},
+    ),
+    "handoff-return": Row(
+        lambda o: f"/ideas/{o['pin'].pk}/handoffs/{o['handoff'].pk}/return/",
+        NOT_ALLOWED,
+        post=(403, 403, 302, 403, 403, 302),
+        data=lambda o: {"note": "It still drips."},
+    ),
+    "handoff-withdraw": Row(
+        lambda o: f"/ideas/{o['pin'].pk}/handoffs/{o['handoff'].pk}/withdraw/",
+        NOT_ALLOWED,
+        post=(403, 403, 302, 403, 403, 302),
+    ),
+    "handoff-photo": Row(
+        lambda o: f"/ideas/{o['pin'].pk}/handoffs/{o['handoff'].pk}/photo.jpg",
+        (404, 404, 200, 404, 200, 200),
+    ),
+    "handoff-page": Row(lambda o: f"/handoffs/{o['handoff'].pk}/{o['handoff_token']}/", PUBLIC),
+    "handoff-accept": Row(
+        lambda o: f"/handoffs/{o['handoff'].pk}/{o['handoff_token']}/accept/",
+        NOT_ALLOWED,
+        post=each(302),
+    ),
+    "handoff-report": Row(
+        lambda o: f"/handoffs/{o['handoff'].pk}/{o['handoff_token']}/report/",
+        NOT_ALLOWED,
+        post=each(302),
+        data=lambda o: {"comment": "Valve replaced."},
+    ),
     # The audit log names staff accounts: planners and administrators only.
     "audit-log": Row(lambda o: "/staff/audit/", ("login", 403, 403, 403, 200, 200)),
     "audit-export": Row(lambda o: "/staff/audit.csv", ("login", 403, 403, 403, 200, 200)),
@@ -627,8 +670,17 @@ def test_every_url_has_a_row():
 def objects(pins, city, people):
     from neighborhoods.models import BoundaryVersion
 
+    handoff, token = handoffs.handoff_create(
+        idea=pins["pin"],
+        body_name="City Water Works",
+        body_email="works@water.example",
+        actor=people["owner_member"],
+    )
+    handoffs.handoff_report(handoff=handoff, comment="Done.", photo=upload(gps_jpeg()))
     return {
         **pins,
+        "handoff": handoff,
+        "handoff_token": token,
         "template": template_save(
             team=city.east_team, actor=people["owner_member"], name="Seen", texts={"en": "Seen."}
         ),
