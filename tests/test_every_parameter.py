@@ -862,6 +862,8 @@ DIRECT_READS: dict[tuple[str, str], list[tuple[str, str]]] = {
     ("geodata/exports/views.py", "lang"): [("export-layer", "GET")],
     ("geodata/imports/views.py", "token"): [("boundaries-commit", "POST")],
     ("geodata/ogc/views.py", "Accept"): OGC_OPERATIONS,
+    # The audit log's page number (its filters are the form's).
+    ("mapideas/audit/views.py", "page"): [("audit-log", "GET")],
     ("mapideas/accounts/views.py", "next"): [("signup", "GET"), ("signup", "POST")],
     ("mapideas/open311/views.py", "Idempotency-Key"): [
         ("open311-requests-json", "POST"),
