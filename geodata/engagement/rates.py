@@ -187,13 +187,59 @@ def _active_frame() -> gpd.GeoDataFrame:
     return frame
 
 
-def _counts(selection: Selection, slug_of_active: dict[str, int]) -> tuple[pd.DataFrame, int]:
+def _counts(
+    selection: Selection, slug_of_active: dict[str, int], pins: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, int]:
     """Pins per active neighborhood: (frame indexed by neighborhood id, pins elsewhere).
 
-    One GROUP BY on the pin's neighborhood_id, no join. Closed pins keep the neighborhood of
-    the boundary version that routed them: they are counted with the active neighborhood of
-    the same slug, as IdeaFilter's `neighborhood` filter does.
+    One GROUP BY on the pin's neighborhood_id, no join, or none with `pins` (see
+    neighborhood_engagement). Closed pins keep the neighborhood of the boundary version that
+    routed them: they are counted with the active neighborhood of the same slug, as
+    IdeaFilter's `neighborhood` filter does.
     """
+    columns = ["neighborhood_id", "count", "offline_count", "count_current", "count_previous"]
+    counts = (
+        _counted(selection)
+        if pins is None
+        else _counted_from_groups(pins, selection.period)[columns]
+    )
+    ids = [int(i) for i in counts["neighborhood_id"] if i != -1]
+    slug_by_id = dict(Neighborhood.objects.filter(id__in=ids).values_list("id", "slug"))
+    counts["active_id"] = [
+        slug_of_active.get(slug_by_id.get(i, ""), -1) for i in counts["neighborhood_id"]
+    ]
+    elsewhere = int(counts.loc[counts["active_id"] == -1, "count"].sum())
+    by_active = counts[counts["active_id"] != -1].groupby("active_id")[columns[1:]].sum()
+    return by_active, elsewhere
+
+
+def _counted_from_groups(pins: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """_counted's frame from geodata.engagement.service.pin_times' groups (of a selection
+    without a date range): their local day pinned (`created_on`, days since 1970-01-01, in
+    the site's time zone as `midnight`), `offline` flag and `pins`, summed by neighborhood."""
+    epoch = date(1970, 1, 1)
+    days = pins["created_on"].to_numpy(dtype=np.int64)
+    weights = pins["pins"].to_numpy(dtype=np.int64)
+    start, end = (period.start - epoch).days, (period.end - epoch).days
+    previous_start = (period.previous_start - epoch).days
+    current = (days >= start) & (days <= end)
+    previous = (days >= previous_start) & (days < start)
+    neighborhood = pins["neighborhood_id"].fillna(-1).to_numpy(dtype=np.int64)
+    frame = pd.DataFrame(
+        {
+            "neighborhood_id": neighborhood,
+            "count": weights,
+            "offline_count": np.where(pins["offline"].to_numpy(dtype=bool), weights, 0),
+            "count_current": np.where(current, weights, 0),
+            "count_previous": np.where(previous, weights, 0),
+        }
+    )
+    return frame.groupby("neighborhood_id", as_index=False, sort=False).sum()
+
+
+def _counted(selection: Selection) -> pd.DataFrame:
+    """The GROUP BY of _counts: pins in the range, offline, in each trend window, by the
+    pin's neighborhood_id (-1 for none)."""
     in_range = selection.in_range()
     period = selection.period
     current = Q(created_at__gte=midnight(period.start)) & Q(
@@ -214,21 +260,17 @@ def _counts(selection: Selection, slug_of_active: dict[str, int]) -> tuple[pd.Da
     )
     columns = ["neighborhood_id", "count", "offline_count", "count_current", "count_previous"]
     # No neighborhood (a pin in a gap: the triage team's) is -1, like a removed neighborhood.
-    counts = pd.DataFrame(
+    return pd.DataFrame(
         [(-1 if row[0] is None else row[0], *row[1:]) for row in grouped], columns=columns
     )
-    ids = [int(i) for i in counts["neighborhood_id"] if i != -1]
-    slug_by_id = dict(Neighborhood.objects.filter(id__in=ids).values_list("id", "slug"))
-    counts["active_id"] = [
-        slug_of_active.get(slug_by_id.get(i, ""), -1) for i in counts["neighborhood_id"]
-    ]
-    elsewhere = int(counts.loc[counts["active_id"] == -1, "count"].sum())
-    by_active = counts[counts["active_id"] != -1].groupby("active_id")[columns[1:]].sum()
-    return by_active, elsewhere
 
 
 def neighborhood_engagement(
-    selection: Selection, *, thin_below: float = THIN_BELOW, min_count: int = MIN_COUNT
+    selection: Selection,
+    *,
+    thin_below: float = THIN_BELOW,
+    min_count: int = MIN_COUNT,
+    pins: pd.DataFrame | None = None,
 ) -> NeighborhoodEngagement:
     """The neighborhood figures, with honest small numbers (see `intervals`):
 
@@ -243,10 +285,16 @@ def neighborhood_engagement(
 
     The unrounded point figures stay in the frame as raw_per_1000, raw_per_km2 and raw_ratio
     (not published): Gi* and the outreach ranking need every neighborhood's rate.
+
+    `pins`, geodata.engagement.service.pin_times of the same selection when it has no date
+    range (the planner page reads them for the response times), are counted instead of
+    reading every pin again: a date range's trend windows reach outside the pins read.
     """
+    if pins is not None and (selection.since is not None or selection.until is not None):
+        raise ValueError("pins read for a date range cannot give the trend's windows")
     min_count = max(min_count, MIN_COUNT)
     frame = _active_frame()
-    counts, elsewhere = _counts(selection, dict(zip(frame["slug"], frame.index, strict=True)))
+    counts, elsewhere = _counts(selection, dict(zip(frame["slug"], frame.index, strict=True)), pins)
     for column in ("count", "offline_count", "count_current", "count_previous"):
         frame[column] = counts[column].reindex(frame.index, fill_value=0).astype(int)
 

@@ -50,7 +50,7 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from geodata.engagement.fields import MIN_COUNT, RESOLUTIONS, SERVICE_FIGURES
+from geodata.engagement.fields import MIN_COUNT, OFFLINE_CHANNELS, RESOLUTIONS, SERVICE_FIGURES
 from geodata.engagement.hexagons import hexagon_engagement
 from geodata.engagement.rates import NeighborhoodEngagement, Selection, neighborhood_engagement
 from mapideas.cells import CELL_FIELDS
@@ -126,7 +126,9 @@ def _km_quantiles(
 
 # The flags a pin's figures need beyond its dates: each (area, team, dates, flags) is one row
 # of pin_times, with `pins` the number of pins sharing it.
-_FLAGS = ("status_done", "closed", "reopened", "disputed")
+# `offline` (pinned through an offline channel) is for the neighborhood counts that the
+# planner page takes from here (rates.neighborhood_engagement's `pins`).
+_FLAGS = ("status_done", "closed", "reopened", "disputed", "offline")
 _DATES = ("created_on", "answered_on", "closed_on")
 
 
@@ -178,6 +180,7 @@ def _pin_groups(
         closed=_flag(Q(closed_at__isnull=False)),
         reopened=_flag(Q(reopen_count__gt=0)),
         disputed=_flag(Q(dispute_count__gt=0)),
+        offline=_flag(Q(channel__in=OFFLINE_CHANNELS)),
     )
     columns = [*keys, *_DATES, *_FLAGS]
     rows = _fetch(grouped.values_list(*columns).annotate(pins=Count("id")))

@@ -822,11 +822,15 @@ def heard_attributes(profile: Representativeness) -> list[HeardAttribute]:
 
 def planner_page(selection: Selection, options: Options, params: dict[str, str]) -> PlannerPage:
     """Every figure of the page, each computed once."""
-    result = engagement_rates.neighborhood_engagement(selection, thin_below=options.thin_below)
     # The pins' working days, read once for the neighborhoods, the teams and the city's
-    # median (each read them again: most of the page's database time).
+    # median (each read them again: most of the page's database time), the weeks, and,
+    # without a date range, the neighborhoods' counts.
     now = timezone.now()
     pins = engagement_service.pin_times(selection, now=now)
+    undated = selection.since is None and selection.until is None
+    result = engagement_rates.neighborhood_engagement(
+        selection, thin_below=options.thin_below, pins=pins if undated else None
+    )
     service = engagement_service.service_neighborhoods(
         selection, min_count=options.min_count, now=now, areas=result, pins=pins
     )

@@ -114,3 +114,28 @@ def test_the_weeks_span_a_year_end_and_count_pins_of_several_groups():
     assert [(w.start, w.count) for w in weeks] == [(date(2026, 12, 28), 3), (date(2027, 1, 4), 7)]
     assert not cut
     assert planner_charts.weekly_counts_of_days(np.array([]), np.array([]), period) == ([], False)
+
+
+@pytest.mark.parametrize("params", [{}, {"kind": "issue"}, {"channel": "paper"}])
+def test_the_neighborhoods_counted_from_the_pins_read_are_those_counted_alone(planted, params):
+    selection, _ = parse_query("engagement-hexagons", params)
+    pins = engagement_service.pin_times(selection, now=timezone.now())
+
+    alone = engagement_rates.neighborhood_engagement(selection, thin_below=0.8)
+    handed = engagement_rates.neighborhood_engagement(selection, thin_below=0.8, pins=pins)
+
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(handed.frame.drop(columns="geometry")),
+        pd.DataFrame(alone.frame.drop(columns="geometry")),
+    )
+    assert handed.city == alone.city
+
+
+def test_the_trend_of_a_date_range_is_not_taken_from_the_pins_read(planted):
+    selection, _ = parse_query(
+        "engagement-hexagons", {"created_after": str(timezone.localdate() - timedelta(days=9))}
+    )
+    pins = engagement_service.pin_times(selection, now=timezone.now())
+
+    with pytest.raises(ValueError, match="date range"):
+        engagement_rates.neighborhood_engagement(selection, pins=pins)
