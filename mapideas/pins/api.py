@@ -62,11 +62,12 @@ class TimelinePhotoSerializer(serializers.Serializer):
 
 
 class TimelineEntrySerializer(serializers.Serializer):
-    """One public step: where the pin was routed, or a status change / public answer.
-    Never who did it (staff names are personal data) nor anything internal."""
+    """One public step: where the pin was routed, a status change / public answer, or its
+    hand-off to an outside body (its name only). Never who did it (staff names are personal
+    data) nor anything internal."""
 
     at = serializers.DateTimeField()
-    type = serializers.ChoiceField(choices=["routing", "update"])
+    type = serializers.ChoiceField(choices=["routing", "update", "handoff"])
     # routing: why it moved (created, boundary change, re-assigned) and where to
     cause = serializers.CharField(allow_null=True)
     reason = serializers.CharField(allow_null=True)
@@ -79,6 +80,10 @@ class TimelineEntrySerializer(serializers.Serializer):
     to_status = serializers.CharField(allow_null=True)
     answer = serializers.CharField(allow_null=True)
     duplicate_of = serializers.IntegerField(allow_null=True)
+    # handoff: the outside body the team handed the pin to (a utility, a contractor)
+    body = serializers.CharField(
+        allow_null=True, help_text="handoff: the body's name, as the pin's page shows it."
+    )
     team = serializers.CharField(help_text="The team's name in the request's language.")
     team_slug = serializers.CharField(help_text="The team's slug: the same in every language.")
     photos = TimelinePhotoSerializer(
@@ -90,15 +95,19 @@ class TimelineEntrySerializer(serializers.Serializer):
 def _timeline(idea: Idea) -> list[dict]:
     rows: list[dict] = []
     for entry in selectors.idea_timeline(idea=idea):
-        if entry.handoff is not None:
-            # Hand-offs to an outside body are on the page's history only: the API's
-            # timeline types (routing, update) are a published schema.
-            continue
         row = dict.fromkeys(TimelineEntrySerializer().fields, None) | {
             "at": entry.created_at,
             "photos": [],
         }
-        if entry.routing is not None:
+        if entry.handoff is not None:
+            handoff = entry.handoff
+            row |= {
+                "type": "handoff",
+                "body": handoff.body_name,
+                "team": handoff.team.display_name,
+                "team_slug": handoff.team.slug,
+            }
+        elif entry.routing is not None:
             event = entry.routing
             row |= {
                 "type": "routing",
@@ -113,7 +122,7 @@ def _timeline(idea: Idea) -> list[dict]:
             }
         else:
             update = entry.update
-            # Each entry is a routing event or an update (selectors.idea_timeline).
+            # Each entry is a routing event, a hand-off or an update (selectors.idea_timeline).
             assert update is not None
             row |= {
                 "type": "update",

@@ -206,7 +206,16 @@ def idea_timeline(*, idea: Idea) -> list[TimelineEntry]:
     handoffs = Handoff.objects.filter(idea=idea).exclude(state=Handoff.State.WITHDRAWN)
     entries += [
         TimelineEntry(h.created_at, handoff=h)
-        for h in handoffs.only("created_at", "body_name", "idea_id").order_by("created_at", "id")
+        for h in handoffs.select_related("team")
+        .only(
+            "created_at",
+            "body_name",
+            "idea_id",
+            "team__name",
+            "team__name_translations",
+            "team__slug",
+        )
+        .order_by("created_at", "id")
     ]
     # Stable: at the same instant, routing (the pin arriving) comes before the answer.
     return sorted(entries, key=lambda entry: entry.created_at)

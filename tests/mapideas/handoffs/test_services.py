@@ -193,8 +193,11 @@ def test_the_public_timeline_names_the_body_never_its_address(pin, east_member):
     page = Client().get(f"/ideas/{pin.pk}/").content.decode()
     assert "handed to" in page and BODY in page
     assert ADDRESS not in page and "Fix the hydrant" not in page
-    api = Client().get(f"/api/ideas/{pin.pk}/").content.decode()
-    assert ADDRESS not in api
+    api = Client().get(f"/api/ideas/{pin.pk}/")
+    assert ADDRESS not in api.content.decode() and "Fix the hydrant" not in api.content.decode()
+    # The API's timeline tells the same story as the page.
+    (step,) = [entry for entry in api.json()["timeline"] if entry["type"] == "handoff"]
+    assert (step["body"], step["team_slug"]) == (BODY, "east-team")
 
 
 def test_the_team_sees_the_report_photo_and_the_public_does_not(pin, east_member):
