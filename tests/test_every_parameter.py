@@ -277,7 +277,7 @@ PIN_FORM: dict[str, Base] = {
 
 AUDIT_FILTERS: dict[str, Base] = {
     "action": "status",
-    "actor": "eddie",
+    "actor": lambda o: str(o["staff_id"]),
     "since": "2020-01-01",
     "until": "2999-12-31",
     "pin": "1",
@@ -1080,6 +1080,8 @@ class World:
         return {
             **pins,
             "serial": self.serial,
+            # An account in the audit log (the member closed a pin): the log's actor filter.
+            "staff_id": self.users[MEMBER].pk,
             "open311_key": self.open311_key,
             "version": BoundaryVersion.objects.get(is_active=True),
             "boundary_file": BOUNDARY_FILE,

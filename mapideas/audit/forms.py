@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from mapideas.audit import selectors
 from mapideas.audit.selectors import AuditFilters
 from mapideas.models import AuditEvent
 from mapideas.plumbing.forms import _PageForm
@@ -16,12 +17,24 @@ class AuditFilterForm(_PageForm):
         choices=[("", _("Any"))] + list(AuditEvent.Action.choices),
         required=False,
     )
-    actor = forms.CharField(label=_("Staff account (username)"), max_length=150, required=False)
+    # A choice of the accounts in the log, sent as the account's id: a username (often a
+    # person's name) never goes into a URL.
+    actor = forms.TypedChoiceField(
+        label=_("Staff account"), coerce=int, empty_value=None, required=False
+    )
     since = forms.DateField(label=_("From (date)"), required=False)
     until = forms.DateField(label=_("Until (date, included)"), required=False)
     pin = forms.IntegerField(
         label=_("Pin number"), min_value=1, max_value=2**31 - 1, required=False
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        actor = self.fields["actor"]
+        assert isinstance(actor, forms.TypedChoiceField)
+        actor.choices = [("", _("Anyone"))] + [
+            (str(pk), name) for pk, name in selectors.audit_actors()
+        ]
 
     def clean(self):
         cleaned = super().clean()
@@ -34,7 +47,7 @@ class AuditFilterForm(_PageForm):
         data = self.cleaned_data
         return AuditFilters(
             action=data.get("action") or "",
-            actor=(data.get("actor") or "").strip(),
+            actor_id=data.get("actor"),
             since=data.get("since"),
             until=data.get("until"),
             idea_number=data.get("pin"),

@@ -119,10 +119,15 @@ def test_planners_read_filter_and_export_the_log(client, city, category, east_me
     page = client.get("/staff/audit/")
     assert page.status_code == 200
     assert b"Pin #%d: new" % first.pk in page.content
-    filtered = client.get("/staff/audit/", {"action": "assignment", "actor": "eddie"})
+    filtered = client.get("/staff/audit/", {"action": "assignment", "actor": east_member.pk})
     assert b"assigned to eddie" in filtered.content
     assert b"new \xe2\x86\x92 acknowledged" not in filtered.content
-    assert b"/staff/audit.csv?action=assignment&amp;actor=eddie" in filtered.content
+    # The account goes into the export's URL as its id, never its username.
+    assert f"/staff/audit.csv?action=assignment&amp;actor={east_member.pk}".encode() in (
+        filtered.content
+    )
+    assert b"actor=eddie" not in filtered.content
+    assert f'<option value="{east_member.pk}" selected>eddie</option>'.encode() in filtered.content
 
     export = client.get("/staff/audit.csv", {"action": "assignment"})
     assert export["Content-Type"] == "text/csv; charset=utf-8"
