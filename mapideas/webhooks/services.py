@@ -46,6 +46,7 @@ from mapideas.audit import services as audit
 from mapideas.map.coordinates import Latitude, Longitude
 from mapideas.map.viewport import PIN_ROWS, PIN_VALUES
 from mapideas.models import Idea, IdeaUpdate, WebhookDelivery, WebhookEndpoint
+from mapideas.notifications.services import absolute
 from mapideas.pins.fields import PinContext
 from mapideas.pins.selectors import public_ideas
 from mapideas.plumbing import outbound
@@ -239,14 +240,10 @@ def _pin_feature(idea: Idea) -> dict:
     return PIN_ROWS.builder(context)(row)
 
 
-def _absolute(path: str) -> str:
-    return settings.MAPIDEAS_SITE_URL.rstrip("/") + path
-
-
 def _body(event: str, feature: dict | None, change: dict | None, now: datetime) -> str:
     payload: dict[str, object] = {"event": event, "occurred_at": now}
     if feature is not None:
-        payload["pin_url"] = _absolute(str(feature["properties"]["url"]))
+        payload["pin_url"] = absolute(str(feature["properties"]["url"]))
         payload["pin"] = feature
     if change is not None:
         payload["change"] = change

@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mapideas.models import WebhookEndpoint
+from mapideas.pins.page import form_errors
 from mapideas.webhooks import selectors
 from mapideas.webhooks import services as webhooks
 from mapideas.webhooks.forms import EndpointForm
@@ -40,11 +41,6 @@ def _endpoint_or_404(pk: int) -> WebhookEndpoint:
     return endpoint
 
 
-def _form_errors(form: EndpointForm, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
-
-
 def _secret_page(request: HttpRequest, endpoint: WebhookEndpoint, secret: str) -> HttpResponse:
     # Shown once, in this answer only: never in a URL, never cached (never_cache on the view).
     return render(request, "mapideas/webhook_secret.html", {"endpoint": endpoint, "secret": secret})
@@ -64,7 +60,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             return _secret_page(request, endpoint, secret)
     return render(
@@ -98,7 +94,7 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user,
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, _("Webhook saved."))
             return redirect("webhook-detail", pk=endpoint.pk)
