@@ -138,6 +138,9 @@ class Idea(models.Model):
         max_length=CONTACT_NAME_MAX_LENGTH, blank=True, default="", db_default=""
     )
     contact_phone = models.CharField(max_length=50, blank=True, default="", db_default="")
+    # The citizen agreed, when sending the pin, that their name and contact details go with it
+    # to the city's own work-order system (mapideas.backoffice); without it they never do.
+    contact_shared_with_city = models.BooleanField(default=False, db_default=False)
     # The Open311 client whose key sent the pin; for staff, never shown publicly.
     open311_client = models.ForeignKey(
         "Open311Client", on_delete=models.PROTECT, null=True, blank=True, related_name="ideas"
@@ -390,6 +393,9 @@ class IdeaUpdate(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Where the step was taken: on MapIdeas by the team, or in the city's own work-order
+    # system and read back from it (mapideas.backoffice). The public timeline says which.
+    from_city_system = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -1291,3 +1297,138 @@ class Handoff(models.Model):
 
     def __str__(self) -> str:
         return f"pin {self.idea_id} handed to {self.body_name} ({self.state})"
+
+
+# --- Pins forwarded to the city's back office (mapideas.backoffice) --------------------------
+
+
+class BackofficeEndpoint(models.Model):
+    """A city work-order system that speaks Open311 GeoReport v2, where a team's pins (or the
+    team's pins of one category) are forwarded and whose answers come back to the map.
+
+    The API key is a secret: named as an environment variable (api_key_env), or encrypted at
+    rest with a key derived from SECRET_KEY (api_key_encrypted); never shown after entry."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    # Only the team's pins of this category; None: the team's pins no other endpoint takes.
+    category = models.ForeignKey(
+        Category, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    name = models.CharField(max_length=200)
+    # The GeoReport v2 base: <base_url>services.json, <base_url>requests.json ...
+    base_url = models.URLField(max_length=2000)
+    jurisdiction_id = models.CharField(max_length=200, blank=True, default="")
+    api_key_env = models.CharField(max_length=100, blank=True, default="")
+    api_key_encrypted = models.TextField(blank=True, default="")
+    # Category slug -> the remote's service_code (read from its services.json).
+    service_codes = models.JSONField(default=dict, blank=True)
+    # service_code -> {attribute code: value}: the required attributes of the remote's
+    # service definitions that a pin does not fill.
+    attribute_values = models.JSONField(default=dict, blank=True)
+    # The remote's status -> a pin status (closed -> done when not said).
+    status_map = models.JSONField(default=dict, blank=True)
+    # The remote's services.json as last read, each with its required attribute codes.
+    services = models.JSONField(default=list, blank=True)
+    services_read_at = models.DateTimeField(null=True, blank=True)
+    # Its requests.json can be searched by service code and time window: after a time-out, a
+    # request that may have arrived is looked for there before it is posted again. When not,
+    # such a pin is held for staff to check instead.
+    searchable = models.BooleanField(default=True)
+    # How long the remote may take to list a request it stored (seconds): a request not found
+    # is looked for once more after this before it is posted again.
+    listing_delay = models.PositiveIntegerField(default=600)
+    # FixMyStreet's servicerequestupdates.json is offered: updates are read from it too.
+    reads_updates = models.BooleanField(default=False)
+    # Pins created from then on are forwarded (not those from before it was set up).
+    forward_from = models.DateTimeField(default=timezone.now)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Back-off of the whole endpoint (unreachable, time-outs, 5xx, 429), cleared by a success.
+    failing_since = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    last_status_read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["team_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "category"],
+                condition=models.Q(category__isnull=False),
+                name="backoffice_one_per_team_category",
+            ),
+            models.UniqueConstraint(
+                fields=["team"],
+                condition=models.Q(category__isnull=True),
+                name="backoffice_one_per_team",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BackofficeForward(models.Model):
+    """One pin at one back office, and where it stands: the forwarding queue's row.
+
+    It is written in the transaction that routes the pin to a team with a back office, and
+    `manage.py sync_backoffice` moves it on: queued -> sending -> forwarded (or token ->
+    forwarded). A POST that may have reached the remote without an answer (a time-out, a
+    worker killed) makes it uncertain: it is searched for on the remote before it is posted
+    again, or held for staff where the remote cannot be searched. Never dropped: a row only
+    leaves the queue as forwarded, held for staff, or left behind when its pin moved."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Waiting to be sent")
+        SENDING = "sending", _("Being sent")
+        UNCERTAIN = "uncertain", _("May have arrived: being checked")
+        TOKEN = "token", _("Received, waiting for its number")
+        FORWARDED = "forwarded", _("Forwarded")
+        HELD = "held", _("Held for staff to check")
+        LEFT = "left", _("Left at this back office: the pin moved")
+
+    endpoint = models.ForeignKey(
+        BackofficeEndpoint, on_delete=models.CASCADE, related_name="forwards"
+    )
+    idea = models.ForeignKey(Idea, on_delete=models.CASCADE, related_name="forwards")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    service_code = models.CharField(max_length=200, blank=True, default="")
+    remote_id = models.CharField(max_length=200, blank=True, default="")
+    token = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # A worker holds it until then (its lease); a worker killed leaves it to run out.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # When the last POST began (the search window after a time-out starts there).
+    posted_at = models.DateTimeField(null=True, blank=True)
+    # When a search first did not find it (it is looked for once more listing_delay later).
+    not_found_at = models.DateTimeField(null=True, blank=True)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    held_reason = models.TextField(blank=True, default="")
+    # The last exchange with the remote about it, and the remote's updated_datetime and
+    # status as last applied to the pin (an older remote state never undoes a later one).
+    last_exchange_at = models.DateTimeField(null=True, blank=True)
+    remote_updated_at = models.DateTimeField(null=True, blank=True)
+    remote_status = models.CharField(max_length=50, blank=True, default="")
+    # The citizen's name and email went with it (their consent): an erasure is passed on.
+    sent_contact = models.BooleanField(default=False)
+    erasure_requested_at = models.DateTimeField(null=True, blank=True)
+    erasure_done_at = models.DateTimeField(null=True, blank=True)
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "idea"], name="backoffice_forward_once")
+        ]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="backoffice_due"),
+            models.Index(fields=["endpoint", "state", "id"], name="backoffice_by_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"pin {self.idea_id} at {self.endpoint_id} ({self.state})"
