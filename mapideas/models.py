@@ -1228,6 +1228,7 @@ class AuditEvent(models.Model):
         BOUNDARIES = "boundaries", _("Boundaries switched")
         WEBHOOK = "webhook", _("Webhook configuration")
         HANDOFF = "handoff", _("Hand-off to an outside body")
+        BACKOFFICE = "backoffice", _("Back-office forwarding")
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # SET_NULL: the log outlives the account; actor_name keeps who it was.
@@ -1414,11 +1415,14 @@ class BackofficeForward(models.Model):
     last_exchange_at = models.DateTimeField(null=True, blank=True)
     remote_updated_at = models.DateTimeField(null=True, blank=True)
     remote_status = models.CharField(max_length=50, blank=True, default="")
+    remote_notes = models.TextField(blank=True, default="")
     # The citizen's name and email went with it (their consent): an erasure is passed on.
     sent_contact = models.BooleanField(default=False)
     erasure_requested_at = models.DateTimeField(null=True, blank=True)
     erasure_done_at = models.DateTimeField(null=True, blank=True)
     left_at = models.DateTimeField(null=True, blank=True)
+    # Staff closed the request left behind on the back office (it cannot be withdrawn).
+    left_closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

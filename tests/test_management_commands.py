@@ -24,6 +24,8 @@ NOT_MANY_ROWS = {
     "send_notifications": "its own rule",
     # Sends the webhook deliveries that are due: a delivered POST cannot be taken back.
     "send_webhooks": "its own rule",
+    # Forwards pins to the back offices and reads their answers: a POST cannot be taken back.
+    "sync_backoffice": "its own rule",
     # Each changes the one thing a person named on the command line.
     "add_member": "one thing named",
     "open311_key": "one thing named",

@@ -32,6 +32,7 @@ from django.utils.translation import gettext
 
 from geodata.imports.csv_files import csv_rows
 from geodata.imports.pin_writes import PinWriter
+from mapideas.backoffice import queue as backoffice
 from mapideas.cells import pin_cells
 from mapideas.models import Category, Idea, RoutingEvent, ViewportCellCount, ViewportCount
 from mapideas.plumbing.stored_text import first_unstorable, stored_text, unstorable_message
@@ -226,6 +227,9 @@ def ideas_import_csv(
         result.problems.sort(key=lambda problem: problem.line)
         if dry_run:
             transaction.set_rollback(True)
+    if not dry_run:
+        # Pins for teams with a back office are queued after the commit, in batches.
+        backoffice.forwards_reconcile()
     return result
 
 

@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from mapideas.backoffice import queue as backoffice
 from mapideas.models import (
     AreaAlert,
     Comment,
@@ -209,6 +210,9 @@ def _unlink_verdicts(*, user: User | None = None, address: str = "") -> int:
 
 def _erase_account(user: User, erasure: Erasure) -> None:
     erasure.accounts.append(user.get_username())
+    backoffice.contact_erasure_pass_on(
+        Idea.objects.filter(author=user).values_list("pk", flat=True)
+    )
     erasure.pins_anonymised += Idea.objects.filter(author=user).update(
         author=None, contact_email="", contact_name="", contact_phone=""
     )
@@ -270,6 +274,9 @@ def citizen_erase(*, email: str) -> Erasure:
     erasure = Erasure()
     for user in accounts:
         _erase_account(user, erasure)
+    backoffice.contact_erasure_pass_on(
+        Idea.objects.filter(contact_email__iexact=email).values_list("pk", flat=True)
+    )
     erasure.pins_anonymised += Idea.objects.filter(contact_email__iexact=email).update(
         contact_email="", contact_name="", contact_phone=""
     )

@@ -75,9 +75,12 @@ class OutboundError(Exception):
     """The call failed. `kind` is one of "timeout", "connection", "too_large", "tls",
     "protocol"; the message is short and carries no URL path, query or credentials."""
 
-    def __init__(self, kind: ErrorKind, message: str) -> None:
+    def __init__(self, kind: ErrorKind, message: str, *, reached: bool = True) -> None:
         super().__init__(message)
         self.kind: ErrorKind = kind
+        # False when the request cannot have reached the server (no connection was made):
+        # a POST that failed so is safe to send again. True when it may have arrived.
+        self.reached = reached
 
 
 @dataclass(frozen=True)
@@ -435,7 +438,9 @@ def request(
     try:
         addresses = _resolve(target)
     except (OSError, UnicodeError):
-        raise OutboundError("connection", f"{target.host} does not resolve") from None
+        raise OutboundError(
+            "connection", f"{target.host} does not resolve", reached=False
+        ) from None
     _check_addresses(target.host, addresses)
 
     connect_timeout = timeout if timeout is not None else settings.OUTBOUND_CONNECT_TIMEOUT
@@ -601,11 +606,14 @@ def _error(target: _Target, exc: HTTPError) -> OutboundError:
     if isinstance(exc, ProxyError):
         return OutboundError("connection", "the outbound proxy failed or refused the call")
     if isinstance(exc, SSLError):
-        return OutboundError("tls", f"the TLS handshake with {host} failed")
+        # The request is sent only after the handshake: it cannot have arrived.
+        return OutboundError("tls", f"the TLS handshake with {host} failed", reached=False)
     # NewConnectionError is a subclass of ConnectTimeoutError (urllib3's history): first.
     if isinstance(exc, NewConnectionError):
-        return OutboundError("connection", f"could not connect to {host}")
-    if isinstance(exc, ConnectTimeoutError | ReadTimeoutError):
+        return OutboundError("connection", f"could not connect to {host}", reached=False)
+    if isinstance(exc, ConnectTimeoutError):
+        return OutboundError("timeout", f"could not connect to {host} in time", reached=False)
+    if isinstance(exc, ReadTimeoutError):
         return OutboundError("timeout", f"{host} did not answer in time")
     if isinstance(exc, DecodeError):
         return OutboundError("protocol", f"{host}'s answer could not be decoded")

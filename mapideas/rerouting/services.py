@@ -33,6 +33,7 @@ polygons and the pin counts SpatiaLite is meant for.
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection, transaction
@@ -40,6 +41,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from mapideas.audit import services as audit
+from mapideas.backoffice import queue as backoffice
 from mapideas.models import (
     Idea,
     RerouteStaging,
@@ -469,6 +471,8 @@ def boundaries_activate(
         else f"Boundaries set to {version.label!r}."
     )
     result = reroute_open_ideas(version=version, reason=reason)
+    # Back offices follow after the commit, in batches: not a row per pin in here.
+    transaction.on_commit(partial(backoffice.forwards_follow_boundaries, version.pk))
     audit.audit_record(
         actor=actor,
         action=audit.Action.BOUNDARIES,

@@ -19,6 +19,7 @@ from django.utils.translation import gettext, gettext_lazy
 from mapideas.answers.selectors import automatic_template, fits
 from mapideas.answers.services import answer_language, template_render
 from mapideas.audit import services as audit
+from mapideas.backoffice import queue as backoffice
 from mapideas.models import (
     ANSWER_MAX_LENGTH,
     NOTE_MAX_LENGTH,
@@ -233,6 +234,9 @@ def idea_reassign(
     # Boundary changes keep this team from now on (mapideas.rerouting).
     idea.team_set_by_staff = True
     idea.save(update_fields=["team", "team_set_by_staff", "assignee", "updated_at"])
+    # Its request stays at the old team's back office (listed for staff); the new team's
+    # gets it.
+    backoffice.forward_queue(idea)
     audit.audit_record(
         actor=actor,
         action=audit.Action.REASSIGNMENT,
@@ -315,6 +319,7 @@ def _record_update(
     now: datetime | None = None,
     reopen_cause: str = Reopening.Cause.TEAM,
     photos: Sequence[tuple[str, ProcessedPhoto, str]] = (),
+    from_city_system: bool = False,
 ) -> IdeaUpdate:
     """Write one public step on a locked pin: the IdeaUpdate, the status and what follows.
 
@@ -335,6 +340,7 @@ def _record_update(
         team_id=idea.team_id,
         duplicate_of=duplicate_of,
         actor=_person(actor),
+        from_city_system=from_city_system,
         created_at=now,
     )
     fields = ["status", "updated_at"]
@@ -519,6 +525,30 @@ def idea_status_change(
             photo_delete(name)
         raise
     return update
+
+
+def idea_update_from_city_system(
+    *, idea: Idea, status: str, answer: str, default_answer: str
+) -> IdeaUpdate | None:
+    """A step taken in the city's own work-order system and read back from it
+    (mapideas.backoffice): written as the team's, marked as coming from the city's system.
+
+    The workflow's rules hold as for a team: a status the pin cannot move to from where it
+    is now (a merged duplicate "closed" remotely, say) is not applied, and the remote's
+    notes, if new, are kept as an answer alone. A status that owes the citizen a reason gets
+    `default_answer` when the remote gave no notes. None when there is nothing to record."""
+    answer = answer.strip()[:ANSWER_MAX_LENGTH]
+    with transaction.atomic():
+        idea = _locked(idea)
+        if status != idea.status and status not in workflow.TRANSITIONS.get(idea.status, ()):
+            status = idea.status
+        if status == idea.status and not answer:
+            return None
+        if not answer and (
+            status in workflow.ANSWER_REQUIRED or workflow.is_reopening(idea.status, status)
+        ):
+            answer = default_answer
+        return _record_update(idea, status=status, answer=answer, actor=None, from_city_system=True)
 
 
 @transaction.atomic
