@@ -742,6 +742,10 @@ def _apply(forward: Forward, row: client.RemoteRequest) -> bool:
     if changed_remotely:
         status = _mapped(forward.endpoint, forward, row) or forward.idea.status
         notes = row.status_notes if row.status_notes != forward.remote_notes else ""
+        if not forward.remote_status and status == forward.idea.status:
+            # The first read: the request's notes as it was made ("received", say) are no
+            # answer; only a status it already changed to is.
+            notes = ""
         update = workflow.idea_update_from_city_system(
             idea=forward.idea,
             status=status,
