@@ -114,6 +114,7 @@ class IdeaListCreate(generics.ListAPIView):
             "author": request.user,
             "email": given.validated_data["email"],
             "name": given.validated_data["name"],
+            "contact_shared_with_city": given.validated_data["contact_shared_with_city"],
             "photo": given.validated_data.get("photo"),
         }
         try:

@@ -103,6 +103,22 @@ class CitizenIdeaForm(IdeaForm):
         required=False,
         help_text=_("Kept private too: for the team, if they need to ask you something."),
     )
+    # The citizen's consent that their contact goes with the pin to the city's own work-order
+    # system (mapideas.backoffice): unticked unless they tick it, asked only of someone whose
+    # pin can carry a contact (signed in, or where the form asks for an email; pin-assist.js
+    # shows it there once an email is typed). The services keep it only with a contact.
+    contact_shared_with_city = forms.BooleanField(
+        label=_(
+            "Share my name and email with the city's services handling this pin, so they can "
+            "contact me directly"
+        ),
+        required=False,
+        initial=False,
+        help_text=_(
+            "Optional. The city may pass your pin on to the work-order system of the service "
+            "that handles it; without this, it goes there without your name and email."
+        ),
+    )
     photo = photo_field()
     # A one-time token per rendered form: the page reloaded after a POST, or the button
     # pressed twice, sends the same token, and the view answers with the pin stored the
@@ -118,8 +134,12 @@ class CitizenIdeaForm(IdeaForm):
         # Read per form, not at import: the limits come from settings.
         self.fields["photo"].help_text = photos.limits_text()
         modes = settings.MAPIDEAS_SUBMISSION_MODES
-        if user.is_authenticated or "email" not in modes:
+        if user.is_authenticated:
             del self.fields["email"], self.fields["name"]
+            return
+        if "email" not in modes:
+            # No contact to share: the pin is sent anonymously.
+            del self.fields["email"], self.fields["name"], self.fields["contact_shared_with_city"]
             return
         email = self.fields["email"]
         help_text = gettext(

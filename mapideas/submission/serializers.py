@@ -35,6 +35,19 @@ class IdeaInputSerializer(serializers.Serializer):
         allow_blank=True,
         default="",
     )
+    # Consent, never in any output: the name and email go with the pin to the city's own
+    # work-order system (mapideas.backoffice). Kept for a pin with a contact only (signed in,
+    # or with `email`); without one there is nothing to share.
+    contact_shared_with_city = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=(
+            "The sender agrees that their name and email (their account's, or `email` and "
+            "`name`) go with the pin to the city's services handling it, in the city's own "
+            "work-order system, so that they can contact them directly. Without it they never "
+            "do. Ignored for a pin sent without an account or an email. Never in any output."
+        ),
+    )
 
     # Optional, with a multipart/form-data body only (JSON carries no files): checked and
     # re-encoded by mapideas.pins.photos, a refused one refuses the pin with an error on `photo`.

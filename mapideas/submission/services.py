@@ -23,7 +23,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
-from mapideas.backoffice import queue as backoffice
 from mapideas.models import (
     Category,
     Follower,
@@ -97,6 +96,7 @@ def idea_create(
     contact_email: str = "",
     contact_name: str = "",
     contact_phone: str = "",
+    contact_shared_with_city: bool = False,
     open311_client: Open311Client | None = None,
     awaiting_confirmation: bool = False,
     idempotency: "Idempotency | None" = None,
@@ -113,6 +113,8 @@ def idea_create(
     same key raises IntegrityError (pin_submit turns that into the first pin).
 
     The contact fields are personal data (kept for staff, never published).
+    `contact_shared_with_city`: their owner agreed that they go with the pin to the city's own
+    work-order system (mapideas.backoffice); never published either.
     `awaiting_confirmation` (idea_submit, for a citizen's pin sent with an email address and
     no account): the pin goes to its team at once but stays off every public output until
     the link emailed to `contact_email` in this transaction is followed (idea_confirm).
@@ -169,6 +171,7 @@ def idea_create(
         contact_email=contact_email.strip(),
         contact_name=contact_name.strip(),
         contact_phone=contact_phone.strip(),
+        contact_shared_with_city=contact_shared_with_city,
         open311_client=open311_client,
         awaiting_confirmation=awaiting_confirmation,
         confirmation_sent_at=timezone.now() if awaiting_confirmation else None,
@@ -224,8 +227,6 @@ def idea_create(
     notifications.notify_team_new_pin(idea)
     # The city's systems that listen hear of it (sent once the pin is public: webhooks).
     webhooks.pin_event_queue(idea, webhooks.Event.CREATED)
-    # And its team's back office, where it has one (forwarded by sync_backoffice).
-    backoffice.forward_queue(idea, new=True)
     return idea
 
 
@@ -311,6 +312,7 @@ def idea_submit(
     author: User | AnonymousUser | None = None,
     email: str = "",
     name: str = "",
+    contact_shared_with_city: bool = False,
     photo: File | None = None,
     idempotency: "Idempotency | None" = None,
     **content: Unpack[PinContent],
@@ -320,6 +322,11 @@ def idea_submit(
     emailed link is followed: idea_confirm), or anonymously. The email and name are
     personal data (contact_email, contact_name), never published; a signed-in author's are
     their account's, so what they type is not kept.
+
+    `contact_shared_with_city` is their consent that their name and contact details go with
+    the pin to the city's own work-order system (mapideas.backoffice). Kept only for a pin
+    that has contact details (signed in, or with an email): an anonymous pin has nothing to
+    share, and its consent is not stored as given.
 
     An optional `photo` (an uploaded file) is checked and re-encoded first (mapideas.pins.photos):
     a refused photo refuses the whole pin, with a ValidationError naming `photo`, and
@@ -338,6 +345,7 @@ def idea_submit(
             person=person,
             email=email,
             name=name,
+            contact_shared_with_city=contact_shared_with_city,
             idempotency=idempotency,
         ),
     )
@@ -388,6 +396,7 @@ def _idea_submit_create(
     person: User | None,
     email: str,
     name: str,
+    contact_shared_with_city: bool = False,
     idempotency: "Idempotency | None" = None,
 ) -> Idea:
     pin: _PinFields = {
@@ -400,12 +409,13 @@ def _idea_submit_create(
         "idempotency": idempotency,
     }
     if person is not None:
-        return idea_create(**pin, author=person)
+        return idea_create(**pin, author=person, contact_shared_with_city=contact_shared_with_city)
     if email:
         return idea_create(
             **pin,
             contact_email=clean_email(email),
             contact_name=name or "",
+            contact_shared_with_city=contact_shared_with_city,
             awaiting_confirmation=True,
         )
     return idea_create(**pin)
@@ -441,7 +451,11 @@ class Idempotency:
 def _idempotency_fields(pin: dict[str, Any]) -> dict[str, object]:
     """What a retry must repeat for the same key: the pin's fields as the service takes
     them; a point by its coordinates, a row (category, author) by its id, an uploaded photo
-    by its size (it is re-encoded anyway), text without surrounding blanks."""
+    by its size (it is re-encoded anyway), text without surrounding blanks.
+
+    The consent to share the contact with the city's system counts once given: left out
+    while not, so that a key sent before it existed keeps its fingerprint (a retry across
+    the upgrade is still a replay), and a retry that gives or withdraws it is other content."""
 
     def canonical(value: object) -> object:
         if isinstance(value, Point):
@@ -454,7 +468,11 @@ def _idempotency_fields(pin: dict[str, Any]) -> dict[str, object]:
             return value.pk
         return value
 
-    return {name: canonical(value) for name, value in pin.items()}
+    return {
+        name: canonical(value)
+        for name, value in pin.items()
+        if not (name == "contact_shared_with_city" and not value)
+    }
 
 
 def idempotency(*, key: str, scope: str, pin: dict[str, Any]) -> Idempotency:

@@ -46,6 +46,9 @@ def home(request: HttpRequest) -> HttpResponse:
                 "author": user,
                 "email": form.cleaned_data.get("email", ""),
                 "name": form.cleaned_data.get("name", ""),
+                "contact_shared_with_city": form.cleaned_data.get(
+                    "contact_shared_with_city", False
+                ),
                 "photo": form.cleaned_data.get("photo"),
             }
             token = form.cleaned_data.get("submission_token") or ""

@@ -9,6 +9,11 @@
  *   that follows the map's zoom, each with "Support this instead", which posts to the pin's
  *   support form with the page's CSRF token.
  *
+ * - The consent to share one's contact with the city's work-order system (#contact-consent)
+ *   is shown once there is a contact to share: an email typed. Without this script it is
+ *   always shown (the server keeps it only with a contact); someone signed in has no email
+ *   field, and always sees it.
+ *
  * The pin's fields are set as if typed ("input" and "change" events), so pin-map.js moves its
  * marker and asks where the pin goes. Titles are user text: set with textContent only.
  * Its words go through gettext/ngettext/interpolate (Django's JavaScriptCatalog, base.html);
@@ -23,6 +28,21 @@
   var options = document.currentScript.dataset;
   var map = window[options.mapName];
   var form = document.getElementById(options.form);
+
+  // --- The consent to share one's contact (first: it needs neither the map nor fetch) ------
+  var consent = document.getElementById("contact-consent");
+  var email = form && form.querySelector("[name=email]");
+  if (consent && email) {
+    var showConsent = function () {
+      consent.hidden = !email.value.trim();
+    };
+    email.addEventListener("input", showConsent);
+    email.addEventListener("change", showConsent);
+    showConsent();
+    // drafts.js, which runs after this script, may put back a draft's email.
+    document.addEventListener("DOMContentLoaded", showConsent);
+  }
+
   if (!form || !map || !window.fetch) {
     return;
   }
