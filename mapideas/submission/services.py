@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
+from mapideas.backoffice import queue as backoffice
 from mapideas.models import (
     Category,
     Follower,
@@ -227,6 +228,8 @@ def idea_create(
     notifications.notify_team_new_pin(idea)
     # The city's systems that listen hear of it (sent once the pin is public: webhooks).
     webhooks.pin_event_queue(idea, webhooks.Event.CREATED)
+    # And its team's back office, where it has one (forwarded by sync_backoffice).
+    backoffice.forward_queue(idea, new=True)
     return idea
 
 
