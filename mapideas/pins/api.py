@@ -80,6 +80,13 @@ class TimelineEntrySerializer(serializers.Serializer):
     to_status = serializers.CharField(allow_null=True)
     answer = serializers.CharField(allow_null=True)
     duplicate_of = serializers.IntegerField(allow_null=True)
+    from_city_system = serializers.BooleanField(
+        allow_null=True,
+        help_text=(
+            "update: true when the step was taken in the city's own work-order system and read "
+            "back from it, false when the team took it here (null for routing and handoff)."
+        ),
+    )
     # handoff: the outside body the team handed the pin to (a utility, a contractor)
     body = serializers.CharField(
         allow_null=True, help_text="handoff: the body's name, as the pin's page shows it."
@@ -130,6 +137,7 @@ def _timeline(idea: Idea) -> list[dict]:
                 "to_status": update.to_status,
                 "answer": update.answer,
                 "duplicate_of": update.duplicate_of_id,
+                "from_city_system": update.from_city_system,
                 "team": update.team.display_name,
                 "team_slug": update.team.slug,
                 "photos": [

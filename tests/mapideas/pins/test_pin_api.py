@@ -54,6 +54,7 @@ def test_a_pin_is_a_feature_with_its_public_timeline(idea, east_member):
         "to_status": "acknowledged",
         "answer": "On it.",
         "duplicate_of": None,
+        "from_city_system": False,
         "body": None,
         "team": "East Team",
         "team_slug": "east-team",
