@@ -32,13 +32,14 @@ def endpoint_of(
 ) -> BackofficeEndpoint | None:
     """The back office a pin of this team and category goes to: the team's endpoint for the
     category, else the team's general one; None when neither (or the pin is older than the
-    endpoint's forward_from)."""
+    endpoint's forward_from). A pin older than its category's endpoint stays with the
+    general one (where it was forwarded before the category's was set up)."""
     general = None
     for endpoint in endpoints:
         if endpoint.team_id != team_id or not endpoint.active:
             continue
-        if endpoint.category_id == category_id:
-            return endpoint if created_at >= endpoint.forward_from else None
+        if endpoint.category_id == category_id and created_at >= endpoint.forward_from:
+            return endpoint
         if endpoint.category_id is None:
             general = endpoint
     if general is not None and created_at >= general.forward_from:
@@ -69,21 +70,25 @@ def _follow(ideas: Iterable[Idea], endpoints: Sequence[BackofficeEndpoint]) -> i
             continue
         if not forward.endpoint.active:
             continue  # a back office switched off is paused, not left
-        if forward.state == State.QUEUED and forward.posted_at is None:
-            # Never sent: nothing to leave behind.
-            forward.delete()
-        else:
-            BackofficeForward.objects.filter(pk=forward.pk).update(
-                state=State.LEFT, left_at=now, claimed_until=None
+        # Never sent: nothing to leave behind. Only while it still is so (a worker may have
+        # taken it since it was read): one conditional DELETE, the database decides.
+        never_sent = BackofficeForward.objects.filter(
+            pk=forward.pk, state=State.QUEUED, posted_at__isnull=True
+        )
+        if not never_sent.delete()[0]:
+            # Its lease is kept: a worker still waiting for the remote writes what it learns
+            # (the request's id, for staff) onto the LEFT row, and never moves it on.
+            BackofficeForward.objects.filter(pk=forward.pk).exclude(state=State.LEFT).update(
+                state=State.LEFT, left_at=now
             )
     for idea in ideas:
         endpoint = current[idea.pk]
         if endpoint is not None and (idea.pk, endpoint.pk) not in held:
             new.append(BackofficeForward(endpoint=endpoint, idea=idea, created_at=now))
-    # A pin that came back to a back office it had left is queued there again (its old row
-    # stays LEFT, for staff): the unique (endpoint, idea) row is reused.
+    # A pin that came back to a back office it had left is queued there again: the unique
+    # (endpoint, idea) row is reused.
     returning = {
-        forward.idea_id: forward
+        (forward.idea_id, forward.endpoint_id): forward
         for forward in BackofficeForward.objects.filter(
             state=State.LEFT,
             idea_id__in=[forward.idea_id for forward in new],
@@ -91,25 +96,36 @@ def _follow(ideas: Iterable[Idea], endpoints: Sequence[BackofficeEndpoint]) -> i
     }
     created = 0
     for forward in new:
-        old = returning.get(forward.idea_id)
-        if old is not None and old.endpoint_id == forward.endpoint_id:
-            # Back where its request may still be: take up where it was.
-            if old.remote_id:
-                state = State.FORWARDED
-            elif old.token:
-                state = State.TOKEN
-            elif old.posted_at is not None:
-                state = State.UNCERTAIN
-            else:
-                state = State.QUEUED
-            BackofficeForward.objects.filter(pk=old.pk).update(
-                state=state, left_at=None, next_attempt_at=now
-            )
-            created += 1
+        old = returning.get((forward.idea_id, forward.endpoint_id))
+        if old is not None:
+            created += _return(old, now)
             continue
         BackofficeForward.objects.bulk_create([forward], ignore_conflicts=True)
         created += 1
     return created
+
+
+def _return(old: BackofficeForward, now: datetime) -> int:
+    """A pin back at a back office it had left: taken up where it was, where its request
+    may still be; sent afresh when staff closed that request there (its answers are no
+    longer the pin's: its closing would close the pin)."""
+    back = BackofficeForward.objects.filter(pk=old.pk, state=State.LEFT)
+    if old.left_closed_at is not None:
+        return back.update(
+            state=State.QUEUED, left_at=None, left_closed_at=None, next_attempt_at=now,
+            remote_id="", token="", posted_at=None, not_found_at=None, held_reason="",
+            remote_status="", remote_notes="", remote_updated_at=None, attempts=0,
+            failing_since=None, last_error="",
+        )  # fmt: skip
+    if old.remote_id:
+        state = State.FORWARDED
+    elif old.token:
+        state = State.TOKEN
+    elif old.posted_at is not None:
+        state = State.UNCERTAIN
+    else:
+        state = State.QUEUED
+    return back.update(state=state, left_at=None, next_attempt_at=now)
 
 
 def _endpoints() -> list[BackofficeEndpoint]:
@@ -172,6 +188,13 @@ def forwards_reconcile() -> int:
         ).filter(~Exists(there))
         if endpoint.category_id is not None:
             missing = missing.filter(category_id=endpoint.category_id)
+        else:
+            # Not the pins the team's endpoints for a category take (endpoint_of).
+            for other in endpoints:
+                if other.team_id == endpoint.team_id and other.category_id is not None:
+                    missing = missing.exclude(
+                        category_id=other.category_id, created_at__gte=other.forward_from
+                    )
         queued += forwards_follow(list(missing.values_list("pk", flat=True)))
     return queued
 
