@@ -25,7 +25,7 @@ particular to a back office (decision 0023):
 import base64
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -390,27 +390,66 @@ def _due(now: datetime, skipped: set[int]) -> QuerySet[Forward]:
     )
 
 
+def _lease(now: datetime) -> datetime:
+    # At least two whole calls: a lease that ran out while its worker still waits for the
+    # remote lets another worker take the row (harmless, see _write, but wasted).
+    return now + max(CLAIM, timedelta(seconds=2 * settings.OUTBOUND_DEADLINE + 10))
+
+
 def _claim(forward: Forward, now: datetime) -> bool:
-    """Take the row for CLAIM unless another worker did (one UPDATE: the database decides)."""
-    return (
+    """Take the row for a lease unless another worker did (one UPDATE: the database decides).
+    The lease's end is also the worker's mark on the row: its writes are made only while
+    the row still carries it (_write)."""
+    lease = _lease(now)
+    taken = (
         Forward.objects.filter(pk=forward.pk, state=forward.state)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(claimed_until=now + CLAIM)
+        .update(claimed_until=lease)
         == 1
     )
+    if taken:
+        forward.claimed_until = lease
+    return taken
+
+
+def _renew(forward: Forward) -> None:
+    """Extend the lease before another call (a long search): _Lost when the row is no longer
+    this worker's (its lease ran out and another took it, or staff settled it)."""
+    lease = _lease(timezone.now())
+    if not Forward.objects.filter(pk=forward.pk, claimed_until=forward.claimed_until).update(
+        claimed_until=lease
+    ):
+        raise _Lost
+    forward.claimed_until = lease
 
 
 class _Down(Exception):
     """The back office as a whole is not answering: back it off."""
 
 
-def _write(forward: Forward, **changes: object) -> None:
-    """Save what came of a step and let the row go (its lease ends)."""
+class _Lost(Exception):
+    """The row is no longer this worker's: what it learnt is not written over another's."""
+
+
+def _write(forward: Forward, **changes: object) -> bool:
+    """Save what came of a step and let the row go (its lease ends), only if the row is still
+    this worker's: a worker whose lease ran out (another took the row, and may have moved it
+    on since), or whose row staff settled, writes nothing, so a late answer never undoes a
+    later step (a FORWARDED row set back to QUEUED would be posted twice). A row whose pin
+    moved away meanwhile (LEFT) keeps that state, with what was learnt (its remote id, for
+    staff). False when nothing was written."""
     changes.setdefault("claimed_until", None)
     changes.setdefault("last_attempt_at", timezone.now())
-    for name, value in changes.items():
-        setattr(forward, name, value)
-    Forward.objects.filter(pk=forward.pk).update(**changes)
+    mine = Forward.objects.filter(pk=forward.pk, claimed_until=forward.claimed_until)
+    written = mine.exclude(state=State.LEFT).update(**changes)
+    if not written:
+        changes.pop("state", None)
+        changes.pop("next_attempt_at", None)
+        written = mine.filter(state=State.LEFT).update(**changes)
+    if written:
+        for name, value in changes.items():
+            setattr(forward, name, value)
+    return bool(written)
 
 
 def _failed(forward: Forward, state: str, error: str, *, wait: timedelta | None = None) -> None:
@@ -435,20 +474,26 @@ def _post(forward: Forward) -> str:
         )
         return "failed"
     fields = request_fields(forward, code)
+    remote = remote_of(endpoint)  # KeyMissing here: nothing was sent
     now = timezone.now()
     # Written before the call: from here on, a worker killed at any step leaves a SENDING
-    # row whose lease runs out, which is searched for, never posted again blindly.
-    Forward.objects.filter(pk=forward.pk).update(
+    # row whose lease runs out, which is searched for, never posted again blindly. Only if
+    # the row is still this worker's and still to be sent: a pin that moved away meanwhile
+    # (its never-sent row removed, or LEFT) is not posted.
+    if not Forward.objects.filter(
+        pk=forward.pk, state=State.QUEUED, claimed_until=forward.claimed_until
+    ).update(
         state=State.SENDING,
         posted_at=now,
         service_code=code,
         attempts=F("attempts") + 1,
         sent_contact=forward.sent_contact or forward.idea.contact_shared_with_city,
-    )
-    forward.posted_at, forward.service_code = now, code
+    ):
+        return "skipped"
+    forward.state, forward.posted_at, forward.service_code = State.SENDING, now, code
     forward.attempts += 1
     try:
-        posted = client.post_request(remote_of(forward.endpoint), fields)
+        posted = client.post_request(remote, fields)
     except client.Unreachable as failed:
         if failed.reached:
             _failed(forward, State.UNCERTAIN, str(failed), wait=timedelta(0))
@@ -513,13 +558,13 @@ def _follow_token(forward: Forward) -> str:
     if request_id:
         return _got(forward, request_id)
     # Not numbered yet: asked again later, more slowly each time.
-    Forward.objects.filter(pk=forward.pk).update(attempts=F("attempts") + 1)
-    forward.attempts += 1
+    attempts = forward.attempts + 1
     _write(
         forward,
         state=State.TOKEN,
+        attempts=attempts,
         last_exchange_at=timezone.now(),
-        next_attempt_at=timezone.now() + backoff(forward.attempts),
+        next_attempt_at=timezone.now() + backoff(attempts),
     )
     return "token"
 
@@ -528,37 +573,62 @@ class _Unsure(Exception):
     """A capped list could not be narrowed enough to be sure the request is not there."""
 
 
-def _search(
-    remote: client.Remote, code: str, ref: str, start: datetime, end: datetime
-) -> str | None:
-    """The remote id of the request whose description holds `ref`, made between start and
-    end; None when the remote's lists show it is not there.
+def reference_in(description: str) -> str:
+    """The pin reference a request's description carries: the last of this site's addresses
+    in it (request_fields puts the pin's last), so that a citizen's text quoting another
+    pin's address is never taken for that pin's request."""
+    site = absolute("/")
+    for token in reversed(description.split()):
+        if token.startswith(site):
+            return token
+    return ""
 
-    A remote may cap its lists (at a few rows, even): a list as long as the longest seen in
-    this search may be cut, so its window is halved and both halves are read, down to a
-    second. A list shorter than the longest seen is whole. _Unsure when the calls run out or
-    a one-second window is still full."""
+
+# The first list a search asks for: the remote's requests of the last days, whatever else
+# they are, a list as long as the remote gives (see _search).
+PROBE = timedelta(days=30)
+
+
+def _search(
+    remote: client.Remote,
+    code: str,
+    ref: str,
+    windows: list[tuple[datetime, datetime]],
+    before_call: Callable[[], None],
+) -> str | None:
+    """The remote id of the request whose description holds `ref`, made in one of the
+    windows; None when the remote's lists show it is not there.
+
+    A remote may cap its lists (at a few rows, even) without saying so, but every list it
+    gives shows its cap is at least that long: a list shorter than the longest seen in this
+    search is whole. So the first list asked is a wide one (the last PROBE), longer than
+    the windows' on a remote with any history; then each window: a list as long as the
+    longest seen may be cut, so its window is halved and both halves are read, down to a
+    second. _Unsure when the calls run out or a one-second window is still full."""
     longest = 0
     calls = 0
-    windows = [(start, end)]
-    while windows:
-        window_start, window_end = windows.pop()
+    now = timezone.now()
+    todo: list[tuple[datetime, datetime] | None] = [*windows[::-1], None]
+    while todo:
+        window = todo.pop()
         calls += 1
         if calls > SEARCH_CALLS:
             raise _Unsure(f"its lists are capped: not narrowed within {SEARCH_CALLS} calls")
+        before_call()
+        window_start, window_end = window or (now - PROBE, now + CLOCK_MARGIN)
         rows = client.requests_between(
             remote, service_code=code, start=window_start, end=window_end
         )
         for row in rows:
-            if ref in row.description.split():
+            if reference_in(row.description) == ref:
                 return row.service_request_id
-        # The first (widest) list is the longest a capped remote gives.
         longest = max(longest, len(rows))
-        if rows and len(rows) >= longest:
-            if window_end - window_start <= timedelta(seconds=1):
-                raise _Unsure("its lists are capped even over one second")
-            middle = window_start + (window_end - window_start) / 2
-            windows += [(window_start, middle), (middle, window_end)]
+        if window is None or not rows or len(rows) < longest:
+            continue  # the probe, or a whole list
+        if window_end - window_start <= timedelta(seconds=1):
+            raise _Unsure("its lists are capped even over one second")
+        middle = window_start + (window_end - window_start) / 2
+        todo += [(window_start, middle), (middle, window_end)]
     return None
 
 
@@ -575,13 +645,20 @@ def _look_for(forward: Forward) -> str:
         )
         return "held"
     posted_at = forward.posted_at or forward.created_at
+    now = timezone.now()
+    windows = [(posted_at - CLOCK_MARGIN, now + CLOCK_MARGIN)]
+    # The request is dated by the pin's creation (request_fields' requested_datetime): a
+    # remote that keeps that date lists it there, one that does not, when it got it.
+    created = forward.idea.created_at
+    if created < posted_at - CLOCK_MARGIN:
+        windows.append((created - CLOCK_MARGIN, created + CLOCK_MARGIN))
     try:
         found = _search(
             remote_of(endpoint),
             forward.service_code,
             reference(forward.idea),
-            posted_at - CLOCK_MARGIN,
-            timezone.now() + CLOCK_MARGIN,
+            windows,
+            lambda: _renew(forward),
         )
     except _Unsure as unsure:
         _write(forward, state=State.HELD, held_reason=f"not found for sure: {unsure}")
@@ -596,9 +673,9 @@ def _look_for(forward: Forward) -> str:
         return "failed"
     if found:
         return _got(forward, found)
-    now = timezone.now()
     # The remote may list a stored request only later: posted again only once it has had
-    # listing_delay (after the longest a POST can last) to list it.
+    # listing_delay (after the longest a POST can last) to list it, before the search began
+    # (`now`: a list read before listed_by may not show it yet).
     listed_by = (
         posted_at
         + timedelta(seconds=settings.OUTBOUND_DEADLINE)
@@ -612,7 +689,7 @@ def _look_for(forward: Forward) -> str:
             next_attempt_at=listed_by,
         )
         return "uncertain"
-    _write(forward, state=State.QUEUED, not_found_at=None, next_attempt_at=now)
+    _write(forward, state=State.QUEUED, not_found_at=None, next_attempt_at=timezone.now())
     return "uncertain"
 
 
@@ -673,6 +750,10 @@ def forward_pending(*, batch_size: int = 50, result: SyncResult | None = None) -
                 result.failed += 1
                 result.errors.append(f"{forward.endpoint.name}: {down}")
                 continue
+            except _Lost:
+                continue  # another worker has the row now, or staff settled it
+            if outcome == "skipped":
+                continue  # its pin moved away before it was sent
             if outcome in ("forwarded", "token", "uncertain", "held"):
                 _endpoint_up(forward.endpoint_id)
             if outcome == "forwarded":
@@ -724,11 +805,20 @@ def _apply(forward: Forward, row: client.RemoteRequest) -> bool:
     """What the remote says of the request, onto the pin, if it changed since the last
     exchange and after the pin's last local step. True when the pin changed."""
     now = timezone.now()
+    if (
+        row.updated_datetime is not None
+        and forward.remote_updated_at is not None
+        and row.updated_datetime <= forward.remote_updated_at
+    ):
+        # Not updated there since the state recorded: nothing to apply, and nothing to
+        # record either (the forward keeps the remote state of its remote_updated_at, so
+        # that a change made without moving updated_datetime is applied once it moves).
+        Forward.objects.filter(pk=forward.pk).update(last_exchange_at=now)
+        forward.last_exchange_at = now
+        return False
     changed_remotely = (
-        row.updated_datetime is None
-        or forward.remote_updated_at is None
-        or row.updated_datetime > forward.remote_updated_at
-    ) and (row.status != forward.remote_status or row.status_notes != forward.remote_notes)
+        row.status != forward.remote_status or row.status_notes != forward.remote_notes
+    )
     last_local = _last_local_step(forward.idea_id)
     if (
         changed_remotely
@@ -739,30 +829,36 @@ def _apply(forward: Forward, row: client.RemoteRequest) -> bool:
         # Older than what the team did since on MapIdeas: kept as seen, not applied.
         changed_remotely = False
     applied = False
-    if changed_remotely:
-        status = _mapped(forward.endpoint, forward, row) or forward.idea.status
-        notes = row.status_notes if row.status_notes != forward.remote_notes else ""
-        if not forward.remote_status and status == forward.idea.status:
-            # The first read: the request's notes as it was made ("received", say) are no
-            # answer; only a status it already changed to is.
-            notes = ""
-        update = workflow.idea_update_from_city_system(
-            idea=forward.idea,
-            status=status,
-            answer=notes,
-            default_answer=audit.in_site_language(
-                lambda: gettext("Updated in the city's work-order system.")
-            ),
-        )
-        applied = update is not None
-    _write(
-        forward,
-        last_exchange_at=now,
-        remote_status=row.status[:50],
-        remote_notes=row.status_notes,
-        remote_updated_at=row.updated_datetime or forward.remote_updated_at,
-        last_error="",
-    )
+    seen = {
+        "last_exchange_at": now,
+        "remote_status": row.status[:50],
+        "remote_notes": row.status_notes,
+        "remote_updated_at": row.updated_datetime or forward.remote_updated_at,
+        "last_error": "",
+    }
+    # The step and the remote state it came from, together: a run stopped between them
+    # would write the same answer again at the next.
+    with transaction.atomic():
+        if changed_remotely:
+            status = _mapped(forward.endpoint, forward, row) or forward.idea.status
+            notes = row.status_notes if row.status_notes != forward.remote_notes else ""
+            if not forward.remote_status and status == forward.idea.status:
+                # The first read: the request's notes as it was made ("received", say) are
+                # no answer; only a status it already changed to is.
+                notes = ""
+            update = workflow.idea_update_from_city_system(
+                idea=forward.idea,
+                status=status,
+                answer=notes,
+                default_answer=audit.in_site_language(
+                    lambda: gettext("Updated in the city's work-order system.")
+                ),
+            )
+            applied = update is not None
+        # Not _write: the row is no worker's (and stays FORWARDED).
+        Forward.objects.filter(pk=forward.pk).update(**seen)
+    for name, value in seen.items():
+        setattr(forward, name, value)
     return applied
 
 
