@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from mapideas.audit import selectors
 from mapideas.audit.forms import AuditFilterForm
+from mapideas.plumbing.csv_cells import text_cell
 
 PAGE_SIZE = 100
 CSV_COLUMNS = ["time", "staff_account", "action", "pin", "team", "summary"]
@@ -57,13 +58,9 @@ def _rows(events) -> Iterator[str]:
                 event.idea_number or "",
                 event.team.slug if event.team else "",
                 # A cell a spreadsheet would run as a formula is quoted as text.
-                _text_cell(event.summary),
+                text_cell(event.summary),
             ]
         )
-
-
-def _text_cell(text: str) -> str:
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @login_required
