@@ -38,6 +38,8 @@ urlpatterns = [
     path("", include("mapideas.webhooks.urls")),
     # Pins handed to an outside body, and that body's page behind its emailed link.
     path("", include("mapideas.handoffs.urls")),
+    # Pins forwarded to a team's back office (Open311 GeoReport v2), for staff.
+    path("", include("mapideas.backoffice.urls")),
     path("", include("mapideas.audit.urls")),
     path("open311/v2/", include("mapideas.open311.urls")),
     # Planners and GIS tools.

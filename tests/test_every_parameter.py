@@ -46,16 +46,25 @@ from hypothesis import strategies as st
 
 from geodata.exports import formats as export_formats
 from mapideas.answers.services import template_save
+from mapideas.backoffice.forms import OTHER_STATUSES, attribute_field
 from mapideas.handoffs import services as handoffs
-from mapideas.models import FixCheck, Flag, Idea, WebhookEndpoint
+from mapideas.models import (
+    BackofficeEndpoint,
+    BackofficeForward,
+    FixCheck,
+    Flag,
+    Idea,
+    WebhookEndpoint,
+)
 from mapideas.moderation.services import idea_flag
 from mapideas.open311.services import open311_client_create
 from mapideas.outcomes import fix_checks
 from mapideas.outcomes.services import feedback_give
 from mapideas.participation.services import comment_add
+from mapideas.pins.default_categories import DEFAULT_CATEGORIES
 from mapideas.submission.services import idea_create
 from mapideas.workflow.services import idea_status_change
-from neighborhoods.models import BoundaryVersion
+from neighborhoods.models import BoundaryVersion, Team
 from tests import parameter_inventory as inventory
 from tests.conftest import IN_EAST
 
@@ -294,6 +303,39 @@ WEBHOOK_FORM: dict[str, Base] = {
     "description": "Works orders",
     "events": "pin.created",
     "active": "on",
+}
+BACKOFFICE: dict[str, Base] = {"pk": lambda o: str(o["backoffice"].pk)}
+HELD_FORWARD: dict[str, Base] = {"pk": lambda o: str(o["held_forward"].pk)}
+LEFT_FORWARD: dict[str, Base] = {"pk": lambda o: str(o["left_forward"].pk)}
+# A public address given as a literal (no DNS): never called by these pages.
+BACKOFFICE_SETTINGS: dict[str, Base] = {
+    "name": "Works orders",
+    "base_url": "https://8.8.8.8/open311/",
+    "jurisdiction_id": "city.example",
+    "api_key": "k3y-of-the-works-orders",
+    "api_key_env": "",
+    "searchable": "on",
+    "listing_delay": "600",
+    "reads_updates": "",
+}
+
+
+def fresh_team(o: dict) -> str:
+    """A team of its own for each new back office (a team has one for its pins)."""
+    return Team.objects.create(name=f"Team {o['serial']}", slug=f"team-{o['serial']}").slug
+
+
+# Each category's service, the required value of the one chosen, and the statuses.
+BACKOFFICE_MAPPING: dict[str, Base] = {
+    **{f"service_{slug}": "" for slug in DEFAULT_CATEGORIES},
+    "service_parks-green-space": "TREE",
+    attribute_field("TREE", "crew"): "North crew",
+    "status_open": "",
+    "status_closed": "done",
+    **{f"other_status_{n}": "" for n in range(1, OTHER_STATUSES + 1)},
+    **{f"other_pin_status_{n}": "" for n in range(1, OTHER_STATUSES + 1)},
+    "other_status_1": "in_progress",
+    "other_pin_status_1": "in_progress",
 }
 TEMPLATE = {"slug": "east-team", "pk": lambda o: str(o["template"].pk)}
 TEMPLATE_FORM: dict[str, Base] = {
@@ -782,6 +824,27 @@ TABLE: dict[tuple[str, str], Endpoint] = {
     ("webhook-retry", "POST"): Endpoint(PLANNERS, path=WEBHOOK),
     ("webhook-rotate", "POST"): Endpoint(PLANNERS, path=WEBHOOK),
     ("webhook-delete", "POST"): Endpoint(PLANNERS, path=WEBHOOK, fresh=True),
+    # Back offices: site staff set them up (the one read is at a documentation address,
+    # refused with no network); the team acts on its forwards (fresh ones each time).
+    ("backoffice-list", "GET"): Endpoint(PLANNERS),
+    ("backoffice-list", "POST"): Endpoint(
+        PLANNERS, body={**BACKOFFICE_SETTINGS, "team": fresh_team, "category": ""}
+    ),
+    ("backoffice-detail", "GET"): Endpoint(PLANNERS, path=BACKOFFICE),
+    ("backoffice-detail", "POST"): Endpoint(
+        PLANNERS, path=BACKOFFICE, body={**BACKOFFICE_SETTINGS, "active": "on"}
+    ),
+    ("backoffice-services", "POST"): Endpoint(PLANNERS, path=BACKOFFICE),
+    ("backoffice-mapping", "POST"): Endpoint(PLANNERS, path=BACKOFFICE, body=BACKOFFICE_MAPPING),
+    ("backoffice-teams", "GET"): Endpoint(TEAM),
+    ("backoffice-team", "GET"): Endpoint(TEAM, path={"slug": "east-team"}),
+    ("backoffice-forward-retry", "POST"): Endpoint(TEAM, path=HELD_FORWARD, fresh=True),
+    ("backoffice-forward-found", "POST"): Endpoint(
+        TEAM, path=HELD_FORWARD, body={"remote_id": "WO-1"}, fresh=True
+    ),
+    ("backoffice-forward-left-closed", "POST"): Endpoint(TEAM, path=LEFT_FORWARD, fresh=True),
+    ("backoffice-forward-erasure-done", "POST"): Endpoint(TEAM, path=HELD_FORWARD, fresh=True),
+    ("backoffice-export", "GET"): Endpoint(PLANNERS),
     ("ogc-landing", "GET"): Endpoint(EVERYONE, query={"f": "json"}, headers=OGC_ACCEPT),
     ("ogc-conformance", "GET"): Endpoint(EVERYONE, query={"f": "json"}, headers=OGC_ACCEPT),
     ("ogc-collections", "GET"): Endpoint(EVERYONE, query={"f": "json"}, headers=OGC_ACCEPT),
@@ -813,6 +876,11 @@ FORM_ENDPOINTS: dict[str, list[tuple[str, str]]] = {
     "mapideas.accounts.forms.SignupForm": [("signup", "POST")],
     "mapideas.accounts.forms.SignupPasswordForm": [("signup-confirm", "POST")],
     "mapideas.alerts.views.AlertForm": [("alerts", "POST")],
+    "mapideas.backoffice.forms._EndpointSettings": [],
+    "mapideas.backoffice.forms.EndpointForm": [("backoffice-list", "POST")],
+    "mapideas.backoffice.forms.EndpointEditForm": [("backoffice-detail", "POST")],
+    "mapideas.backoffice.forms.FoundForm": [("backoffice-forward-found", "POST")],
+    "mapideas.backoffice.forms.MappingForm": [("backoffice-mapping", "POST")],
     "mapideas.handoffs.forms.HandoffApproveForm": [("handoff-approve", "POST")],
     "mapideas.handoffs.forms.HandoffForm": [("handoff-create", "POST")],
     "mapideas.handoffs.forms.HandoffReportForm": [("handoff-report", "POST")],
@@ -988,6 +1056,9 @@ PAGES: list[tuple[str, Callable[[dict], str]]] = [
     (STAFF, lambda o: "/staff/moderation/"),
     (STAFF, lambda o: "/staff/boundaries/"),
     (STAFF, lambda o: "/planner/"),
+    (STAFF, lambda o: "/staff/backoffice/"),
+    (STAFF, lambda o: f"/staff/backoffice/{o['backoffice'].pk}/"),
+    (MEMBER, lambda o: "/staff/backoffice/teams/east-team/"),
 ]
 
 
@@ -1017,6 +1088,33 @@ class World:
         self.open311_key = open311_client_create(name="Fuzzer").key
         self.serial = 0
         self._webhook: WebhookEndpoint | None = None
+        # East Team's back office, forwarding pins from a date to come (none is queued by the
+        # requests), with a service whose definition requires a value, mapped.
+        self.backoffice = BackofficeEndpoint.objects.create(
+            team=city.east_team,
+            name="City works orders",
+            base_url="https://192.0.2.1/open311/",
+            forward_from=timezone.now() + timedelta(days=3650),
+            services=[
+                {
+                    "service_code": "TREE",
+                    "service_name": "Fallen tree",
+                    "metadata": True,
+                    "attributes": [
+                        {
+                            "code": "crew",
+                            "required": True,
+                            "datatype": "string",
+                            "description": "Which crew goes",
+                            "values": [],
+                        }
+                    ],
+                }
+            ],
+            service_codes={"parks-green-space": "TREE"},
+            attribute_values={"TREE": {"crew": "North crew"}},
+        )
+        self._forwards: dict | None = None
         self._pin = self._fresh()
         # The moderation queue shows its decision form for a flagged pin.
         idea_flag(idea=self._pin["pin"], reason=Flag.Reason.SPAM, user=self.users[CITIZEN])
@@ -1079,7 +1177,14 @@ class World:
             self._webhook = self._webhook or webhook
         else:
             webhook = self._webhook
+        if fresh or self._forwards is None:
+            forwards = self._forwards_of(pins)
+            self._forwards = self._forwards or forwards
+        else:
+            forwards = self._forwards
         return {
+            **forwards,
+            "backoffice": self.backoffice,
             **pins,
             "serial": self.serial,
             # An account in the audit log (the member closed a pin): the log's actor filter.
@@ -1088,6 +1193,27 @@ class World:
             "version": BoundaryVersion.objects.get(is_active=True),
             "boundary_file": BOUNDARY_FILE,
             "webhook": webhook,
+        }
+
+    def _forwards_of(self, pins: dict) -> dict:
+        """A pin held for a check at the back office, whose citizen asked for their contact
+        to be erased there, and one left behind there when it moved."""
+        return {
+            "held_forward": BackofficeForward.objects.create(
+                endpoint=self.backoffice,
+                idea=pins["spare"],
+                state=BackofficeForward.State.HELD,
+                held_reason="Check there.",
+                sent_contact=True,
+                erasure_requested_at=timezone.now(),
+            ),
+            "left_forward": BackofficeForward.objects.create(
+                endpoint=self.backoffice,
+                idea=pins["closed"],
+                state=BackofficeForward.State.LEFT,
+                remote_id="WO-7",
+                left_at=timezone.now(),
+            ),
         }
 
     def client(self, role: str) -> Client:

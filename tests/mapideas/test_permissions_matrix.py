@@ -7,6 +7,7 @@ pin's page: support, comment, follow, and moderators hiding a comment. Refused m
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
@@ -14,10 +15,13 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import URLResolver, get_resolver
+from django.utils import timezone
 
 from mapideas.answers.services import template_save
 from mapideas.handoffs import services as handoffs
 from mapideas.models import (
+    BackofficeEndpoint,
+    BackofficeForward,
     Comment,
     Follower,
     Idea,
@@ -499,6 +503,57 @@ MATRIX: dict[str, Row] = {
         post=each(302),
         data=lambda o: {"comment": "Valve replaced."},
     ),
+    # Back offices: site staff set them up (the one here is at a documentation address,
+    # refused with no network: reading its services fails, and the page says so); the back
+    # office's team acts on its forwards, planners read them and export the request numbers.
+    "backoffice-list": Row(
+        lambda o: "/staff/backoffice/",
+        STAFF_ONLY,
+        post=("login", 403, 403, 403, 403, 400),  # an empty form
+    ),
+    "backoffice-detail": Row(
+        lambda o: f"/staff/backoffice/{o['backoffice'].pk}/",
+        STAFF_ONLY,
+        post=("login", 403, 403, 403, 403, 400),  # an empty form
+    ),
+    "backoffice-services": Row(
+        lambda o: f"/staff/backoffice/{o['backoffice'].pk}/services/",
+        NOT_ALLOWED,
+        post=("login", 403, 403, 403, 403, 200),  # the page, saying what went wrong
+    ),
+    "backoffice-mapping": Row(
+        lambda o: f"/staff/backoffice/{o['backoffice'].pk}/mapping/",
+        NOT_ALLOWED,
+        post=("login", 403, 403, 403, 403, 400),  # an empty form
+    ),
+    "backoffice-teams": Row(lambda o: "/staff/backoffice/teams/", ("login", 403, *(200,) * 4)),
+    "backoffice-team": Row(
+        lambda o: "/staff/backoffice/teams/east-team/", ("login", 403, 200, 403, 200, 200)
+    ),
+    "backoffice-forward-retry": Row(
+        lambda o: f"/staff/backoffice/forwards/{o['held_forward'].pk}/retry/",
+        NOT_ALLOWED,
+        post=("login", 403, 302, 403, 403, 302),
+    ),
+    "backoffice-forward-found": Row(
+        lambda o: f"/staff/backoffice/forwards/{o['held_forward'].pk}/found/",
+        NOT_ALLOWED,
+        post=("login", 403, 302, 403, 403, 302),
+        data=lambda o: {"remote_id": "WO-1"},
+    ),
+    "backoffice-forward-left-closed": Row(
+        lambda o: f"/staff/backoffice/forwards/{o['left_forward'].pk}/closed-there/",
+        NOT_ALLOWED,
+        post=("login", 403, 302, 403, 403, 302),
+    ),
+    "backoffice-forward-erasure-done": Row(
+        lambda o: f"/staff/backoffice/forwards/{o['held_forward'].pk}/erased-there/",
+        NOT_ALLOWED,
+        post=("login", 403, 302, 403, 403, 302),
+    ),
+    "backoffice-export": Row(
+        lambda o: "/staff/backoffice/forwards.csv", ("login", 403, 403, 403, 200, 200)
+    ),
     # The audit log names staff accounts: planners and administrators only.
     "audit-log": Row(lambda o: "/staff/audit/", ("login", 403, 403, 403, 200, 200)),
     "audit-export": Row(lambda o: "/staff/audit.csv", ("login", 403, 403, 403, 200, 200)),
@@ -677,8 +732,33 @@ def objects(pins, city, people):
         actor=people["owner_member"],
     )
     handoffs.handoff_report(handoff=handoff, comment="Done.", photo=upload(gps_jpeg()))
+    # East Team's back office (forwarding pins from a date to come: none is queued by the
+    # requests), a pin held for a check whose citizen asked for their contact to be erased
+    # there, and one left behind when it moved.
+    backoffice = BackofficeEndpoint.objects.create(
+        team=city.east_team,
+        name="City works orders",
+        base_url="https://192.0.2.1/open311/",
+        forward_from=timezone.now() + timedelta(days=3650),
+    )
     return {
         **pins,
+        "backoffice": backoffice,
+        "held_forward": BackofficeForward.objects.create(
+            endpoint=backoffice,
+            idea=pins["pin"],
+            state=BackofficeForward.State.HELD,
+            held_reason="Check there.",
+            sent_contact=True,
+            erasure_requested_at=timezone.now(),
+        ),
+        "left_forward": BackofficeForward.objects.create(
+            endpoint=backoffice,
+            idea=pins["original"],
+            state=BackofficeForward.State.LEFT,
+            remote_id="WO-7",
+            left_at=timezone.now(),
+        ),
         "handoff": handoff,
         "handoff_token": token,
         "template": template_save(
