@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from mapideas.backoffice.pin_page import forward_context
 from mapideas.handoffs.pin_page import handoff_context
 from mapideas.map import maps
 from mapideas.models import HIDE_REASON_MAX_LENGTH, Idea
@@ -70,6 +71,8 @@ def idea_page(
     context.update(outcome_context(request, idea, forms))
     # Handed to an outside body: the team's part (its forms, the body's report).
     context.update(handoff_context(request, idea, forms))
+    # Forwarded to the city's back office: where, and where it stands there (its staff only).
+    context.update(forward_context(request, idea))
     user = request.user
     if can_reassign(user, idea):
         context["reassign_form"] = forms.get("reassign_form") or ReassignForm(idea=idea)

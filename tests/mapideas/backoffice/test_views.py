@@ -397,7 +397,31 @@ def test_people_in_no_team_see_no_forwards(client, make_user, forwards):
     assert client.get("/staff/backoffice/teams/east-team/").status_code == 403
 
 
-# --- the export -------------------------------------------------------------------------------
+# --- the pin's page, and the export -------------------------------------------------------------
+
+
+def test_the_pin_page_tells_its_team_where_it_went_and_not_the_public(
+    client, east_member, forwards
+):
+    failing = forwards["failing"]
+    url = f"/ideas/{failing.idea_id}/"
+
+    public = client.get(url).content.decode()
+    client.force_login(east_member)
+    team = client.get(url).content.decode()
+
+    assert 'id="backoffice-forwards"' in team
+    assert "City works orders" in team and "HTTP 400: unknown service" in team
+    for said in ('id="backoffice-forwards"', "City works orders", "HTTP 400"):
+        assert said not in public
+
+
+def test_the_pin_page_shows_the_request_number_there(client, east_member, forwards):
+    client.force_login(east_member)
+
+    page = client.get(f"/ideas/{forwards['fine'].idea_id}/").content.decode()
+
+    assert "request WO-10" in page and "Last exchange:" in page
 
 
 def test_planners_export_the_request_numbers_without_personal_data(
