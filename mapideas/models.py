@@ -1432,6 +1432,14 @@ class BackofficeForward(models.Model):
         indexes = [
             models.Index(fields=["state", "next_attempt_at"], name="backoffice_due"),
             models.Index(fields=["endpoint", "state", "id"], name="backoffice_by_state"),
+            # The staff pages' erasures to do at each back office.
+            models.Index(
+                fields=["endpoint"],
+                condition=models.Q(
+                    erasure_requested_at__isnull=False, erasure_done_at__isnull=True
+                ),
+                name="backoffice_erasure_pending",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -86,9 +86,10 @@ class Counts:
 
 
 def failing_q(now: datetime) -> Q:
-    """A waiting forward that failed for longer than FAILING_AFTER, or whose last attempt
-    left an error."""
-    return Q(state__in=WAITING) & (Q(failing_since__lt=now - FAILING_AFTER) | ~Q(last_error=""))
+    """A waiting forward that has been failing for longer than FAILING_AFTER. One that
+    failed more recently is still waiting (its section shows its last error): a back office
+    down for a few minutes is retried without anyone's help."""
+    return Q(state__in=WAITING) & Q(failing_since__lt=now - FAILING_AFTER)
 
 
 def _counts(endpoint_ids: Iterable[int], now: datetime) -> dict[int, Counts]:
