@@ -229,32 +229,40 @@ def token_request_id(remote: Remote, token: str) -> str:
     return ""
 
 
-def _requests(data: Any) -> list[RemoteRequest]:
+def _requests(data: Any, *, unreadable_left_out: bool = False) -> list[RemoteRequest]:
+    """The requests of a requests.json answer. A row that is not the spec's shape is a
+    RemoteError, or with `unreadable_left_out` left out (the others are still good)."""
     found = []
     for row in _rows(data, "requests"):
-        request_id = _text(row, "service_request_id")
-        if not request_id:
-            continue  # a request the remote has not numbered yet cannot be matched
-        found.append(
-            RemoteRequest(
-                service_request_id=request_id,
-                status=_text(row, "status").lower(),
-                status_notes=_text(row, "status_notes"),
-                description=_text(row, "description"),
-                service_code=_text(row, "service_code"),
-                updated_datetime=_when(row, "updated_datetime"),
-                requested_datetime=_when(row, "requested_datetime"),
+        try:
+            request_id = _text(row, "service_request_id")
+            if not request_id:
+                continue  # a request the remote has not numbered yet cannot be matched
+            found.append(
+                RemoteRequest(
+                    service_request_id=request_id,
+                    status=_text(row, "status").lower(),
+                    status_notes=_text(row, "status_notes"),
+                    description=_text(row, "description"),
+                    service_code=_text(row, "service_code"),
+                    updated_datetime=_when(row, "updated_datetime"),
+                    requested_datetime=_when(row, "requested_datetime"),
+                )
             )
-        )
+        except RemoteError:
+            if not unreadable_left_out:
+                raise
     return found
 
 
 def requests_by_id(remote: Remote, ids: Iterable[str]) -> list[RemoteRequest]:
     """GET requests.json?service_request_id=a,b,c: what the remote says of these requests.
-    Rows for ids not asked are the remote's mistake: dropped here."""
+    Rows for ids not asked are the remote's mistake: dropped here, as rows that cannot be
+    read (one bad row does not keep the others' answers from the pins)."""
     asked = list(ids)
     rows = _requests(
-        _call("GET", remote.url("requests.json", {"service_request_id": ",".join(asked)}))
+        _call("GET", remote.url("requests.json", {"service_request_id": ",".join(asked)})),
+        unreadable_left_out=True,
     )
     wanted = set(asked)
     return [row for row in rows if row.service_request_id in wanted]

@@ -803,42 +803,56 @@ def _last_local_step(idea_id: int) -> datetime | None:
 
 def _apply(forward: Forward, row: client.RemoteRequest) -> bool:
     """What the remote says of the request, onto the pin, if it changed since the last
-    exchange and after the pin's last local step. True when the pin changed."""
+    exchange and after the pin's last local step. True when the pin changed.
+
+    Decided and written in one transaction, on the forward as it is then (locked; SQLite's
+    transactions take its write lock when they begin): two runs that read the same change
+    apply it once, and a run stopped midway leaves the answer and the state it came from
+    both written or neither."""
     now = timezone.now()
-    if (
-        row.updated_datetime is not None
-        and forward.remote_updated_at is not None
-        and row.updated_datetime <= forward.remote_updated_at
-    ):
-        # Not updated there since the state recorded: nothing to apply, and nothing to
-        # record either (the forward keeps the remote state of its remote_updated_at, so
-        # that a change made without moving updated_datetime is applied once it moves).
-        Forward.objects.filter(pk=forward.pk).update(last_exchange_at=now)
-        forward.last_exchange_at = now
-        return False
-    changed_remotely = (
-        row.status != forward.remote_status or row.status_notes != forward.remote_notes
-    )
-    last_local = _last_local_step(forward.idea_id)
-    if (
-        changed_remotely
-        and row.updated_datetime is not None
-        and last_local is not None
-        and row.updated_datetime <= last_local
-    ):
-        # Older than what the team did since on MapIdeas: kept as seen, not applied.
-        changed_remotely = False
-    applied = False
-    seen = {
-        "last_exchange_at": now,
-        "remote_status": row.status[:50],
-        "remote_notes": row.status_notes,
-        "remote_updated_at": row.updated_datetime or forward.remote_updated_at,
-        "last_error": "",
-    }
-    # The step and the remote state it came from, together: a run stopped between them
-    # would write the same answer again at the next.
     with transaction.atomic():
+        current = (
+            Forward.objects.select_for_update()
+            .filter(pk=forward.pk)
+            .values("remote_updated_at", "remote_status", "remote_notes")
+            .first()
+        )
+        if current is None:
+            return False
+        for name, value in current.items():
+            setattr(forward, name, value)
+        if (
+            row.updated_datetime is not None
+            and forward.remote_updated_at is not None
+            and row.updated_datetime <= forward.remote_updated_at
+        ):
+            # Not updated there since the state recorded: nothing to apply, and nothing to
+            # record either (the forward keeps the remote state of its remote_updated_at,
+            # so that a change made without moving updated_datetime is applied once it
+            # moves).
+            Forward.objects.filter(pk=forward.pk).update(last_exchange_at=now)
+            forward.last_exchange_at = now
+            return False
+        changed_remotely = (
+            row.status != forward.remote_status or row.status_notes != forward.remote_notes
+        )
+        last_local = _last_local_step(forward.idea_id)
+        if (
+            changed_remotely
+            and row.updated_datetime is not None
+            and last_local is not None
+            and row.updated_datetime <= last_local
+        ):
+            # Older than what the team did since on MapIdeas: kept as seen, not applied.
+            changed_remotely = False
+        applied = False
+        seen = {
+            "last_exchange_at": now,
+            "remote_status": row.status[:50],
+            "remote_notes": row.status_notes,
+            "remote_updated_at": row.updated_datetime or forward.remote_updated_at,
+            "last_error": "",
+        }
         if changed_remotely:
             status = _mapped(forward.endpoint, forward, row) or forward.idea.status
             notes = row.status_notes if row.status_notes != forward.remote_notes else ""
@@ -878,10 +892,18 @@ def statuses_read(endpoint: BackofficeEndpoint, result: SyncResult) -> None:
         by_id.setdefault(forward.remote_id, []).append(forward)
     ids = list(by_id)
     for start in range(0, len(ids), IDS_PER_CALL):
-        rows = client.requests_by_id(remote, ids[start : start + IDS_PER_CALL])
+        asked = ids[start : start + IDS_PER_CALL]
+        rows = client.requests_by_id(remote, asked)
         for row in rows:
             for forward in by_id.get(row.service_request_id, []):
                 result.statuses_applied += _apply(forward, row)
+        # Asked about and not answered for (the remote forgot them, or could not say): to
+        # the back of the line all the same, or they would be read first at every run and,
+        # past STATUS_READS_PER_RUN of them, keep the others from being read at all.
+        answered = {row.service_request_id for row in rows}
+        Forward.objects.filter(
+            pk__in=[f.pk for i in asked if i not in answered for f in by_id[i]]
+        ).update(last_exchange_at=timezone.now())
     if endpoint.reads_updates:
         since = endpoint.last_status_read_at or endpoint.created_at
         for row in client.updates_since(remote, since - CLOCK_MARGIN):

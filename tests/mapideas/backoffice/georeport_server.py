@@ -36,6 +36,7 @@ is used once, by the first call it fits, in the order queued:
   `lookups` look-ups (the request is listed from then on).
 - "wrong_ids": by id, answer rows for ids that were not asked too (the asked ones as well).
 - "unknown_ids": by id, leave the asked ids out (answers []).
+- "bad_date": a list whose first row's updated_datetime is no date at all.
 - "capped": cut this list to `rows` rows (the server-wide `cap` cuts every list).
 - "ignore_window": list every request, whatever the window (with `rows`: capped too).
 - "trickle": answer one byte every `seconds` (each gap under the read time-out, the whole
@@ -417,6 +418,8 @@ class GeoReportServer:
             if kind in ("capped", "ignore_window") and behaviour is not None:
                 rows = rows[: behaviour.rows]
         data = [r.row() for r in rows]
+        if kind == "bad_date" and data:
+            data[0]["updated_datetime"] = "the day before yesterday"
         if kind == "hang":
             self._hang()
         answer.json(200, data, behaviour)

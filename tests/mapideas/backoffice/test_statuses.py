@@ -231,3 +231,35 @@ def test_a_back_office_that_fails_to_answer_is_backed_off_and_read_later(
     BackofficeEndpoint.objects.update(retry_at=datetime(2000, 1, 1, tzinfo=UTC))
     assert backoffice.sync().statuses_applied == 1
     assert Idea.objects.get(pk=idea.pk).status == Idea.Status.DONE
+
+
+def test_a_request_the_remote_no_longer_lists_does_not_keep_the_others_from_being_read(
+    endpoint, remote, make_pin, monkeypatch
+):
+    """Reads go to the requests read least recently, a bounded number per run: one the
+    remote forgot (purged after a year, say) goes to the back of the line like the others."""
+    monkeypatch.setattr(backoffice, "STATUS_READS_PER_RUN", 1)
+    forgotten, answered = make_pin("Forgotten"), make_pin("Answered")
+    backoffice.forward_pending()
+    forgotten_id = BackofficeForward.objects.get(idea=forgotten).remote_id
+    with remote.lock:
+        del remote.requests[forgotten_id]
+    remote.close(BackofficeForward.objects.get(idea=answered).remote_id, "Done.")
+
+    read_back()
+    read_back()
+
+    assert Idea.objects.get(pk=answered.pk).status == Idea.Status.DONE
+
+
+def test_a_row_that_cannot_be_read_leaves_the_others_read(endpoint, remote, make_pin):
+    first, second = make_pin("First"), make_pin("Second")
+    backoffice.forward_pending()
+    for pin in (first, second):
+        remote.close(BackofficeForward.objects.get(idea=pin).remote_id, "Done.")
+    remote.queue(Behaviour("bad_date", on="ids"))
+
+    assert read_back().statuses_applied == 1
+
+    assert read_back().statuses_applied == 1
+    assert {Idea.objects.get(pk=pin.pk).status for pin in (first, second)} == {Idea.Status.DONE}

@@ -118,3 +118,27 @@ def test_a_worker_whose_lease_ran_out_while_an_old_answer_came_does_not_undo_a_l
     backoffice.forward_pending()
     assert len(remote.by_reference(backoffice.reference(idea))) == 1
     assert Idea.objects.count() == 1
+
+
+def test_two_runs_reading_the_same_closing_write_the_answer_once(endpoint, remote, make_pin):
+    idea = make_pin()
+    backoffice.sync()
+    remote.close(forward_of(idea).remote_id, "Filled on Tuesday.")
+    # One run's read of the statuses is held on the way, with the request closed in it;
+    # meanwhile another run reads and applies it.
+    remote.queue(Behaviour("hang", on="ids"))
+    first = in_a_thread(lambda: backoffice.statuses_read(endpoint, backoffice.SyncResult()))
+    try:
+        assert remote.holding.wait(10), "the read never reached the back office"
+        result = backoffice.SyncResult()
+        backoffice.statuses_read(endpoint, result)
+        assert result.statuses_applied == 1
+    finally:
+        remote.release()
+        first.join(10)
+
+    pin = Idea.objects.get(pk=idea.pk)
+    assert pin.status == Idea.Status.DONE
+    assert list(pin.updates.filter(from_city_system=True).values_list("answer", flat=True)) == [
+        "Filled on Tuesday."
+    ]
