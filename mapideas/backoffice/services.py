@@ -646,7 +646,15 @@ def _look_for(forward: Forward) -> str:
         return "held"
     posted_at = forward.posted_at or forward.created_at
     now = timezone.now()
-    windows = [(posted_at - CLOCK_MARGIN, now + CLOCK_MARGIN)]
+    # The remote got it while the POST lasted, and has listed it by listed_by: the window
+    # ends there (not now: a row searched for days would ask for ever longer lists, which
+    # a capped remote cuts and some refuse).
+    listed_by = (
+        posted_at
+        + timedelta(seconds=settings.OUTBOUND_DEADLINE)
+        + timedelta(seconds=endpoint.listing_delay)
+    )
+    windows = [(posted_at - CLOCK_MARGIN, min(now, listed_by) + CLOCK_MARGIN)]
     # The request is dated by the pin's creation (request_fields' requested_datetime): a
     # remote that keeps that date lists it there, one that does not, when it got it.
     created = forward.idea.created_at
@@ -676,11 +684,6 @@ def _look_for(forward: Forward) -> str:
     # The remote may list a stored request only later: posted again only once it has had
     # listing_delay (after the longest a POST can last) to list it, before the search began
     # (`now`: a list read before listed_by may not show it yet).
-    listed_by = (
-        posted_at
-        + timedelta(seconds=settings.OUTBOUND_DEADLINE)
-        + timedelta(seconds=endpoint.listing_delay)
-    )
     if now < listed_by:
         _write(
             forward,

@@ -15,6 +15,7 @@ What it serves (https://wiki.open311.org/GeoReport_v2), JSON only:
   Newest first; `cap` cuts every list to that many rows, `ignore_window` lists every request
   whatever the window (a broken server).
 - GET servicerequestupdates.json?start_date= (FixMyStreet's), from `close` and `update`.
+`max_window` refuses longer windows with a 400, as some servers do (MapIdeas' own: 90 days).
 
 The test changes a stored request with `update` / `close` (status, notes, updated_datetime).
 
@@ -186,6 +187,8 @@ class GeoReportServer:
     cap: int | None = None
     ignore_window: bool = False
     window_by: str = "received"  # or "requested": the requested_datetime the client sent
+    # A window longer than this is refused with a 400 (MapIdeas' own server: 90 days).
+    max_window: timedelta | None = None
     requests: dict[str, Stored] = field(default_factory=dict)
     updates: list[dict[str, Any]] = field(default_factory=list)
     behaviours: list[Behaviour] = field(default_factory=list)
@@ -406,6 +409,9 @@ class GeoReportServer:
                 start = _parse(query.get("start_date", "")) if query.get("start_date") else None
                 end = _parse(query.get("end_date", "")) if query.get("end_date") else None
                 code = query.get("service_code", "")
+                if self.max_window and start and end and end - start > self.max_window:
+                    answer.json(400, [{"code": 400, "description": "The window is too long"}])
+                    return
                 rows = [
                     r
                     for r in rows

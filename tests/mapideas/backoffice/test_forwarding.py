@@ -310,6 +310,28 @@ def test_a_remote_that_dates_requests_as_asked_is_searched_at_the_pins_date(
     assert len(remote.posts()) == 1
 
 
+def test_a_pin_searched_for_long_after_its_post_is_looked_for_around_the_post(
+    endpoint, remote, make_pin
+):
+    """A back office down for months after a POST that timed out: the search asks for the
+    days of the POST, not for every day since (a list this server refuses past 90 days)."""
+    remote.max_window = timedelta(days=90)
+    idea = make_pin()
+    remote.queue(Behaviour("timeout_after_store"))
+    backoffice.forward_pending()
+    long_ago = timedelta(days=100)
+    Idea.objects.filter(pk=idea.pk).update(created_at=timezone.now() - long_ago)
+    BackofficeForward.objects.filter(idea=idea).update(
+        posted_at=forward_of(idea).posted_at - long_ago
+    )
+    (stored,) = remote.by_reference(backoffice.reference(idea))
+    stored.received_at = stored.requested_datetime = stored.received_at - long_ago
+    time_passes()
+
+    assert settle(remote, idea).state == State.FORWARDED
+    assert len(remote.posts()) == 1
+
+
 def test_another_pins_address_in_a_citizens_text_is_not_taken_for_the_pins_request(
     endpoint, remote, make_pin
 ):
