@@ -239,10 +239,10 @@ def test_a_time_out_before_the_remote_stored_it_is_posted_again_after_the_listin
 
 
 def test_a_request_the_remote_lists_late_is_found_once_listed(endpoint, remote, make_pin):
-    BackofficeEndpoint.objects.filter(pk=endpoint.pk).update(listing_delay=1)
+    BackofficeEndpoint.objects.filter(pk=endpoint.pk).update(listing_delay=2)
     idea = make_pin()
-    # Stored, the answer lost, and listed only 0.8 s later (within its listing delay, 1 s).
-    remote.queue(Behaviour("timeout_after_store", listed_in=0.8))
+    # Stored, the answer lost, and listed only 1.5 s later (within its listing delay, 2 s).
+    remote.queue(Behaviour("timeout_after_store", listed_in=1.5))
     backoffice.forward_pending()
     time_passes()
     backoffice.forward_pending()
