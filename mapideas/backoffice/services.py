@@ -45,6 +45,7 @@ from mapideas.models import BackofficeEndpoint, BackofficeForward, Category, Ide
 from mapideas.notifications.services import absolute
 from mapideas.pins.serializers import photo_url
 from mapideas.plumbing import outbound
+from mapideas.plumbing.backoff import backoff
 from mapideas.plumbing.stored_text import stored_text
 from mapideas.workflow import services as workflow
 from neighborhoods.models import Team
@@ -53,7 +54,6 @@ Forward = BackofficeForward
 State = Forward.State
 # How long a worker holds a row it took: longer than one outbound call may last.
 CLAIM = timedelta(seconds=120)
-BACKOFF_CAP = timedelta(minutes=60)
 # The remote's clock and ours may differ: the search window is widened by this each side.
 CLOCK_MARGIN = timedelta(minutes=10)
 # Calls one search may make while narrowing a capped list; past it the pin is held.
@@ -65,11 +65,6 @@ STATUS_READS_PER_RUN = 2000
 DEFAULT_STATUS_MAP = {"closed": Idea.Status.DONE}
 # A forward failing for longer than this is shown to staff as failing.
 FAILING_AFTER = timedelta(hours=1)
-
-
-def backoff(failures: int) -> timedelta:
-    """1, 2, 4 ... minutes, at most an hour, for ever (a pin is never given up)."""
-    return min(timedelta(minutes=2 ** min(max(failures - 1, 0), 10)), BACKOFF_CAP)
 
 
 # --- the API key -------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ from mapideas.notifications.services import absolute
 from mapideas.pins.fields import PinContext
 from mapideas.pins.selectors import public_ideas
 from mapideas.plumbing import outbound
+from mapideas.plumbing.backoff import backoff
 from mapideas.plumbing.hashing import keyed_hash
 from mapideas.plumbing.stored_text import stored_text
 
@@ -59,15 +60,8 @@ PING = "ping"
 SIGNATURE_HEADER = "X-MapIdeas-Signature"
 # How long a sender holds a delivery it took: longer than one outbound call may last.
 CLAIM = timedelta(seconds=120)
-BACKOFF_CAP = timedelta(minutes=60)
 # How long a delivered delivery stays in its endpoint's log.
 LOG_KEPT = timedelta(days=30)
-
-
-def backoff(failures: int) -> timedelta:
-    """Wait after `failures` failures in a row: 1, 2, 4 ... minutes, at most an hour, for
-    ever (a delivery is never given up)."""
-    return min(timedelta(minutes=2 ** min(max(failures - 1, 0), 10)), BACKOFF_CAP)
 
 
 # --- secrets and signatures --------------------------------------------------------------------
