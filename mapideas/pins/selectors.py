@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.geos import Point
 from django.db.models import (
     Prefetch,
@@ -27,6 +28,7 @@ from mapideas.models import (
     RoutingEvent,
     TimelinePhoto,
 )
+from mapideas.pins.fields import COORDINATE_PRECISION
 from mapideas.pins.roles import can_see_internal
 from neighborhoods.models import Neighborhood
 from neighborhoods.routing import NearbyNeighborhood, Route, nearest_other_neighborhood, route
@@ -114,11 +116,16 @@ def neighborhoods_with_counts() -> QuerySet[Neighborhood]:
     Public pins only: the count is public (the API), and must not betray a pin awaiting its
     author's confirmation. Read from the counts kept on write (mapideas.map.viewport_counts),
     in a subquery: grouping by every column would drag the polygons through the sort.
+    `outline` is the polygons' GeoJSON text, written by the database (serializers.
+    BoundaryGeometryField).
     """
     return (
         active_neighborhoods()
         .select_related("team")
-        .annotate(idea_count=neighborhood_pin_count())
+        .annotate(
+            idea_count=neighborhood_pin_count(),
+            outline=AsGeoJSON("geometry", precision=COORDINATE_PRECISION),
+        )
         .order_by("name")
     )
 

@@ -1,10 +1,8 @@
 """JSON shapes of the public API. GeoJSON per RFC 7946: WGS84, lon,lat, no `crs` member."""
 
-import hashlib
 import re
-import threading
-from collections import OrderedDict
 
+import orjson
 from django.contrib.gis.geos import GEOSGeometry
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -165,46 +163,42 @@ def photo_url(pk: int) -> str:
     return reverse("idea-photo", args=[pk])
 
 
-class BoundaryGeometryField(GeometryField):
-    """A neighborhood's polygons as GeoJSON, converted once per process and polygon.
+@extend_schema_field(
+    {
+        "type": "object",
+        "required": ["type", "coordinates"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Polygon", "MultiPolygon"]},
+            "coordinates": {"type": "array", "items": {"type": "array"}},
+        },
+    }
+)
+class BoundaryGeometryField(serializers.Field):
+    """A neighborhood's polygons as GeoJSON: the database's own text (`outline`, written by
+    selectors.neighborhoods_with_counts with AsGeoJSON at COORDINATE_PRECISION decimals), only
+    parsed here.
 
-    Boundaries change rarely and weigh much: converting the 77 of the demo city took 285 ms
-    a request, the rest of /api/neighborhoods/ 30 ms. A conversion is kept under a digest of
-    the polygons' bytes, so a changed boundary (whatever changed it) is converted afresh,
-    never served stale. Kept for BOUNDARY_CACHE_SIZE polygons (a few versions of a large
-    city), least recently used dropped first. Callers must not modify what it returns."""
+    Boundaries weigh much: converting the polygons in Python (GEOS to GDAL's JSON, then
+    rounding) took 0.4 s for a large city, paid by the first request of every worker after
+    each start, as the conversions were kept per process. The database writes the same
+    RFC 7946 text in C within the query that reads the rows, and the engagement layers
+    already serve that text (geodata.engagement.rates), so both outputs carry the same
+    coordinates."""
 
-    def to_representation(self, value):
-        if not isinstance(value, GEOSGeometry):
-            return super().to_representation(value)
-        key = (self.precision, hashlib.blake2b(bytes(value.ewkb), digest_size=16).digest())
-        with _boundary_lock:
-            cached = _boundary_cache.get(key)
-            if cached is not None:
-                _boundary_cache.move_to_end(key)
-                return cached
-        converted = super().to_representation(value)
-        with _boundary_lock:
-            _boundary_cache[key] = converted
-            while len(_boundary_cache) > BOUNDARY_CACHE_SIZE:
-                _boundary_cache.popitem(last=False)
-        return converted
+    def __init__(self, **kwargs):
+        kwargs.setdefault("source", "outline")
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
 
-
-BOUNDARY_CACHE_SIZE = 4096
-
-
-_boundary_cache: OrderedDict = OrderedDict()
-
-
-_boundary_lock = threading.Lock()  # gthread workers serve requests in threads
+    def to_representation(self, value: str) -> dict:
+        return orjson.loads(value)
 
 
 class NeighborhoodFeatureSerializer(GeoFeatureModelSerializer):
     team = serializers.CharField(source="team.display_name", read_only=True)
     team_slug = serializers.CharField(source="team.slug", read_only=True)
     idea_count = serializers.IntegerField(read_only=True)
-    geometry = BoundaryGeometryField(precision=COORDINATE_PRECISION)
+    geometry = BoundaryGeometryField()
 
     class Meta:
         model = Neighborhood

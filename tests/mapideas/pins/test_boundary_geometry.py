@@ -1,41 +1,45 @@
-"""mapideas.pins.serializers.BoundaryGeometryField: a neighborhood's polygons converted once per
-process, never served stale when they change."""
+"""mapideas.pins.serializers.BoundaryGeometryField: a neighborhood's polygons as the database
+writes their GeoJSON (6 decimals), the same text the engagement layers serve, never stale."""
+
+import json
 
 import pytest
-from django.contrib.gis.geos import MultiPolygon
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from rest_framework_gis.fields import GeometryField
 
-from mapideas.pins.serializers import COORDINATE_PRECISION, BoundaryGeometryField
+from geodata.engagement import rates
+from mapideas.pins.serializers import COORDINATE_PRECISION
 from tests.conftest import square
 
 
-def test_a_boundary_reads_as_the_plain_field_gives_it():
-    polygons = MultiPolygon(square(4.0001234567, 50.0007654321, 4.01, 50.01), srid=4326)
-    plain = GeometryField(precision=COORDINATE_PRECISION).to_representation(polygons.clone())
-    field = BoundaryGeometryField(precision=COORDINATE_PRECISION)
-    first = field.to_representation(polygons.clone())
-    again = field.to_representation(polygons.clone())
-    assert first == plain and again == plain
-    assert again is first  # converted once
+@pytest.mark.django_db
+def test_a_boundary_reads_as_its_polygons_rounded_to_six_decimals(client, city):
+    city.west.geometry = MultiPolygon(
+        square(4.0001234567, 50.0007654321, 4.0100000049, 50.01), srid=4326
+    )
+    city.west.save()
+    served = {
+        f["properties"]["slug"]: f["geometry"]
+        for f in client.get("/api/neighborhoods/").json()["features"]
+    }
+    plain = GeometryField(precision=COORDINATE_PRECISION).to_representation(city.west.geometry)
+    assert served[city.west.slug]["type"] == "MultiPolygon"
+    assert served[city.west.slug]["coordinates"] == [
+        [[list(point) for point in ring] for ring in polygon] for polygon in plain["coordinates"]
+    ]
+    assert served[city.west.slug]["coordinates"][0][0][0] == [4.000123, 50.000765]
 
 
-def test_a_changed_boundary_is_converted_afresh():
-    field = BoundaryGeometryField(precision=COORDINATE_PRECISION)
-    before = field.to_representation(MultiPolygon(square(4.0, 50.0, 4.01, 50.01), srid=4326))
-    moved = MultiPolygon(square(4.0, 50.0, 4.02, 50.01), srid=4326)
-    after = field.to_representation(moved)
-    assert after != before
-    assert after == GeometryField(precision=COORDINATE_PRECISION).to_representation(moved)
-
-
-def test_the_cache_is_bounded(monkeypatch):
-    from mapideas.pins import serializers
-
-    monkeypatch.setattr(serializers, "BOUNDARY_CACHE_SIZE", 3)
-    field = BoundaryGeometryField(precision=COORDINATE_PRECISION)
-    for i in range(6):
-        field.to_representation(MultiPolygon(square(4.0, 50.0, 4.01 + i / 100, 50.01), srid=4326))
-    assert len(serializers._boundary_cache) <= 3
+@pytest.mark.django_db
+def test_every_neighborhood_reads_as_in_the_engagement_layers(client, city):
+    served = {
+        f["properties"]["slug"]: f["geometry"]
+        for f in client.get("/api/neighborhoods/").json()["features"]
+    }
+    frame = rates.active_frame()
+    assert set(served) == set(frame["slug"])
+    for slug, text in zip(frame["slug"], frame["geojson"], strict=True):
+        assert GEOSGeometry(text).equals_exact(GEOSGeometry(json.dumps(served[slug])), 1e-9)
 
 
 @pytest.mark.django_db

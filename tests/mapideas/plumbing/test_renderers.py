@@ -4,6 +4,8 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import orjson
+import pytest
 from django.utils.translation import gettext_lazy
 from rest_framework.renderers import JSONRenderer
 
@@ -56,3 +58,27 @@ def test_an_indented_answer_is_left_to_drf():
 
 def test_nothing_renders_as_nothing():
     assert FastJSONRenderer().render(None) == b""
+
+
+def test_json_text_written_elsewhere_is_embedded_as_it_is():
+    polygon = '{"type":"Polygon","coordinates":[[[4.0,50.0],[4.01,50.0],[4.0,50.01],[4.0,50.0]]]}'
+    data = {"type": "Feature", "geometry": orjson.Fragment(polygon), "properties": {"n": 1}}
+    compact = FastJSONRenderer().render(data, "application/json")
+    assert polygon.encode() in compact
+    assert json.loads(compact)["geometry"]["coordinates"][0][1] == [4.01, 50.0]
+    # Indented by DRF (and so the browsable API): the same values, the text parsed first.
+    indented = FastJSONRenderer().render(data, "application/json; indent=2")
+    assert json.loads(indented) == json.loads(compact)
+    assert b"\n  " in indented
+
+
+@pytest.mark.django_db
+def test_an_engagement_layer_reads_the_same_compact_and_indented(client, city):
+    compact = client.get("/api/engagement/neighborhoods/")
+    indented = client.get(
+        "/api/engagement/neighborhoods/", HTTP_ACCEPT="application/json; indent=2"
+    )
+    assert compact.status_code == indented.status_code == 200
+    assert json.loads(indented.content) == json.loads(compact.content)
+    browsable = client.get("/api/engagement/neighborhoods/", HTTP_ACCEPT="text/html")
+    assert browsable.status_code == 200 and b"MultiPolygon" in browsable.content
