@@ -12,3 +12,9 @@ class GeodataConfig(AppConfig):
         from mapideas.pins import places
 
         places.register(place_near_idea)
+
+        # What each process keeps derived from the boundaries, computed as it boots.
+        from geodata.engagement.warm import warm_up_boundaries
+        from mapideas import warmup
+
+        warmup.register(warm_up_boundaries)

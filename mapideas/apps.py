@@ -43,6 +43,11 @@ class MapIdeasConfig(AppConfig):
             sender=settings.AUTH_USER_MODEL,
             dispatch_uid="mapideas.uncount_supports_of_deleted_user",
         )
+        from mapideas import warmup
+        from mapideas.map.maps import warm_up_outlines
+
+        # The outlines every map draws, simplified as a worker boots (mapideas.warmup).
+        warmup.register(warm_up_outlines)
         from mapideas.pins.photos import delete_file_of_deleted_photo
 
         # File housekeeping, not domain logic: a pin deleted in the admin (or by a cascade)

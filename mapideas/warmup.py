@@ -2,9 +2,9 @@
 what the bench does before timing requests in its own process (bench/rows.py), so both
 serve as the server does.
 
-- The URLconf and every view are imported now, not on the first request: on a busy machine
-  that import could outlast gunicorn's request timeout and the first requests would be 500s
-  (seen in the 10-minute load run).
+- The URLconf and every view are imported now, and reverse()'s table built, not on the
+  first request: on a busy machine that import could outlast gunicorn's request timeout and
+  the first requests would be 500s (seen in the 10-minute load run).
 - The objects alive after start-up (Django, the apps, their modules: about 230,000) are moved
   out of the cyclic garbage collector's reach with gc.freeze(). They live as long as the
   process, and each full collection walked all of them: about 100 ms, which a request that
@@ -13,14 +13,49 @@ serve as the server does.
   Garbage made later is collected as before. CPython's documentation recommends this for
   pre-fork servers: the frozen objects' pages are also no longer written to by the
   collector, so forked workers keep sharing them.
+
+- The apps' boot steps run (`register`): what a process keeps derived from the city's
+  boundaries (geodata's H3 cells of the city and its spatial weights) is computed now, as the
+  worker boots, instead of by the first request each worker serves after a start: at
+  resolution 9 that was half a second of the first answer, for each of the workers. A step
+  that fails (no database yet, tables not migrated) is logged and skipped: its request
+  computes it, as before. The connections it opened are closed, so that a preloading master
+  forks none.
 """
 
 import gc
+import logging
+from collections.abc import Callable
 
+from django.conf import settings
+from django.db import connections
 from django.urls import get_resolver
+from django.utils import translation
+
+logger = logging.getLogger(__name__)
+
+_BOOT_STEPS: list[Callable[[], None]] = []
+
+
+def register(step: Callable[[], None]) -> None:
+    """Run `step` when a process readies itself to serve (an app's AppConfig.ready)."""
+    if step not in _BOOT_STEPS:
+        _BOOT_STEPS.append(step)
 
 
 def warm_up() -> None:
-    get_resolver().url_patterns  # noqa: B018 (imports the views)
+    resolver = get_resolver()
+    resolver.url_patterns  # noqa: B018 (imports the views)
+    # The table reverse() reads is built on its first call, per language (patterns may be
+    # translated): 50 ms of the first page or list of pins that names a URL, per worker.
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            resolver.reverse_dict  # noqa: B018 (builds it)
+    for step in _BOOT_STEPS:
+        try:
+            step()
+        except Exception:  # the step is an optimisation: its request will compute it
+            logger.warning("boot step %s skipped", step.__qualname__, exc_info=True)
+    connections.close_all()
     gc.collect()  # what start-up left unreachable is freed, not frozen
     gc.freeze()

@@ -215,7 +215,7 @@ _CITY_CELLS: dict[tuple, _CityCells] = {}
 _CITY_CELLS_KEPT = 6
 
 
-def _city_cells(neighborhoods: gpd.GeoDataFrame, resolution: int, with_population: bool):
+def city_cells(neighborhoods: gpd.GeoDataFrame, resolution: int, with_population: bool):
     key = (
         resolution,
         with_population,
@@ -249,7 +249,7 @@ def hexagon_engagement(
     if resolution not in RESOLUTIONS:
         raise ValueError(f"resolution must be one of {RESOLUTIONS}")
     neighborhoods = engagement.frame
-    city = _city_cells(neighborhoods, resolution, engagement.population_known)
+    city = city_cells(neighborhoods, resolution, engagement.population_known)
     counts = pin_cells(selection.ideas, resolution)
     cells = sorted(city.covering | {int(c) for c in counts.index})
     # Cells holding pins outside every neighborhood (the triage team's gaps) are few.

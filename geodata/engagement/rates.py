@@ -187,6 +187,18 @@ def _active_frame() -> gpd.GeoDataFrame:
     return frame
 
 
+def knows_population(frame: gpd.GeoDataFrame) -> bool:
+    """Whether rates are per resident: every active neighborhood has a population, and the
+    city has residents (otherwise per km²)."""
+    population = frame["population"]
+    return len(frame) > 0 and not population.isna().any() and population.sum() > 0
+
+
+def active_frame() -> gpd.GeoDataFrame:
+    """The active neighborhoods, as every engagement layer reads them (no pin figures)."""
+    return _active_frame()
+
+
 def _counts(
     selection: Selection, slug_of_active: dict[str, int], pins: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, int]:
@@ -299,7 +311,7 @@ def neighborhood_engagement(
         frame[column] = counts[column].reindex(frame.index, fill_value=0).astype(int)
 
     population = frame["population"]
-    population_known = len(frame) > 0 and not population.isna().any() and population.sum() > 0
+    population_known = knows_population(frame)
     area = frame["area_km2"].where(frame["area_km2"] > 0)
     pins_low, pins_high = poisson_interval(frame["count"].to_numpy())
     pins_low = pd.Series(pins_low, index=frame.index)

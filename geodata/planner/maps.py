@@ -137,6 +137,13 @@ def _geometry(geometry: shapely.Geometry, *, simplify: bool = True) -> dict:
     return dict(_drawn(geometry, simplify))
 
 
+def warm_up_outlines(geometries) -> None:  # noqa: ANN001 (shapely geometries)
+    """Draw the outlines now (a boot step: geodata.engagement.warm), not in the first planner
+    page each worker serves."""
+    for geometry in geometries:
+        _drawn(geometry, True)
+
+
 @functools.lru_cache(maxsize=4096)
 def _drawn(geometry: shapely.Geometry, simplify: bool) -> dict:
     drawn = geometry

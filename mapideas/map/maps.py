@@ -96,6 +96,15 @@ def _outline_geojson(ewkb: bytes) -> str:
     return geometry.simplify(OUTLINE_SIMPLIFY_DEGREES, preserve_topology=True).geojson
 
 
+def warm_up_outlines() -> None:
+    """Simplify the active neighborhoods' outlines now (a boot step, mapideas.warmup), not in
+    the first map page each worker draws."""
+    from neighborhoods.selectors import active_neighborhoods
+
+    for ewkb in active_neighborhoods().values_list("geometry", flat=True):
+        _outline_geojson(bytes(ewkb.ewkb))
+
+
 def add_neighborhood_outlines(
     fmap: folium.Map, neighborhoods: QuerySet[Neighborhood], *, highlight: bool = False
 ) -> None:

@@ -3,6 +3,7 @@
 import gc
 import importlib
 
+from mapideas import warmup
 from mapideas.warmup import warm_up
 
 
@@ -24,3 +25,20 @@ def test_the_wsgi_application_is_readied_on_import():
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_the_apps_boot_steps_run_and_a_failing_one_is_logged(monkeypatch, caplog):
+    ran = []
+
+    def fails() -> None:
+        raise RuntimeError("no database")
+
+    monkeypatch.setattr(warmup, "_BOOT_STEPS", [])
+    warmup.register(fails)
+    warmup.register(lambda: ran.append("second"))
+    try:
+        warm_up()
+    finally:
+        gc.unfreeze()
+    assert ran == ["second"]
+    assert "boot step" in caplog.text and "fails" in caplog.text
