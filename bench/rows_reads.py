@@ -24,7 +24,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from datetime import timedelta
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import numpy as np
 from django.db import connection
@@ -303,13 +303,22 @@ def _reads(vendor: str, seed: int = 22) -> list[Read]:
         )
     )
     deep = int(total * 0.9)
-    deep_path, deep_floor = _ogc_deep_page(deep)
+    cursor_path, cursor_floor = _ogc_deep_page(deep)
     reads.append(
         Read(
-            f"OGC API items, page at 90% depth (pin {deep:,})",
+            f"OGC API items, page at 90% depth by its next link (pin {deep:,})",
             "gis",
-            deep_path,
-            [deep_floor],
+            cursor_path,
+            [cursor_floor],
+            details={"depth": deep, "of": total},
+        )
+    )
+    reads.append(
+        Read(
+            f"OGC API items, page at 90% depth by offset (pin {deep:,})",
+            "gis",
+            f"/ogc/collections/ideas/items?f=json&offset={deep}",
+            [(_ogc_page_sql() + f" OFFSET {deep}", [])],
             details={"depth": deep, "of": total},
         )
     )
@@ -380,9 +389,26 @@ def _ogc_page_sql(offset_where: str = "TRUE") -> str:
 
 def _ogc_deep_page(depth: int) -> tuple[str, tuple[str, list]]:
     """The path of the items page that starts `depth` pins in, as a client reaches it by
-    following `next` links, and its floor: the same page read by key (the row where it
-    starts is found once, untimed, as the client's previous page found it)."""
+    following `next` links (the link of the page before it, asked once, untimed), and its
+    floor: the same page read by key (the row where it starts found once, untimed, as the
+    client's previous page found it).
+
+    Asked by `offset` instead, the same page has another floor: the SQL must at least skip
+    `depth` rows of the index (the read by offset, in _reads)."""
+    import json
+
+    from django.test import Client
+
     from mapideas.models import Idea
+
+    before = Client(HTTP_HOST="127.0.0.1").get(
+        "/ogc/collections/ideas/items",
+        {"f": "json", "limit": OGC_LIMIT, "offset": max(0, depth - OGC_LIMIT)},
+    )
+    links = json.loads(before.content)["links"]
+    following = next(link["href"] for link in links if link["rel"] == "next")
+    parts = urlsplit(following)
+    path = f"{parts.path}?{parts.query}"
 
     start = (
         Idea.objects.filter(awaiting_confirmation=False, hidden_by_moderation_at=None)
@@ -394,7 +420,7 @@ def _ogc_deep_page(depth: int) -> tuple[str, tuple[str, list]]:
         _ogc_page_sql("(created_at, id) <= (%s, %s)"),
         [created_at.isoformat() if connection.vendor == "sqlite" else created_at, pk],
     )
-    return f"/ogc/collections/ideas/items?f=json&offset={depth}", floor
+    return path, floor
 
 
 def _session_cookie(who: str, team_slug: str | None) -> str:
