@@ -12,6 +12,7 @@ from rest_framework.exceptions import ValidationError
 from geodata.engagement import fields as engagement_fields
 from geodata.engagement import rates as engagement_rates
 from geodata.engagement.rates import Options, Period, Selection
+from mapideas.map import viewport_counts
 from mapideas.models import Idea
 from mapideas.pins import selectors
 from mapideas.pins.filters import IdeaFilter
@@ -232,6 +233,7 @@ def parse_query(layer: str, params: Mapping[str, str]) -> tuple[Selection, Optio
         undated=undated.qs,
         since=engagement_rates.midnight(after) if after else None,
         until=engagement_rates.midnight(before + timedelta(days=1)) if before else None,
+        kept=viewport_counts.count_filters_of(dated.form.cleaned_data),
         period=Period.around(
             after=after,
             before=before,

@@ -26,6 +26,7 @@ from geodata.engagement.fields import (
     TREND_DAYS,
 )
 from geodata.engagement.intervals import poisson_interval, significant_drop
+from mapideas.map.viewport_counts import CountFilters
 from mapideas.models import Idea
 from mapideas.pins.serializers import COORDINATE_PRECISION
 from neighborhoods.models import Neighborhood
@@ -87,6 +88,9 @@ class Selection:
     since: datetime | None
     until: datetime | None
     period: Period
+    # `ideas`' filters as the counts kept on write (mapideas.map.viewport_counts) answer
+    # them, or None when they cannot (a date range): then the pins themselves are counted.
+    kept: CountFilters | None = None
 
     def in_range(self) -> Q:
         q = Q()

@@ -31,7 +31,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from mapideas.map.viewport import PIN_ROWS, Cluster, Viewport, viewport
-from mapideas.map.viewport_counts import CountFilters
+from mapideas.map.viewport_counts import CountFilters, count_filters_of
 from mapideas.models import Idea
 from mapideas.pins import selectors
 from mapideas.pins.fields import PinContext
@@ -110,25 +110,8 @@ def _cache_key(bbox: Polygon, zoom: int, filters: IdeaFilter) -> str:
 
 
 def count_filters(filters: IdeaFilter) -> CountFilters | None:
-    """The valid filters as the counts kept on write can answer them, or None when one of
-    them cannot be (a `created_after` or `created_before` day: the pins are counted instead)."""
-    cleaned = filters.form.cleaned_data
-    if cleaned.get("created_after") is not None or cleaned.get("created_before") is not None:
-        return None
-
-    def pk(name: str) -> int | None:
-        value = cleaned.get(name)
-        return value.pk if value is not None else None
-
-    neighborhood = cleaned.get("neighborhood")
-    return CountFilters(
-        category_id=pk("category"),
-        status=cleaned.get("status") or None,
-        kind=cleaned.get("kind") or None,
-        channel=cleaned.get("channel") or None,
-        team_id=pk("team"),
-        neighborhood_slug=neighborhood.slug if neighborhood is not None else None,
-    )
+    """The valid filters as the counts kept on write can answer them, or None (a date)."""
+    return count_filters_of(filters.form.cleaned_data)
 
 
 _COLLECTION_SCHEMA = {

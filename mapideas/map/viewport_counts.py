@@ -11,7 +11,9 @@ by the viewport's edge itself.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connections, router, transaction
 from django.db.models import IntegerField, OuterRef, Subquery, Sum, Value
@@ -40,18 +42,43 @@ class CountFilters:
     neighborhood_slug: str | None = None
 
 
+def count_filters_of(cleaned: Mapping[str, Any]) -> CountFilters | None:
+    """IdeaFilter's cleaned filters as the counts kept on write can answer them, or None when
+    one of them cannot be (a `created_after` or `created_before` day: the pins are counted
+    instead). Filters it does not name (a bbox) are the caller's to rule out."""
+    if cleaned.get("created_after") is not None or cleaned.get("created_before") is not None:
+        return None
+
+    def pk(name: str) -> int | None:
+        value = cleaned.get(name)
+        return value.pk if value is not None else None
+
+    neighborhood = cleaned.get("neighborhood")
+    return CountFilters(
+        category_id=pk("category"),
+        status=cleaned.get("status") or None,
+        kind=cleaned.get("kind") or None,
+        channel=cleaned.get("channel") or None,
+        team_id=pk("team"),
+        neighborhood_slug=neighborhood.slug if neighborhood is not None else None,
+    )
+
+
 def cell_counts(
-    *, using: str, resolution: int, cells: list[int], filters: CountFilters
+    *, using: str, resolution: int, cells: list[int] | None, filters: CountFilters
 ) -> tuple[dict[int, int], int]:
-    """The public pins of each of `cells` with the filters (cells with none left out), and
-    how many such pins have no stored cell at all (anywhere)."""
+    """The public pins of each of `cells` (None: of every cell) with the filters (cells with
+    none left out), and how many such pins have no stored cell at all (anywhere)."""
     connection = connections[using]
     if filters == CountFilters():
         return _cell_totals(connection, resolution, cells)
     table = connection.ops.quote_name(ViewportCount._meta.db_table)
-    listed, cells_param = _cells_listed(connection, "v.cell", cells)
-    where = ["v.resolution = %s", listed]
-    params: list = [resolution, cells_param]
+    where = ["v.resolution = %s"]
+    params: list = [resolution]
+    if cells is not None:
+        listed, cells_param = _cells_listed(connection, "v.cell", cells)
+        where.append(listed)
+        params.append(cells_param)
     for column in ("category_id", "status", "kind", "channel", "team_id"):
         value = getattr(filters, column)
         if value is not None:
@@ -117,14 +144,20 @@ def neighborhood_pin_count() -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def _cell_totals(connection, resolution: int, cells: list[int]) -> tuple[dict[int, int], int]:
+def _cell_totals(
+    connection, resolution: int, cells: list[int] | None
+) -> tuple[dict[int, int], int]:
     """cell_counts() without filters: one row a cell (ViewportCellCount), not one per
     combination of the filters' values."""
     table = connection.ops.quote_name(ViewportCellCount._meta.db_table)
-    listed, cells_param = _cells_listed(connection, "cell", cells)
-    sql = f"SELECT cell, n FROM {table} WHERE resolution = %s AND {listed} AND n > 0"
+    sql = f"SELECT cell, n FROM {table} WHERE resolution = %s AND n > 0"  # noqa: S608
+    params: list = [resolution]
+    if cells is not None:
+        listed, cells_param = _cells_listed(connection, "cell", cells)
+        sql += f" AND {listed}"
+        params.append(cells_param)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [resolution, cells_param])
+        cursor.execute(sql, params)
         counts = {int(cell): int(n) for cell, n in cursor.fetchall()}
     return counts, counts.pop(0, 0)
 

@@ -1,0 +1,68 @@
+"""geodata.engagement.hexagons.selection_cells: a hexagon layer's pins per cell, read from
+the counts kept on write when its filters allow, equal to counting the pins themselves."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from geodata.engagement.fields import RESOLUTIONS
+from geodata.engagement.hexagons import pin_cells, selection_cells
+from geodata.engagement.query import parse_query
+from mapideas.models import Category, Idea
+from tests.geodata.engagement import engagement_city as grid
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def planted(category):
+    """The grid city's pins (every other one stored without its cells), some moved to another
+    category, closed or hidden, so each filter selects a part of them."""
+    version = grid.grid_version()
+    created = grid.insert_pins(grid.planted_pins(), category, version)
+    other = Category.objects.exclude(pk=category.pk).order_by("pk").first()
+    Idea.objects.filter(pk__in=[i.pk for i in created[::3]]).update(category=other)
+    Idea.objects.filter(pk__in=[i.pk for i in created[1::4]]).update(status=Idea.Status.DONE)
+    Idea.objects.filter(pk__in=[i.pk for i in created[2::7]]).update(awaiting_confirmation=True)
+    return created
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"category": "parks-green-space"},
+        {"kind": "issue"},
+        {"status": "done"},
+        {"channel": "paper"},
+        {"category": "parks-green-space", "kind": "idea", "status": "new"},
+    ],
+)
+def test_the_kept_counts_equal_the_pins_counted(planted, params):
+    selection, _options = parse_query("engagement-hexagons", params)
+    assert selection.kept is not None
+    for resolution in RESOLUTIONS:
+        kept = selection_cells(selection, resolution)
+        counted = pin_cells(selection.ideas, resolution)
+        assert kept.to_dict() == counted.to_dict()
+        assert kept.sum() == selection.ideas.count() > 0
+
+
+def test_without_unbinned_pins_no_pin_is_read(planted):
+    for idea in Idea.objects.filter(h3_res8__isnull=True):
+        idea.save()  # the model stores its cells
+    selection, _options = parse_query("engagement-hexagons", {})
+    with CaptureQueriesContext(connection) as queries:
+        kept = selection_cells(selection, 8)
+    assert kept.sum() == selection.ideas.count()
+    assert not any("mapideas_idea" in q["sql"] for q in queries.captured_queries)
+
+
+def test_a_date_range_counts_the_pins_themselves(planted):
+    selection, _options = parse_query(
+        "engagement-hexagons", {"created_after": str(grid.NOW.date() - timedelta(days=10))}
+    )
+    assert selection.kept is None
+    assert selection_cells(selection, 8).to_dict() == pin_cells(selection.ideas, 8).to_dict()
