@@ -220,6 +220,8 @@ def _page(collection: AnyCollection, query: ItemsQuery) -> _Page:
     # is still honoured; the links it gets read by key from there).
     page = keyset.page(rows, size=query.limit, cursor=query.cursor, offset=query.offset)
     matched = exact_total(collection, query)
+    if matched is None and page.exact_count is not None:
+        matched = page.exact_count
     if matched is None:
         counted = keyset.bounded_count(rows)
         matched = counted.value if counted.exact else None

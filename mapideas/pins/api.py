@@ -248,8 +248,11 @@ class IdeaPagination(BasePagination):
         return self.page.rows
 
     def _count(self, queryset: Any, request: Request, view: Any) -> keyset.Count:
-        """Exact from the counts kept on write when they can answer the filters; else
-        counted up to a bound, and estimated past it."""
+        """Exact from the counts kept on write when they can answer the filters, or from a
+        first page that is the whole list; else counted up to a bound, and estimated past
+        it."""
+        if self.page.exact_count is not None:
+            return keyset.Count(self.page.exact_count, exact=True)
         filterset_class = getattr(view, "filterset_class", None)
         if filterset_class is not None:
             filters = filterset_class(request.query_params, queryset=queryset)

@@ -12,7 +12,11 @@ why, which the APIs answer with a 400 naming the parameter.
 
 Counting every match cost more than the page: `bounded_count` counts up to a bound, which
 most filtered lists stay within (exact), and past it gives PostgreSQL's planner estimate (on
-SQLite, which has none, the bound: a lower bound), flagged as not exact.
+SQLite, which has none, the bound: a lower bound), flagged as not exact. When the planner
+expects far more rows than the bound (ESTIMATE_TRUSTED_ABOVE times), its estimate is given
+without counting: counting the first thousand matches of a dense map view cost as much as
+the page itself (52 ms at 1M pins). A first page with no next one is its own exact count
+(`Page.exact_count`).
 """
 
 from __future__ import annotations
@@ -34,6 +38,11 @@ from django.utils.translation import gettext as _
 MAX_CURSOR_LENGTH = 1000
 # Counted exactly up to this many matches; past it, estimated.
 COUNT_BOUND = 1000
+# An estimate this many times the bound, and of at least ESTIMATE_TRUSTED_FROM rows, is not
+# checked by counting: planners' misestimates of a bbox or a filter stay well within it, and
+# the answer says it is an estimate. (Below that, or without statistics yet, counting is cheap.)
+ESTIMATE_TRUSTED_ABOVE = 10
+ESTIMATE_TRUSTED_FROM = 10_000
 
 _FORWARD = "after"
 _BACKWARD = "before"
@@ -58,6 +67,9 @@ class Page:
     # Cursors for the next and the previous page; None: there is none.
     next: str | None
     previous: str | None
+    # Every row of the list, when this page is all of it (the first, with no next): no count
+    # needed. None otherwise.
+    exact_count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +178,23 @@ def page(queryset: QuerySet, *, size: int, cursor: Cursor | None = None, offset:
     rows from it, or beside `cursor`. One query, of size + 1 rows: the extra row says whether
     there is more, no count needed."""
     ordering = ordering_of(queryset)
+    if cursor is None and offset > 0:
+        # The row before the page, found by skipping only the ordering's columns (an index
+        # scan, no joins, no wide rows), then the page read by key from it as a cursor
+        # would: the database skipped the page's joins for every row before it otherwise
+        # (2.6 s for offset=900000 of a 1M-pin city, against 0.53 s for the bare OFFSET).
+        names = [field.lstrip("-") for field in ordering]
+        before = list(queryset.values_list(*names)[offset - 1 : offset])
+        if not before:
+            return Page(rows=[], next=None, previous=None)
+        rows = list(queryset.filter(_beyond(ordering, before[0], backwards=False))[: size + 1])
+        more = len(rows) > size
+        rows = rows[:size]
+        return Page(
+            rows=rows,
+            next=encode(_key(rows[-1], ordering)) if more else None,
+            previous=encode(_key(rows[0], ordering), backwards=True) if rows else None,
+        )
     if cursor is None:
         rows = list(queryset[offset : offset + size + 1])
         more = len(rows) > size
@@ -175,6 +204,7 @@ def page(queryset: QuerySet, *, size: int, cursor: Cursor | None = None, offset:
             rows=rows,
             next=encode(_key(rows[-1], ordering)) if more else None,
             previous=encode(_key(rows[0], ordering), backwards=True) if earlier else None,
+            exact_count=len(rows) if offset == 0 and not more else None,
         )
     beyond = _beyond(ordering, cursor.values, backwards=cursor.backwards)
     if not cursor.backwards:
@@ -202,10 +232,13 @@ def bounded_count(queryset: QuerySet, *, bound: int | None = None) -> Count:
     never below bound + 1 (PostgreSQL's planner's; on SQLite, bound + 1 itself: at least
     that many)."""
     bound = COUNT_BOUND if bound is None else bound
+    estimate = planner_estimate(queryset)
+    if estimate > max(ESTIMATE_TRUSTED_ABOVE * bound, ESTIMATE_TRUSTED_FROM):
+        return Count(estimate, exact=False)
     counted = queryset.order_by().values("pk")[: bound + 1].count()
     if counted <= bound:
         return Count(counted, exact=True)
-    return Count(max(counted, planner_estimate(queryset)), exact=False)
+    return Count(max(counted, estimate), exact=False)
 
 
 def planner_estimate(queryset: QuerySet) -> int:

@@ -3,6 +3,8 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from mapideas.models import Category, Idea
 from mapideas.plumbing import keyset
@@ -47,3 +49,24 @@ def test_a_count_is_exact_up_to_the_bound_and_flagged_past_it():
     )
     past = keyset.bounded_count(Category.objects.all(), bound=3)
     assert past.exact is False and past.value >= 4
+
+
+def test_a_first_page_that_is_the_whole_list_is_its_own_count():
+    total = Category.objects.count()
+    whole = keyset.page(Category.objects.order_by("-id"), size=total)
+    assert whole.next is None and whole.exact_count == total
+    first = keyset.page(Category.objects.order_by("-id"), size=total - 1)
+    assert first.next is not None and first.exact_count is None
+    later = keyset.page(Category.objects.order_by("-id"), size=total, offset=1)
+    assert later.exact_count is None
+
+
+def test_an_estimate_far_past_the_bound_is_given_without_counting(monkeypatch):
+    monkeypatch.setattr(keyset, "planner_estimate", lambda queryset: 50_000)
+    with CaptureQueriesContext(connection) as queries:
+        count = keyset.bounded_count(Category.objects.all(), bound=1000)
+    assert count == keyset.Count(50_000, exact=False)
+    assert queries.captured_queries == []
+    # Within reach of the bound, the matches are counted: exact when they are few.
+    monkeypatch.setattr(keyset, "planner_estimate", lambda queryset: 9_000)
+    assert keyset.bounded_count(Category.objects.all(), bound=1000).exact is True
