@@ -2,17 +2,24 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
+from django.conf import settings
 from django.db import models
 from django.db.models import (
     BooleanField,
     Case,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
     Q,
     QuerySet,
     Value,
     When,
 )
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from mapideas.models import (
@@ -215,30 +222,42 @@ def team_response_stats(
 
     Within target: at most the target's working days from the day pinned to the day
     answered, in the team's calendar (neighborhoods.calendars: its week and holidays, local
-    dates), as the service-equity layers count them. Computed in Python over one column
-    pair: a team's 90 days are thousands of pins at most.
+    dates), as the service-equity layers count them.
+
+    Counted by the database: the pins grouped by their local day pinned and day answered (a
+    few hundred groups), and the median wait read as the middle one or two of the waits in
+    order. Reading a row per pin cost 1.7 s for a team of a 1M-pin city, most of it making
+    datetimes of the rows.
     """
     now = now or timezone.now()
-    rows = list(
-        Idea.objects.filter(
-            team=team, created_at__gte=now - timedelta(days=days), created_at__lte=now
+    pins = Idea.objects.filter(
+        team=team, created_at__gte=now - timedelta(days=days), created_at__lte=now
+    ).order_by()
+    zone = ZoneInfo(settings.TIME_ZONE)  # the calendars' zone (calendars.local_dates)
+    groups = list(
+        pins.annotate(
+            pinned_on=TruncDate("created_at", tzinfo=zone),
+            answered_on=TruncDate("first_response_at", tzinfo=zone),
         )
-        .order_by()
-        .values_list("created_at", "first_response_at")
+        .values_list("pinned_on", "answered_on")
+        .annotate(n=Count("*"))
     )
     target = team.response_target_days
-    waits = sorted(answered - created for created, answered in rows if answered is not None)
     calendar = calendars.team_calendar(team)
     today = calendars.local_dates([now])[0]
-    pinned_on = calendars.local_dates([created for created, _answered in rows])
-    answered_on = calendars.local_dates([answered for _created, answered in rows])
+    pinned_on = np.array([g[0] for g in groups], dtype="datetime64[D]")
+    answered_on = np.array(
+        [np.datetime64("NaT") if g[1] is None else g[1] for g in groups], dtype="datetime64[D]"
+    )
+    counts = np.array([g[2] for g in groups], dtype=np.int64)
     answered = ~np.isnat(answered_on)
     # Working days to the answer, or so far for a pin still waiting.
     taken = np.asarray(
         calendar.working_days(pinned_on, np.where(answered, answered_on, today)), dtype=np.int64
     )
-    within = int((answered & (taken <= target)).sum())
-    late_waiting = int((~answered & (taken > target)).sum())
+    within = int(counts[answered & (taken <= target)].sum())
+    late_waiting = int(counts[~answered & (taken > target)].sum())
+    answered_count = int(counts[answered].sum())
     reopenings = list(
         Reopening.objects.filter(
             idea__team=team, created_at__gte=now - timedelta(days=days), created_at__lte=now
@@ -252,15 +271,37 @@ def team_response_stats(
     return ResponseStats(
         days=days,
         target_days=target,
-        pinned=len(rows),
-        answered=len(waits),
+        pinned=int(counts.sum()),
+        answered=answered_count,
         within_target=within,
-        decided=len(waits) + late_waiting,
-        median=_median(waits),
+        decided=answered_count + late_waiting,
+        median=_median_wait(pins, answered_count),
         reopened=len(reopenings),
         reopenings_answered=len(reopening_waits),
         reopening_median=_median(reopening_waits),
     )
+
+
+def _median_wait(pins: QuerySet[Idea], answered: int) -> timedelta | None:
+    """The median of the answered pins' waits (pinned to first answer): the middle one, or
+    the mean of the middle two, of the waits in order, sorted by the database."""
+    if not answered:
+        return None
+    waits = (
+        pins.filter(first_response_at__isnull=False)
+        .annotate(
+            wait=ExpressionWrapper(
+                F("first_response_at") - F("created_at"), output_field=DurationField()
+            )
+        )
+        .order_by("wait")
+        .values_list("wait", flat=True)
+    )
+    middle = answered // 2
+    if answered % 2:
+        return waits[middle]
+    low, high = waits[middle - 1 : middle + 1]
+    return (low + high) / 2
 
 
 def _median(values: list[timedelta]) -> timedelta | None:

@@ -155,3 +155,45 @@ def test_reopenings_are_measured_beside_the_first_answers(city, pin_at, monkeypa
     assert (stats.reopened, stats.reopenings_answered) == (2, 1)
     assert stats.reopening_median == timedelta(days=4)
     assert stats.median == before == timedelta(days=1)
+
+
+def test_the_counts_equal_a_pin_by_pin_computation_around_local_midnights(city, category):
+    """Waits that start or end near local midnight, weekends and holidays: the database's
+    groups by local day give what reading each pin and converting its times here gives."""
+    import random
+
+    import numpy as np
+
+    from neighborhoods import calendars
+
+    rng = random.Random(11)
+    Holiday.objects.create(date=date(2026, 2, 16), name="A holiday")
+    expected_rows = []
+    for _ in range(60):
+        created = NOW - timedelta(days=rng.uniform(0, 80), minutes=rng.choice([0, 5, 59]))
+        answered = None if rng.random() < 0.25 else created + timedelta(hours=rng.uniform(0.1, 300))
+        answered = answered if answered is None or answered <= NOW else None
+        idea = idea_create(
+            kind="idea", title="p", category=category, location=IN_EAST, created_at=created
+        )
+        Idea.objects.filter(pk=idea.pk).update(first_response_at=answered)
+        expected_rows.append((created, answered))
+
+    stats = selectors.team_response_stats(team=city.east_team, now=NOW)
+
+    team = city.east_team
+    calendar = calendars.team_calendar(team)
+    today = calendars.local_dates([NOW])[0]
+    pinned_on = calendars.local_dates([c for c, _a in expected_rows])
+    answered_on = calendars.local_dates([a for _c, a in expected_rows])
+    done = ~np.isnat(answered_on)
+    taken = np.asarray(calendar.working_days(pinned_on, np.where(done, answered_on, today)))
+    target = team.response_target_days
+    waits = sorted(a - c for c, a in expected_rows if a is not None)
+    middle = len(waits) // 2
+    median = waits[middle] if len(waits) % 2 else (waits[middle - 1] + waits[middle]) / 2
+    assert stats.pinned == len(expected_rows)
+    assert stats.answered == len(waits)
+    assert stats.within_target == int((done & (taken <= target)).sum())
+    assert stats.decided == len(waits) + int((~done & (taken > target)).sum())
+    assert stats.median == median
