@@ -101,16 +101,7 @@ def pin_cells(ideas: QuerySet[Idea], resolution: int) -> pd.Series:
             unbinned = pins
         else:
             counts[cell] = pins
-    if unbinned:
-        for cell, pins in _cells_from_coordinates(
-            ideas.filter(**{f"{field}__isnull": True}), resolution
-        ).items():
-            counts[cell] = counts.get(cell, 0) + pins
-    if not counts:
-        return pd.Series(dtype=np.int64)
-    series = pd.Series(counts, dtype=np.int64)
-    series.index = series.index.astype(np.uint64)
-    return series.sort_index()
+    return _with_unbinned(ideas, resolution, counts, unbinned)
 
 
 def selection_cells(selection: Selection, resolution: int) -> pd.Series:
@@ -123,10 +114,18 @@ def selection_cells(selection: Selection, resolution: int) -> pd.Series:
     counts, unbinned = cell_counts(
         using=selection.ideas.db, resolution=resolution, cells=None, filters=selection.kept
     )
+    return _with_unbinned(selection.ideas, resolution, counts, unbinned)
+
+
+def _with_unbinned(
+    ideas: QuerySet[Idea], resolution: int, counts: dict[int, int], unbinned: int
+) -> pd.Series:
+    """`counts` (pins per stored cell) as a Series by cell, with the `unbinned` pins (stored
+    without a cell at `resolution`) binned from their coordinates."""
     if unbinned:
         field = CELL_FIELDS[resolution]
         for cell, pins in _cells_from_coordinates(
-            selection.ideas.filter(**{f"{field}__isnull": True}), resolution
+            ideas.filter(**{f"{field}__isnull": True}), resolution
         ).items():
             counts[cell] = counts.get(cell, 0) + pins
     if not counts:

@@ -152,7 +152,8 @@ def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _active_frame() -> gpd.GeoDataFrame:
+def active_frame() -> gpd.GeoDataFrame:
+    """The active neighborhoods, as every engagement layer reads them (no pin figures)."""
     rows = list(
         active_neighborhoods()
         .order_by("name")
@@ -196,11 +197,6 @@ def knows_population(frame: gpd.GeoDataFrame) -> bool:
     city has residents (otherwise per km²)."""
     population = frame["population"]
     return len(frame) > 0 and not population.isna().any() and population.sum() > 0
-
-
-def active_frame() -> gpd.GeoDataFrame:
-    """The active neighborhoods, as every engagement layer reads them (no pin figures)."""
-    return _active_frame()
 
 
 def _counts(
@@ -309,7 +305,7 @@ def neighborhood_engagement(
     if pins is not None and (selection.since is not None or selection.until is not None):
         raise ValueError("pins read for a date range cannot give the trend's windows")
     min_count = max(min_count, MIN_COUNT)
-    frame = _active_frame()
+    frame = active_frame()
     counts, elsewhere = _counts(selection, dict(zip(frame["slug"], frame.index, strict=True)), pins)
     for column in ("count", "offline_count", "count_current", "count_previous"):
         frame[column] = counts[column].reindex(frame.index, fill_value=0).astype(int)

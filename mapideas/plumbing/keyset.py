@@ -187,24 +187,16 @@ def page(queryset: QuerySet, *, size: int, cursor: Cursor | None = None, offset:
         before = list(queryset.values_list(*names)[offset - 1 : offset])
         if not before:
             return Page(rows=[], next=None, previous=None)
-        rows = list(queryset.filter(_beyond(ordering, before[0], backwards=False))[: size + 1])
-        more = len(rows) > size
-        rows = rows[:size]
-        return Page(
-            rows=rows,
-            next=encode(_key(rows[-1], ordering)) if more else None,
-            previous=encode(_key(rows[0], ordering), backwards=True) if rows else None,
-        )
+        cursor = Cursor(values=tuple(before[0]))
     if cursor is None:
-        rows = list(queryset[offset : offset + size + 1])
+        rows = list(queryset[: size + 1])
         more = len(rows) > size
         rows = rows[:size]
-        earlier = offset > 0 and bool(rows)
         return Page(
             rows=rows,
             next=encode(_key(rows[-1], ordering)) if more else None,
-            previous=encode(_key(rows[0], ordering), backwards=True) if earlier else None,
-            exact_count=len(rows) if offset == 0 and not more else None,
+            previous=None,
+            exact_count=None if more else len(rows),
         )
     beyond = _beyond(ordering, cursor.values, backwards=cursor.backwards)
     if not cursor.backwards:
