@@ -25,7 +25,6 @@ from mapideas.pins.roles import can_reassign, can_see_internal, can_work_on
 from mapideas.workflow import selectors as workflow_selectors
 from mapideas.workflow import statuses as workflow
 from mapideas.workflow.forms import AssignForm, DuplicateForm, NoteForm, ReassignForm, StatusForm
-from neighborhoods.models import Neighborhood
 
 
 def visible_pin_or_404(request: HttpRequest, pk: int) -> Idea:
@@ -45,15 +44,14 @@ def form_errors(form, exc: ValidationError) -> None:
 def idea_page(
     request: HttpRequest, idea: Idea, *, forms: dict | None = None, status: int = 200
 ) -> HttpResponse:
-    if idea.neighborhood is not None:
-        fmap = maps.new_map(bounds=idea.neighborhood.geometry.extent)
-        maps.add_neighborhood_outlines(fmap, Neighborhood.objects.filter(pk=idea.neighborhood.pk))
+    if idea.neighborhood_id is not None:
+        rendered = maps.neighborhood_map(idea.neighborhood_id)
     else:  # a pin in a gap between neighborhoods: show its surroundings
-        fmap = maps.new_map(bounds=idea.location.buffer(0.005).extent)
+        rendered = maps.render(maps.new_map(bounds=idea.location.buffer(0.005).extent))
     forms = forms or {}
     context: dict = {
         "idea": idea,
-        "map": maps.render(fmap),
+        "map": rendered,
         "timeline": pins_selectors.idea_timeline(idea=idea),
         "duplicate_of": (
             pins_selectors.public_ideas().filter(pk=idea.duplicate_of_id).first()

@@ -60,9 +60,21 @@ def team_also_in_area_ideas(*, team: Team) -> QuerySet[Idea]:
     return all_ideas().filter(also_in_teams=team, status__in=Idea.OPEN_STATUSES).exclude(team=team)
 
 
-def idea_duplicates(*, idea: Idea) -> QuerySet[Idea]:
-    """The pins merged into this one (public: their pages point here), oldest first."""
-    return public_ideas().filter(duplicate_of=idea).order_by("created_at", "id")
+def idea_duplicates(*, idea: Idea) -> list[Idea]:
+    """The pins merged into this one (public: their pages point here), oldest first, with
+    their number and title (what the pin's page lists).
+
+    Sorted here, not by the database: asked to sort, SQLite walks the whole newest-first
+    index rather than sort the few rows the `duplicate_of` index finds (160 ms at 100k pins,
+    its statistics count every pin without a duplicate as one value)."""
+    found = (
+        public_ideas()
+        .filter(duplicate_of=idea)
+        .select_related(None)
+        .only("id", "title", "created_at")
+        .order_by()
+    )
+    return sorted(found, key=lambda pin: (pin.created_at, pin.pk))
 
 
 def idea_notes(*, idea: Idea) -> QuerySet[IdeaNote]:

@@ -96,3 +96,30 @@ def test_a_redrawn_boundary_is_outlined_anew(city):
 
     assert drawn != before
     assert "[10.5, 10.5]" in json.dumps(drawn)
+
+
+def test_a_neighborhood_map_is_drawn_once_and_anew_when_its_neighborhood_changes(city):
+    neighborhood = active_neighborhoods().get(slug=city.east.slug)
+    first = maps.neighborhood_map(neighborhood.pk)
+    assert maps.neighborhood_map(neighborhood.pk) is first  # every pin of it: one drawing
+    assert city.east.name in first.script
+
+    neighborhood.name = 'Rive "Est" & <Co>'
+    neighborhood.geometry = MultiPolygon(square(10.0, 10.0, 10.5, 10.5), srid=4326)
+    neighborhood.save()
+    redrawn = maps.neighborhood_map(neighborhood.pk)
+
+    assert redrawn is not first
+    assert "10.5" in redrawn.script and "Rive" in redrawn.script
+    assert "<Co>" not in redrawn.script  # user text escaped in the labels and tooltips
+
+
+def test_a_neighborhood_map_speaks_the_request_language(city):
+    from django.utils import translation
+
+    neighborhood = active_neighborhoods().get(slug=city.east.slug)
+    with translation.override("fr"):
+        french = maps.neighborhood_map(neighborhood.pk)
+    with translation.override("en"):
+        english = maps.neighborhood_map(neighborhood.pk)
+    assert "Quartier" in french.script and "Neighborhood" in english.script
