@@ -154,7 +154,12 @@ def engagement_layer(name: str, selection: Selection, options: Options) -> Engag
     if name in SERVICE_LAYERS:
         return service_layer(name, selection, options)
     engagement = neighborhood_engagement(
-        selection, thin_below=options.thin_below, min_count=options.min_count
+        selection,
+        thin_below=options.thin_below,
+        min_count=options.min_count,
+        # The hexagons publish no neighborhood's trend: their counts can come from the
+        # totals kept on write.
+        trends=name != "engagement-hexagons",
     )
     about = _about(engagement)
     if name == "engagement-neighborhoods":

@@ -26,6 +26,7 @@ from geodata.engagement.fields import (
     TREND_DAYS,
 )
 from geodata.engagement.intervals import poisson_interval, significant_drop
+from mapideas.map import viewport_counts
 from mapideas.map.viewport_counts import CountFilters
 from mapideas.models import Idea
 from mapideas.pins.serializers import COORDINATE_PRECISION
@@ -200,21 +201,28 @@ def knows_population(frame: gpd.GeoDataFrame) -> bool:
 
 
 def _counts(
-    selection: Selection, slug_of_active: dict[str, int], pins: pd.DataFrame | None = None
+    selection: Selection,
+    slug_of_active: dict[str, int],
+    pins: pd.DataFrame | None = None,
+    *,
+    trends: bool = True,
 ) -> tuple[pd.DataFrame, int]:
     """Pins per active neighborhood: (frame indexed by neighborhood id, pins elsewhere).
 
     One GROUP BY on the pin's neighborhood_id, no join, or none with `pins` (see
-    neighborhood_engagement). Closed pins keep the neighborhood of the boundary version that
-    routed them: they are counted with the active neighborhood of the same slug, as
-    IdeaFilter's `neighborhood` filter does.
+    neighborhood_engagement), or, without `trends` and a date range, the counts kept on
+    write (the trend windows' columns are then 0: the caller does not publish them).
+    Closed pins keep the neighborhood of the boundary version that routed them: they are
+    counted with the active neighborhood of the same slug, as IdeaFilter's `neighborhood`
+    filter does.
     """
     columns = ["neighborhood_id", "count", "offline_count", "count_current", "count_previous"]
-    counts = (
-        _counted(selection)
-        if pins is None
-        else _counted_from_groups(pins, selection.period)[columns]
-    )
+    if pins is not None:
+        counts = _counted_from_groups(pins, selection.period)[columns]
+    elif not trends and selection.kept is not None:
+        counts = _counted_kept(selection)
+    else:
+        counts = _counted(selection)
     ids = [int(i) for i in counts["neighborhood_id"] if i != -1]
     slug_by_id = dict(Neighborhood.objects.filter(id__in=ids).values_list("id", "slug"))
     counts["active_id"] = [
@@ -277,12 +285,27 @@ def _counted(selection: Selection) -> pd.DataFrame:
     )
 
 
+def _counted_kept(selection: Selection) -> pd.DataFrame:
+    """_counted's frame without the trend windows (0), from the counts kept on write
+    (selection.kept: a selection without a date range, with filters they can answer)."""
+    assert selection.kept is not None
+    rows = viewport_counts.neighborhood_counts(
+        using=selection.ideas.db, filters=selection.kept, offline_channels=OFFLINE_CHANNELS
+    )
+    columns = ["neighborhood_id", "count", "offline_count", "count_current", "count_previous"]
+    # The summary's neighborhood 0 (outside every neighborhood) is _counted's -1.
+    return pd.DataFrame(
+        [(nid or -1, n, offline_n, 0, 0) for nid, n, offline_n in rows], columns=columns
+    )
+
+
 def neighborhood_engagement(
     selection: Selection,
     *,
     thin_below: float = THIN_BELOW,
     min_count: int = MIN_COUNT,
     pins: pd.DataFrame | None = None,
+    trends: bool = True,
 ) -> NeighborhoodEngagement:
     """The neighborhood figures, with honest small numbers (see `intervals`):
 
@@ -298,6 +321,10 @@ def neighborhood_engagement(
     The unrounded point figures stay in the frame as raw_per_1000, raw_per_km2 and raw_ratio
     (not published): Gi* and the outreach ranking need every neighborhood's rate.
 
+    Without `trends` (a caller that publishes no neighborhood's change: the hexagons), the
+    trend windows are not counted (count_current, count_previous and change are NA, thinning
+    False), so a selection without a date range reads the counts kept on write.
+
     `pins`, geodata.engagement.service.pin_times of the same selection when it has no date
     range (the planner page reads them for the response times), are counted instead of
     reading every pin again: a date range's trend windows reach outside the pins read.
@@ -306,7 +333,9 @@ def neighborhood_engagement(
         raise ValueError("pins read for a date range cannot give the trend's windows")
     min_count = max(min_count, MIN_COUNT)
     frame = active_frame()
-    counts, elsewhere = _counts(selection, dict(zip(frame["slug"], frame.index, strict=True)), pins)
+    counts, elsewhere = _counts(
+        selection, dict(zip(frame["slug"], frame.index, strict=True)), pins, trends=trends
+    )
     for column in ("count", "offline_count", "count_current", "count_previous"):
         frame[column] = counts[column].reindex(frame.index, fill_value=0).astype(int)
 
@@ -367,15 +396,20 @@ def neighborhood_engagement(
     for column in INTERVAL_COLUMNS:
         frame[column] = frame[column].where(shown)
     frame["offline_share"] = (frame["offline_count"] / frame["count"]).where(shown)
-    trend_pins = frame["count_current"] + frame["count_previous"]
-    frame["change"] = (
-        (frame["count_current"] - frame["count_previous"])
-        .astype("Int64")
-        .where(trend_pins >= min_count, pd.NA)
-    )
-    frame["thinning"] = significant_drop(
-        frame["count_current"].to_numpy(), frame["count_previous"].to_numpy()
-    ).astype(bool)
+    if trends:
+        trend_pins = frame["count_current"] + frame["count_previous"]
+        frame["change"] = (
+            (frame["count_current"] - frame["count_previous"])
+            .astype("Int64")
+            .where(trend_pins >= min_count, pd.NA)
+        )
+        frame["thinning"] = significant_drop(
+            frame["count_current"].to_numpy(), frame["count_previous"].to_numpy()
+        ).astype(bool)
+    else:  # not counted: no figure rather than a wrong one
+        for column in ("count_current", "count_previous", "change"):
+            frame[column] = pd.array([pd.NA] * len(frame), dtype="Int64")
+        frame["thinning"] = False
 
     if len(frame) == 0:
         message = NO_BOUNDARIES_MESSAGE

@@ -127,6 +127,38 @@ def public_pin_total(*, using: str, filters: CountFilters) -> int:
     return int(totals.aggregate(total=Sum("n"))["total"] or 0)
 
 
+def neighborhood_counts(
+    *, using: str, filters: CountFilters, offline_channels: tuple[str, ...]
+) -> list[tuple[int, int, int]]:
+    """(neighborhood id, public pins, of which sent through `offline_channels`) for every
+    neighborhood pins with `filters` were routed to (0: outside every neighborhood), from
+    the counts kept on write: a few thousand summary rows, where the GROUP BY of the pins
+    read every one. A neighborhood of an earlier boundary version keeps its own id."""
+    table = connections[using].ops.quote_name(ViewportCount._meta.db_table)
+    where = ["v.resolution = %s"]
+    params: list = [_NEIGHBORHOOD_RESOLUTION]
+    for column in ("category_id", "status", "kind", "channel", "team_id"):
+        value = getattr(filters, column)
+        if value is not None:
+            where.append(f"v.{column} = %s")
+            params.append(value)
+    if filters.neighborhood_slug is not None:
+        where.append(
+            "v.neighborhood_id IN (SELECT id FROM neighborhoods_neighborhood WHERE slug = %s)"
+        )
+        params.append(filters.neighborhood_slug)
+    offline = ", ".join(["%s"] * len(offline_channels)) or "NULL"
+    sql = (
+        f"SELECT v.neighborhood_id, SUM(v.n),"  # noqa: S608 (placeholders and constants)
+        f" SUM(CASE WHEN v.channel IN ({offline}) THEN v.n ELSE 0 END)"
+        f" FROM {table} AS v WHERE {' AND '.join(where)}"
+        " GROUP BY v.neighborhood_id HAVING SUM(v.n) > 0"
+    )
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, [*offline_channels, *params])
+        return [(int(nid), int(n), int(offline_n)) for nid, n, offline_n in cursor.fetchall()]
+
+
 def neighborhood_pin_count() -> Coalesce:
     """An expression for a query of neighborhoods: the public pins routed to each, read
     from the counts kept on write (exact as of the last commit). Counting the pins

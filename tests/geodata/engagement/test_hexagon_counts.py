@@ -1,5 +1,7 @@
 """geodata.engagement.hexagons.selection_cells: a hexagon layer's pins per cell, read from
-the counts kept on write when its filters allow, equal to counting the pins themselves."""
+the counts kept on write when its filters allow, equal to counting the pins themselves; and
+the neighborhood figures the layer stands on (rates.neighborhood_engagement without trends),
+read from the same counts."""
 
 from datetime import timedelta
 
@@ -9,7 +11,9 @@ from django.test.utils import CaptureQueriesContext
 
 from geodata.engagement.fields import RESOLUTIONS
 from geodata.engagement.hexagons import pin_cells, selection_cells
+from geodata.engagement.layers import engagement_layer
 from geodata.engagement.query import parse_query
+from geodata.engagement.rates import neighborhood_engagement
 from mapideas.models import Category, Idea
 from tests.geodata.engagement import engagement_city as grid
 
@@ -29,17 +33,17 @@ def planted(category):
     return created
 
 
-@pytest.mark.parametrize(
-    "params",
-    [
-        {},
-        {"category": "parks-green-space"},
-        {"kind": "issue"},
-        {"status": "done"},
-        {"channel": "paper"},
-        {"category": "parks-green-space", "kind": "idea", "status": "new"},
-    ],
-)
+FILTERS = [
+    {},
+    {"category": "parks-green-space"},
+    {"kind": "issue"},
+    {"status": "done"},
+    {"channel": "paper"},
+    {"category": "parks-green-space", "kind": "idea", "status": "new"},
+]
+
+
+@pytest.mark.parametrize("params", FILTERS)
 def test_the_kept_counts_equal_the_pins_counted(planted, params):
     selection, _options = parse_query("engagement-hexagons", params)
     assert selection.kept is not None
@@ -66,3 +70,27 @@ def test_a_date_range_counts_the_pins_themselves(planted):
     )
     assert selection.kept is None
     assert selection_cells(selection, 8).to_dict() == pin_cells(selection.ideas, 8).to_dict()
+
+
+@pytest.mark.parametrize("params", FILTERS)
+def test_neighborhood_figures_without_trends_equal_the_pins_counted(planted, params):
+    selection, _options = parse_query("engagement-hexagons", params)
+    kept = neighborhood_engagement(selection, trends=False)
+    counted = neighborhood_engagement(selection)
+    assert kept.frame["count"].sum() > 0
+    for column in ("count", "offline_count", "per_km2", "ratio", "ratio_high", "thin"):
+        assert kept.frame[column].equals(counted.frame[column]), column
+    assert kept.city == counted.city
+    # Not counted, so not given: never a change of 0.
+    assert kept.frame["change"].isna().all()
+    assert not kept.frame["thinning"].any()
+
+
+def test_the_hexagon_layer_reads_no_pin_without_a_date_range(planted):
+    for idea in Idea.objects.filter(h3_res8__isnull=True):
+        idea.save()  # the model stores its cells
+    selection, options = parse_query("engagement-hexagons", {"resolution": "8"})
+    with CaptureQueriesContext(connection) as queries:
+        layer = engagement_layer("engagement-hexagons", selection, options)
+    assert layer.frame["count"].sum() == selection.ideas.count()
+    assert not any("mapideas_idea" in q["sql"] for q in queries.captured_queries)
