@@ -130,16 +130,20 @@ def similar_pins(
     nearby = in_spatial_index(
         selectors.public_ideas(), "location", box.extent, gist_lookup_follows=True
     )
+    # The candidates' text only: a few columns of up to CANDIDATES rows, where model
+    # instances with their category, team and neighborhood were most of the answer's time.
+    # Only the best `limit` are then read whole.
     candidates = list(
         nearby.filter(status__in=Idea.OPEN_STATUSES)
         .filter(location__intersects=box)
         .filter(location__distance_lte=(location, D(m=radius_m), "spheroid"))
         .annotate(distance=Distance("location", location, spheroid=True))
-        .order_by("distance", "-id")[:CANDIDATES]
+        .order_by("distance", "-id")
+        .values_list("pk", "title", "description", "category_id", "distance")[:CANDIDATES]
     )
     if not candidates:
         return []
-    texts = [_weights(idea.title, idea.description) for idea in candidates]
+    texts = [_weights(title_, description_) for _pk, title_, description_, *_ in candidates]
     document_frequency = Counter(word for text in texts for word in text)
     n = len(candidates)
 
@@ -150,14 +154,22 @@ def similar_pins(
         return {word: weight * rarity(word) for word, weight in text.items()}
 
     wanted = weighted(_weights(title, description))
-    found = []
-    for idea, text in zip(candidates, texts, strict=True):
-        metres = float(idea.distance.m)
-        same_category = category is not None and idea.category_id == category.pk
+    scored = []
+    for nearness, ((pk, _title, _description, category_id, distance), text) in enumerate(
+        zip(candidates, texts, strict=True)
+    ):
+        metres = float(distance.m)
+        same_category = category is not None and category_id == category.pk
         text_score = _cosine(wanted, weighted(text))
         if not text_score and not (same_category and metres <= NEAR_SAME_CATEGORY_M):
             continue
         score = text_score + (CATEGORY_BONUS if same_category else 0.0)
-        found.append(SimilarPin(idea=idea, distance_m=metres, score=round(score, 3)))
-    found.sort(key=lambda pin: (-pin.score, pin.distance_m))
-    return found[:limit]
+        # The best score first, then the nearer (on a tie, the database's order: newer first).
+        scored.append((-round(score, 3), metres, nearness, pk))
+    best = sorted(scored)[:limit]
+    ideas = selectors.public_ideas().in_bulk([pk for *_, pk in best])
+    return [
+        SimilarPin(idea=ideas[pk], distance_m=metres, score=-negative_score)
+        for negative_score, metres, _nearness, pk in best
+        if pk in ideas  # unless it was hidden or deleted in between
+    ]
