@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -39,10 +40,12 @@ from mapideas.open311.serializers import (
     ServiceRequestInputSerializer,
     ServiceRequestSerializer,
     ServiceSerializer,
+    for_requests,
 )
 from mapideas.pins import selectors as pins_selectors
 from mapideas.plumbing.parsers import BoundedJSONParser
 from mapideas.submission import services as submission_services
+from neighborhoods.translated_names import city_language
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # When this endpoint's behaviour last changed (discovery's `changeset`): bump it with the API.
@@ -289,7 +292,10 @@ class ServiceRequestListView(Open311View):
                 start=query["start_date"],
                 end=query["end_date"],
             )
-        return Response(ServiceRequestSerializer(ideas[:MAX_REQUESTS], many=True).data)
+        # Every sentence in the city's language (serializers' docstring), switched to once.
+        with translation.override(city_language()):
+            listed = ServiceRequestSerializer(for_requests(ideas)[:MAX_REQUESTS], many=True).data
+        return Response(listed)
 
     @extend_schema(
         tags=["open311"],
@@ -385,7 +391,11 @@ class ServiceRequestDetailView(Open311View):
         idea = None
         if service_request_id.isascii() and service_request_id.isdigit():
             pk = int(service_request_id)
-            idea = pins_selectors.public_ideas().filter(pk=pk).first() if 0 < pk <= MAX_ID else None
+            idea = (
+                for_requests(pins_selectors.public_ideas()).filter(pk=pk).first()
+                if 0 < pk <= MAX_ID
+                else None
+            )
         if idea is None:
             raise Open311Error(
                 status.HTTP_404_NOT_FOUND,

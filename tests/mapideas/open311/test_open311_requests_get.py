@@ -275,3 +275,24 @@ def test_another_jurisdiction_is_a_404(city, category, settings):
     errors(get("requests", jurisdiction_id="x.example"), 404)
     errors(get(f"requests/{idea.pk}", "xml", jurisdiction_id="x.example"), 404)
     assert ids(get("requests", jurisdiction_id="city.example")) == [idea.pk]
+
+
+def test_a_list_reads_its_pins_in_one_query_whatever_their_number(city, category):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    answered = pin(category, IN_WEST, description="Bench", status=Idea.Status.DONE)
+    Idea.objects.filter(pk=answered.pk).update(answer="Fixed.", dispute_count=2)
+    for day in range(5):
+        pin(category, days_ago=day + 1, media_url="https://img.example/a.jpg")
+
+    with CaptureQueriesContext(connection) as queries:
+        listed = get("requests").json()
+    reads = [q["sql"] for q in queries.captured_queries if "mapideas_idea" in q["sql"]]
+
+    assert len(listed) == 6
+    assert len(reads) == 1, reads  # every field from the one query (serializers.REQUEST_READS)
+    done = next(r for r in listed if r["service_request_id"] == answered.pk)
+    assert done["status_notes"].startswith("Done: Fixed.")
+    assert "2 residents said the problem is still there." in done["status_notes"]
+    assert done["service_notice"] == "Sent to West Team for West Side."
