@@ -42,3 +42,18 @@ def test_the_apps_boot_steps_run_and_a_failing_one_is_logged(monkeypatch, caplog
         gc.unfreeze()
     assert ran == ["second"]
     assert "boot step" in caplog.text and "fails" in caplog.text
+
+
+def test_the_projects_templates_are_compiled_at_boot(monkeypatch):
+    from django.template import engines
+
+    monkeypatch.setattr(warmup, "_BOOT_STEPS", [])
+    (cached,) = engines["django"].engine.template_loaders
+    cached.reset()
+    try:
+        warm_up()
+    finally:
+        gc.unfreeze()
+    compiled = {key.split(":")[0] for key in cached.get_template_cache}
+    # The pages' own and those they include: the first request of a worker compiles none.
+    assert {"mapideas/idea_detail.html", "mapideas/_map.html", "base.html"} <= compiled
