@@ -240,9 +240,9 @@ def for_requests(ideas: QuerySet[Idea]) -> QuerySet[Idea]:
     )
 
 
+# Given pins read through `for_requests` (the docstring below is the published schema's).
 class ServiceRequestSerializer(serializers.Serializer):
-    """A pin as an Open311 service request: public fields only, never the contact fields.
-    Give it pins read through `for_requests`."""
+    """A pin as an Open311 service request: public fields only, never the contact fields."""
 
     service_request_id = pin_field("service_request_id")
     status = serializers.SerializerMethodField(help_text="open or closed")
