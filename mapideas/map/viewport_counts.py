@@ -64,6 +64,23 @@ def count_filters_of(cleaned: Mapping[str, Any]) -> CountFilters | None:
     )
 
 
+def _filter_sql(filters: CountFilters) -> tuple[list[str], list]:
+    """The WHERE terms (on the summary aliased `v`) and parameters of `filters`."""
+    where: list[str] = []
+    params: list = []
+    for column in ("category_id", "status", "kind", "channel", "team_id"):
+        value = getattr(filters, column)
+        if value is not None:
+            where.append(f"v.{column} = %s")
+            params.append(value)
+    if filters.neighborhood_slug is not None:
+        where.append(
+            "v.neighborhood_id IN (SELECT id FROM neighborhoods_neighborhood WHERE slug = %s)"
+        )
+        params.append(filters.neighborhood_slug)
+    return where, params
+
+
 def cell_counts(
     *, using: str, resolution: int, cells: list[int] | None, filters: CountFilters
 ) -> tuple[dict[int, int], int]:
@@ -79,16 +96,9 @@ def cell_counts(
         listed, cells_param = _cells_listed(connection, "v.cell", cells)
         where.append(listed)
         params.append(cells_param)
-    for column in ("category_id", "status", "kind", "channel", "team_id"):
-        value = getattr(filters, column)
-        if value is not None:
-            where.append(f"v.{column} = %s")
-            params.append(value)
-    if filters.neighborhood_slug is not None:
-        where.append(
-            "v.neighborhood_id IN (SELECT id FROM neighborhoods_neighborhood WHERE slug = %s)"
-        )
-        params.append(filters.neighborhood_slug)
+    filtered, filter_params = _filter_sql(filters)
+    where += filtered
+    params += filter_params
     sql = (
         f"SELECT v.cell, SUM(v.n) FROM {table} AS v"
         f" WHERE {' AND '.join(where)} GROUP BY v.cell HAVING SUM(v.n) > 0"
@@ -137,16 +147,9 @@ def neighborhood_counts(
     table = connections[using].ops.quote_name(ViewportCount._meta.db_table)
     where = ["v.resolution = %s"]
     params: list = [_NEIGHBORHOOD_RESOLUTION]
-    for column in ("category_id", "status", "kind", "channel", "team_id"):
-        value = getattr(filters, column)
-        if value is not None:
-            where.append(f"v.{column} = %s")
-            params.append(value)
-    if filters.neighborhood_slug is not None:
-        where.append(
-            "v.neighborhood_id IN (SELECT id FROM neighborhoods_neighborhood WHERE slug = %s)"
-        )
-        params.append(filters.neighborhood_slug)
+    filtered, filter_params = _filter_sql(filters)
+    where += filtered
+    params += filter_params
     offline = ", ".join(["%s"] * len(offline_channels)) or "NULL"
     sql = (
         f"SELECT v.neighborhood_id, SUM(v.n),"  # noqa: S608 (placeholders and constants)

@@ -309,8 +309,8 @@ def status_notes(idea: Idea) -> str:
     language = city_language()
     # A list of requests is serialized in the city's language already (views): switching
     # for each of 1,000 pins cost a tenth of the answer.
-    within = nullcontext() if translation.get_language() == language else None
-    with within or translation.override(language):
+    switch = translation.get_language() != language
+    with translation.override(language) if switch else nullcontext():
         # The enum's label, one translation: get_status_display() rebuilds and hashes the
         # field's lazy choices on every call (half the time of a 1,000-request list).
         label = str(Idea.Status(idea.status).label)
