@@ -27,6 +27,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from neighborhoods import geometry
+from neighborhoods.compiled_queries import CompiledQuery
 from neighborhoods.models import BoundaryVersion, CategoryRule, Neighborhood, Team
 from neighborhoods.spatial_index import in_spatial_index
 
@@ -121,6 +122,29 @@ def _in_wgs84(point: Point) -> Point:
     return cast(Point, point.transform(4326, clone=True))
 
 
+def _covering_active_query(point: Point, category: str):  # the annotated QuerySet
+    """The neighborhoods of the active version covering `point`, owner first, each with its
+    team and version, and whether `category` has any rule."""
+    return (
+        _near(Neighborhood.objects.filter(version__is_active=True), point)
+        .filter(geometry__covers=point)
+        .select_related("team", "version")
+        .defer("geometry", "version__service_area", "version__report")
+        .annotate(category_ruled=Exists(CategoryRule.objects.filter(category=category)))
+        .order_by(*OWNER_ORDER)
+    )
+
+
+# Compiled once per database: every pin runs it (compiling it cost 20 times its run).
+_covering_active = CompiledQuery(
+    _covering_active_query,
+    examples=(
+        (Point(1.25, 2.5, srid=4326), "compiled-example-a"),
+        (Point(3.75, 4.125, srid=4326), "compiled-example-b"),
+    ),
+)
+
+
 def route(point: Point, category: str | None = None) -> Route | None:
     """Where a pin at `point` with category slug `category` goes, or None if nowhere."""
     if point.srid not in (None, 4326):
@@ -130,14 +154,7 @@ def route(point: Point, category: str | None = None) -> Route | None:
     # One query for the usual case: the covering neighborhoods of whatever version is active
     # (the version itself only when no neighborhood covers the point), and whether the
     # category has rules at all (most have none: then no second query for them).
-    candidates = list(
-        _near(Neighborhood.objects.filter(version__is_active=True), point)
-        .filter(geometry__covers=point)
-        .select_related("team", "version")
-        .defer("geometry", "version__service_area", "version__report")
-        .annotate(category_ruled=Exists(CategoryRule.objects.filter(category=category or "")))
-        .order_by(*OWNER_ORDER)
-    )
+    candidates = _covering_active(point, category or "")
     if candidates:
         owner = candidates[0]
         rule = category_rule(category, owner.slug) if owner.category_ruled else None

@@ -22,6 +22,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from mapideas.models import BackofficeEndpoint, BackofficeForward, Idea, RoutingEvent
+from neighborhoods.compiled_queries import CompiledQuery
 
 State = BackofficeForward.State
 BATCH = 1000
@@ -132,11 +133,18 @@ def _endpoints() -> list[BackofficeEndpoint]:
     return list(BackofficeEndpoint.objects.filter(active=True))
 
 
+# Asked for every new pin (compiled once: most teams have no back office).
+_team_endpoints = CompiledQuery(
+    lambda team_id: BackofficeEndpoint.objects.filter(active=True, team_id=team_id),
+    examples=((-1,), (-2,)),
+)
+
+
 def forward_queue(idea: Idea, *, new: bool = False) -> int:
     """Queue `idea` for its team's back office, in the transaction that routes it, and leave
     its request at a back office it no longer belongs to. For a `new` pin, one query when its
     team has no back office. The number queued (0 or 1)."""
-    endpoints = list(BackofficeEndpoint.objects.filter(active=True, team_id=idea.team_id))
+    endpoints = _team_endpoints(idea.team_id)
     if new and not endpoints:
         return 0
     return _follow([idea], endpoints)

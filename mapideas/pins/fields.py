@@ -36,7 +36,7 @@ from django.urls import reverse
 
 from mapideas.models import Category
 from neighborhoods.models import Team
-from neighborhoods.translated_names import names_by_id
+from neighborhoods.translated_names import names_by_id, translated_name
 
 # Six decimals is about 10 cm: more only leaks noise and bytes.
 COORDINATE_PRECISION = 6
@@ -231,7 +231,9 @@ class NameTable(dict[int, tuple[str, str]]):
     def __init__(
         self, model: type[Model], language: str, ids: Iterable[int] | None, using: str | None
     ) -> None:
-        super().__init__(names_by_id(model, language, ids=ids, using=using))
+        ids = None if ids is None else set(ids)
+        # No ids, no query (nor its compiling): the table of pins in memory (of_pins).
+        super().__init__(names_by_id(model, language, ids=ids, using=using) if ids != set() else {})
         self.model, self.language, self.using = model, language, using
 
     def __missing__(self, pk: int) -> tuple[str, str]:
@@ -271,6 +273,22 @@ class PinContext:
         }
         return cls(names=names, zone=zone, urls=PinUrls.current())
 
+    @classmethod
+    def of_pins(cls, language: str, zone: tzinfo, pins: Iterable[Model]) -> PinContext:
+        """The names in `language` of the relations of pins in memory (their category and
+        team loaded, as a pin just written has them): no query."""
+        names: dict[str, NameTable] = {}
+        for relation, model in TRANSLATED.items():
+            # ids=(): an empty table, read from no query; then the pins' own relations.
+            table = names[relation] = NameTable(model, language, (), None)
+            for pin in pins:
+                related = getattr(pin, relation)
+                table[related.pk] = (
+                    related.slug,
+                    translated_name(related.name, related.name_translations, language),
+                )
+        return cls(names=names, zone=zone, urls=PinUrls.current())
+
 
 # --- the rows of the fast paths --------------------------------------------------------------
 
@@ -307,6 +325,26 @@ class PinRows:
 
     def position(self, key: str) -> int:
         return self.keys.index(key)
+
+    def row_of(self, pin: Model) -> dict[str, object]:
+        """The dict row the fast paths read from the database, of a pin in memory (one just
+        written, its relations loaded): each key read through the instance; the values of a
+        missing relation (no neighborhood, no photo) are None, as a LEFT JOIN reads them."""
+        row: dict[str, object] = {}
+        for key in self.keys:
+            value: Any = pin
+            for name in key.split("__"):
+                # A reverse one-to-one without a row raises RelatedObjectDoesNotExist, an
+                # AttributeError: getattr's default.
+                value = getattr(value, name, None)
+                if value is None:
+                    break
+            row[key] = value
+        if self.coordinates is not None:
+            lon, lat = self.coordinates
+            location = getattr(pin, GEOMETRY)
+            row[lon], row[lat] = location.x, location.y
+        return row
 
     def builder(self, context: PinContext) -> RowBuilder:
         urls = context.urls

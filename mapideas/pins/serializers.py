@@ -14,6 +14,7 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from mapideas.models import Category, Idea
 from mapideas.pins import fields as pin_fields
+from neighborhoods.compiled_queries import CompiledQuery
 from neighborhoods.models import Neighborhood
 
 # What Django's SlugField accepts (Unicode letters included).
@@ -76,7 +77,17 @@ class CategorySlugField(serializers.SlugRelatedField):
     def to_internal_value(self, data):
         if not isinstance(data, str) or not SLUG_PATTERN.fullmatch(data):
             self.fail("does_not_exist", slug_name=self.slug_field, value=str(data)[:100])
-        return super().to_internal_value(data)
+        # Every pin sent names its category: read by SQL compiled once (slugs are unique).
+        found = _category_by_slug(data)
+        if not found:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+        return found[0]
+
+
+_category_by_slug = CompiledQuery(
+    lambda slug: Category.objects.filter(slug=slug),
+    examples=(("compiled-example-a",), ("compiled-example-b",)),
+)
 
 
 @extend_schema_field({"type": "string"})

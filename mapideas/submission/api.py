@@ -134,8 +134,13 @@ class IdeaListCreate(generics.ListAPIView):
 
 def idea_created_response(idea: Idea, *, replayed: bool) -> Response:
     """The 201 for a new pin, and the same body again for a retry with its Idempotency-Key
-    (with `Idempotent-Replayed: true`, as Stripe's API says it)."""
-    feature = IdeaFeatureSerializer(idea).data
+    (with `Idempotent-Replayed: true`, as Stripe's API says it).
+
+    The Feature IdeaFeatureSerializer makes, made by the public pin's row builder from the
+    pin in memory (as the list makes it from rows): the serializer copied its dozens of
+    fields for every pin sent, a sixth of the time of a POST."""
+    context = PinContext.of_pins(active_language(), timezone.get_current_timezone(), [idea])
+    feature = PIN_ROWS.builder(context)(PIN_ROWS.row_of(idea))
     if idea.awaiting_confirmation:
         # A foreign member (RFC 7946, 6.1): the pin is not in the public outputs yet.
         feature["awaiting_confirmation"] = True

@@ -53,6 +53,7 @@ from mapideas.plumbing import outbound
 from mapideas.plumbing.backoff import backoff
 from mapideas.plumbing.hashing import keyed_hash
 from mapideas.plumbing.stored_text import stored_text
+from neighborhoods.compiled_queries import CompiledQuery
 
 Event = WebhookEndpoint.Event
 # The test delivery of the staff page's button: no pin.
@@ -244,6 +245,12 @@ def _body(event: str, feature: dict | None, change: dict | None, now: datetime) 
     return json.dumps(payload, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":"))
 
 
+# Asked for every new pin and every status change (compiled once: most cities have none).
+_active_endpoints = CompiledQuery(
+    lambda: WebhookEndpoint.objects.filter(active=True).only("id", "events"), examples=((), ())
+)
+
+
 def pin_event_queue(idea: Idea, event: str, *, update: IdeaUpdate | None = None) -> int:
     """Queue `event` about `idea` for every active endpoint that receives it; the number
     queued. Call it inside the transaction that makes the event (mapideas.submission for a
@@ -252,7 +259,7 @@ def pin_event_queue(idea: Idea, event: str, *, update: IdeaUpdate | None = None)
     answered = update is not None and bool(update.answer)
     endpoints = [
         endpoint
-        for endpoint in WebhookEndpoint.objects.filter(active=True).only("id", "events")
+        for endpoint in _active_endpoints()
         if _receives(endpoint, event, answered=answered)
     ]
     if not endpoints:
