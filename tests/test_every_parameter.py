@@ -1063,6 +1063,10 @@ PAGES: list[tuple[str, Callable[[dict], str]]] = [
 
 
 def test_every_input_of_every_page_form_is_driven(world):
+    # Every object made, so that every page shows the forms it shows for them.
+    objects = world.objects()
+    for key in objects.makers:
+        objects[key]
     pages = []
     for role, url in PAGES:
         response = world.client(role).get(url(world.objects()))
@@ -1072,6 +1076,20 @@ def test_every_input_of_every_page_form_is_driven(world):
 
 
 # --- The world the requests go to ----------------------------------------------------------------
+
+
+class Lazily(dict):
+    """Objects made when first read, each by its maker (given this mapping, to read what it
+    hangs on), then kept."""
+
+    def __init__(self, makers: dict[str, Callable[["Lazily"], object]], made=None) -> None:
+        super().__init__(made or {})
+        self.makers = makers
+
+    def __missing__(self, key: str) -> object:
+        value = self.makers[key](self)
+        self.setdefault(key, value)
+        return self[key]
 
 
 class World:
@@ -1119,53 +1137,65 @@ class World:
         # The moderation queue shows its decision form for a flagged pin.
         idea_flag(idea=self._pin["pin"], reason=Flag.Reason.SPAM, user=self.users[CITIZEN])
 
-    def _fresh(self, original: Idea | None = None) -> dict:
-        pin = idea_create(kind="issue", title="Swing", category=self.category, location=IN_EAST)
-        original = original or idea_create(
-            kind="issue", title="Swing 1", category=self.category, location=IN_EAST
-        )
-        comment = comment_add(idea=pin, author=self.users[CITIZEN], text="Rude words")
-        # A pin marked done, which one resident says is still there (in the check queue).
-        closed = idea_create(kind="issue", title="Bench", category=self.category, location=IN_EAST)
-        idea_status_change(
-            idea=closed, status=Idea.Status.DONE, answer="Repaired.", actor=self.users[MEMBER]
-        )
-        dispute = feedback_give(
-            idea=closed,
-            verdict="still_there",
-            source="fix_check",
-            person_hash=f"resident-{closed.pk}",
-            confirmed=True,
-        ).feedback
-        # A reported hand-off of the pin, for the team to review, and a pin with none.
-        handoff, token = handoffs.handoff_create(
-            idea=pin,
-            body_name="City Water Works",
-            body_email="works@water.example",
-            actor=self.users[MEMBER],
-        )
-        handoffs.handoff_report(handoff=handoff, comment="Valve replaced.")
-        spare = idea_create(kind="issue", title="Hydrant", category=self.category, location=IN_EAST)
-        return {
-            "pin": pin,
-            "handoff": handoff,
-            "handoff_token": token,
-            "spare": spare,
-            "original": original,
-            "comment": comment,
-            "closed": closed,
-            "dispute": dispute,
-            # A template of the pin's team, for any category (no status: it answers nothing
-            # by itself).
-            "template": template_save(
-                team=self.city.east_team,
-                actor=self.users[MEMBER],
-                name=f"Seen {pin.pk}",
-                texts={"en": "Seen: {title} in {place}."},
-            ),
-        }
+    def _fresh(self, original: Idea | None = None) -> "Lazily":
+        """Pins and what hangs on them, each made when a request first names it: a fresh
+        world per request (`Endpoint.fresh`) then costs only what its endpoint reads."""
+        category, member = self.category, self.users[MEMBER]
 
-    def objects(self, *, fresh: bool = False) -> dict:
+        def issue(title: str) -> Callable[[Lazily], Idea]:
+            return lambda o: idea_create(
+                kind="issue", title=title, category=category, location=IN_EAST
+            )
+
+        def closed(o: Lazily) -> Idea:
+            # A pin marked done, which one resident says is still there (in the check queue).
+            made = issue("Bench")(o)
+            idea_status_change(idea=made, status=Idea.Status.DONE, answer="Repaired.", actor=member)
+            o["dispute"] = feedback_give(
+                idea=made,
+                verdict="still_there",
+                source="fix_check",
+                person_hash=f"resident-{made.pk}",
+                confirmed=True,
+            ).feedback
+            return made
+
+        def handoff(o: Lazily):
+            # A reported hand-off of the pin, for the team to review.
+            made, o["handoff_token"] = handoffs.handoff_create(
+                idea=o["pin"],
+                body_name="City Water Works",
+                body_email="works@water.example",
+                actor=member,
+            )
+            handoffs.handoff_report(handoff=made, comment="Valve replaced.")
+            return made
+
+        return Lazily(
+            {
+                "pin": issue("Swing"),
+                "original": (lambda o: original) if original else issue("Swing 1"),
+                "comment": lambda o: comment_add(
+                    idea=o["pin"], author=self.users[CITIZEN], text="Rude words"
+                ),
+                "closed": closed,
+                "dispute": lambda o: (o["closed"], o["dispute"])[1],
+                "handoff": handoff,
+                "handoff_token": lambda o: (o["handoff"], o["handoff_token"])[1],
+                # A pin with no hand-off.
+                "spare": issue("Hydrant"),
+                # A template of the pin's team, for any category (no status: it answers
+                # nothing by itself).
+                "template": lambda o: template_save(
+                    team=self.city.east_team,
+                    actor=member,
+                    name=f"Seen {o['pin'].pk}",
+                    texts={"en": "Seen: {title} in {place}."},
+                ),
+            }
+        )
+
+    def objects(self, *, fresh: bool = False) -> "Lazily":
         self.serial += 1
         # The original of a duplicate stays: a merge into it changes nothing it is checked on.
         pins = self._fresh(self._pin["original"]) if fresh else self._pin
@@ -1182,39 +1212,45 @@ class World:
             self._forwards = self._forwards or forwards
         else:
             forwards = self._forwards
-        return {
-            **forwards,
-            "backoffice": self.backoffice,
-            **pins,
-            "serial": self.serial,
-            # An account in the audit log (the member closed a pin): the log's actor filter.
-            "staff_id": self.users[MEMBER].pk,
-            "open311_key": self.open311_key,
-            "version": BoundaryVersion.objects.get(is_active=True),
-            "boundary_file": BOUNDARY_FILE,
-            "webhook": webhook,
-        }
+        return Lazily(
+            {
+                **{key: (lambda o, key=key: forwards[key]) for key in forwards.makers},
+                **{key: (lambda o, key=key: pins[key]) for key in pins.makers},
+                # An account in the audit log (the member closed a pin): the log's actor filter.
+                "staff_id": lambda o: (o["closed"], self.users[MEMBER].pk)[1],
+            },
+            {
+                "backoffice": self.backoffice,
+                "serial": self.serial,
+                "open311_key": self.open311_key,
+                "version": BoundaryVersion.objects.get(is_active=True),
+                "boundary_file": BOUNDARY_FILE,
+                "webhook": webhook,
+            },
+        )
 
-    def _forwards_of(self, pins: dict) -> dict:
+    def _forwards_of(self, pins: "Lazily") -> "Lazily":
         """A pin held for a check at the back office, whose citizen asked for their contact
         to be erased there, and one left behind there when it moved."""
-        return {
-            "held_forward": BackofficeForward.objects.create(
-                endpoint=self.backoffice,
-                idea=pins["spare"],
-                state=BackofficeForward.State.HELD,
-                held_reason="Check there.",
-                sent_contact=True,
-                erasure_requested_at=timezone.now(),
-            ),
-            "left_forward": BackofficeForward.objects.create(
-                endpoint=self.backoffice,
-                idea=pins["closed"],
-                state=BackofficeForward.State.LEFT,
-                remote_id="WO-7",
-                left_at=timezone.now(),
-            ),
-        }
+        return Lazily(
+            {
+                "held_forward": lambda o: BackofficeForward.objects.create(
+                    endpoint=self.backoffice,
+                    idea=pins["spare"],
+                    state=BackofficeForward.State.HELD,
+                    held_reason="Check there.",
+                    sent_contact=True,
+                    erasure_requested_at=timezone.now(),
+                ),
+                "left_forward": lambda o: BackofficeForward.objects.create(
+                    endpoint=self.backoffice,
+                    idea=pins["closed"],
+                    state=BackofficeForward.State.LEFT,
+                    remote_id="WO-7",
+                    left_at=timezone.now(),
+                ),
+            }
+        )
 
     def client(self, role: str) -> Client:
         client = Client()

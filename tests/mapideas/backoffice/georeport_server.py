@@ -114,7 +114,7 @@ DEFINITIONS: dict[str, dict[str, Any]] = {
 class Behaviour:
     kind: str
     on: str = "post"
-    seconds: float = 0.6
+    seconds: float = 0.9
     store: bool | None = None  # None: as the kind does by default (see above)
     lookups: int = 1
     rows: int = 2
