@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -702,6 +703,14 @@ HTTP_CLIENTS = 32
 # at most 2), and p99 latency at most 50 ms.
 HTTP_RATIO_TARGET = 2.0
 HTTP_P99_LIMIT_MS = 50.0
+# Pin creation: at least half the same-run ceiling 1/(1/healthz + 1/sql) (the value over the
+# ceiling's time per pin at most HTTP_RATIO_TARGET), the pin's SQL alone at least 40 % of
+# /healthz's throughput, and p99 at most 3 times the SQL alone's.
+SQL_SHARE_MIN = 0.4
+PIN_P99_OVER_SQL_MAX = 3.0
+# Citizens' pins are counted against MAPIDEAS_RATE_SUBMISSIONS as in production, with a
+# limit no bench reaches: the accounting runs, nothing is refused.
+BENCH_RATE_SUBMISSIONS = "1000000000/h"
 HTTP_FLOOR_PATH = "/healthz"
 HTTP_TIMEOUT_S = 30
 WRK_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrk_post_pin.lua")
@@ -716,16 +725,17 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _gunicorn(log_path: str):
+def _gunicorn(log_path: str, *, rate_limits: dict[str, str] | None = None):
     """The server `make run` starts (scripts/run.sh: gunicorn with mapideas/gunicorn_conf.py,
-    the same database settings), on the bench database, with rate limits lifted."""
+    the same database settings), on the bench database, with rate limits lifted, or counted
+    with the limits `rate_limits` gives (settings' names to values)."""
     import urllib.request
 
     port = _free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "mapideas.settings",
-        "MAPIDEAS_RATE_LIMITS": "off",
+        **({"MAPIDEAS_RATE_LIMITS": "off"} if rate_limits is None else rate_limits),
         "DB_PREPARE_THRESHOLD": os.environ.get("DB_PREPARE_THRESHOLD", "5"),
         "DEBUG": "false",
     }
@@ -797,8 +807,15 @@ def _wrk(url: str, seconds: int, *args: str) -> dict:
 # routing event, one commit. Each copies a random pin of the city (its location, cells,
 # team and neighborhood), so the summary rows are hit as real pins hit them.
 PGBENCH_PIN_SCRIPT = """\\set r random({first}, {last})
+\\set k random(1, 1000000000000)
+SELECT id, slug, name, name_translations, position FROM mapideas_category
+  WHERE slug = '{category}';
+SELECT id, idempotency_fingerprint FROM mapideas_idea WHERE idempotency_key = 'k-' || :k;
+INSERT INTO mapideas_ratelimitcounter (bucket, identity, window_start, window_end, hits)
+  VALUES ('submit', 'bench', 0, 1, 1)
+  ON CONFLICT (bucket, identity, window_start, window_end)
+  DO UPDATE SET hits = mapideas_ratelimitcounter.hits + 1 RETURNING hits;
 BEGIN;
-SELECT id FROM mapideas_category WHERE slug = '{category}';
 SELECT n.id, n.team_id FROM neighborhoods_neighborhood n
   JOIN neighborhoods_boundaryversion v ON v.id = n.version_id
   WHERE v.is_active AND ST_Covers(n.geometry, (SELECT location FROM mapideas_idea WHERE id = :r))
@@ -810,6 +827,8 @@ INSERT INTO mapideas_routingevent (idea_id, cause, to_neighborhood_id, to_team_i
   SELECT currval(pg_get_serial_sequence('mapideas_idea', 'id')), 'created', neighborhood_id,
   team_id, (SELECT id FROM neighborhoods_boundaryversion WHERE is_active), 'Bench.', now()
   FROM mapideas_idea WHERE id = :r;
+SELECT id, events FROM mapideas_webhookendpoint WHERE active;
+SELECT id FROM mapideas_backofficeendpoint WHERE active AND team_id = 1;
 COMMIT;
 """
 
@@ -826,7 +845,11 @@ def _pgbench_pins(seconds: int, category: str, first: int, last: int) -> dict | 
             " AND column_name <> 'id' ORDER BY ordinal_position"
         )
         columns = [row[0] for row in cursor.fetchall()]
-    fresh = {"created_at": "now()", "updated_at": "now()", "idempotency_key": "NULL"}
+    fresh = {
+        "created_at": "now()",
+        "updated_at": "now()",
+        "idempotency_key": "'k-' || :k || '-' || :client_id",
+    }
     script = PGBENCH_PIN_SCRIPT.format(
         first=first,
         last=last,
@@ -898,14 +921,20 @@ def pin_creation_http(context: Context) -> Measurement:
         with open(points_file, "w") as out:
             out.writelines(f"{x:.6f} {y:.6f}\n" for x, y in _sample_points(5000))
         log_path = os.path.join(tmp, "gunicorn.log")
-        pin_args = ("pins", points_file, category)
+
+        def pin_args() -> tuple[str, ...]:
+            # Every POST carries a new Idempotency-Key (the map's form sends its token as
+            # one): a random prefix new for each wrk run, the wrk thread's number, its count.
+            return ("pins", points_file, category, f"bench-{uuid.uuid4().hex}")
+
         try:
-            with _gunicorn(log_path) as url:
+            limits = {"MAPIDEAS_RATE_SUBMISSIONS": BENCH_RATE_SUBMISSIONS}
+            with _gunicorn(log_path, rate_limits=limits) as url:
                 _wrk(url, 3, "get", HTTP_FLOOR_PATH)
-                warm = _wrk(url, 3, *pin_args)
+                warm = _wrk(url, 3, *pin_args())
                 for run in range(1, context.runs + 1):
                     floor.append(_wrk(url, seconds, "get", HTTP_FLOOR_PATH))
-                    pins.append(_wrk(url, seconds, *pin_args))
+                    pins.append(_wrk(url, seconds, *pin_args()))
                     context.log(
                         f"  run {run}: pins {pins[-1]['rps']:.0f}/s p99 "
                         f"{pins[-1]['p99_ms']:.1f} ms ({pins[-1]['non_2xx_3xx']} not 2xx); "
@@ -940,9 +969,16 @@ def pin_creation_http(context: Context) -> Measurement:
     pin_rps = _median([r["rps"] for r in pins])
     floor_rps = _median([r["rps"] for r in floor])
     p99 = _median([r["p99_ms"] for r in pins])
+    # The floor is the ceiling's time per pin where the SQL alone was measured (PostGIS),
+    # else /healthz's.
+    ceiling_rps = (
+        floor_rps if sql_only is None else 1 / (1 / floor_rps + 1 / sql_only["pins_per_s"])
+    )
+    sql_share = None if sql_only is None else sql_only["pins_per_s"] / floor_rps
+    p99_over_sql = None if sql_only is None else p99 / sql_only["p99_ms"]
     return Measurement(
         value=1000 / pin_rps,
-        floor=1000 / floor_rps,
+        floor=1000 / ceiling_rps,
         details={
             "clients": HTTP_CLIENTS,
             "wrk_threads": HTTP_THREADS,
@@ -974,6 +1010,11 @@ def pin_creation_http(context: Context) -> Measurement:
                 if sql_only is None
                 else round(sql_only["pins_per_s"] / (sql_only["pins_per_s"] + floor_rps), 3)
             ),
+            "ceiling_per_s": round(ceiling_rps, 1),
+            "share_of_ceiling": round(pin_rps / ceiling_rps, 3),
+            "p99_over_sql_p99": None if p99_over_sql is None else round(p99_over_sql, 2),
+            "idempotency_keys": True,
+            "rate_limit": f"MAPIDEAS_RATE_SUBMISSIONS={BENCH_RATE_SUBMISSIONS}, counted",
             "runs": pins,
             "floor_runs": floor,
             # Nothing lost: every 2xx wrk counted is a stored pin; the few more stored were
@@ -984,8 +1025,19 @@ def pin_creation_http(context: Context) -> Measurement:
             "not_2xx": refused,
             "socket_errors": sum(r["socket_errors"] for r in runs_all),
             "nothing_lost": nothing_lost,
-            "also_target": f"p99 <= {HTTP_P99_LIMIT_MS:g} ms; every answer 2xx, each a stored pin",
-            "also_met": p99 <= HTTP_P99_LIMIT_MS and refused == 0 and nothing_lost,
+            "also_target": (
+                f"the pin's SQL alone >= {SQL_SHARE_MIN:g} of /healthz's throughput; p99 <= "
+                f"{PIN_P99_OVER_SQL_MAX:g} x the SQL alone's p99; every answer 2xx, each a "
+                "stored pin"
+            ),
+            "also_met": (
+                sql_share is not None
+                and sql_share >= SQL_SHARE_MIN
+                and p99_over_sql is not None
+                and p99_over_sql <= PIN_P99_OVER_SQL_MAX
+                and refused == 0
+                and nothing_lost
+            ),
         },
     )
 

@@ -1,8 +1,9 @@
 -- wrk script of the pin_creation_http bench row (bench/rows.py).
 --
---   wrk -t2 -c32 -d20s -s bench/wrk_post_pin.lua http://127.0.0.1:PORT -- pins POINTS CATEGORY
+--   wrk -t2 -c32 -d20s -s bench/wrk_post_pin.lua http://127.0.0.1:PORT -- pins POINTS CATEGORY KEYS
 --       POSTs pins to /api/ideas/, each at the next of the points in the file POINTS (one
---       "lon lat" a line, inside the city), of category CATEGORY (a slug)
+--       "lon lat" a line, inside the city), of category CATEGORY (a slug), each with a new
+--       Idempotency-Key: KEYS (new for every run), the thread's number and its count
 --   wrk -t2 -c32 -d20s -s bench/wrk_post_pin.lua http://127.0.0.1:PORT -- get /healthz
 --       GETs the path (the floor: a trivial JSON view on the same server)
 --
@@ -16,7 +17,7 @@ function setup(thread)
     table.insert(threads, thread)
 end
 
-local mode, path, points, category, next_point
+local mode, path, points, category, keys, next_point
 
 function init(args)
     mode = args[1]
@@ -25,6 +26,7 @@ function init(args)
         return
     end
     category = args[3]
+    keys = args[4]
     points = {}
     for line in io.lines(args[2]) do
         local lon, lat = line:match("^(%S+)%s+(%S+)$")
@@ -55,7 +57,8 @@ function request()
         p[1],
         p[2]
     )
-    return wrk.format("POST", "/api/ideas/", nil, body)
+    local headers = { ["Idempotency-Key"] = string.format("%s-%d-%d", keys, id, sent) }
+    return wrk.format("POST", "/api/ideas/", headers, body)
 end
 
 function done(summary, latency, requests)
