@@ -57,7 +57,11 @@ function request()
         p[1],
         p[2]
     )
-    local headers = { ["Idempotency-Key"] = string.format("%s-%d-%d", keys, id, sent) }
+    -- Headers given to wrk.format replace wrk.headers: the content type is said again.
+    local headers = {
+        ["Content-Type"] = "application/json",
+        ["Idempotency-Key"] = string.format("%s-%d-%d", keys, id, sent),
+    }
     return wrk.format("POST", "/api/ideas/", headers, body)
 end
 
