@@ -72,11 +72,12 @@ def active_version() -> BoundaryVersion | None:
 
 def covering(point: Point, version: BoundaryVersion) -> QuerySet[Neighborhood]:
     """The neighborhoods of `version` covering `point`, owner first."""
-    return (
-        _near(Neighborhood.objects.filter(version=version), point)
-        .filter(geometry__covers=point)
-        .order_by(*OWNER_ORDER)
-    )
+    return _owner_first(Neighborhood.objects.filter(version=version), point)
+
+
+def _owner_first(neighborhoods: QuerySet[Neighborhood], point: Point) -> QuerySet[Neighborhood]:
+    """Those of `neighborhoods` covering `point`, the owner first (rule 2)."""
+    return _near(neighborhoods, point).filter(geometry__covers=point).order_by(*OWNER_ORDER)
 
 
 def category_rule(category: str | None, neighborhood_slug: str | None) -> CategoryRule | None:
@@ -126,12 +127,10 @@ def _covering_active_query(point: Point, category: str):  # the annotated QueryS
     """The neighborhoods of the active version covering `point`, owner first, each with its
     team and version, and whether `category` has any rule."""
     return (
-        _near(Neighborhood.objects.filter(version__is_active=True), point)
-        .filter(geometry__covers=point)
+        _owner_first(Neighborhood.objects.filter(version__is_active=True), point)
         .select_related("team", "version")
         .defer("geometry", "version__service_area", "version__report")
         .annotate(category_ruled=Exists(CategoryRule.objects.filter(category=category)))
-        .order_by(*OWNER_ORDER)
     )
 
 
