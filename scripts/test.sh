@@ -32,24 +32,59 @@ bash "$ROOT/scripts/lint.sh" || lint_rc=$?
 redis_choose_test_url ||
     echo "test: warning: no Redis (REDIS_URL, 127.0.0.1:6379, or redis-server to start one)" >&2
 
-# --- SpatiaLite ------------------------------------------------------------------------
+# --- the suite on SpatiaLite and on PostGIS --------------------------------------------
+# The two runs go side by side where the machine has two cores or more: the PostGIS run
+# waits on its server much of the time, so both together take little longer than the PostGIS
+# run alone (CI has 90 minutes). Each has its own database and its own Redis database (the
+# counters' tests empty theirs); each line of output says which run wrote it.
+# MAPIDEAS_TEST_SERIAL=1 runs them one after the other, unprefixed.
 sl_url="spatialite:///$ROOT/var/test-spatialite.sqlite3"
-banner "pytest on SpatiaLite ($sl_url)"
-sl_rc=0
-DATABASE_URL="$sl_url" "$PY" -m pytest "$@" || sl_rc=$?
+sl_redis="${REDIS_URL:-}"
+pg_redis="${REDIS_URL:-}"
+if [[ "$pg_redis" =~ ^(.*)/([0-9]+)$ ]]; then
+    pg_redis="${BASH_REMATCH[1]}/$(((BASH_REMATCH[2] + 1) % 16))"
+fi
 
-# --- PostGIS ---------------------------------------------------------------------------
-pg_rc=0
+pg_ok=0
 pg_label="PostGIS"
 if pg_choose_test_url; then
+    pg_ok=1
     pg_label="PostGIS ($(mask "$PG_TEST_URL"))"
-    banner "pytest on $pg_label"
     pg_ensure_database "$PG_TEST_URL" ||
         echo "test: warning: could not make sure the database exists; Django may still manage" >&2
-    DATABASE_URL="$PG_TEST_URL" "$PY" -m pytest "$@" || pg_rc=$?
 else
     echo "test: no PostgreSQL server available for the PostGIS run" >&2
-    pg_rc=1
+fi
+
+suite() { # suite DATABASE_URL REDIS_URL PYTEST_ARGS...
+    local database_url="$1" redis_url="$2"
+    shift 2
+    DATABASE_URL="$database_url" REDIS_URL="$redis_url" "$PY" -m pytest "$@"
+}
+prefixed() { # prefixed PREFIX COMMAND...: the command's output, each line prefixed; its exit code
+    local prefix="$1"
+    shift
+    set -o pipefail
+    "$@" 2>&1 | sed -u "s/^/$prefix| /"
+}
+
+sl_rc=0
+pg_rc=1
+if [[ "${MAPIDEAS_TEST_SERIAL:-}" == 1 ]] || (($(nproc) < 2)) || ((!pg_ok)); then
+    banner "pytest on SpatiaLite ($sl_url)"
+    suite "$sl_url" "$sl_redis" "$@" || sl_rc=$?
+    if ((pg_ok)); then
+        banner "pytest on $pg_label"
+        pg_rc=0
+        suite "$PG_TEST_URL" "$pg_redis" "$@" || pg_rc=$?
+    fi
+else
+    banner "pytest on SpatiaLite ($sl_url, lines 'spatialite|') and on $pg_label (lines 'postgis|'), side by side"
+    (prefixed spatialite suite "$sl_url" "$sl_redis" "$@") &
+    sl_pid=$!
+    pg_rc=0
+    (prefixed postgis suite "$PG_TEST_URL" "$pg_redis" "$@") || pg_rc=$?
+    wait "$sl_pid" || sl_rc=$?
 fi
 
 # --- summary ---------------------------------------------------------------------------
