@@ -264,14 +264,21 @@ class Idea(models.Model):
     def save(self, *args, **kwargs) -> None:
         # The cells follow the location on every save (admin, services); bulk writers
         # (imports, bench data) set them themselves, since bulk_create skips save().
-        if self.location is not None:
-            cells = pin_cells(self.location.x, self.location.y)
-            for field, cell in cells.items():
-                setattr(self, field, cell)
-            update_fields = kwargs.get("update_fields")
-            if update_fields is not None and "location" in update_fields:
-                kwargs["update_fields"] = {*update_fields, *cells}
+        cells = self.cells_follow_location()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "location" in update_fields:
+            kwargs["update_fields"] = {*update_fields, *cells}
         super().save(*args, **kwargs)
+
+    def cells_follow_location(self) -> dict[str, int]:
+        """Set the pin's cells (the viewport counts' and hexagons') from its location; the
+        cells set, by field name. save() calls it; a writer that does not save() must too."""
+        if self.location is None:
+            return {}
+        cells = pin_cells(self.location.x, self.location.y)
+        for field, cell in cells.items():
+            setattr(self, field, cell)
+        return cells
 
 
 # The pins anyone may see (Idea.is_public as a filter): every public queryset starts here.

@@ -39,13 +39,17 @@ from mapideas.pins.services import _person
 from mapideas.plumbing.hashing import keyed_hash
 from mapideas.plumbing.ratelimit import RateLimit, RateLimited
 from mapideas.webhooks import services as webhooks
-from neighborhoods.compiled_queries import CompiledQuery
+from neighborhoods.compiled_queries import CompiledInsert, CompiledQuery
 from neighborhoods.routing import route
 from neighborhoods.services import version_hold
 
 # Messages shown to people are translated in the request's language (gettext; `_` is a
 # throwaway variable in this module, hence the full names). OUTSIDE_MESSAGE is a plain str
 # (tests and the browser tests look for it in pages), translated where it is said.
+# The two rows every new pin writes, compiled once (neighborhoods.compiled_queries).
+_insert_pin = CompiledInsert(Idea)
+_insert_routing_event = CompiledInsert(RoutingEvent)
+
 OUTSIDE_MESSAGE = gettext_noop(
     "This place is outside every neighborhood the city serves. "
     "Move the pin inside the city's neighborhoods."
@@ -201,21 +205,24 @@ def idea_create(
             "idempotency_key",
         ]
     )
-    idea.save()
+    idea.cells_follow_location()
+    _insert_pin(idea)
     # A new pin has no photo (_create_with_photo attaches one afterwards): said here, so
     # reading idea.photo (the 201's photo_url) costs no query.
     Idea.photo.related.set_cached_value(idea, None)
     if routed.also_in:
         idea.also_in_teams.set(routed.also_in)
-    RoutingEvent.objects.create(
-        idea=idea,
-        cause=RoutingEvent.Cause.CREATED,
-        to_neighborhood=routed.neighborhood,
-        to_team=routed.team,
-        boundary_version=routed.version,
-        # Kept in the site's language, whatever the request's: a record, not a message.
-        reason=routed.reason_in(settings.LANGUAGE_CODE),
-        created_at=idea.created_at,
+    _insert_routing_event(
+        RoutingEvent(
+            idea=idea,
+            cause=RoutingEvent.Cause.CREATED,
+            to_neighborhood=routed.neighborhood,
+            to_team=routed.team,
+            boundary_version=routed.version,
+            # Kept in the site's language, whatever the request's: a record, not a message.
+            reason=routed.reason_in(settings.LANGUAGE_CODE),
+            created_at=idea.created_at,
+        )
     )
     # A signed-in author with an email hears of every change to their pin (notifications).
     if idea.author is not None and idea.author.email:

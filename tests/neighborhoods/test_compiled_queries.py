@@ -1,15 +1,16 @@
-"""neighborhoods.compiled_queries.CompiledQuery: a query compiled once per database gives
-what the ORM gives for every argument, and refuses a query it could not replay."""
+"""neighborhoods.compiled_queries: a query compiled once per database gives what the ORM
+gives for every argument, and refuses a query it could not replay; an INSERT compiled once
+writes the row save() writes."""
 
 import pytest
-from django.contrib.gis.geos import Point
+from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Value, signals
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from neighborhoods.compiled_queries import CompiledQuery
+from neighborhoods.compiled_queries import CompiledInsert, CompiledQuery
 from neighborhoods.models import CategoryRule, Neighborhood
 from neighborhoods.spatial_index import in_spatial_index
 from tests.conftest import IN_EAST, IN_ENCLAVE, IN_WEST, ON_ISLAND, ON_SHARED_BORDER, OUTSIDE_CITY
@@ -121,3 +122,127 @@ def test_relations_to_outer_rows_compile_too(city):
 
     assert [n.own_rule for n in compiled(IN_WEST, "roads")] == [True]
     assert [n.own_rule for n in compiled(IN_WEST, "parks")] == [False]
+
+
+# CompiledInsert
+
+
+def new_neighborhood(city, slug, geometry=None):
+    return Neighborhood(
+        version=city.east.version,
+        name="Added <b>& co</b>",
+        slug=slug,
+        team=city.east_team,
+        population=4321,
+        attributes={"median_income": 41000.5, "renters": 0.4},
+        priority=3,
+        area_m2=1234.5,
+        geometry=geometry or MultiPolygon(Polygon.from_bbox((4.1, 50.1, 4.11, 50.11)), srid=4326),
+    )
+
+
+def stored(pk):
+    """The stored row, as the ORM reads it, without what differs between two writes."""
+    row = Neighborhood.objects.values().get(pk=pk)
+    for key in ("id", "slug", "created_at", "updated_at"):
+        row.pop(key)
+    row["geometry"] = row["geometry"].wkt
+    return row
+
+
+def test_the_row_it_writes_is_the_row_save_writes(city):
+    insert = CompiledInsert(Neighborhood)
+    by_save = new_neighborhood(city, "by-save")
+    by_save.save()
+
+    for n in range(2):  # the first call compiles, the second runs the compiled SQL
+        compiled = new_neighborhood(city, f"compiled-{n}")
+        insert(compiled)
+
+        assert stored(compiled.pk) == stored(by_save.pk)
+        assert compiled.created_at is not None and compiled.updated_at is not None  # auto_now
+        written = Neighborhood.objects.get(pk=compiled.pk)
+        assert (written.created_at, written.updated_at) == (
+            compiled.created_at,
+            compiled.updated_at,
+        )
+
+
+def test_it_runs_one_statement_and_the_object_is_saved(city):
+    insert = CompiledInsert(Neighborhood)
+    insert(new_neighborhood(city, "first"))
+    added = new_neighborhood(city, "second")
+
+    with CaptureQueriesContext(connection) as queries:
+        insert(added)
+
+    assert len(queries) == 1
+    assert queries[0]["sql"].startswith("INSERT INTO")
+    assert added.pk is not None and not added._state.adding and added._state.db == "default"
+    added.name = "Renamed"
+    added.save()  # an UPDATE of the row written, not a second INSERT
+    assert Neighborhood.objects.filter(slug="second").get().name == "Renamed"
+
+
+def test_a_geometry_in_another_srid_is_transformed_as_save_transforms_it(city):
+    insert = CompiledInsert(Neighborhood)
+    insert(new_neighborhood(city, "compiled-in-4326"))
+    box = MultiPolygon(Polygon.from_bbox((4.1, 50.1, 4.11, 50.11)), srid=4326)
+    by_save = new_neighborhood(city, "by-save", box.transform(3857, clone=True))
+    by_save.save()
+    compiled = new_neighborhood(city, "compiled-in-3857", box.transform(3857, clone=True))
+
+    insert(compiled)
+
+    expected = Neighborhood.objects.get(pk=by_save.pk).geometry
+    written = Neighborhood.objects.get(pk=compiled.pk).geometry
+    assert written.srid == 4326
+    assert written.equals_exact(expected, tolerance=1e-9)
+    assert written.equals_exact(box, tolerance=1e-6)
+
+
+def test_receivers_of_save_signals_hear_of_the_row(city):
+    insert = CompiledInsert(Neighborhood)
+    insert(new_neighborhood(city, "unheard"))
+    heard = []
+
+    def receiver(sender, instance, created, **kwargs):
+        heard.append((instance.slug, created))
+
+    signals.post_save.connect(receiver, sender=Neighborhood)
+    try:
+        insert(new_neighborhood(city, "heard"))
+    finally:
+        signals.post_save.disconnect(receiver, sender=Neighborhood)
+
+    assert heard == [("heard", True)]
+
+
+def test_a_value_given_as_an_expression_is_written_by_save(city):
+    insert = CompiledInsert(Neighborhood)
+    insert(new_neighborhood(city, "plain"))
+    given = new_neighborhood(city, "expression")
+    given.area_m2 = Value(99.0)
+
+    insert(given)
+
+    assert Neighborhood.objects.get(pk=given.pk).area_m2 == 99.0
+
+
+def test_a_row_already_written_is_refused(city):
+    insert = CompiledInsert(Neighborhood)
+    added = new_neighborhood(city, "once")
+    insert(added)
+
+    with pytest.raises(ValueError, match="only a new row"):
+        insert(added)
+    assert Neighborhood.objects.filter(slug="once").count() == 1
+
+
+def test_a_model_without_its_own_auto_primary_key_is_refused():
+    from django.contrib.auth.models import User
+    from django.contrib.sessions.models import Session
+
+    assert CompiledInsert(User).fields  # an auto primary key: accepted
+    with pytest.raises(ImproperlyConfigured, match="auto primary key"):
+        CompiledInsert(Session)
