@@ -710,6 +710,8 @@ PIN_P99_OVER_SQL_MAX = 3.0
 # limit no bench reaches: the accounting runs, nothing is refused.
 BENCH_RATE_SUBMISSIONS = "1000000000/h"
 HTTP_FLOOR_PATH = "/healthz"
+# Django's own floor for a pin (bench/django_floor.py), served only by the bench.
+DJANGO_FLOOR_PATH = "/bench/pin-sql/"
 HTTP_TIMEOUT_S = 30
 WRK_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrk_post_pin.lua")
 
@@ -723,16 +725,22 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _gunicorn(log_path: str, *, rate_limits: dict[str, str] | None = None):
+def _gunicorn(
+    log_path: str,
+    *,
+    rate_limits: dict[str, str] | None = None,
+    settings_module: str = "mapideas.settings",
+):
     """The server `make run` starts (scripts/run.sh: gunicorn with mapideas/gunicorn_conf.py,
     the same database settings), on the bench database, with rate limits lifted, or counted
-    with the limits `rate_limits` gives (settings' names to values)."""
+    with the limits `rate_limits` gives (settings' names to values). `settings_module`: the
+    Django floor's settings (bench/django_floor_settings.py), for pin_creation_http."""
     import urllib.request
 
     port = _free_port()
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "mapideas.settings",
+        "DJANGO_SETTINGS_MODULE": settings_module,
         **({"MAPIDEAS_RATE_LIMITS": "off"} if rate_limits is None else rate_limits),
         "DB_PREPARE_THRESHOLD": os.environ.get("DB_PREPARE_THRESHOLD", "5"),
         "DEBUG": "false",
@@ -833,6 +841,40 @@ COMMIT;
 """
 
 
+def _django_floor(context: Context, category: str, seconds: int, limits: dict) -> list[dict]:
+    """wrk's runs against Django's own floor for a pin (bench/django_floor.py): the pin's SQL
+    alone in a bare view, served by the same gunicorn with the same settings."""
+    context.log(f"  Django's own floor: the pin's SQL alone in a bare view, {HTTP_CLIENTS} clients")
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="mapideas-bench-http-") as tmp:
+        points_file = os.path.join(tmp, "points.txt")
+        with open(points_file, "w") as out:
+            out.writelines(f"{x:.6f} {y:.6f}\n" for x, y in _sample_points(5000))
+
+        def args() -> tuple[str, ...]:
+            # A new key prefix for every wrk run, as the pins' (their keys are unique).
+            keys = f"floor-{uuid.uuid4().hex}"
+            return ("pins", points_file, category, keys, DJANGO_FLOOR_PATH)
+
+        log_path = os.path.join(tmp, "gunicorn.log")
+        with _gunicorn(
+            log_path, rate_limits=limits, settings_module="bench.django_floor_settings"
+        ) as url:
+            _wrk(url, 3, *args())
+            for run in range(1, context.runs + 1):
+                result = _wrk(url, seconds, *args())
+                if result["non_2xx_3xx"]:
+                    with open(log_path, errors="replace") as log:
+                        context.log("gunicorn's log ends:\n" + "".join(log.readlines()[-20:]))
+                    raise RuntimeError(f"Django's floor answered {result['non_2xx_3xx']} errors")
+                runs.append(result)
+                context.log(
+                    f"  Django's floor, run {run}: {result['rps']:.0f}/s p99 "
+                    f"{result['p99_ms']:.1f} ms ({result['non_2xx_3xx']} not 2xx)"
+                )
+    return runs
+
+
 def _pgbench_pins(seconds: int, category: str, first: int, last: int) -> dict | None:
     """Pins per second, mean and p99 latency of the pin's SQL alone under HTTP_CLIENTS
     clients (pgbench), or None where there is no pgbench (SpatiaLite, or not installed)."""
@@ -930,8 +972,8 @@ def pin_creation_http(context: Context) -> Measurement:
             # one): a random prefix new for each wrk run, the wrk thread's number, its count.
             return ("pins", points_file, category, f"bench-{uuid.uuid4().hex}")
 
+        limits = {"MAPIDEAS_RATE_SUBMISSIONS": BENCH_RATE_SUBMISSIONS}
         try:
-            limits = {"MAPIDEAS_RATE_SUBMISSIONS": BENCH_RATE_SUBMISSIONS}
             with _gunicorn(log_path, rate_limits=limits) as url:
                 _wrk(url, 3, "get", HTTP_FLOOR_PATH)
                 warm = _wrk(url, 3, *pin_args())
@@ -950,6 +992,10 @@ def pin_creation_http(context: Context) -> Measurement:
             raise
     created = Idea.objects.filter(pk__gt=before_max)
     stored = created.count()
+    # Django's own floor (bench/django_floor.py): the same server running the pin's SQL alone
+    # in a bare view (PostGIS: the SQL is pgbench's). Its pins are deleted with the others.
+    postgis = connection.vendor == "postgresql"
+    django_floor = _django_floor(context, category, seconds, limits) if postgis else []
     # The bound the database alone sets: the pin's SQL without HTTP or Python (PostGIS).
     first = Idea.objects.order_by("pk").values_list("pk", flat=True).first() or 0
     if before - (before_max - first + 1) != 0:
@@ -979,6 +1025,7 @@ def pin_creation_http(context: Context) -> Measurement:
     )
     sql_share = None if sql_only is None else sql_only["pins_per_s"] / floor_rps
     p99_over_sql = None if sql_only is None else p99 / sql_only["p99_ms"]
+    django_floor_rps = _median([r["rps"] for r in django_floor]) if django_floor else None
     return Measurement(
         value=1000 / pin_rps,
         floor=1000 / ceiling_rps,
@@ -1015,6 +1062,15 @@ def pin_creation_http(context: Context) -> Measurement:
             ),
             "ceiling_per_s": round(ceiling_rps, 1),
             "share_of_ceiling": round(pin_rps / ceiling_rps, 3),
+            # Django's own floor (bench/django_floor.py): the pin's SQL in a bare view of the
+            # same server. Its share of the ceiling is what Django and psycopg leave of it
+            # with no domain logic at all; MapIdeas' share of it, what the domain costs.
+            "django_floor_per_s": django_floor_rps and round(django_floor_rps, 1),
+            "django_floor_share_of_ceiling": (
+                django_floor_rps and round(django_floor_rps / ceiling_rps, 3)
+            ),
+            "share_of_django_floor": django_floor_rps and round(pin_rps / django_floor_rps, 3),
+            "django_floor_runs": django_floor,
             "p99_over_sql_p99": None if p99_over_sql is None else round(p99_over_sql, 2),
             "idempotency_keys": True,
             "rate_limit": f"MAPIDEAS_RATE_SUBMISSIONS={BENCH_RATE_SUBMISSIONS}, counted",

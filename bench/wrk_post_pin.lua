@@ -1,9 +1,9 @@
 -- wrk script of the pin_creation_http bench row (bench/rows.py).
 --
---   wrk -t2 -c32 -d20s -s bench/wrk_post_pin.lua http://127.0.0.1:PORT -- pins POINTS CATEGORY KEYS
---       POSTs pins to /api/ideas/, each at the next of the points in the file POINTS (one
---       "lon lat" a line, inside the city), of category CATEGORY (a slug), each with a new
---       Idempotency-Key: KEYS (new for every run), the thread's number and its count
+--   wrk -t2 -c32 -d20s -s bench/wrk_post_pin.lua http://127.0.0.1:PORT -- pins POINTS CATEGORY KEYS [PATH]
+--       POSTs pins to /api/ideas/ (or PATH), each at the next of the points in the file POINTS
+--       (one "lon lat" a line, inside the city), of category CATEGORY (a slug), each with a
+--       new Idempotency-Key: KEYS (new for every run), the thread's number and its count
 --   wrk -t2 -c32 -d20s -s bench/wrk_post_pin.lua http://127.0.0.1:PORT -- get /healthz
 --       GETs the path (the floor: a trivial JSON view on the same server)
 --
@@ -18,6 +18,7 @@ function setup(thread)
 end
 
 local mode, path, points, category, keys, next_point
+local post_path = "/api/ideas/"
 
 function init(args)
     mode = args[1]
@@ -27,6 +28,7 @@ function init(args)
     end
     category = args[3]
     keys = args[4]
+    post_path = args[5] or post_path
     points = {}
     for line in io.lines(args[2]) do
         local lon, lat = line:match("^(%S+)%s+(%S+)$")
@@ -62,7 +64,7 @@ function request()
         ["Content-Type"] = "application/json",
         ["Idempotency-Key"] = string.format("%s-%d-%d", keys, id, sent),
     }
-    return wrk.format("POST", "/api/ideas/", headers, body)
+    return wrk.format("POST", post_path, headers, body)
 end
 
 function done(summary, latency, requests)
