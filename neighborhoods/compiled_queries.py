@@ -190,8 +190,7 @@ class _CompiledInsert:
     # (field's index, placeholder) for the fields whose placeholder depends on the value
     # (a geometry's, by its SRID): the one their value had when compiled. The others: "%s".
     placeholders: tuple[tuple[int, str], ...]
-    returning: tuple[Field, ...]
-    returning_params: tuple[object, ...]
+    returning_params: tuple[object, ...]  # what the database's RETURNING of the id binds
 
 
 class CompiledInsert(Generic[M]):
@@ -252,11 +251,9 @@ class CompiledInsert(Generic[M]):
         params.extend(compiled.returning_params)
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
-            returned = connection.ops.fetch_returned_insert_columns(
+            (obj.pk,) = connection.ops.fetch_returned_insert_columns(
                 cursor, compiled.returning_params
             )
-        for field, value in zip(compiled.returning, returned, strict=True):
-            setattr(obj, field.attname, value)
         obj._state.adding = False
         obj._state.db = using
 
@@ -265,30 +262,26 @@ class CompiledInsert(Generic[M]):
         name = self.model.__name__
         if not connection.features.can_return_columns_from_insert:
             raise ImproperlyConfigured(f"{name}: {connection.vendor} returns no inserted id")
-        fields = self.fields
         # save() also reads back the fields with a database default; their values are the
         # ones bound here (a value left to the database default goes through save()).
-        returning = (self.auto_field,)
         compiler = InsertQuery(self.model).get_compiler(connection=connection)
-        if compiler.get_converters([f.get_col(meta.db_table) for f in returning]):
+        if compiler.get_converters([self.auto_field.get_col(meta.db_table)]):
             raise ImproperlyConfigured(f"{name}: its primary key needs converting")
         placeholders = {
             i: _placeholder(f, params[i], connection)
-            for i, f in enumerate(fields)
+            for i, f in enumerate(self.fields)
             if hasattr(f, "get_placeholder")
         }
         qn = connection.ops.quote_name
-        returning_sql, returning_params = connection.ops.return_insert_columns(list(returning))
+        returning_sql, returning_params = connection.ops.return_insert_columns([self.auto_field])
+        values = ", ".join(placeholders.get(i, "%s") for i in range(len(self.fields)))
         sql = (
             f"{connection.ops.insert_statement()} {qn(meta.db_table)}"
-            f" ({', '.join(qn(f.column) for f in fields)})"
-            f" VALUES ({', '.join(placeholders.get(i, '%s') for i in range(len(fields)))})"
-            f" {returning_sql}"
+            f" ({', '.join(qn(f.column) for f in self.fields)}) VALUES ({values}) {returning_sql}"
         )
         return _CompiledInsert(
             sql=sql,
             placeholders=tuple(placeholders.items()),
-            returning=returning,
             returning_params=tuple(returning_params),
         )
 

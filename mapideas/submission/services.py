@@ -43,13 +43,13 @@ from neighborhoods.compiled_queries import CompiledInsert, CompiledQuery
 from neighborhoods.routing import route
 from neighborhoods.services import version_hold
 
-# Messages shown to people are translated in the request's language (gettext; `_` is a
-# throwaway variable in this module, hence the full names). OUTSIDE_MESSAGE is a plain str
-# (tests and the browser tests look for it in pages), translated where it is said.
 # The two rows every new pin writes, compiled once (neighborhoods.compiled_queries).
 _insert_pin = CompiledInsert(Idea)
 _insert_routing_event = CompiledInsert(RoutingEvent)
 
+# Messages shown to people are translated in the request's language (gettext; `_` is a
+# throwaway variable in this module, hence the full names). OUTSIDE_MESSAGE is a plain str
+# (tests and the browser tests look for it in pages), translated where it is said.
 OUTSIDE_MESSAGE = gettext_noop(
     "This place is outside every neighborhood the city serves. "
     "Move the pin inside the city's neighborhoods."
