@@ -483,6 +483,10 @@ MAPIDEAS_IMPORT_MAX_VERTICES = env_int("MAPIDEAS_IMPORT_MAX_VERTICES", 500_000)
 # How long /api/ideas/viewport/ keeps a clusters answer in the cache (0: not at all): counts
 # may be this many seconds stale, and a busy map is counted once per window, not per move.
 VIEWPORT_CACHE_SECONDS = env_int("VIEWPORT_CACHE_SECONDS", 5)
+# How long a team workspace's response-time figures (90 days of its pins) are kept in the
+# cache (0: counted for every page): they may be this many seconds stale, and a team paging
+# through its queue counts them once per window, not per page.
+TEAM_STATS_CACHE_SECONDS = env_int("TEAM_STATS_CACHE_SECONDS", 60)
 
 # --- Open311 GeoReport v2 (mapideas/open311/) -------------------------------------------------
 

@@ -195,7 +195,7 @@ def _workspace_page(
             # The filters for the pager's links and the bulk form's way back: those the
             # queue accepted, no page (QueueFilterForm.query_string).
             "query": filter_form.query_string(),
-            "stats": workflow_selectors.team_response_stats(team=team, now=now),
+            "stats": workflow_selectors.team_response_stats_kept(team=team),
             "bulk_form": bulk_form or (BulkForm(team=team) if may_work else None),
             "may_work": may_work,
             "server_pins": True,

@@ -390,6 +390,46 @@ def test_the_team_page_shows_the_response_figures(client, member, city, category
     assertContains(response, '<dd id="stats-within">67% (2 of 3)</dd>', html=True)
 
 
+def _answered_pin(category, member):
+    idea = idea_create(kind="idea", title="p", category=category, location=IN_EAST)
+    idea_status_change(idea=idea, status=S.ACKNOWLEDGED, actor=member)
+
+
+def test_the_response_figures_are_kept_for_a_minute(client, member, city, category, settings):
+    settings.TEAM_STATS_CACHE_SECONDS = 60
+    _answered_pin(category, member)
+    assertContains(get(client), '<dd id="stats-within">100% (1 of 1)</dd>', html=True)
+
+    _answered_pin(category, member)
+
+    # Counted once per window: the second answer shows when the kept figures expire.
+    assertContains(get(client), '<dd id="stats-within">100% (1 of 1)</dd>', html=True)
+    # The queue itself is never kept: both pins are in it.
+    assert len(titles(get(client))) == 2
+
+
+def test_a_new_target_is_counted_at_once(client, member, city, category, settings):
+    settings.TEAM_STATS_CACHE_SECONDS = 60
+    _answered_pin(category, member)
+    get(client)
+    city.east_team.response_target_days = 9
+    city.east_team.save()
+
+    assertContains(get(client), "<strong>9</strong> working days")
+    assert get(client).context["stats"].target_days == 9
+
+
+def test_figures_kept_for_no_time_are_counted_for_every_page(
+    client, member, city, category, settings
+):
+    settings.TEAM_STATS_CACHE_SECONDS = 0
+    _answered_pin(category, member)
+    get(client)
+    _answered_pin(category, member)
+
+    assertContains(get(client), '<dd id="stats-within">100% (2 of 2)</dd>', html=True)
+
+
 def test_the_admin_edits_the_response_target(client, city):
     root = get_user_model().objects.create_superuser("root", password="pw-for-tests")
     client.force_login(root)

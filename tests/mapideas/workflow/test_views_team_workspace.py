@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
@@ -146,6 +147,7 @@ def test_it_shows_the_reopenings_beside_the_first_answers(client, city, east_mem
     idea_status_change(
         idea=pin, status=Idea.Status.IN_PROGRESS, answer="Back on it.", actor=east_member
     )
+    cache.clear()  # the figures kept for TEAM_STATS_CACHE_SECONDS expire
     response = client.get(f"/teams/{city.east_team.slug}/")
 
     assertContains(response, '<dd id="stats-reopened">1 (0 answered since)</dd>', html=True)
