@@ -32,6 +32,7 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 from geodata.engagement.query import QUERY_SERIALIZERS
 from geodata.ogc.computed import CACHE_SECONDS, ComputedFeatures, computed_features
 from mapideas.map import maps
+from mapideas.pins import features as pin_features
 from mapideas.pins import selectors
 from mapideas.pins.filters import IdeaFilter
 from mapideas.pins.serializers import IdeaFeatureSerializer, NeighborhoodFeatureSerializer
@@ -77,6 +78,11 @@ class Collection:
     # datetime), from counts kept on write, or None where they cannot say; None: no such
     # counts (the rows are counted, up to a bound).
     total: Callable[[dict[str, Any]], int | None] | None = None
+    # A page's fast path: the selected rows read as plain `.values()` rows, and those rows
+    # made into the Features `serializer` makes (the JSON API's list does the same); None:
+    # the serializer on model instances. A single feature is always serialized.
+    feature_rows: Callable[[QuerySet], QuerySet] | None = None
+    features_of_rows: Callable[[list[dict]], list[dict]] | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +218,8 @@ COLLECTIONS: dict[str, AnyCollection] = {
             total=lambda filters: selectors.public_ideas_total(
                 using=replica_alias(), filters=filters
             ),
+            feature_rows=pin_features.feature_rows,
+            features_of_rows=pin_features.features,
         ),
         Collection(
             id="neighborhoods",

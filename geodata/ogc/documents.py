@@ -162,18 +162,26 @@ def collections_document(request: Request, collections: list[AnyCollection], fmt
     }
 
 
-def features(collection: Collection, rows: list[Model]) -> list[dict]:
-    """GeoJSON Features from the collection's serializer (the JSON API's own), with the
-    collection's feature id."""
-    serialized = collection.serializer(rows, many=True).data["features"]
+def features(collection: Collection, rows: list[Model] | list[dict]) -> list[dict]:
+    """GeoJSON Features as the collection's serializer makes them (the JSON API's own), with
+    the collection's feature id: of model instances by the serializer, of a page's plain rows
+    (Collection.feature_rows) by the collection's maker of the same Features."""
+    if rows and isinstance(rows[0], dict):
+        assert collection.features_of_rows is not None  # only its feature_rows reads dicts
+        made = collection.features_of_rows(rows)  # type: ignore[arg-type]
+        key = "id" if collection.id_field == "pk" else collection.id_field
+        ids = [row[key] for row in rows]  # type: ignore[index]
+    else:
+        made = collection.serializer(rows, many=True).data["features"]
+        ids = [feature_id(collection, row) for row in rows]  # type: ignore[arg-type]
     return [
         {
             "type": "Feature",
-            "id": feature_id(collection, row),
+            "id": pk,
             "geometry": feature["geometry"],
             "properties": feature["properties"],
         }
-        for row, feature in zip(rows, serialized, strict=True)
+        for pk, feature in zip(ids, made, strict=True)
     ]
 
 
@@ -216,6 +224,8 @@ def _page(collection: AnyCollection, query: ItemsQuery) -> _Page:
             previous=_offset(max(0, start - query.limit)) if start > 0 else None,
         )
     rows = select_features(collection, query)
+    if collection.feature_rows is not None:
+        rows = collection.feature_rows(rows)
     # By key: a deep page is an index range, as fast as the first (an offset a client sends
     # is still honoured; the links it gets read by key from there).
     page = keyset.page(rows, size=query.limit, cursor=query.cursor, offset=query.offset)

@@ -13,9 +13,9 @@ from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from mapideas.map.coordinates import Latitude, Longitude
-from mapideas.map.viewport import PIN_ROWS, PIN_VALUES
+from mapideas.map.viewport import PIN_ROWS
 from mapideas.models import Idea
+from mapideas.pins import features as pin_features
 from mapideas.pins import selectors
 from mapideas.pins.api import IdeaPagination
 from mapideas.pins.fields import PinContext
@@ -86,19 +86,12 @@ class IdeaListCreate(generics.ListAPIView):
 
     def list(self, request: Request, *args, **kwargs) -> Response:
         """A page of the filtered pins, read as plain rows and made into the Features
-        IdeaFeatureSerializer makes by the public pin's compiled row builder (as the
-        viewport's pins): a model instance, a GEOS point and the serializer per pin were
-        most of a 500-pin page's time. tests/mapideas/pins/test_api_ideas_list.py checks the
-        two agree."""
-        ideas = self.filter_queryset(self.get_queryset())
-        rows = ideas.annotate(lon=Longitude("location"), lat=Latitude("location")).values(
-            *PIN_VALUES, "lon", "lat"
+        IdeaFeatureSerializer makes (mapideas.pins.features, as OGC API items)."""
+        page = self.paginate_queryset(
+            pin_features.feature_rows(self.filter_queryset(self.get_queryset()))
         )
-        page = self.paginate_queryset(rows)
         assert page is not None  # pagination_class is set
-        context = PinContext.of(active_language(), timezone.get_current_timezone(), rows=page)
-        feature = PIN_ROWS.builder(context)
-        return self.get_paginated_response({"features": [feature(row) for row in page]})
+        return self.get_paginated_response({"features": pin_features.features(page)})
 
     def post(self, request: Request) -> Response:
         given = IdeaInputSerializer(data=request.data)

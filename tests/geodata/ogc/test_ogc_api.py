@@ -4,6 +4,7 @@ the active neighborhoods.
 The last test is the real client: GDAL's OAPIF driver (`ogrinfo`) against a live server.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
@@ -277,6 +279,34 @@ def test_item_properties_are_the_apis_and_carry_no_personal_data(ideas):
     )
     for personal in ("author", "citizen-carla", "email", "contact", "phone"):
         assert personal not in text
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_an_items_page_holds_the_features_the_serializer_makes(ideas, language):
+    """A page is made from plain rows (Collection.feature_rows), one feature from the pin:
+    both are what IdeaFeatureSerializer makes, in the request's language, each feature
+    with its id, as the single feature's own document has it."""
+    with translation.override(language):
+        body = (
+            APIClient()
+            .get("/ogc/collections/ideas/items", {"limit": 100}, HTTP_ACCEPT_LANGUAGE=language)
+            .json()
+        )
+        # As JSON: the serializer's coordinates are a tuple.
+        want = json.loads(
+            json.dumps(
+                IdeaFeatureSerializer(
+                    selectors.public_ideas().order_by("-created_at", "-id"), many=True
+                ).data["features"]
+            )
+        )
+    assert [f["id"] for f in body["features"]] == [f["id"] for f in want]
+    for got, expected in zip(body["features"], want, strict=True):
+        assert list(got) == ["type", "id", "geometry", "properties"]
+        assert got["geometry"] == expected["geometry"]
+        assert got["properties"] == expected["properties"]
+        one = get(f"/ogc/collections/ideas/items/{got['id']}").json()
+        assert (one["id"], one["geometry"]) == (got["id"], got["geometry"])
 
 
 def test_neighborhoods_are_features_named_by_slug_with_idea_counts(ideas):
