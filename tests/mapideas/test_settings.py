@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 
 from mapideas import settings as project_settings
 from mapideas.env import env_bool, env_int, env_list
@@ -33,6 +34,50 @@ def test_it_reads_postgis_urls(monkeypatch):
         "city",
         "u",
     )
+
+
+PARALLEL_0 = "-c max_parallel_workers_per_gather=0"
+
+
+def test_postgis_connections_run_each_query_on_one_core_by_default(monkeypatch):
+    monkeypatch.delenv("DB_PARALLEL_WORKERS", raising=False)
+    config = database_for(monkeypatch, "postgis://u@db.example/city")
+    assert config["OPTIONS"]["options"] == PARALLEL_0
+
+
+@pytest.mark.parametrize(
+    ("value", "options"),
+    [("2", "-c max_parallel_workers_per_gather=2"), (" 0 ", PARALLEL_0), ("server", None)],
+)
+def test_db_parallel_workers_sets_or_leaves_the_servers_setting(monkeypatch, value, options):
+    monkeypatch.setenv("DB_PARALLEL_WORKERS", value)
+    config = database_for(monkeypatch, "postgis://u@db.example/city")
+    assert config.get("OPTIONS", {}).get("options") == options
+
+
+def test_startup_options_given_in_the_url_are_kept(monkeypatch):
+    monkeypatch.delenv("DB_PARALLEL_WORKERS", raising=False)
+    config = database_for(
+        monkeypatch, "postgis://u@db.example/city?options=-c%20statement_timeout%3D5000"
+    )
+    assert config["OPTIONS"]["options"] == f"-c statement_timeout=5000 {PARALLEL_0}"
+
+
+@pytest.mark.parametrize("value", ["two", "-1", "1.5"])
+def test_a_bad_db_parallel_workers_is_refused_naming_it(monkeypatch, value):
+    monkeypatch.setenv("DB_PARALLEL_WORKERS", value)
+    with pytest.raises(ImproperlyConfigured, match="DB_PARALLEL_WORKERS"):
+        database_for(monkeypatch, "postgis://u@db.example/city")
+
+
+@pytest.mark.django_db
+def test_the_live_connection_has_the_setting_on_postgis_and_none_on_spatialite():
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW max_parallel_workers_per_gather")
+            assert cursor.fetchone()[0] == "0"
+    else:  # SQLite runs every query on one core: nothing to set
+        assert "options" not in connection.settings_dict["OPTIONS"]
 
 
 @pytest.mark.parametrize("url", ["sqlite:///x.db", "postgres://u@h/db", "mysql://u@h/db"])
