@@ -222,7 +222,7 @@ def _counts(
     elif not trends and selection.kept is not None:
         counts = _counted_kept(selection)
     else:
-        counts = _counted(selection)
+        counts = _counted(selection, trends=trends)
     ids = [int(i) for i in counts["neighborhood_id"] if i != -1]
     slug_by_id = dict(Neighborhood.objects.filter(id__in=ids).values_list("id", "slug"))
     counts["active_id"] = [
@@ -257,21 +257,30 @@ def _counted_from_groups(pins: pd.DataFrame, period: Period) -> pd.DataFrame:
     return frame.groupby("neighborhood_id", as_index=False, sort=False).sum()
 
 
-def _counted(selection: Selection) -> pd.DataFrame:
+def _counted(selection: Selection, *, trends: bool = True) -> pd.DataFrame:
     """The GROUP BY of _counts: pins in the range, offline, in each trend window, by the
-    pin's neighborhood_id (-1 for none)."""
+    pin's neighborhood_id (-1 for none); without `trends`, the windows' columns are 0.
+
+    Only the pins some column counts are read: those created from the earliest window's
+    start to the latest one's end, a range of the creation index (a 45-day range of a
+    100,000-pin city read every pin before: 170 ms on SpatiaLite, for a few thousand)."""
     in_range = selection.in_range()
     period = selection.period
-    current = Q(created_at__gte=midnight(period.start)) & Q(
-        created_at__lt=midnight(period.end + timedelta(days=1))
-    )
-    previous = Q(created_at__gte=midnight(period.previous_start)) & Q(
-        created_at__lt=midnight(period.start)
-    )
+    current_window = (midnight(period.start), midnight(period.end + timedelta(days=1)))
+    previous_window = (midnight(period.previous_start), midnight(period.start))
+    current = Q(created_at__gte=current_window[0]) & Q(created_at__lt=current_window[1])
+    previous = Q(created_at__gte=previous_window[0]) & Q(created_at__lt=previous_window[1])
+    windows = [(selection.since, selection.until)]
+    if trends:
+        windows += [current_window, previous_window]
+    starts, ends = [start for start, _ in windows], [end for _, end in windows]
+    pins = selection.undated.order_by()
+    if None not in starts:
+        pins = pins.filter(created_at__gte=min(starts))  # type: ignore[type-var]
+    if None not in ends:
+        pins = pins.filter(created_at__lt=max(ends))  # type: ignore[type-var]
     grouped = list(
-        selection.undated.order_by()
-        .values_list("neighborhood_id")
-        .annotate(
+        pins.values_list("neighborhood_id").annotate(
             count=Count("id", filter=in_range),
             offline_count=Count("id", filter=in_range & Q(channel__in=OFFLINE_CHANNELS)),
             count_current=Count("id", filter=current),
@@ -280,9 +289,14 @@ def _counted(selection: Selection) -> pd.DataFrame:
     )
     columns = ["neighborhood_id", "count", "offline_count", "count_current", "count_previous"]
     # No neighborhood (a pin in a gap: the triage team's) is -1, like a removed neighborhood.
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         [(-1 if row[0] is None else row[0], *row[1:]) for row in grouped], columns=columns
     )
+    if not trends:
+        # Read only in the range: not the windows' counts, which the caller does not publish
+        # (as _counted_kept).
+        frame["count_current"] = frame["count_previous"] = 0
+    return frame
 
 
 def _counted_kept(selection: Selection) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from geodata.engagement.fields import RESOLUTIONS
 from geodata.engagement.hexagons import pin_cells, selection_cells
 from geodata.engagement.layers import engagement_layer
 from geodata.engagement.query import parse_query
-from geodata.engagement.rates import neighborhood_engagement
+from geodata.engagement.rates import midnight, neighborhood_engagement
 from mapideas.models import Category, Idea
 from tests.geodata.engagement import engagement_city as grid
 
@@ -94,3 +94,43 @@ def test_the_hexagon_layer_reads_no_pin_without_a_date_range(planted):
         layer = engagement_layer("engagement-hexagons", selection, options)
     assert layer.frame["count"].sum() == selection.ideas.count()
     assert not any("mapideas_idea" in q["sql"] for q in queries.captured_queries)
+
+
+def _day(days_ago: int) -> str:
+    return str(grid.NOW.date() - timedelta(days=days_ago))
+
+
+@pytest.mark.parametrize("trends", [True, False])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"created_after": _day(20), "created_before": _day(10)},
+        {"created_after": _day(5)},
+        {"created_before": _day(15)},
+        {"created_after": _day(20), "created_before": _day(10), "channel": "paper"},
+    ],
+)
+def test_a_date_range_counts_each_window_as_every_pin_would(planted, params, trends):
+    """The GROUP BY reads only the pins of the range and the trend windows (a range of the
+    creation index): each neighborhood's counts are those of every pin of the selection,
+    tested one by one here."""
+    selection, _options = parse_query("engagement-neighborhoods", params)
+    figures = neighborhood_engagement(selection, trends=trends).frame
+    period = selection.period
+    windows = {
+        "count": (selection.since, selection.until),
+        "count_current": (midnight(period.start), midnight(period.end + timedelta(days=1))),
+        "count_previous": (midnight(period.previous_start), midnight(period.start)),
+    }
+    expected: dict[str, dict[int, int]] = {name: {} for name in windows}
+    for neighborhood, created_at in selection.undated.values_list("neighborhood_id", "created_at"):
+        for name, (start, end) in windows.items():
+            if (start is None or created_at >= start) and (end is None or created_at < end):
+                expected[name][neighborhood] = expected[name].get(neighborhood, 0) + 1
+    assert sum(expected["count"].values()) > 0
+    names = list(windows) if trends else ["count"]
+    for name in names:
+        got = {int(k): int(v) for k, v in figures[name].items() if v}
+        assert got == expected[name], name
+    if not trends:
+        assert figures["count_current"].isna().all()
