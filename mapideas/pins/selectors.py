@@ -11,6 +11,7 @@ from django.contrib.gis.geos import Point
 from django.db.models import (
     Prefetch,
     QuerySet,
+    prefetch_related_objects,
 )
 
 from mapideas.map.viewport_counts import (
@@ -30,6 +31,7 @@ from mapideas.models import (
 )
 from mapideas.pins.fields import COORDINATE_PRECISION
 from mapideas.pins.roles import can_see_internal
+from neighborhoods.compiled_queries import CompiledQuery
 from neighborhoods.models import Neighborhood
 from neighborhoods.routing import NearbyNeighborhood, Route, nearest_other_neighborhood, route
 from neighborhoods.selectors import active_neighborhoods
@@ -88,17 +90,31 @@ def public_ideas_total(*, using: str, filters: Mapping[str, Any]) -> int | None:
     )
 
 
+# The reads of a pin's page and its API answer, each compiled to SQL once per database
+# (neighborhoods.compiled_queries): compiling them was a third of the page's Python, more
+# than the database spent answering. Each is the QuerySet written in its lambda, unsorted
+# where the caller sorts (at most a few rows: one pin, one photo, a pin's timeline).
+_pin_by_pk = CompiledQuery(lambda pk: all_ideas().filter(pk=pk).order_by(), ((1,), (2,)))
+_shown_photo = CompiledQuery(
+    lambda idea_id: IdeaPhoto.objects.filter(idea_id=idea_id, hidden_at__isnull=True),
+    ((1,), (2,)),
+)
+
+
 def idea_photo(*, idea: Idea) -> IdeaPhoto | None:
     """The pin's photo if it has one that moderators have not hidden. Whether the pin itself
     may be seen is the caller's check (views.visible_pin_or_404)."""
-    return IdeaPhoto.objects.filter(idea=idea, hidden_at__isnull=True).first()
+    # One photo per pin at most (a one-to-one).
+    found = _shown_photo(idea.pk, using=IdeaPhoto.objects.db_manager().db)
+    return found[0] if found else None
 
 
 def visible_idea(*, user, pk: int) -> Idea | None:
     """Pin `pk` as this person may see it, or None: public pins for anyone; a pin awaiting its
     author's email confirmation, or hidden by moderation, only for the staff who read its
     team's work (everyone else is told no such pin exists, never its content)."""
-    idea = all_ideas().filter(pk=pk).first()
+    found = _pin_by_pk(pk, using=Idea.objects.db_manager().db)
+    idea = found[0] if found else None
     if idea is None:
         return None
     if not idea.is_public and not can_see_internal(user, idea):
@@ -210,20 +226,39 @@ def idea_timeline(*, idea: Idea) -> list[TimelineEntry]:
     # Each part is read unsorted and the whole sorted here: asked to sort, the ORM spends
     # more time compiling the ORDER BY (hashing every selected column) than the rows take.
     # At the same instant, routing (the pin arriving) comes before the answer, then hand-offs.
-    updates = (
-        idea.updates.select_related("team", "duplicate_of")
-        .prefetch_related(Prefetch("photos", queryset=answer_photos(), to_attr="shown_photos"))
-        .order_by()
-    )
+    using = idea._state.db or Idea.objects.db_manager().db
+    updates = _public_updates(idea.pk, using=using)
+    if updates:  # the photos of the answers, in one query (as prefetch_related reads them)
+        prefetch_related_objects(
+            updates, Prefetch("photos", queryset=answer_photos(), to_attr="shown_photos")
+        )
     ranked = [
         (e.created_at, 0, e.pk, TimelineEntry(e.created_at, routing=e))
-        for e in routing_history(idea=idea).order_by()
+        for e in _routing_events(idea.pk, using=using)
     ]
     ranked += [(u.created_at, 1, u.pk, TimelineEntry(u.created_at, update=u)) for u in updates]
-    handoffs = Handoff.objects.filter(idea=idea).exclude(state=Handoff.State.WITHDRAWN)
     ranked += [
         (h.created_at, 2, h.pk, TimelineEntry(h.created_at, handoff=h))
-        for h in handoffs.select_related("team")
+        for h in _shown_handoffs(idea.pk, using=using)
+    ]
+    return [entry for *_key, entry in sorted(ranked, key=lambda row: row[:3])]
+
+
+# idea_timeline's three parts, compiled once (see _pin_by_pk above).
+_routing_events = CompiledQuery(
+    lambda idea_id: routing_history(idea=Idea(pk=idea_id)).order_by(), ((1,), (2,))
+)
+_public_updates = CompiledQuery(
+    lambda idea_id: (
+        IdeaUpdate.objects.filter(idea_id=idea_id).select_related("team", "duplicate_of").order_by()
+    ),
+    ((1,), (2,)),
+)
+_shown_handoffs = CompiledQuery(
+    lambda idea_id: (
+        Handoff.objects.filter(idea_id=idea_id)
+        .exclude(state=Handoff.State.WITHDRAWN)
+        .select_related("team")
         .only(
             "created_at",
             "body_name",
@@ -233,5 +268,6 @@ def idea_timeline(*, idea: Idea) -> list[TimelineEntry]:
             "team__slug",
         )
         .order_by()
-    ]
-    return [entry for *_key, entry in sorted(ranked, key=lambda row: row[:3])]
+    ),
+    ((1,), (2,)),
+)
