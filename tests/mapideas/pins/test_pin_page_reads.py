@@ -110,3 +110,9 @@ def test_the_timeline_is_what_the_orm_reads(storied_pin):
     got_handoffs = [e.handoff for e in entries if e.handoff]
     assert [h.pk for h in got_handoffs] == [h.pk for h in shown] != []
     assert [(h.body_name, h.team.name) for h in got_handoffs] == [("Pipe Co", "East Team")]
+
+
+@pytest.mark.parametrize("pk", [0, 2**63, 10**30])
+def test_a_number_no_pin_can_have_is_no_pin(city, pk):
+    # Past a 64-bit integer, SQLite cannot even compare the number: None, not an error.
+    assert selectors.visible_idea(user=AnonymousUser(), pk=pk) is None
