@@ -18,6 +18,10 @@ from neighborhoods.translated_names import translated_name
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 5000
+# The largest id any row can have: a 64-bit primary key on both databases. A larger number
+# in a link or a form names no row, answered without asking the database (SQLite cannot even
+# compare it, and a query compiled once is given it as it is).
+ID_MAX = 2**63 - 1
 MEDIA_URL_MAX_LENGTH = 2000
 CONTACT_NAME_MAX_LENGTH = 200
 # A link shown to staff and returned by the Open311 API: never javascript:, data: or file:.

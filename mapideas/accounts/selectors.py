@@ -18,14 +18,13 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.http import base36_to_int, int_to_base36
 
+from mapideas.models import ID_MAX
 from neighborhoods.roles import PLANNERS_GROUP
 
 # A sign-up link works for this long; then the account, never activated, is deleted.
 SIGNUP_LINK_MAX_AGE = timedelta(days=7)
 # Tells a sign-up never completed from an account staff switched off (never purged).
 AWAITING_CONFIRMATION_GROUP = "sign-up awaiting email confirmation"
-# SQLite's integers stop at 2**63 - 1: a larger id in a link is no account, not an error.
-ACCOUNT_ID_MAX = 2**63 - 1
 _LINK_SALT = "mapideas.accounts.signup-confirm"
 
 
@@ -51,7 +50,7 @@ def awaiting_signup(*, uid: int, token: str, lock: bool = False) -> User | None:
     damaged, expired (SIGNUP_LINK_MAX_AGE) or used, or the account is gone. `lock`: the
     account's row is locked (inside the caller's transaction)."""
     stamp, dash, digest = token.partition("-")
-    if not dash or not 0 < uid <= ACCOUNT_ID_MAX:
+    if not dash or not 0 < uid <= ID_MAX:
         return None
     try:
         timestamp = base36_to_int(stamp)

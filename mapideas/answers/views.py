@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from mapideas.answers import selectors, services
 from mapideas.answers.forms import TemplateForm
-from mapideas.models import ResponseTemplate
+from mapideas.models import ID_MAX, ResponseTemplate
 from neighborhoods.models import Team
 from neighborhoods.roles import can_view_team
 
@@ -27,7 +27,7 @@ def _team_or_403(request: HttpRequest, slug: str) -> Team:
 
 def _template_or_404(team: Team, pk: int) -> ResponseTemplate:
     # A number no primary key can hold names no template (SQLite cannot even compare it).
-    if pk > 2**63 - 1:
+    if pk > ID_MAX:
         raise Http404("No such template.")
     return get_object_or_404(ResponseTemplate, team=team, pk=pk)
 

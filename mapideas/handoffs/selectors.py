@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from mapideas.models import Handoff, Idea
+from mapideas.models import ID_MAX, Handoff, Idea
 
 
 def idea_handoffs(*, idea: Idea) -> QuerySet[Handoff]:
@@ -12,6 +12,6 @@ def idea_handoffs(*, idea: Idea) -> QuerySet[Handoff]:
 
 def idea_handoff(*, idea: Idea, pk: int) -> Handoff | None:
     """Hand-off `pk` of `idea`, or None (another pin's, or none)."""
-    if not 0 < pk <= 2**63 - 1:
+    if not 0 < pk <= ID_MAX:
         return None
     return Handoff.objects.select_related("idea", "team").filter(idea=idea, pk=pk).first()

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
 from mapideas.audit import services as audit
-from mapideas.models import ANSWER_MAX_LENGTH, EmailOutbox, Handoff, Idea
+from mapideas.models import ANSWER_MAX_LENGTH, ID_MAX, EmailOutbox, Handoff, Idea
 from mapideas.notifications.services import absolute, email_subject, in_default_language, one_line
 from mapideas.participation.services import clean_email
 from mapideas.pins.photos import photo_delete, photo_process, photo_save, photo_storage
@@ -41,8 +41,6 @@ DAYS_MAX = 90
 BODY_NAME_MAX_LENGTH = 120
 MESSAGE_MAX_LENGTH = 2000
 COMMENT_MAX_LENGTH = 2000
-# What an id in a link may be: a larger number names no row (and SQLite cannot compare it).
-ID_MAX = 2**63 - 1
 
 # The states in which the body's link works (until it expires).
 OPEN_STATES = frozenset({State.SENT, State.ACCEPTED, State.REPORTED, State.RETURNED})

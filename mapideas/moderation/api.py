@@ -14,16 +14,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mapideas.models import FLAG_TEXT_MAX_LENGTH, Flag
+from mapideas.models import FLAG_TEXT_MAX_LENGTH, ID_MAX, Flag
 from mapideas.moderation import services as moderation
 from mapideas.moderation.views import flagger_hash
 from mapideas.pins import selectors
 from mapideas.plumbing import ratelimit
 from mapideas.plumbing.stored_text import StoredTextSerializerField
 from mapideas.plumbing.throttling import throttle
-
-# The largest id a pin can have (a bigint): beyond it, a 404 without asking the database.
-MAX_ID = 2**63 - 1
 
 
 class FlagInputSerializer(serializers.Serializer):
@@ -65,7 +62,7 @@ class FlagAcceptedSerializer(serializers.Serializer):
 )
 class IdeaFlagCreate(APIView):
     def post(self, request: Request, pk: int) -> Response:
-        idea = selectors.public_ideas().filter(pk=pk).first() if 0 < pk <= MAX_ID else None
+        idea = selectors.public_ideas().filter(pk=pk).first() if 0 < pk <= ID_MAX else None
         if idea is None:
             raise NotFound(_("No public pin with this number."))
         given = FlagInputSerializer(data=request.data)

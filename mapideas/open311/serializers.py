@@ -25,6 +25,7 @@ from rest_framework import serializers
 
 from mapideas.models import (
     DESCRIPTION_MAX_LENGTH,
+    ID_MAX,
     MEDIA_URL_MAX_LENGTH,
     Category,
     Idea,
@@ -38,8 +39,6 @@ from neighborhoods.translated_names import city_language
 # The spec's defaults and limits for GET requests ("Response Volume").
 MAX_SPAN = timedelta(days=90)
 MAX_REQUESTS = 1000
-# Ids beyond a 64-bit integer are no pin's (and would overflow the database's bigint).
-MAX_ID = 2**63 - 1
 
 
 def open311_status(idea: Idea) -> str:
@@ -391,7 +390,7 @@ class RequestsQuerySerializer(JurisdictionQuerySerializer):
     def validate_service_request_id(self, value: str) -> list[int]:
         ids = []
         for item in comma_list(value):
-            if not item.isascii() or not item.isdigit() or not 0 < int(item) <= MAX_ID:
+            if not item.isascii() or not item.isdigit() or not 0 < int(item) <= ID_MAX:
                 raise serializers.ValidationError(
                     _("%(item)s is not a service request id (a positive whole number).")
                     % {"item": repr(item)}

@@ -24,13 +24,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView, set_rollback
 
-from mapideas.models import Category, Open311Client
+from mapideas.models import ID_MAX, Category, Open311Client
 from mapideas.open311 import selectors as open311_selectors
 from mapideas.open311 import services as open311_services
 from mapideas.open311.renderers import ExtensionNegotiation, Open311JSONRenderer
 from mapideas.open311.serializers import (
     ERRORS_SCHEMA,
-    MAX_ID,
     MAX_REQUESTS,
     DiscoverySerializer,
     JurisdictionQuerySerializer,
@@ -393,7 +392,7 @@ class ServiceRequestDetailView(Open311View):
             pk = int(service_request_id)
             idea = (
                 for_requests(pins_selectors.public_ideas()).filter(pk=pk).first()
-                if 0 < pk <= MAX_ID
+                if 0 < pk <= ID_MAX
                 else None
             )
         if idea is None:

@@ -20,6 +20,7 @@ from mapideas.map.viewport_counts import (
     public_pin_total,
 )
 from mapideas.models import (
+    ID_MAX,
     PUBLIC_PINS,
     Category,
     Handoff,
@@ -90,9 +91,6 @@ def public_ideas_total(*, using: str, filters: Mapping[str, Any]) -> int | None:
     )
 
 
-# The largest primary key a pin can have (a signed 64-bit integer on both databases).
-PK_MAX = 2**63 - 1
-
 # The reads of a pin's page and its API answer, each compiled to SQL once per database
 # (neighborhoods.compiled_queries): compiling them was a third of the page's Python, more
 # than the database spent answering. Each is the QuerySet written in its lambda, unsorted
@@ -116,9 +114,7 @@ def visible_idea(*, user, pk: int) -> Idea | None:
     """Pin `pk` as this person may see it, or None: public pins for anyone; a pin awaiting its
     author's email confirmation, or hidden by moderation, only for the staff who read its
     team's work (everyone else is told no such pin exists, never its content)."""
-    if not 0 < pk <= PK_MAX:
-        # No pin has such a number; SQLite could not even compare it (the ORM's own lookup
-        # finds nothing for it, the compiled query is given it as it is).
+    if not 0 < pk <= ID_MAX:
         return None
     found = _pin_by_pk(pk, using=Idea.objects.db_manager().db)
     idea = found[0] if found else None

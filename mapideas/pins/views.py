@@ -3,7 +3,7 @@
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
-from mapideas.models import Idea
+from mapideas.models import ID_MAX, Idea
 from mapideas.pins import photos
 from mapideas.pins import selectors as pins_selectors
 from mapideas.pins.page import idea_page, visible_pin_or_404
@@ -32,20 +32,13 @@ def idea_photo(request: HttpRequest, pk: int) -> FileResponse:
     return photo_response(visible_pin_or_404(request, pk))
 
 
-# The largest primary key a photo can have: a larger number in the URL names none (and
-# SQLite could not even compare it).
-PHOTO_ID_MAX = 2**63 - 1
-
-
 @require_safe
 def timeline_photo(request: HttpRequest, pk: int, photo_pk: int) -> FileResponse:
     """A before or after photo of a team's answer on pin `pk`, for whoever may see the pin
     (as idea_photo: the public while it is public, only its staff otherwise); a 404 once
     moderators hid it, or for a photo of another pin."""
     idea = visible_pin_or_404(request, pk)
-    photo = (
-        pins_selectors.timeline_photo(idea=idea, pk=photo_pk) if photo_pk <= PHOTO_ID_MAX else None
-    )
+    photo = pins_selectors.timeline_photo(idea=idea, pk=photo_pk) if photo_pk <= ID_MAX else None
     if photo is None:
         raise Http404("No such photo.")
     return _file_response(idea, photo.name)

@@ -15,6 +15,7 @@ from mapideas.answers.selectors import team_templates, templates_for_pin
 from mapideas.answers.services import answer_language, templates_render
 from mapideas.models import (
     ANSWER_MAX_LENGTH,
+    ID_MAX,
     NOTE_MAX_LENGTH,
     Category,
     Idea,
@@ -179,7 +180,7 @@ class TemplateChoiceField(forms.ModelChoiceField):
     def to_python(self, value: Any) -> Any:
         if value not in self.empty_values:
             text = str(value)
-            if not (text.isascii() and text.isdigit() and int(text) <= 2**63 - 1):
+            if not (text.isascii() and text.isdigit() and int(text) <= ID_MAX):
                 raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
         return super().to_python(value)
 

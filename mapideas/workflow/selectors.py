@@ -24,6 +24,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from mapideas.models import (
+    ID_MAX,
     Category,
     Idea,
     IdeaNote,
@@ -35,9 +36,6 @@ from mapideas.plumbing.days import first_instant, first_instant_after
 from neighborhoods import calendars
 from neighborhoods.models import Team
 
-# The largest id a pin can have: a 64-bit primary key, on every database.
-PIN_ID_MAX = 2**63 - 1
-
 
 def merge_original(*, pk: int) -> Idea | None:
     """Pin `pk` as the original another pin may be merged into, else None: a public pin only.
@@ -46,7 +44,7 @@ def merge_original(*, pk: int) -> Idea | None:
     awaiting its author's confirmation), even the team's own, is no original; and one the
     team may not see at all must answer as a pin that does not exist. An id no primary key
     can hold names no pin (SQLite cannot even compare it)."""
-    if not 0 < pk <= PIN_ID_MAX:
+    if not 0 < pk <= ID_MAX:
         return None
     return public_ideas().filter(pk=pk).first()
 

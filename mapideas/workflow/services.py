@@ -22,6 +22,7 @@ from mapideas.audit import services as audit
 from mapideas.backoffice import queue as backoffice
 from mapideas.models import (
     ANSWER_MAX_LENGTH,
+    ID_MAX,
     NOTE_MAX_LENGTH,
     Category,
     Follower,
@@ -49,7 +50,6 @@ from mapideas.pins.services import _clean_text, _locked, _person
 from mapideas.submission.services import _create_with_photo, idea_create
 from mapideas.webhooks import services as webhooks
 from mapideas.workflow import statuses as workflow
-from mapideas.workflow.selectors import PIN_ID_MAX
 from neighborhoods.models import Team
 
 REASSIGN_REASON_MESSAGE = gettext_lazy("Say why the pin goes to another team.")
@@ -654,7 +654,7 @@ def idea_mark_duplicate(
     if original.pk == idea.pk:
         raise ValidationError({"duplicate_of": [gettext("A pin cannot be a duplicate of itself.")]})
     # Both locked, in id order, so two merges of the same pair cannot deadlock or cross.
-    pks = [pk for pk in (idea.pk, original.pk) if pk is not None and 0 < pk <= PIN_ID_MAX]
+    pks = [pk for pk in (idea.pk, original.pk) if pk is not None and 0 < pk <= ID_MAX]
     locked = {
         i.pk: i
         for i in Idea.objects.select_for_update()
@@ -740,7 +740,7 @@ def ideas_bulk_update(
     answer = _clean_text(answer, field="answer", max_length=ANSWER_MAX_LENGTH)
     # An id no primary key can hold names no pin; SQLite cannot even compare it (an error,
     # not an empty answer), so it is never sent.
-    storable = [pk for pk in ids if 0 < pk <= PIN_ID_MAX]
+    storable = [pk for pk in ids if 0 < pk <= ID_MAX]
     locked = list(
         Idea.objects.select_for_update()
         .select_related("team")
