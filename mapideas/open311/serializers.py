@@ -10,9 +10,9 @@ are in neighborhoods.translated_names. `service_code` is the category's slug, be
 `service_name`; the spec has no field for a team's slug, so `agency_responsible` stands alone.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import nullcontext
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from django.db.models import QuerySet
@@ -23,6 +23,7 @@ from django.utils.translation import ngettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from mapideas.map.coordinates import Latitude, Longitude
 from mapideas.models import (
     DESCRIPTION_MAX_LENGTH,
     ID_MAX,
@@ -41,12 +42,6 @@ MAX_SPAN = timedelta(days=90)
 MAX_REQUESTS = 1000
 
 
-def open311_status(idea: Idea) -> str:
-    """Open311 knows "open" and "closed": our open statuses are the ones boundary changes
-    still move (Idea.OPEN_STATUSES); done, declined and duplicate are closed."""
-    return "open" if idea.is_open else "closed"
-
-
 def comma_list(value: str) -> list[str]:
     """`a,b, c` (the spec's "comma delimited"), empty items dropped."""
     return [item.strip() for item in value.split(",") if item.strip()]
@@ -59,15 +54,6 @@ def _encodable(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-class W3CDateTimeField(serializers.DateTimeField):
-    """A date-time as the spec writes it: W3C/ISO 8601 to the second, with its zone
-    (Z for UTC)."""
-
-    def to_representation(self, value):
-        text = timezone.localtime(value).replace(microsecond=0).isoformat()
-        return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 # --- Errors ---------------------------------------------------------------------------------
@@ -189,63 +175,141 @@ PIN_FIELDS = {
 }
 
 
-def pin_field(name: str, **kwargs) -> serializers.Field:
-    """The field of Open311's `name`: the public pin's field PIN_FIELDS maps it to."""
+def _pin_key(name: str) -> str:
+    """The `.values()` key of Open311's `name`: the public pin's field PIN_FIELDS maps it to,
+    read as the specification says (names in the city's language: the column itself)."""
     field = pin_fields.BY_NAME[PIN_FIELDS[name]]
     if field.render is pin_fields.Render.NAME:
-        source = f"{field.relation}.name"  # `name` is the city's language
-    elif field.render is pin_fields.Render.SLUG:
-        source = f"{field.relation}.slug"
-    elif field.render is pin_fields.Render.VALUE:
-        source = field.reads[0].replace("__", ".")
-    else:
-        raise ValueError(f"{name}: Open311 has no field for a pin's {field.render.value}")
-    # DRF refuses a source that repeats the field's name.
-    options = {**kwargs, **({"source": source} if source != name else {})}
+        return f"{field.relation}__name"  # `name` is the city's language
+    if field.render is pin_fields.Render.SLUG:
+        return f"{field.relation}__slug"
+    if field.render is pin_fields.Render.VALUE:
+        return field.reads[0]
+    raise ValueError(f"{name}: Open311 has no field for a pin's {field.render.value}")
+
+
+# Open311's name -> the row's key, checked at import (a field Open311 cannot read fails here).
+PIN_KEYS = {name: _pin_key(name) for name in PIN_FIELDS}
+
+
+def pin_field(name: str, **kwargs) -> serializers.Field:
+    """The published schema's field of Open311's `name`, typed as the public pin's field."""
+    field = pin_fields.BY_NAME[PIN_FIELDS[name]]
     if field.type is pin_fields.Type.DATETIME:
-        return W3CDateTimeField(**options)
+        return serializers.DateTimeField(**kwargs)
     if field.type is pin_fields.Type.INTEGER:
-        return serializers.IntegerField(**options)
-    return serializers.CharField(**options)
+        return serializers.IntegerField(**kwargs)
+    return serializers.CharField(**kwargs)
 
 
-# What ServiceRequestSerializer reads of a pin, its category, team and neighborhood: a list
-# of 1,000 requests read whole rows of four tables (and the photo's) for a few columns;
-# building those instances was most of its time. A field added to the serializer is added
-# here (tests/mapideas/open311 check a list costs one query).
-REQUEST_READS = (
-    *dict.fromkeys(pin_fields.BY_NAME[name].reads[0] for name in PIN_FIELDS.values()),
-    "category__name",
-    "category__slug",
-    "team__name",
-    "neighborhood__name",
-    "status",
-    "answer",
-    "reopened_at",
-    "dispute_count",
-    "fix_confirmed_count",
-    "location",
-    "media_url",
-    "updated_at",
+# What a service request is made of: the public fields of PIN_KEYS, Open311's own two
+# (media_url, updated_at) and what its sentences say. Plain rows of one query, joined to the
+# category, team and neighborhood, with the coordinates read by the database: a model
+# instance per pin and per relation, a GEOS point and DRF's calls per field were most of the
+# time of a list of 1,000 (85 ms of CPU). A key added to a request is added here
+# (tests/mapideas/open311 check a list costs one query).
+REQUEST_VALUES = tuple(
+    dict.fromkeys(
+        (
+            *PIN_KEYS.values(),
+            "status",
+            "answer",
+            "reopened_at",
+            "dispute_count",
+            "fix_confirmed_count",
+            "neighborhood__name",
+            "media_url",
+            "updated_at",
+        )
+    )
 )
 
 
-def for_requests(ideas: QuerySet[Idea]) -> QuerySet[Idea]:
-    """`ideas` reading what ServiceRequestSerializer needs (REQUEST_READS), and no more."""
-    return (
-        ideas.select_related(None)
-        .select_related("category", "team", "neighborhood")
-        .only(*REQUEST_READS)
+def request_rows(ideas: QuerySet[Idea]) -> QuerySet[Idea, dict[str, Any]]:
+    """`ideas` (public pins, filtered and ordered by the caller) read as the rows
+    `service_requests` makes requests of."""
+    return ideas.annotate(lon=Longitude("location"), lat=Latitude("location")).values(
+        *REQUEST_VALUES, "lon", "lat"
     )
 
 
-# Given pins read through `for_requests` (the docstring below is the published schema's).
+def w3c_datetime(value: datetime | None, zone: tzinfo) -> str | None:
+    """A date-time as the spec writes it: W3C/ISO 8601 to the second in `zone` (the current
+    time zone), UTC as "Z"."""
+    if value is None:
+        return None
+    text = value.astimezone(zone).replace(microsecond=0).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def service_requests(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The service requests of `rows` (request_rows), every field in the spec's order and
+    every sentence in the city's language (the module's docstring): switched to once, and
+    the status labels translated once, for the whole list."""
+    zone = timezone.get_current_timezone()
+    language = city_language()
+    switch = translation.get_language() != language
+    with translation.override(language) if switch else nullcontext():
+        # The enum's labels, once: get_status_display() rebuilds and hashes the field's lazy
+        # choices on every call (half the time of a 1,000-request list).
+        labels = {status: str(label) for status, label in Idea.Status.choices}
+        return [_service_request(row, labels, zone) for row in rows]
+
+
+_OPEN = frozenset(Idea.OPEN_STATUSES)
+_ID, _NAME, _CODE, _DESCRIPTION, _AGENCY, _REQUESTED = (
+    PIN_KEYS[name]
+    for name in (
+        "service_request_id",
+        "service_name",
+        "service_code",
+        "description",
+        "agency_responsible",
+        "requested_datetime",
+    )
+)
+
+
+def _service_request(row: Mapping[str, Any], labels: Mapping[str, str], zone: tzinfo) -> dict:
+    status = row["status"]
+    return {
+        "service_request_id": row[_ID],
+        # Open311 knows "open" and "closed": our open statuses are the ones boundary
+        # changes still move (Idea.OPEN_STATUSES); done, declined and duplicate are closed.
+        "status": "open" if status in _OPEN else "closed",
+        "status_notes": status_notes(
+            labels[status],
+            answer=row["answer"],
+            reopened_at=row["reopened_at"],
+            disputes=row["dispute_count"],
+            fixes=row["fix_confirmed_count"],
+        ),
+        "service_name": row[_NAME],
+        "service_code": row[_CODE],
+        "description": row[_DESCRIPTION],
+        "agency_responsible": row[_AGENCY],
+        "service_notice": service_notice(row[_AGENCY], row["neighborhood__name"]),
+        "requested_datetime": w3c_datetime(row[_REQUESTED], zone),
+        "updated_datetime": w3c_datetime(row["updated_at"], zone),
+        "expected_datetime": None,  # no service levels yet
+        "address": None,  # no geocoder: pins are points, not addresses
+        "address_id": None,
+        "zipcode": None,
+        "lat": round(row["lat"], COORDINATE_PRECISION),
+        "long": round(row["lon"], COORDINATE_PRECISION),
+        "media_url": row["media_url"] or None,
+    }
+
+
+# The published schema of a service request (the docstring below is its description). The
+# requests themselves are made by `service_requests`, from rows: given one (request_rows),
+# this serializer makes the same.
 class ServiceRequestSerializer(serializers.Serializer):
     """A pin as an Open311 service request: public fields only, never the contact fields."""
 
     service_request_id = pin_field("service_request_id")
-    status = serializers.SerializerMethodField(help_text="open or closed")
-    status_notes = serializers.SerializerMethodField(
+    status = serializers.ChoiceField(choices=["open", "closed"], help_text="open or closed")
+    status_notes = serializers.CharField(
         help_text=(
             "Our finer status (New, In progress, Declined…) and the team's latest public "
             "answer, when there is one; then, for a pin closed before, when it was last "
@@ -257,90 +321,61 @@ class ServiceRequestSerializer(serializers.Serializer):
     service_code = pin_field("service_code")
     description = pin_field("description")
     agency_responsible = pin_field("agency_responsible", help_text="The district team")
-    service_notice = serializers.SerializerMethodField()
+    service_notice = serializers.CharField()
     requested_datetime = pin_field("requested_datetime")
-    updated_datetime = W3CDateTimeField(source="updated_at")
-    expected_datetime = serializers.SerializerMethodField()
-    address = serializers.SerializerMethodField()
-    address_id = serializers.SerializerMethodField()
-    zipcode = serializers.SerializerMethodField()
-    lat = serializers.SerializerMethodField()
-    long = serializers.SerializerMethodField()
-    media_url = serializers.SerializerMethodField()
+    updated_datetime = serializers.DateTimeField()
+    expected_datetime = serializers.DateTimeField(
+        allow_null=True, help_text="Always null: no service levels yet"
+    )
+    address = serializers.CharField(allow_null=True, help_text="Always null: no geocoder yet")
+    address_id = serializers.CharField(allow_null=True, help_text="Always null")
+    zipcode = serializers.CharField(allow_null=True, help_text="Always null")
+    lat = serializers.FloatField()
+    long = serializers.FloatField()
+    media_url = serializers.CharField(
+        allow_null=True, help_text="The photo's address an Open311 client sent, if any"
+    )
 
-    def get_status_notes(self, idea: Idea) -> str:
-        return status_notes(idea)
-
-    def get_status(self, idea: Idea) -> str:
-        return open311_status(idea)
-
-    def get_service_notice(self, idea: Idea) -> str:
-        return service_notice(idea)
-
-    def get_expected_datetime(self, idea: Idea) -> str | None:
-        return None  # no service levels yet
-
-    def get_address(self, idea: Idea) -> str | None:
-        return None  # no geocoder: pins are points, not addresses
-
-    def get_address_id(self, idea: Idea) -> str | None:
-        return None
-
-    def get_zipcode(self, idea: Idea) -> str | None:
-        return None
-
-    def get_lat(self, idea: Idea) -> float:
-        return round(idea.location.y, COORDINATE_PRECISION)
-
-    def get_long(self, idea: Idea) -> float:
-        return round(idea.location.x, COORDINATE_PRECISION)
-
-    def get_media_url(self, idea: Idea) -> str | None:
-        return idea.media_url or None
+    def to_representation(self, instance: Mapping[str, Any]) -> dict[str, Any]:
+        return service_requests([instance])[0]
 
 
-def status_notes(idea: Idea) -> str:
+def status_notes(
+    label: str, *, answer: str, reopened_at: datetime | None, disputes: int, fixes: int
+) -> str:
     """The spec's "why status was changed to current state or more details on current status
-    than conveyed with status alone": our finer status and the team's latest public answer,
-    then what residents said after the pin was closed (when it was last reopened, how many
-    said the problem is still there, how many that the fix holds). Counts and a date, never
-    who. In the city's language, as every sentence of Open311 (the module's docstring)."""
-    language = city_language()
-    # A list of requests is serialized in the city's language already (views): switching
-    # for each of 1,000 pins cost a tenth of the answer.
-    switch = translation.get_language() != language
-    with translation.override(language) if switch else nullcontext():
-        # The enum's label, one translation: get_status_display() rebuilds and hashes the
-        # field's lazy choices on every call (half the time of a 1,000-request list).
-        label = str(Idea.Status(idea.status).label)
-        sentences = [f"{label}: {idea.answer}" if idea.answer else label]
-        if idea.reopened_at is not None:
-            day = date_format(timezone.localtime(idea.reopened_at), "DATE_FORMAT")
-            sentences.append(_("Reopened on %(day)s.") % {"day": day})
-        if idea.dispute_count:
-            sentences.append(
-                ngettext(
-                    "%(count)d resident said the problem is still there.",
-                    "%(count)d residents said the problem is still there.",
-                    idea.dispute_count,
-                )
-                % {"count": idea.dispute_count}
+    than conveyed with status alone": our finer status (its `label`) and the team's latest
+    public answer, then what residents said after the pin was closed (when it was last
+    reopened, how many said the problem is still there, how many that the fix holds). Counts
+    and a date, never who. Called in the city's language (service_requests)."""
+    sentences = [f"{label}: {answer}" if answer else label]
+    if reopened_at is not None:
+        day = date_format(timezone.localtime(reopened_at), "DATE_FORMAT")
+        sentences.append(_("Reopened on %(day)s.") % {"day": day})
+    if disputes:
+        sentences.append(
+            ngettext(
+                "%(count)d resident said the problem is still there.",
+                "%(count)d residents said the problem is still there.",
+                disputes,
             )
-        if idea.fix_confirmed_count:
-            sentences.append(
-                ngettext(
-                    "%(count)d resident confirmed the fix.",
-                    "%(count)d residents confirmed the fix.",
-                    idea.fix_confirmed_count,
-                )
-                % {"count": idea.fix_confirmed_count}
+            % {"count": disputes}
+        )
+    if fixes:
+        sentences.append(
+            ngettext(
+                "%(count)d resident confirmed the fix.",
+                "%(count)d residents confirmed the fix.",
+                fixes,
             )
+            % {"count": fixes}
+        )
     return " ".join(sentences)
 
 
-def service_notice(idea: Idea) -> str:
-    where = f" for {idea.neighborhood.name}" if idea.neighborhood else ""
-    return f"Sent to {idea.team.name}{where}."
+def service_notice(team_name: str, neighborhood_name: str | None) -> str:
+    where = f" for {neighborhood_name}" if neighborhood_name else ""
+    return f"Sent to {team_name}{where}."
 
 
 class ServiceRequestCreatedSerializer(serializers.Serializer):
@@ -349,7 +384,8 @@ class ServiceRequestCreatedSerializer(serializers.Serializer):
     account_id = serializers.SerializerMethodField()
 
     def get_service_notice(self, idea: Idea) -> str:
-        return service_notice(idea)
+        neighborhood = idea.neighborhood
+        return service_notice(idea.team.name, neighborhood.name if neighborhood else None)
 
     def get_account_id(self, idea: Idea) -> str | None:
         return None  # no citizen accounts through Open311

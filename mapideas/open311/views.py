@@ -13,7 +13,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import reverse
-from django.utils import translation
 from django.utils.translation import gettext as _
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -39,12 +38,12 @@ from mapideas.open311.serializers import (
     ServiceRequestInputSerializer,
     ServiceRequestSerializer,
     ServiceSerializer,
-    for_requests,
+    request_rows,
+    service_requests,
 )
 from mapideas.pins import selectors as pins_selectors
 from mapideas.plumbing.parsers import BoundedJSONParser
 from mapideas.submission import services as submission_services
-from neighborhoods.translated_names import city_language
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # When this endpoint's behaviour last changed (discovery's `changeset`): bump it with the API.
@@ -291,10 +290,7 @@ class ServiceRequestListView(Open311View):
                 start=query["start_date"],
                 end=query["end_date"],
             )
-        # Every sentence in the city's language (serializers' docstring), switched to once.
-        with translation.override(city_language()):
-            listed = ServiceRequestSerializer(for_requests(ideas)[:MAX_REQUESTS], many=True).data
-        return Response(listed)
+        return Response(service_requests(request_rows(ideas)[:MAX_REQUESTS]))
 
     @extend_schema(
         tags=["open311"],
@@ -387,18 +383,15 @@ class ServiceRequestDetailView(Open311View):
     )
     def get(self, request: Request, service_request_id: str) -> Response:
         self.check_query_jurisdiction(request)
-        idea = None
+        found: list = []
         if service_request_id.isascii() and service_request_id.isdigit():
             pk = int(service_request_id)
-            idea = (
-                for_requests(pins_selectors.public_ideas()).filter(pk=pk).first()
-                if 0 < pk <= ID_MAX
-                else None
-            )
-        if idea is None:
+            if 0 < pk <= ID_MAX:
+                found = list(request_rows(pins_selectors.public_ideas().filter(pk=pk)))
+        if not found:
             raise Open311Error(
                 status.HTTP_404_NOT_FOUND,
                 _("service_request_id: no service request %(id)s.")
                 % {"id": repr(service_request_id)},
             )
-        return Response(ServiceRequestSerializer([idea], many=True).data)
+        return Response(service_requests(found))

@@ -63,6 +63,36 @@ def test_a_request_carries_the_spec_fields(city, category):
     assert request["updated_datetime"].endswith("Z")
 
 
+def test_the_published_schema_lists_the_fields_a_request_has_in_their_order(city, category):
+    from mapideas.open311.serializers import ServiceRequestSerializer
+
+    pin(category)
+
+    [request] = get("requests").json()
+
+    assert list(request) == list(ServiceRequestSerializer().fields)
+
+
+def test_one_request_is_the_same_as_in_a_list_in_both_formats(city, category):
+    idea = pin(category, IN_WEST, description="Bench", status=Idea.Status.DONE)
+    Idea.objects.filter(pk=idea.pk).update(
+        answer="Fixed.", dispute_count=1, fix_confirmed_count=3, reopened_at=NOW
+    )
+
+    [listed] = get("requests").json()
+    [alone] = get(f"requests/{idea.pk}").json()
+
+    assert alone == listed
+    assert listed["status"] == "closed"
+    assert listed["status_notes"].startswith("Done: Fixed. Reopened on ")
+    assert listed["status_notes"].endswith(
+        "1 resident said the problem is still there. 3 residents confirmed the fix."
+    )
+    one = xml(get(f"requests/{idea.pk}", "xml")).find("request")
+    assert one.findtext("status_notes") == listed["status_notes"]
+    assert one.findtext("lat") == str(listed["lat"])
+
+
 def test_a_pin_in_a_gap_goes_to_the_triage_team_and_says_so(city, category):
     pin(category, IN_EMPTY_HOLE)
 

@@ -180,7 +180,8 @@ def test_open311_maps_its_names_to_public_fields_in_one_table(pins):
     pin = selectors.public_ideas().get(pk=pins[1].pk)
 
     with translation.override("fr"):
-        data = open311.ServiceRequestSerializer(pin).data
+        (row,) = open311.request_rows(selectors.public_ideas().filter(pk=pin.pk))
+        data = open311.ServiceRequestSerializer(row).data
 
     # The city's language whatever the request's (neighborhoods.translated_names).
     assert data["service_name"] == pin.category.name == "Lighting and safety"
