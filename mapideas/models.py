@@ -53,6 +53,14 @@ class Category(models.Model):
         return translated_name(self.name, self.name_translations)
 
 
+# The pins no one but their staff may see: the complement of PUBLIC_PINS (below), written as
+# the partial index idea_not_public holds them, so that a query with this condition can use it
+# (SQLite takes a partial index only for a query that repeats its condition).
+NOT_PUBLIC_PINS = models.Q(awaiting_confirmation=True) | models.Q(
+    hidden_by_moderation_at__isnull=False
+)
+
+
 class Idea(models.Model):
     """A pin: an idea for the city or an issue to fix, routed to a team when it is created."""
 
@@ -260,6 +268,10 @@ class Idea(models.Model):
                 condition=models.Q(author__isnull=False),
                 name="idea_author_set",
             ),
+            # A team's pins that are not public (awaiting their author's confirmation, hidden
+            # by moderators): a few. The workspace counts its queue as the public ones, kept
+            # per team by the viewport's counts, plus these (workflow.selectors).
+            models.Index(fields=["team"], condition=NOT_PUBLIC_PINS, name="idea_not_public"),
         ]
 
     # Open pins follow boundary changes; closed ones keep the team that closed them.

@@ -23,8 +23,10 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from mapideas.map.viewport_counts import CountFilters, public_pin_total
 from mapideas.models import (
     ID_MAX,
+    NOT_PUBLIC_PINS,
     Category,
     Idea,
     IdeaNote,
@@ -189,6 +191,42 @@ def team_queue(
     now = now or timezone.now()
     ideas = _filtered(team_ideas(team=team), filters or QueueFilters(), now)
     return _with_queue_fields(ideas, now)
+
+
+def team_queue_total(*, team: Team, filters: QueueFilters | None = None) -> int | None:
+    """How many pins `team_queue` holds with `filters`, exactly, without counting them: its
+    public pins from the counts kept on write (mapideas.map.viewport_counts, per team, status,
+    category, kind and neighborhood), plus its pins that are not public, which those leave
+    out (a few, through their own partial index). None when a filter is one the kept counts
+    cannot answer (dates, overdue, disputed, reopened, a search, an assignee): the caller
+    counts the pins.
+
+    Counting a large team's queue read every one of its pins (120 ms for 177,000 at 1M pins
+    on PostGIS, on every page of its workspace)."""
+    filters = filters or QueueFilters()
+    if (
+        filters.created_after
+        or filters.created_before
+        or filters.overdue
+        or filters.disputed
+        or filters.reopened
+        or filters.q
+        or filters.assignee
+    ):
+        return None
+    ideas = team_ideas(team=team)
+    public = public_pin_total(
+        using=ideas.db,
+        filters=CountFilters(
+            category_id=filters.category.pk if filters.category is not None else None,
+            status=filters.status or None,
+            kind=filters.kind or None,
+            team_id=team.pk,
+            neighborhood_slug=filters.neighborhood or None,
+        ),
+    )
+    not_public = _filtered(ideas.filter(NOT_PUBLIC_PINS), filters, timezone.now())
+    return public + not_public.order_by().count()
 
 
 def team_also_in_area_queue(

@@ -164,7 +164,11 @@ def _workspace_page(
     filters = filter_form.filters()
     queue = workflow_selectors.team_queue(team=team, filters=filters, now=now)
     also_in = workflow_selectors.team_also_in_area_queue(team=team, filters=filters, now=now)
-    page = Paginator(queue, TEAM_PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(queue, TEAM_PAGE_SIZE)
+    total = workflow_selectors.team_queue_total(team=team, filters=filters)
+    if total is not None:  # known without counting the pins (Paginator.count is cached)
+        paginator.count = total
+    page = paginator.get_page(request.GET.get("page"))
     area = active_neighborhoods().filter(team=team)
     fmap = maps.new_map(bounds=maps.extent(area if not team.is_triage else active_neighborhoods()))
     if team.is_triage:  # no area of its own: the city it fills the gaps of

@@ -12,6 +12,7 @@ from django.db import connection
 
 from mapideas.models import Idea
 from mapideas.submission.services import idea_create
+from tests.query_plans import plan
 
 pytestmark = pytest.mark.django_db
 
@@ -45,16 +46,7 @@ def analysed_city(city, category, make_user, west_member):
 
 
 def _plan(column: str, value: int) -> str:
-    sql, params = Idea.objects.filter(**{column: value}).values("id").query.sql_with_params()
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Sixty rows fit in a page, which a scan reads faster than any index: the test
-            # asks which index the planner takes when it takes one.
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute(f"EXPLAIN {sql}", params)
-        else:
-            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
-        return "\n".join(str(row[-1]) for row in cursor.fetchall())
+    return plan(Idea.objects.filter(**{column: value}).values("id"))
 
 
 @pytest.mark.parametrize(("index", "column"), LOOK_UPS.items())
