@@ -168,15 +168,27 @@ def _database(variable: str = "DATABASE_URL") -> dict:
     # and four clients' requests fought over two cores (p95 686 ms against 365 ms without).
     # `server` keeps the server's own setting (say, behind a PgBouncer that refuses startup
     # options, or on many cores with few concurrent requests).
+    startup = []
     workers = env_str("DB_PARALLEL_WORKERS", "0").strip()
     if workers != "server":
         if not workers.isdigit():
             raise ImproperlyConfigured(
                 f"DB_PARALLEL_WORKERS must be a whole number or 'server', not {workers!r}"
             )
+        startup.append(f"-c max_parallel_workers_per_gather={int(workers)}")
+    # DB_JIT: PostgreSQL's jit for MapIdeas' connections, off by default. The planner compiles
+    # a query it expects to be costly (jit_above_cost), and a pin list's page read by the
+    # newest-first index with a bbox filter is expected so: on the 1M-pin bench city the
+    # compiling took 22 ms of a query that ran in 8 (docs/decisions/0026-no-jit.md).
+    jit = env_str("DB_JIT", "off").strip().lower()
+    if jit not in ("on", "off", "server"):
+        raise ImproperlyConfigured(f"DB_JIT must be on, off or 'server', not {jit!r}")
+    if jit != "server":
+        startup.append(f"-c jit={jit}")
+    if startup:
         options = config.setdefault("OPTIONS", {})
         given = str(options.get("options", "")).strip()
-        options["options"] = f"{given} -c max_parallel_workers_per_gather={int(workers)}".strip()
+        options["options"] = " ".join([given, *startup]).strip()
     return config
 
 

@@ -37,12 +37,18 @@ def test_it_reads_postgis_urls(monkeypatch):
 
 
 PARALLEL_0 = "-c max_parallel_workers_per_gather=0"
+JIT_OFF = "-c jit=off"
 
 
-def test_postgis_connections_run_each_query_on_one_core_by_default(monkeypatch):
+@pytest.fixture(autouse=True)
+def _defaults(monkeypatch):
     monkeypatch.delenv("DB_PARALLEL_WORKERS", raising=False)
+    monkeypatch.delenv("DB_JIT", raising=False)
+
+
+def test_postgis_connections_run_each_query_on_one_core_without_jit_by_default(monkeypatch):
     config = database_for(monkeypatch, "postgis://u@db.example/city")
-    assert config["OPTIONS"]["options"] == PARALLEL_0
+    assert config["OPTIONS"]["options"] == f"{PARALLEL_0} {JIT_OFF}"
 
 
 @pytest.mark.parametrize(
@@ -51,16 +57,33 @@ def test_postgis_connections_run_each_query_on_one_core_by_default(monkeypatch):
 )
 def test_db_parallel_workers_sets_or_leaves_the_servers_setting(monkeypatch, value, options):
     monkeypatch.setenv("DB_PARALLEL_WORKERS", value)
+    monkeypatch.setenv("DB_JIT", "server")
     config = database_for(monkeypatch, "postgis://u@db.example/city")
     assert config.get("OPTIONS", {}).get("options") == options
 
 
+@pytest.mark.parametrize(
+    ("value", "options"), [("on", "-c jit=on"), (" OFF ", JIT_OFF), ("server", None)]
+)
+def test_db_jit_sets_or_leaves_the_servers_setting(monkeypatch, value, options):
+    monkeypatch.setenv("DB_JIT", value)
+    monkeypatch.setenv("DB_PARALLEL_WORKERS", "server")
+    config = database_for(monkeypatch, "postgis://u@db.example/city")
+    assert config.get("OPTIONS", {}).get("options") == options
+
+
+@pytest.mark.parametrize("value", ["yes", "0", "maybe"])
+def test_a_bad_db_jit_is_refused_naming_it(monkeypatch, value):
+    monkeypatch.setenv("DB_JIT", value)
+    with pytest.raises(ImproperlyConfigured, match="DB_JIT"):
+        database_for(monkeypatch, "postgis://u@db.example/city")
+
+
 def test_startup_options_given_in_the_url_are_kept(monkeypatch):
-    monkeypatch.delenv("DB_PARALLEL_WORKERS", raising=False)
     config = database_for(
         monkeypatch, "postgis://u@db.example/city?options=-c%20statement_timeout%3D5000"
     )
-    assert config["OPTIONS"]["options"] == f"-c statement_timeout=5000 {PARALLEL_0}"
+    assert config["OPTIONS"]["options"] == f"-c statement_timeout=5000 {PARALLEL_0} {JIT_OFF}"
 
 
 @pytest.mark.parametrize("value", ["two", "-1", "1.5"])
@@ -76,6 +99,8 @@ def test_the_live_connection_has_the_setting_on_postgis_and_none_on_spatialite()
         with connection.cursor() as cursor:
             cursor.execute("SHOW max_parallel_workers_per_gather")
             assert cursor.fetchone()[0] == "0"
+            cursor.execute("SHOW jit")
+            assert cursor.fetchone()[0] == "off"
     else:  # SQLite runs every query on one core: nothing to set
         assert "options" not in connection.settings_dict["OPTIONS"]
 
