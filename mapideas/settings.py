@@ -514,6 +514,10 @@ VIEWPORT_CACHE_SECONDS = env_int("VIEWPORT_CACHE_SECONDS", 5)
 # cache (0: counted for every page): they may be this many seconds stale, and a team paging
 # through its queue counts them once per window, not per page.
 TEAM_STATS_CACHE_SECONDS = env_int("TEAM_STATS_CACHE_SECONDS", 60)
+# How long the planner's working-day groups of the pins (geodata.engagement.service, a GROUP
+# BY of every pin of the selection) are kept in the cache (0: read for every page): the
+# planner page and the service layers may be this many seconds stale.
+ENGAGEMENT_CACHE_SECONDS = env_int("ENGAGEMENT_CACHE_SECONDS", 60)
 
 # --- Open311 GeoReport v2 (mapideas/open311/) -------------------------------------------------
 
