@@ -26,7 +26,6 @@ the counts too, and `too_few` is True.
 
 import hashlib
 import pickle
-import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,7 +38,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connections
 from django.db.models import (
     BooleanField,
@@ -62,6 +60,7 @@ from mapideas.cells import CELL_FIELDS
 from mapideas.map.coordinates import Latitude, Longitude
 from mapideas.models import Idea
 from mapideas.pins.serializers import COORDINATE_PRECISION
+from mapideas.plumbing.kept_reads import kept_read
 from neighborhoods.calendars import local_dates, team_calendars
 from neighborhoods.models import Neighborhood, Team
 
@@ -272,48 +271,28 @@ def _fetch(queryset: QuerySet) -> list[tuple]:
         return cursor.fetchall()
 
 
-# How long a request waits for another that reads the same groups (then reads them itself).
-_KEPT_WAIT_SECONDS = 30
-
-
 def _kept(query: QuerySet, make: Callable[[], pd.DataFrame]) -> pd.DataFrame:
     """The frame `make` builds from `query`, the pins' groups, kept in the answer cache for
     ENGAGEMENT_CACHE_SECONDS (docs/decisions/0012-stale-reads-named-explicitly.md), keyed by
-    the database and the query's SQL and parameters (its filters, dates and time zone): the
-    GROUP BY of every pin of a city is the planner page's heaviest read (1.7 s at 1M pins on
-    PostGIS), and a planner moving between its figures asks for the same groups again.
+    the database and the query's SQL and parameters (its filters, dates and time zone), read
+    by one request at a time (mapideas.plumbing.kept_reads): the GROUP BY of every pin of a
+    city is the planner page's heaviest read (1.7 s at 1M pins on PostGIS), and a planner
+    moving between its figures asks for the same groups again.
 
     Kept as the frame, compressed (1.5 MB at 1M pins, 23 ms to load): building it from the
     rows cost more than loading it. The groups hold ids, days, flags and counts, the same in
     every language; `now`, which the working days are counted to, is applied after
-    (pin_times), never kept. While one request reads the groups, the others asking for the
-    same wait for its answer rather than run the same GROUP BY beside it, at most
-    _KEPT_WAIT_SECONDS: if it fails or the cache drops the mark, they read them themselves."""
-    seconds = settings.ENGAGEMENT_CACHE_SECONDS
-    if seconds <= 0:
-        return make()
+    (pin_times), never kept."""
     sql, params = query.query.get_compiler(query.db).as_sql()
     digest = hashlib.sha256(repr((query.db, sql, tuple(params))).encode()).hexdigest()
-    key = f"engagement-pin-groups:{digest}"
-    reading = f"{key}:reading"
-    kept = cache.get(key)
-    holding = kept is None and cache.add(reading, True, _KEPT_WAIT_SECONDS)
-    if kept is None and not holding:
-        waited = 0.0
-        while kept is None and waited < _KEPT_WAIT_SECONDS and cache.get(reading):
-            time.sleep(0.05)
-            waited += 0.05
-            kept = cache.get(key)
-    if kept is not None:
-        # Our own cache's bytes, pickled below: as trusted as the cache Django pickles into.
-        return pickle.loads(zlib.decompress(kept))  # noqa: S301
-    try:
-        frame = make()
-        cache.set(key, zlib.compress(pickle.dumps(frame, protocol=5), 1), seconds)
-    finally:
-        if holding:
-            cache.delete(reading)
-    return frame
+    return kept_read(
+        f"engagement-pin-groups:{digest}",
+        settings.ENGAGEMENT_CACHE_SECONDS,
+        make,
+        dump=lambda frame: zlib.compress(pickle.dumps(frame, protocol=5), 1),
+        # Our own cache's bytes, pickled above: as trusted as the cache Django pickles into.
+        load=lambda stored: pickle.loads(zlib.decompress(stored)),  # noqa: S301
+    )
 
 
 def _flag(condition: Q) -> Case:
