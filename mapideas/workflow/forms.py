@@ -362,10 +362,11 @@ class QueueFilterForm(forms.Form):
 
     def __init__(self, *args, team: Team, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # Slugs and names only: the polygons are large (11 ms for a team's on SpatiaLite).
         area = active_neighborhoods().filter(team=team).order_by("name")
-        _field(self, "neighborhood", forms.ChoiceField).choices = [("", gettext("Any"))] + [
-            (n.slug, n.name) for n in area
-        ]
+        _field(self, "neighborhood", forms.ChoiceField).choices = [("", gettext("Any"))] + list(
+            area.values_list("slug", "name")
+        )
         _field(self, "assignee", forms.ChoiceField).choices = [
             ("", gettext("Anyone")),
             ("none", gettext("Nobody")),

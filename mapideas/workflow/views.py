@@ -187,7 +187,8 @@ def _workspace_page(
         "mapideas/team_workspace.html",
         {
             "team": team,
-            "neighborhoods": area.order_by("name"),
+            # Their names only: the polygons are drawn on the map above, from their own read.
+            "neighborhoods": area.order_by("name").values_list("name", flat=True),
             "page": page,
             "also_in": also_in_shown,
             "also_in_count": also_in.count(),
