@@ -308,33 +308,31 @@ class ServiceRequestSerializer(serializers.Serializer):
     """A pin as an Open311 service request: public fields only, never the contact fields."""
 
     service_request_id = pin_field("service_request_id")
-    status = serializers.ChoiceField(choices=["open", "closed"], help_text="open or closed")
+    status = serializers.CharField(read_only=True, help_text="open or closed")
     status_notes = serializers.CharField(
+        read_only=True,
         help_text=(
             "Our finer status (New, In progress, Declined…) and the team's latest public "
             "answer, when there is one; then, for a pin closed before, when it was last "
             "reopened and how many residents said the problem is still there or confirmed "
             "the fix"
-        )
+        ),
     )
     service_name = pin_field("service_name")
     service_code = pin_field("service_code")
     description = pin_field("description")
     agency_responsible = pin_field("agency_responsible", help_text="The district team")
-    service_notice = serializers.CharField()
+    service_notice = serializers.CharField(read_only=True)
     requested_datetime = pin_field("requested_datetime")
     updated_datetime = serializers.DateTimeField()
-    expected_datetime = serializers.DateTimeField(
-        allow_null=True, help_text="Always null: no service levels yet"
-    )
-    address = serializers.CharField(allow_null=True, help_text="Always null: no geocoder yet")
-    address_id = serializers.CharField(allow_null=True, help_text="Always null")
-    zipcode = serializers.CharField(allow_null=True, help_text="Always null")
-    lat = serializers.FloatField()
-    long = serializers.FloatField()
-    media_url = serializers.CharField(
-        allow_null=True, help_text="The photo's address an Open311 client sent, if any"
-    )
+    expected_datetime = serializers.CharField(read_only=True, allow_null=True)
+    # Always null: no service levels, no geocoder (the spec's fields, documented as such).
+    address = serializers.CharField(read_only=True, allow_null=True)
+    address_id = serializers.CharField(read_only=True, allow_null=True)
+    zipcode = serializers.CharField(read_only=True, allow_null=True)
+    lat = serializers.FloatField(read_only=True)
+    long = serializers.FloatField(read_only=True)
+    media_url = serializers.CharField(read_only=True, allow_null=True)
 
     def to_representation(self, instance: Mapping[str, Any]) -> dict[str, Any]:
         return service_requests([instance])[0]
