@@ -39,6 +39,9 @@ redis_choose_test_url ||
 # counters' tests empty theirs); each line of output says which run wrote it.
 # MAPIDEAS_TEST_SERIAL=1 runs them one after the other, unprefixed.
 sl_url="spatialite:///$ROOT/var/test-spatialite.sqlite3"
+sl_log="$ROOT/var/test-spatialite.log"
+pg_log="$ROOT/var/test-postgis.log"
+rm -f "$sl_log" "$pg_log"
 sl_redis="${REDIS_URL:-}"
 pg_redis="${REDIS_URL:-}"
 if [[ "$pg_redis" =~ ^(.*)/([0-9]+)$ ]]; then
@@ -56,10 +59,18 @@ else
     echo "test: no PostgreSQL server available for the PostGIS run" >&2
 fi
 
-suite() { # suite DATABASE_URL REDIS_URL PYTEST_ARGS...
-    local database_url="$1" redis_url="$2"
-    shift 2
-    DATABASE_URL="$database_url" REDIS_URL="$redis_url" "$PY" -m pytest "$@"
+# Each run's output is also kept in var/test-<backend>.log, so that the summary can name the
+# tests that failed: side by side, the SpatiaLite run's failures are otherwise far up in the
+# interleaved output, and a log cut to its tail shows only the run that finished last.
+suite() { # suite DATABASE_URL REDIS_URL LOG PYTEST_ARGS...: pytest's exit code
+    local database_url="$1" redis_url="$2" log="$3"
+    shift 3
+    set -o pipefail
+    DATABASE_URL="$database_url" REDIS_URL="$redis_url" "$PY" -m pytest "$@" 2>&1 | tee "$log"
+}
+failures() { # failures LOG: the FAILED and ERROR lines of pytest's short summary, indented
+    [[ -f "$1" ]] || return 0
+    grep -E '^(FAILED|ERROR) ' "$1" | head -n 40 | sed 's/^/    /' || true
 }
 prefixed() { # prefixed PREFIX COMMAND...: the command's output, each line prefixed; its exit code
     local prefix="$1"
@@ -72,18 +83,18 @@ sl_rc=0
 pg_rc=1
 if [[ "${MAPIDEAS_TEST_SERIAL:-}" == 1 ]] || (($(nproc) < 2)) || ((!pg_ok)); then
     banner "pytest on SpatiaLite ($sl_url)"
-    suite "$sl_url" "$sl_redis" "$@" || sl_rc=$?
+    suite "$sl_url" "$sl_redis" "$sl_log" "$@" || sl_rc=$?
     if ((pg_ok)); then
         banner "pytest on $pg_label"
         pg_rc=0
-        suite "$PG_TEST_URL" "$pg_redis" "$@" || pg_rc=$?
+        suite "$PG_TEST_URL" "$pg_redis" "$pg_log" "$@" || pg_rc=$?
     fi
 else
     banner "pytest on SpatiaLite ($sl_url, lines 'spatialite|') and on $pg_label (lines 'postgis|'), side by side"
-    (prefixed spatialite suite "$sl_url" "$sl_redis" "$@") &
+    (prefixed spatialite suite "$sl_url" "$sl_redis" "$sl_log" "$@") &
     sl_pid=$!
     pg_rc=0
-    (prefixed postgis suite "$PG_TEST_URL" "$pg_redis" "$@") || pg_rc=$?
+    (prefixed postgis suite "$PG_TEST_URL" "$pg_redis" "$pg_log" "$@") || pg_rc=$?
     wait "$sl_pid" || sl_rc=$?
 fi
 
@@ -91,7 +102,9 @@ fi
 banner "summary"
 if ((lint_rc)); then echo "lint (ruff, import contracts, mypy): FAILED (exit $lint_rc)"; else echo "lint (ruff, import contracts, mypy): OK"; fi
 echo "tests on SpatiaLite: $(describe "$sl_rc")"
+if ((sl_rc)); then failures "$sl_log"; fi
 echo "tests on $pg_label: $(describe "$pg_rc")"
+if ((pg_rc)); then failures "$pg_log"; fi
 
 if ((lint_rc || sl_rc || pg_rc)); then
     exit 1
