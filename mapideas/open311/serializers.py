@@ -235,11 +235,10 @@ def request_rows(ideas: QuerySet[Idea]) -> QuerySet[Idea, dict[str, Any]]:
 
 def w3c_datetime(value: datetime | None, zone: tzinfo) -> str | None:
     """A date-time as the spec writes it: W3C/ISO 8601 to the second in `zone` (the current
-    time zone), UTC as "Z"."""
+    time zone), UTC as "Z": the pins' own form without the fraction of a second."""
     if value is None:
         return None
-    text = value.astimezone(zone).replace(microsecond=0).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return pin_fields.iso_datetime(value.replace(microsecond=0), zone)
 
 
 def service_requests(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
