@@ -107,6 +107,9 @@ TEMPLATES = [
         },
     },
 ]
+# Form widgets drawn from Django's Jinja2 copies of its widget templates where there is one
+# (the same HTML, drawn faster): mapideas/plumbing/form_renderer.py.
+FORM_RENDERER = "mapideas.plumbing.form_renderer.FormRenderer"
 
 
 # --- Database -------------------------------------------------------------------------------
