@@ -12,8 +12,9 @@ makes them.
 It refuses, when first compiled, a query it cannot replay faithfully: one whose SQL text
 differs between the two examples (its shape depends on an argument), or whose parameters
 differ in a way no argument explains (a value computed at compile time, such as the time).
-A geometry argument may land as the database's adapter of it, or as its x or y (the
-SpatiaLite R*Tree's box, neighborhoods.spatial_index); any other argument as itself.
+A geometry argument may land as the database's adapter of it, or as a coordinate of the
+SpatiaLite R*Tree's box (neighborhoods.spatial_index): a point's x or y, another geometry's
+least or greatest x or y (its extent); any other argument as itself.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from django.db.models.sql import InsertQuery
 M = TypeVar("M", bound=Model)
 
 # Where a parameter comes from: ("constant", value), ("value", i), ("geometry", i),
-# ("x", i) or ("y", i) for argument i.
+# ("x", i) or ("y", i) of a point, or an edge of another geometry's extent ("min_x", i),
+# ("min_y", i), ("max_x", i), ("max_y", i) for argument i.
 Source = tuple[str, Any]
 
 
@@ -74,8 +76,9 @@ class CompiledQuery(Generic[M]):
         if compiled is None:
             compiled = self._by_alias[using] = self._compile(using)
         connection = connections[using]
+        extents: dict[int, tuple[float, float, float, float]] = {}
         params: list[Any] = [
-            _parameter(source, arguments, geography, connection)
+            _parameter(source, arguments, geography, connection, extents)
             for source, geography in zip(compiled.sources, compiled.geography, strict=True)
         ]
         with connection.cursor() as cursor:
@@ -126,11 +129,15 @@ def _source(first: object, second: object, examples, name: str) -> Source:
     raise ImproperlyConfigured(f"{name}: a parameter no argument explains ({first!r})")
 
 
+# The edges of a geometry's extent, by their place in GEOSGeometry.extent.
+_EXTENT_EDGES = {"min_x": 0, "min_y": 1, "max_x": 2, "max_y": 3}
+
+
 def _kinds(argument: object) -> tuple[str, ...]:
     if isinstance(argument, Point):
         return ("geometry", "x", "y")
     if isinstance(argument, GEOSGeometry):
-        return ("geometry",)
+        return ("geometry", *_EXTENT_EDGES)
     return ("value",)
 
 
@@ -148,10 +155,20 @@ def _matches(kind: str, argument: Any, parameter: object) -> bool:
         return type(parameter) is float and parameter == argument.x
     if kind == "y":
         return type(parameter) is float and parameter == argument.y
+    if kind in _EXTENT_EDGES:
+        return type(parameter) is float and parameter == argument.extent[_EXTENT_EDGES[kind]]
     return type(parameter) is type(argument) and parameter == argument
 
 
-def _parameter(source: Source, arguments: Sequence[Any], geography: bool, connection) -> object:
+def _parameter(
+    source: Source,
+    arguments: Sequence[Any],
+    geography: bool,
+    connection,
+    extents: dict[int, tuple[float, float, float, float]],
+) -> object:
+    """The parameter `source` names, of this call's `arguments`; `extents` keeps each
+    geometry's extent for the call's other parameters (GEOS reads every coordinate for it)."""
     kind, value = source
     if kind == "constant":
         return value
@@ -162,6 +179,10 @@ def _parameter(source: Source, arguments: Sequence[Any], geography: bool, connec
         return float(argument.x)
     if kind == "y":
         return float(argument.y)
+    if kind in _EXTENT_EDGES:
+        if value not in extents:
+            extents[value] = argument.extent
+        return float(extents[value][_EXTENT_EDGES[kind]])
     return argument
 
 

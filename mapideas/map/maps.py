@@ -11,6 +11,7 @@ import html
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 import folium
 from branca.element import Element, Figure, MacroElement
@@ -28,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from mapideas.map.coordinates import Latitude, Longitude
 from mapideas.models import Idea
+from neighborhoods.compiled_queries import CompiledQuery
 from neighborhoods.models import Neighborhood
 
 LOCAL_JS = [
@@ -114,12 +116,22 @@ def warm_up_outlines() -> None:
 
 def neighborhood_map(neighborhood_pk: int) -> RenderedMap:
     """A map of one neighborhood with its outline and name (a pin's page), rendered once per
-    process for each outline, name, team name, language and base map: the same map serves
-    every pin of the neighborhood, and drawing it was a third of the page's time. A boundary
-    redrawn or renamed, or a team renamed, is a new key, so it is drawn anew."""
-    neighborhood = Neighborhood.objects.select_related("team").get(pk=neighborhood_pk)
+    process for each version of the neighborhood, name, team name, language and base map: the
+    same map serves every pin of the neighborhood, and drawing it was a third of the page's
+    time. A neighborhood saved (a boundary redrawn, a rename) or a team renamed is a new key,
+    so it is drawn anew.
+
+    The key is read without the outline (its `updated_at`, which every save sets): reading a
+    polygon of a few thousand points to compare it was most of the call's time once drawn."""
+    found = _neighborhood_without_outline(
+        neighborhood_pk, using=Neighborhood.objects.db_manager().db
+    )
+    if not found:
+        raise Neighborhood.DoesNotExist(f"No neighborhood #{neighborhood_pk}.")
+    neighborhood = found[0]
     return _neighborhood_map(
-        bytes(neighborhood.geometry.ewkb),
+        neighborhood_pk,
+        neighborhood.updated_at,
         neighborhood.name,
         neighborhood.team.display_name,
         get_language(),
@@ -130,14 +142,28 @@ def neighborhood_map(neighborhood_pk: int) -> RenderedMap:
 
 _NEIGHBORHOOD_MAPS_KEPT = 256
 
+# Read on every pin's page, compiled to SQL once per database (neighborhoods.compiled_queries).
+_neighborhood_without_outline = CompiledQuery(
+    lambda pk: (
+        Neighborhood.objects.filter(pk=pk).select_related("team").defer("geometry").order_by()
+    ),
+    ((1,), (2,)),
+)
+
 
 @functools.lru_cache(maxsize=_NEIGHBORHOOD_MAPS_KEPT)
 def _neighborhood_map(
-    ewkb: bytes, name: str, team_name: str, language: str, tile_url: str, attribution: str
+    pk: int,
+    updated_at: datetime,
+    name: str,
+    team_name: str,
+    language: str,
+    tile_url: str,
+    attribution: str,
 ) -> RenderedMap:
     # The language, the tile URL and its attribution are in the key for what the map says and
     # shows; new_map and the tooltip read them from the active language and the settings.
-    geometry = GEOSGeometry(memoryview(ewkb))
+    geometry = Neighborhood.objects.values_list("geometry", flat=True).get(pk=pk)
     fmap = new_map(bounds=geometry.extent)
     _draw_outlines(fmap, [(geometry, name, team_name)], highlight=False)
     return render(fmap)

@@ -129,6 +129,18 @@ def categories() -> QuerySet[Category]:
     return Category.objects.all()
 
 
+def category_names() -> list[Category]:
+    """Every category with only its slug and names, in the list's order: the vocabulary each
+    page gives its scripts (mapideas_tags.page_vocabulary)."""
+    return _category_names(using=Category.objects.db_manager().db)
+
+
+# Read on every map page, compiled to SQL once per database (see _pin_by_pk above).
+_category_names = CompiledQuery(
+    lambda: categories().only("slug", "name", "name_translations"), ((), ())
+)
+
+
 def neighborhoods_with_counts() -> QuerySet[Neighborhood]:
     """Neighborhoods with their team and the number of public pins routed to them.
 

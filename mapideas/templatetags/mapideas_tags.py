@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 
 from mapideas.models import Idea
 from mapideas.outcomes import selectors as outcome_selectors
-from mapideas.pins.selectors import categories
+from mapideas.pins.selectors import category_names
 
 register = template.Library()
 
@@ -66,10 +66,7 @@ def page_vocabulary_words() -> dict[str, dict[str, str]]:
     each pin status's label (Idea.Status) and each category's name, by slug."""
     return {
         "statuses": {status.value: str(status.label) for status in Idea.Status},
-        "categories": {
-            category.slug: category.display_name
-            for category in categories().only("slug", "name", "name_translations")
-        },
+        "categories": {category.slug: category.display_name for category in category_names()},
     }
 
 

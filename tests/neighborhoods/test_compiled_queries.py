@@ -124,6 +124,48 @@ def test_relations_to_outer_rows_compile_too(city):
     assert [n.own_rule for n in compiled(IN_WEST, "parks")] == [False]
 
 
+def envelope(min_x, min_y, max_x, max_y):
+    box = Polygon.from_bbox((min_x, min_y, max_x, max_y))
+    box.srid = 4326
+    return box
+
+
+def around(point, degrees):
+    return envelope(point.x - degrees, point.y - degrees, point.x + degrees, point.y + degrees)
+
+
+def in_box(box, name):
+    """A box given as a polygon: on SpatiaLite its extent's edges are the R*Tree's parameters,
+    on PostGIS the polygon itself is `&&`'s."""
+    return (
+        in_spatial_index(Neighborhood.objects.all(), "geometry", box.extent)
+        .exclude(name=name)
+        .order_by("slug")
+    )
+
+
+@pytest.mark.parametrize(
+    "box",
+    [
+        around(IN_WEST, 0.0001),
+        around(IN_EAST, 0.0001),
+        around(ON_SHARED_BORDER, 0.001),
+        envelope(IN_WEST.x, IN_WEST.y, IN_EAST.x, IN_EAST.y),
+        around(OUTSIDE_CITY, 0.0001),
+    ],
+)
+def test_a_box_argument_lands_as_its_polygon_or_its_edges(city, box):
+    compiled = CompiledQuery(
+        in_box, examples=((envelope(1.0, 2.0, 1.5, 3.0), "a"), (envelope(3.5, 4.0, 4.0, 4.25), "b"))
+    )
+
+    expected = [n.slug for n in in_box(box, "nobody")]
+    assert [n.slug for n in compiled(box, "nobody")] == expected
+    assert [n.slug for n in compiled(box, city.east.name)] == [
+        slug for slug in expected if slug != city.east.slug
+    ]
+
+
 # CompiledInsert
 
 
