@@ -19,6 +19,8 @@ least or greatest x or y (its extent); any other argument as itself.
 
 from __future__ import annotations
 
+import logging
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
@@ -34,6 +36,23 @@ from django.db.models.query import (  # type: ignore[attr-defined]  # Django's o
 from django.db.models.sql import InsertQuery
 
 M = TypeVar("M", bound=Model)
+
+logger = logging.getLogger(__name__)
+
+# Every CompiledQuery made, for compile_all(); weakly, so a test's own queries come and go.
+_every_query: weakref.WeakSet[CompiledQuery] = weakref.WeakSet()
+
+
+def compile_all(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Compile every query made so far for database `using`: a process's boot step
+    (mapideas.warmup), so that its first requests do not compile them (the first pin page
+    compiled nine, 40 ms)."""
+    for query in list(_every_query):
+        try:
+            query.compile(using)
+        except Exception:  # its first call compiles it, and raises there
+            logger.warning("query %s not compiled", query, exc_info=True)
+
 
 # Where a parameter comes from: ("constant", value), ("value", i), ("geometry", i),
 # ("x", i) or ("y", i) of a point, or an edge of another geometry's extent ("min_x", i),
@@ -70,6 +89,15 @@ class CompiledQuery(Generic[M]):
         self.build = build
         self.examples = examples
         self._by_alias: dict[str, _Compiled] = {}
+        _every_query.add(self)
+
+    def __repr__(self) -> str:
+        return f"CompiledQuery({getattr(self.build, '__qualname__', self.build)!r})"
+
+    def compile(self, using: str = DEFAULT_DB_ALIAS) -> None:
+        """Compile the query for database `using` now, not at its first call."""
+        if using not in self._by_alias:
+            self._by_alias[using] = self._compile(using)
 
     def __call__(self, *arguments: object, using: str = DEFAULT_DB_ALIAS) -> list[M]:
         compiled = self._by_alias.get(using)

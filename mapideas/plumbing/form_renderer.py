@@ -22,6 +22,13 @@ class FormRenderer(BaseRenderer):
         # The names Jinja2 lacks, so that each is looked for there once per process.
         self.django_only: set[str] = set()
 
+    def compile_templates(self) -> None:
+        """Compile every Jinja2 widget template now (a process's boot step, mapideas.warmup),
+        not on the first page each process draws them."""
+        environment = self.jinja2.engine.env  # type: ignore[attr-defined]  # a Jinja2 backend
+        for name in environment.list_templates(extensions=["html"]):
+            environment.get_template(name)
+
     def get_template(self, template_name: str):
         if template_name not in self.django_only:
             try:

@@ -3,6 +3,8 @@
 import gc
 import importlib
 
+import pytest
+
 from mapideas import warmup
 from mapideas.warmup import warm_up
 
@@ -57,3 +59,23 @@ def test_the_projects_templates_are_compiled_at_boot(monkeypatch):
     compiled = {key.split(":")[0] for key in cached.get_template_cache}
     # The pages' own and those they include: the first request of a worker compiles none.
     assert {"mapideas/idea_detail.html", "mapideas/_map.html", "base.html"} <= compiled
+
+
+@pytest.mark.django_db
+def test_the_compiled_queries_and_widget_templates_are_ready_at_boot(monkeypatch):
+    from django.forms.renderers import get_default_renderer
+
+    from mapideas.pins import selectors
+
+    monkeypatch.setattr(warmup, "_BOOT_STEPS", [])
+    monkeypatch.setattr(selectors._pin_by_pk, "_by_alias", {})
+    environment = get_default_renderer().jinja2.engine.env
+    environment.cache.clear()
+    try:
+        warm_up()
+    finally:
+        gc.unfreeze()
+    # The first pin page a worker serves compiles no query and no widget template.
+    assert "default" in selectors._pin_by_pk._by_alias
+    compiled = {name for _loader, name in environment.cache}
+    assert {"django/forms/widgets/input.html", "django/forms/widgets/textarea.html"} <= compiled
