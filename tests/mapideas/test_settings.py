@@ -20,6 +20,13 @@ def test_it_reads_spatialite_urls_with_three_slashes_as_absolute_paths(monkeypat
     assert (tmp_path / "db").is_dir()
 
 
+@pytest.mark.parametrize("url", ["spatialite:///tmp/city.sqlite3", "postgis://u@db.example/city"])
+def test_db_conn_max_age_keeps_connections_on_both_databases(monkeypatch, url):
+    assert database_for(monkeypatch, url)["CONN_MAX_AGE"] == 0  # one per request
+    monkeypatch.setenv("DB_CONN_MAX_AGE", "60")
+    assert database_for(monkeypatch, url)["CONN_MAX_AGE"] == 60
+
+
 def test_it_reads_relative_spatialite_paths_from_the_project(monkeypatch):
     config = database_for(monkeypatch, "spatialite://var/other.sqlite3")
     assert config["NAME"] == str(project_settings.BASE_DIR / "var" / "other.sqlite3")
