@@ -103,13 +103,16 @@ def _compile_form_templates() -> None:
 
 
 def _compile_queries() -> None:
-    """Each query kept compiled, for each database (the replica's too): one that cannot be
-    compiled now (no database yet) is logged, and compiled by its first call."""
+    """Each query kept compiled, for each database (the replica's too). A database that
+    does not answer yet is said once, not once per query; its queries are compiled by their
+    first call. compile_all logs and skips a query that fails on its own."""
     for alias in settings.DATABASES:
         try:
-            compile_all(alias)
-        except Exception:  # an optimisation: its first request compiles it
-            logger.warning("queries not compiled for %s", alias, exc_info=True)
+            connections[alias].ensure_connection()
+        except Exception:  # an optimisation: its first request compiles them
+            logger.warning("queries not compiled for %s: no connection", alias, exc_info=True)
+            continue
+        compile_all(alias)
 
 
 def _compile_templates() -> None:

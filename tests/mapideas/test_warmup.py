@@ -79,3 +79,24 @@ def test_the_compiled_queries_and_widget_templates_are_ready_at_boot(monkeypatch
     assert "default" in selectors._pin_by_pk._by_alias
     compiled = {name for _loader, name in environment.cache}
     assert {"django/forms/widgets/input.html", "django/forms/widgets/textarea.html"} <= compiled
+
+
+def test_a_database_that_does_not_answer_at_boot_is_said_once_not_per_query(monkeypatch, caplog):
+    from django.conf import settings
+    from django.db import connections
+    from django.db.utils import OperationalError
+
+    def refused() -> None:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(warmup, "_BOOT_STEPS", [])
+    for alias in settings.DATABASES:
+        monkeypatch.setattr(connections[alias], "ensure_connection", refused)
+    try:
+        warm_up()
+    finally:
+        gc.unfreeze()
+    said = [record.getMessage() for record in caplog.records]
+    assert said.count("queries not compiled for default: no connection") == 1
+    # Each query would have said it again, once per compiled query of the project.
+    assert not [message for message in said if message.startswith("query ")]
