@@ -43,6 +43,14 @@ class MapIdeasConfig(AppConfig):
             sender=settings.AUTH_USER_MODEL,
             dispatch_uid="mapideas.uncount_supports_of_deleted_user",
         )
+        from django.db.backends.signals import connection_created
+
+        from mapideas.plumbing.postgis_session import load_postgis_when_connected
+
+        # A kept PostgreSQL connection loads PostGIS as it opens, not in a later request.
+        connection_created.connect(
+            load_postgis_when_connected, dispatch_uid="mapideas.load_postgis_when_connected"
+        )
         from mapideas import warmup
         from mapideas.map.maps import warm_up_outlines
 
