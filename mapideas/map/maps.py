@@ -88,16 +88,40 @@ def extent(
     return tuple(box) if box else None
 
 
-@functools.lru_cache(maxsize=4096)
 def _outline_geojson(ewkb: bytes) -> str:
-    """The GeoJSON text of a neighborhood's outline as drawn, simplified to about 10 m.
-
-    The same outlines are drawn on every map page and request until the boundaries change:
-    simplifying them was most of a map's time. Kept per process, keyed by the shape itself
-    (its EWKB: a redrawn boundary is simplified anew); the text, so each caller parses its
-    own copy."""
+    """The GeoJSON text of a neighborhood's outline as drawn, simplified to about 10 m."""
     geometry = GEOSGeometry(memoryview(ewkb))
     return geometry.simplify(OUTLINE_SIMPLIFY_DEGREES, preserve_topology=True).geojson
+
+
+@dataclass(frozen=True)
+class Outline:
+    """A neighborhood's outline as every map draws it: its GeoJSON text (_outline_geojson),
+    where its name goes (a point inside it, latitude first as Leaflet takes it) and its
+    bounding box (min x, min y, max x, max y)."""
+
+    geojson: str
+    label_at: tuple[float, float]
+    extent: tuple[float, float, float, float]
+
+
+@functools.lru_cache(maxsize=4096)
+def _outline(pk: int, updated_at: datetime, using: str) -> Outline | None:
+    """The Outline of neighborhood `pk` as saved at `updated_at` (every save sets it, so a
+    redrawn boundary is a new key), from database `using`; None if it is gone.
+
+    The same outlines are drawn on every map page until the boundaries change: simplifying
+    them was most of a map's time, and reading the polygons again for each page (the
+    workspace, the page to drop a pin, the planner's heatmap) most of what was left. Kept per
+    process, as the engagement layers keep theirs; the text, so each caller parses its own
+    copy."""
+    geometry = (
+        Neighborhood.objects.using(using).filter(pk=pk).values_list("geometry", flat=True).first()
+    )
+    if geometry is None:
+        return None
+    anchor = geometry.point_on_surface
+    return Outline(_outline_geojson(bytes(geometry.ewkb)), (anchor.y, anchor.x), geometry.extent)
 
 
 def warm_up_outlines() -> None:
@@ -106,11 +130,12 @@ def warm_up_outlines() -> None:
     city's language (about 12 ms each, as many as are kept)."""
     from neighborhoods.selectors import active_neighborhoods
 
-    active = list(active_neighborhoods().values_list("pk", "geometry"))
-    for _pk, geometry in active:
-        _outline_geojson(bytes(geometry.ewkb))
+    active = active_neighborhoods().order_by()
+    keys = list(active.values_list("pk", "updated_at"))
+    for pk, updated_at in keys:
+        _outline(pk, updated_at, active.db)
     with translation.override(settings.LANGUAGE_CODE):
-        for pk, _geometry in active[:_NEIGHBORHOOD_MAPS_KEPT]:
+        for pk, _updated_at in keys[:_NEIGHBORHOOD_MAPS_KEPT]:
             neighborhood_map(pk)
 
 
@@ -163,43 +188,47 @@ def _neighborhood_map(
 ) -> RenderedMap:
     # The language, the tile URL and its attribution are in the key for what the map says and
     # shows; new_map and the tooltip read them from the active language and the settings.
-    geometry = Neighborhood.objects.values_list("geometry", flat=True).get(pk=pk)
-    fmap = new_map(bounds=geometry.extent)
-    _draw_outlines(fmap, [(geometry, name, team_name)], highlight=False)
+    outline = _outline(pk, updated_at, Neighborhood.objects.db_manager().db)
+    if outline is None:
+        raise Neighborhood.DoesNotExist(f"No neighborhood #{pk}.")
+    fmap = new_map(bounds=outline.extent)
+    _draw_outlines(fmap, [(outline, name, team_name)], highlight=False)
     return render(fmap)
 
 
 def add_neighborhood_outlines(
     fmap: folium.Map, neighborhoods: QuerySet[Neighborhood], *, highlight: bool = False
 ) -> None:
-    """Outlines with names, readable without any base map."""
-    _draw_outlines(
-        fmap,
-        [(n.geometry, n.name, n.team.display_name) for n in neighborhoods.select_related("team")],
-        highlight=highlight,
-    )
+    """Outlines with names, readable without any base map. The polygons are not read: each
+    neighborhood's Outline is kept per process under its id and `updated_at`."""
+    rows = neighborhoods.select_related("team").defer("geometry")
+    drawn = []
+    for neighborhood in rows:
+        outline = _outline(neighborhood.pk, neighborhood.updated_at, rows.db)
+        if outline is not None:  # deleted since the row was read
+            drawn.append((outline, neighborhood.name, neighborhood.team.display_name))
+    _draw_outlines(fmap, drawn, highlight=highlight)
 
 
 def _draw_outlines(
-    fmap: folium.Map, outlines: list[tuple[GEOSGeometry, str, str]], *, highlight: bool
+    fmap: folium.Map, outlines: list[tuple[Outline, str, str]], *, highlight: bool
 ) -> None:
-    """Each (polygon, name, team name) drawn with its name and a tooltip.
+    """Each (outline, name, team name) drawn with its name and a tooltip.
 
     Names come from imported files and are user text: they are escaped here because Leaflet
     tooltips and labels render HTML.
     """
     features = []
     labels = []
-    for geometry, name, team_name in outlines:
+    for outline, name, team_name in outlines:
         features.append(
             {
                 "type": "Feature",
-                "geometry": json.loads(_outline_geojson(bytes(geometry.ewkb))),
+                "geometry": json.loads(outline.geojson),
                 "properties": {"name": escape(name), "team": escape(team_name)},
             }
         )
-        anchor = geometry.point_on_surface
-        labels.append((anchor.y, anchor.x, name))
+        labels.append((*outline.label_at, name))
     if not features:
         # Nothing to draw, and folium's tooltip raises on a collection with no features
         # (it checks its fields against the first one): a fresh install would get a 500.

@@ -9,6 +9,8 @@ import folium
 import pytest
 from branca.element import Element, MacroElement
 from django.contrib.gis.geos import MultiPolygon
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from folium.plugins import HeatMap
 
 from mapideas.map import maps
@@ -96,6 +98,24 @@ def test_a_redrawn_boundary_is_outlined_anew(city):
 
     assert drawn != before
     assert "[10.5, 10.5]" in json.dumps(drawn)
+
+
+def test_outlines_are_drawn_again_without_reading_the_polygons_again(city):
+    def drawn() -> list[dict]:
+        fmap = maps.new_map()
+        maps.add_neighborhood_outlines(fmap, active_neighborhoods().order_by("name"))
+        (layer,) = [c for c in fmap._children.values() if isinstance(c, folium.GeoJson)]
+        return layer.data["features"]
+
+    first = drawn()
+    with CaptureQueriesContext(connection) as queries:
+        again = drawn()
+
+    assert again == first and len(again) == active_neighborhoods().count()
+    # The names and teams are read again (a rename shows at once); the polygons are not.
+    assert queries.captured_queries
+    polygon = '"neighborhoods_neighborhood"."geometry"'
+    assert not [q for q in queries.captured_queries if polygon in q["sql"]]
 
 
 def test_a_neighborhood_map_is_drawn_once_and_anew_when_its_neighborhood_changes(city):
