@@ -750,6 +750,8 @@ def _gunicorn(
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     argv = [gunicorn, "mapideas.wsgi", "--config", "python:mapideas.gunicorn_conf"]
     argv += ["--bind", f"127.0.0.1:{port}"]
+    # The log may hold earlier servers' lines (a row's runs share it): this one's start here.
+    logged_before = os.path.getsize(log_path) if os.path.exists(log_path) else 0
     with open(log_path, "ab") as log:
         server = subprocess.Popen(argv, env=env, stdout=log, stderr=log)  # noqa: S603
     url = f"http://127.0.0.1:{port}"
@@ -767,6 +769,7 @@ def _gunicorn(
             time.sleep(0.1)
         else:
             raise RuntimeError(f"gunicorn did not answer on {url} (log: {log_path})")
+        _wait_for_workers(log_path, logged_before, server)
         yield url
     finally:
         server.terminate()
@@ -775,6 +778,27 @@ def _gunicorn(
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def _wait_for_workers(
+    log_path: str, logged_before: int, server: subprocess.Popen, timeout_s: float = 120
+) -> None:
+    """Wait until every gunicorn worker has booted (its line in the log): the first worker
+    answers /healthz while the others still load the app (a few seconds of CPU each), and
+    the first read timed beside them paid for it (each worker's first page of the home page
+    125 to 167 ms where the next ones took 65)."""
+    from mapideas import gunicorn_conf
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with open(log_path, "rb") as log:
+            log.seek(logged_before)
+            if log.read().count(gunicorn_conf.WORKER_READY.encode()) >= gunicorn_conf.workers:
+                return
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {server.returncode} (log: {log_path})")
+        time.sleep(0.1)
+    raise RuntimeError(f"gunicorn's workers were not all ready in {timeout_s:g} s ({log_path})")
 
 
 def _wrk(url: str, seconds: int, *args: str) -> dict:

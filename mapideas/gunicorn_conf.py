@@ -57,3 +57,23 @@ accesslog = "-"
 
 def post_worker_init(worker) -> None:  # noqa: ANN001 (gunicorn's Worker)
     request_watch.install(worker, timeout)
+    # The worker's database connections, opened by the thread that will use them (Django's
+    # connections belong to a thread): a gthread worker serves requests from its pool.
+    from mapideas.warmup import connect_databases  # the app is loaded by now
+
+    pool = getattr(worker, "tpool", None)
+    if pool is not None:
+        connected = pool.submit(connect_databases)
+        connected.add_done_callback(lambda _done: _ready(worker))
+    else:
+        connect_databases()
+        _ready(worker)
+
+
+# What a worker logs once it is ready to serve: the bench waits for every worker's line
+# before it times anything (bench/rows.py), so no request is timed beside a booting worker.
+WORKER_READY = "Worker ready"
+
+
+def _ready(worker) -> None:  # noqa: ANN001 (gunicorn's Worker)
+    worker.log.info("%s (pid: %s)", WORKER_READY, worker.pid)

@@ -100,3 +100,53 @@ def test_a_database_that_does_not_answer_at_boot_is_said_once_not_per_query(monk
     assert said.count("queries not compiled for default: no connection") == 1
     # Each query would have said it again, once per compiled query of the project.
     assert not [message for message in said if message.startswith("query ")]
+
+
+def _in_a_new_thread(check):
+    """`check`'s answer in a thread of its own (Django's connections belong to a thread, as a
+    gunicorn worker's serving thread has its own), its connections closed after."""
+    import threading
+
+    from django.db import connections
+
+    answers = []
+
+    def run() -> None:
+        try:
+            answers.append(check())
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return answers[0]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("max_age, opened", [(60, True), (0, False)])
+def test_a_workers_kept_connection_is_open_before_its_first_request(monkeypatch, max_age, opened):
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    monkeypatch.setitem(connections.settings[DEFAULT_DB_ALIAS], "CONN_MAX_AGE", max_age)
+
+    def connected() -> bool:
+        warmup.connect_databases()
+        return connections[DEFAULT_DB_ALIAS].connection is not None
+
+    # A connection for one request only would be closed as that request starts: not opened.
+    assert _in_a_new_thread(connected) is opened
+
+
+@pytest.mark.django_db
+def test_a_database_that_does_not_answer_when_a_worker_boots_is_logged(monkeypatch, caplog):
+    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.db.utils import OperationalError
+
+    def refused(self) -> None:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setitem(connections.settings[DEFAULT_DB_ALIAS], "CONN_MAX_AGE", 60)
+    monkeypatch.setattr(type(connections[DEFAULT_DB_ALIAS]), "ensure_connection", refused)
+    _in_a_new_thread(warmup.connect_databases)
+    assert "no connection to default at boot" in caplog.text
