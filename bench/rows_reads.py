@@ -144,6 +144,18 @@ def _reads(vendor: str, seed: int = 22) -> list[Read]:
     dated_values = [start.isoformat(), (end + timedelta(days=1)).isoformat()]
     reads: list[Read] = []
 
+    # The front door: the city's neighborhoods on a map beside the form to drop a pin.
+    reads.append(
+        Read(
+            "home page, the map and the form to drop a pin",
+            "citizen",
+            "/",
+            [
+                (NEIGHBORHOOD_SHAPES, []),
+                ("SELECT id, slug, name, name_translations FROM mapideas_category", []),
+            ],
+        )
+    )
     # The citizen's map: the pin list in a zoom-13 view, with and without a filter.
     for box in _viewports(13, city, 2, seed=seed):
         bbox = ",".join(f"{n:.6f}" for n in box)
