@@ -111,8 +111,6 @@ def home(request: HttpRequest) -> HttpResponse:
     else:
         form = CitizenIdeaForm(user=user)
     neighborhoods = active_neighborhoods()
-    fmap = maps.new_map(bounds=maps.extent(neighborhoods))
-    maps.add_neighborhood_outlines(fmap, neighborhoods)
     return render(
         request,
         "mapideas/home.html",
@@ -120,7 +118,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "form": form,
             "sign_in_required": sign_in_required,
             "sign_in_message": services.SIGN_IN_REQUIRED_MESSAGE,
-            "map": maps.render(fmap),
+            "map": maps.city_map(neighborhoods),
             "has_neighborhoods": neighborhoods.exists(),
             "max_page_size": settings.MAPIDEAS_MAX_PAGE_SIZE,
         },

@@ -308,9 +308,6 @@ def team_offline_input(request: HttpRequest, slug: str) -> HttpResponse:
         else None
     )
     # The whole city, as on the home page: what a resident tells a team may lie anywhere.
-    neighborhoods = active_neighborhoods()
-    fmap = maps.new_map(bounds=maps.extent(neighborhoods))
-    maps.add_neighborhood_outlines(fmap, neighborhoods)
     return render(
         request,
         "mapideas/offline_input.html",
@@ -320,7 +317,7 @@ def team_offline_input(request: HttpRequest, slug: str) -> HttpResponse:
             "workspace_team": team,
             "form": form,
             "saved": saved,
-            "map": maps.render(fmap),
+            "map": maps.city_map(active_neighborhoods()),
             "max_page_size": settings.MAPIDEAS_MAX_PAGE_SIZE,
         },
         status=status,

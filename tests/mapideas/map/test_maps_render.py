@@ -118,6 +118,35 @@ def test_outlines_are_drawn_again_without_reading_the_polygons_again(city):
     assert not [q for q in queries.captured_queries if polygon in q["sql"]]
 
 
+def test_the_city_map_is_drawn_once_and_anew_when_a_neighborhood_changes(city):
+    first = maps.city_map(active_neighborhoods())
+    assert maps.city_map(active_neighborhoods()) is first  # every visitor: one drawing
+    assert city.east.name in first.script
+
+    neighborhood = active_neighborhoods().get(slug=city.east.slug)
+    neighborhood.name = 'Rive "Est" & <Co>'
+    neighborhood.geometry = MultiPolygon(square(10.0, 10.0, 10.5, 10.5), srid=4326)
+    neighborhood.save()
+    redrawn = maps.city_map(active_neighborhoods())
+
+    assert redrawn is not first
+    assert "10.5" in redrawn.script and "Rive" in redrawn.script
+    assert "<Co>" not in redrawn.script  # user text escaped in the labels and tooltips
+    # Fitted to every outline, the redrawn one included, as the database's extent says.
+    (min_x, min_y, max_x, max_y) = maps.extent(active_neighborhoods())
+    assert f"[[{min_y}, {min_x}], [{max_y}, {max_x}]]" in redrawn.script
+
+
+def test_the_city_map_speaks_the_request_language(city):
+    from django.utils import translation
+
+    with translation.override("fr"):
+        french = maps.city_map(active_neighborhoods())
+    with translation.override("en"):
+        english = maps.city_map(active_neighborhoods())
+    assert "Quartier" in french.script and "Neighborhood" in english.script
+
+
 def test_a_neighborhood_map_is_drawn_once_and_anew_when_its_neighborhood_changes(city):
     neighborhood = active_neighborhoods().get(slug=city.east.slug)
     first = maps.neighborhood_map(neighborhood.pk)
