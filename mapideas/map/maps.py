@@ -6,6 +6,7 @@ assets the map really uses. Pages embed the three parts folium renders (header, 
 in their own template, so the map sits beside forms and lists rather than in an iframe.
 """
 
+import dataclasses
 import functools
 import html
 import json
@@ -31,6 +32,7 @@ from mapideas.map.coordinates import Latitude, Longitude
 from mapideas.models import Idea
 from neighborhoods.compiled_queries import CompiledQuery
 from neighborhoods.models import Neighborhood
+from neighborhoods.translated_names import translated_name
 
 LOCAL_JS = [
     ("leaflet", "vendor/leaflet/leaflet.js"),
@@ -53,6 +55,7 @@ class RenderedMap:
     header: SafeString
     html: SafeString
     script: SafeString
+    outlines: int = 0  # how many neighborhoods it outlines (city_map)
 
 
 def new_map(*, bounds: tuple[float, float, float, float] | None = None) -> folium.Map:
@@ -204,9 +207,15 @@ def city_map(neighborhoods: QuerySet[Neighborhood]) -> RenderedMap:
     version of the set (every neighborhood's id, `updated_at`, name and team name), the
     language and the base map, as a pin's neighborhood map is. Drawing the city's outlines
     and their labels was most of the home page's time (PostGIS, 1M pins: 29 ms in-process)."""
-    rows = neighborhoods.select_related("team").defer("geometry")
+    rows = neighborhoods.order_by().values_list(
+        "pk", "updated_at", "name", "team__name", "team__name_translations"
+    )
     return _city_map(
-        tuple((n.pk, n.updated_at, n.name, n.team.display_name) for n in rows),
+        tuple(
+            # The team's name as Team.display_name gives it, without a model instance a row.
+            (pk, updated_at, name, translated_name(team_name, team_translations))
+            for pk, updated_at, name, team_name, team_translations in rows
+        ),
         rows.db,
         get_language(),
         settings.MAPIDEAS_TILE_URL,
@@ -240,7 +249,7 @@ def _city_map(
         )
     fmap = new_map(bounds=bounds)
     _draw_outlines(fmap, drawn, highlight=False)
-    return render(fmap)
+    return dataclasses.replace(render(fmap), outlines=len(drawn))
 
 
 def add_neighborhood_outlines(

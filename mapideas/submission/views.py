@@ -110,7 +110,7 @@ def home(request: HttpRequest) -> HttpResponse:
             form.data = _with_fresh_token(request)
     else:
         form = CitizenIdeaForm(user=user)
-    neighborhoods = active_neighborhoods()
+    city = maps.city_map(active_neighborhoods())
     return render(
         request,
         "mapideas/home.html",
@@ -118,8 +118,8 @@ def home(request: HttpRequest) -> HttpResponse:
             "form": form,
             "sign_in_required": sign_in_required,
             "sign_in_message": services.SIGN_IN_REQUIRED_MESSAGE,
-            "map": maps.city_map(neighborhoods),
-            "has_neighborhoods": neighborhoods.exists(),
+            "map": city,
+            "has_neighborhoods": city.outlines > 0,
             "max_page_size": settings.MAPIDEAS_MAX_PAGE_SIZE,
         },
         status=status,
