@@ -48,6 +48,7 @@ from django.urls import get_resolver
 from django.utils import formats, translation
 from django.utils.module_loading import import_string
 
+from mapideas.plumbing.postgis_session import kept_between_requests
 from neighborhoods.compiled_queries import compile_all
 
 logger = logging.getLogger(__name__)
@@ -94,10 +95,7 @@ def connect_databases() -> None:
     logged, and the first request connects."""
     for alias in settings.DATABASES:
         connection = connections[alias]
-        kept = connection.settings_dict.get("CONN_MAX_AGE") != 0 or bool(
-            connection.settings_dict.get("OPTIONS", {}).get("pool")
-        )
-        if not kept:
+        if not kept_between_requests(connection):
             continue
         try:
             connection.ensure_connection()

@@ -33,15 +33,19 @@ LOAD_POSTGIS = (
 _loaded: "weakref.WeakSet[Any]" = weakref.WeakSet()
 
 
+def kept_between_requests(connection: BaseDatabaseWrapper) -> bool:
+    """Whether `connection` outlives a request: DB_CONN_MAX_AGE above 0 (or None), or a pool
+    (settings.py). Otherwise Django closes it as the request that opened it ends."""
+    settings = connection.settings_dict
+    return settings.get("CONN_MAX_AGE") != 0 or bool(settings.get("OPTIONS", {}).get("pool"))
+
+
 def load_postgis_when_connected(sender: object, connection: BaseDatabaseWrapper, **kwargs) -> None:
     """django.db.backends.signals.connection_created's receiver."""
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or not kept_between_requests(connection):
         return
-    kept = connection.settings_dict.get("CONN_MAX_AGE") != 0 or bool(
-        connection.settings_dict.get("OPTIONS", {}).get("pool")
-    )
     raw = connection.connection
-    if not kept or raw is None or raw in _loaded:
+    if raw is None or raw in _loaded:
         return
     with raw.cursor() as cursor:
         cursor.execute(LOAD_POSTGIS)
