@@ -108,23 +108,36 @@ class Outline:
     extent: tuple[float, float, float, float]
 
 
-@functools.lru_cache(maxsize=4096)
-def _outline(pk: int, updated_at: datetime, using: str) -> Outline | None:
-    """The Outline of neighborhood `pk` as saved at `updated_at` (every save sets it, so a
-    redrawn boundary is a new key), from database `using`; None if it is gone.
+# Each neighborhood's Outline by (id, updated_at, database): every save sets updated_at, so
+# a redrawn boundary is a new key and a key's outline never goes stale. At most
+# _OUTLINES_KEPT, the oldest dropped first.
+_OUTLINES: dict[tuple[int, datetime, str], Outline] = {}
+_OUTLINES_KEPT = 4096
+
+
+def _outlines(keys: list[tuple[int, datetime]], using: str) -> list[Outline | None]:
+    """The Outline of each neighborhood (id, updated_at), from database `using`; None for one
+    deleted since its key was read. Those not kept are read in one query.
 
     The same outlines are drawn on every map page until the boundaries change: simplifying
     them was most of a map's time, and reading the polygons again for each page (the
     workspace, the page to drop a pin, the planner's heatmap) most of what was left. Kept per
     process, as the engagement layers keep theirs; the text, so each caller parses its own
     copy."""
-    geometry = (
-        Neighborhood.objects.using(using).filter(pk=pk).values_list("geometry", flat=True).first()
-    )
-    if geometry is None:
-        return None
-    anchor = geometry.point_on_surface
-    return Outline(_outline_geojson(bytes(geometry.ewkb)), (anchor.y, anchor.x), geometry.extent)
+    missing = [pk for pk, updated_at in keys if (pk, updated_at, using) not in _OUTLINES]
+    fresh: dict[int, Outline] = {}
+    if missing:
+        read = Neighborhood.objects.using(using).filter(pk__in=missing)
+        for pk, updated_at, geometry in read.values_list("pk", "updated_at", "geometry"):
+            anchor = geometry.point_on_surface
+            fresh[pk] = Outline(
+                _outline_geojson(bytes(geometry.ewkb)), (anchor.y, anchor.x), geometry.extent
+            )
+            while len(_OUTLINES) >= _OUTLINES_KEPT:
+                _OUTLINES.pop(next(iter(_OUTLINES)))
+            _OUTLINES[(pk, updated_at, using)] = fresh[pk]
+    # A row saved between the two reads is kept under its new key: `fresh` has it.
+    return [fresh.get(pk) or _OUTLINES.get((pk, updated_at, using)) for pk, updated_at in keys]
 
 
 def warm_up_outlines() -> None:
@@ -136,8 +149,7 @@ def warm_up_outlines() -> None:
 
     active = active_neighborhoods().order_by()
     keys = list(active.values_list("pk", "updated_at"))
-    for pk, updated_at in keys:
-        _outline(pk, updated_at, active.db)
+    _outlines(keys, active.db)
     with translation.override(settings.LANGUAGE_CODE):
         for pk, _updated_at in keys[:_NEIGHBORHOOD_MAPS_KEPT]:
             neighborhood_map(pk)
@@ -193,7 +205,7 @@ def _neighborhood_map(
 ) -> RenderedMap:
     # The language, the tile URL and its attribution are in the key for what the map says and
     # shows; new_map and the tooltip read them from the active language and the settings.
-    outline = _outline(pk, updated_at, Neighborhood.objects.db_manager().db)
+    (outline,) = _outlines([(pk, updated_at)], Neighborhood.objects.db_manager().db)
     if outline is None:
         raise Neighborhood.DoesNotExist(f"No neighborhood #{pk}.")
     fmap = new_map(bounds=outline.extent)
@@ -233,11 +245,12 @@ def _city_map(
 ) -> RenderedMap:
     # The language, the tile URL and its attribution are in the key for what the map says and
     # shows; new_map and the tooltip read them from the active language and the settings.
-    drawn = []
-    for pk, updated_at, name, team_name in neighborhoods:
-        outline = _outline(pk, updated_at, using)
-        if outline is not None:  # deleted since the row was read
-            drawn.append((outline, name, team_name))
+    found = _outlines([(pk, updated_at) for pk, updated_at, _name, _team in neighborhoods], using)
+    drawn = [
+        (outline, name, team_name)
+        for (_pk, _updated_at, name, team_name), outline in zip(neighborhoods, found, strict=True)
+        if outline is not None  # deleted since the row was read
+    ]
     bounds = None
     if drawn:
         extents = [outline.extent for outline, _name, _team in drawn]
@@ -257,12 +270,13 @@ def add_neighborhood_outlines(
 ) -> None:
     """Outlines with names, readable without any base map. The polygons are not read: each
     neighborhood's Outline is kept per process under its id and `updated_at`."""
-    rows = neighborhoods.select_related("team").defer("geometry")
-    drawn = []
-    for neighborhood in rows:
-        outline = _outline(neighborhood.pk, neighborhood.updated_at, rows.db)
-        if outline is not None:  # deleted since the row was read
-            drawn.append((outline, neighborhood.name, neighborhood.team.display_name))
+    rows = list(neighborhoods.select_related("team").defer("geometry"))
+    found = _outlines([(n.pk, n.updated_at) for n in rows], neighborhoods.db)
+    drawn = [
+        (outline, n.name, n.team.display_name)
+        for n, outline in zip(rows, found, strict=True)
+        if outline is not None  # deleted since the row was read
+    ]
     _draw_outlines(fmap, drawn, highlight=highlight)
 
 

@@ -107,7 +107,9 @@ def test_outlines_are_drawn_again_without_reading_the_polygons_again(city):
         (layer,) = [c for c in fmap._children.values() if isinstance(c, folium.GeoJson)]
         return layer.data["features"]
 
-    first = drawn()
+    maps._OUTLINES.clear()
+    with CaptureQueriesContext(connection) as cold:
+        first = drawn()
     with CaptureQueriesContext(connection) as queries:
         again = drawn()
 
@@ -116,6 +118,8 @@ def test_outlines_are_drawn_again_without_reading_the_polygons_again(city):
     assert queries.captured_queries
     polygon = '"neighborhoods_neighborhood"."geometry"'
     assert not [q for q in queries.captured_queries if polygon in q["sql"]]
+    # Read the first time in one query for all of them, not one a neighborhood.
+    assert len([q for q in cold.captured_queries if polygon in q["sql"]]) == 1
 
 
 def test_the_city_map_is_drawn_once_and_anew_when_a_neighborhood_changes(city):
