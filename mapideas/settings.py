@@ -158,8 +158,9 @@ def _database(variable: str = "DATABASE_URL") -> dict:
             "timeout": env_int("DB_POOL_TIMEOUT", 10),
         }
     # DB_PREPARE_THRESHOLD: psycopg prepares a statement on the server after this many runs
-    # on a connection (the routing query and the INSERTs of a pin are parsed and planned
-    # once per connection, not per pin). Off by default, as in Django: a transaction-mode
+    # on a connection (the routing query, the INSERTs of a pin and the pin page's reads, run
+    # on neighborhoods.compiled_queries' server-binding cursor, are parsed and planned once
+    # per connection, not per request). Off by default, as in Django: a transaction-mode
     # pgbouncer in front would break prepared statements. `make run` sets it (direct
     # connections). Ignored on SpatiaLite.
     prepare = env_int("DB_PREPARE_THRESHOLD", 0)

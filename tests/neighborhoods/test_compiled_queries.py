@@ -2,15 +2,17 @@
 gives for every argument, and refuses a query it could not replay; an INSERT compiled once
 writes the row save() writes."""
 
+import contextlib
+
 import pytest
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Count, Exists, OuterRef, Value, signals
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from neighborhoods.compiled_queries import CompiledInsert, CompiledQuery
+from neighborhoods.compiled_queries import CompiledInsert, CompiledQuery, preparable_cursor
 from neighborhoods.models import CategoryRule, Neighborhood
 from neighborhoods.spatial_index import in_spatial_index
 from tests.conftest import IN_EAST, IN_ENCLAVE, IN_WEST, ON_ISLAND, ON_SHARED_BORDER, OUTSIDE_CITY
@@ -288,3 +290,71 @@ def test_a_model_without_its_own_auto_primary_key_is_refused():
     assert CompiledInsert(User).fields  # an auto primary key: accepted
     with pytest.raises(ImproperlyConfigured, match="auto primary key"):
         CompiledInsert(Session)
+
+
+# --- Prepared on the server (DB_PREPARE_THRESHOLD) -------------------------------------------
+
+TEAM_BY_ID = "SELECT COUNT(*) FROM neighborhoods_team WHERE id = %s"
+
+
+@contextlib.contextmanager
+def new_connection(**options):
+    """A connection of its own to the test database, with these OPTIONS over the default's."""
+    default = connections[DEFAULT_DB_ALIAS]
+    settings = {**default.settings_dict}
+    settings["OPTIONS"] = {**settings.get("OPTIONS", {}), **options}
+    opened = type(default)(settings, alias=DEFAULT_DB_ALIAS)
+    try:
+        opened.ensure_connection()
+        yield opened
+    finally:
+        opened.close()
+
+
+def prepared_statements(opened) -> list[str]:
+    with opened.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [statement for (statement,) in cursor.fetchall()]
+
+
+def run(opened, times: int) -> None:
+    for team in range(times):
+        with preparable_cursor(opened) as cursor:
+            cursor.execute(TEAM_BY_ID, [team])
+            cursor.fetchone()
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL's prepared statements")
+def test_with_a_threshold_a_statement_run_that_often_is_prepared_on_the_server(city):
+    with new_connection(prepare_threshold=3) as opened:
+        run(opened, 2)
+        assert prepared_statements(opened) == []
+        run(opened, 2)
+        assert prepared_statements(opened) == [TEAM_BY_ID.replace("%s", "$1")]
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL's prepared statements")
+def test_without_a_threshold_nothing_is_prepared(city):
+    # Django's default (and a transaction-mode pooler's need): client-side binding throughout.
+    with new_connection(prepare_threshold=None) as opened:
+        run(opened, 10)
+        assert prepared_statements(opened) == []
+
+
+def test_a_preparable_cursor_is_counted_and_answers_as_any_cursor(city):
+    with CaptureQueriesContext(connection) as queries, preparable_cursor(connection) as cursor:
+        cursor.execute(TEAM_BY_ID, [city.west_team.pk])
+        assert cursor.fetchone()[0] == 1
+    assert [query["sql"] for query in queries] == [TEAM_BY_ID.replace("%s", str(city.west_team.pk))]
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL's prepared statements")
+def test_a_compiled_query_gives_the_same_rows_once_prepared(city, monkeypatch):
+    monkeypatch.setattr(connection.connection, "prepare_threshold", 1)
+    compiled = CompiledQuery(covering, examples=EXAMPLES)
+    answers = [[described(n) for n in compiled(IN_WEST, "roads")] for _ in range(4)]
+    expected = [described(n) for n in covering(IN_WEST, "roads")]
+    assert answers == [expected] * 4
+    assert any(
+        "ST_Covers" in s or "st_covers" in s.lower() for s in prepared_statements(connection)
+    )
