@@ -38,7 +38,7 @@ import pandas as pd
 
 from geodata.engagement.coldspots import coldspots
 from geodata.engagement.fields import LAYER_FIELDS
-from geodata.engagement.hexagons import hexagon_engagement
+from geodata.engagement.hexagons import hexagon_engagement, pin_groups
 from geodata.engagement.outreach import outreach
 from geodata.engagement.rates import (
     NeighborhoodEngagement,
@@ -153,13 +153,20 @@ def service_layer(name: str, selection: Selection, options: Options) -> Engageme
 def engagement_layer(name: str, selection: Selection, options: Options) -> EngagementLayer:
     if name in SERVICE_LAYERS:
         return service_layer(name, selection, options)
+    hexagon_layer = name == "engagement-hexagons"
+    # The hexagons publish no neighborhood's trend: their counts can come from the totals
+    # kept on write, or else from the one scan that also counts the cells.
+    groups = (
+        pin_groups(selection, options.resolution)
+        if hexagon_layer and selection.kept is None
+        else None
+    )
     engagement = neighborhood_engagement(
         selection,
         thin_below=options.thin_below,
         min_count=options.min_count,
-        # The hexagons publish no neighborhood's trend: their counts can come from the
-        # totals kept on write.
-        trends=name != "engagement-hexagons",
+        trends=not hexagon_layer,
+        counted=None if groups is None else groups.neighborhoods,
     )
     about = _about(engagement)
     if name == "engagement-neighborhoods":
@@ -175,7 +182,9 @@ def engagement_layer(name: str, selection: Selection, options: Options) -> Engag
         }
         return EngagementLayer(name, spots.frame, "slug", about)
     if name == "engagement-hexagons":
-        hexagons = hexagon_engagement(selection, engagement, resolution=options.resolution)
+        hexagons = hexagon_engagement(
+            selection, engagement, resolution=options.resolution, groups=groups
+        )
         about |= {"message": hexagons.message, "resolution": hexagons.resolution}
         return EngagementLayer(name, hexagons.frame, "cell", about)
     if name == "outreach":

@@ -230,24 +230,32 @@ def knows_population(frame: gpd.GeoDataFrame) -> bool:
     return len(frame) > 0 and not population.isna().any() and population.sum() > 0
 
 
+# The columns of _counted's frame: pins per neighborhood id (-1 for none).
+COUNTED_COLUMNS = ["neighborhood_id", "count", "offline_count", "count_current", "count_previous"]
+
+
 def _counts(
     selection: Selection,
     slug_of_active: dict[str, int],
     pins: pd.DataFrame | None = None,
     *,
     trends: bool = True,
+    counted: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """Pins per active neighborhood: (frame indexed by neighborhood id, pins elsewhere).
 
     One GROUP BY on the pin's neighborhood_id, no join, or none with `pins` (see
     neighborhood_engagement), or, without `trends` and a date range, the counts kept on
-    write (the trend windows' columns are then 0: the caller does not publish them).
+    write (the trend windows' columns are then 0: the caller does not publish them), or
+    `counted`, _counted's frame the caller already read.
     Closed pins keep the neighborhood of the boundary version that routed them: they are
     counted with the active neighborhood of the same slug, as IdeaFilter's `neighborhood`
     filter does.
     """
-    columns = ["neighborhood_id", "count", "offline_count", "count_current", "count_previous"]
-    if pins is not None:
+    columns = COUNTED_COLUMNS
+    if counted is not None:
+        counts = counted[columns]
+    elif pins is not None:
         counts = _counted_from_groups(pins, selection.period)[columns]
     elif not trends and selection.kept is not None:
         counts = _counted_kept(selection)
@@ -317,7 +325,7 @@ def _counted(selection: Selection, *, trends: bool = True) -> pd.DataFrame:
             count_previous=Count("id", filter=previous),
         )
     )
-    columns = ["neighborhood_id", "count", "offline_count", "count_current", "count_previous"]
+    columns = COUNTED_COLUMNS
     # No neighborhood (a pin in a gap: the triage team's) is -1, like a removed neighborhood.
     frame = pd.DataFrame(
         [(-1 if row[0] is None else row[0], *row[1:]) for row in grouped], columns=columns
@@ -336,7 +344,7 @@ def _counted_kept(selection: Selection) -> pd.DataFrame:
     rows = viewport_counts.neighborhood_counts(
         using=selection.ideas.db, filters=selection.kept, offline_channels=OFFLINE_CHANNELS
     )
-    columns = ["neighborhood_id", "count", "offline_count", "count_current", "count_previous"]
+    columns = COUNTED_COLUMNS
     # The summary's neighborhood 0 (outside every neighborhood) is _counted's -1.
     return pd.DataFrame(
         [(nid or -1, n, offline_n, 0, 0) for nid, n, offline_n in rows], columns=columns
@@ -350,6 +358,7 @@ def neighborhood_engagement(
     min_count: int = MIN_COUNT,
     pins: pd.DataFrame | None = None,
     trends: bool = True,
+    counted: pd.DataFrame | None = None,
 ) -> NeighborhoodEngagement:
     """The neighborhood figures, with honest small numbers (see `intervals`):
 
@@ -372,13 +381,24 @@ def neighborhood_engagement(
     `pins`, geodata.engagement.service.pin_times of the same selection when it has no date
     range (the planner page reads them for the response times), are counted instead of
     reading every pin again: a date range's trend windows reach outside the pins read.
+
+    `counted`, the pins per neighborhood id as _counted gives them (its columns, the trend
+    windows' 0), already read from the same selection by a caller that needs the pins
+    grouped finer (geodata.engagement.hexagons.pin_groups, by neighborhood and cell in one
+    scan), is used as it is; only without `trends`.
     """
     if pins is not None and (selection.since is not None or selection.until is not None):
         raise ValueError("pins read for a date range cannot give the trend's windows")
+    if counted is not None and trends:
+        raise ValueError("counts read without the trend's windows cannot give its change")
     min_count = max(min_count, MIN_COUNT)
     frame = active_frame()
     counts, elsewhere = _counts(
-        selection, dict(zip(frame["slug"], frame.index, strict=True)), pins, trends=trends
+        selection,
+        dict(zip(frame["slug"], frame.index, strict=True)),
+        pins,
+        trends=trends,
+        counted=counted,
     )
     for column in ("count", "offline_count", "count_current", "count_previous"):
         frame[column] = counts[column].reindex(frame.index, fill_value=0).astype(int)

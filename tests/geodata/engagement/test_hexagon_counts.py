@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from geodata.engagement.fields import RESOLUTIONS
-from geodata.engagement.hexagons import pin_cells, selection_cells
+from geodata.engagement.hexagons import pin_cells, pin_groups, selection_cells
 from geodata.engagement.layers import engagement_layer
 from geodata.engagement.query import parse_query
 from geodata.engagement.rates import midnight, neighborhood_engagement
@@ -134,3 +134,51 @@ def test_a_date_range_counts_each_window_as_every_pin_would(planted, params, tre
         assert got == expected[name], name
     if not trends:
         assert figures["count_current"].isna().all()
+
+
+DATED = [
+    {"created_after": _day(20), "created_before": _day(10)},
+    {"created_after": _day(5), "channel": "paper"},
+    {"created_before": _day(15), "category": "parks-green-space", "status": "new"},
+]
+
+
+@pytest.mark.parametrize("params", DATED)
+def test_a_dated_hexagon_layer_counts_its_neighborhoods_and_cells_in_one_scan(planted, params):
+    """Pins stored without cells included (every other one of the grid city's): they are
+    binned from their coordinates, as pin_cells bins them."""
+    selection, options = parse_query("engagement-hexagons", {**params, "resolution": "8"})
+    assert selection.kept is None
+    groups = pin_groups(selection, 8)
+    assert groups.unbinned > 0
+
+    one_scan = neighborhood_engagement(selection, trends=False, counted=groups.neighborhoods)
+    two_scans = neighborhood_engagement(selection, trends=False)
+    for column in ("count", "offline_count", "per_km2", "ratio", "ratio_high", "thin"):
+        assert one_scan.frame[column].equals(two_scans.frame[column]), column
+    assert one_scan.city == two_scans.city
+    cells = selection_cells(selection, 8, groups)
+    assert cells.to_dict() == pin_cells(selection.ideas, 8).to_dict()
+    assert cells.sum() == selection.ideas.count() > 0
+
+    with CaptureQueriesContext(connection) as queries:
+        layer = engagement_layer("engagement-hexagons", selection, options)
+    grouped = [
+        q["sql"]
+        for q in queries.captured_queries
+        if "mapideas_idea" in q["sql"] and "GROUP BY" in q["sql"]
+    ]
+    # One GROUP BY of the pins (beside it, the pins without a cell are read for their
+    # coordinates, on PostgreSQL through a cursor of the driver's own).
+    assert len(grouped) == 1 and "h3_res8" in grouped[0] and "neighborhood_id" in grouped[0]
+    assert layer.frame["count"].sum() == selection.ideas.count()
+    assert (
+        layer.frame["count"].to_dict() == cells.reindex(layer.frame.index, fill_value=0).to_dict()
+    )
+
+
+def test_counts_read_without_trends_cannot_give_a_trend(planted):
+    selection, _options = parse_query("engagement-hexagons", {"created_after": _day(20)})
+    groups = pin_groups(selection, 8)
+    with pytest.raises(ValueError, match="trend"):
+        neighborhood_engagement(selection, counted=groups.neighborhoods)
